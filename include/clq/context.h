@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CLQ_CONTEXT_H
+#define CLQ_CONTEXT_H
+
+#include <clq/common.h>
+#include <clq/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @defgroup context Contexts
+ * An OpenCL context on one device, the parent of queues, events, arrays and
+ * programs. Every child holds a reference to its context, so a context lives
+ * until its last child is released, whatever order the caller unrefs in.
+ *
+ * Thread safety: a context may be used from several threads at once; all
+ * functions here are thread-safe.
+ * @{
+ */
+
+struct clq_context;
+
+/**
+ * Creates a context on a device.
+ *
+ * The context keeps a reference to `device`. Driver notifications about the
+ * context (`pfn_notify`) go to the context's log handler as warnings. The
+ * caller owns the returned reference.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments;
+ *         `CL_OUT_OF_HOST_MEMORY`; an OpenCL code from `clCreateContext`.
+ */
+CLQ_EXPORT int clq_context_create(struct clq_device *device,
+				  struct clq_context **ctx_out);
+
+/**
+ * Creates a context on the device chosen by clq_device_select(NULL)
+ * (environment `CLQ_DEVICE`, then `PYOPENCL_CTX`, then GPU > accelerator >
+ * CPU).
+ *
+ * @return as clq_device_select() and clq_context_create().
+ */
+CLQ_EXPORT int clq_context_create_default(struct clq_context **ctx_out);
+
+/** Adds a reference. @return `ctx`. */
+CLQ_EXPORT struct clq_context *clq_context_ref(struct clq_context *ctx);
+
+/** Drops a reference; NULL is a no-op. */
+CLQ_EXPORT void clq_context_unref(struct clq_context *ctx);
+
+/** The context's device, borrowed (valid while the context lives). */
+CLQ_EXPORT struct clq_device *
+clq_context_get_device(const struct clq_context *ctx);
+
+/** The raw context handle, borrowed. */
+CLQ_EXPORT cl_context clq_context_get_cl(const struct clq_context *ctx);
+
+/**
+ * Sets the handler for messages about this context and its children.
+ *
+ * NULL restores the default: messages go to the process-wide handler (see
+ * clq_set_log_handler()). Thread-safe; a message being delivered while the
+ * handler changes goes to either the old or the new handler.
+ */
+CLQ_EXPORT void clq_context_set_log_handler(struct clq_context *ctx,
+					    clq_log_fn fn, void *user_data);
+
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLQ_CONTEXT_H */

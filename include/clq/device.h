@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CLQ_DEVICE_H
+#define CLQ_DEVICE_H
+
+#include <clq/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @defgroup device Devices
+ * OpenCL devices across all platforms, and choosing one by a spec string.
+ *
+ * Devices are numbered globally: platforms in the order the ICD loader lists
+ * them, each platform's devices in its own order. A machine with no OpenCL
+ * platform at all has zero devices; that is not an error.
+ *
+ * A device's properties are read once, when the device object is made, so
+ * the getters cannot fail (given NULL they return NULL or 0). Device objects are immutable apart from their
+ * reference count and may be shared between threads freely.
+ * @{
+ */
+
+struct clq_device;
+
+/** The kind of a device. */
+enum clq_device_type {
+	CLQ_DEVICE_TYPE_OTHER = 0, /**< default or custom device */
+	CLQ_DEVICE_TYPE_CPU = 1,
+	CLQ_DEVICE_TYPE_GPU = 2,
+	CLQ_DEVICE_TYPE_ACCELERATOR = 3,
+};
+
+/**
+ * Counts the devices of all platforms.
+ *
+ * @param n_out receives the count, 0 when no OpenCL platform is installed
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL; an OpenCL code
+ *         if the driver fails.
+ */
+CLQ_EXPORT int clq_device_count(size_t *n_out);
+
+/**
+ * Gets the device with a global index.
+ *
+ * The caller owns the returned reference.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         #CLQ_ERROR_OUT_OF_RANGE if `index` ≥ clq_device_count(); an OpenCL
+ *         code if the driver fails.
+ */
+CLQ_EXPORT int clq_device_get(size_t index, struct clq_device **device_out);
+
+/**
+ * Chooses a device by spec.
+ *
+ * The spec grammar (leading and trailing blanks ignored):
+ * - `N`: the device with global index N;
+ * - `P:D`: device D of platform P;
+ * - anything else: the first device whose platform name or device name
+ *   contains the spec, compared case-insensitively.
+ *
+ * A spec made only of digits, colons, signs and blanks that is not `N` or
+ * `P:D` (for example `1:`, `:0`, `0:0:0`, `-1`), an empty spec, and a number
+ * too large for `size_t` are malformed.
+ *
+ * With `spec == NULL` the environment variable `CLQ_DEVICE` is read, then
+ * `PYOPENCL_CTX` (same grammar; an unset or empty variable is skipped). With
+ * neither, the first GPU is chosen, else the first accelerator, else the
+ * first CPU, else the first device.
+ *
+ * The caller owns the returned reference.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL `device_out`;
+ *         #CLQ_ERROR_BAD_DEVICE_SPEC for a malformed spec (the log says
+ *         which, and where it came from); #CLQ_ERROR_NO_DEVICE when nothing
+ *         matches or there are no devices (the log lists every device with
+ *         the specs that select it); an OpenCL code if the driver fails.
+ */
+CLQ_EXPORT int clq_device_select(const char *spec,
+				 struct clq_device **device_out);
+
+/** Adds a reference. @return `device`. */
+CLQ_EXPORT struct clq_device *clq_device_ref(struct clq_device *device);
+
+/** Drops a reference; NULL is a no-op. */
+CLQ_EXPORT void clq_device_unref(struct clq_device *device);
+
+/** The raw device handle, borrowed. */
+CLQ_EXPORT cl_device_id clq_device_get_cl(const struct clq_device *device);
+
+/** The raw platform handle, borrowed. */
+CLQ_EXPORT cl_platform_id
+clq_device_get_platform_cl(const struct clq_device *device);
+
+/** Global index, as used by the `N` spec form. */
+CLQ_EXPORT size_t clq_device_get_index(const struct clq_device *device);
+
+/** Platform index, the `P` of the `P:D` spec form. */
+CLQ_EXPORT size_t
+clq_device_get_platform_index(const struct clq_device *device);
+
+/** Index within its platform, the `D` of the `P:D` spec form. */
+CLQ_EXPORT size_t
+clq_device_get_index_in_platform(const struct clq_device *device);
+
+/** Device name (`CL_DEVICE_NAME`); valid while the device lives. */
+CLQ_EXPORT const char *clq_device_get_name(const struct clq_device *device);
+
+/** Device vendor (`CL_DEVICE_VENDOR`); valid while the device lives. */
+CLQ_EXPORT const char *clq_device_get_vendor(const struct clq_device *device);
+
+/** Platform name (`CL_PLATFORM_NAME`); valid while the device lives. */
+CLQ_EXPORT const char *
+clq_device_get_platform_name(const struct clq_device *device);
+
+/** Driver version (`CL_DRIVER_VERSION`); valid while the device lives. */
+CLQ_EXPORT const char *
+clq_device_get_driver_version(const struct clq_device *device);
+
+/**
+ * OpenCL version string (`CL_DEVICE_VERSION`, "OpenCL M.m ..."); valid while
+ * the device lives.
+ */
+CLQ_EXPORT const char *
+clq_device_get_opencl_version(const struct clq_device *device);
+
+/** OpenCL version as 100·major + 10·minor (e.g. 120, 300). */
+CLQ_EXPORT unsigned
+clq_device_get_opencl_version_number(const struct clq_device *device);
+
+/** Device type. */
+CLQ_EXPORT enum clq_device_type
+clq_device_get_type(const struct clq_device *device);
+
+/** Number of compute units (`CL_DEVICE_MAX_COMPUTE_UNITS`). */
+CLQ_EXPORT unsigned
+clq_device_get_compute_units(const struct clq_device *device);
+
+/** Largest work-group size (`CL_DEVICE_MAX_WORK_GROUP_SIZE`). */
+CLQ_EXPORT size_t
+clq_device_get_max_work_group_size(const struct clq_device *device);
+
+/** Global memory in bytes (`CL_DEVICE_GLOBAL_MEM_SIZE`). */
+CLQ_EXPORT uint64_t
+clq_device_get_global_memory(const struct clq_device *device);
+
+/** Largest single allocation in bytes (`CL_DEVICE_MAX_MEM_ALLOC_SIZE`). */
+CLQ_EXPORT uint64_t
+clq_device_get_max_alloc_size(const struct clq_device *device);
+
+/**
+ * Resolution of the profiling timer in nanoseconds
+ * (`CL_DEVICE_PROFILING_TIMER_RESOLUTION`).
+ */
+CLQ_EXPORT size_t
+clq_device_get_timer_resolution(const struct clq_device *device);
+
+/** Whether queues on this device can be created with profiling (0 or 1). */
+CLQ_EXPORT int clq_device_can_profile(const struct clq_device *device);
+
+/**
+ * Number of work-items that execute in lockstep: the warp size on NVIDIA
+ * (`cl_nv_device_attribute_query`), the wavefront width on AMD
+ * (`cl_amd_device_attribute_query`). Where the device does not say, the
+ * fallback is 1, which is always safe for code that only uses it to skip
+ * barriers inside a SIMD group. Always ≥ 1.
+ */
+CLQ_EXPORT size_t
+clq_device_get_simd_group_size(const struct clq_device *device);
+
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLQ_DEVICE_H */

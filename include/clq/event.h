@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CLQ_EVENT_H
+#define CLQ_EVENT_H
+
+#include <clq/common.h>
+#include <clq/context.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @defgroup event Events
+ * Points in a queue that the host or another queue can wait for, with the
+ * device timestamps of profiling queues; and user events, completed by the
+ * host.
+ *
+ * Events come from the enqueue functions (see @ref queue) and from
+ * clq_user_event_create(). An event keeps its context alive.
+ *
+ * Thread safety: every function here may be called from any thread on any
+ * event, including one that another thread is waiting for.
+ * @{
+ */
+
+struct clq_event;
+
+/** Device timestamps of a command, in nanoseconds of the device's clock. */
+struct clq_event_times {
+	uint64_t queued; /**< enqueued by the host (`CL_PROFILING_COMMAND_QUEUED`) */
+	uint64_t submit; /**< submitted to the device (`..._SUBMIT`) */
+	uint64_t start;  /**< started executing (`..._START`) */
+	uint64_t end;    /**< finished executing (`..._END`) */
+};
+
+/**
+ * A completion callback: `status` is `CL_COMPLETE` (0) or the command's
+ * negative execution status.
+ *
+ * It runs exactly once, on a thread of the OpenCL implementation, or on the
+ * registering thread if the event has already completed. It must not block:
+ * no waiting on events, no clq_queue_finish(). It may ref and unref clq
+ * objects and complete user events. The event is valid during the call.
+ */
+typedef void (*clq_event_callback_fn)(struct clq_event *event, int status,
+				      void *user_data);
+
+/** Adds a reference. @return `event`. */
+CLQ_EXPORT struct clq_event *clq_event_ref(struct clq_event *event);
+
+/**
+ * Drops a reference; NULL is a no-op.
+ *
+ * Dropping the last reference to a user event that was never completed
+ * completes it with #CLQ_ERROR_ABANDONED, since nobody can complete it any
+ * more: commands waiting for it fail instead of hanging for ever.
+ */
+CLQ_EXPORT void clq_event_unref(struct clq_event *event);
+
+/** The event's context, borrowed. */
+CLQ_EXPORT struct clq_context *
+clq_event_get_context(const struct clq_event *event);
+
+/** The raw event handle, borrowed. */
+CLQ_EXPORT cl_event clq_event_get_cl(const struct clq_event *event);
+
+/** Whether the event was made by clq_user_event_create() (0 or 1). */
+CLQ_EXPORT int clq_event_is_user(const struct clq_event *event);
+
+/** Whether the event carries device timestamps (from a profiling queue). */
+CLQ_EXPORT int clq_event_is_profiled(const struct clq_event *event);
+
+/**
+ * Blocks until the event has completed.
+ *
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         #CLQ_ERROR_COMMAND_FAILED if the command, or an event it waited
+ *         for, failed (its execution status goes to the log); an OpenCL
+ *         code if the driver fails.
+ */
+CLQ_EXPORT int clq_event_wait(struct clq_event *event);
+
+/**
+ * Blocks until all `n` events have completed; they may belong to different
+ * queues and contexts. `n == 0` returns at once.
+ *
+ * Every event is waited for even when one has failed.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL list or
+ *         element; otherwise the first error clq_event_wait() gave.
+ */
+CLQ_EXPORT int clq_events_wait(struct clq_event *const *events, size_t n);
+
+/**
+ * Reads the execution status without blocking.
+ *
+ * @param status_out receives `CL_QUEUED`, `CL_SUBMITTED`, `CL_RUNNING`,
+ *        `CL_COMPLETE` or a negative code if the command failed
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT; an OpenCL code.
+ */
+CLQ_EXPORT int clq_event_get_status(struct clq_event *event, int *status_out);
+
+/**
+ * Reads the command's device timestamps, waiting for it first.
+ *
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT;
+ *         #CLQ_ERROR_PROFILING_DISABLED for an event of a queue without
+ *         #CLQ_QUEUE_PROFILING, or a user event;
+ *         #CLQ_ERROR_TIMING_UNAVAILABLE when the driver reports a zero start
+ *         or end, or an end before the start (nothing is written to
+ *         `times_out`); #CLQ_ERROR_COMMAND_FAILED.
+ */
+CLQ_EXPORT int clq_event_get_times(struct clq_event *event,
+				   struct clq_event_times *times_out);
+
+/**
+ * Device time from the end of `prior` to the start of `event`, in seconds:
+ * `(START(event) − END(prior)) · 1e-9`. Waits for both events. Negative
+ * when `event` started before `prior` ended (possible across queues).
+ *
+ * @return as clq_event_get_times(), and #CLQ_ERROR_CONTEXT_MISMATCH for
+ *         events of two contexts (their clocks need not agree).
+ */
+CLQ_EXPORT int clq_event_time_since(struct clq_event *event,
+				    struct clq_event *prior,
+				    double *seconds_out);
+
+/**
+ * Device time from the end of `event` to the start of `next`, in seconds:
+ * the same as `clq_event_time_since(next, event, seconds_out)`.
+ */
+CLQ_EXPORT int clq_event_time_till(struct clq_event *event,
+				   struct clq_event *next,
+				   double *seconds_out);
+
+/**
+ * Registers a callback to run once the event completes or fails.
+ *
+ * Several callbacks may be registered; each runs once. The event stays
+ * alive until its callbacks have run.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         `CL_OUT_OF_HOST_MEMORY`; an OpenCL code from `clSetEventCallback`.
+ */
+CLQ_EXPORT int clq_event_set_callback(struct clq_event *event,
+				      clq_event_callback_fn fn,
+				      void *user_data);
+
+/**
+ * Creates a user event: one the host completes with
+ * clq_user_event_complete(). Queues can wait for it like any other event.
+ *
+ * The caller owns the returned reference.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT; `CL_OUT_OF_HOST_MEMORY`;
+ *         an OpenCL code from `clCreateUserEvent`.
+ */
+CLQ_EXPORT int clq_user_event_create(struct clq_context *ctx,
+				     struct clq_event **event_out);
+
+/**
+ * Completes a user event, once.
+ *
+ * @param status `CL_COMPLETE` (0), or a negative code to fail it: then
+ *        waiting for it, or for a command that waits for it, returns
+ *        #CLQ_ERROR_COMMAND_FAILED.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL or a positive
+ *         status; #CLQ_ERROR_NOT_USER_EVENT; #CLQ_ERROR_ALREADY_COMPLETE on
+ *         a second call; an OpenCL code from `clSetUserEventStatus`.
+ */
+CLQ_EXPORT int clq_user_event_complete(struct clq_event *event, int status);
+
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLQ_EVENT_H */

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CLQ_QUEUE_H
+#define CLQ_QUEUE_H
+
+#include <clq/common.h>
+#include <clq/context.h>
+#include <clq/event.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @defgroup queue Command queues
+ * In-order command queues. Work on one queue runs in the order it was
+ * enqueued; work on different queues is ordered only through events.
+ *
+ * Every enqueue function takes `(wait, n_wait, event_out)` last: the command
+ * starts only after the `n_wait` events in `wait` have completed (they may
+ * come from any queue of the same context; `wait` may be NULL when `n_wait`
+ * is 0), and if `event_out` is not NULL it receives a new event for the
+ * command, owned by the caller. Events of another context are refused with
+ * #CLQ_ERROR_CONTEXT_MISMATCH before anything is enqueued.
+ *
+ * Thread safety: a queue may be used from several threads at once (OpenCL
+ * command queues are thread-safe); commands enqueued concurrently from two
+ * threads run in the order the driver received them.
+ * @{
+ */
+
+struct clq_queue;
+
+/** Flags for clq_queue_create(). */
+enum clq_queue_flags {
+	/** Record device timestamps for every command (see clq_event_time_since()). */
+	CLQ_QUEUE_PROFILING = 1u << 0,
+};
+
+/**
+ * Creates an in-order command queue on the context's device.
+ *
+ * The queue keeps its context alive. The caller owns the returned reference.
+ * @param flags 0 or #CLQ_QUEUE_PROFILING
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments or
+ *         unknown flags; #CLQ_ERROR_PROFILING_DISABLED when profiling is
+ *         asked of a device that cannot profile; an OpenCL code from
+ *         `clCreateCommandQueue`.
+ */
+CLQ_EXPORT int clq_queue_create(struct clq_context *ctx, unsigned flags,
+				struct clq_queue **queue_out);
+
+/** Adds a reference. @return `queue`. */
+CLQ_EXPORT struct clq_queue *clq_queue_ref(struct clq_queue *queue);
+
+/**
+ * Drops a reference; NULL is a no-op. The last reference flushes the queue
+ * and releases it; commands already enqueued still run.
+ */
+CLQ_EXPORT void clq_queue_unref(struct clq_queue *queue);
+
+/** The queue's context, borrowed. */
+CLQ_EXPORT struct clq_context *
+clq_queue_get_context(const struct clq_queue *queue);
+
+/** The raw queue handle, borrowed. */
+CLQ_EXPORT cl_command_queue clq_queue_get_cl(const struct clq_queue *queue);
+
+/** The flags the queue was created with. */
+CLQ_EXPORT unsigned clq_queue_get_flags(const struct clq_queue *queue);
+
+/**
+ * Enqueues a marker: an event that completes when every command enqueued
+ * before it on this queue, and every event in `wait`, has completed.
+ *
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL queue or a
+ *         NULL `wait` (or NULL element) with `n_wait` > 0;
+ *         #CLQ_ERROR_CONTEXT_MISMATCH; `CL_OUT_OF_HOST_MEMORY`; an OpenCL
+ *         code from `clEnqueueMarkerWithWaitList`.
+ */
+CLQ_EXPORT int clq_queue_enqueue_marker(struct clq_queue *queue,
+					struct clq_event *const *wait,
+					size_t n_wait,
+					struct clq_event **event_out);
+
+/**
+ * Enqueues a barrier: commands enqueued after it start only when every
+ * command before it, and every event in `wait`, has completed.
+ *
+ * @return as clq_queue_enqueue_marker() (OpenCL call
+ *         `clEnqueueBarrierWithWaitList`).
+ */
+CLQ_EXPORT int clq_queue_enqueue_barrier(struct clq_queue *queue,
+					 struct clq_event *const *wait,
+					 size_t n_wait,
+					 struct clq_event **event_out);
+
+/**
+ * Makes later commands on this queue wait for `events` (from any queue of
+ * the same context), without blocking the host.
+ *
+ * `n == 0` is a no-op: nothing is enqueued (an OpenCL barrier with an empty
+ * wait list would instead wait for everything before it).
+ * @return as clq_queue_enqueue_marker().
+ */
+CLQ_EXPORT int
+clq_queue_enqueue_wait_for_events(struct clq_queue *queue,
+				  struct clq_event *const *events, size_t n);
+
+/**
+ * Submits the queue's commands to the device without waiting.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT; an OpenCL code.
+ */
+CLQ_EXPORT int clq_queue_flush(struct clq_queue *queue);
+
+/**
+ * Blocks until every command enqueued so far on the queue has completed.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT; an OpenCL code.
+ */
+CLQ_EXPORT int clq_queue_finish(struct clq_queue *queue);
+
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLQ_QUEUE_H */

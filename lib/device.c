@@ -1,0 +1,803 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+
+/* Vendor extensions that report the SIMD width (cl_ext.h values, repeated
+ * here so that older headers build too). */
+#define CLQ_DEVICE_WARP_SIZE_NV 0x4003
+#define CLQ_DEVICE_WAVEFRONT_WIDTH_AMD 0x4043
+
+/* Where a device sits in the global numbering. */
+struct device_slot {
+	cl_platform_id platform;
+	cl_device_id id;
+	size_t index;
+	size_t platform_index;
+	size_t index_in_platform;
+};
+
+/* Return 0 to go on, 1 to stop, < 0 to stop with that error. */
+typedef int (*device_visit_fn)(const struct device_slot *slot, void *data);
+
+static int
+get_platforms(cl_platform_id **ids_out, cl_uint *n_out)
+{
+	cl_platform_id *ids;
+	cl_uint n = 0;
+	cl_int err;
+
+	*ids_out = NULL;
+	*n_out = 0;
+	err = clGetPlatformIDs(0, NULL, &n);
+	/* The ICD loader says "no platform" with -1001 or, for some loaders,
+	 * CL_INVALID_VALUE with n = 0: both mean zero devices. */
+	if (err == -1001 || (err == CL_INVALID_VALUE && n == 0))
+		return CLQ_SUCCESS;
+	if (err != CL_SUCCESS)
+		return clq__check(NULL, err, "clGetPlatformIDs");
+	if (n == 0)
+		return CLQ_SUCCESS;
+	ids = calloc(n, sizeof(*ids));
+	if (!ids)
+		return CL_OUT_OF_HOST_MEMORY;
+	err = clGetPlatformIDs(n, ids, NULL);
+	if (err != CL_SUCCESS) {
+		free(ids);
+		return clq__check(NULL, err, "clGetPlatformIDs");
+	}
+	*ids_out = ids;
+	*n_out = n;
+	return CLQ_SUCCESS;
+}
+
+static int
+get_devices(cl_platform_id platform, cl_device_id **ids_out, cl_uint *n_out)
+{
+	cl_device_id *ids;
+	cl_uint n = 0;
+	cl_int err;
+
+	*ids_out = NULL;
+	*n_out = 0;
+	err = clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 0, NULL, &n);
+	if (err == CL_DEVICE_NOT_FOUND || (err == CL_SUCCESS && n == 0))
+		return CLQ_SUCCESS;
+	if (err != CL_SUCCESS)
+		return clq__check(NULL, err, "clGetDeviceIDs");
+	ids = calloc(n, sizeof(*ids));
+	if (!ids)
+		return CL_OUT_OF_HOST_MEMORY;
+	err = clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, n, ids, NULL);
+	if (err != CL_SUCCESS) {
+		free(ids);
+		return clq__check(NULL, err, "clGetDeviceIDs");
+	}
+	*ids_out = ids;
+	*n_out = n;
+	return CLQ_SUCCESS;
+}
+
+/* Calls visit for every device in global order. */
+static int
+for_each_device(device_visit_fn visit, void *data)
+{
+	cl_platform_id *platforms;
+	cl_uint n_platforms;
+	size_t index = 0;
+	int rc;
+
+	rc = get_platforms(&platforms, &n_platforms);
+	if (rc < 0)
+		return rc;
+	for (cl_uint p = 0; p < n_platforms && rc == 0; p++) {
+		cl_device_id *devices;
+		cl_uint n_devices;
+
+		rc = get_devices(platforms[p], &devices, &n_devices);
+		for (cl_uint d = 0; d < n_devices && rc == 0; d++) {
+			struct device_slot slot = {
+				.platform = platforms[p],
+				.id = devices[d],
+				.index = index++,
+				.platform_index = p,
+				.index_in_platform = d,
+			};
+			rc = visit(&slot, data);
+		}
+		free(devices);
+	}
+	free(platforms);
+	return rc < 0 ? rc : CLQ_SUCCESS;
+}
+
+static char *
+platform_info_string(cl_platform_id id, cl_platform_info param)
+{
+	size_t size = 0;
+	char *s;
+
+	if (clGetPlatformInfo(id, param, 0, NULL, &size) != CL_SUCCESS)
+		return NULL;
+	s = malloc(size + 1);
+	if (!s)
+		return NULL;
+	if (clGetPlatformInfo(id, param, size, s, NULL) != CL_SUCCESS) {
+		free(s);
+		return NULL;
+	}
+	s[size] = '\0';
+	return s;
+}
+
+static char *
+device_info_string(cl_device_id id, cl_device_info param)
+{
+	size_t size = 0;
+	char *s;
+
+	if (clGetDeviceInfo(id, param, 0, NULL, &size) != CL_SUCCESS)
+		return NULL;
+	s = malloc(size + 1);
+	if (!s)
+		return NULL;
+	if (clGetDeviceInfo(id, param, size, s, NULL) != CL_SUCCESS) {
+		free(s);
+		return NULL;
+	}
+	s[size] = '\0';
+	return s;
+}
+
+/* Reads a fixed-size device property; logs and returns the error. */
+static int
+device_info(cl_device_id id, cl_device_info param, void *value, size_t size,
+	    const char *what)
+{
+	cl_int err = clGetDeviceInfo(id, param, size, value, NULL);
+
+	if (err != CL_SUCCESS)
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "clGetDeviceInfo(%s): %s (%s)", what,
+			 clq_error_name(err), clq_strerror(err));
+	return err;
+}
+
+static enum clq_device_type
+device_type_of(cl_device_type type)
+{
+	if (type & CL_DEVICE_TYPE_GPU)
+		return CLQ_DEVICE_TYPE_GPU;
+	if (type & CL_DEVICE_TYPE_ACCELERATOR)
+		return CLQ_DEVICE_TYPE_ACCELERATOR;
+	if (type & CL_DEVICE_TYPE_CPU)
+		return CLQ_DEVICE_TYPE_CPU;
+	return CLQ_DEVICE_TYPE_OTHER;
+}
+
+static const char *
+device_type_name(enum clq_device_type type)
+{
+	switch (type) {
+	case CLQ_DEVICE_TYPE_CPU:
+		return "CPU";
+	case CLQ_DEVICE_TYPE_GPU:
+		return "GPU";
+	case CLQ_DEVICE_TYPE_ACCELERATOR:
+		return "accelerator";
+	default:
+		return "other";
+	}
+}
+
+/* Whether a space-separated extension list names `ext` exactly. */
+static int
+has_extension(const char *list, const char *ext)
+{
+	size_t len = strlen(ext);
+
+	for (const char *p = list; p && (p = strstr(p, ext)); p += len) {
+		int starts = p == list || p[-1] == ' ';
+		int ends = p[len] == '\0' || p[len] == ' ';
+
+		if (starts && ends)
+			return 1;
+	}
+	return 0;
+}
+
+static size_t
+simd_group_size_of(cl_device_id id, const char *extensions)
+{
+	cl_uint width = 0;
+
+	if (has_extension(extensions, "cl_nv_device_attribute_query"))
+		clGetDeviceInfo(id, CLQ_DEVICE_WARP_SIZE_NV, sizeof(width),
+				&width, NULL);
+	else if (has_extension(extensions, "cl_amd_device_attribute_query"))
+		clGetDeviceInfo(id, CLQ_DEVICE_WAVEFRONT_WIDTH_AMD,
+				sizeof(width), &width, NULL);
+	return width > 0 ? width : 1;
+}
+
+/* "OpenCL 1.2 ..." -> 120; unparsable -> 0. */
+static unsigned
+version_number_of(const char *version)
+{
+	unsigned major = 0, minor = 0;
+
+	if (!version || sscanf(version, "OpenCL %u.%u", &major, &minor) != 2)
+		return 0;
+	return major * 100 + minor * 10;
+}
+
+static void
+device_free(struct clq_device *device)
+{
+	free(device->name);
+	free(device->vendor);
+	free(device->platform_name);
+	free(device->driver_version);
+	free(device->opencl_version);
+	free(device);
+}
+
+static int
+read_properties(struct clq_device *d)
+{
+	cl_device_type type = 0;
+	cl_uint compute_units = 0;
+	cl_ulong global_memory = 0, max_alloc = 0;
+	cl_command_queue_properties queue_props = 0;
+	char *extensions;
+	int rc;
+
+	d->name = device_info_string(d->id, CL_DEVICE_NAME);
+	d->vendor = device_info_string(d->id, CL_DEVICE_VENDOR);
+	d->driver_version = device_info_string(d->id, CL_DRIVER_VERSION);
+	d->opencl_version = device_info_string(d->id, CL_DEVICE_VERSION);
+	d->platform_name = platform_info_string(d->platform, CL_PLATFORM_NAME);
+	extensions = device_info_string(d->id, CL_DEVICE_EXTENSIONS);
+	if (!d->name || !d->vendor || !d->driver_version ||
+	    !d->opencl_version || !d->platform_name || !extensions) {
+		free(extensions);
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "device %zu: cannot read its name strings", d->index);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
+	d->simd_group_size = simd_group_size_of(d->id, extensions);
+	free(extensions);
+
+	if ((rc = device_info(d->id, CL_DEVICE_TYPE, &type, sizeof(type),
+			      "CL_DEVICE_TYPE")) < 0 ||
+	    (rc = device_info(d->id, CL_DEVICE_MAX_COMPUTE_UNITS,
+			      &compute_units, sizeof(compute_units),
+			      "CL_DEVICE_MAX_COMPUTE_UNITS")) < 0 ||
+	    (rc = device_info(d->id, CL_DEVICE_MAX_WORK_GROUP_SIZE,
+			      &d->max_work_group_size,
+			      sizeof(d->max_work_group_size),
+			      "CL_DEVICE_MAX_WORK_GROUP_SIZE")) < 0 ||
+	    (rc = device_info(d->id, CL_DEVICE_GLOBAL_MEM_SIZE, &global_memory,
+			      sizeof(global_memory),
+			      "CL_DEVICE_GLOBAL_MEM_SIZE")) < 0 ||
+	    (rc = device_info(d->id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, &max_alloc,
+			      sizeof(max_alloc),
+			      "CL_DEVICE_MAX_MEM_ALLOC_SIZE")) < 0 ||
+	    (rc = device_info(d->id, CL_DEVICE_PROFILING_TIMER_RESOLUTION,
+			      &d->timer_resolution,
+			      sizeof(d->timer_resolution),
+			      "CL_DEVICE_PROFILING_TIMER_RESOLUTION")) < 0 ||
+	    (rc = device_info(d->id, CL_DEVICE_QUEUE_PROPERTIES, &queue_props,
+			      sizeof(queue_props),
+			      "CL_DEVICE_QUEUE_PROPERTIES")) < 0)
+		return rc;
+
+	d->type = device_type_of(type);
+	d->compute_units = compute_units;
+	d->global_memory = global_memory;
+	d->max_alloc_size = max_alloc;
+	d->can_profile = (queue_props & CL_QUEUE_PROFILING_ENABLE) != 0;
+	d->opencl_version_number = version_number_of(d->opencl_version);
+	return CLQ_SUCCESS;
+}
+
+static int
+device_create(const struct device_slot *slot, struct clq_device **device_out)
+{
+	struct clq_device *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (!d)
+		return CL_OUT_OF_HOST_MEMORY;
+	atomic_init(&d->refs, 1);
+	d->platform = slot->platform;
+	d->id = slot->id;
+	d->index = slot->index;
+	d->platform_index = slot->platform_index;
+	d->index_in_platform = slot->index_in_platform;
+	rc = read_properties(d);
+	if (rc < 0) {
+		device_free(d);
+		return rc;
+	}
+	*device_out = d;
+	return CLQ_SUCCESS;
+}
+
+static int
+count_visit(const struct device_slot *slot, void *data)
+{
+	(void)slot;
+	++*(size_t *)data;
+	return 0;
+}
+
+int
+clq_device_count(size_t *n_out)
+{
+	size_t n = 0;
+	int rc;
+
+	if (!n_out)
+		return clq__invalid(NULL, "clq_device_count", "n_out is NULL");
+	*n_out = 0;
+	rc = for_each_device(count_visit, &n);
+	if (rc == CLQ_SUCCESS)
+		*n_out = n;
+	return rc;
+}
+
+/* Finds a device by global index or by (platform, index in platform). */
+struct find_index {
+	int by_pair;
+	size_t platform;
+	size_t index;
+	struct device_slot found;
+	int ok;
+};
+
+static int
+index_visit(const struct device_slot *slot, void *data)
+{
+	struct find_index *f = data;
+	int hit = f->by_pair ? slot->platform_index == f->platform &&
+				       slot->index_in_platform == f->index
+			     : slot->index == f->index;
+
+	if (!hit)
+		return 0;
+	f->found = *slot;
+	f->ok = 1;
+	return 1;
+}
+
+int
+clq_device_get(size_t index, struct clq_device **device_out)
+{
+	struct find_index f = {.index = index};
+	int rc;
+
+	if (!device_out)
+		return clq__invalid(NULL, "clq_device_get",
+				    "device_out is NULL");
+	*device_out = NULL;
+	rc = for_each_device(index_visit, &f);
+	if (rc < 0)
+		return rc;
+	if (!f.ok) {
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "clq_device_get: no device with index %zu", index);
+		return CLQ_ERROR_OUT_OF_RANGE;
+	}
+	return device_create(&f.found, device_out);
+}
+
+/* Spec parsing. */
+
+static int
+is_numeric_char(char c)
+{
+	return isdigit((unsigned char)c) || c == ':' || c == '+' || c == '-' ||
+	       isspace((unsigned char)c);
+}
+
+/* Parses exactly [begin, end) as a decimal size_t. */
+static int
+parse_size(const char *begin, const char *end, size_t *out)
+{
+	size_t v = 0;
+
+	if (begin == end)
+		return -1;
+	for (const char *p = begin; p < end; p++) {
+		unsigned digit;
+
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		digit = (unsigned)(*p - '0');
+		if (v > (SIZE_MAX - digit) / 10)
+			return -1;
+		v = v * 10 + digit;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+clq__device_spec_parse(const char *spec, struct clq__device_spec *out)
+{
+	const char *begin = spec, *end, *colon;
+	int numeric = 1;
+
+	memset(out, 0, sizeof(*out));
+	if (!spec)
+		return CLQ_ERROR_BAD_DEVICE_SPEC;
+	end = spec + strlen(spec);
+	while (begin < end && isspace((unsigned char)*begin))
+		begin++;
+	while (end > begin && isspace((unsigned char)end[-1]))
+		end--;
+	if (begin == end)
+		return CLQ_ERROR_BAD_DEVICE_SPEC;
+
+	for (const char *p = begin; p < end; p++)
+		numeric = numeric && is_numeric_char(*p);
+	if (!numeric) {
+		size_t len = (size_t)(end - begin);
+
+		out->kind = CLQ__SPEC_NAME;
+		out->name = malloc(len + 1);
+		if (!out->name)
+			return CL_OUT_OF_HOST_MEMORY;
+		memcpy(out->name, begin, len);
+		out->name[len] = '\0';
+		return CLQ_SUCCESS;
+	}
+
+	colon = memchr(begin, ':', (size_t)(end - begin));
+	if (!colon) {
+		out->kind = CLQ__SPEC_INDEX;
+		return parse_size(begin, end, &out->index) < 0
+			       ? CLQ_ERROR_BAD_DEVICE_SPEC
+			       : CLQ_SUCCESS;
+	}
+	out->kind = CLQ__SPEC_PAIR;
+	if (parse_size(begin, colon, &out->platform) < 0 ||
+	    parse_size(colon + 1, end, &out->index) < 0)
+		return CLQ_ERROR_BAD_DEVICE_SPEC;
+	return CLQ_SUCCESS;
+}
+
+void
+clq__device_spec_free(struct clq__device_spec *spec)
+{
+	free(spec->name);
+	spec->name = NULL;
+}
+
+/* Selection. */
+
+static int
+contains_ci(const char *haystack, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (const char *h = haystack; *h; h++) {
+		size_t i = 0;
+
+		while (i < n && h[i] &&
+		       tolower((unsigned char)h[i]) ==
+			       tolower((unsigned char)needle[i]))
+			i++;
+		if (i == n)
+			return 1;
+	}
+	return n == 0;
+}
+
+struct find_name {
+	const char *name;
+	struct device_slot found;
+	int ok;
+};
+
+static int
+name_visit(const struct device_slot *slot, void *data)
+{
+	struct find_name *f = data;
+	char *device_name = device_info_string(slot->id, CL_DEVICE_NAME);
+	char *platform_name =
+		platform_info_string(slot->platform, CL_PLATFORM_NAME);
+	int hit = (device_name && contains_ci(device_name, f->name)) ||
+		  (platform_name && contains_ci(platform_name, f->name));
+
+	free(device_name);
+	free(platform_name);
+	if (!hit)
+		return 0;
+	f->found = *slot;
+	f->ok = 1;
+	return 1;
+}
+
+/* The first device of each kind, for the default choice. */
+struct find_default {
+	struct device_slot first[4]; /* by enum clq_device_type */
+	int ok[4];
+};
+
+static int
+default_visit(const struct device_slot *slot, void *data)
+{
+	struct find_default *f = data;
+	cl_device_type cl_type = 0;
+	enum clq_device_type type;
+
+	if (clGetDeviceInfo(slot->id, CL_DEVICE_TYPE, sizeof(cl_type),
+			    &cl_type, NULL) != CL_SUCCESS)
+		cl_type = 0;
+	type = device_type_of(cl_type);
+	if (!f->ok[type]) {
+		f->first[type] = *slot;
+		f->ok[type] = 1;
+	}
+	return 0;
+}
+
+static int
+list_visit(const struct device_slot *slot, void *data)
+{
+	struct clq__strbuf *b = data;
+	char *device_name = device_info_string(slot->id, CL_DEVICE_NAME);
+	char *platform_name =
+		platform_info_string(slot->platform, CL_PLATFORM_NAME);
+	cl_device_type cl_type = 0;
+
+	clGetDeviceInfo(slot->id, CL_DEVICE_TYPE, sizeof(cl_type), &cl_type,
+			NULL);
+	clq__strbuf_appendf(b, "\n  %zu (%zu:%zu) %s / %s [%s]", slot->index,
+			    slot->platform_index, slot->index_in_platform,
+			    platform_name ? platform_name : "?",
+			    device_name ? device_name : "?",
+			    device_type_name(device_type_of(cl_type)));
+	free(device_name);
+	free(platform_name);
+	return 0;
+}
+
+/* Logs why nothing was selected, with every device and its specs. */
+static void
+log_no_device(const char *why)
+{
+	struct clq__strbuf b = {0};
+
+	clq__strbuf_appendf(&b, "clq_device_select: %s; devices (N (P:D) "
+				"platform / device [type]):",
+			    why);
+	if (for_each_device(list_visit, &b) < 0 || b.failed) {
+		clq__log(NULL, CLQ_LOG_ERROR, "clq_device_select: %s", why);
+	} else {
+		if (!strchr(b.s, '\n'))
+			clq__strbuf_appendf(&b, " none");
+		clq__log(NULL, CLQ_LOG_ERROR, "%s",
+			 b.failed ? "clq_device_select: no device" : b.s);
+	}
+	clq__strbuf_free(&b);
+}
+
+static int
+select_by_spec(const char *spec, const char *origin,
+	       struct clq_device **device_out)
+{
+	struct clq__device_spec parsed;
+	struct find_index fi = {0};
+	struct find_name fn = {0};
+	struct device_slot *found = NULL;
+	char why[256];
+	int rc;
+
+	rc = clq__device_spec_parse(spec, &parsed);
+	if (rc == CLQ_ERROR_BAD_DEVICE_SPEC)
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "clq_device_select: malformed device spec '%s' (from "
+			 "%s); expected N, P:D or a name substring",
+			 spec, origin);
+	if (rc < 0)
+		return rc;
+
+	if (parsed.kind == CLQ__SPEC_NAME) {
+		fn.name = parsed.name;
+		rc = for_each_device(name_visit, &fn);
+		found = fn.ok ? &fn.found : NULL;
+	} else {
+		fi.by_pair = parsed.kind == CLQ__SPEC_PAIR;
+		fi.platform = parsed.platform;
+		fi.index = parsed.index;
+		rc = for_each_device(index_visit, &fi);
+		found = fi.ok ? &fi.found : NULL;
+	}
+	clq__device_spec_free(&parsed);
+	if (rc < 0)
+		return rc;
+	if (!found) {
+		snprintf(why, sizeof(why), "no device matches spec '%s' (from %s)",
+			 spec, origin);
+		log_no_device(why);
+		return CLQ_ERROR_NO_DEVICE;
+	}
+	return device_create(found, device_out);
+}
+
+static int
+select_default(struct clq_device **device_out)
+{
+	static const enum clq_device_type order[] = {
+		CLQ_DEVICE_TYPE_GPU, CLQ_DEVICE_TYPE_ACCELERATOR,
+		CLQ_DEVICE_TYPE_CPU, CLQ_DEVICE_TYPE_OTHER};
+	struct find_default f = {0};
+	int rc = for_each_device(default_visit, &f);
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (f.ok[order[i]])
+			return device_create(&f.first[order[i]], device_out);
+	}
+	log_no_device("no OpenCL device is installed");
+	return CLQ_ERROR_NO_DEVICE;
+}
+
+int
+clq_device_select(const char *spec, struct clq_device **device_out)
+{
+	static const char *const variables[] = {"CLQ_DEVICE", "PYOPENCL_CTX"};
+
+	if (!device_out)
+		return clq__invalid(NULL, "clq_device_select",
+				    "device_out is NULL");
+	*device_out = NULL;
+	if (spec)
+		return select_by_spec(spec, "the caller", device_out);
+	for (size_t i = 0; i < sizeof(variables) / sizeof(variables[0]); i++) {
+		const char *value = getenv(variables[i]);
+
+		if (value && *value)
+			return select_by_spec(value, variables[i], device_out);
+	}
+	return select_default(device_out);
+}
+
+struct clq_device *
+clq_device_ref(struct clq_device *device)
+{
+	if (device)
+		atomic_fetch_add_explicit(&device->refs, 1,
+					  memory_order_relaxed);
+	return device;
+}
+
+void
+clq_device_unref(struct clq_device *device)
+{
+	if (!device || atomic_fetch_sub_explicit(&device->refs, 1,
+						 memory_order_acq_rel) != 1)
+		return;
+	device_free(device);
+}
+
+cl_device_id
+clq_device_get_cl(const struct clq_device *device)
+{
+	return device ? device->id : NULL;
+}
+
+cl_platform_id
+clq_device_get_platform_cl(const struct clq_device *device)
+{
+	return device ? device->platform : NULL;
+}
+
+size_t
+clq_device_get_index(const struct clq_device *device)
+{
+	return device ? device->index : 0;
+}
+
+size_t
+clq_device_get_platform_index(const struct clq_device *device)
+{
+	return device ? device->platform_index : 0;
+}
+
+size_t
+clq_device_get_index_in_platform(const struct clq_device *device)
+{
+	return device ? device->index_in_platform : 0;
+}
+
+const char *
+clq_device_get_name(const struct clq_device *device)
+{
+	return device ? device->name : NULL;
+}
+
+const char *
+clq_device_get_vendor(const struct clq_device *device)
+{
+	return device ? device->vendor : NULL;
+}
+
+const char *
+clq_device_get_platform_name(const struct clq_device *device)
+{
+	return device ? device->platform_name : NULL;
+}
+
+const char *
+clq_device_get_driver_version(const struct clq_device *device)
+{
+	return device ? device->driver_version : NULL;
+}
+
+const char *
+clq_device_get_opencl_version(const struct clq_device *device)
+{
+	return device ? device->opencl_version : NULL;
+}
+
+unsigned
+clq_device_get_opencl_version_number(const struct clq_device *device)
+{
+	return device ? device->opencl_version_number : 0;
+}
+
+enum clq_device_type
+clq_device_get_type(const struct clq_device *device)
+{
+	return device ? device->type : CLQ_DEVICE_TYPE_OTHER;
+}
+
+unsigned
+clq_device_get_compute_units(const struct clq_device *device)
+{
+	return device ? device->compute_units : 0;
+}
+
+size_t
+clq_device_get_max_work_group_size(const struct clq_device *device)
+{
+	return device ? device->max_work_group_size : 0;
+}
+
+uint64_t
+clq_device_get_global_memory(const struct clq_device *device)
+{
+	return device ? device->global_memory : 0;
+}
+
+uint64_t
+clq_device_get_max_alloc_size(const struct clq_device *device)
+{
+	return device ? device->max_alloc_size : 0;
+}
+
+size_t
+clq_device_get_timer_resolution(const struct clq_device *device)
+{
+	return device ? device->timer_resolution : 0;
+}
+
+int
+clq_device_can_profile(const struct clq_device *device)
+{
+	return device ? device->can_profile : 0;
+}
+
+size_t
+clq_device_get_simd_group_size(const struct clq_device *device)
+{
+	return device ? device->simd_group_size : 0;
+}

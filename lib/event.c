@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdlib.h>
+
+#include "private.h"
+
+static int
+event_new(struct clq_context *ctx, int profiled, int is_user,
+	  struct clq_event **event_out)
+{
+	struct clq_event *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return CL_OUT_OF_HOST_MEMORY;
+	atomic_init(&e->refs, 1);
+	atomic_init(&e->holders, 1);
+	atomic_init(&e->completed, 0);
+	e->ctx = clq_context_ref(ctx);
+	e->profiled = profiled;
+	e->is_user = is_user;
+	*event_out = e;
+	return CLQ_SUCCESS;
+}
+
+/* Drops one reference of any kind; frees at the last. */
+static void
+event_release(struct clq_event *e)
+{
+	if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (e->cl)
+		clReleaseEvent(e->cl);
+	clq_context_unref(e->ctx);
+	free(e);
+}
+
+int
+clq__event_prepare(struct clq_queue *queue, struct clq_event **event_out,
+		   struct clq_event **ev_out)
+{
+	*ev_out = NULL;
+	if (!event_out)
+		return CLQ_SUCCESS;
+	*event_out = NULL;
+	return event_new(queue->ctx, (queue->flags & CLQ_QUEUE_PROFILING) != 0,
+			 0, ev_out);
+}
+
+void
+clq__event_deliver(int rc, struct clq_event *ev, struct clq_event **event_out)
+{
+	if (!ev)
+		return;
+	if (rc < 0)
+		clq_event_unref(ev);
+	else
+		*event_out = ev;
+}
+
+int
+clq__wait_list(struct clq_context *ctx, const char *function,
+	       struct clq_event *const *wait, size_t n_wait,
+	       cl_event *inline_buf, size_t n_inline, cl_event **list_out)
+{
+	cl_event *list = inline_buf;
+
+	*list_out = NULL;
+	if (n_wait == 0)
+		return CLQ_SUCCESS;
+	if (!wait)
+		return clq__invalid(ctx, function,
+				    "the wait list is NULL but n_wait > 0");
+	if (n_wait > (cl_uint)-1)
+		return clq__invalid(ctx, function, "n_wait is too large");
+	for (size_t i = 0; i < n_wait; i++) {
+		if (!wait[i]) {
+			clq__log(ctx, CLQ_LOG_ERROR,
+				 "%s: wait list entry %zu is NULL", function,
+				 i);
+			return CLQ_ERROR_INVALID_ARGUMENT;
+		}
+		if (wait[i]->ctx != ctx) {
+			clq__log(ctx, CLQ_LOG_ERROR,
+				 "%s: wait list entry %zu belongs to another "
+				 "context",
+				 function, i);
+			return CLQ_ERROR_CONTEXT_MISMATCH;
+		}
+	}
+	if (n_wait > n_inline) {
+		list = calloc(n_wait, sizeof(*list));
+		if (!list)
+			return CL_OUT_OF_HOST_MEMORY;
+	}
+	for (size_t i = 0; i < n_wait; i++)
+		list[i] = wait[i]->cl;
+	*list_out = list;
+	return CLQ_SUCCESS;
+}
+
+void
+clq__wait_list_free(cl_event *list, const cl_event *inline_buf)
+{
+	if (list != inline_buf)
+		free(list);
+}
+
+struct clq_event *
+clq_event_ref(struct clq_event *event)
+{
+	if (event) {
+		atomic_fetch_add_explicit(&event->refs, 1,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&event->holders, 1,
+					  memory_order_relaxed);
+	}
+	return event;
+}
+
+void
+clq_event_unref(struct clq_event *event)
+{
+	if (!event)
+		return;
+	if (atomic_fetch_sub_explicit(&event->holders, 1,
+				      memory_order_acq_rel) == 1 &&
+	    event->is_user && event->cl &&
+	    !atomic_exchange(&event->completed, 1)) {
+		clq__log(event->ctx, CLQ_LOG_WARNING,
+			 "a user event was released without being completed; "
+			 "it fails with CLQ_ERROR_ABANDONED");
+		clSetUserEventStatus(event->cl, CLQ_ERROR_ABANDONED);
+	}
+	event_release(event);
+}
+
+struct clq_context *
+clq_event_get_context(const struct clq_event *event)
+{
+	return event ? event->ctx : NULL;
+}
+
+cl_event
+clq_event_get_cl(const struct clq_event *event)
+{
+	return event ? event->cl : NULL;
+}
+
+int
+clq_event_is_user(const struct clq_event *event)
+{
+	return event ? event->is_user : 0;
+}
+
+int
+clq_event_is_profiled(const struct clq_event *event)
+{
+	return event ? event->profiled : 0;
+}
+
+static int
+read_status(struct clq_event *event, cl_int *status)
+{
+	return clq__check(event->ctx,
+			  clGetEventInfo(event->cl,
+					 CL_EVENT_COMMAND_EXECUTION_STATUS,
+					 sizeof(*status), status, NULL),
+			  "clGetEventInfo(CL_EVENT_COMMAND_EXECUTION_STATUS)");
+}
+
+int
+clq_event_wait(struct clq_event *event)
+{
+	cl_int status = CL_COMPLETE;
+	cl_int err;
+	int rc;
+
+	if (!event)
+		return clq__invalid(NULL, "clq_event_wait", "event is NULL");
+	err = clWaitForEvents(1, &event->cl);
+	/* A failed command shows as CL_EXEC_STATUS_ERROR_... from some
+	 * drivers and as success from others: its status tells. */
+	if (err != CL_SUCCESS &&
+	    err != CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+		return clq__check(event->ctx, err, "clWaitForEvents");
+	rc = read_status(event, &status);
+	if (rc < 0)
+		return rc;
+	if (status < 0 || err != CL_SUCCESS) {
+		clq__log(event->ctx, CLQ_LOG_ERROR,
+			 "clq_event_wait: the command failed with execution "
+			 "status %d (%s: %s)",
+			 status, clq_error_name(status), clq_strerror(status));
+		return CLQ_ERROR_COMMAND_FAILED;
+	}
+	return CLQ_SUCCESS;
+}
+
+int
+clq_events_wait(struct clq_event *const *events, size_t n)
+{
+	int first_error = CLQ_SUCCESS;
+
+	if (n == 0)
+		return CLQ_SUCCESS;
+	if (!events)
+		return clq__invalid(NULL, "clq_events_wait",
+				    "events is NULL but n > 0");
+	for (size_t i = 0; i < n; i++) {
+		if (!events[i])
+			return clq__invalid(NULL, "clq_events_wait",
+					    "an event in the list is NULL");
+	}
+	for (size_t i = 0; i < n; i++) {
+		int rc = clq_event_wait(events[i]);
+
+		if (rc < 0 && first_error == CLQ_SUCCESS)
+			first_error = rc;
+	}
+	return first_error;
+}
+
+int
+clq_event_get_status(struct clq_event *event, int *status_out)
+{
+	cl_int status;
+	int rc;
+
+	if (!event || !status_out)
+		return clq__invalid(event ? event->ctx : NULL,
+				    "clq_event_get_status",
+				    "event or status_out is NULL");
+	rc = read_status(event, &status);
+	if (rc == CLQ_SUCCESS)
+		*status_out = status;
+	return rc;
+}
+
+static int
+profiling_info(struct clq_event *event, cl_profiling_info param,
+	       uint64_t *value)
+{
+	cl_ulong v = 0;
+	cl_int err = clGetEventProfilingInfo(event->cl, param, sizeof(v), &v,
+					     NULL);
+
+	if (err == CL_PROFILING_INFO_NOT_AVAILABLE) {
+		clq__log(event->ctx, CLQ_LOG_ERROR,
+			 "the driver has no profiling information for this "
+			 "event");
+		return CLQ_ERROR_TIMING_UNAVAILABLE;
+	}
+	*value = v;
+	return clq__check(event->ctx, err, "clGetEventProfilingInfo");
+}
+
+int
+clq_event_get_times(struct clq_event *event, struct clq_event_times *times_out)
+{
+	struct clq_event_times t;
+	int rc;
+
+	if (!event || !times_out)
+		return clq__invalid(event ? event->ctx : NULL,
+				    "clq_event_get_times",
+				    "event or times_out is NULL");
+	if (!event->profiled) {
+		clq__log(event->ctx, CLQ_LOG_ERROR,
+			 "clq_event_get_times: the event is not from a "
+			 "profiling queue");
+		return CLQ_ERROR_PROFILING_DISABLED;
+	}
+	rc = clq_event_wait(event);
+	if (rc < 0)
+		return rc;
+	if ((rc = profiling_info(event, CL_PROFILING_COMMAND_QUEUED,
+				 &t.queued)) < 0 ||
+	    (rc = profiling_info(event, CL_PROFILING_COMMAND_SUBMIT,
+				 &t.submit)) < 0 ||
+	    (rc = profiling_info(event, CL_PROFILING_COMMAND_START,
+				 &t.start)) < 0 ||
+	    (rc = profiling_info(event, CL_PROFILING_COMMAND_END, &t.end)) < 0)
+		return rc;
+	if (t.start == 0 || t.end == 0 || t.end < t.start) {
+		clq__log(event->ctx, CLQ_LOG_ERROR,
+			 "the driver reported unusable timestamps (start %llu, "
+			 "end %llu)",
+			 (unsigned long long)t.start,
+			 (unsigned long long)t.end);
+		return CLQ_ERROR_TIMING_UNAVAILABLE;
+	}
+	*times_out = t;
+	return CLQ_SUCCESS;
+}
+
+int
+clq_event_time_since(struct clq_event *event, struct clq_event *prior,
+		     double *seconds_out)
+{
+	struct clq_event_times now, before;
+	int rc;
+
+	if (!event || !prior || !seconds_out)
+		return clq__invalid(event ? event->ctx : NULL,
+				    "clq_event_time_since",
+				    "event, prior or seconds_out is NULL");
+	if (event->ctx != prior->ctx) {
+		clq__log(event->ctx, CLQ_LOG_ERROR,
+			 "clq_event_time_since: the events belong to "
+			 "different contexts");
+		return CLQ_ERROR_CONTEXT_MISMATCH;
+	}
+	if ((rc = clq_event_get_times(event, &now)) < 0 ||
+	    (rc = clq_event_get_times(prior, &before)) < 0)
+		return rc;
+	/* Unsigned difference read as signed: exact for any real span. */
+	*seconds_out = (double)(int64_t)(now.start - before.end) * 1e-9;
+	return CLQ_SUCCESS;
+}
+
+int
+clq_event_time_till(struct clq_event *event, struct clq_event *next,
+		    double *seconds_out)
+{
+	return clq_event_time_since(next, event, seconds_out);
+}
+
+struct callback {
+	struct clq_event *event;
+	clq_event_callback_fn fn;
+	void *user_data;
+};
+
+static void CL_CALLBACK
+run_callback(cl_event cl, cl_int status, void *data)
+{
+	struct callback *cb = data;
+
+	(void)cl;
+	cb->fn(cb->event, status < 0 ? status : CL_COMPLETE, cb->user_data);
+	event_release(cb->event);
+	free(cb);
+}
+
+int
+clq_event_set_callback(struct clq_event *event, clq_event_callback_fn fn,
+		       void *user_data)
+{
+	struct callback *cb;
+	cl_int err;
+
+	if (!event || !fn)
+		return clq__invalid(event ? event->ctx : NULL,
+				    "clq_event_set_callback",
+				    "event or fn is NULL");
+	cb = malloc(sizeof(*cb));
+	if (!cb)
+		return CL_OUT_OF_HOST_MEMORY;
+	/* A reference that is not a holder's: a pending callback must not
+	 * keep an unheld user event from being abandoned. */
+	atomic_fetch_add_explicit(&event->refs, 1, memory_order_relaxed);
+	cb->event = event;
+	cb->fn = fn;
+	cb->user_data = user_data;
+	err = clSetEventCallback(event->cl, CL_COMPLETE, run_callback, cb);
+	if (err != CL_SUCCESS) {
+		event_release(event);
+		free(cb);
+		return clq__check(event->ctx, err, "clSetEventCallback");
+	}
+	return CLQ_SUCCESS;
+}
+
+int
+clq_user_event_create(struct clq_context *ctx, struct clq_event **event_out)
+{
+	struct clq_event *e;
+	cl_int err = CL_SUCCESS;
+	int rc;
+
+	if (!event_out)
+		return clq__invalid(ctx, "clq_user_event_create",
+				    "event_out is NULL");
+	*event_out = NULL;
+	if (!ctx)
+		return clq__invalid(NULL, "clq_user_event_create",
+				    "ctx is NULL");
+	rc = event_new(ctx, 0, 1, &e);
+	if (rc < 0)
+		return rc;
+	e->cl = clCreateUserEvent(ctx->cl, &err);
+	if (err != CL_SUCCESS) {
+		clq_event_unref(e);
+		return clq__check(ctx, err, "clCreateUserEvent");
+	}
+	*event_out = e;
+	return CLQ_SUCCESS;
+}
+
+int
+clq_user_event_complete(struct clq_event *event, int status)
+{
+	if (!event)
+		return clq__invalid(NULL, "clq_user_event_complete",
+				    "event is NULL");
+	if (status > 0) {
+		clq__log(event->ctx, CLQ_LOG_ERROR,
+			 "clq_user_event_complete: status %d is neither "
+			 "CL_COMPLETE nor negative",
+			 status);
+		return CLQ_ERROR_INVALID_ARGUMENT;
+	}
+	if (!event->is_user) {
+		clq__log(event->ctx, CLQ_LOG_ERROR,
+			 "clq_user_event_complete: not a user event");
+		return CLQ_ERROR_NOT_USER_EVENT;
+	}
+	if (atomic_exchange(&event->completed, 1)) {
+		clq__log(event->ctx, CLQ_LOG_ERROR,
+			 "clq_user_event_complete: already completed");
+		return CLQ_ERROR_ALREADY_COMPLETE;
+	}
+	return clq__check(event->ctx, clSetUserEventStatus(event->cl, status),
+			  "clSetUserEventStatus");
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private to the library: struct layouts and the clq__ functions shared
+ * between its source files. Nothing here is exported.
+ */
+#ifndef CLQ_PRIVATE_H
+#define CLQ_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <clq/clq.h>
+
+#if defined(__GNUC__)
+#define CLQ__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define CLQ__PRINTF(fmt, args)
+#endif
+
+/* A handler and its data, swapped as a pair under a lock. */
+struct clq__log_sink {
+	pthread_mutex_t lock;
+	clq_log_fn fn;
+	void *user_data;
+};
+
+struct clq_device {
+	atomic_uint refs;
+	cl_platform_id platform;
+	cl_device_id id;
+	size_t index;
+	size_t platform_index;
+	size_t index_in_platform;
+	char *name;
+	char *vendor;
+	char *platform_name;
+	char *driver_version;
+	char *opencl_version;
+	unsigned opencl_version_number;
+	enum clq_device_type type;
+	unsigned compute_units;
+	size_t max_work_group_size;
+	uint64_t global_memory;
+	uint64_t max_alloc_size;
+	size_t timer_resolution;
+	int can_profile;
+	size_t simd_group_size;
+};
+
+struct clq_context {
+	atomic_uint refs;
+	struct clq_device *device;
+	cl_context cl;
+	struct clq__log_sink log;
+};
+
+struct clq_queue {
+	atomic_uint refs;
+	struct clq_context *ctx;
+	cl_command_queue cl;
+	unsigned flags;
+};
+
+struct clq_event {
+	/* refs counts every reference and frees at zero; holders counts
+	 * only the callers' (ref/unref), not pending callbacks', so that a
+	 * user event nobody holds any more can be abandoned (see unref). */
+	atomic_uint refs;
+	atomic_uint holders;
+	struct clq_context *ctx;
+	cl_event cl; /* NULL until the enqueue that made it succeeded */
+	int profiled;
+	int is_user;
+	/* user events only: set by the first completion */
+	atomic_int completed;
+};
+
+/* Logging (log.c). ctx may be NULL: the process-wide handler is used. */
+void clq__log(struct clq_context *ctx, enum clq_log_level level,
+	      const char *fmt, ...) CLQ__PRINTF(3, 4);
+
+/*
+ * Returns err unchanged; when it is an error, logs "<what>: NAME (message)"
+ * first. Meant to wrap every OpenCL call whose result is returned.
+ */
+int clq__check(struct clq_context *ctx, cl_int err, const char *what);
+
+/* Logs "<function>: <what>" as an error and returns CLQ_ERROR_INVALID_ARGUMENT. */
+int clq__invalid(struct clq_context *ctx, const char *function,
+		 const char *what);
+
+void clq__log_sink_init(struct clq__log_sink *sink);
+void clq__log_sink_destroy(struct clq__log_sink *sink);
+
+/* A growable string (strbuf.c). A failed allocation sets `failed` and
+ * later appends do nothing, so callers check once at the end. */
+struct clq__strbuf {
+	char *s;
+	size_t len;
+	size_t cap;
+	int failed;
+};
+
+void clq__strbuf_appendf(struct clq__strbuf *b, const char *fmt, ...)
+	CLQ__PRINTF(2, 3);
+void clq__strbuf_free(struct clq__strbuf *b);
+
+/* Devices (device.c). */
+
+/* A parsed device spec (see clq_device_select()). */
+enum clq__spec_kind {
+	CLQ__SPEC_INDEX, /* N: global index in `index` */
+	CLQ__SPEC_PAIR,	 /* P:D: `platform`, `index` */
+	CLQ__SPEC_NAME,	 /* substring in `name`, trimmed, malloc'ed */
+};
+
+struct clq__device_spec {
+	enum clq__spec_kind kind;
+	size_t platform;
+	size_t index;
+	char *name;
+};
+
+/*
+ * Parses a spec. Returns CLQ_SUCCESS, CLQ_ERROR_BAD_DEVICE_SPEC (nothing to
+ * free) or CL_OUT_OF_HOST_MEMORY. Release with clq__device_spec_free().
+ */
+int clq__device_spec_parse(const char *spec, struct clq__device_spec *out);
+void clq__device_spec_free(struct clq__device_spec *spec);
+
+/* Events (event.c). */
+
+/*
+ * Enqueue functions never fail after the command is in the queue: they
+ * allocate the caller's event first (clq__event_prepare(), which leaves
+ * *ev_out NULL when event_out is NULL), pass `ev ? &ev->cl : NULL` to
+ * OpenCL, then hand it over or drop it (clq__event_deliver()).
+ */
+int clq__event_prepare(struct clq_queue *queue, struct clq_event **event_out,
+		       struct clq_event **ev_out);
+void clq__event_deliver(int rc, struct clq_event *ev,
+			struct clq_event **event_out);
+
+/*
+ * Converts a clq wait list into the cl_event array OpenCL wants, checking
+ * pointers and contexts. Uses `inline_buf` (of `n_inline` entries) when it
+ * is large enough, otherwise allocates; release with clq__wait_list_free().
+ * `function` names the caller in log messages.
+ */
+int clq__wait_list(struct clq_context *ctx, const char *function,
+		   struct clq_event *const *wait, size_t n_wait,
+		   cl_event *inline_buf, size_t n_inline, cl_event **list_out);
+void clq__wait_list_free(cl_event *list, const cl_event *inline_buf);
+
+/* Size of the on-stack wait lists used by enqueue functions. */
+#define CLQ__WAIT_INLINE 16
+
+#endif /* CLQ_PRIVATE_H */
