@@ -17,6 +17,8 @@ event_new(struct clq_context *ctx, int profiled, int is_user,
 	e->ctx = clq_context_ref(ctx);
 	e->profiled = profiled;
 	e->is_user = is_user;
+	if (is_user)
+		pthread_mutex_init(&e->lock, NULL);
 	*event_out = e;
 	return CLQ_SUCCESS;
 }
@@ -29,9 +31,20 @@ event_release(struct clq_event *e)
 		return;
 	if (e->cl)
 		clReleaseEvent(e->cl);
+	if (e->is_user) {
+		/* Left only if the driver refused to set the status. */
+		for (struct clq__callback *cb = e->callbacks, *next; cb;
+		     cb = next) {
+			next = cb->next;
+			free(cb);
+		}
+		pthread_mutex_destroy(&e->lock);
+	}
 	clq_context_unref(e->ctx);
 	free(e);
 }
+
+static int set_user_status(struct clq_event *event, int status);
 
 int
 clq__event_prepare(struct clq_queue *queue, struct clq_event **event_out,
@@ -128,7 +141,7 @@ clq_event_unref(struct clq_event *event)
 		clq__log(event->ctx, CLQ_LOG_WARNING,
 			 "a user event was released without being completed; "
 			 "it fails with CLQ_ERROR_ABANDONED");
-		clSetUserEventStatus(event->cl, CLQ_ERROR_ABANDONED);
+		set_user_status(event, CLQ_ERROR_ABANDONED);
 	}
 	event_release(event);
 }
@@ -324,16 +337,11 @@ clq_event_time_till(struct clq_event *event, struct clq_event *next,
 	return clq_event_time_since(next, event, seconds_out);
 }
 
-struct callback {
-	struct clq_event *event;
-	clq_event_callback_fn fn;
-	void *user_data;
-};
-
+/* Driver-called trampoline for command events. */
 static void CL_CALLBACK
 run_callback(cl_event cl, cl_int status, void *data)
 {
-	struct callback *cb = data;
+	struct clq__callback *cb = data;
 
 	(void)cl;
 	cb->fn(cb->event, status < 0 ? status : CL_COMPLETE, cb->user_data);
@@ -341,12 +349,40 @@ run_callback(cl_event cl, cl_int status, void *data)
 	free(cb);
 }
 
+/*
+ * User events: clq knows when they complete, so it runs their callbacks
+ * itself, the same on every driver. Returns 1 when queued, 0 when the
+ * status is already known and the caller must run the callback.
+ */
+static int
+queue_user_callback(struct clq_event *event, struct clq__callback *cb,
+		    int *status_out)
+{
+	int queued;
+
+	pthread_mutex_lock(&event->lock);
+	queued = !event->status_known;
+	if (queued) {
+		/* Appended, so callbacks run in registration order. */
+		struct clq__callback **tail = &event->callbacks;
+
+		while (*tail)
+			tail = &(*tail)->next;
+		cb->next = NULL;
+		*tail = cb;
+	}
+	*status_out = event->final_status;
+	pthread_mutex_unlock(&event->lock);
+	return queued;
+}
+
 int
 clq_event_set_callback(struct clq_event *event, clq_event_callback_fn fn,
 		       void *user_data)
 {
-	struct callback *cb;
+	struct clq__callback *cb;
 	cl_int err;
+	int status;
 
 	if (!event || !fn)
 		return clq__invalid(event ? event->ctx : NULL,
@@ -355,12 +391,18 @@ clq_event_set_callback(struct clq_event *event, clq_event_callback_fn fn,
 	cb = malloc(sizeof(*cb));
 	if (!cb)
 		return CL_OUT_OF_HOST_MEMORY;
-	/* A reference that is not a holder's: a pending callback must not
-	 * keep an unheld user event from being abandoned. */
-	atomic_fetch_add_explicit(&event->refs, 1, memory_order_relaxed);
 	cb->event = event;
 	cb->fn = fn;
 	cb->user_data = user_data;
+	if (event->is_user) {
+		if (!queue_user_callback(event, cb, &status)) {
+			free(cb);
+			fn(event, status, user_data);
+		}
+		return CLQ_SUCCESS;
+	}
+	/* A reference that is not a holder's, dropped after the call. */
+	atomic_fetch_add_explicit(&event->refs, 1, memory_order_relaxed);
 	err = clSetEventCallback(event->cl, CL_COMPLETE, run_callback, cb);
 	if (err != CL_SUCCESS) {
 		event_release(event);
@@ -368,6 +410,32 @@ clq_event_set_callback(struct clq_event *event, clq_event_callback_fn fn,
 		return clq__check(event->ctx, err, "clSetEventCallback");
 	}
 	return CLQ_SUCCESS;
+}
+
+/* Sets a user event's status once, then runs its callbacks. */
+static int
+set_user_status(struct clq_event *event, int status)
+{
+	struct clq__callback *list, *next;
+	int rc = clq__check(event->ctx, clSetUserEventStatus(event->cl, status),
+			    "clSetUserEventStatus");
+
+	if (rc < 0) {
+		atomic_store(&event->completed, 0); /* it may be retried */
+		return rc;
+	}
+	pthread_mutex_lock(&event->lock);
+	event->status_known = 1;
+	event->final_status = status;
+	list = event->callbacks;
+	event->callbacks = NULL;
+	pthread_mutex_unlock(&event->lock);
+	for (; list; list = next) {
+		next = list->next;
+		list->fn(event, status, list->user_data);
+		free(list);
+	}
+	return rc;
 }
 
 int
@@ -419,6 +487,5 @@ clq_user_event_complete(struct clq_event *event, int status)
 			 "clq_user_event_complete: already completed");
 		return CLQ_ERROR_ALREADY_COMPLETE;
 	}
-	return clq__check(event->ctx, clSetUserEventStatus(event->cl, status),
-			  "clSetUserEventStatus");
+	return set_user_status(event, status);
 }

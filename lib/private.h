@@ -71,8 +71,23 @@ struct clq_event {
 	cl_event cl; /* NULL until the enqueue that made it succeeded */
 	int profiled;
 	int is_user;
-	/* user events only: set by the first completion */
+	/* User events only. `completed` is claimed by the first completion;
+	 * clq runs their callbacks itself (some drivers never call
+	 * callbacks of failed events), so `lock` guards the list of pending
+	 * callbacks and the final status once it is known. */
 	atomic_int completed;
+	pthread_mutex_t lock;
+	struct clq__callback *callbacks;
+	int status_known;
+	int final_status;
+};
+
+/* A registered completion callback (event.c). */
+struct clq__callback {
+	struct clq__callback *next;
+	struct clq_event *event;
+	clq_event_callback_fn fn;
+	void *user_data;
 };
 
 /* Logging (log.c). ctx may be NULL: the process-wide handler is used. */

@@ -102,6 +102,8 @@ enqueue_sync_command(struct clq_queue *queue, sync_command_fn command,
 	struct clq_event *ev = NULL;
 	int rc;
 
+	if (event_out)
+		*event_out = NULL;
 	if (!queue)
 		return clq__invalid(NULL, function, "queue is NULL");
 	rc = clq__wait_list(queue->ctx, function, wait, n_wait, inline_buf,

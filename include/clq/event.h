@@ -37,10 +37,18 @@ struct clq_event_times {
  * A completion callback: `status` is `CL_COMPLETE` (0) or the command's
  * negative execution status.
  *
- * It runs exactly once, on a thread of the OpenCL implementation, or on the
- * registering thread if the event has already completed. It must not block:
- * no waiting on events, no clq_queue_finish(). It may ref and unref clq
- * objects and complete user events. The event is valid during the call.
+ * It runs exactly once. For a user event clq runs it itself: on the thread
+ * that completes the event (clq_user_event_complete(), or the last
+ * clq_event_unref() of an abandoned event), or at once on the registering
+ * thread if the event is already complete. For a command's event the
+ * OpenCL implementation runs it, on a thread of its own (or the registering
+ * thread if the command has completed); some implementations, PoCL 3.1
+ * among them, never run callbacks of commands that fail, and the event the
+ * callback holds then stays allocated.
+ *
+ * It must not block: no waiting on events, no clq_queue_finish(). It may
+ * ref and unref clq objects and complete user events. The event is valid
+ * during the call.
  */
 typedef void (*clq_event_callback_fn)(struct clq_event *event, int status,
 				      void *user_data);

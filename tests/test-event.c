@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "test-common.h"
+
+static struct clq_queue *
+make_queue(unsigned flags)
+{
+	struct clq_queue *q = NULL;
+
+	ck_assert_ok(clq_queue_create(test_ctx, flags, &q));
+	return q;
+}
+
+static struct clq_event *
+make_user_event(void)
+{
+	struct clq_event *e = NULL;
+
+	ck_assert_ok(clq_user_event_create(test_ctx, &e));
+	ck_assert_ptr_nonnull(e);
+	return e;
+}
+
+static int
+status_of(struct clq_event *e)
+{
+	int status = 99;
+
+	ck_assert_ok(clq_event_get_status(e, &status));
+	return status;
+}
+
+START_TEST(user_event_lifecycle)
+{
+	struct clq_event *u = make_user_event();
+
+	ck_assert_int_eq(clq_event_is_user(u), 1);
+	ck_assert_int_eq(clq_event_is_profiled(u), 0);
+	ck_assert_ptr_eq(clq_event_get_context(u), test_ctx);
+	ck_assert_ptr_nonnull(clq_event_get_cl(u));
+	ck_assert_int_eq(status_of(u), CL_SUBMITTED);
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	ck_assert_int_eq(status_of(u), CL_COMPLETE);
+	ck_assert_ok(clq_event_wait(u));
+	clq_event_unref(u);
+}
+END_TEST
+
+START_TEST(user_event_misuse)
+{
+	struct clq_queue *q = make_queue(0);
+	struct clq_event *u = make_user_event(), *m = NULL;
+
+	test_log_expect("neither CL_COMPLETE nor negative");
+	ck_assert_rc(clq_user_event_complete(u, CL_RUNNING),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	ck_assert_int_eq(status_of(u), CL_SUBMITTED);
+
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	test_log_expect("already completed");
+	ck_assert_rc(clq_user_event_complete(u, CL_COMPLETE),
+		     CLQ_ERROR_ALREADY_COMPLETE);
+	ck_assert_rc(clq_user_event_complete(u, -5),
+		     CLQ_ERROR_ALREADY_COMPLETE);
+	ck_assert(test_log_seen());
+	ck_assert_int_eq(status_of(u), CL_COMPLETE);
+
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &m));
+	test_log_expect("not a user event");
+	ck_assert_rc(clq_user_event_complete(m, CL_COMPLETE),
+		     CLQ_ERROR_NOT_USER_EVENT);
+	ck_assert_int_eq(clq_event_is_user(m), 0);
+
+	test_log_expect("is NULL");
+	ck_assert_rc(clq_user_event_complete(NULL, 0),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_user_event_create(NULL, &u),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(u);
+	ck_assert_rc(clq_user_event_create(test_ctx, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_event_wait(NULL), CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_event_get_status(m, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	clq_event_unref(m);
+	clq_event_unref(NULL);
+	ck_assert_ptr_null(clq_event_ref(NULL));
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(failed_user_event_fails_waiters)
+{
+	struct clq_queue *q = make_queue(0);
+	struct clq_event *u = make_user_event(), *m = NULL;
+
+	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &m));
+	ck_assert_ok(clq_queue_flush(q));
+	ck_assert_ok(clq_user_event_complete(u, CLQ_ERROR_COMMAND_FAILED));
+	test_log_expect("the command failed");
+	ck_assert_rc(clq_event_wait(u), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_rc(clq_event_wait(m), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert(test_log_seen());
+	ck_assert_int_lt(status_of(m), 0);
+	clq_event_unref(u);
+	clq_event_unref(m);
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(events_wait_waits_for_all)
+{
+	struct clq_event *ok = make_user_event(), *bad = make_user_event();
+	struct clq_event *both[] = {bad, ok};
+
+	ck_assert_ok(clq_events_wait(NULL, 0));
+	ck_assert_ok(clq_user_event_complete(ok, CL_COMPLETE));
+	ck_assert_ok(clq_events_wait(&ok, 1));
+	ck_assert_ok(clq_user_event_complete(bad, -1));
+	test_log_expect("the command failed");
+	ck_assert_rc(clq_events_wait(both, 2), CLQ_ERROR_COMMAND_FAILED);
+
+	test_log_expect("is NULL");
+	ck_assert_rc(clq_events_wait(NULL, 1), CLQ_ERROR_INVALID_ARGUMENT);
+	both[1] = NULL;
+	ck_assert_rc(clq_events_wait(both, 2), CLQ_ERROR_INVALID_ARGUMENT);
+	clq_event_unref(ok);
+	clq_event_unref(bad);
+}
+END_TEST
+
+/* Dropping the last reference to a pending user event fails it, so the
+ * commands waiting for it end instead of hanging. */
+START_TEST(abandoned_user_event_fails_waiters)
+{
+	struct clq_queue *q = make_queue(0);
+	struct clq_event *u = make_user_event(), *m = NULL;
+
+	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &m));
+	clq_event_unref(u);
+	test_log_expect("the command failed");
+	ck_assert_rc(clq_event_wait(m), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_int_lt(status_of(m), 0);
+	clq_event_unref(m);
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(marker_times_on_profiling_queue)
+{
+	struct clq_queue *q = make_queue(CLQ_QUEUE_PROFILING);
+	struct clq_event *a = NULL, *b = NULL;
+	struct clq_event_times ta, tb;
+	double since, till;
+
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &a));
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &b));
+	ck_assert_int_eq(clq_event_is_profiled(a), 1);
+	ck_assert_ok(clq_event_time_since(b, a, &since));
+	ck_assert_ok(clq_event_time_till(a, b, &till));
+	ck_assert_ok(clq_event_get_times(a, &ta));
+	ck_assert_ok(clq_event_get_times(b, &tb));
+
+	/* Raw times are ordered, and the in-order queue ran a before b. */
+	ck_assert_uint_le(ta.queued, ta.submit);
+	ck_assert_uint_le(ta.submit, ta.start);
+	ck_assert_uint_le(ta.start, ta.end);
+	ck_assert_uint_le(tb.start, tb.end);
+	ck_assert_uint_ge(tb.start, ta.end);
+	ck_assert_uint_gt(ta.start, 0);
+
+	ck_assert_double_ge(since, 0.0);
+	ck_assert_double_eq(since, (double)(tb.start - ta.end) * 1e-9);
+	ck_assert_double_eq(till, since);
+	clq_event_unref(a);
+	clq_event_unref(b);
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(time_since_measures_a_host_delay)
+{
+	struct clq_queue *q = make_queue(CLQ_QUEUE_PROFILING);
+	struct clq_event *u = make_user_event(), *a = NULL, *b = NULL;
+	double gap;
+
+	/* a ends; b waits for u, which the host completes 50 ms later. */
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &a));
+	ck_assert_ok(clq_event_wait(a));
+	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &b));
+	ck_assert_ok(clq_queue_flush(q));
+	test_sleep_ms(50);
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	ck_assert_ok(clq_event_time_since(b, a, &gap));
+	ck_assert_double_ge(gap, 0.045);
+	ck_assert_double_lt(gap, 10.0);
+	clq_event_unref(u);
+	clq_event_unref(a);
+	clq_event_unref(b);
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(timing_without_profiling)
+{
+	struct clq_queue *q = make_queue(0);
+	struct clq_event *a = NULL, *b = NULL, *u = make_user_event();
+	struct clq_event_times t;
+	double s = 12.5;
+
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &a));
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &b));
+	ck_assert_int_eq(clq_event_is_profiled(a), 0);
+	test_log_expect("not from a profiling queue");
+	ck_assert_rc(clq_event_time_since(b, a, &s),
+		     CLQ_ERROR_PROFILING_DISABLED);
+	ck_assert_rc(clq_event_time_till(a, b, &s),
+		     CLQ_ERROR_PROFILING_DISABLED);
+	ck_assert_rc(clq_event_get_times(a, &t), CLQ_ERROR_PROFILING_DISABLED);
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	ck_assert_rc(clq_event_get_times(u, &t), CLQ_ERROR_PROFILING_DISABLED);
+	ck_assert(test_log_seen());
+	ck_assert_double_eq(s, 12.5);
+
+	test_log_expect("is NULL");
+	ck_assert_rc(clq_event_time_since(b, NULL, &s),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_event_time_since(b, a, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_event_get_times(a, NULL), CLQ_ERROR_INVALID_ARGUMENT);
+	clq_event_unref(a);
+	clq_event_unref(b);
+	clq_event_unref(u);
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(timing_a_failed_command)
+{
+	struct clq_queue *q = make_queue(CLQ_QUEUE_PROFILING);
+	struct clq_event *u = make_user_event(), *m = NULL;
+	struct clq_event_times t;
+
+	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &m));
+	ck_assert_ok(clq_user_event_complete(u, -1));
+	test_log_expect("the command failed");
+	ck_assert_rc(clq_event_get_times(m, &t), CLQ_ERROR_COMMAND_FAILED);
+	clq_event_unref(u);
+	clq_event_unref(m);
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(time_since_across_contexts)
+{
+	struct clq_context *other = NULL;
+	struct clq_queue *q = make_queue(CLQ_QUEUE_PROFILING), *q2 = NULL;
+	struct clq_event *a = NULL, *b = NULL;
+	double s;
+
+	ck_assert_ok(clq_context_create(clq_context_get_device(test_ctx),
+					&other));
+	ck_assert_ok(clq_queue_create(other, CLQ_QUEUE_PROFILING, &q2));
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &a));
+	ck_assert_ok(clq_queue_enqueue_marker(q2, NULL, 0, &b));
+	test_log_expect("different contexts");
+	ck_assert_rc(clq_event_time_since(b, a, &s),
+		     CLQ_ERROR_CONTEXT_MISMATCH);
+	ck_assert(test_log_seen());
+	clq_event_unref(a);
+	clq_event_unref(b);
+	clq_queue_unref(q);
+	clq_queue_unref(q2);
+	clq_context_unref(other);
+}
+END_TEST
+
+/* What a callback saw, handed back to the test thread. */
+struct sighting {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int calls;
+	int status;
+	struct clq_context *ctx;
+};
+
+static void
+sighting_init(struct sighting *s)
+{
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->calls = 0;
+	s->status = 99;
+	s->ctx = NULL;
+}
+
+static void
+sighting_destroy(struct sighting *s)
+{
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+}
+
+static void
+on_complete(struct clq_event *event, int status, void *user_data)
+{
+	struct sighting *s = user_data;
+
+	pthread_mutex_lock(&s->lock);
+	s->calls++;
+	s->status = status;
+	s->ctx = clq_event_get_context(event);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Waits up to 10 s for `calls` callbacks; returns how many came. */
+static int
+await_calls(struct sighting *s, int calls)
+{
+	struct timespec deadline;
+	int seen;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	pthread_mutex_lock(&s->lock);
+	while (s->calls < calls &&
+	       pthread_cond_timedwait(&s->cond, &s->lock, &deadline) == 0)
+		;
+	seen = s->calls;
+	pthread_mutex_unlock(&s->lock);
+	return seen;
+}
+
+START_TEST(callback_runs_once_on_completion)
+{
+	struct clq_event *u = make_user_event();
+	struct sighting s;
+
+	sighting_init(&s);
+	ck_assert_ok(clq_event_set_callback(u, on_complete, &s));
+	test_sleep_ms(20);
+	ck_assert_int_eq(await_calls(&s, 0), 0);
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	ck_assert_int_eq(await_calls(&s, 1), 1);
+	ck_assert_int_eq(s.status, CL_COMPLETE);
+	ck_assert_ptr_eq(s.ctx, test_ctx);
+	test_sleep_ms(20);
+	ck_assert_int_eq(await_calls(&s, 1), 1);
+	clq_event_unref(u);
+	sighting_destroy(&s);
+}
+END_TEST
+
+START_TEST(callback_sees_failure)
+{
+	struct clq_event *u = make_user_event();
+	struct sighting s;
+
+	sighting_init(&s);
+	ck_assert_ok(clq_event_set_callback(u, on_complete, &s));
+	ck_assert_ok(clq_user_event_complete(u, -42));
+	ck_assert_int_eq(await_calls(&s, 1), 1);
+	ck_assert_int_eq(s.status, -42);
+	clq_event_unref(u);
+	sighting_destroy(&s);
+}
+END_TEST
+
+/* The callback holds the event: the caller may drop it at once. */
+START_TEST(callback_outlives_callers_reference)
+{
+	struct clq_queue *q = make_queue(0);
+	struct clq_event *u = make_user_event(), *m = NULL;
+	struct sighting s;
+
+	sighting_init(&s);
+	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &m));
+	ck_assert_ok(clq_event_set_callback(m, on_complete, &s));
+	clq_event_unref(m);
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	ck_assert_int_eq(await_calls(&s, 1), 1);
+	ck_assert_int_eq(s.status, CL_COMPLETE);
+	ck_assert_ptr_eq(s.ctx, test_ctx);
+	ck_assert_ok(clq_queue_finish(q));
+	clq_event_unref(u);
+	clq_queue_unref(q);
+	sighting_destroy(&s);
+}
+END_TEST
+
+START_TEST(callback_on_completed_event)
+{
+	struct clq_queue *q = make_queue(0);
+	struct clq_event *m = NULL;
+	struct sighting s;
+
+	sighting_init(&s);
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &m));
+	ck_assert_ok(clq_event_wait(m));
+	ck_assert_ok(clq_event_set_callback(m, on_complete, &s));
+	ck_assert_ok(clq_event_set_callback(m, on_complete, &s));
+	ck_assert_int_eq(await_calls(&s, 2), 2);
+	ck_assert_int_eq(s.status, CL_COMPLETE);
+
+	test_log_expect("is NULL");
+	ck_assert_rc(clq_event_set_callback(m, NULL, &s),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_event_set_callback(NULL, on_complete, &s),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	clq_event_unref(m);
+	clq_queue_unref(q);
+	sighting_destroy(&s);
+}
+END_TEST
+
+/* A pending callback does not keep an unheld user event from failing. */
+START_TEST(callback_on_abandoned_user_event)
+{
+	struct clq_event *u = make_user_event();
+	struct sighting s;
+
+	sighting_init(&s);
+	ck_assert_ok(clq_event_set_callback(u, on_complete, &s));
+	clq_event_unref(u);
+	ck_assert_int_eq(await_calls(&s, 1), 1);
+	ck_assert_int_eq(s.status, CLQ_ERROR_ABANDONED);
+	sighting_destroy(&s);
+}
+END_TEST
+
+static Suite *
+event_suite(void)
+{
+	Suite *s = suite_create("event");
+	TCase *tc = tcase_create("user");
+
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, user_event_lifecycle);
+	tcase_add_test(tc, user_event_misuse);
+	tcase_add_test(tc, failed_user_event_fails_waiters);
+	tcase_add_test(tc, events_wait_waits_for_all);
+	tcase_add_test(tc, abandoned_user_event_fails_waiters);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("timing");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, marker_times_on_profiling_queue);
+	tcase_add_test(tc, time_since_measures_a_host_delay);
+	tcase_add_test(tc, timing_without_profiling);
+	tcase_add_test(tc, timing_a_failed_command);
+	tcase_add_test(tc, time_since_across_contexts);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("callbacks");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, callback_runs_once_on_completion);
+	tcase_add_test(tc, callback_sees_failure);
+	tcase_add_test(tc, callback_outlives_callers_reference);
+	tcase_add_test(tc, callback_on_completed_event);
+	tcase_add_test(tc, callback_on_abandoned_user_event);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return test_main(event_suite(), 1);
+}
