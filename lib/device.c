@@ -160,9 +160,8 @@ device_info(cl_device_id id, cl_device_info param, void *value, size_t size,
 	cl_int err = clGetDeviceInfo(id, param, size, value, NULL);
 
 	if (err != CL_SUCCESS)
-		clq__log(NULL, CLQ_LOG_ERROR,
-			 "clGetDeviceInfo(%s): %s (%s)", what,
-			 clq_error_name(err), clq_strerror(err));
+		clq__log(NULL, CLQ_LOG_ERROR, "clGetDeviceInfo(%s): %s (%s)",
+			 what, clq_error_name(err), clq_strerror(err));
 	return err;
 }
 
@@ -287,8 +286,7 @@ read_properties(struct clq_device *d)
 			      sizeof(max_alloc),
 			      "CL_DEVICE_MAX_MEM_ALLOC_SIZE")) < 0 ||
 	    (rc = device_info(d->id, CL_DEVICE_PROFILING_TIMER_RESOLUTION,
-			      &d->timer_resolution,
-			      sizeof(d->timer_resolution),
+			      &d->timer_resolution, sizeof(d->timer_resolution),
 			      "CL_DEVICE_PROFILING_TIMER_RESOLUTION")) < 0 ||
 	    (rc = device_info(d->id, CL_DEVICE_QUEUE_PROPERTIES, &queue_props,
 			      sizeof(queue_props),
@@ -536,8 +534,8 @@ default_visit(const struct device_slot *slot, void *data)
 	cl_device_type cl_type = 0;
 	enum clq_device_type type;
 
-	if (clGetDeviceInfo(slot->id, CL_DEVICE_TYPE, sizeof(cl_type),
-			    &cl_type, NULL) != CL_SUCCESS)
+	if (clGetDeviceInfo(slot->id, CL_DEVICE_TYPE, sizeof(cl_type), &cl_type,
+			    NULL) != CL_SUCCESS)
 		cl_type = 0;
 	type = device_type_of(cl_type);
 	if (!f->ok[type]) {
@@ -574,8 +572,9 @@ log_no_device(const char *why)
 {
 	struct clq__strbuf b = {0};
 
-	clq__strbuf_appendf(&b, "clq_device_select: %s; devices (N (P:D) "
-				"platform / device [type]):",
+	clq__strbuf_appendf(&b,
+			    "clq_device_select: %s; devices (N (P:D) "
+			    "platform / device [type]):",
 			    why);
 	if (for_each_device(list_visit, &b) < 0 || b.failed) {
 		clq__log(NULL, CLQ_LOG_ERROR, "clq_device_select: %s", why);
@@ -623,8 +622,8 @@ select_by_spec(const char *spec, const char *origin,
 	if (rc < 0)
 		return rc;
 	if (!found) {
-		snprintf(why, sizeof(why), "no device matches spec '%s' (from %s)",
-			 spec, origin);
+		snprintf(why, sizeof(why),
+			 "no device matches spec '%s' (from %s)", spec, origin);
 		log_no_device(why);
 		return CLQ_ERROR_NO_DEVICE;
 	}

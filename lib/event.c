@@ -253,8 +253,8 @@ profiling_info(struct clq_event *event, cl_profiling_info param,
 	       uint64_t *value)
 {
 	cl_ulong v = 0;
-	cl_int err = clGetEventProfilingInfo(event->cl, param, sizeof(v), &v,
-					     NULL);
+	cl_int err =
+		clGetEventProfilingInfo(event->cl, param, sizeof(v), &v, NULL);
 
 	if (err == CL_PROFILING_INFO_NOT_AVAILABLE) {
 		clq__log(event->ctx, CLQ_LOG_ERROR,
@@ -289,8 +289,8 @@ clq_event_get_times(struct clq_event *event, struct clq_event_times *times_out)
 				 &t.queued)) < 0 ||
 	    (rc = profiling_info(event, CL_PROFILING_COMMAND_SUBMIT,
 				 &t.submit)) < 0 ||
-	    (rc = profiling_info(event, CL_PROFILING_COMMAND_START,
-				 &t.start)) < 0 ||
+	    (rc = profiling_info(event, CL_PROFILING_COMMAND_START, &t.start)) <
+		    0 ||
 	    (rc = profiling_info(event, CL_PROFILING_COMMAND_END, &t.end)) < 0)
 		return rc;
 	if (t.start == 0 || t.end == 0 || t.end < t.start) {

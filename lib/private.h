@@ -101,8 +101,8 @@ void clq__log(struct clq_context *ctx, enum clq_log_level level,
 int clq__check(struct clq_context *ctx, cl_int err, const char *what);
 
 /* Logs "<function>: <what>" as an error and returns CLQ_ERROR_INVALID_ARGUMENT. */
-int clq__invalid(struct clq_context *ctx, const char *function,
-		 const char *what);
+int
+clq__invalid(struct clq_context *ctx, const char *function, const char *what);
 
 void clq__log_sink_init(struct clq__log_sink *sink);
 void clq__log_sink_destroy(struct clq__log_sink *sink);
@@ -153,8 +153,8 @@ void clq__device_spec_free(struct clq__device_spec *spec);
  */
 int clq__event_prepare(struct clq_queue *queue, struct clq_event **event_out,
 		       struct clq_event **ev_out);
-void clq__event_deliver(int rc, struct clq_event *ev,
-			struct clq_event **event_out);
+void
+clq__event_deliver(int rc, struct clq_event *ev, struct clq_event **event_out);
 
 /*
  * Converts a clq wait list into the cl_event array OpenCL wants, checking

@@ -113,10 +113,10 @@ enqueue_sync_command(struct clq_queue *queue, sync_command_fn command,
 	rc = clq__event_prepare(queue, event_out, &ev);
 	if (rc < 0)
 		goto out;
-	rc = clq__check(queue->ctx,
-			command(queue->cl, (cl_uint)n_wait, list,
-				ev ? &ev->cl : NULL),
-			cl_name);
+	rc = clq__check(
+		queue->ctx,
+		command(queue->cl, (cl_uint)n_wait, list, ev ? &ev->cl : NULL),
+		cl_name);
 	clq__event_deliver(rc, ev, event_out);
 out:
 	clq__wait_list_free(list, inline_buf);
@@ -124,14 +124,12 @@ out:
 }
 
 int
-clq_queue_enqueue_marker(struct clq_queue *queue,
-			 struct clq_event *const *wait, size_t n_wait,
-			 struct clq_event **event_out)
+clq_queue_enqueue_marker(struct clq_queue *queue, struct clq_event *const *wait,
+			 size_t n_wait, struct clq_event **event_out)
 {
-	return enqueue_sync_command(queue, clEnqueueMarkerWithWaitList,
-				    "clq_queue_enqueue_marker",
-				    "clEnqueueMarkerWithWaitList", wait, n_wait,
-				    event_out);
+	return enqueue_sync_command(
+		queue, clEnqueueMarkerWithWaitList, "clq_queue_enqueue_marker",
+		"clEnqueueMarkerWithWaitList", wait, n_wait, event_out);
 }
 
 int
@@ -172,7 +170,6 @@ int
 clq_queue_finish(struct clq_queue *queue)
 {
 	if (!queue)
-		return clq__invalid(NULL, "clq_queue_finish",
-				    "queue is NULL");
+		return clq__invalid(NULL, "clq_queue_finish", "queue is NULL");
 	return clq__check(queue->ctx, clFinish(queue->cl), "clFinish");
 }

@@ -7,14 +7,14 @@
 #include <clq/clq.h>
 
 /* Asserts a status, printing both codes by name and message. */
-#define ck_assert_rc(expr, expected)                                           \
-	do {                                                                   \
-		int rc_ = (expr);                                              \
-		int want_ = (expected);                                        \
-		ck_assert_msg(rc_ == want_,                                    \
-			      "%s returned %s (%s), expected %s", #expr,       \
-			      clq_error_name(rc_), clq_strerror(rc_),          \
-			      clq_error_name(want_));                          \
+#define ck_assert_rc(expr, expected)                                     \
+	do {                                                             \
+		int rc_ = (expr);                                        \
+		int want_ = (expected);                                  \
+		ck_assert_msg(rc_ == want_,                              \
+			      "%s returned %s (%s), expected %s", #expr, \
+			      clq_error_name(rc_), clq_strerror(rc_),    \
+			      clq_error_name(want_));                    \
 	} while (0)
 
 #define ck_assert_ok(expr) ck_assert_rc(expr, CLQ_SUCCESS)

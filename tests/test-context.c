@@ -21,9 +21,8 @@ START_TEST(create_on_device)
 	ck_assert_uint_eq(n_devices, 1);
 	/* The context keeps its device alive. */
 	clq_device_unref(device);
-	ck_assert_uint_gt(strlen(clq_device_get_name(
-				  clq_context_get_device(ctx))),
-			  0);
+	ck_assert_uint_gt(
+		strlen(clq_device_get_name(clq_context_get_device(ctx))), 0);
 	ck_assert_ptr_eq(clq_context_ref(ctx), ctx);
 	clq_context_unref(ctx);
 	clq_context_unref(ctx);

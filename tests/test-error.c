@@ -61,9 +61,9 @@ END_TEST
 
 START_TEST(unknown_codes_are_described)
 {
-	static const int unknown[] = {1,     3,     -20,   -29,  -73,
-				      -999,  -3999, -4099, -4100, INT_MIN,
-				      INT_MAX};
+	static const int unknown[] = {1,     3,	      -20,    -29,
+				      -73,   -999,    -3999,  -4099,
+				      -4100, INT_MIN, INT_MAX};
 
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		ck_assert_str_eq(clq_strerror(unknown[i]), "unknown error");

@@ -83,8 +83,7 @@ START_TEST(user_event_misuse)
 	ck_assert_rc(clq_user_event_create(test_ctx, NULL),
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_rc(clq_event_wait(NULL), CLQ_ERROR_INVALID_ARGUMENT);
-	ck_assert_rc(clq_event_get_status(m, NULL),
-		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_event_get_status(m, NULL), CLQ_ERROR_INVALID_ARGUMENT);
 	clq_event_unref(m);
 	clq_event_unref(NULL);
 	ck_assert_ptr_null(clq_event_ref(NULL));
@@ -261,8 +260,8 @@ START_TEST(time_since_across_contexts)
 	struct clq_event *a = NULL, *b = NULL;
 	double s;
 
-	ck_assert_ok(clq_context_create(clq_context_get_device(test_ctx),
-					&other));
+	ck_assert_ok(
+		clq_context_create(clq_context_get_device(test_ctx), &other));
 	ck_assert_ok(clq_queue_create(other, CLQ_QUEUE_PROFILING, &q2));
 	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &a));
 	ck_assert_ok(clq_queue_enqueue_marker(q2, NULL, 0, &b));

@@ -71,8 +71,7 @@ START_TEST(create_bad_arguments)
 	ck_assert_ptr_null(q);
 	ck_assert(test_log_seen());
 	test_log_expect("is NULL");
-	ck_assert_rc(clq_queue_create(NULL, 0, &q),
-		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_queue_create(NULL, 0, &q), CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_rc(clq_queue_create(test_ctx, 0, NULL),
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_rc(clq_queue_flush(NULL), CLQ_ERROR_INVALID_ARGUMENT);
@@ -234,8 +233,8 @@ START_TEST(events_of_another_context_refused)
 	struct clq_event *mixed[2] = {mine, NULL};
 	struct clq_event *m = (struct clq_event *)&m;
 
-	ck_assert_ok(clq_context_create(clq_context_get_device(test_ctx),
-					&other));
+	ck_assert_ok(
+		clq_context_create(clq_context_get_device(test_ctx), &other));
 	ck_assert_ok(clq_user_event_create(other, &foreign));
 	mixed[1] = foreign;
 

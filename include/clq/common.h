@@ -52,31 +52,30 @@ extern "C" {
  * The one list of clq's status codes: X(name, value, message). The enum
  * below and the strings of clq_strerror() are both generated from it.
  */
-#define CLQ_STATUS_CODES(X)                                                    \
-	X(CLQ_SUCCESS, 0, "success")                                           \
-	X(CLQ_ERROR_INVALID_ARGUMENT, -4000,                                   \
-	  "invalid argument (NULL pointer, zero or out-of-range value)")       \
-	X(CLQ_ERROR_NO_DEVICE, -4001, "no OpenCL device matches")              \
-	X(CLQ_ERROR_BAD_DEVICE_SPEC, -4002, "malformed device spec")           \
-	X(CLQ_ERROR_OUT_OF_RANGE, -4003, "index or region out of range")       \
-	X(CLQ_ERROR_CONTEXT_MISMATCH, -4004,                                   \
-	  "objects belong to different contexts")                              \
-	X(CLQ_ERROR_SHAPE_MISMATCH, -4005, "array shapes do not match")        \
-	X(CLQ_ERROR_TYPE_MISMATCH, -4006, "array element types do not match")  \
-	X(CLQ_ERROR_PROFILING_DISABLED, -4007,                                 \
-	  "profiling is not enabled for this queue or event")                  \
-	X(CLQ_ERROR_TIMING_UNAVAILABLE, -4008,                                 \
-	  "the driver reported no usable timestamps")                          \
-	X(CLQ_ERROR_COMMAND_FAILED, -4009,                                     \
-	  "the command or one it waited for failed")                           \
-	X(CLQ_ERROR_NOT_FOUND, -4010, "not found")                             \
-	X(CLQ_ERROR_IO, -4011, "input/output error")                           \
-	X(CLQ_ERROR_OVERFLOW, -4012, "size computation overflows")             \
-	X(CLQ_ERROR_NOT_USER_EVENT, -4013,                                     \
-	  "the event is not a user event")                                     \
-	X(CLQ_ERROR_ALREADY_COMPLETE, -4014,                                   \
-	  "the user event was already completed")                              \
-	X(CLQ_ERROR_ABANDONED, -4015,                                          \
+#define CLQ_STATUS_CODES(X)                                                   \
+	X(CLQ_SUCCESS, 0, "success")                                          \
+	X(CLQ_ERROR_INVALID_ARGUMENT, -4000,                                  \
+	  "invalid argument (NULL pointer, zero or out-of-range value)")      \
+	X(CLQ_ERROR_NO_DEVICE, -4001, "no OpenCL device matches")             \
+	X(CLQ_ERROR_BAD_DEVICE_SPEC, -4002, "malformed device spec")          \
+	X(CLQ_ERROR_OUT_OF_RANGE, -4003, "index or region out of range")      \
+	X(CLQ_ERROR_CONTEXT_MISMATCH, -4004,                                  \
+	  "objects belong to different contexts")                             \
+	X(CLQ_ERROR_SHAPE_MISMATCH, -4005, "array shapes do not match")       \
+	X(CLQ_ERROR_TYPE_MISMATCH, -4006, "array element types do not match") \
+	X(CLQ_ERROR_PROFILING_DISABLED, -4007,                                \
+	  "profiling is not enabled for this queue or event")                 \
+	X(CLQ_ERROR_TIMING_UNAVAILABLE, -4008,                                \
+	  "the driver reported no usable timestamps")                         \
+	X(CLQ_ERROR_COMMAND_FAILED, -4009,                                    \
+	  "the command or one it waited for failed")                          \
+	X(CLQ_ERROR_NOT_FOUND, -4010, "not found")                            \
+	X(CLQ_ERROR_IO, -4011, "input/output error")                          \
+	X(CLQ_ERROR_OVERFLOW, -4012, "size computation overflows")            \
+	X(CLQ_ERROR_NOT_USER_EVENT, -4013, "the event is not a user event")   \
+	X(CLQ_ERROR_ALREADY_COMPLETE, -4014,                                  \
+	  "the user event was already completed")                             \
+	X(CLQ_ERROR_ABANDONED, -4015,                                         \
 	  "user event released before anyone completed it")
 
 #define CLQ__STATUS_ENUM(name, value, message) name = (value),

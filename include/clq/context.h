@@ -31,8 +31,8 @@ struct clq_context;
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments;
  *         `CL_OUT_OF_HOST_MEMORY`; an OpenCL code from `clCreateContext`.
  */
-CLQ_EXPORT int clq_context_create(struct clq_device *device,
-				  struct clq_context **ctx_out);
+CLQ_EXPORT int
+clq_context_create(struct clq_device *device, struct clq_context **ctx_out);
 
 /**
  * Creates a context on the device chosen by clq_device_select(NULL)

@@ -76,8 +76,8 @@ CLQ_EXPORT int clq_device_get(size_t index, struct clq_device **device_out);
  *         matches or there are no devices (the log lists every device with
  *         the specs that select it); an OpenCL code if the driver fails.
  */
-CLQ_EXPORT int clq_device_select(const char *spec,
-				 struct clq_device **device_out);
+CLQ_EXPORT int
+clq_device_select(const char *spec, struct clq_device **device_out);
 
 /** Adds a reference. @return `device`. */
 CLQ_EXPORT struct clq_device *clq_device_ref(struct clq_device *device);

@@ -27,10 +27,11 @@ struct clq_event;
 
 /** Device timestamps of a command, in nanoseconds of the device's clock. */
 struct clq_event_times {
-	uint64_t queued; /**< enqueued by the host (`CL_PROFILING_COMMAND_QUEUED`) */
+	uint64_t
+		queued; /**< enqueued by the host (`CL_PROFILING_COMMAND_QUEUED`) */
 	uint64_t submit; /**< submitted to the device (`..._SUBMIT`) */
-	uint64_t start;  /**< started executing (`..._START`) */
-	uint64_t end;    /**< finished executing (`..._END`) */
+	uint64_t start;	 /**< started executing (`..._START`) */
+	uint64_t end;	 /**< finished executing (`..._END`) */
 };
 
 /**
@@ -117,8 +118,8 @@ CLQ_EXPORT int clq_event_get_status(struct clq_event *event, int *status_out);
  *         or end, or an end before the start (nothing is written to
  *         `times_out`); #CLQ_ERROR_COMMAND_FAILED.
  */
-CLQ_EXPORT int clq_event_get_times(struct clq_event *event,
-				   struct clq_event_times *times_out);
+CLQ_EXPORT int
+clq_event_get_times(struct clq_event *event, struct clq_event_times *times_out);
 
 /**
  * Device time from the end of `prior` to the start of `event`, in seconds:
@@ -128,17 +129,16 @@ CLQ_EXPORT int clq_event_get_times(struct clq_event *event,
  * @return as clq_event_get_times(), and #CLQ_ERROR_CONTEXT_MISMATCH for
  *         events of two contexts (their clocks need not agree).
  */
-CLQ_EXPORT int clq_event_time_since(struct clq_event *event,
-				    struct clq_event *prior,
-				    double *seconds_out);
+CLQ_EXPORT int
+clq_event_time_since(struct clq_event *event, struct clq_event *prior,
+		     double *seconds_out);
 
 /**
  * Device time from the end of `event` to the start of `next`, in seconds:
  * the same as `clq_event_time_since(next, event, seconds_out)`.
  */
 CLQ_EXPORT int clq_event_time_till(struct clq_event *event,
-				   struct clq_event *next,
-				   double *seconds_out);
+				   struct clq_event *next, double *seconds_out);
 
 /**
  * Registers a callback to run once the event completes or fails.
@@ -148,9 +148,9 @@ CLQ_EXPORT int clq_event_time_till(struct clq_event *event,
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
  *         `CL_OUT_OF_HOST_MEMORY`; an OpenCL code from `clSetEventCallback`.
  */
-CLQ_EXPORT int clq_event_set_callback(struct clq_event *event,
-				      clq_event_callback_fn fn,
-				      void *user_data);
+CLQ_EXPORT int
+clq_event_set_callback(struct clq_event *event, clq_event_callback_fn fn,
+		       void *user_data);
 
 /**
  * Creates a user event: one the host completes with
@@ -160,8 +160,8 @@ CLQ_EXPORT int clq_event_set_callback(struct clq_event *event,
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT; `CL_OUT_OF_HOST_MEMORY`;
  *         an OpenCL code from `clCreateUserEvent`.
  */
-CLQ_EXPORT int clq_user_event_create(struct clq_context *ctx,
-				     struct clq_event **event_out);
+CLQ_EXPORT int
+clq_user_event_create(struct clq_context *ctx, struct clq_event **event_out);
 
 /**
  * Completes a user event, once.

@@ -77,10 +77,9 @@ CLQ_EXPORT unsigned clq_queue_get_flags(const struct clq_queue *queue);
  *         #CLQ_ERROR_CONTEXT_MISMATCH; `CL_OUT_OF_HOST_MEMORY`; an OpenCL
  *         code from `clEnqueueMarkerWithWaitList`.
  */
-CLQ_EXPORT int clq_queue_enqueue_marker(struct clq_queue *queue,
-					struct clq_event *const *wait,
-					size_t n_wait,
-					struct clq_event **event_out);
+CLQ_EXPORT int
+clq_queue_enqueue_marker(struct clq_queue *queue, struct clq_event *const *wait,
+			 size_t n_wait, struct clq_event **event_out);
 
 /**
  * Enqueues a barrier: commands enqueued after it start only when every
@@ -89,10 +88,10 @@ CLQ_EXPORT int clq_queue_enqueue_marker(struct clq_queue *queue,
  * @return as clq_queue_enqueue_marker() (OpenCL call
  *         `clEnqueueBarrierWithWaitList`).
  */
-CLQ_EXPORT int clq_queue_enqueue_barrier(struct clq_queue *queue,
-					 struct clq_event *const *wait,
-					 size_t n_wait,
-					 struct clq_event **event_out);
+CLQ_EXPORT int
+clq_queue_enqueue_barrier(struct clq_queue *queue,
+			  struct clq_event *const *wait, size_t n_wait,
+			  struct clq_event **event_out);
 
 /**
  * Makes later commands on this queue wait for `events` (from any queue of
