@@ -52,6 +52,7 @@ START_TEST(user_event_misuse)
 {
 	struct clq_queue *q = make_queue(0);
 	struct clq_event *u = make_user_event(), *m = NULL;
+	struct clq_event *none = (struct clq_event *)&m;
 
 	test_log_expect("neither CL_COMPLETE nor negative");
 	ck_assert_rc(clq_user_event_complete(u, CL_RUNNING),
@@ -77,14 +78,15 @@ START_TEST(user_event_misuse)
 	test_log_expect("is NULL");
 	ck_assert_rc(clq_user_event_complete(NULL, 0),
 		     CLQ_ERROR_INVALID_ARGUMENT);
-	ck_assert_rc(clq_user_event_create(NULL, &u),
+	ck_assert_rc(clq_user_event_create(NULL, &none),
 		     CLQ_ERROR_INVALID_ARGUMENT);
-	ck_assert_ptr_null(u);
+	ck_assert_ptr_null(none);
 	ck_assert_rc(clq_user_event_create(test_ctx, NULL),
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_rc(clq_event_wait(NULL), CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_rc(clq_event_get_status(m, NULL), CLQ_ERROR_INVALID_ARGUMENT);
 	clq_event_unref(m);
+	clq_event_unref(u);
 	clq_event_unref(NULL);
 	ck_assert_ptr_null(clq_event_ref(NULL));
 	clq_queue_unref(q);
