@@ -90,6 +90,48 @@ struct clq__callback {
 	void *user_data;
 };
 
+/* An array's memory layout (array.c). Axes beyond ndim are unused. */
+struct clq__layout {
+	enum clq_dtype dtype;
+	size_t ndim;
+	size_t shape[CLQ_MAX_DIMS];
+	size_t padded[CLQ_MAX_DIMS];
+	size_t strides[CLQ_MAX_DIMS];
+	size_t nbytes;
+};
+
+struct clq_device_array {
+	atomic_uint refs;
+	struct clq_context *ctx;
+	cl_mem mem;
+	struct clq__layout layout;
+};
+
+enum clq__host_strategy {
+	CLQ__HOST_WRAPPED, /* caller memory */
+	CLQ__HOST_ALIGNED, /* page-aligned malloc */
+	CLQ__HOST_MAPPED,  /* ALLOC_HOST_PTR buffer, mapped for life */
+};
+
+struct clq_host_array {
+	atomic_uint refs;
+	struct clq_context *ctx; /* NULL when wrapped */
+	struct clq__layout layout;
+	void *data;
+	enum clq__host_strategy strategy;
+	cl_mem pinned;		    /* mapped strategy only */
+	cl_command_queue map_queue; /* mapped strategy: maps and unmaps */
+};
+
+/*
+ * Validates an array description and computes its layout. `function` names
+ * the caller in log messages. Returns CLQ_SUCCESS,
+ * CLQ_ERROR_INVALID_ARGUMENT or CLQ_ERROR_OVERFLOW.
+ */
+int clq__layout_init(struct clq_context *ctx, const char *function,
+		     enum clq_dtype dtype, size_t ndim, const size_t *shape,
+		     const size_t *padded_shape, struct clq__layout *out);
+
 /* Logging (log.c). ctx may be NULL: the process-wide handler is used. */
 void clq__log(struct clq_context *ctx, enum clq_log_level level,
 	      const char *fmt, ...) CLQ__PRINTF(3, 4);

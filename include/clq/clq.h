@@ -13,5 +13,6 @@
 #include <clq/context.h>
 #include <clq/event.h>
 #include <clq/queue.h>
+#include <clq/array.h>
 
 #endif /* CLQ_CLQ_H */

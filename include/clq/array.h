@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CLQ_ARRAY_H
+#define CLQ_ARRAY_H
+
+#include <clq/common.h>
+#include <clq/context.h>
+#include <clq/event.h>
+#include <clq/queue.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @defgroup array Arrays
+ * N-dimensional arrays (1 to #CLQ_MAX_DIMS axes, C order) on the device and
+ * on the host, and the transfers between them.
+ *
+ * An array has a `shape` and a `padded_shape` (each axis ≥ the shape's):
+ * the padded shape sets the memory layout and the byte strides; padding
+ * elements hold undefined values. Transfers between a host and a device
+ * array need equal dtype and shape; when their padded shapes differ, the
+ * copy is rectangular (`clEnqueue*BufferRect`), never staged.
+ *
+ * Every asynchronous operation takes `(wait, n_wait, event_out)` last, as
+ * the enqueue functions of @ref queue do.
+ *
+ * Thread safety: arrays are immutable apart from their contents and their
+ * reference count; operations on one array from several threads are safe
+ * as far as clq goes, but the data they move is ordered only by queues and
+ * events.
+ * @{
+ */
+
+/** The most axes an array has. */
+#define CLQ_MAX_DIMS 4
+
+/** Element types. `CLQ_DTYPE_FLOAT16` is storage only (2 bytes). */
+enum clq_dtype {
+	CLQ_DTYPE_INT8,
+	CLQ_DTYPE_UINT8,
+	CLQ_DTYPE_INT16,
+	CLQ_DTYPE_UINT16,
+	CLQ_DTYPE_INT32,
+	CLQ_DTYPE_UINT32,
+	CLQ_DTYPE_INT64,
+	CLQ_DTYPE_UINT64,
+	CLQ_DTYPE_FLOAT16,
+	CLQ_DTYPE_FLOAT32,
+	CLQ_DTYPE_FLOAT64,
+	CLQ_DTYPE_COMPLEX64,  /**< two float32: real, imaginary */
+	CLQ_DTYPE_COMPLEX128, /**< two float64: real, imaginary */
+};
+
+/** Bytes per element; 0 for a value that is not a dtype. */
+CLQ_EXPORT size_t clq_dtype_size(enum clq_dtype dtype);
+
+/** Name, e.g. "float32"; "invalid" for a value that is not a dtype. */
+CLQ_EXPORT const char *clq_dtype_name(enum clq_dtype dtype);
+
+struct clq_device_array;
+struct clq_host_array;
+
+/**
+ * Allocates an array in device memory.
+ *
+ * @param shape `ndim` axis lengths, each ≥ 1
+ * @param padded_shape `ndim` padded lengths, each ≥ its axis; NULL means
+ *        equal to `shape`
+ * The array keeps its context alive; the caller owns the reference.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, an
+ *         unknown dtype, `ndim` outside 1..#CLQ_MAX_DIMS, a zero axis or a
+ *         padded axis smaller than its axis; #CLQ_ERROR_OVERFLOW when the
+ *         byte size does not fit in `size_t`; #CLQ_ERROR_OUT_OF_RANGE when
+ *         it exceeds the device's largest allocation; an OpenCL code from
+ *         `clCreateBuffer`.
+ */
+CLQ_EXPORT int
+clq_device_array_create(struct clq_context *ctx, enum clq_dtype dtype,
+			size_t ndim, const size_t *shape,
+			const size_t *padded_shape,
+			struct clq_device_array **array_out);
+
+/**
+ * Makes an array over part of an existing device buffer, starting `offset`
+ * bytes into it, e.g. scratch space shared by stages. The buffer must belong
+ * to the context; the array retains it (as an OpenCL sub-buffer).
+ *
+ * @return as clq_device_array_create(), plus #CLQ_ERROR_OUT_OF_RANGE when
+ *         the array does not fit in the buffer after `offset`,
+ *         #CLQ_ERROR_CONTEXT_MISMATCH for a buffer of another context,
+ *         `CL_MISALIGNED_SUB_BUFFER_OFFSET` when `offset` is not a multiple
+ *         of the device's base address alignment.
+ */
+CLQ_EXPORT int
+clq_device_array_create_alias(struct clq_context *ctx, cl_mem buffer,
+			      size_t offset, enum clq_dtype dtype, size_t ndim,
+			      const size_t *shape, const size_t *padded_shape,
+			      struct clq_device_array **array_out);
+
+/** Adds a reference. @return `array`. */
+CLQ_EXPORT struct clq_device_array *
+clq_device_array_ref(struct clq_device_array *array);
+
+/** Drops a reference; NULL is a no-op. */
+CLQ_EXPORT void clq_device_array_unref(struct clq_device_array *array);
+
+/** The array's context, borrowed. */
+CLQ_EXPORT struct clq_context *
+clq_device_array_get_context(const struct clq_device_array *array);
+
+/** The raw buffer, borrowed. */
+CLQ_EXPORT cl_mem clq_device_array_get_cl(const struct clq_device_array *array);
+
+/** Element type. */
+CLQ_EXPORT enum clq_dtype
+clq_device_array_get_dtype(const struct clq_device_array *array);
+
+/** Number of axes. */
+CLQ_EXPORT size_t
+clq_device_array_get_ndim(const struct clq_device_array *array);
+
+/** The shape: `ndim` lengths, valid while the array lives. */
+CLQ_EXPORT const size_t *
+clq_device_array_get_shape(const struct clq_device_array *array);
+
+/** The padded shape: `ndim` lengths, valid while the array lives. */
+CLQ_EXPORT const size_t *
+clq_device_array_get_padded_shape(const struct clq_device_array *array);
+
+/** Byte strides of each axis (from the padded shape), valid while it lives. */
+CLQ_EXPORT const size_t *
+clq_device_array_get_strides(const struct clq_device_array *array);
+
+/** Bytes the array occupies, padding included. */
+CLQ_EXPORT size_t
+clq_device_array_get_nbytes(const struct clq_device_array *array);
+
+/**
+ * Allocates a host array in memory the device transfers from fastest:
+ * - NVIDIA: an `ALLOC_HOST_PTR` buffer, mapped once and left mapped
+ *   ("mapped");
+ * - other platforms (PoCL): page-aligned host memory ("aligned").
+ *
+ * The environment variable `CLQ_HOST_ARRAY_STRATEGY` (`mapped` or
+ * `aligned`) forces one, for testing. The array keeps its context alive.
+ * @return as clq_device_array_create() (without the device size limit).
+ */
+CLQ_EXPORT int
+clq_host_array_create(struct clq_context *ctx, enum clq_dtype dtype,
+		      size_t ndim, const size_t *shape,
+		      const size_t *padded_shape,
+		      struct clq_host_array **array_out);
+
+/**
+ * Describes caller memory as a host array, without copying. `data` must
+ * hold the padded shape and outlive the host array and every transfer
+ * that uses it. Such an array belongs to no context.
+ * @return as clq_device_array_create().
+ */
+CLQ_EXPORT int
+clq_host_array_wrap(enum clq_dtype dtype, size_t ndim, const size_t *shape,
+		    const size_t *padded_shape, void *data,
+		    struct clq_host_array **array_out);
+
+/** Adds a reference. @return `array`. */
+CLQ_EXPORT struct clq_host_array *
+clq_host_array_ref(struct clq_host_array *array);
+
+/** Drops a reference; NULL is a no-op. Pending transfers hold their own. */
+CLQ_EXPORT void clq_host_array_unref(struct clq_host_array *array);
+
+/** The elements, in C order over the padded shape. */
+CLQ_EXPORT void *clq_host_array_data(struct clq_host_array *array);
+
+/** Whether the memory is pinned (page-locked) by the driver (0 or 1). */
+CLQ_EXPORT int clq_host_array_is_pinned(const struct clq_host_array *array);
+
+/** Element type. */
+CLQ_EXPORT enum clq_dtype
+clq_host_array_get_dtype(const struct clq_host_array *array);
+
+/** Number of axes. */
+CLQ_EXPORT size_t clq_host_array_get_ndim(const struct clq_host_array *array);
+
+/** The shape: `ndim` lengths, valid while the array lives. */
+CLQ_EXPORT const size_t *
+clq_host_array_get_shape(const struct clq_host_array *array);
+
+/** The padded shape: `ndim` lengths, valid while the array lives. */
+CLQ_EXPORT const size_t *
+clq_host_array_get_padded_shape(const struct clq_host_array *array);
+
+/** Byte strides of each axis, valid while the array lives. */
+CLQ_EXPORT const size_t *
+clq_host_array_get_strides(const struct clq_host_array *array);
+
+/** Bytes the array occupies, padding included. */
+CLQ_EXPORT size_t clq_host_array_get_nbytes(const struct clq_host_array *array);
+
+/**
+ * Copies a host array to the device array and waits for the copy.
+ *
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         #CLQ_ERROR_TYPE_MISMATCH; #CLQ_ERROR_SHAPE_MISMATCH;
+ *         #CLQ_ERROR_CONTEXT_MISMATCH when the queue, the device array or a
+ *         pinned host array belong to different contexts; an OpenCL code.
+ */
+CLQ_EXPORT int
+clq_device_array_set(struct clq_device_array *array, struct clq_queue *queue,
+		     struct clq_host_array *src);
+
+/** Copies the device array into a host array and waits. As _set(). */
+CLQ_EXPORT int
+clq_device_array_get(struct clq_device_array *array, struct clq_queue *queue,
+		     struct clq_host_array *dst);
+
+/**
+ * Enqueues a copy of a host array to the device array. The host array is
+ * kept alive until the copy has completed, even if the caller drops it at
+ * once; its contents must not change until then.
+ * @return as clq_device_array_set().
+ */
+CLQ_EXPORT int
+clq_device_array_set_async(struct clq_device_array *array,
+			   struct clq_queue *queue, struct clq_host_array *src,
+			   struct clq_event *const *wait, size_t n_wait,
+			   struct clq_event **event_out);
+
+/**
+ * Enqueues a copy of the device array into a host array, kept alive until
+ * the copy has completed; read it only after `event_out` completes.
+ * @return as clq_device_array_set().
+ */
+CLQ_EXPORT int
+clq_device_array_get_async(struct clq_device_array *array,
+			   struct clq_queue *queue, struct clq_host_array *dst,
+			   struct clq_event *const *wait, size_t n_wait,
+			   struct clq_event **event_out);
+
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLQ_ARRAY_H */

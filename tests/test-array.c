@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test-common.h"
+
+#define N_DTYPES (CLQ_DTYPE_COMPLEX128 + 1)
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint8_t
+random_byte(void)
+{
+	/* xorshift64: fixed seed, so a failure reproduces. */
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint8_t)(rng_state >> 24);
+}
+
+static struct clq_queue *
+make_queue(void)
+{
+	struct clq_queue *q = NULL;
+
+	ck_assert_ok(clq_queue_create(test_ctx, 0, &q));
+	return q;
+}
+
+/* Byte offset of logical element `index` (C order over `shape`). */
+static size_t
+element_offset(size_t ndim, const size_t *shape, const size_t *strides,
+	       size_t index)
+{
+	size_t offset = 0;
+
+	for (size_t i = ndim; i-- > 0;) {
+		offset += (index % shape[i]) * strides[i];
+		index /= shape[i];
+	}
+	return offset;
+}
+
+static size_t
+element_count(size_t ndim, const size_t *shape)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < ndim; i++)
+		n *= shape[i];
+	return n;
+}
+
+/* Fills every logical element of `h` with random bytes (never all zero). */
+static void
+fill_random(struct clq_host_array *h)
+{
+	size_t ndim = clq_host_array_get_ndim(h);
+	const size_t *shape = clq_host_array_get_shape(h);
+	size_t esize = clq_dtype_size(clq_host_array_get_dtype(h));
+	uint8_t *data = clq_host_array_data(h);
+
+	for (size_t e = 0; e < element_count(ndim, shape); e++) {
+		uint8_t *p =
+			data + element_offset(ndim, shape,
+					      clq_host_array_get_strides(h), e);
+
+		for (size_t b = 0; b < esize; b++)
+			p[b] = random_byte();
+		p[0] |= 1;
+	}
+}
+
+/* Whether the logical elements of two host arrays are equal. */
+static int
+same_elements(struct clq_host_array *x, struct clq_host_array *y)
+{
+	size_t ndim = clq_host_array_get_ndim(x);
+	const size_t *shape = clq_host_array_get_shape(x);
+	size_t esize = clq_dtype_size(clq_host_array_get_dtype(x));
+	const uint8_t *dx = clq_host_array_data(x),
+		      *dy = clq_host_array_data(y);
+
+	for (size_t e = 0; e < element_count(ndim, shape); e++) {
+		size_t ox = element_offset(ndim, shape,
+					   clq_host_array_get_strides(x), e);
+		size_t oy = element_offset(ndim, shape,
+					   clq_host_array_get_strides(y), e);
+
+		if (memcmp(dx + ox, dy + oy, esize) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static struct clq_host_array *
+make_host(enum clq_dtype dtype, size_t ndim, const size_t *shape,
+	  const size_t *padded)
+{
+	struct clq_host_array *h = NULL;
+
+	ck_assert_ok(clq_host_array_create(test_ctx, dtype, ndim, shape, padded,
+					   &h));
+	return h;
+}
+
+START_TEST(dtype_sizes_and_names)
+{
+	static const size_t sizes[N_DTYPES] = {1, 1, 2, 2, 4, 4, 8,
+					       8, 2, 4, 8, 8, 16};
+
+	for (int d = 0; d < N_DTYPES; d++) {
+		ck_assert_uint_eq(clq_dtype_size((enum clq_dtype)d), sizes[d]);
+		ck_assert_str_ne(clq_dtype_name((enum clq_dtype)d), "invalid");
+	}
+	ck_assert_str_eq(clq_dtype_name(CLQ_DTYPE_COMPLEX64), "complex64");
+	ck_assert_uint_eq(clq_dtype_size((enum clq_dtype)N_DTYPES), 0);
+	ck_assert_str_eq(clq_dtype_name((enum clq_dtype) - 1), "invalid");
+}
+END_TEST
+
+START_TEST(layout_getters)
+{
+	const size_t shape[3] = {2, 3, 5}, padded[3] = {4, 3, 8};
+	struct clq_device_array *a = NULL, *b = NULL;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 3,
+					     shape, padded, &a));
+	ck_assert_uint_eq(clq_device_array_get_ndim(a), 3);
+	ck_assert_int_eq(clq_device_array_get_dtype(a), CLQ_DTYPE_FLOAT32);
+	ck_assert_mem_eq(clq_device_array_get_shape(a), shape, sizeof(shape));
+	ck_assert_mem_eq(clq_device_array_get_padded_shape(a), padded,
+			 sizeof(padded));
+	ck_assert_uint_eq(clq_device_array_get_strides(a)[2], 4);
+	ck_assert_uint_eq(clq_device_array_get_strides(a)[1], 32);
+	ck_assert_uint_eq(clq_device_array_get_strides(a)[0], 96);
+	ck_assert_uint_eq(clq_device_array_get_nbytes(a), 384);
+	ck_assert_ptr_eq(clq_device_array_get_context(a), test_ctx);
+	ck_assert_ptr_nonnull(clq_device_array_get_cl(a));
+
+	/* No padded shape: the shape itself. */
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_COMPLEX128, 3,
+					     shape, NULL, &b));
+	ck_assert_mem_eq(clq_device_array_get_padded_shape(b), shape,
+			 sizeof(shape));
+	ck_assert_uint_eq(clq_device_array_get_nbytes(b), 30 * 16);
+	ck_assert_ptr_eq(clq_device_array_ref(b), b);
+	clq_device_array_unref(b);
+	clq_device_array_unref(b);
+	clq_device_array_unref(a);
+	clq_device_array_unref(NULL);
+}
+END_TEST
+
+START_TEST(create_refuses_bad_layouts)
+{
+	const size_t shape[5] = {4, 4, 4, 4, 4}, zero[2] = {3, 0};
+	const size_t small[2] = {4, 3}, padded_small[2] = {4, 2};
+	const size_t huge[2] = {SIZE_MAX / 2, 4};
+	struct clq_device_array *a = (struct clq_device_array *)&a;
+	struct clq_host_array *h = (struct clq_host_array *)&h;
+	uint64_t max_alloc =
+		clq_device_get_max_alloc_size(clq_context_get_device(test_ctx));
+	size_t too_big[1] = {(size_t)(max_alloc + 1)};
+	int data = 0;
+
+	test_log_expect("outside 1..4");
+	ck_assert_rc(clq_device_array_create(test_ctx, CLQ_DTYPE_INT8, 0, shape,
+					     NULL, &a),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(a);
+	ck_assert_rc(clq_device_array_create(test_ctx, CLQ_DTYPE_INT8, 5, shape,
+					     NULL, &a),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	test_log_expect("need 1 <= length <= padded");
+	ck_assert_rc(clq_device_array_create(test_ctx, CLQ_DTYPE_INT8, 2, zero,
+					     NULL, &a),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_device_array_create(test_ctx, CLQ_DTYPE_INT8, 2, small,
+					     padded_small, &a),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_host_array_create(test_ctx, CLQ_DTYPE_INT8, 2, small,
+					   padded_small, &h),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(h);
+	test_log_expect("is not a dtype");
+	ck_assert_rc(clq_device_array_create(test_ctx, (enum clq_dtype)99, 1,
+					     shape, NULL, &a),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	test_log_expect("overflows");
+	ck_assert_rc(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 2, huge,
+					     NULL, &a),
+		     CLQ_ERROR_OVERFLOW);
+	ck_assert_rc(
+		clq_host_array_wrap(CLQ_DTYPE_INT32, 2, huge, NULL, &data, &h),
+		CLQ_ERROR_OVERFLOW);
+	test_log_expect("largest allocation");
+	ck_assert_rc(clq_device_array_create(test_ctx, CLQ_DTYPE_UINT8, 1,
+					     too_big, NULL, &a),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	ck_assert_ptr_null(a);
+	test_log_expect("is NULL");
+	ck_assert_rc(clq_device_array_create(NULL, CLQ_DTYPE_INT8, 1, shape,
+					     NULL, &a),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_device_array_create(test_ctx, CLQ_DTYPE_INT8, 1, NULL,
+					     NULL, &a),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_device_array_create(test_ctx, CLQ_DTYPE_INT8, 1, shape,
+					     NULL, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(
+		clq_host_array_wrap(CLQ_DTYPE_INT8, 1, shape, NULL, NULL, &h),
+		CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(
+		clq_host_array_create(NULL, CLQ_DTYPE_INT8, 1, shape, NULL, &h),
+		CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(h);
+}
+END_TEST
+
+/* Padding cases for a round trip: none, device only, host only, both. */
+static void
+padded_of(const size_t *shape, size_t ndim, int pad, size_t *out)
+{
+	for (size_t i = 0; i < ndim; i++)
+		out[i] = shape[i] + (pad ? (size_t)(i % 2 ? 3 : 1) : 0);
+}
+
+/* Every dtype, 1 to 4 axes, each padding case: set then get, compare. */
+START_TEST(round_trip_every_dtype_and_layout)
+{
+	static const size_t shape[4] = {2, 3, 5, 7};
+	struct clq_queue *q = make_queue();
+	int dtype = _i;
+
+	for (size_t ndim = 1; ndim <= 4; ndim++) {
+		const size_t *s = shape + 4 - ndim;
+
+		for (int padding = 0; padding < 4; padding++) {
+			size_t dev_padded[4], host_padded[4];
+			struct clq_device_array *a = NULL;
+			struct clq_host_array *src, *dst;
+
+			padded_of(s, ndim, padding & 1, dev_padded);
+			padded_of(s, ndim, padding & 2, host_padded);
+			ck_assert_ok(clq_device_array_create(
+				test_ctx, (enum clq_dtype)dtype, ndim, s,
+				dev_padded, &a));
+			src = make_host((enum clq_dtype)dtype, ndim, s,
+					host_padded);
+			dst = make_host((enum clq_dtype)dtype, ndim, s, NULL);
+			fill_random(src);
+			memset(clq_host_array_data(dst), 0,
+			       clq_host_array_get_nbytes(dst));
+			ck_assert_ok(clq_device_array_set(a, q, src));
+			ck_assert_ok(clq_device_array_get(a, q, dst));
+			ck_assert_msg(same_elements(src, dst),
+				      "%s, %zu axes, padding %d: data differ",
+				      clq_dtype_name((enum clq_dtype)dtype),
+				      ndim, padding);
+			clq_host_array_unref(src);
+			clq_host_array_unref(dst);
+			clq_device_array_unref(a);
+		}
+	}
+	clq_queue_unref(q);
+}
+END_TEST
+
+/* Written on one queue, read on another after waiting for the write. */
+START_TEST(async_across_queues)
+{
+	const size_t shape[2] = {64, 33}, padded[2] = {64, 40};
+	struct clq_queue *q1 = make_queue(), *q2 = make_queue();
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *src, *dst;
+	struct clq_event *written = NULL, *read = NULL;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT64, 2,
+					     shape, padded, &a));
+	src = make_host(CLQ_DTYPE_FLOAT64, 2, shape, NULL);
+	dst = make_host(CLQ_DTYPE_FLOAT64, 2, shape, padded);
+	fill_random(src);
+	ck_assert_ok(clq_device_array_set_async(a, q1, src, NULL, 0, &written));
+	ck_assert_ok(clq_queue_enqueue_wait_for_events(q2, &written, 1));
+	ck_assert_ok(clq_device_array_get_async(a, q2, dst, NULL, 0, &read));
+	ck_assert_ok(clq_queue_flush(q1));
+	ck_assert_ok(clq_event_wait(read));
+	ck_assert(same_elements(src, dst));
+	clq_event_unref(written);
+	clq_event_unref(read);
+	clq_host_array_unref(src);
+	clq_host_array_unref(dst);
+	clq_device_array_unref(a);
+	clq_queue_unref(q1);
+	clq_queue_unref(q2);
+}
+END_TEST
+
+/* The host array is dropped while its transfer still waits to run. */
+START_TEST(async_keeps_host_array_alive)
+{
+	const size_t shape[1] = {4096};
+	struct clq_queue *q = make_queue();
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *src, *expect, *dst;
+	struct clq_event *gate = NULL;
+
+	ck_assert_ok(clq_user_event_create(test_ctx, &gate));
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_UINT32, 1,
+					     shape, NULL, &a));
+	src = make_host(CLQ_DTYPE_UINT32, 1, shape, NULL);
+	expect = make_host(CLQ_DTYPE_UINT32, 1, shape, NULL);
+	dst = make_host(CLQ_DTYPE_UINT32, 1, shape, NULL);
+	fill_random(src);
+	memcpy(clq_host_array_data(expect), clq_host_array_data(src),
+	       clq_host_array_get_nbytes(src));
+	ck_assert_ok(clq_device_array_set_async(a, q, src, &gate, 1, NULL));
+	clq_host_array_unref(src);
+	ck_assert_ok(clq_queue_flush(q));
+	test_sleep_ms(20);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	ck_assert_ok(clq_device_array_get(a, q, dst));
+	ck_assert(same_elements(expect, dst));
+	clq_event_unref(gate);
+	clq_host_array_unref(expect);
+	clq_host_array_unref(dst);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(transfer_mismatches_refused)
+{
+	const size_t shape[2] = {4, 5}, other_shape[2] = {5, 4};
+	const size_t flat[1] = {20};
+	struct clq_queue *q = make_queue(), *foreign_q = NULL;
+	struct clq_context *other = NULL;
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *ints, *floats, *transposed, *flat_h, *foreign;
+	struct clq_event *ev = (struct clq_event *)&ev;
+
+	ck_assert_ok(
+		clq_context_create(clq_context_get_device(test_ctx), &other));
+	ck_assert_ok(clq_queue_create(other, 0, &foreign_q));
+	ck_assert_ok(clq_host_array_create(other, CLQ_DTYPE_INT32, 2, shape,
+					   NULL, &foreign));
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 2,
+					     shape, NULL, &a));
+	ints = make_host(CLQ_DTYPE_INT32, 2, shape, NULL);
+	floats = make_host(CLQ_DTYPE_FLOAT32, 2, shape, NULL);
+	transposed = make_host(CLQ_DTYPE_INT32, 2, other_shape, NULL);
+	flat_h = make_host(CLQ_DTYPE_INT32, 1, flat, NULL);
+
+	test_log_expect("the device array holds int32, the host array float32");
+	ck_assert_rc(clq_device_array_set(a, q, floats),
+		     CLQ_ERROR_TYPE_MISMATCH);
+	ck_assert_rc(clq_device_array_get_async(a, q, floats, NULL, 0, &ev),
+		     CLQ_ERROR_TYPE_MISMATCH);
+	ck_assert_ptr_null(ev);
+	test_log_expect("differ in shape");
+	ck_assert_rc(clq_device_array_get(a, q, transposed),
+		     CLQ_ERROR_SHAPE_MISMATCH);
+	ck_assert_rc(clq_device_array_set_async(a, q, flat_h, NULL, 0, NULL),
+		     CLQ_ERROR_SHAPE_MISMATCH);
+	test_log_expect("different contexts");
+	ck_assert_rc(clq_device_array_set(a, foreign_q, ints),
+		     CLQ_ERROR_CONTEXT_MISMATCH);
+	ck_assert_rc(clq_device_array_set(a, q, foreign),
+		     CLQ_ERROR_CONTEXT_MISMATCH);
+	test_log_expect("is NULL");
+	ck_assert_rc(clq_device_array_set(NULL, q, ints),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_device_array_get(a, NULL, ints),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_device_array_get(a, q, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	test_log_expect("wait list");
+	ck_assert_rc(clq_device_array_set_async(a, q, ints, NULL, 2, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+
+	clq_host_array_unref(ints);
+	clq_host_array_unref(floats);
+	clq_host_array_unref(transposed);
+	clq_host_array_unref(flat_h);
+	clq_host_array_unref(foreign);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_queue_unref(foreign_q);
+	clq_context_unref(other);
+}
+END_TEST
+
+START_TEST(alias_over_raw_buffer)
+{
+	cl_uint align_bits = 0;
+	size_t align, n;
+	struct clq_queue *q = make_queue();
+	struct clq_device_array *alias = (struct clq_device_array *)&n;
+	struct clq_host_array *src;
+	cl_mem raw;
+	cl_int err;
+	uint8_t *back;
+
+	ck_assert_int_eq(
+		clGetDeviceInfo(
+			clq_device_get_cl(clq_context_get_device(test_ctx)),
+			CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof(align_bits),
+			&align_bits, NULL),
+		CL_SUCCESS);
+	align = align_bits / 8;
+	n = align;
+	raw = clCreateBuffer(clq_context_get_cl(test_ctx), CL_MEM_READ_WRITE,
+			     3 * align, NULL, &err);
+	ck_assert_int_eq(err, CL_SUCCESS);
+
+	ck_assert_ok(clq_device_array_create_alias(
+		test_ctx, raw, align, CLQ_DTYPE_UINT8, 1, &n, NULL, &alias));
+	src = make_host(CLQ_DTYPE_UINT8, 1, &n, NULL);
+	fill_random(src);
+	ck_assert_ok(clq_device_array_set(alias, q, src));
+	back = malloc(align);
+	ck_assert_int_eq(clEnqueueReadBuffer(clq_queue_get_cl(q), raw, CL_TRUE,
+					     align, align, back, 0, NULL, NULL),
+			 CL_SUCCESS);
+	ck_assert_mem_eq(back, clq_host_array_data(src), align);
+	clq_device_array_unref(alias);
+
+	test_log_expect("do not fit");
+	n = align + 1;
+	ck_assert_rc(clq_device_array_create_alias(test_ctx, raw, 2 * align,
+						   CLQ_DTYPE_UINT8, 1, &n, NULL,
+						   &alias),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	ck_assert_ptr_null(alias);
+	ck_assert_rc(clq_device_array_create_alias(test_ctx, raw, SIZE_MAX,
+						   CLQ_DTYPE_UINT8, 1, &n, NULL,
+						   &alias),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	test_log_expect("is NULL");
+	ck_assert_rc(clq_device_array_create_alias(test_ctx, NULL, 0,
+						   CLQ_DTYPE_UINT8, 1, &n, NULL,
+						   &alias),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	free(back);
+	clq_host_array_unref(src);
+	clReleaseMemObject(raw);
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(alias_of_another_context_refused)
+{
+	struct clq_context *other = NULL;
+	struct clq_device_array *foreign = NULL, *alias = NULL;
+	size_t n = 16;
+
+	ck_assert_ok(
+		clq_context_create(clq_context_get_device(test_ctx), &other));
+	ck_assert_ok(clq_device_array_create(other, CLQ_DTYPE_UINT8, 1, &n,
+					     NULL, &foreign));
+	test_log_expect("another context");
+	ck_assert_rc(clq_device_array_create_alias(
+			     test_ctx, clq_device_array_get_cl(foreign), 0,
+			     CLQ_DTYPE_UINT8, 1, &n, NULL, &alias),
+		     CLQ_ERROR_CONTEXT_MISMATCH);
+	ck_assert_ptr_null(alias);
+	clq_device_array_unref(foreign);
+	clq_context_unref(other);
+}
+END_TEST
+
+START_TEST(wrapped_caller_memory)
+{
+	const size_t shape[2] = {3, 4}, padded[2] = {3, 6};
+	float data[18], back[12];
+	struct clq_host_array *h = NULL, *out = NULL;
+	struct clq_device_array *a = NULL;
+	struct clq_queue *q = make_queue();
+
+	for (int i = 0; i < 18; i++)
+		data[i] = (float)i * 1.5f + 0.25f;
+	ck_assert_ok(clq_host_array_wrap(CLQ_DTYPE_FLOAT32, 2, shape, padded,
+					 data, &h));
+	ck_assert_ptr_eq(clq_host_array_data(h), data);
+	ck_assert_int_eq(clq_host_array_is_pinned(h), 0);
+	ck_assert_uint_eq(clq_host_array_get_nbytes(h), sizeof(data));
+	ck_assert_ok(clq_host_array_wrap(CLQ_DTYPE_FLOAT32, 2, shape, NULL,
+					 back, &out));
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 2,
+					     shape, NULL, &a));
+	ck_assert_ok(clq_device_array_set(a, q, h));
+	ck_assert_ok(clq_device_array_get(a, q, out));
+	for (int r = 0; r < 3; r++)
+		for (int c = 0; c < 4; c++)
+			ck_assert_float_eq(back[r * 4 + c], data[r * 6 + c]);
+	clq_host_array_unref(h);
+	clq_host_array_unref(out);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/* The strategy follows CLQ_HOST_ARRAY_STRATEGY (set per test run). */
+START_TEST(host_strategy_is_reported)
+{
+	const char *forced = getenv("CLQ_HOST_ARRAY_STRATEGY");
+	size_t n = 100;
+	struct clq_host_array *h = make_host(CLQ_DTYPE_INT16, 1, &n, NULL);
+	int want = forced && strcmp(forced, "mapped") == 0;
+
+	ck_assert_int_eq(clq_host_array_is_pinned(h), want);
+	ck_assert_uint_eq((uintptr_t)clq_host_array_data(h) % 64, 0);
+	clq_host_array_unref(h);
+}
+END_TEST
+
+START_TEST(unknown_strategy_refused)
+{
+	size_t n = 8;
+	struct clq_host_array *h = (struct clq_host_array *)&n;
+	char *saved = getenv("CLQ_HOST_ARRAY_STRATEGY");
+
+	saved = saved ? strdup(saved) : NULL;
+	setenv("CLQ_HOST_ARRAY_STRATEGY", "telepathy", 1);
+	test_log_expect("is neither");
+	ck_assert_rc(clq_host_array_create(test_ctx, CLQ_DTYPE_INT8, 1, &n,
+					   NULL, &h),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(h);
+	if (saved)
+		setenv("CLQ_HOST_ARRAY_STRATEGY", saved, 1);
+	else
+		unsetenv("CLQ_HOST_ARRAY_STRATEGY");
+	free(saved);
+}
+END_TEST
+
+static Suite *
+array_suite(void)
+{
+	Suite *s = suite_create("array");
+	TCase *tc = tcase_create("layout");
+
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, dtype_sizes_and_names);
+	tcase_add_test(tc, layout_getters);
+	tcase_add_test(tc, create_refuses_bad_layouts);
+	tcase_add_test(tc, alias_over_raw_buffer);
+	tcase_add_test(tc, alias_of_another_context_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("transfer");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, round_trip_every_dtype_and_layout, 0, N_DTYPES);
+	tcase_add_test(tc, async_across_queues);
+	tcase_add_test(tc, async_keeps_host_array_alive);
+	tcase_add_test(tc, transfer_mismatches_refused);
+	tcase_add_test(tc, wrapped_caller_memory);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("host");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, host_strategy_is_reported);
+	tcase_add_test(tc, unknown_strategy_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return test_main(array_suite(), 1);
+}
