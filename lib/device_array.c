@@ -242,7 +242,33 @@ check_transfer(const char *function, struct clq_device_array *a,
 	return CLQ_SUCCESS;
 }
 
-/* Pitches and origin of a rectangular copy, OpenCL's way. */
+/* A block of an array: per-axis start and count, in elements. */
+struct box {
+	size_t start[CLQ_MAX_DIMS];
+	size_t count[CLQ_MAX_DIMS];
+};
+
+static void
+whole_box(const struct clq__layout *l, struct box *b)
+{
+	for (size_t i = 0; i < CLQ_MAX_DIMS; i++) {
+		b->start[i] = 0;
+		b->count[i] = l->shape[i];
+	}
+}
+
+/* Whether the box is the whole array of a layout with this padded shape. */
+static int
+is_whole(const struct clq__layout *l, const struct box *b)
+{
+	for (size_t i = 0; i < l->ndim; i++) {
+		if (b->start[i] != 0 || b->count[i] != l->shape[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* Pitches and origin of one side of a rectangular copy, OpenCL's way. */
 struct rect_side {
 	size_t origin[3];
 	size_t row_pitch;
@@ -250,12 +276,13 @@ struct rect_side {
 };
 
 /*
- * Describes the block of `l` from the start of the array, for outer index
- * `outer` of a 4-axis array. Axes are numbered from the last: x (bytes),
- * rows, slices; a fourth axis is folded into the slice origin.
+ * Axes are numbered from the last: x (bytes), rows, slices. A fourth axis
+ * is folded into the slice origin: index `outer` of it starts
+ * `outer · padded[1]` slices further on.
  */
 static void
-rect_side_of(const struct clq__layout *l, size_t outer, struct rect_side *s)
+rect_side_of(const struct clq__layout *l, const struct box *b, size_t outer,
+	     struct rect_side *s)
 {
 	size_t n = l->ndim;
 	size_t esize = clq_dtype_size(l->dtype);
@@ -263,71 +290,130 @@ rect_side_of(const struct clq__layout *l, size_t outer, struct rect_side *s)
 	s->row_pitch = l->padded[n - 1] * esize;
 	s->slice_pitch =
 		n >= 2 ? l->padded[n - 2] * s->row_pitch : s->row_pitch;
-	s->origin[0] = 0;
-	s->origin[1] = 0;
-	s->origin[2] = n == 4 ? outer * l->padded[1] : 0;
+	s->origin[0] = b->start[n - 1] * esize;
+	s->origin[1] = n >= 2 ? b->start[n - 2] : 0;
+	s->origin[2] = n >= 3 ? b->start[n - 3] : 0;
+	if (n == 4)
+		s->origin[2] += (b->start[0] + outer) * l->padded[1];
 }
 
-enum direction { TO_DEVICE, TO_HOST };
+static void
+rect_region_of(const struct clq__layout *l, const struct box *b,
+	       size_t region[3])
+{
+	size_t n = l->ndim;
+
+	region[0] = b->count[n - 1] * clq_dtype_size(l->dtype);
+	region[1] = n >= 2 ? b->count[n - 2] : 1;
+	region[2] = n >= 3 ? b->count[n - 3] : 1;
+}
+
+enum direction { TO_DEVICE, TO_HOST, ON_DEVICE };
+
+/* One side of a copy: a device buffer or host memory, with its layout. */
+struct side {
+	const struct clq__layout *layout;
+	cl_mem mem;
+	void *host;
+	const struct box *box;
+};
+
+static cl_int
+enqueue_flat(cl_command_queue q, enum direction dir, const struct side *dev,
+	     const struct side *other, cl_bool blocking, cl_uint n_wait,
+	     const cl_event *list, cl_event *ev)
+{
+	size_t nbytes = dev->layout->nbytes;
+
+	switch (dir) {
+	case TO_DEVICE:
+		return clEnqueueWriteBuffer(q, dev->mem, blocking, 0, nbytes,
+					    other->host, n_wait, list, ev);
+	case TO_HOST:
+		return clEnqueueReadBuffer(q, dev->mem, blocking, 0, nbytes,
+					   other->host, n_wait, list, ev);
+	default:
+		return clEnqueueCopyBuffer(q, other->mem, dev->mem, 0, 0,
+					   nbytes, n_wait, list, ev);
+	}
+}
+
+static cl_int
+enqueue_rect(cl_command_queue q, enum direction dir, const struct side *dev,
+	     const struct side *other, size_t outer, cl_bool blocking,
+	     cl_uint n_wait, const cl_event *list, cl_event *ev)
+{
+	struct rect_side d, o;
+	size_t region[3];
+
+	rect_side_of(dev->layout, dev->box, outer, &d);
+	rect_side_of(other->layout, other->box, outer, &o);
+	rect_region_of(dev->layout, dev->box, region);
+	switch (dir) {
+	case TO_DEVICE:
+		return clEnqueueWriteBufferRect(
+			q, dev->mem, blocking, d.origin, o.origin, region,
+			d.row_pitch, d.slice_pitch, o.row_pitch, o.slice_pitch,
+			other->host, n_wait, list, ev);
+	case TO_HOST:
+		return clEnqueueReadBufferRect(
+			q, dev->mem, blocking, d.origin, o.origin, region,
+			d.row_pitch, d.slice_pitch, o.row_pitch, o.slice_pitch,
+			other->host, n_wait, list, ev);
+	default:
+		return clEnqueueCopyBufferRect(
+			q, other->mem, dev->mem, o.origin, d.origin, region,
+			o.row_pitch, o.slice_pitch, d.row_pitch, d.slice_pitch,
+			n_wait, list, ev);
+	}
+}
+
+static const char *
+command_name(enum direction dir, int flat)
+{
+	static const char *const names[3][2] = {
+		{"clEnqueueWriteBufferRect", "clEnqueueWriteBuffer"},
+		{"clEnqueueReadBufferRect", "clEnqueueReadBuffer"},
+		{"clEnqueueCopyBufferRect", "clEnqueueCopyBuffer"},
+	};
+
+	return names[dir][flat];
+}
 
 /*
- * Enqueues the copy between device array and host array. A single command
- * when the layouts agree; otherwise rectangular commands, one per index of
- * a fourth axis. Only the first waits for `list`; only the last may block
- * and gives `*ev` (an in-order queue runs them in turn).
+ * Enqueues a copy between `dev` (the device array: destination of
+ * TO_DEVICE and ON_DEVICE, source of TO_HOST) and `other`. One command
+ * when both are whole arrays of one layout; otherwise rectangular
+ * commands, one per index of a fourth axis. Only the first waits for
+ * `list`; only the last may block and gives `*ev` (an in-order queue runs
+ * them in turn).
  */
 static int
-enqueue_transfer(struct clq_device_array *a, struct clq_queue *q,
-		 struct clq_host_array *h, enum direction dir, cl_bool blocking,
-		 cl_uint n_wait, const cl_event *list, cl_event *ev)
+enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
+	     const struct side *other, cl_bool blocking, cl_uint n_wait,
+	     const cl_event *list, cl_event *ev)
 {
-	const struct clq__layout *l = &a->layout;
-	size_t outer = l->ndim == 4 ? l->shape[0] : 1;
-	size_t region[3];
+	const struct clq__layout *l = dev->layout;
+	size_t outer = l->ndim == 4 ? dev->box->count[0] : 1;
+	int flat = memcmp(l->padded, other->layout->padded,
+			  sizeof(l->padded)) == 0 &&
+		   is_whole(l, dev->box) && is_whole(l, other->box);
 	cl_int err = CL_SUCCESS;
 
-	if (memcmp(l->padded, h->layout.padded, sizeof(l->padded)) == 0) {
-		err = dir == TO_DEVICE
-			      ? clEnqueueWriteBuffer(q->cl, a->mem, blocking, 0,
-						     l->nbytes, h->data, n_wait,
-						     list, ev)
-			      : clEnqueueReadBuffer(q->cl, a->mem, blocking, 0,
-						    l->nbytes, h->data, n_wait,
-						    list, ev);
-		return clq__check(q->ctx, err,
-				  dir == TO_DEVICE ? "clEnqueueWriteBuffer"
-						   : "clEnqueueReadBuffer");
-	}
-	region[0] = l->shape[l->ndim - 1] * clq_dtype_size(l->dtype);
-	region[1] = l->ndim >= 2 ? l->shape[l->ndim - 2] : 1;
-	region[2] = l->ndim >= 3 ? l->shape[l->ndim - 3] : 1;
-	for (size_t i = 0; i < outer && err == CL_SUCCESS; i++) {
-		struct rect_side dev, host;
-		int last = i + 1 == outer;
+	if (flat) {
+		err = enqueue_flat(q->cl, dir, dev, other, blocking, n_wait,
+				   list, ev);
+	} else {
+		for (size_t i = 0; i < outer && err == CL_SUCCESS; i++) {
+			int first = i == 0, last = i + 1 == outer;
 
-		rect_side_of(l, i, &dev);
-		rect_side_of(&h->layout, i, &host);
-		err = dir == TO_DEVICE
-			      ? clEnqueueWriteBufferRect(
-					q->cl, a->mem,
-					last ? blocking : CL_FALSE, dev.origin,
-					host.origin, region, dev.row_pitch,
-					dev.slice_pitch, host.row_pitch,
-					host.slice_pitch, h->data,
-					i == 0 ? n_wait : 0,
-					i == 0 ? list : NULL, last ? ev : NULL)
-			      : clEnqueueReadBufferRect(
-					q->cl, a->mem,
-					last ? blocking : CL_FALSE, dev.origin,
-					host.origin, region, dev.row_pitch,
-					dev.slice_pitch, host.row_pitch,
-					host.slice_pitch, h->data,
-					i == 0 ? n_wait : 0,
-					i == 0 ? list : NULL, last ? ev : NULL);
+			err = enqueue_rect(
+				q->cl, dir, dev, other, i,
+				last ? blocking : CL_FALSE, first ? n_wait : 0,
+				first ? list : NULL, last ? ev : NULL);
+		}
 	}
-	return clq__check(q->ctx, err,
-			  dir == TO_DEVICE ? "clEnqueueWriteBufferRect"
-					   : "clEnqueueReadBufferRect");
+	return clq__check(q->ctx, err, command_name(dir, flat));
 }
 
 static void CL_CALLBACK
@@ -356,16 +442,69 @@ keep_alive_until(struct clq_queue *q, cl_event ev, struct clq_host_array *h)
 	clq_host_array_unref(h);
 }
 
+/* A copy between a device array and a host array or another device array. */
+struct copy {
+	enum direction dir;
+	struct side dev;
+	struct side other;
+	struct clq_host_array *keep; /* held until an async copy completes */
+	cl_bool blocking;
+};
+
+static int
+copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
+	     cl_event *ev, void *data)
+{
+	struct copy *c = data;
+
+	return enqueue_copy(q, c->dir, &c->dev, &c->other, c->blocking, n_wait,
+			    list, ev);
+}
+
+static void
+copy_enqueued(struct clq_queue *q, cl_event ev, void *data)
+{
+	keep_alive_until(q, ev, ((struct copy *)data)->keep);
+}
+
+static int
+run_copy(const char *function, struct clq_queue *q, struct copy *c,
+	 struct clq_event *const *wait, size_t n_wait,
+	 struct clq_event **event_out)
+{
+	struct clq__command command = {copy_enqueue, NULL, c};
+
+	if (c->keep && !c->blocking)
+		command.enqueued = copy_enqueued;
+	return clq__enqueue(q, function, &command, wait, n_wait, event_out);
+}
+
+static void
+host_side(struct clq_host_array *h, const struct box *b, struct side *s)
+{
+	s->layout = &h->layout;
+	s->mem = NULL;
+	s->host = h->data;
+	s->box = b;
+}
+
+static void
+device_side(struct clq_device_array *a, const struct box *b, struct side *s)
+{
+	s->layout = &a->layout;
+	s->mem = a->mem;
+	s->host = NULL;
+	s->box = b;
+}
+
 static int
 transfer(const char *function, struct clq_device_array *a, struct clq_queue *q,
 	 struct clq_host_array *h, enum direction dir, int async,
 	 struct clq_event *const *wait, size_t n_wait,
 	 struct clq_event **event_out)
 {
-	cl_event inline_buf[CLQ__WAIT_INLINE];
-	cl_event *list = NULL;
-	struct clq_event *ev = NULL;
-	cl_event cl = NULL;
+	struct box whole;
+	struct copy c = {.dir = dir, .keep = h, .blocking = !async};
 	int rc;
 
 	if (event_out)
@@ -373,26 +512,10 @@ transfer(const char *function, struct clq_device_array *a, struct clq_queue *q,
 	rc = check_transfer(function, a, q, h);
 	if (rc < 0)
 		return rc;
-	rc = clq__wait_list(q->ctx, function, wait, n_wait, inline_buf,
-			    CLQ__WAIT_INLINE, &list);
-	if (rc < 0)
-		return rc;
-	rc = clq__event_prepare(q, event_out, &ev);
-	if (rc < 0)
-		goto out;
-	/* An async transfer always needs its event, for the keep-alive. */
-	rc = enqueue_transfer(a, q, h, dir, async ? CL_FALSE : CL_TRUE,
-			      (cl_uint)n_wait, list, async || ev ? &cl : NULL);
-	if (rc == CLQ_SUCCESS && async)
-		keep_alive_until(q, cl, h);
-	if (ev && rc == CLQ_SUCCESS)
-		ev->cl = cl;
-	else if (cl)
-		clReleaseEvent(cl);
-	clq__event_deliver(rc, ev, event_out);
-out:
-	clq__wait_list_free(list, inline_buf);
-	return rc;
+	whole_box(&a->layout, &whole);
+	device_side(a, &whole, &c.dev);
+	host_side(h, &whole, &c.other);
+	return run_copy(function, q, &c, wait, n_wait, event_out);
 }
 
 int
@@ -429,4 +552,240 @@ clq_device_array_get_async(struct clq_device_array *array,
 {
 	return transfer("clq_device_array_get_async", array, queue, dst,
 			TO_HOST, 1, wait, n_wait, event_out);
+}
+
+/* Regions, device copies and fills. */
+
+/* Checks a block of `l` and fills `b`; axes past ndim are one long. */
+static int
+make_box(struct clq_context *ctx, const char *function,
+	 const struct clq__layout *l, const size_t *start, const size_t *count,
+	 const char *which, struct box *b)
+{
+	if (!start || !count)
+		return clq__invalid(ctx, function, "a start or count is NULL");
+	whole_box(l, b);
+	for (size_t i = 0; i < l->ndim; i++) {
+		if (count[i] == 0) {
+			clq__log(ctx, CLQ_LOG_ERROR, "%s: count[%zu] is zero",
+				 function, i);
+			return CLQ_ERROR_INVALID_ARGUMENT;
+		}
+		if (start[i] > l->shape[i] ||
+		    count[i] > l->shape[i] - start[i]) {
+			clq__log(ctx, CLQ_LOG_ERROR,
+				 "%s: %s axis %zu: elements %zu + %zu exceed "
+				 "its length %zu",
+				 function, which, i, start[i], count[i],
+				 l->shape[i]);
+			return CLQ_ERROR_OUT_OF_RANGE;
+		}
+		b->start[i] = start[i];
+		b->count[i] = count[i];
+	}
+	return CLQ_SUCCESS;
+}
+
+/* Dtype, axes and context checks shared by the two-array operations. */
+static int
+check_pair(const char *function, struct clq_context *ctx,
+	   struct clq_context *other_ctx, struct clq_queue *q,
+	   const struct clq__layout *a, const struct clq__layout *b)
+{
+	if (q->ctx != ctx || (other_ctx && other_ctx != ctx)) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the arrays and the queue belong to different "
+			 "contexts",
+			 function);
+		return CLQ_ERROR_CONTEXT_MISMATCH;
+	}
+	if (a->dtype != b->dtype) {
+		clq__log(ctx, CLQ_LOG_ERROR, "%s: dtypes %s and %s differ",
+			 function, clq_dtype_name(a->dtype),
+			 clq_dtype_name(b->dtype));
+		return CLQ_ERROR_TYPE_MISMATCH;
+	}
+	if (a->ndim != b->ndim) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the arrays have %zu and %zu axes", function,
+			 a->ndim, b->ndim);
+		return CLQ_ERROR_SHAPE_MISMATCH;
+	}
+	return CLQ_SUCCESS;
+}
+
+static int
+host_region(const char *function, struct clq_device_array *a,
+	    struct clq_queue *q, struct clq_host_array *h, enum direction dir,
+	    const size_t *array_start, const size_t *host_start,
+	    const size_t *count, struct clq_event *const *wait, size_t n_wait,
+	    struct clq_event **event_out)
+{
+	struct box dev_box, host_box;
+	struct copy c = {.dir = dir, .keep = h, .blocking = CL_FALSE};
+	int rc;
+
+	if (event_out)
+		*event_out = NULL;
+	if (!a || !q || !h)
+		return clq__invalid(a ? a->ctx : NULL, function,
+				    "array, queue or host array is NULL");
+	if ((rc = check_pair(function, a->ctx, h->ctx, q, &a->layout,
+			     &h->layout)) < 0 ||
+	    (rc = make_box(a->ctx, function, &a->layout, array_start, count,
+			   "device array", &dev_box)) < 0 ||
+	    (rc = make_box(a->ctx, function, &h->layout, host_start, count,
+			   "host array", &host_box)) < 0)
+		return rc;
+	device_side(a, &dev_box, &c.dev);
+	host_side(h, &host_box, &c.other);
+	return run_copy(function, q, &c, wait, n_wait, event_out);
+}
+
+int
+clq_device_array_set_region(struct clq_device_array *array,
+			    struct clq_queue *queue, struct clq_host_array *src,
+			    const size_t *array_start, const size_t *src_start,
+			    const size_t *count, struct clq_event *const *wait,
+			    size_t n_wait, struct clq_event **event_out)
+{
+	return host_region("clq_device_array_set_region", array, queue, src,
+			   TO_DEVICE, array_start, src_start, count, wait,
+			   n_wait, event_out);
+}
+
+int
+clq_device_array_get_region(struct clq_device_array *array,
+			    struct clq_queue *queue, struct clq_host_array *dst,
+			    const size_t *array_start, const size_t *dst_start,
+			    const size_t *count, struct clq_event *const *wait,
+			    size_t n_wait, struct clq_event **event_out)
+{
+	return host_region("clq_device_array_get_region", array, queue, dst,
+			   TO_HOST, array_start, dst_start, count, wait, n_wait,
+			   event_out);
+}
+
+static int
+device_copy(const char *function, struct clq_device_array *dst,
+	    struct clq_queue *q, struct clq_device_array *src,
+	    const size_t *dst_start, const size_t *src_start,
+	    const size_t *count, struct clq_event *const *wait, size_t n_wait,
+	    struct clq_event **event_out)
+{
+	struct box dst_box, src_box;
+	struct copy c = {.dir = ON_DEVICE, .keep = NULL, .blocking = CL_FALSE};
+	int rc;
+
+	if (event_out)
+		*event_out = NULL;
+	if (!dst || !q || !src)
+		return clq__invalid(dst ? dst->ctx : NULL, function,
+				    "an array or the queue is NULL");
+	rc = check_pair(function, dst->ctx, src->ctx, q, &dst->layout,
+			&src->layout);
+	if (rc < 0)
+		return rc;
+	if (!count) {
+		/* A whole-array copy: the shapes must agree. */
+		if (memcmp(dst->layout.shape, src->layout.shape,
+			   sizeof(dst->layout.shape)) != 0) {
+			clq__log(dst->ctx, CLQ_LOG_ERROR,
+				 "%s: the arrays differ in shape", function);
+			return CLQ_ERROR_SHAPE_MISMATCH;
+		}
+		whole_box(&dst->layout, &dst_box);
+		src_box = dst_box;
+	} else if ((rc = make_box(dst->ctx, function, &dst->layout, dst_start,
+				  count, "destination", &dst_box)) < 0 ||
+		   (rc = make_box(dst->ctx, function, &src->layout, src_start,
+				  count, "source", &src_box)) < 0) {
+		return rc;
+	}
+	device_side(dst, &dst_box, &c.dev);
+	device_side(src, &src_box, &c.other);
+	return run_copy(function, q, &c, wait, n_wait, event_out);
+}
+
+int
+clq_device_array_copy_region(struct clq_device_array *dst,
+			     struct clq_queue *queue,
+			     struct clq_device_array *src,
+			     const size_t *dst_start, const size_t *src_start,
+			     const size_t *count, struct clq_event *const *wait,
+			     size_t n_wait, struct clq_event **event_out)
+{
+	static const char fn[] = "clq_device_array_copy_region";
+
+	if (!count) {
+		if (event_out)
+			*event_out = NULL;
+		return clq__invalid(dst ? dst->ctx : NULL, fn, "count is NULL");
+	}
+	return device_copy(fn, dst, queue, src, dst_start, src_start, count,
+			   wait, n_wait, event_out);
+}
+
+int
+clq_device_array_copy(struct clq_device_array *dst, struct clq_queue *queue,
+		      struct clq_device_array *src,
+		      struct clq_event *const *wait, size_t n_wait,
+		      struct clq_event **event_out)
+{
+	return device_copy("clq_device_array_copy", dst, queue, src, NULL, NULL,
+			   NULL, wait, n_wait, event_out);
+}
+
+struct fill {
+	struct clq_device_array *array;
+	const void *pattern;
+};
+
+static int
+fill_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
+	     cl_event *ev, void *data)
+{
+	struct fill *f = data;
+	const struct clq__layout *l = &f->array->layout;
+
+	return clq__check(q->ctx,
+			  clEnqueueFillBuffer(q->cl, f->array->mem, f->pattern,
+					      clq_dtype_size(l->dtype), 0,
+					      l->nbytes, n_wait, list, ev),
+			  "clEnqueueFillBuffer");
+}
+
+int
+clq_device_array_fill(struct clq_device_array *array, struct clq_queue *queue,
+		      const void *value, struct clq_event *const *wait,
+		      size_t n_wait, struct clq_event **event_out)
+{
+	static const char fn[] = "clq_device_array_fill";
+	struct fill f = {array, value};
+	struct clq__command command = {fill_enqueue, NULL, &f};
+
+	if (event_out)
+		*event_out = NULL;
+	if (!array || !queue || !value)
+		return clq__invalid(array ? array->ctx : NULL, fn,
+				    "array, queue or value is NULL");
+	if (queue->ctx != array->ctx) {
+		clq__log(array->ctx, CLQ_LOG_ERROR,
+			 "%s: the array and the queue belong to different "
+			 "contexts",
+			 fn);
+		return CLQ_ERROR_CONTEXT_MISMATCH;
+	}
+	return clq__enqueue(queue, fn, &command, wait, n_wait, event_out);
+}
+
+int
+clq_device_array_zero(struct clq_device_array *array, struct clq_queue *queue,
+		      struct clq_event *const *wait, size_t n_wait,
+		      struct clq_event **event_out)
+{
+	static const unsigned char zeros[16] = {0};
+
+	return clq_device_array_fill(array, queue, zeros, wait, n_wait,
+				     event_out);
 }

@@ -209,6 +209,31 @@ int clq__wait_list(struct clq_context *ctx, const char *function,
 		   cl_event *inline_buf, size_t n_inline, cl_event **list_out);
 void clq__wait_list_free(cl_event *list, const cl_event *inline_buf);
 
+/*
+ * One enqueued operation for clq__enqueue() (queue.c): `enqueue` makes the
+ * OpenCL call(s), with the wait list and, when `ev` is not NULL, an event
+ * to fill; it returns a clq status, already logged. `enqueued`, if set,
+ * runs after a successful enqueue with the command's event (to keep
+ * objects alive until it completes).
+ */
+struct clq__command {
+	int (*enqueue)(struct clq_queue *q, cl_uint n_wait,
+		       const cl_event *list, cl_event *ev, void *data);
+	void (*enqueued)(struct clq_queue *q, cl_event ev, void *data);
+	void *data;
+};
+
+/*
+ * The enqueue protocol every enqueue function follows: clears *event_out,
+ * checks and converts the wait list, allocates the caller's event before
+ * the command is enqueued (so nothing can fail after it), enqueues, and
+ * hands the event over. `function` names the caller in log messages.
+ */
+int
+clq__enqueue(struct clq_queue *queue, const char *function,
+	     const struct clq__command *command, struct clq_event *const *wait,
+	     size_t n_wait, struct clq_event **event_out);
+
 /* Size of the on-stack wait lists used by enqueue functions. */
 #define CLQ__WAIT_INLINE 16
 

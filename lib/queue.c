@@ -87,19 +87,15 @@ clq_queue_get_flags(const struct clq_queue *queue)
 	return queue ? queue->flags : 0;
 }
 
-typedef cl_int (*sync_command_fn)(cl_command_queue, cl_uint, const cl_event *,
-				  cl_event *);
-
-/* A marker or barrier: the two differ only in the OpenCL call. */
-static int
-enqueue_sync_command(struct clq_queue *queue, sync_command_fn command,
-		     const char *function, const char *cl_name,
-		     struct clq_event *const *wait, size_t n_wait,
-		     struct clq_event **event_out)
+int
+clq__enqueue(struct clq_queue *queue, const char *function,
+	     const struct clq__command *command, struct clq_event *const *wait,
+	     size_t n_wait, struct clq_event **event_out)
 {
 	cl_event inline_buf[CLQ__WAIT_INLINE];
 	cl_event *list = NULL;
 	struct clq_event *ev = NULL;
+	cl_event cl = NULL;
 	int rc;
 
 	if (event_out)
@@ -113,23 +109,51 @@ enqueue_sync_command(struct clq_queue *queue, sync_command_fn command,
 	rc = clq__event_prepare(queue, event_out, &ev);
 	if (rc < 0)
 		goto out;
-	rc = clq__check(
-		queue->ctx,
-		command(queue->cl, (cl_uint)n_wait, list, ev ? &ev->cl : NULL),
-		cl_name);
+	rc = command->enqueue(queue, (cl_uint)n_wait, list,
+			      ev || command->enqueued ? &cl : NULL,
+			      command->data);
+	if (rc == CLQ_SUCCESS && command->enqueued)
+		command->enqueued(queue, cl, command->data);
+	if (rc == CLQ_SUCCESS && ev)
+		ev->cl = cl;
+	else if (cl)
+		clReleaseEvent(cl);
 	clq__event_deliver(rc, ev, event_out);
 out:
 	clq__wait_list_free(list, inline_buf);
 	return rc;
 }
 
+static int
+enqueue_marker(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
+	       cl_event *ev, void *data)
+{
+	(void)data;
+	return clq__check(q->ctx,
+			  clEnqueueMarkerWithWaitList(q->cl, n_wait, list, ev),
+			  "clEnqueueMarkerWithWaitList");
+}
+
+static int
+enqueue_barrier(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
+		cl_event *ev, void *data)
+{
+	(void)data;
+	return clq__check(q->ctx,
+			  clEnqueueBarrierWithWaitList(q->cl, n_wait, list, ev),
+			  "clEnqueueBarrierWithWaitList");
+}
+
+static const struct clq__command marker_command = {enqueue_marker, NULL, NULL};
+static const struct clq__command barrier_command = {enqueue_barrier, NULL,
+						    NULL};
+
 int
 clq_queue_enqueue_marker(struct clq_queue *queue, struct clq_event *const *wait,
 			 size_t n_wait, struct clq_event **event_out)
 {
-	return enqueue_sync_command(
-		queue, clEnqueueMarkerWithWaitList, "clq_queue_enqueue_marker",
-		"clEnqueueMarkerWithWaitList", wait, n_wait, event_out);
+	return clq__enqueue(queue, "clq_queue_enqueue_marker", &marker_command,
+			    wait, n_wait, event_out);
 }
 
 int
@@ -137,10 +161,8 @@ clq_queue_enqueue_barrier(struct clq_queue *queue,
 			  struct clq_event *const *wait, size_t n_wait,
 			  struct clq_event **event_out)
 {
-	return enqueue_sync_command(queue, clEnqueueBarrierWithWaitList,
-				    "clq_queue_enqueue_barrier",
-				    "clEnqueueBarrierWithWaitList", wait,
-				    n_wait, event_out);
+	return clq__enqueue(queue, "clq_queue_enqueue_barrier",
+			    &barrier_command, wait, n_wait, event_out);
 }
 
 int
@@ -152,10 +174,8 @@ clq_queue_enqueue_wait_for_events(struct clq_queue *queue,
 				    "queue is NULL");
 	if (n == 0)
 		return CLQ_SUCCESS;
-	return enqueue_sync_command(queue, clEnqueueBarrierWithWaitList,
-				    "clq_queue_enqueue_wait_for_events",
-				    "clEnqueueBarrierWithWaitList", events, n,
-				    NULL);
+	return clq__enqueue(queue, "clq_queue_enqueue_wait_for_events",
+			    &barrier_command, events, n, NULL);
 }
 
 int

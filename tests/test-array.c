@@ -538,6 +538,278 @@ START_TEST(unknown_strategy_refused)
 }
 END_TEST
 
+/* Pointer to the element at a multi-index of a host array. */
+static uint8_t *
+element_at(struct clq_host_array *h, const size_t *index)
+{
+	const size_t *strides = clq_host_array_get_strides(h);
+	uint8_t *p = clq_host_array_data(h);
+
+	for (size_t i = 0; i < clq_host_array_get_ndim(h); i++)
+		p += index[i] * strides[i];
+	return p;
+}
+
+/* Advances a multi-index over `count`; 0 when it wraps around. */
+static int
+next_index(size_t ndim, const size_t *count, size_t *index)
+{
+	for (size_t i = ndim; i-- > 0;) {
+		if (++index[i] < count[i])
+			return 1;
+		index[i] = 0;
+	}
+	return 0;
+}
+
+/* Whether `h` equals `before` outside the block and `block_src` inside it
+ * (block element i of `h` at h_start + i, of block_src at src_start + i). */
+static int
+matches_reference(struct clq_host_array *h, struct clq_host_array *before,
+		  const size_t *h_start, struct clq_host_array *block_src,
+		  const size_t *src_start, const size_t *count)
+{
+	size_t ndim = clq_host_array_get_ndim(h);
+	const size_t *shape = clq_host_array_get_shape(h);
+	size_t esize = clq_dtype_size(clq_host_array_get_dtype(h));
+	size_t idx[4] = {0};
+
+	do {
+		int inside = 1;
+		size_t src_idx[4];
+		const uint8_t *want;
+
+		for (size_t i = 0; i < ndim; i++) {
+			inside = inside && idx[i] >= h_start[i] &&
+				 idx[i] < h_start[i] + count[i];
+			src_idx[i] = idx[i] - h_start[i] + src_start[i];
+		}
+		want = inside ? element_at(block_src, src_idx)
+			      : element_at(before, idx);
+		if (memcmp(element_at(h, idx), want, esize) != 0)
+			return 0;
+	} while (next_index(ndim, shape, idx));
+	return 1;
+}
+
+static struct clq_device_array *
+make_device(enum clq_dtype dtype, size_t ndim, const size_t *shape,
+	    const size_t *padded)
+{
+	struct clq_device_array *a = NULL;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, dtype, ndim, shape,
+					     padded, &a));
+	return a;
+}
+
+/* Blocks of 1 to 4 axes, edges and single elements included. */
+static const struct region_case {
+	size_t ndim;
+	size_t dev_shape[4], dev_padded[4], host_shape[4];
+	size_t dev_start[4], host_start[4], count[4];
+} region_cases[] = {
+	{1, {17}, {20}, {9}, {8}, {0}, {9}},
+	{1, {17}, {17}, {1}, {16}, {0}, {1}},
+	{2, {6, 7}, {8, 9}, {3, 5}, {3, 2}, {0, 0}, {3, 5}},
+	{2, {6, 7}, {6, 7}, {4, 4}, {5, 6}, {3, 3}, {1, 1}},
+	{3, {5, 6, 7}, {6, 6, 9}, {4, 5, 6}, {1, 2, 3}, {0, 1, 2}, {3, 4, 2}},
+	{3, {5, 6, 7}, {5, 6, 7}, {5, 6, 7}, {0, 0, 0}, {0, 0, 0}, {5, 6, 7}},
+	{4,
+	 {3, 2, 3, 4},
+	 {4, 3, 3, 5},
+	 {3, 2, 3, 4},
+	 {1, 0, 1, 1},
+	 {0, 0, 0, 0},
+	 {2, 2, 2, 3}},
+	{4,
+	 {3, 2, 3, 4},
+	 {3, 2, 3, 4},
+	 {2, 2, 2, 2},
+	 {2, 1, 2, 3},
+	 {1, 1, 1, 1},
+	 {1, 1, 1, 1}},
+};
+
+START_TEST(regions_match_cpu_reference)
+{
+	const struct region_case *rc = &region_cases[_i];
+	struct clq_queue *q = make_queue();
+	struct clq_device_array *a = make_device(CLQ_DTYPE_INT32, rc->ndim,
+						 rc->dev_shape, rc->dev_padded);
+	struct clq_host_array *initial, *out, *block, *block_before, *after;
+	struct clq_event *ev = NULL;
+
+	initial = make_host(CLQ_DTYPE_INT32, rc->ndim, rc->dev_shape, NULL);
+	after = make_host(CLQ_DTYPE_INT32, rc->ndim, rc->dev_shape, NULL);
+	block = make_host(CLQ_DTYPE_INT32, rc->ndim, rc->host_shape, NULL);
+	block_before =
+		make_host(CLQ_DTYPE_INT32, rc->ndim, rc->host_shape, NULL);
+	out = make_host(CLQ_DTYPE_INT32, rc->ndim, rc->host_shape, NULL);
+	fill_random(initial);
+	fill_random(out);
+	memcpy(clq_host_array_data(block_before), clq_host_array_data(out),
+	       clq_host_array_get_nbytes(out));
+	ck_assert_ok(clq_device_array_set(a, q, initial));
+
+	/* get_region: only the block of `out` changes. */
+	ck_assert_ok(clq_device_array_get_region(a, q, out, rc->dev_start,
+						 rc->host_start, rc->count,
+						 NULL, 0, &ev));
+	ck_assert_ok(clq_event_wait(ev));
+	clq_event_unref(ev);
+	ck_assert(matches_reference(out, block_before, rc->host_start, initial,
+				    rc->dev_start, rc->count));
+
+	/* set_region: only the block of the device array changes. */
+	fill_random(block);
+	ck_assert_ok(clq_device_array_set_region(a, q, block, rc->dev_start,
+						 rc->host_start, rc->count,
+						 NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get(a, q, after));
+	ck_assert(matches_reference(after, initial, rc->dev_start, block,
+				    rc->host_start, rc->count));
+
+	clq_host_array_unref(initial);
+	clq_host_array_unref(after);
+	clq_host_array_unref(block);
+	clq_host_array_unref(block_before);
+	clq_host_array_unref(out);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(copy_region_and_whole_copy)
+{
+	const size_t shape[2] = {9, 11}, padded[2] = {10, 16};
+	const size_t dst_start[2] = {2, 3}, src_start[2] = {5, 0},
+		     count[2] = {4, 8};
+	struct clq_queue *q = make_queue();
+	struct clq_device_array *src =
+		make_device(CLQ_DTYPE_COMPLEX64, 2, shape, padded);
+	struct clq_device_array *dst =
+		make_device(CLQ_DTYPE_COMPLEX64, 2, shape, NULL);
+	struct clq_host_array *a =
+		make_host(CLQ_DTYPE_COMPLEX64, 2, shape, NULL);
+	struct clq_host_array *b =
+		make_host(CLQ_DTYPE_COMPLEX64, 2, shape, NULL);
+	struct clq_host_array *got =
+		make_host(CLQ_DTYPE_COMPLEX64, 2, shape, padded);
+	struct clq_event *ev = NULL;
+
+	fill_random(a);
+	fill_random(b);
+	ck_assert_ok(clq_device_array_set(src, q, a));
+	ck_assert_ok(clq_device_array_set(dst, q, b));
+	ck_assert_ok(clq_device_array_copy_region(
+		dst, q, src, dst_start, src_start, count, NULL, 0, &ev));
+	ck_assert_ok(clq_device_array_get(dst, q, got));
+	ck_assert(matches_reference(got, b, dst_start, a, src_start, count));
+
+	/* Whole copy across different padded shapes. */
+	ck_assert_ok(clq_device_array_copy(dst, q, src, &ev, 1, NULL));
+	ck_assert_ok(clq_device_array_get(dst, q, got));
+	ck_assert(same_elements(a, got));
+	clq_event_unref(ev);
+	clq_host_array_unref(a);
+	clq_host_array_unref(b);
+	clq_host_array_unref(got);
+	clq_device_array_unref(src);
+	clq_device_array_unref(dst);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/* fill with one random element of each dtype; zero clears everything. */
+START_TEST(fill_and_zero_every_dtype)
+{
+	const size_t shape[2] = {5, 3}, padded[2] = {6, 4};
+	enum clq_dtype dtype = (enum clq_dtype)_i;
+	size_t esize = clq_dtype_size(dtype);
+	struct clq_queue *q = make_queue();
+	struct clq_device_array *a = make_device(dtype, 2, shape, padded);
+	struct clq_host_array *h = make_host(dtype, 2, shape, NULL);
+	uint8_t value[16], zero[16] = {0};
+	size_t idx[2] = {0, 0};
+
+	for (size_t b = 0; b < esize; b++)
+		value[b] = random_byte() | 1;
+	ck_assert_ok(clq_device_array_fill(a, q, value, NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	do {
+		ck_assert_mem_eq(element_at(h, idx), value, esize);
+	} while (next_index(2, shape, idx));
+
+	ck_assert_ok(clq_device_array_zero(a, q, NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	do {
+		ck_assert_mem_eq(element_at(h, idx), zero, esize);
+	} while (next_index(2, shape, idx));
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(bad_regions_refused)
+{
+	const size_t shape[2] = {4, 5}, flat[1] = {20};
+	const size_t zero[2] = {0, 0}, one[2] = {1, 1};
+	const size_t past_end[2] = {2, 4}, count_2x2[2] = {2, 2};
+	const size_t huge[2] = {SIZE_MAX, 0}, no_count[2] = {1, 0};
+	struct clq_queue *q = make_queue();
+	struct clq_device_array *a =
+		make_device(CLQ_DTYPE_INT8, 2, shape, NULL);
+	struct clq_device_array *b = make_device(CLQ_DTYPE_INT8, 1, flat, NULL);
+	struct clq_device_array *c =
+		make_device(CLQ_DTYPE_UINT8, 2, shape, NULL);
+	struct clq_host_array *h = make_host(CLQ_DTYPE_INT8, 2, shape, NULL);
+	struct clq_event *ev = (struct clq_event *)&ev;
+
+	test_log_expect("exceed its length");
+	ck_assert_rc(clq_device_array_set_region(a, q, h, past_end, zero,
+						 count_2x2, NULL, 0, &ev),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	ck_assert_ptr_null(ev);
+	ck_assert_rc(clq_device_array_get_region(a, q, h, zero, huge, one, NULL,
+						 0, NULL),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	ck_assert_rc(clq_device_array_copy_region(a, q, a, zero, past_end,
+						  count_2x2, NULL, 0, NULL),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	test_log_expect("is zero");
+	ck_assert_rc(clq_device_array_get_region(a, q, h, zero, zero, no_count,
+						 NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	test_log_expect("axes");
+	ck_assert_rc(clq_device_array_copy_region(a, q, b, zero, zero, one,
+						  NULL, 0, NULL),
+		     CLQ_ERROR_SHAPE_MISMATCH);
+	ck_assert_rc(clq_device_array_copy(a, q, b, NULL, 0, NULL),
+		     CLQ_ERROR_SHAPE_MISMATCH);
+	test_log_expect("differ");
+	ck_assert_rc(clq_device_array_copy(a, q, c, NULL, 0, NULL),
+		     CLQ_ERROR_TYPE_MISMATCH);
+	test_log_expect("is NULL");
+	ck_assert_rc(clq_device_array_set_region(a, q, h, NULL, zero, one, NULL,
+						 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_device_array_copy_region(a, q, a, zero, zero, NULL,
+						  NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_device_array_fill(a, q, NULL, NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_device_array_zero(NULL, q, NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_device_array_unref(b);
+	clq_device_array_unref(c);
+	clq_queue_unref(q);
+}
+END_TEST
+
 static Suite *
 array_suite(void)
 {
@@ -562,6 +834,16 @@ array_suite(void)
 	tcase_add_test(tc, async_keeps_host_array_alive);
 	tcase_add_test(tc, transfer_mismatches_refused);
 	tcase_add_test(tc, wrapped_caller_memory);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("regions");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_loop_test(tc, regions_match_cpu_reference, 0,
+			    sizeof(region_cases) / sizeof(region_cases[0]));
+	tcase_add_test(tc, copy_region_and_whole_copy);
+	tcase_add_loop_test(tc, fill_and_zero_every_dtype, 0, N_DTYPES);
+	tcase_add_test(tc, bad_regions_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("host");

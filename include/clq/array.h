@@ -238,6 +238,82 @@ clq_device_array_get_async(struct clq_device_array *array,
 			   struct clq_event *const *wait, size_t n_wait,
 			   struct clq_event **event_out);
 
+/**
+ * Enqueues a copy of a block of a host array into a block of the device
+ * array: `count[i]` elements along each axis i, from `src_start` in the
+ * host array to `array_start` in the device array. Both arrays must have
+ * the same dtype and number of axes; their shapes may differ. Up to three
+ * axes are one rectangular command; a fourth loops over its first axis.
+ * The host array is kept alive until the copy completes.
+ *
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers or a
+ *         zero count; #CLQ_ERROR_OUT_OF_RANGE when a block does not lie
+ *         inside its array; #CLQ_ERROR_TYPE_MISMATCH;
+ *         #CLQ_ERROR_SHAPE_MISMATCH for different numbers of axes;
+ *         #CLQ_ERROR_CONTEXT_MISMATCH; an OpenCL code.
+ */
+CLQ_EXPORT int
+clq_device_array_set_region(struct clq_device_array *array,
+			    struct clq_queue *queue, struct clq_host_array *src,
+			    const size_t *array_start, const size_t *src_start,
+			    const size_t *count, struct clq_event *const *wait,
+			    size_t n_wait, struct clq_event **event_out);
+
+/**
+ * Enqueues a copy of a block of the device array into a block of a host
+ * array, kept alive until the copy completes. As
+ * clq_device_array_set_region(), in the other direction.
+ */
+CLQ_EXPORT int
+clq_device_array_get_region(struct clq_device_array *array,
+			    struct clq_queue *queue, struct clq_host_array *dst,
+			    const size_t *array_start, const size_t *dst_start,
+			    const size_t *count, struct clq_event *const *wait,
+			    size_t n_wait, struct clq_event **event_out);
+
+/**
+ * Enqueues a device-to-device copy of a block of `src` into a block of
+ * `dst`. As clq_device_array_set_region(); overlapping blocks of one
+ * buffer give OpenCL's `CL_MEM_COPY_OVERLAP`.
+ */
+CLQ_EXPORT int
+clq_device_array_copy_region(struct clq_device_array *dst,
+			     struct clq_queue *queue,
+			     struct clq_device_array *src,
+			     const size_t *dst_start, const size_t *src_start,
+			     const size_t *count, struct clq_event *const *wait,
+			     size_t n_wait, struct clq_event **event_out);
+
+/**
+ * Enqueues a copy of the whole of `src` into `dst`: same dtype and shape,
+ * padded shapes may differ.
+ * @return as clq_device_array_copy_region(), with
+ *         #CLQ_ERROR_SHAPE_MISMATCH for different shapes.
+ */
+CLQ_EXPORT int
+clq_device_array_copy(struct clq_device_array *dst, struct clq_queue *queue,
+		      struct clq_device_array *src,
+		      struct clq_event *const *wait, size_t n_wait,
+		      struct clq_event **event_out);
+
+/**
+ * Enqueues setting every element (padding included) to `value`, one
+ * element of the array's dtype (`clq_dtype_size()` bytes, copied at once).
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         #CLQ_ERROR_CONTEXT_MISMATCH; an OpenCL code from
+ *         `clEnqueueFillBuffer`.
+ */
+CLQ_EXPORT int
+clq_device_array_fill(struct clq_device_array *array, struct clq_queue *queue,
+		      const void *value, struct clq_event *const *wait,
+		      size_t n_wait, struct clq_event **event_out);
+
+/** Enqueues setting every byte of the array to zero. As _fill(). */
+CLQ_EXPORT int
+clq_device_array_zero(struct clq_device_array *array, struct clq_queue *queue,
+		      struct clq_event *const *wait, size_t n_wait,
+		      struct clq_event **event_out);
+
 /** @} */
 
 #ifdef __cplusplus
