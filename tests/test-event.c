@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "test-common.h"
 
@@ -186,7 +187,8 @@ START_TEST(time_since_measures_a_host_delay)
 {
 	struct clq_queue *q = make_queue(CLQ_QUEUE_PROFILING);
 	struct clq_event *u = make_user_event(), *a = NULL, *b = NULL;
-	double gap;
+	double gap = 0;
+	int rc;
 
 	/* a ends; b waits for u, which the host completes 50 ms later. */
 	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &a));
@@ -195,9 +197,21 @@ START_TEST(time_since_measures_a_host_delay)
 	ck_assert_ok(clq_queue_flush(q));
 	test_sleep_ms(50);
 	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
-	ck_assert_ok(clq_event_time_since(b, a, &gap));
-	ck_assert_double_ge(gap, 0.045);
-	ck_assert_double_lt(gap, 10.0);
+	/* NVIDIA's driver reports zero timestamps for a marker that waited
+	 * for a user event: clq must then refuse, not invent a number. PoCL
+	 * reports real ones, and must give the delay. */
+	test_log_expect("unusable timestamps");
+	rc = clq_event_time_since(b, a, &gap);
+	if (rc == CLQ_ERROR_TIMING_UNAVAILABLE) {
+		ck_assert_ptr_null(
+			strstr(clq_device_get_platform_name(
+				       clq_context_get_device(test_ctx)),
+			       "Portable Computing Language"));
+	} else {
+		ck_assert_ok(rc);
+		ck_assert_double_ge(gap, 0.045);
+		ck_assert_double_lt(gap, 10.0);
+	}
 	clq_event_unref(u);
 	clq_event_unref(a);
 	clq_event_unref(b);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Points the ICD loader at a vendor directory that does not exist
- * (OCL_ICD_VENDORS, read at the loader's first call): no OpenCL platform at
+ * (OCL_ICD_VENDORS, read at the loader's first call) and drops its list of
+ * extra drivers (OCL_ICD_FILENAMES): no OpenCL platform at
  * all is zero devices, and every call that needs one says so with a code,
  * not a crash.
  */
@@ -59,5 +60,6 @@ int
 main(void)
 {
 	setenv("OCL_ICD_VENDORS", "/nonexistent/clq-test-no-vendors", 1);
+	unsetenv("OCL_ICD_FILENAMES"); /* ocl-icd's list of extra drivers */
 	return test_main(no_platform_suite(), 0);
 }
