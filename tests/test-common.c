@@ -176,3 +176,32 @@ test_sleep_ms(unsigned ms)
 	while (nanosleep(&ts, &ts) != 0)
 		;
 }
+
+struct clq_queue *
+test_queue_new(unsigned flags)
+{
+	struct clq_queue *q = NULL;
+
+	ck_assert_ok(clq_queue_create(test_ctx, flags, &q));
+	ck_assert_ptr_nonnull(q);
+	return q;
+}
+
+struct clq_event *
+test_user_event_new(void)
+{
+	struct clq_event *e = NULL;
+
+	ck_assert_ok(clq_user_event_create(test_ctx, &e));
+	ck_assert_ptr_nonnull(e);
+	return e;
+}
+
+int
+test_event_status(struct clq_event *e)
+{
+	int status = 99;
+
+	ck_assert_ok(clq_event_get_status(e, &status));
+	return status;
+}

@@ -54,6 +54,12 @@ const char *test_log_text(void);
  */
 int test_main(Suite *suite, int needs_device);
 
+/* Helpers on test_ctx that assert success. */
+struct clq_queue *test_queue_new(unsigned flags);
+struct clq_event *test_user_event_new(void);
+/* The event's execution status (CL_QUEUED .. CL_COMPLETE, or < 0). */
+int test_event_status(struct clq_event *e);
+
 /* Sleeps for `ms` milliseconds. */
 void test_sleep_ms(unsigned ms);
 

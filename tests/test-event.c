@@ -5,45 +5,17 @@
 
 #include "test-common.h"
 
-static struct clq_queue *
-make_queue(unsigned flags)
-{
-	struct clq_queue *q = NULL;
-
-	ck_assert_ok(clq_queue_create(test_ctx, flags, &q));
-	return q;
-}
-
-static struct clq_event *
-make_user_event(void)
-{
-	struct clq_event *e = NULL;
-
-	ck_assert_ok(clq_user_event_create(test_ctx, &e));
-	ck_assert_ptr_nonnull(e);
-	return e;
-}
-
-static int
-status_of(struct clq_event *e)
-{
-	int status = 99;
-
-	ck_assert_ok(clq_event_get_status(e, &status));
-	return status;
-}
-
 START_TEST(user_event_lifecycle)
 {
-	struct clq_event *u = make_user_event();
+	struct clq_event *u = test_user_event_new();
 
 	ck_assert_int_eq(clq_event_is_user(u), 1);
 	ck_assert_int_eq(clq_event_is_profiled(u), 0);
 	ck_assert_ptr_eq(clq_event_get_context(u), test_ctx);
 	ck_assert_ptr_nonnull(clq_event_get_cl(u));
-	ck_assert_int_eq(status_of(u), CL_SUBMITTED);
+	ck_assert_int_eq(test_event_status(u), CL_SUBMITTED);
 	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
-	ck_assert_int_eq(status_of(u), CL_COMPLETE);
+	ck_assert_int_eq(test_event_status(u), CL_COMPLETE);
 	ck_assert_ok(clq_event_wait(u));
 	clq_event_unref(u);
 }
@@ -51,15 +23,15 @@ END_TEST
 
 START_TEST(user_event_misuse)
 {
-	struct clq_queue *q = make_queue(0);
-	struct clq_event *u = make_user_event(), *m = NULL;
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *m = NULL;
 	struct clq_event *none = (struct clq_event *)&m;
 
 	test_log_expect("neither CL_COMPLETE nor negative");
 	ck_assert_rc(clq_user_event_complete(u, CL_RUNNING),
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert(test_log_seen());
-	ck_assert_int_eq(status_of(u), CL_SUBMITTED);
+	ck_assert_int_eq(test_event_status(u), CL_SUBMITTED);
 
 	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
 	test_log_expect("already completed");
@@ -68,7 +40,7 @@ START_TEST(user_event_misuse)
 	ck_assert_rc(clq_user_event_complete(u, -5),
 		     CLQ_ERROR_ALREADY_COMPLETE);
 	ck_assert(test_log_seen());
-	ck_assert_int_eq(status_of(u), CL_COMPLETE);
+	ck_assert_int_eq(test_event_status(u), CL_COMPLETE);
 
 	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &m));
 	test_log_expect("not a user event");
@@ -96,8 +68,8 @@ END_TEST
 
 START_TEST(failed_user_event_fails_waiters)
 {
-	struct clq_queue *q = make_queue(0);
-	struct clq_event *u = make_user_event(), *m = NULL;
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *m = NULL;
 
 	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &m));
 	ck_assert_ok(clq_queue_flush(q));
@@ -106,7 +78,7 @@ START_TEST(failed_user_event_fails_waiters)
 	ck_assert_rc(clq_event_wait(u), CLQ_ERROR_COMMAND_FAILED);
 	ck_assert_rc(clq_event_wait(m), CLQ_ERROR_COMMAND_FAILED);
 	ck_assert(test_log_seen());
-	ck_assert_int_lt(status_of(m), 0);
+	ck_assert_int_lt(test_event_status(m), 0);
 	clq_event_unref(u);
 	clq_event_unref(m);
 	clq_queue_unref(q);
@@ -115,7 +87,8 @@ END_TEST
 
 START_TEST(events_wait_waits_for_all)
 {
-	struct clq_event *ok = make_user_event(), *bad = make_user_event();
+	struct clq_event *ok = test_user_event_new(),
+			 *bad = test_user_event_new();
 	struct clq_event *both[] = {bad, ok};
 
 	ck_assert_ok(clq_events_wait(NULL, 0));
@@ -138,14 +111,14 @@ END_TEST
  * commands waiting for it end instead of hanging. */
 START_TEST(abandoned_user_event_fails_waiters)
 {
-	struct clq_queue *q = make_queue(0);
-	struct clq_event *u = make_user_event(), *m = NULL;
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *m = NULL;
 
 	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &m));
 	clq_event_unref(u);
 	test_log_expect("the command failed");
 	ck_assert_rc(clq_event_wait(m), CLQ_ERROR_COMMAND_FAILED);
-	ck_assert_int_lt(status_of(m), 0);
+	ck_assert_int_lt(test_event_status(m), 0);
 	clq_event_unref(m);
 	clq_queue_unref(q);
 }
@@ -153,7 +126,7 @@ END_TEST
 
 START_TEST(marker_times_on_profiling_queue)
 {
-	struct clq_queue *q = make_queue(CLQ_QUEUE_PROFILING);
+	struct clq_queue *q = test_queue_new(CLQ_QUEUE_PROFILING);
 	struct clq_event *a = NULL, *b = NULL;
 	struct clq_event_times ta, tb;
 	double since, till;
@@ -185,8 +158,8 @@ END_TEST
 
 START_TEST(time_since_measures_a_host_delay)
 {
-	struct clq_queue *q = make_queue(CLQ_QUEUE_PROFILING);
-	struct clq_event *u = make_user_event(), *a = NULL, *b = NULL;
+	struct clq_queue *q = test_queue_new(CLQ_QUEUE_PROFILING);
+	struct clq_event *u = test_user_event_new(), *a = NULL, *b = NULL;
 	double gap = 0;
 	int rc;
 
@@ -221,8 +194,8 @@ END_TEST
 
 START_TEST(timing_without_profiling)
 {
-	struct clq_queue *q = make_queue(0);
-	struct clq_event *a = NULL, *b = NULL, *u = make_user_event();
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *a = NULL, *b = NULL, *u = test_user_event_new();
 	struct clq_event_times t;
 	double s = 12.5;
 
@@ -255,8 +228,8 @@ END_TEST
 
 START_TEST(timing_a_failed_command)
 {
-	struct clq_queue *q = make_queue(CLQ_QUEUE_PROFILING);
-	struct clq_event *u = make_user_event(), *m = NULL;
+	struct clq_queue *q = test_queue_new(CLQ_QUEUE_PROFILING);
+	struct clq_event *u = test_user_event_new(), *m = NULL;
 	struct clq_event_times t;
 
 	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &m));
@@ -272,7 +245,7 @@ END_TEST
 START_TEST(time_since_across_contexts)
 {
 	struct clq_context *other = NULL;
-	struct clq_queue *q = make_queue(CLQ_QUEUE_PROFILING), *q2 = NULL;
+	struct clq_queue *q = test_queue_new(CLQ_QUEUE_PROFILING), *q2 = NULL;
 	struct clq_event *a = NULL, *b = NULL;
 	double s;
 
@@ -352,7 +325,7 @@ await_calls(struct sighting *s, int calls)
 
 START_TEST(callback_runs_once_on_completion)
 {
-	struct clq_event *u = make_user_event();
+	struct clq_event *u = test_user_event_new();
 	struct sighting s;
 
 	sighting_init(&s);
@@ -372,7 +345,7 @@ END_TEST
 
 START_TEST(callback_sees_failure)
 {
-	struct clq_event *u = make_user_event();
+	struct clq_event *u = test_user_event_new();
 	struct sighting s;
 
 	sighting_init(&s);
@@ -388,8 +361,8 @@ END_TEST
 /* The callback holds the event: the caller may drop it at once. */
 START_TEST(callback_outlives_callers_reference)
 {
-	struct clq_queue *q = make_queue(0);
-	struct clq_event *u = make_user_event(), *m = NULL;
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *m = NULL;
 	struct sighting s;
 
 	sighting_init(&s);
@@ -409,7 +382,7 @@ END_TEST
 
 START_TEST(callback_on_completed_event)
 {
-	struct clq_queue *q = make_queue(0);
+	struct clq_queue *q = test_queue_new(0);
 	struct clq_event *m = NULL;
 	struct sighting s;
 
@@ -435,7 +408,7 @@ END_TEST
 /* A pending callback does not keep an unheld user event from failing. */
 START_TEST(callback_on_abandoned_user_event)
 {
-	struct clq_event *u = make_user_event();
+	struct clq_event *u = test_user_event_new();
 	struct sighting s;
 
 	sighting_init(&s);

@@ -3,46 +3,18 @@
 
 #include "test-common.h"
 
-static struct clq_queue *
-make_queue(unsigned flags)
-{
-	struct clq_queue *q = NULL;
-
-	ck_assert_ok(clq_queue_create(test_ctx, flags, &q));
-	ck_assert_ptr_nonnull(q);
-	return q;
-}
-
-static struct clq_event *
-make_user_event(void)
-{
-	struct clq_event *e = NULL;
-
-	ck_assert_ok(clq_user_event_create(test_ctx, &e));
-	return e;
-}
-
-static int
-status_of(struct clq_event *e)
-{
-	int status = 99;
-
-	ck_assert_ok(clq_event_get_status(e, &status));
-	return status;
-}
-
 /* Whether `e` is still pending after the device has had time to run it. */
 static int
 still_pending(struct clq_event *e)
 {
 	test_sleep_ms(50);
-	return status_of(e) > CL_COMPLETE;
+	return test_event_status(e) > CL_COMPLETE;
 }
 
 START_TEST(create_plain_and_profiling)
 {
-	struct clq_queue *plain = make_queue(0);
-	struct clq_queue *prof = make_queue(CLQ_QUEUE_PROFILING);
+	struct clq_queue *plain = test_queue_new(0);
+	struct clq_queue *prof = test_queue_new(CLQ_QUEUE_PROFILING);
 	cl_command_queue_properties props = 0;
 
 	ck_assert_uint_eq(clq_queue_get_flags(plain), 0);
@@ -89,7 +61,7 @@ END_TEST
 
 START_TEST(marker_completes_after_finish)
 {
-	struct clq_queue *q = make_queue(0);
+	struct clq_queue *q = test_queue_new(0);
 	struct clq_event *m = NULL;
 
 	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &m));
@@ -98,7 +70,7 @@ START_TEST(marker_completes_after_finish)
 	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, NULL));
 	ck_assert_ok(clq_queue_flush(q));
 	ck_assert_ok(clq_queue_finish(q));
-	ck_assert_int_eq(status_of(m), CL_COMPLETE);
+	ck_assert_int_eq(test_event_status(m), CL_COMPLETE);
 	clq_event_unref(m);
 	clq_queue_unref(q);
 }
@@ -108,18 +80,18 @@ END_TEST
  * later marker until the host completes the user event. */
 START_TEST(wait_for_events_holds_later_commands)
 {
-	struct clq_queue *q = make_queue(0);
-	struct clq_event *u = make_user_event(), *m = NULL;
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *m = NULL;
 
 	ck_assert_ok(clq_queue_enqueue_wait_for_events(q, &u, 1));
 	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &m));
 	ck_assert_ok(clq_queue_flush(q));
 	ck_assert(still_pending(m));
-	ck_assert_int_eq(status_of(u), CL_SUBMITTED);
+	ck_assert_int_eq(test_event_status(u), CL_SUBMITTED);
 
 	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
 	ck_assert_ok(clq_event_wait(m));
-	ck_assert_int_eq(status_of(m), CL_COMPLETE);
+	ck_assert_int_eq(test_event_status(m), CL_COMPLETE);
 	clq_event_unref(u);
 	clq_event_unref(m);
 	clq_queue_unref(q);
@@ -129,7 +101,7 @@ END_TEST
 /* n == 0 with a NULL list is accepted and does not hold the queue. */
 START_TEST(wait_for_no_events_succeeds)
 {
-	struct clq_queue *q = make_queue(0);
+	struct clq_queue *q = test_queue_new(0);
 	struct clq_event *m = NULL;
 
 	ck_assert_ok(clq_queue_enqueue_wait_for_events(q, NULL, 0));
@@ -142,8 +114,8 @@ END_TEST
 
 START_TEST(barrier_with_wait_list)
 {
-	struct clq_queue *q = make_queue(0);
-	struct clq_event *u = make_user_event(), *b = NULL, *m = NULL;
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *b = NULL, *m = NULL;
 
 	ck_assert_ok(clq_queue_enqueue_barrier(q, &u, 1, &b));
 	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &m));
@@ -152,7 +124,7 @@ START_TEST(barrier_with_wait_list)
 	ck_assert(still_pending(m));
 	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
 	ck_assert_ok(clq_event_wait(m));
-	ck_assert_int_eq(status_of(b), CL_COMPLETE);
+	ck_assert_int_eq(test_event_status(b), CL_COMPLETE);
 	clq_event_unref(u);
 	clq_event_unref(b);
 	clq_event_unref(m);
@@ -162,8 +134,9 @@ END_TEST
 
 START_TEST(marker_with_wait_list)
 {
-	struct clq_queue *q = make_queue(0);
-	struct clq_event *u1 = make_user_event(), *u2 = make_user_event();
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u1 = test_user_event_new(),
+			 *u2 = test_user_event_new();
 	struct clq_event *waits[2] = {u1, u2}, *m = NULL;
 
 	ck_assert_ok(clq_queue_enqueue_marker(q, waits, 2, &m));
@@ -182,8 +155,8 @@ END_TEST
 /* Queue B waits for a marker of queue A, which waits for a user event. */
 START_TEST(cross_queue_wait)
 {
-	struct clq_queue *a = make_queue(0), *b = make_queue(0);
-	struct clq_event *u = make_user_event(), *ma = NULL, *mb = NULL;
+	struct clq_queue *a = test_queue_new(0), *b = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *ma = NULL, *mb = NULL;
 
 	ck_assert_ok(clq_queue_enqueue_marker(a, &u, 1, &ma));
 	ck_assert_ok(clq_queue_enqueue_wait_for_events(b, &ma, 1));
@@ -193,7 +166,7 @@ START_TEST(cross_queue_wait)
 	ck_assert(still_pending(mb));
 	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
 	ck_assert_ok(clq_event_wait(mb));
-	ck_assert_int_eq(status_of(ma), CL_COMPLETE);
+	ck_assert_int_eq(test_event_status(ma), CL_COMPLETE);
 	clq_event_unref(u);
 	clq_event_unref(ma);
 	clq_event_unref(mb);
@@ -206,11 +179,11 @@ END_TEST
 START_TEST(long_wait_list)
 {
 	enum { N = 40 };
-	struct clq_queue *q = make_queue(0);
+	struct clq_queue *q = test_queue_new(0);
 	struct clq_event *users[N], *m = NULL;
 
 	for (int i = 0; i < N; i++)
-		users[i] = make_user_event();
+		users[i] = test_user_event_new();
 	ck_assert_ok(clq_queue_enqueue_marker(q, users, N, &m));
 	ck_assert_ok(clq_queue_flush(q));
 	for (int i = 0; i < N - 1; i++)
@@ -228,8 +201,8 @@ END_TEST
 START_TEST(events_of_another_context_refused)
 {
 	struct clq_context *other = NULL;
-	struct clq_queue *q = make_queue(0);
-	struct clq_event *foreign = NULL, *mine = make_user_event();
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *foreign = NULL, *mine = test_user_event_new();
 	struct clq_event *mixed[2] = {mine, NULL};
 	struct clq_event *m = (struct clq_event *)&m;
 
@@ -264,7 +237,7 @@ END_TEST
 
 START_TEST(bad_wait_lists_refused)
 {
-	struct clq_queue *q = make_queue(0);
+	struct clq_queue *q = test_queue_new(0);
 	struct clq_event *holes[2] = {NULL, NULL};
 	struct clq_event *m = (struct clq_event *)&m;
 
@@ -304,7 +277,7 @@ enqueue_markers(void *data)
 START_TEST(markers_from_several_threads)
 {
 	enum { THREADS = 4 };
-	struct clq_queue *q = make_queue(CLQ_QUEUE_PROFILING);
+	struct clq_queue *q = test_queue_new(CLQ_QUEUE_PROFILING);
 	struct marker_thread t[THREADS];
 	pthread_t tid[THREADS];
 
@@ -319,7 +292,7 @@ START_TEST(markers_from_several_threads)
 	ck_assert_ok(clq_queue_finish(q));
 	for (int i = 0; i < THREADS; i++) {
 		ck_assert_ok(t[i].rc);
-		ck_assert_int_eq(status_of(t[i].last), CL_COMPLETE);
+		ck_assert_int_eq(test_event_status(t[i].last), CL_COMPLETE);
 		clq_event_unref(t[i].last);
 	}
 	clq_queue_unref(q);
