@@ -447,9 +447,30 @@ struct copy {
 	enum direction dir;
 	struct side dev;
 	struct side other;
-	struct clq_host_array *keep; /* held until an async copy completes */
+	struct clq_host_array *host; /* NULL between device arrays; held until
+				     * an async copy completes */
 	cl_bool blocking;
 };
+
+/*
+ * The device copy between a remapped host array's buffer and the device
+ * array, while the host memory is unmapped: the buffer takes the host
+ * side's place, and a read swaps source and destination.
+ */
+static int
+copy_unmapped(struct clq_queue *q, void *data)
+{
+	struct copy *c = data;
+	struct side pinned = c->other;
+
+	pinned.mem = c->host->pinned;
+	pinned.host = NULL;
+	if (c->dir == TO_DEVICE)
+		return enqueue_copy(q, ON_DEVICE, &c->dev, &pinned, CL_FALSE, 0,
+				    NULL, NULL);
+	return enqueue_copy(q, ON_DEVICE, &pinned, &c->dev, CL_FALSE, 0, NULL,
+			    NULL);
+}
 
 static int
 copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
@@ -457,6 +478,10 @@ copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 {
 	struct copy *c = data;
 
+	if (c->host && c->host->strategy == CLQ__HOST_REMAPPED)
+		return clq__host_array_remap_around(c->host, q, c->blocking,
+						    n_wait, list, ev,
+						    copy_unmapped, c);
 	return enqueue_copy(q, c->dir, &c->dev, &c->other, c->blocking, n_wait,
 			    list, ev);
 }
@@ -464,7 +489,7 @@ copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 static void
 copy_enqueued(struct clq_queue *q, cl_event ev, void *data)
 {
-	keep_alive_until(q, ev, ((struct copy *)data)->keep);
+	keep_alive_until(q, ev, ((struct copy *)data)->host);
 }
 
 static int
@@ -474,7 +499,7 @@ run_copy(const char *function, struct clq_queue *q, struct copy *c,
 {
 	struct clq__command command = {copy_enqueue, NULL, c};
 
-	if (c->keep && !c->blocking)
+	if (c->host && !c->blocking)
 		command.enqueued = copy_enqueued;
 	return clq__enqueue(q, function, &command, wait, n_wait, event_out);
 }
@@ -504,7 +529,7 @@ transfer(const char *function, struct clq_device_array *a, struct clq_queue *q,
 	 struct clq_event **event_out)
 {
 	struct box whole;
-	struct copy c = {.dir = dir, .keep = h, .blocking = !async};
+	struct copy c = {.dir = dir, .host = h, .blocking = !async};
 	int rc;
 
 	if (event_out)
@@ -622,7 +647,7 @@ host_region(const char *function, struct clq_device_array *a,
 	    struct clq_event **event_out)
 {
 	struct box dev_box, host_box;
-	struct copy c = {.dir = dir, .keep = h, .blocking = CL_FALSE};
+	struct copy c = {.dir = dir, .host = h, .blocking = CL_FALSE};
 	int rc;
 
 	if (event_out)
@@ -674,7 +699,7 @@ device_copy(const char *function, struct clq_device_array *dst,
 	    struct clq_event **event_out)
 {
 	struct box dst_box, src_box;
-	struct copy c = {.dir = ON_DEVICE, .keep = NULL, .blocking = CL_FALSE};
+	struct copy c = {.dir = ON_DEVICE, .host = NULL, .blocking = CL_FALSE};
 	int rc;
 
 	if (event_out)

@@ -6,31 +6,49 @@
 
 #define HOST_ALIGNMENT 4096
 
+static const struct {
+	const char *name;
+	enum clq__host_strategy strategy;
+} strategy_names[] = {
+	{"mapped", CLQ__HOST_MAPPED},
+	{"remapped", CLQ__HOST_REMAPPED},
+	{"aligned", CLQ__HOST_ALIGNED},
+};
+
+/* The vendor's recommended pinned memory (DESIGN.md, "Pinned memory"). */
+static enum clq__host_strategy
+vendor_strategy(const struct clq_device *device)
+{
+	const char *platform = clq_device_get_platform_name(device);
+
+	if (strstr(platform, "NVIDIA"))
+		return CLQ__HOST_MAPPED;
+	if (strstr(platform, "AMD") && device->type == CLQ_DEVICE_TYPE_GPU)
+		return CLQ__HOST_REMAPPED;
+	return CLQ__HOST_ALIGNED;
+}
+
 static int
 choose_strategy(struct clq_context *ctx, enum clq__host_strategy *out)
 {
 	const char *forced = getenv("CLQ_HOST_ARRAY_STRATEGY");
 
-	if (forced && *forced) {
-		if (strcmp(forced, "mapped") == 0) {
-			*out = CLQ__HOST_MAPPED;
-		} else if (strcmp(forced, "aligned") == 0) {
-			*out = CLQ__HOST_ALIGNED;
-		} else {
-			clq__log(ctx, CLQ_LOG_ERROR,
-				 "CLQ_HOST_ARRAY_STRATEGY='%s' is neither "
-				 "'mapped' nor 'aligned'",
-				 forced);
-			return CLQ_ERROR_INVALID_ARGUMENT;
-		}
+	if (!forced || !*forced) {
+		*out = vendor_strategy(ctx->device);
 		return CLQ_SUCCESS;
 	}
-	/* NVIDIA pins ALLOC_HOST_PTR buffers; elsewhere aligned memory is
-	 * what the driver copies from fastest. */
-	*out = strstr(clq_device_get_platform_name(ctx->device), "NVIDIA")
-		       ? CLQ__HOST_MAPPED
-		       : CLQ__HOST_ALIGNED;
-	return CLQ_SUCCESS;
+	for (size_t i = 0; i < sizeof(strategy_names) / sizeof(*strategy_names);
+	     i++) {
+		if (strcmp(forced, strategy_names[i].name) == 0) {
+			*out = strategy_names[i].strategy;
+			return CLQ_SUCCESS;
+		}
+	}
+	clq__log(ctx, CLQ_LOG_ERROR,
+		 "CLQ_HOST_ARRAY_STRATEGY='%s' is none of 'mapped', "
+		 "'remapped' and 'aligned'",
+		 forced);
+	return CLQ_ERROR_INVALID_ARGUMENT;
 }
 
 static int
@@ -52,15 +70,32 @@ map_pinned(struct clq_host_array *h)
 	return clq__check(ctx, err, "clEnqueueMapBuffer");
 }
 
+static int
+is_mapped(const struct clq_host_array *h)
+{
+	return h->strategy == CLQ__HOST_MAPPED ||
+	       h->strategy == CLQ__HOST_REMAPPED;
+}
+
+/* The last unmap, after the newest remap when there was one. */
+static void
+unmap_for_good(struct clq_host_array *h)
+{
+	cl_uint n = h->last_map ? 1 : 0;
+
+	clEnqueueUnmapMemObject(h->map_queue, h->pinned, h->data, n,
+				n ? &h->last_map : NULL, NULL);
+	clFinish(h->map_queue);
+}
+
 static void
 host_array_free(struct clq_host_array *h)
 {
-	if (h->strategy == CLQ__HOST_MAPPED) {
-		if (h->data) {
-			clEnqueueUnmapMemObject(h->map_queue, h->pinned,
-						h->data, 0, NULL, NULL);
-			clFinish(h->map_queue);
-		}
+	if (is_mapped(h)) {
+		if (h->data)
+			unmap_for_good(h);
+		if (h->last_map)
+			clReleaseEvent(h->last_map);
 		if (h->map_queue)
 			clReleaseCommandQueue(h->map_queue);
 		if (h->pinned)
@@ -68,6 +103,8 @@ host_array_free(struct clq_host_array *h)
 	} else if (h->strategy == CLQ__HOST_ALIGNED) {
 		free(h->data);
 	}
+	if (h->strategy == CLQ__HOST_REMAPPED)
+		pthread_mutex_destroy(&h->remap_lock);
 	clq_context_unref(h->ctx);
 	free(h);
 }
@@ -97,7 +134,12 @@ clq_host_array_create(struct clq_context *ctx, enum clq_dtype dtype,
 			      &h->layout);
 	if (rc == CLQ_SUCCESS)
 		rc = choose_strategy(ctx, &h->strategy);
-	if (rc == CLQ_SUCCESS && h->strategy == CLQ__HOST_MAPPED) {
+	if (rc == CLQ_SUCCESS && h->strategy == CLQ__HOST_REMAPPED &&
+	    pthread_mutex_init(&h->remap_lock, NULL) != 0) {
+		h->strategy = CLQ__HOST_ALIGNED; /* nothing to release */
+		rc = CL_OUT_OF_HOST_MEMORY;
+	}
+	if (rc == CLQ_SUCCESS && is_mapped(h)) {
 		rc = map_pinned(h);
 	} else if (rc == CLQ_SUCCESS &&
 		   posix_memalign(&h->data, HOST_ALIGNMENT, h->layout.nbytes)) {
@@ -142,6 +184,70 @@ clq_host_array_wrap(enum clq_dtype dtype, size_t ndim, const size_t *shape,
 	return CLQ_SUCCESS;
 }
 
+int
+clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
+			     cl_bool blocking, cl_uint n_wait,
+			     const cl_event *list, cl_event *ev,
+			     int (*copy)(struct clq_queue *q, void *data),
+			     void *data)
+{
+	cl_event inline_buf[CLQ__WAIT_INLINE + 1];
+	cl_event *waits = inline_buf;
+	cl_event map_ev = NULL;
+	cl_int err;
+	void *ptr;
+	int rc;
+
+	if (n_wait + 1 > CLQ__WAIT_INLINE + 1) {
+		waits = malloc((n_wait + 1) * sizeof(*waits));
+		if (!waits)
+			return CL_OUT_OF_HOST_MEMORY;
+	}
+	for (cl_uint i = 0; i < n_wait; i++)
+		waits[i] = list[i];
+	pthread_mutex_lock(&h->remap_lock);
+	if (h->last_map)
+		waits[n_wait++] = h->last_map;
+	rc = clq__check(q->ctx,
+			clEnqueueUnmapMemObject(q->cl, h->pinned, h->data,
+						n_wait, n_wait ? waits : NULL,
+						NULL),
+			"clEnqueueUnmapMemObject");
+	if (rc < 0)
+		goto out;
+	rc = copy(q, data);
+	/* Map again even when the copy failed: the memory must come back. */
+	ptr = clEnqueueMapBuffer(q->cl, h->pinned, blocking,
+				 CL_MAP_READ | CL_MAP_WRITE, 0,
+				 h->layout.nbytes, 0, NULL, &map_ev, &err);
+	if (err != CL_SUCCESS) {
+		clq__log(q->ctx, CLQ_LOG_ERROR,
+			 "a host array could not be mapped again: its memory "
+			 "is unusable until it is released");
+		rc = clq__check(q->ctx, err, "clEnqueueMapBuffer");
+		goto out;
+	}
+	if (ptr != h->data) {
+		/* OpenCL does not promise one address for every mapping. */
+		clq__log(q->ctx, CLQ_LOG_WARNING,
+			 "the driver mapped a host array at a new address; "
+			 "clq_host_array_data() returns the new one");
+		h->data = ptr;
+	}
+	if (h->last_map)
+		clReleaseEvent(h->last_map);
+	h->last_map = map_ev;
+	if (ev && rc == CLQ_SUCCESS) {
+		clRetainEvent(map_ev);
+		*ev = map_ev;
+	}
+out:
+	pthread_mutex_unlock(&h->remap_lock);
+	if (waits != inline_buf)
+		free(waits);
+	return rc;
+}
+
 struct clq_host_array *
 clq_host_array_ref(struct clq_host_array *array)
 {
@@ -169,7 +275,7 @@ clq_host_array_data(struct clq_host_array *array)
 int
 clq_host_array_is_pinned(const struct clq_host_array *array)
 {
-	return array ? array->strategy == CLQ__HOST_MAPPED : 0;
+	return array ? is_mapped(array) : 0;
 }
 
 enum clq_dtype

@@ -108,9 +108,10 @@ struct clq_device_array {
 };
 
 enum clq__host_strategy {
-	CLQ__HOST_WRAPPED, /* caller memory */
-	CLQ__HOST_ALIGNED, /* page-aligned malloc */
-	CLQ__HOST_MAPPED,  /* ALLOC_HOST_PTR buffer, mapped for life */
+	CLQ__HOST_WRAPPED,  /* caller memory */
+	CLQ__HOST_ALIGNED,  /* page-aligned malloc */
+	CLQ__HOST_MAPPED,   /* ALLOC_HOST_PTR buffer, mapped for life */
+	CLQ__HOST_REMAPPED, /* ALLOC_HOST_PTR buffer, unmapped around copies */
 };
 
 struct clq_host_array {
@@ -119,8 +120,14 @@ struct clq_host_array {
 	struct clq__layout layout;
 	void *data;
 	enum clq__host_strategy strategy;
-	cl_mem pinned;		    /* mapped strategy only */
-	cl_command_queue map_queue; /* mapped strategy: maps and unmaps */
+	cl_mem pinned; /* mapped strategies only */
+	cl_command_queue
+		map_queue; /* mapped strategies: first map, last unmap */
+	/* Remapped strategy: `remap_lock` orders the unmap/copy/map triples
+	 * of concurrent transfers; `last_map` is the newest map's event, which
+	 * the next triple waits for (NULL before the first transfer). */
+	pthread_mutex_t remap_lock;
+	cl_event last_map;
 };
 
 /*
@@ -233,6 +240,18 @@ int
 clq__enqueue(struct clq_queue *queue, const char *function,
 	     const struct clq__command *command, struct clq_event *const *wait,
 	     size_t n_wait, struct clq_event **event_out);
+
+/*
+ * Remapped host arrays (host_array.c): enqueues on `q` an unmap of `h`'s
+ * memory (after `list` and the array's previous remap), then `copy`, which
+ * enqueues device copies to or from `h->pinned`, then a map, which may
+ * block and gives `*ev`. Concurrent calls for one host array take turns.
+ */
+int clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
+				 cl_bool blocking, cl_uint n_wait,
+				 const cl_event *list, cl_event *ev,
+				 int (*copy)(struct clq_queue *q, void *data),
+				 void *data);
 
 /* Size of the on-stack wait lists used by enqueue functions. */
 #define CLQ__WAIT_INLINE 16

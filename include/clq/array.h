@@ -140,10 +140,19 @@ clq_device_array_get_nbytes(const struct clq_device_array *array);
  * Allocates a host array in memory the device transfers from fastest:
  * - NVIDIA: an `ALLOC_HOST_PTR` buffer, mapped once and left mapped
  *   ("mapped");
+ * - AMD GPUs: an `ALLOC_HOST_PTR` buffer that each transfer unmaps, copies
+ *   to or from the device array on the device, and maps again ("remapped",
+ *   after AMD's optimisation guide). The memory is unmapped while a
+ *   transfer runs: as with every async transfer, leave it alone until the
+ *   transfer's event completes. Transfers of one such array from several
+ *   queues or threads take turns, in the order they were enqueued. Drivers
+ *   map it at the same address every time; should one move it, a warning
+ *   is logged and clq_host_array_data() returns the new address;
  * - other platforms (PoCL): page-aligned host memory ("aligned").
  *
- * The environment variable `CLQ_HOST_ARRAY_STRATEGY` (`mapped` or
- * `aligned`) forces one, for testing. The array keeps its context alive.
+ * The environment variable `CLQ_HOST_ARRAY_STRATEGY` (`mapped`, `remapped`
+ * or `aligned`) forces one, for testing; another value makes creation fail
+ * with #CLQ_ERROR_INVALID_ARGUMENT. The array keeps its context alive.
  * @return as clq_device_array_create() (without the device size limit).
  */
 CLQ_EXPORT int
@@ -173,7 +182,10 @@ CLQ_EXPORT void clq_host_array_unref(struct clq_host_array *array);
 /** The elements, in C order over the padded shape. */
 CLQ_EXPORT void *clq_host_array_data(struct clq_host_array *array);
 
-/** Whether the memory is pinned (page-locked) by the driver (0 or 1). */
+/**
+ * Whether the memory is pinned (page-locked) by the driver (0 or 1): 1 for
+ * the mapped and remapped strategies.
+ */
 CLQ_EXPORT int clq_host_array_is_pinned(const struct clq_host_array *array);
 
 /** Element type. */
