@@ -244,6 +244,37 @@ device_free(struct clq_device *device)
 	free(device);
 }
 
+/* The first three axes' limits (OpenCL 1.2 devices have at least three). */
+static int
+read_work_item_sizes(struct clq_device *d)
+{
+	cl_uint dims = 0;
+	size_t *sizes;
+	int rc;
+
+	rc = device_info(d->id, CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS, &dims,
+			 sizeof(dims), "CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS");
+	if (rc < 0)
+		return rc;
+	if (dims < 3) {
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "device %zu reports %u work-item dimensions, "
+			 "fewer than OpenCL's 3",
+			 d->index, dims);
+		return CL_INVALID_DEVICE;
+	}
+	sizes = calloc(dims, sizeof(*sizes));
+	if (!sizes)
+		return CL_OUT_OF_HOST_MEMORY;
+	rc = device_info(d->id, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizes,
+			 dims * sizeof(*sizes),
+			 "CL_DEVICE_MAX_WORK_ITEM_SIZES");
+	for (size_t i = 0; i < 3 && rc == CLQ_SUCCESS; i++)
+		d->max_work_item_sizes[i] = sizes[i];
+	free(sizes);
+	return rc;
+}
+
 static int
 read_properties(struct clq_device *d)
 {
@@ -290,7 +321,11 @@ read_properties(struct clq_device *d)
 			      "CL_DEVICE_PROFILING_TIMER_RESOLUTION")) < 0 ||
 	    (rc = device_info(d->id, CL_DEVICE_QUEUE_PROPERTIES, &queue_props,
 			      sizeof(queue_props),
-			      "CL_DEVICE_QUEUE_PROPERTIES")) < 0)
+			      "CL_DEVICE_QUEUE_PROPERTIES")) < 0 ||
+	    (rc = device_info(d->id, CL_DEVICE_LOCAL_MEM_SIZE, &d->local_memory,
+			      sizeof(d->local_memory),
+			      "CL_DEVICE_LOCAL_MEM_SIZE")) < 0 ||
+	    (rc = read_work_item_sizes(d)) < 0)
 		return rc;
 
 	d->type = device_type_of(type);
@@ -769,6 +804,19 @@ size_t
 clq_device_get_max_work_group_size(const struct clq_device *device)
 {
 	return device ? device->max_work_group_size : 0;
+}
+
+size_t
+clq_device_get_max_work_item_size(const struct clq_device *device,
+				  unsigned axis)
+{
+	return device && axis < 3 ? device->max_work_item_sizes[axis] : 0;
+}
+
+uint64_t
+clq_device_get_local_memory(const struct clq_device *device)
+{
+	return device ? device->local_memory : 0;
 }
 
 uint64_t

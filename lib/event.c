@@ -51,9 +51,10 @@ clq__event_prepare(struct clq_queue *queue, struct clq_event **event_out,
 		   struct clq_event **ev_out)
 {
 	*ev_out = NULL;
-	if (!event_out)
+	if (event_out)
+		*event_out = NULL;
+	else if (!(queue->flags & CLQ_QUEUE_TUNING))
 		return CLQ_SUCCESS;
-	*event_out = NULL;
 	return event_new(queue->ctx, (queue->flags & CLQ_QUEUE_PROFILING) != 0,
 			 0, ev_out);
 }
@@ -63,7 +64,7 @@ clq__event_deliver(int rc, struct clq_event *ev, struct clq_event **event_out)
 {
 	if (!ev)
 		return;
-	if (rc < 0)
+	if (rc < 0 || !event_out)
 		clq_event_unref(ev);
 	else
 		*event_out = ev;

@@ -40,6 +40,8 @@ struct clq_device {
 	enum clq_device_type type;
 	unsigned compute_units;
 	size_t max_work_group_size;
+	size_t max_work_item_sizes[3];
+	uint64_t local_memory;
 	uint64_t global_memory;
 	uint64_t max_alloc_size;
 	size_t timer_resolution;
@@ -59,6 +61,12 @@ struct clq_queue {
 	struct clq_context *ctx;
 	cl_command_queue cl;
 	unsigned flags;
+	/* Tuning queues only: `tune_lock` guards the rest; while `tuning`,
+	 * the first and the latest command enqueued are held. */
+	pthread_mutex_t tune_lock;
+	int tuning;
+	struct clq_event *tune_first;
+	struct clq_event *tune_last;
 };
 
 struct clq_event {
@@ -130,6 +138,40 @@ struct clq_host_array {
 	cl_event last_map;
 };
 
+struct clq_program {
+	atomic_uint refs;
+	struct clq_context *ctx;
+	cl_program cl;
+	char *name;
+	char *build_log;
+	int built;
+};
+
+struct clq_kernel {
+	atomic_uint refs;
+	struct clq_program *program;
+	cl_kernel cl;
+	char *name;
+	/* Held while arguments are set and the kernel enqueued. */
+	pthread_mutex_t lock;
+	size_t n_args;
+	size_t work_group_size;
+	size_t preferred_multiple;
+	size_t compile_work_group_size[3];
+	uint64_t local_memory;
+	uint64_t private_memory;
+};
+
+/* The library's own kernel sources, embedded by cl/embed.py. */
+struct clq__embedded_source {
+	const char *name;
+	const char *text;
+	size_t length;
+};
+
+extern const struct clq__embedded_source clq__embedded_sources[];
+extern const size_t clq__n_embedded_sources;
+
 /*
  * Validates an array description and computes its layout. `function` names
  * the caller in log messages. Returns CLQ_SUCCESS,
@@ -196,9 +238,10 @@ void clq__device_spec_free(struct clq__device_spec *spec);
 
 /*
  * Enqueue functions never fail after the command is in the queue: they
- * allocate the caller's event first (clq__event_prepare(), which leaves
- * *ev_out NULL when event_out is NULL), pass `ev ? &ev->cl : NULL` to
- * OpenCL, then hand it over or drop it (clq__event_deliver()).
+ * allocate the event first (clq__event_prepare(), which leaves *ev_out NULL
+ * when neither the caller nor a tuning queue wants one), pass
+ * `ev ? &ev->cl : NULL` to OpenCL, then hand it to the caller or drop it
+ * (clq__event_deliver()).
  */
 int clq__event_prepare(struct clq_queue *queue, struct clq_event **event_out,
 		       struct clq_event **ev_out);

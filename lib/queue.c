@@ -3,32 +3,19 @@
 
 #include "private.h"
 
-int
-clq_queue_create(struct clq_context *ctx, unsigned flags,
-		 struct clq_queue **queue_out)
+static int
+queue_new(struct clq_context *ctx, const char *function, unsigned flags,
+	  struct clq_queue **queue_out)
 {
 	struct clq_queue *queue;
 	cl_command_queue_properties props = 0;
 	cl_int err = CL_SUCCESS;
 
-	if (!queue_out)
-		return clq__invalid(ctx, "clq_queue_create",
-				    "queue_out is NULL");
-	*queue_out = NULL;
-	if (!ctx)
-		return clq__invalid(NULL, "clq_queue_create", "ctx is NULL");
-	if (flags & ~(unsigned)CLQ_QUEUE_PROFILING) {
-		clq__log(ctx, CLQ_LOG_ERROR,
-			 "clq_queue_create: unknown flags 0x%x",
-			 flags & ~(unsigned)CLQ_QUEUE_PROFILING);
-		return CLQ_ERROR_INVALID_ARGUMENT;
-	}
 	if (flags & CLQ_QUEUE_PROFILING) {
 		if (!clq_device_can_profile(ctx->device)) {
 			clq__log(ctx, CLQ_LOG_ERROR,
-				 "clq_queue_create: device '%s' cannot "
-				 "profile queues",
-				 clq_device_get_name(ctx->device));
+				 "%s: device '%s' cannot profile queues",
+				 function, clq_device_get_name(ctx->device));
 			return CLQ_ERROR_PROFILING_DISABLED;
 		}
 		props |= CL_QUEUE_PROFILING_ENABLE;
@@ -36,8 +23,15 @@ clq_queue_create(struct clq_context *ctx, unsigned flags,
 	queue = calloc(1, sizeof(*queue));
 	if (!queue)
 		return CL_OUT_OF_HOST_MEMORY;
+	if ((flags & CLQ_QUEUE_TUNING) &&
+	    pthread_mutex_init(&queue->tune_lock, NULL) != 0) {
+		free(queue);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
 	queue->cl = clCreateCommandQueue(ctx->cl, ctx->device->id, props, &err);
 	if (err != CL_SUCCESS) {
+		if (flags & CLQ_QUEUE_TUNING)
+			pthread_mutex_destroy(&queue->tune_lock);
 		free(queue);
 		return clq__check(ctx, err, "clCreateCommandQueue");
 	}
@@ -46,6 +40,41 @@ clq_queue_create(struct clq_context *ctx, unsigned flags,
 	queue->flags = flags;
 	*queue_out = queue;
 	return CLQ_SUCCESS;
+}
+
+int
+clq_queue_create(struct clq_context *ctx, unsigned flags,
+		 struct clq_queue **queue_out)
+{
+	static const char fn[] = "clq_queue_create";
+
+	if (!queue_out)
+		return clq__invalid(ctx, fn, "queue_out is NULL");
+	*queue_out = NULL;
+	if (!ctx)
+		return clq__invalid(NULL, fn, "ctx is NULL");
+	if (flags & ~(unsigned)CLQ_QUEUE_PROFILING) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: unknown flags 0x%x (tuning queues come from "
+			 "clq_queue_create_tuning())",
+			 fn, flags & ~(unsigned)CLQ_QUEUE_PROFILING);
+		return CLQ_ERROR_INVALID_ARGUMENT;
+	}
+	return queue_new(ctx, fn, flags, queue_out);
+}
+
+int
+clq_queue_create_tuning(struct clq_context *ctx, struct clq_queue **queue_out)
+{
+	static const char fn[] = "clq_queue_create_tuning";
+
+	if (!queue_out)
+		return clq__invalid(ctx, fn, "queue_out is NULL");
+	*queue_out = NULL;
+	if (!ctx)
+		return clq__invalid(NULL, fn, "ctx is NULL");
+	return queue_new(ctx, fn, CLQ_QUEUE_PROFILING | CLQ_QUEUE_TUNING,
+			 queue_out);
 }
 
 struct clq_queue *
@@ -65,6 +94,11 @@ clq_queue_unref(struct clq_queue *queue)
 		return;
 	/* clReleaseCommandQueue flushes; enqueued commands still run. */
 	clReleaseCommandQueue(queue->cl);
+	if (queue->flags & CLQ_QUEUE_TUNING) {
+		clq_event_unref(queue->tune_first);
+		clq_event_unref(queue->tune_last);
+		pthread_mutex_destroy(&queue->tune_lock);
+	}
 	clq_context_unref(queue->ctx);
 	free(queue);
 }
@@ -85,6 +119,92 @@ unsigned
 clq_queue_get_flags(const struct clq_queue *queue)
 {
 	return queue ? queue->flags : 0;
+}
+
+/* Holds the first and the latest command enqueued while tuning. */
+static void
+tune_record(struct clq_queue *queue, struct clq_event *ev)
+{
+	pthread_mutex_lock(&queue->tune_lock);
+	if (queue->tuning) {
+		if (!queue->tune_first)
+			queue->tune_first = clq_event_ref(ev);
+		clq_event_unref(queue->tune_last);
+		queue->tune_last = clq_event_ref(ev);
+	}
+	pthread_mutex_unlock(&queue->tune_lock);
+}
+
+static int
+check_tuning_queue(struct clq_queue *queue, const char *function)
+{
+	if (!queue)
+		return clq__invalid(NULL, function, "queue is NULL");
+	if (!(queue->flags & CLQ_QUEUE_TUNING)) {
+		clq__log(queue->ctx, CLQ_LOG_ERROR,
+			 "%s: the queue is not a tuning queue (see "
+			 "clq_queue_create_tuning())",
+			 function);
+		return CLQ_ERROR_NOT_TUNING;
+	}
+	return CLQ_SUCCESS;
+}
+
+int
+clq_queue_start_tuning(struct clq_queue *queue)
+{
+	struct clq_event *first, *last;
+	int rc = check_tuning_queue(queue, "clq_queue_start_tuning");
+
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&queue->tune_lock);
+	first = queue->tune_first;
+	last = queue->tune_last;
+	queue->tune_first = queue->tune_last = NULL;
+	queue->tuning = 1;
+	pthread_mutex_unlock(&queue->tune_lock);
+	clq_event_unref(first);
+	clq_event_unref(last);
+	return CLQ_SUCCESS;
+}
+
+int
+clq_queue_stop_tuning(struct clq_queue *queue, double *seconds_out)
+{
+	static const char fn[] = "clq_queue_stop_tuning";
+	struct clq_event *first, *last;
+	struct clq_event_times start, end;
+	int tuning, rc;
+
+	if (!seconds_out)
+		return clq__invalid(queue ? queue->ctx : NULL, fn,
+				    "seconds_out is NULL");
+	*seconds_out = 0;
+	if ((rc = check_tuning_queue(queue, fn)) < 0)
+		return rc;
+	pthread_mutex_lock(&queue->tune_lock);
+	tuning = queue->tuning;
+	first = queue->tune_first;
+	last = queue->tune_last;
+	queue->tune_first = queue->tune_last = NULL;
+	queue->tuning = 0;
+	pthread_mutex_unlock(&queue->tune_lock);
+	if (!tuning) {
+		clq__log(queue->ctx, CLQ_LOG_ERROR,
+			 "%s: clq_queue_start_tuning() was not called", fn);
+		return CLQ_ERROR_NOT_TUNING;
+	}
+	rc = clq_queue_finish(queue);
+	if (rc == CLQ_SUCCESS && first &&
+	    (rc = clq_event_get_times(first, &start)) == CLQ_SUCCESS &&
+	    (rc = clq_event_get_times(last, &end)) == CLQ_SUCCESS)
+		*seconds_out = end.end > start.start
+				       ? (double)(end.end - start.start) * 1e-9
+				       : 0.0;
+	clq_event_unref(first);
+	clq_event_unref(last);
+	return rc;
 }
 
 int
@@ -118,6 +238,8 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 		ev->cl = cl;
 	else if (cl)
 		clReleaseEvent(cl);
+	if (rc == CLQ_SUCCESS && (queue->flags & CLQ_QUEUE_TUNING))
+		tune_record(queue, ev);
 	clq__event_deliver(rc, ev, event_out);
 out:
 	clq__wait_list_free(list, inline_buf);

@@ -39,7 +39,9 @@ void test_log_teardown(void);
 
 /*
  * Declares that error-level log messages containing `substring` are
- * expected (any other error message fails the test); NULL clears it.
+ * expected (any other error message fails the test); "*" expects every
+ * error message (for runs of calls whose codes are checked one by one);
+ * NULL clears it.
  * test_log_seen() then says whether one came.
  */
 void test_log_expect(const char *substring);

@@ -14,5 +14,6 @@
 #include <clq/event.h>
 #include <clq/queue.h>
 #include <clq/array.h>
+#include <clq/program.h>
 
 #endif /* CLQ_CLQ_H */

@@ -76,7 +76,14 @@ extern "C" {
 	X(CLQ_ERROR_ALREADY_COMPLETE, -4014,                                  \
 	  "the user event was already completed")                             \
 	X(CLQ_ERROR_ABANDONED, -4015,                                         \
-	  "user event released before anyone completed it")
+	  "user event released before anyone completed it")                   \
+	X(CLQ_ERROR_ARG_COUNT, -4016, "wrong number of kernel arguments")     \
+	X(CLQ_ERROR_WORK_SIZE, -4017,                                         \
+	  "global work size is not a multiple of the local size")             \
+	X(CLQ_ERROR_LOCAL_SIZE, -4018,                                        \
+	  "work-group larger than the device or kernel allows")               \
+	X(CLQ_ERROR_NOT_TUNING, -4019,                                        \
+	  "the queue is not a tuning queue or is not tuning")
 
 #define CLQ__STATUS_ENUM(name, value, message) name = (value),
 

@@ -140,6 +140,17 @@ clq_device_get_compute_units(const struct clq_device *device);
 CLQ_EXPORT size_t
 clq_device_get_max_work_group_size(const struct clq_device *device);
 
+/**
+ * Largest work-group length along `axis` (0, 1 or 2) of an NDRange
+ * (`CL_DEVICE_MAX_WORK_ITEM_SIZES`); 0 for another axis.
+ */
+CLQ_EXPORT size_t clq_device_get_max_work_item_size(
+	const struct clq_device *device, unsigned axis);
+
+/** Local (work-group shared) memory in bytes (`CL_DEVICE_LOCAL_MEM_SIZE`). */
+CLQ_EXPORT uint64_t
+clq_device_get_local_memory(const struct clq_device *device);
+
 /** Global memory in bytes (`CL_DEVICE_GLOBAL_MEM_SIZE`). */
 CLQ_EXPORT uint64_t
 clq_device_get_global_memory(const struct clq_device *device);

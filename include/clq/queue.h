@@ -34,6 +34,12 @@ struct clq_queue;
 enum clq_queue_flags {
 	/** Record device timestamps for every command (see clq_event_time_since()). */
 	CLQ_QUEUE_PROFILING = 1u << 0,
+	/**
+	 * Reported by clq_queue_get_flags() for queues made by
+	 * clq_queue_create_tuning() (which also sets #CLQ_QUEUE_PROFILING);
+	 * clq_queue_create() refuses it.
+	 */
+	CLQ_QUEUE_TUNING = 1u << 1,
 };
 
 /**
@@ -116,6 +122,44 @@ CLQ_EXPORT int clq_queue_flush(struct clq_queue *queue);
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT; an OpenCL code.
  */
 CLQ_EXPORT int clq_queue_finish(struct clq_queue *queue);
+
+/**
+ * Creates a tuning queue: a profiling queue that can also measure how long
+ * the device spends on a stretch of work (clq_queue_start_tuning(),
+ * clq_queue_stop_tuning()), katsdpsigproc's TuningCommandQueue. It is a
+ * queue like any other in every other respect.
+ *
+ * @return as clq_queue_create() with #CLQ_QUEUE_PROFILING.
+ */
+CLQ_EXPORT int
+clq_queue_create_tuning(struct clq_context *ctx, struct clq_queue **queue_out);
+
+/**
+ * Starts measuring: every command enqueued on the queue from now until
+ * clq_queue_stop_tuning() (markers, barriers, transfers, fills, kernels) is
+ * recorded. Starting again while tuning discards what was recorded.
+ *
+ * Thread safety: commands may be enqueued from several threads while
+ * tuning; start and stop themselves belong to one thread at a time.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         #CLQ_ERROR_NOT_TUNING when the queue is not a tuning queue.
+ */
+CLQ_EXPORT int clq_queue_start_tuning(struct clq_queue *queue);
+
+/**
+ * Stops measuring: finishes the queue and returns in `*seconds_out` the
+ * device time from the start of the first recorded command to the end of
+ * the last, in seconds, or 0 when none was enqueued.
+ *
+ * Tuning stops even when this fails.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         #CLQ_ERROR_NOT_TUNING when the queue is not a tuning queue or was
+ *         not started; #CLQ_ERROR_COMMAND_FAILED when the first or last
+ *         command failed; #CLQ_ERROR_TIMING_UNAVAILABLE when the driver
+ *         gave no usable timestamps for them; an OpenCL code.
+ */
+CLQ_EXPORT int
+clq_queue_stop_tuning(struct clq_queue *queue, double *seconds_out);
 
 /** @} */
 

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CLQ_PROGRAM_H
+#define CLQ_PROGRAM_H
+
+#include <clq/array.h>
+#include <clq/common.h>
+#include <clq/context.h>
+#include <clq/event.h>
+#include <clq/queue.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @defgroup program Programs and kernels
+ * OpenCL C programs built for the context's device, and kernels enqueued
+ * with their arguments.
+ *
+ * **Search path.** Program files, and every `#include "name"` or
+ * `#include <name>` line in a program, are looked up in order in: the
+ * directories the caller passes (clq_program_create_from_file() only), the
+ * entries of the colon-separated `CLQ_KERNEL_PATH`, the installed kernel
+ * directory (`<datadir>/clq/cl`), and last the library's own kernels
+ * (`fill.cl`, `scale.cl`, `transpose.cl`), built into it so that they are
+ * found before installation too. A quoted include first looks next to the
+ * file that includes it. clq pastes included files in itself, with `#line`
+ * directives so that build logs name the right file and line; a file
+ * already being included (a cycle) is skipped, as its include guard would;
+ * an include found nowhere is left for the compiler, whose build then
+ * fails with its own message. An absolute file name is used as is.
+ *
+ * **Build.** Options pass through to `clBuildProgram`, after
+ * `-DCLQ_SIMD_GROUP_SIZE=<n>` (clq_device_get_simd_group_size()). A non-empty
+ * build log of a successful build goes to the log handler at
+ * #CLQ_LOG_INFO; that of a failed build at #CLQ_LOG_ERROR.
+ *
+ * **Thread safety.** Programs and kernels are immutable once created and
+ * may be used from several threads. clq_queue_enqueue_kernel() may enqueue
+ * one kernel from several threads at once: each call sets the arguments and
+ * enqueues under the kernel's lock (OpenCL kernel objects alone are not safe
+ * for that, as katsdpsigproc documents). Setting arguments on the raw
+ * `cl_kernel` yourself bypasses that lock.
+ * @{
+ */
+
+struct clq_program;
+struct clq_kernel;
+
+/**
+ * Builds a program from OpenCL C source text, whose includes resolve along
+ * the search path without caller directories.
+ *
+ * @param options build options, or NULL
+ * @param program_out receives the program; also on
+ *        `CL_BUILD_PROGRAM_FAILURE`, so that clq_program_get_build_log() can
+ *        be read (the caller unrefs it); NULL on any other error
+ * @return #CLQ_SUCCESS; `CL_BUILD_PROGRAM_FAILURE` when the source does not
+ *         compile; #CLQ_ERROR_INVALID_ARGUMENT for NULL ctx, source or
+ *         program_out; #CLQ_ERROR_IO when an included file cannot be read;
+ *         #CLQ_ERROR_OVERFLOW for includes nested deeper than 32; another
+ *         OpenCL code from `clCreateProgramWithSource` or `clBuildProgram`
+ *         (`CL_INVALID_BUILD_OPTIONS` for bad options).
+ */
+CLQ_EXPORT int
+clq_program_create_from_source(struct clq_context *ctx, const char *source,
+			       const char *options,
+			       struct clq_program **program_out);
+
+/**
+ * Builds a program from a file found along the search path.
+ *
+ * @param name file name, relative to each directory, or absolute
+ * @param dirs `n_dirs` directories searched first (may be NULL when
+ *        `n_dirs` is 0)
+ * @return as clq_program_create_from_source(), and #CLQ_ERROR_NOT_FOUND
+ *         when no directory holds the file (the log lists those searched),
+ *         #CLQ_ERROR_IO when the file cannot be read.
+ */
+CLQ_EXPORT int
+clq_program_create_from_file(struct clq_context *ctx, const char *name,
+			     const char *const *dirs, size_t n_dirs,
+			     const char *options,
+			     struct clq_program **program_out);
+
+/** Adds a reference. @return `program`. */
+CLQ_EXPORT struct clq_program *clq_program_ref(struct clq_program *program);
+
+/** Drops a reference; NULL is a no-op. Kernels hold their own. */
+CLQ_EXPORT void clq_program_unref(struct clq_program *program);
+
+/**
+ * The build log: the compiler's messages, possibly empty, never NULL for a
+ * program (NULL only for a NULL program). Valid while the program lives.
+ */
+CLQ_EXPORT const char *
+clq_program_get_build_log(const struct clq_program *program);
+
+/** Whether the build succeeded (1) or failed (0). */
+CLQ_EXPORT int clq_program_is_built(const struct clq_program *program);
+
+/**
+ * The program's name in messages: the path of the file it came from (or
+ * the name of a built-in kernel file), or `<source>`.
+ */
+CLQ_EXPORT const char *clq_program_get_name(const struct clq_program *program);
+
+/** The program's context, borrowed. */
+CLQ_EXPORT struct clq_context *
+clq_program_get_context(const struct clq_program *program);
+
+/** The raw program handle, borrowed. */
+CLQ_EXPORT cl_program clq_program_get_cl(const struct clq_program *program);
+
+/**
+ * Creates a kernel of a built program. The kernel keeps its program alive.
+ *
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         `CL_INVALID_PROGRAM_EXECUTABLE` when the program failed to build;
+ *         `CL_INVALID_KERNEL_NAME` when it has no kernel of that name (the
+ *         log lists the names it has); another OpenCL code.
+ */
+CLQ_EXPORT int clq_kernel_create(struct clq_program *program, const char *name,
+				 struct clq_kernel **kernel_out);
+
+/** Adds a reference. @return `kernel`. */
+CLQ_EXPORT struct clq_kernel *clq_kernel_ref(struct clq_kernel *kernel);
+
+/** Drops a reference; NULL is a no-op. */
+CLQ_EXPORT void clq_kernel_unref(struct clq_kernel *kernel);
+
+/** The kernel's function name. */
+CLQ_EXPORT const char *clq_kernel_get_name(const struct clq_kernel *kernel);
+
+/** The kernel's program, borrowed. */
+CLQ_EXPORT struct clq_program *
+clq_kernel_get_program(const struct clq_kernel *kernel);
+
+/** The raw kernel handle, borrowed (see the thread-safety note above). */
+CLQ_EXPORT cl_kernel clq_kernel_get_cl(const struct clq_kernel *kernel);
+
+/** Number of arguments the kernel takes (`CL_KERNEL_NUM_ARGS`). */
+CLQ_EXPORT size_t clq_kernel_get_num_args(const struct clq_kernel *kernel);
+
+/**
+ * Largest work-group this kernel can run with on the device
+ * (`CL_KERNEL_WORK_GROUP_SIZE`).
+ */
+CLQ_EXPORT size_t
+clq_kernel_get_work_group_size(const struct clq_kernel *kernel);
+
+/** `CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE`. */
+CLQ_EXPORT size_t
+clq_kernel_get_preferred_work_group_multiple(const struct clq_kernel *kernel);
+
+/**
+ * Required work-group size from the source's `reqd_work_group_size`
+ * attribute (`CL_KERNEL_COMPILE_WORK_GROUP_SIZE`): three lengths, all 0
+ * when the source fixes none. Valid while the kernel lives.
+ */
+CLQ_EXPORT const size_t *
+clq_kernel_get_compile_work_group_size(const struct clq_kernel *kernel);
+
+/** Local memory the kernel uses itself, in bytes (`CL_KERNEL_LOCAL_MEM_SIZE`). */
+CLQ_EXPORT uint64_t
+clq_kernel_get_local_memory(const struct clq_kernel *kernel);
+
+/** Private memory per work-item, in bytes (`CL_KERNEL_PRIVATE_MEM_SIZE`). */
+CLQ_EXPORT uint64_t
+clq_kernel_get_private_memory(const struct clq_kernel *kernel);
+
+/** What a kernel argument is; build them with the CLQ_ARG_ macros. */
+enum clq_arg_kind {
+	CLQ_ARG_KIND_ARRAY = 1, /**< a device array (`__global` pointer) */
+	CLQ_ARG_KIND_VALUE = 2, /**< bytes passed by value */
+	CLQ_ARG_KIND_LOCAL = 3, /**< a `__local` buffer of `size` bytes */
+};
+
+/** One kernel argument. */
+struct clq_arg {
+	enum clq_arg_kind kind;
+	size_t size;			/**< value or local bytes */
+	const void *value;		/**< #CLQ_ARG_KIND_VALUE: the bytes */
+	struct clq_device_array *array; /**< #CLQ_ARG_KIND_ARRAY */
+};
+
+/** A device array argument (`__global T *`). */
+#define CLQ_ARG_ARRAY(a) ((struct clq_arg){CLQ_ARG_KIND_ARRAY, 0, NULL, (a)})
+/**
+ * A by-value argument; `x` must be an lvalue of exactly the kernel
+ * parameter's type (`cl_uint` for `uint`, `cl_float` for `float`...): its
+ * size is taken from it and it is read during the enqueue call.
+ */
+#define CLQ_ARG_VALUE(x) \
+	((struct clq_arg){CLQ_ARG_KIND_VALUE, sizeof(x), &(x), NULL})
+/** A `__local` buffer of `bytes` bytes. */
+#define CLQ_ARG_LOCAL(bytes) \
+	((struct clq_arg){CLQ_ARG_KIND_LOCAL, (bytes), NULL, NULL})
+
+/**
+ * Enqueues a kernel over an NDRange with the given arguments.
+ *
+ * Everything is checked before OpenCL is called.
+ * @param args the kernel's arguments in order, `n_args` of them
+ * @param work_dim 1, 2 or 3
+ * @param global `work_dim` global sizes, none 0
+ * @param local `work_dim` work-group sizes, or NULL: then the size the
+ *        kernel requires (`reqd_work_group_size`) when it has one, else
+ *        the driver's choice
+ * @return #CLQ_SUCCESS;
+ *         #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, a bad `work_dim`,
+ *         a zero size, a malformed argument (NULL array or value, zero
+ *         size, unknown kind);
+ *         #CLQ_ERROR_ARG_COUNT when `n_args` differs from the kernel's;
+ *         #CLQ_ERROR_CONTEXT_MISMATCH when the queue, the kernel, an array
+ *         or a waited event belong to different contexts;
+ *         #CLQ_ERROR_WORK_SIZE when a global size is not a multiple of
+ *         the local size;
+ *         #CLQ_ERROR_LOCAL_SIZE when the work-group exceeds the device's
+ *         per-axis or total limit, the kernel's limit, or differs from the
+ *         size the kernel requires;
+ *         an OpenCL code from `clSetKernelArg` (the log names the
+ *         argument) or `clEnqueueNDRangeKernel`.
+ */
+CLQ_EXPORT int
+clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
+			 const struct clq_arg *args, size_t n_args,
+			 unsigned work_dim, const size_t *global,
+			 const size_t *local, struct clq_event *const *wait,
+			 size_t n_wait, struct clq_event **event_out);
+
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLQ_PROGRAM_H */

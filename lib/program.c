@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+
+#ifndef CLQ_KERNEL_DIR
+#error "the build defines CLQ_KERNEL_DIR, the installed kernel directory"
+#endif
+
+/* Deeper include nesting than this is refused (a runaway include chain). */
+#define MAX_INCLUDE_DEPTH 32
+
+/* The directories a search walks, after a file's own one (see program.h). */
+struct search {
+	struct clq_context *ctx;
+	char **dirs;
+	size_t n_dirs;
+};
+
+/* A source file found along the path; every field malloc'ed. */
+struct source {
+	char *text;
+	char *name; /* the path, or a built-in file's name */
+	char *dir;  /* the directory it came from; NULL for built-ins */
+};
+
+static void
+source_free(struct source *s)
+{
+	free(s->text);
+	free(s->name);
+	free(s->dir);
+}
+
+static void
+search_free(struct search *s)
+{
+	for (size_t i = 0; i < s->n_dirs; i++)
+		free(s->dirs[i]);
+	free(s->dirs);
+}
+
+static int
+search_add(struct search *s, const char *dir, size_t len)
+{
+	char *copy;
+
+	if (len == 0)
+		return CLQ_SUCCESS; /* an empty CLQ_KERNEL_PATH entry */
+	copy = malloc(len + 1);
+	if (!copy)
+		return CL_OUT_OF_HOST_MEMORY;
+	memcpy(copy, dir, len);
+	copy[len] = '\0';
+	s->dirs[s->n_dirs++] = copy;
+	return CLQ_SUCCESS;
+}
+
+/* Caller dirs, then CLQ_KERNEL_PATH's entries, then the installed dir. */
+static int
+search_init(struct search *s, struct clq_context *ctx, const char *function,
+	    const char *const *dirs, size_t n_dirs)
+{
+	const char *env = getenv("CLQ_KERNEL_PATH");
+	size_t n_env = 0, max;
+	int rc = CLQ_SUCCESS;
+
+	s->ctx = ctx;
+	s->dirs = NULL;
+	s->n_dirs = 0;
+	if (n_dirs && !dirs)
+		return clq__invalid(ctx, function,
+				    "dirs is NULL but n_dirs > 0");
+	for (size_t i = 0; i < n_dirs; i++) {
+		if (!dirs[i])
+			return clq__invalid(ctx, function,
+					    "an entry of dirs is NULL");
+	}
+	for (const char *c = env; c && *c; c++)
+		n_env += *c == ':';
+	max = n_dirs + (env ? n_env + 1 : 0) + 1;
+	s->dirs = calloc(max, sizeof(*s->dirs));
+	if (!s->dirs)
+		return CL_OUT_OF_HOST_MEMORY;
+	for (size_t i = 0; i < n_dirs && rc == CLQ_SUCCESS; i++)
+		rc = search_add(s, dirs[i], strlen(dirs[i]));
+	for (const char *c = env; c && rc == CLQ_SUCCESS;) {
+		const char *end = strchr(c, ':');
+		size_t len = end ? (size_t)(end - c) : strlen(c);
+
+		rc = search_add(s, c, len);
+		c = end ? end + 1 : NULL;
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = search_add(s, CLQ_KERNEL_DIR, strlen(CLQ_KERNEL_DIR));
+	if (rc < 0)
+		search_free(s);
+	return rc;
+}
+
+/*
+ * Reads a whole file. Returns CLQ_SUCCESS, CLQ_ERROR_NOT_FOUND when there
+ * is no such file, CLQ_ERROR_IO (logged) when it cannot be read, or
+ * CL_OUT_OF_HOST_MEMORY.
+ */
+static int
+read_file(struct clq_context *ctx, const char *path, char **text_out)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL, *grown;
+	size_t len = 0, cap = 0, n;
+	int rc = CLQ_SUCCESS;
+
+	*text_out = NULL;
+	if (!f) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return CLQ_ERROR_NOT_FOUND;
+		clq__log(ctx, CLQ_LOG_ERROR, "cannot open '%s': %s", path,
+			 strerror(errno));
+		return CLQ_ERROR_IO;
+	}
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? 2 * cap : 8192;
+			grown = realloc(text, cap + 1);
+			if (!grown) {
+				rc = CL_OUT_OF_HOST_MEMORY;
+				break;
+			}
+			text = grown;
+		}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+	} while (n > 0);
+	if (rc == CLQ_SUCCESS && ferror(f)) {
+		clq__log(ctx, CLQ_LOG_ERROR, "cannot read '%s'", path);
+		rc = CLQ_ERROR_IO;
+	} else if (rc == CLQ_SUCCESS && memchr(text, '\0', len)) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "'%s' contains a NUL byte: not OpenCL C source", path);
+		rc = CLQ_ERROR_IO;
+	}
+	fclose(f);
+	if (rc < 0) {
+		free(text);
+		return rc;
+	}
+	text[len] = '\0';
+	*text_out = text;
+	return CLQ_SUCCESS;
+}
+
+static char *
+join_path(const char *dir, const char *name)
+{
+	size_t len = strlen(dir) + strlen(name) + 2;
+	char *path = malloc(len);
+
+	if (path)
+		snprintf(path, len, "%s/%s", dir, name);
+	return path;
+}
+
+/* The directory part of a path ("." when it has none). */
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 1;
+	char *dir = malloc(len + 1);
+
+	if (!dir)
+		return NULL;
+	if (!slash)
+		memcpy(dir, ".", 1);
+	else if (len == 0)
+		memcpy(dir, "/", len = 1);
+	else
+		memcpy(dir, path, len);
+	dir[len] = '\0';
+	return dir;
+}
+
+/* Tries one path; CLQ_ERROR_NOT_FOUND when nothing is there. */
+static int
+try_path(struct clq_context *ctx, char *path, struct source *out)
+{
+	int rc;
+
+	if (!path)
+		return CL_OUT_OF_HOST_MEMORY;
+	rc = read_file(ctx, path, &out->text);
+	if (rc == CLQ_SUCCESS) {
+		out->name = path;
+		out->dir = dir_of(path);
+		if (!out->dir) {
+			source_free(out);
+			return CL_OUT_OF_HOST_MEMORY;
+		}
+		return CLQ_SUCCESS;
+	}
+	free(path);
+	return rc;
+}
+
+static int
+try_builtin(const char *name, struct source *out)
+{
+	for (size_t i = 0; i < clq__n_embedded_sources; i++) {
+		const struct clq__embedded_source *e =
+			&clq__embedded_sources[i];
+
+		if (strcmp(e->name, name) != 0)
+			continue;
+		out->text = malloc(e->length + 1);
+		out->name = malloc(strlen(e->name) + 1);
+		if (!out->text || !out->name) {
+			source_free(out);
+			return CL_OUT_OF_HOST_MEMORY;
+		}
+		memcpy(out->text, e->text, e->length + 1);
+		memcpy(out->name, e->name, strlen(e->name) + 1);
+		return CLQ_SUCCESS;
+	}
+	return CLQ_ERROR_NOT_FOUND;
+}
+
+/*
+ * Finds `name`: as is when absolute; else in `local_dir` (when not NULL),
+ * the search directories and the built-in files, in that order. Returns
+ * CLQ_SUCCESS, CLQ_ERROR_NOT_FOUND (not logged), CLQ_ERROR_IO or
+ * CL_OUT_OF_HOST_MEMORY.
+ */
+static int
+find_source(const struct search *s, const char *name, const char *local_dir,
+	    struct source *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (name[0] == '/')
+		return try_path(s->ctx, strdup(name), out);
+	if (local_dir && (rc = try_path(s->ctx, join_path(local_dir, name),
+					out)) != CLQ_ERROR_NOT_FOUND)
+		return rc;
+	for (size_t i = 0; i < s->n_dirs; i++) {
+		rc = try_path(s->ctx, join_path(s->dirs[i], name), out);
+		if (rc != CLQ_ERROR_NOT_FOUND)
+			return rc;
+	}
+	return try_builtin(name, out);
+}
+
+static void
+log_not_found(const struct search *s, const char *function, const char *name)
+{
+	struct clq__strbuf b = {0};
+
+	for (size_t i = 0; i < s->n_dirs; i++)
+		clq__strbuf_appendf(&b, "%s, ", s->dirs[i]);
+	clq__log(s->ctx, CLQ_LOG_ERROR,
+		 "%s: '%s' not found; searched %sand the built-in kernels",
+		 function, name, b.failed ? "" : b.s);
+	clq__strbuf_free(&b);
+}
+
+/*
+ * If `line` (of `len` bytes) is an #include directive, sets the name it
+ * names (`*start`, `*name_len`) and whether it is quoted.
+ */
+static int
+parse_include(const char *line, size_t len, const char **start,
+	      size_t *name_len, int *quoted)
+{
+	const char *p = line, *end = line + len, *close;
+	char closer;
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == end || *p++ != '#')
+		return 0;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if ((size_t)(end - p) < 7 || memcmp(p, "include", 7) != 0)
+		return 0;
+	p += 7;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == end || (*p != '"' && *p != '<'))
+		return 0;
+	closer = *p == '"' ? '"' : '>';
+	*quoted = *p == '"';
+	p++;
+	close = memchr(p, closer, (size_t)(end - p));
+	if (!close || close == p)
+		return 0;
+	*start = p;
+	*name_len = (size_t)(close - p);
+	return 1;
+}
+
+/* Appends a #line directive naming `name`, escaped for a string literal. */
+static void
+append_line_directive(struct clq__strbuf *b, size_t line, const char *name)
+{
+	clq__strbuf_appendf(b, "#line %zu \"", line);
+	for (const char *c = name; *c; c++)
+		clq__strbuf_appendf(b, "%s%c",
+				    *c == '"' || *c == '\\' ? "\\" : "", *c);
+	clq__strbuf_appendf(b, "\"\n");
+}
+
+/* Pastes a source's includes in, recursively (see program.h). */
+struct expansion {
+	const struct search *search;
+	struct clq__strbuf out;
+	const char *stack[MAX_INCLUDE_DEPTH];
+	size_t depth;
+};
+
+static int expand(struct expansion *x, const struct source *src);
+
+static int
+on_stack(const struct expansion *x, const char *name)
+{
+	for (size_t i = 0; i < x->depth; i++) {
+		if (strcmp(x->stack[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Expands one #include line, or copies it when the file is nowhere. */
+static int
+expand_include(struct expansion *x, const struct source *src, size_t line_no,
+	       const char *line, size_t len, const char *name, size_t name_len,
+	       int quoted)
+{
+	struct source inc;
+	char *wanted = malloc(name_len + 1);
+	int rc;
+
+	if (!wanted)
+		return CL_OUT_OF_HOST_MEMORY;
+	memcpy(wanted, name, name_len);
+	wanted[name_len] = '\0';
+	rc = find_source(x->search, wanted, quoted ? src->dir : NULL, &inc);
+	free(wanted);
+	if (rc == CLQ_ERROR_NOT_FOUND) {
+		clq__strbuf_appendf(&x->out, "%.*s\n", (int)len, line);
+		return CLQ_SUCCESS;
+	}
+	if (rc < 0)
+		return rc;
+	if (on_stack(x, inc.name)) {
+		clq__strbuf_appendf(&x->out, "/* %s: already included */\n",
+				    inc.name);
+	} else if (x->depth == MAX_INCLUDE_DEPTH) {
+		clq__log(x->search->ctx, CLQ_LOG_ERROR,
+			 "%s, line %zu: includes nest deeper than %d",
+			 src->name, line_no, MAX_INCLUDE_DEPTH);
+		rc = CLQ_ERROR_OVERFLOW;
+	} else {
+		append_line_directive(&x->out, 1, inc.name);
+		rc = expand(x, &inc);
+		append_line_directive(&x->out, line_no + 1, src->name);
+	}
+	source_free(&inc);
+	return rc;
+}
+
+static int
+expand(struct expansion *x, const struct source *src)
+{
+	const char *line = src->text;
+	size_t line_no = 1;
+	int rc = CLQ_SUCCESS;
+
+	x->stack[x->depth++] = src->name;
+	while (*line && rc == CLQ_SUCCESS) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		const char *name;
+		size_t name_len;
+		int quoted;
+
+		if (parse_include(line, len, &name, &name_len, &quoted))
+			rc = expand_include(x, src, line_no, line, len, name,
+					    name_len, quoted);
+		else
+			clq__strbuf_appendf(&x->out, "%.*s\n", (int)len, line);
+		line += len + (nl ? 1 : 0);
+		line_no++;
+	}
+	x->depth--;
+	if (rc == CLQ_SUCCESS && x->out.failed)
+		rc = CL_OUT_OF_HOST_MEMORY;
+	return rc;
+}
+
+/* The build log, trailing blanks removed; "" when it cannot be read. */
+static char *
+read_build_log(struct clq_program *p)
+{
+	cl_device_id dev = p->ctx->device->id;
+	size_t size = 0;
+	char *log;
+
+	if (clGetProgramBuildInfo(p->cl, dev, CL_PROGRAM_BUILD_LOG, 0, NULL,
+				  &size) != CL_SUCCESS)
+		size = 0;
+	log = malloc(size + 1);
+	if (!log)
+		return NULL;
+	if (size == 0 || clGetProgramBuildInfo(p->cl, dev, CL_PROGRAM_BUILD_LOG,
+					       size, log, NULL) != CL_SUCCESS)
+		size = 0;
+	log[size] = '\0';
+	while (size > 0 && strchr(" \t\r\n", log[size - 1]) && log[size - 1])
+		log[--size] = '\0';
+	return log;
+}
+
+static void
+program_free(struct clq_program *p)
+{
+	if (p->cl)
+		clReleaseProgram(p->cl);
+	free(p->name);
+	free(p->build_log);
+	clq_context_unref(p->ctx);
+	free(p);
+}
+
+/* Compiles expanded source; see clq_program_create_from_source(). */
+static int
+build(struct clq_context *ctx, const char *name, const char *source,
+      const char *options, struct clq_program **program_out)
+{
+	struct clq_program *p = calloc(1, sizeof(*p));
+	struct clq__strbuf opts = {0};
+	cl_int err = CL_SUCCESS;
+
+	if (!p)
+		return CL_OUT_OF_HOST_MEMORY;
+	atomic_init(&p->refs, 1);
+	p->ctx = clq_context_ref(ctx);
+	p->name = strdup(name);
+	clq__strbuf_appendf(&opts, "-DCLQ_SIMD_GROUP_SIZE=%zu%s%s",
+			    ctx->device->simd_group_size, options ? " " : "",
+			    options ? options : "");
+	if (!p->name || opts.failed) {
+		err = CL_OUT_OF_HOST_MEMORY;
+		goto fail;
+	}
+	p->cl = clCreateProgramWithSource(ctx->cl, 1, &source, NULL, &err);
+	if (err != CL_SUCCESS) {
+		clq__check(ctx, err, "clCreateProgramWithSource");
+		goto fail;
+	}
+	err = clBuildProgram(p->cl, 1, &ctx->device->id, opts.s, NULL, NULL);
+	p->build_log = read_build_log(p);
+	if (!p->build_log) {
+		err = CL_OUT_OF_HOST_MEMORY;
+		goto fail;
+	}
+	if (err == CL_SUCCESS || err == CL_BUILD_PROGRAM_FAILURE) {
+		p->built = err == CL_SUCCESS;
+		if (!p->built)
+			clq__log(ctx, CLQ_LOG_ERROR, "building %s failed:\n%s",
+				 name, p->build_log);
+		else if (*p->build_log)
+			clq__log(ctx, CLQ_LOG_INFO, "build log of %s:\n%s",
+				 name, p->build_log);
+		clq__strbuf_free(&opts);
+		*program_out = p;
+		return err;
+	}
+	clq__log(ctx, CLQ_LOG_ERROR, "building %s with options '%s': %s (%s)",
+		 name, opts.s, clq_error_name(err), clq_strerror(err));
+fail:
+	clq__strbuf_free(&opts);
+	program_free(p);
+	return err;
+}
+
+/* Expands a top-level source and builds it. */
+static int
+expand_and_build(const struct search *s, const struct source *src, int is_file,
+		 const char *options, struct clq_program **program_out)
+{
+	struct expansion x = {.search = s};
+	int rc;
+
+	if (is_file)
+		append_line_directive(&x.out, 1, src->name);
+	rc = expand(&x, src);
+	if (rc == CLQ_SUCCESS)
+		rc = build(s->ctx, src->name, x.out.s, options, program_out);
+	clq__strbuf_free(&x.out);
+	return rc;
+}
+
+int
+clq_program_create_from_source(struct clq_context *ctx, const char *source,
+			       const char *options,
+			       struct clq_program **program_out)
+{
+	static const char fn[] = "clq_program_create_from_source";
+	struct source src = {.name = (char *)"<source>"};
+	struct search s;
+	int rc;
+
+	if (!program_out)
+		return clq__invalid(ctx, fn, "program_out is NULL");
+	*program_out = NULL;
+	if (!ctx || !source)
+		return clq__invalid(ctx, fn, "ctx or source is NULL");
+	rc = search_init(&s, ctx, fn, NULL, 0);
+	if (rc < 0)
+		return rc;
+	src.text = (char *)source;
+	rc = expand_and_build(&s, &src, 0, options, program_out);
+	search_free(&s);
+	return rc;
+}
+
+int
+clq_program_create_from_file(struct clq_context *ctx, const char *name,
+			     const char *const *dirs, size_t n_dirs,
+			     const char *options,
+			     struct clq_program **program_out)
+{
+	static const char fn[] = "clq_program_create_from_file";
+	struct source src;
+	struct search s;
+	int rc;
+
+	if (!program_out)
+		return clq__invalid(ctx, fn, "program_out is NULL");
+	*program_out = NULL;
+	if (!ctx || !name || !*name)
+		return clq__invalid(ctx, fn, "ctx or name is NULL or empty");
+	rc = search_init(&s, ctx, fn, dirs, n_dirs);
+	if (rc < 0)
+		return rc;
+	rc = find_source(&s, name, NULL, &src);
+	if (rc == CLQ_ERROR_NOT_FOUND)
+		log_not_found(&s, fn, name);
+	if (rc == CLQ_SUCCESS) {
+		rc = expand_and_build(&s, &src, 1, options, program_out);
+		source_free(&src);
+	}
+	search_free(&s);
+	return rc;
+}
+
+struct clq_program *
+clq_program_ref(struct clq_program *program)
+{
+	if (program)
+		atomic_fetch_add_explicit(&program->refs, 1,
+					  memory_order_relaxed);
+	return program;
+}
+
+void
+clq_program_unref(struct clq_program *program)
+{
+	if (!program || atomic_fetch_sub_explicit(&program->refs, 1,
+						  memory_order_acq_rel) != 1)
+		return;
+	program_free(program);
+}
+
+const char *
+clq_program_get_build_log(const struct clq_program *program)
+{
+	return program ? program->build_log : NULL;
+}
+
+int
+clq_program_is_built(const struct clq_program *program)
+{
+	return program ? program->built : 0;
+}
+
+const char *
+clq_program_get_name(const struct clq_program *program)
+{
+	return program ? program->name : NULL;
+}
+
+struct clq_context *
+clq_program_get_context(const struct clq_program *program)
+{
+	return program ? program->ctx : NULL;
+}
+
+cl_program
+clq_program_get_cl(const struct clq_program *program)
+{
+	return program ? program->cl : NULL;
+}

@@ -1,0 +1,984 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Programs, the search path, kernels, kernel enqueue and tuning queues. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test-common.h"
+
+/* A kernel writing one int: the value of the expression `what`. */
+#define WRITER(what) "__kernel void k(__global int *o) { o[0] = " what "; }\n"
+
+/* Temporary kernel directories: files written here are removed after. */
+static char tmp_root[64];
+static char *tmp_paths[64];
+static size_t n_tmp_paths;
+
+static const char *
+tmp_track(const char *path)
+{
+	ck_assert_uint_lt(n_tmp_paths, 64);
+	tmp_paths[n_tmp_paths] = strdup(path);
+	ck_assert_ptr_nonnull(tmp_paths[n_tmp_paths]);
+	return tmp_paths[n_tmp_paths++];
+}
+
+/* Makes directory `name` under the temporary root; returns its path. */
+static const char *
+tmp_dir(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", tmp_root, name);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	return tmp_track(path);
+}
+
+static void
+tmp_file(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	tmp_track(path);
+}
+
+static void
+tmp_setup(void)
+{
+	test_context_setup();
+	snprintf(tmp_root, sizeof(tmp_root), "/tmp/clq-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmp_root));
+	n_tmp_paths = 0;
+}
+
+static void
+tmp_teardown(void)
+{
+	/* Last made first: files before their directories. */
+	while (n_tmp_paths > 0) {
+		char *path = tmp_paths[--n_tmp_paths];
+
+		if (unlink(path) != 0)
+			rmdir(path);
+		free(path);
+	}
+	rmdir(tmp_root);
+	unsetenv("CLQ_KERNEL_PATH");
+	test_context_teardown();
+}
+
+static struct clq_program *
+build(const char *source, const char *options)
+{
+	struct clq_program *p = NULL;
+
+	ck_assert_ok(
+		clq_program_create_from_source(test_ctx, source, options, &p));
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(clq_program_is_built(p), 1);
+	return p;
+}
+
+static struct clq_kernel *
+kernel_of(struct clq_program *p, const char *name)
+{
+	struct clq_kernel *k = NULL;
+
+	ck_assert_ok(clq_kernel_create(p, name, &k));
+	return k;
+}
+
+/* Runs kernel `k` of a built program on one work-item; returns o[0]. */
+static int
+run_writer(struct clq_program *p)
+{
+	const size_t one = 1;
+	struct clq_kernel *k = kernel_of(p, "k");
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	struct clq_arg args[1];
+	int value;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &one,
+					     NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &one,
+					   NULL, &h));
+	args[0] = CLQ_ARG_ARRAY(a);
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k, args, 1, 1, &one, NULL,
+					      NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	value = *(int *)clq_host_array_data(h);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
+	return value;
+}
+
+/* Builds a file along the path and runs its writer kernel. */
+static int
+run_file(const char *name, const char *const *dirs, size_t n_dirs)
+{
+	struct clq_program *p = NULL;
+	int value;
+
+	ck_assert_ok(clq_program_create_from_file(test_ctx, name, dirs, n_dirs,
+						  NULL, &p));
+	value = run_writer(p);
+	clq_program_unref(p);
+	return value;
+}
+
+/* Programs. */
+
+START_TEST(source_builds_and_runs)
+{
+	struct clq_program *p = build(WRITER("41 + 1"), NULL);
+
+	ck_assert_str_eq(clq_program_get_name(p), "<source>");
+	ck_assert_ptr_eq(clq_program_get_context(p), test_ctx);
+	ck_assert_ptr_nonnull(clq_program_get_cl(p));
+	ck_assert_ptr_nonnull(clq_program_get_build_log(p));
+	ck_assert_int_eq(run_writer(p), 42);
+	clq_program_unref(p);
+}
+END_TEST
+
+START_TEST(every_build_knows_the_simd_group_size)
+{
+	struct clq_program *p = build(WRITER("CLQ_SIMD_GROUP_SIZE"), NULL);
+	size_t simd = clq_device_get_simd_group_size(
+		clq_context_get_device(test_ctx));
+
+	ck_assert_int_eq(run_writer(p), (int)simd);
+	clq_program_unref(p);
+}
+END_TEST
+
+START_TEST(options_and_defines_pass_through)
+{
+	struct clq_program *p =
+		build(WRITER("A * B"), "-DA=6 -D B=7 -cl-mad-enable");
+
+	ck_assert_int_eq(run_writer(p), 42);
+	clq_program_unref(p);
+}
+END_TEST
+
+START_TEST(failed_build_keeps_its_log)
+{
+	struct clq_program *p = NULL;
+	struct clq_kernel *k = (struct clq_kernel *)&p;
+
+	test_log_expect("failed");
+	ck_assert_rc(clq_program_create_from_source(
+			     test_ctx, WRITER("undeclared_thing"), NULL, &p),
+		     CL_BUILD_PROGRAM_FAILURE);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(clq_program_is_built(p), 0);
+	ck_assert_ptr_nonnull(
+		strstr(clq_program_get_build_log(p), "undeclared_thing"));
+	ck_assert(test_log_seen());
+	ck_assert_ptr_nonnull(strstr(test_log_text(), "undeclared_thing"));
+	ck_assert_rc(clq_kernel_create(p, "k", &k),
+		     CL_INVALID_PROGRAM_EXECUTABLE);
+	ck_assert_ptr_null(k);
+	clq_program_unref(p);
+}
+END_TEST
+
+START_TEST(bad_options_refused)
+{
+	struct clq_program *p = (struct clq_program *)&p;
+	int rc;
+
+	test_log_expect("-no-such-option");
+	rc = clq_program_create_from_source(test_ctx, WRITER("1"),
+					    "-no-such-option", &p);
+	/* OpenCL lets a driver report either. */
+	ck_assert_msg(rc == CL_INVALID_BUILD_OPTIONS ||
+			      rc == CL_BUILD_PROGRAM_FAILURE,
+		      "got %s", clq_error_name(rc));
+	ck_assert(test_log_seen());
+	ck_assert(rc == CL_BUILD_PROGRAM_FAILURE ? p != NULL : p == NULL);
+	clq_program_unref(p);
+}
+END_TEST
+
+START_TEST(program_bad_arguments)
+{
+	struct clq_program *p = (struct clq_program *)&p;
+	const char *dirs[2] = {"/tmp", NULL};
+
+	test_log_expect("*");
+	ck_assert_rc(clq_program_create_from_source(NULL, "x", NULL, &p),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(p);
+	ck_assert_rc(clq_program_create_from_source(test_ctx, NULL, NULL, &p),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_program_create_from_source(test_ctx, "x", NULL, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(
+		clq_program_create_from_file(test_ctx, NULL, NULL, 0, NULL, &p),
+		CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(
+		clq_program_create_from_file(test_ctx, "", NULL, 0, NULL, &p),
+		CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_program_create_from_file(test_ctx, "fill.cl", NULL, 1,
+						  NULL, &p),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_program_create_from_file(test_ctx, "fill.cl", dirs, 2,
+						  NULL, &p),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(p);
+	ck_assert_ptr_null(clq_program_get_build_log(NULL));
+	ck_assert_int_eq(clq_program_is_built(NULL), 0);
+	clq_program_unref(NULL);
+}
+END_TEST
+
+/* The search path. */
+
+START_TEST(builtin_kernels_are_found)
+{
+	const char *names[3] = {"fill.cl", "scale.cl", "transpose.cl"};
+
+	for (int i = 0; i < 3; i++) {
+		struct clq_program *p = NULL;
+
+		ck_assert_ok(clq_program_create_from_file(test_ctx, names[i],
+							  NULL, 0, NULL, &p));
+		ck_assert_int_eq(clq_program_is_built(p), 1);
+		clq_program_unref(p);
+	}
+}
+END_TEST
+
+START_TEST(search_order)
+{
+	const char *mine = tmp_dir("mine"), *env1 = tmp_dir("env1");
+	const char *env2 = tmp_dir("env2");
+	char env[300];
+
+	tmp_file(mine, "both.cl", WRITER("1"));
+	tmp_file(env1, "both.cl", WRITER("2"));
+	tmp_file(env2, "env.cl", WRITER("3"));
+	tmp_file(env2, "fill.cl", WRITER("4"));
+	snprintf(env, sizeof(env), "%s::%s", env1, env2);
+	setenv("CLQ_KERNEL_PATH", env, 1);
+	ck_assert_int_eq(run_file("both.cl", &mine, 1), 1);
+	ck_assert_int_eq(run_file("both.cl", NULL, 0), 2);
+	ck_assert_int_eq(run_file("env.cl", &mine, 1), 3);
+	/* A directory on the path comes before the built-in copy. */
+	ck_assert_int_eq(run_file("fill.cl", NULL, 0), 4);
+}
+END_TEST
+
+START_TEST(absolute_name)
+{
+	const char *dir = tmp_dir("abs");
+	char path[300];
+
+	tmp_file(dir, "abs.cl", WRITER("5"));
+	snprintf(path, sizeof(path), "%s/abs.cl", dir);
+	ck_assert_int_eq(run_file(path, NULL, 0), 5);
+}
+END_TEST
+
+START_TEST(missing_file_names_the_directories)
+{
+	const char *dir = tmp_dir("empty");
+	struct clq_program *p = (struct clq_program *)&p;
+
+	setenv("CLQ_KERNEL_PATH", "/nonexistent/env-dir", 1);
+	test_log_expect("not found");
+	ck_assert_rc(clq_program_create_from_file(test_ctx, "nope.cl", &dir, 1,
+						  NULL, &p),
+		     CLQ_ERROR_NOT_FOUND);
+	ck_assert_ptr_null(p);
+	ck_assert_ptr_nonnull(strstr(test_log_text(), dir));
+	ck_assert_ptr_nonnull(strstr(test_log_text(), "/nonexistent/env-dir"));
+	ck_assert_ptr_nonnull(strstr(test_log_text(), "built-in"));
+}
+END_TEST
+
+START_TEST(unreadable_files_refused)
+{
+	const char *dir = tmp_dir("bad");
+	struct clq_program *p = (struct clq_program *)&p;
+	char path[300];
+	FILE *f;
+
+	/* A directory where a file should be cannot be read. */
+	snprintf(path, sizeof(path), "%s/dir.cl", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	tmp_track(path);
+	test_log_expect("cannot read");
+	ck_assert_rc(clq_program_create_from_file(test_ctx, "dir.cl", &dir, 1,
+						  NULL, &p),
+		     CLQ_ERROR_IO);
+	ck_assert_ptr_null(p);
+
+	snprintf(path, sizeof(path), "%s/nul.cl", dir);
+	f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	fwrite("__kernel\0", 1, 9, f);
+	fclose(f);
+	tmp_track(path);
+	test_log_expect("NUL byte");
+	ck_assert_rc(clq_program_create_from_file(test_ctx, "nul.cl", &dir, 1,
+						  NULL, &p),
+		     CLQ_ERROR_IO);
+	ck_assert_ptr_null(p);
+}
+END_TEST
+
+START_TEST(includes_resolve_along_the_path)
+{
+	const char *top = tmp_dir("top"), *lib = tmp_dir("lib");
+	char path[300];
+
+	/* Quoted: next to the includer first; angle: the path only. */
+	tmp_file(top, "main.cl",
+		 "#include \"local.h\"\n  #  include <shared.h>\n"
+		 "#include <fill.cl>\n" WRITER("LOCAL + SHARED"));
+	tmp_file(top, "local.h", "#define LOCAL 40\n");
+	tmp_file(lib, "shared.h", "#include \"deeper.h\"\n");
+	tmp_file(lib, "deeper.h", "#define SHARED 2\n");
+	snprintf(path, sizeof(path), "%s/main.cl", top);
+	ck_assert_int_eq(run_file(path, &lib, 1), 42);
+}
+END_TEST
+
+START_TEST(include_cycles_are_cut)
+{
+	const char *dir = tmp_dir("cycle");
+
+	tmp_file(dir, "a.h",
+		 "#ifndef A_H\n#define A_H\n#include \"b.h\"\n#define A 1\n"
+		 "#endif\n");
+	tmp_file(dir, "b.h",
+		 "#ifndef B_H\n#define B_H\n#include \"a.h\"\n#define B 2\n"
+		 "#endif\n");
+	tmp_file(dir, "main.cl", "#include \"a.h\"\n" WRITER("A + B"));
+	ck_assert_int_eq(run_file("main.cl", &dir, 1), 3);
+}
+END_TEST
+
+START_TEST(deep_include_chains_refused)
+{
+	const char *dir = tmp_dir("deep");
+	struct clq_program *p = (struct clq_program *)&p;
+	char name[32], text[64];
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "h%d.h", i);
+		snprintf(text, sizeof(text), "#include \"h%d.h\"\n", i + 1);
+		tmp_file(dir, name, text);
+	}
+	tmp_file(dir, "main.cl", "#include \"h0.h\"\n" WRITER("1"));
+	test_log_expect("nest deeper");
+	ck_assert_rc(clq_program_create_from_file(test_ctx, "main.cl", &dir, 1,
+						  NULL, &p),
+		     CLQ_ERROR_OVERFLOW);
+	ck_assert_ptr_null(p);
+}
+END_TEST
+
+/* A missing include is the compiler's to report; errors name the file. */
+START_TEST(build_errors_name_the_included_file)
+{
+	const char *dir = tmp_dir("errors");
+	struct clq_program *p = NULL;
+
+	tmp_file(dir, "broken.h", "#define OK 1\nint broken = nonsense;\n");
+	tmp_file(dir, "main.cl", "#include \"broken.h\"\n" WRITER("OK"));
+	tmp_file(dir, "missing.cl", "#include \"nowhere.h\"\n" WRITER("1"));
+	test_log_expect("failed");
+	ck_assert_rc(clq_program_create_from_file(test_ctx, "main.cl", &dir, 1,
+						  NULL, &p),
+		     CL_BUILD_PROGRAM_FAILURE);
+	ck_assert_ptr_nonnull(strstr(clq_program_get_build_log(p), "broken.h"));
+	clq_program_unref(p);
+	p = NULL;
+	ck_assert_rc(clq_program_create_from_file(test_ctx, "missing.cl", &dir,
+						  1, NULL, &p),
+		     CL_BUILD_PROGRAM_FAILURE);
+	ck_assert_ptr_nonnull(
+		strstr(clq_program_get_build_log(p), "nowhere.h"));
+	clq_program_unref(p);
+}
+END_TEST
+
+/* Kernels. */
+
+static const char three_args[] =
+	"__kernel void put(__global float *out, uint n, float value)\n"
+	"{ size_t i = get_global_id(0); if (i < n) out[i] = value; }\n"
+	"__kernel __attribute__((reqd_work_group_size(4, 2, 1)))\n"
+	"void fixed(__global int *out) { out[0] = 1; }\n"
+	"__kernel void scratch(__global int *out, __local int *tmp)\n"
+	"{ tmp[get_local_id(0)] = 1; barrier(CLK_LOCAL_MEM_FENCE);\n"
+	"  if (get_global_id(0) == 0) out[0] = tmp[0]; }\n";
+
+START_TEST(kernel_getters)
+{
+	struct clq_program *p = build(three_args, NULL);
+	struct clq_kernel *put = kernel_of(p, "put"), *fixed;
+	const size_t *req;
+
+	ck_assert_str_eq(clq_kernel_get_name(put), "put");
+	ck_assert_ptr_eq(clq_kernel_get_program(put), p);
+	ck_assert_ptr_nonnull(clq_kernel_get_cl(put));
+	ck_assert_uint_eq(clq_kernel_get_num_args(put), 3);
+	ck_assert_uint_ge(clq_kernel_get_work_group_size(put), 1);
+	ck_assert_uint_ge(clq_kernel_get_preferred_work_group_multiple(put), 1);
+	req = clq_kernel_get_compile_work_group_size(put);
+	ck_assert_uint_eq(req[0] + req[1] + req[2], 0);
+	fixed = kernel_of(p, "fixed");
+	req = clq_kernel_get_compile_work_group_size(fixed);
+	ck_assert_uint_eq(req[0], 4);
+	ck_assert_uint_eq(req[1], 2);
+	ck_assert_uint_eq(req[2], 1);
+	/* The kernel keeps its program alive. */
+	clq_program_unref(p);
+	ck_assert_str_eq(clq_program_get_name(clq_kernel_get_program(put)),
+			 "<source>");
+	clq_kernel_unref(put);
+	clq_kernel_unref(fixed);
+	ck_assert_uint_eq(clq_kernel_get_num_args(NULL), 0);
+	clq_kernel_unref(NULL);
+}
+END_TEST
+
+START_TEST(unknown_kernel_lists_the_names)
+{
+	struct clq_program *p = build(three_args, NULL);
+	struct clq_kernel *k = (struct clq_kernel *)&p;
+
+	test_log_expect("has no kernel 'nope'");
+	ck_assert_rc(clq_kernel_create(p, "nope", &k), CL_INVALID_KERNEL_NAME);
+	ck_assert_ptr_null(k);
+	ck_assert_ptr_nonnull(strstr(test_log_text(), "put"));
+	ck_assert_ptr_nonnull(strstr(test_log_text(), "fixed"));
+	test_log_expect("*");
+	ck_assert_rc(clq_kernel_create(NULL, "put", &k),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_kernel_create(p, NULL, &k),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_kernel_create(p, "put", NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	clq_program_unref(p);
+}
+END_TEST
+
+/* Every enqueue mistake is refused with its own code, before OpenCL. */
+START_TEST(enqueue_mistakes_refused)
+{
+	struct clq_program *p = build(three_args, NULL);
+	struct clq_kernel *put = kernel_of(p, "put");
+	struct clq_kernel *fixed = kernel_of(p, "fixed");
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device *dev = clq_context_get_device(test_ctx);
+	struct clq_context *other = NULL;
+	struct clq_device_array *a = NULL, *foreign = NULL;
+	struct clq_event *ev = (struct clq_event *)&p;
+	const size_t n = 64, global[1] = {64}, odd[1] = {63};
+	const size_t local[1] = {8}, zero[1] = {0}, four_two[2] = {4, 2};
+	const size_t eight_one[2] = {8, 1}, g2[2] = {8, 2};
+	size_t too_big[1];
+	cl_uint count = 64;
+	cl_float value = 1.0f;
+	cl_double wide = 1.0;
+	struct clq_arg args[3];
+
+	ck_assert_ok(clq_context_create(dev, &other));
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &a));
+	ck_assert_ok(clq_device_array_create(other, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &foreign));
+	args[0] = CLQ_ARG_ARRAY(a);
+	args[1] = CLQ_ARG_VALUE(count);
+	args[2] = CLQ_ARG_VALUE(value);
+
+	test_log_expect("takes 3 arguments, 2 given");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 2, 1, global, NULL,
+					      NULL, 0, &ev),
+		     CLQ_ERROR_ARG_COUNT);
+	ck_assert_ptr_null(ev);
+
+	test_log_expect("not a multiple");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 1, odd, local,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_WORK_SIZE);
+
+	too_big[0] = clq_device_get_max_work_item_size(dev, 0) + 1;
+	test_log_expect("exceeds the device");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 1, too_big,
+					      too_big, NULL, 0, NULL),
+		     CLQ_ERROR_LOCAL_SIZE);
+
+	test_log_expect("requires local size");
+	args[0] = CLQ_ARG_ARRAY(a);
+	ck_assert_rc(clq_queue_enqueue_kernel(q, fixed, args, 1, 2, g2,
+					      eight_one, NULL, 0, NULL),
+		     CLQ_ERROR_LOCAL_SIZE);
+	/* Without a local size, the required one is used and checked. */
+	test_log_expect("not a multiple");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, fixed, args, 1, 2, eight_one,
+					      NULL, NULL, 0, NULL),
+		     CLQ_ERROR_WORK_SIZE);
+	test_log_expect(NULL);
+	ck_assert_ok(clq_queue_enqueue_kernel(q, fixed, args, 1, 2, four_two,
+					      NULL, NULL, 0, NULL));
+
+	args[0] = CLQ_ARG_ARRAY(foreign);
+	test_log_expect("another context");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 1, global, NULL,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_CONTEXT_MISMATCH);
+
+	test_log_expect("malformed");
+	args[0] = CLQ_ARG_ARRAY(NULL);
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 1, global, NULL,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	args[0] = CLQ_ARG_LOCAL(0);
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 1, global, NULL,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	args[0] = CLQ_ARG_ARRAY(a);
+	args[0].kind = (enum clq_arg_kind)99;
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 1, global, NULL,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	args[0] = CLQ_ARG_ARRAY(a);
+
+	test_log_expect("*");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 0, global, NULL,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 4, global, NULL,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 1, zero, NULL,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 1, global, zero,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 1, NULL, NULL,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, NULL, 3, 1, global, NULL,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_queue_enqueue_kernel(NULL, put, args, 3, 1, global,
+					      NULL, NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_queue_enqueue_kernel(q, NULL, args, 3, 1, global, NULL,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+
+	/* A value of the wrong size reaches OpenCL, which names it. */
+	args[2] = CLQ_ARG_VALUE(wide);
+	test_log_expect("argument 2, 8 bytes");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 1, global, NULL,
+					      NULL, 0, NULL),
+		     CL_INVALID_ARG_SIZE);
+	ck_assert_ok(clq_queue_finish(q));
+
+	clq_device_array_unref(a);
+	clq_device_array_unref(foreign);
+	clq_context_unref(other);
+	clq_queue_unref(q);
+	clq_kernel_unref(put);
+	clq_kernel_unref(fixed);
+	clq_program_unref(p);
+}
+END_TEST
+
+/* A kernel of one context on a queue of another. */
+START_TEST(kernel_of_another_context_refused)
+{
+	struct clq_program *p = build(three_args, NULL);
+	struct clq_kernel *k = kernel_of(p, "fixed");
+	struct clq_context *other = NULL;
+	struct clq_queue *q = NULL;
+	const size_t g[2] = {4, 2};
+
+	ck_assert_ok(
+		clq_context_create(clq_context_get_device(test_ctx), &other));
+	ck_assert_ok(clq_queue_create(other, 0, &q));
+	test_log_expect("different contexts");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, k, NULL, 0, 2, g, NULL, NULL,
+					      0, NULL),
+		     CLQ_ERROR_CONTEXT_MISMATCH);
+	clq_queue_unref(q);
+	clq_context_unref(other);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+}
+END_TEST
+
+START_TEST(local_memory_argument)
+{
+	struct clq_program *p = build(three_args, NULL);
+	struct clq_kernel *k = kernel_of(p, "scratch");
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	const size_t one = 1, global = 16, local = 16;
+	struct clq_arg args[2];
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &one,
+					     NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &one,
+					   NULL, &h));
+	args[0] = CLQ_ARG_ARRAY(a);
+	args[1] = CLQ_ARG_LOCAL(local * sizeof(cl_int));
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k, args, 2, 1, &global, &local,
+					      NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	ck_assert_int_eq(*(int *)clq_host_array_data(h), 1);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+}
+END_TEST
+
+/* The kernel's event waits for the wait list and reports completion. */
+START_TEST(kernel_waits_for_its_wait_list)
+{
+	struct clq_program *p = build(three_args, NULL);
+	struct clq_kernel *k = kernel_of(p, "fixed");
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *gate = test_user_event_new(), *ev = NULL;
+	struct clq_device_array *a = NULL;
+	const size_t one = 1, g[2] = {4, 2};
+	struct clq_arg args[1];
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &one,
+					     NULL, &a));
+	args[0] = CLQ_ARG_ARRAY(a);
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k, args, 1, 2, g, NULL, &gate,
+					      1, &ev));
+	ck_assert_ok(clq_queue_flush(q));
+	test_sleep_ms(20);
+	ck_assert_int_gt(test_event_status(ev), CL_COMPLETE);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(ev));
+	clq_event_unref(ev);
+	clq_event_unref(gate);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+}
+END_TEST
+
+/*
+ * Several threads enqueue one kernel object at once, each with its own
+ * array and value; every array must end up holding its own thread's value
+ * (arguments set by one thread never leak into another's launch).
+ */
+#define N_THREADS 4
+#define N_LAUNCHES 200
+
+struct launcher {
+	struct clq_kernel *kernel;
+	struct clq_queue *queue;
+	struct clq_device_array *arrays[2];
+	cl_float value;
+	int rc;
+};
+
+static void *
+launch_many(void *data)
+{
+	struct launcher *l = data;
+	const size_t global = 256;
+	cl_uint n = 256;
+
+	for (int i = 0; i < N_LAUNCHES && l->rc == CLQ_SUCCESS; i++) {
+		cl_float v = l->value + (cl_float)(i % 2);
+		struct clq_arg args[3] = {
+			CLQ_ARG_ARRAY(l->arrays[i % 2]),
+			CLQ_ARG_VALUE(n),
+			CLQ_ARG_VALUE(v),
+		};
+
+		l->rc = clq_queue_enqueue_kernel(l->queue, l->kernel, args, 3,
+						 1, &global, NULL, NULL, 0,
+						 NULL);
+	}
+	if (l->rc == CLQ_SUCCESS)
+		l->rc = clq_queue_finish(l->queue);
+	return NULL;
+}
+
+START_TEST(one_kernel_from_several_threads)
+{
+	struct clq_program *p = build(three_args, NULL);
+	struct clq_kernel *k = kernel_of(p, "put");
+	struct clq_queue *q = test_queue_new(0);
+	struct launcher l[N_THREADS];
+	pthread_t threads[N_THREADS];
+	const size_t n = 256;
+
+	for (int t = 0; t < N_THREADS; t++) {
+		l[t].kernel = k;
+		/* Half the threads share a queue, half have their own. */
+		l[t].queue = t % 2 ? clq_queue_ref(q) : test_queue_new(0);
+		l[t].value = (cl_float)(10 * t);
+		l[t].rc = CLQ_SUCCESS;
+		for (int j = 0; j < 2; j++)
+			ck_assert_ok(clq_device_array_create(
+				test_ctx, CLQ_DTYPE_FLOAT32, 1, &n, NULL,
+				&l[t].arrays[j]));
+	}
+	for (int t = 0; t < N_THREADS; t++)
+		ck_assert_int_eq(
+			pthread_create(&threads[t], NULL, launch_many, &l[t]),
+			0);
+	for (int t = 0; t < N_THREADS; t++)
+		pthread_join(threads[t], NULL);
+	for (int t = 0; t < N_THREADS; t++) {
+		ck_assert_ok(l[t].rc);
+		for (int j = 0; j < 2; j++) {
+			struct clq_host_array *h = NULL;
+			const float *v;
+
+			ck_assert_ok(clq_host_array_create(
+				test_ctx, CLQ_DTYPE_FLOAT32, 1, &n, NULL, &h));
+			ck_assert_ok(clq_device_array_get(l[t].arrays[j],
+							  l[t].queue, h));
+			v = clq_host_array_data(h);
+			for (size_t i = 0; i < n; i++)
+				ck_assert_float_eq(v[i], l[t].value + (float)j);
+			clq_host_array_unref(h);
+			clq_device_array_unref(l[t].arrays[j]);
+		}
+		clq_queue_unref(l[t].queue);
+	}
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+}
+END_TEST
+
+/* Tuning queues. */
+
+static struct clq_kernel *
+busy_kernel(struct clq_program **p)
+{
+	*p = build("__kernel void spin(__global float *x, uint iters)\n"
+		   "{ float v = x[get_global_id(0)];\n"
+		   "  for (uint i = 0; i < iters; i++) v = v * 0.999f + 1.0f;\n"
+		   "  x[get_global_id(0)] = v; }\n",
+		   NULL);
+	return kernel_of(*p, "spin");
+}
+
+static double
+span(struct clq_event *first, struct clq_event *last)
+{
+	struct clq_event_times a, b;
+
+	ck_assert_ok(clq_event_get_times(first, &a));
+	ck_assert_ok(clq_event_get_times(last, &b));
+	return (double)(b.end - a.start) * 1e-9;
+}
+
+START_TEST(tuning_spans_kernels_and_transfers)
+{
+	struct clq_program *p = NULL;
+	struct clq_kernel *k = busy_kernel(&p);
+	struct clq_queue *q = NULL;
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	struct clq_event *ev[4] = {NULL};
+	const size_t n = 4096;
+	cl_uint iters = 200;
+	struct clq_arg args[2];
+	double seconds = -1;
+
+	ck_assert_ok(clq_queue_create_tuning(test_ctx, &q));
+	ck_assert_uint_eq(clq_queue_get_flags(q),
+			  CLQ_QUEUE_PROFILING | CLQ_QUEUE_TUNING);
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					   NULL, &h));
+	memset(clq_host_array_data(h), 0, clq_host_array_get_nbytes(h));
+	args[0] = CLQ_ARG_ARRAY(a);
+	args[1] = CLQ_ARG_VALUE(iters);
+	/* Before start_tuning: not counted. */
+	ck_assert_ok(clq_device_array_set_async(a, q, h, NULL, 0, &ev[0]));
+	ck_assert_ok(clq_queue_start_tuning(q));
+	ck_assert_ok(clq_device_array_set_async(a, q, h, NULL, 0, &ev[1]));
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k, args, 2, 1, &n, NULL, NULL,
+					      0, NULL));
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k, args, 2, 1, &n, NULL, NULL,
+					      0, &ev[2]));
+	ck_assert_ok(clq_device_array_get_async(a, q, h, NULL, 0, &ev[3]));
+	ck_assert_ok(clq_queue_stop_tuning(q, &seconds));
+	ck_assert_double_gt(seconds, 0);
+	ck_assert_double_eq_tol(seconds, span(ev[1], ev[3]), 1e-12);
+	ck_assert_double_lt(seconds, span(ev[0], ev[3]));
+	ck_assert_double_gt(seconds, span(ev[2], ev[3]));
+
+	/* Restarting discards what was recorded; one kernel alone. */
+	ck_assert_ok(clq_queue_start_tuning(q));
+	ck_assert_ok(clq_device_array_set_async(a, q, h, NULL, 0, NULL));
+	ck_assert_ok(clq_queue_start_tuning(q));
+	clq_event_unref(ev[2]);
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k, args, 2, 1, &n, NULL, NULL,
+					      0, &ev[2]));
+	ck_assert_ok(clq_queue_stop_tuning(q, &seconds));
+	ck_assert_double_eq_tol(seconds, span(ev[2], ev[2]), 1e-12);
+
+	for (int i = 0; i < 4; i++)
+		clq_event_unref(ev[i]);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+}
+END_TEST
+
+START_TEST(tuning_nothing_is_zero)
+{
+	struct clq_queue *q = NULL;
+	double seconds = -1;
+
+	ck_assert_ok(clq_queue_create_tuning(test_ctx, &q));
+	ck_assert_ok(clq_queue_start_tuning(q));
+	ck_assert_ok(clq_queue_stop_tuning(q, &seconds));
+	ck_assert_double_eq(seconds, 0);
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(tuning_misuse_refused)
+{
+	struct clq_queue *plain = test_queue_new(CLQ_QUEUE_PROFILING);
+	struct clq_queue *q = NULL;
+	double seconds = -1;
+
+	test_log_expect("not a tuning queue");
+	ck_assert_rc(clq_queue_start_tuning(plain), CLQ_ERROR_NOT_TUNING);
+	ck_assert_rc(clq_queue_stop_tuning(plain, &seconds),
+		     CLQ_ERROR_NOT_TUNING);
+	ck_assert_ok(clq_queue_create_tuning(test_ctx, &q));
+	test_log_expect("was not called");
+	ck_assert_rc(clq_queue_stop_tuning(q, &seconds), CLQ_ERROR_NOT_TUNING);
+	ck_assert_ok(clq_queue_start_tuning(q));
+	ck_assert_ok(clq_queue_stop_tuning(q, &seconds));
+	ck_assert_rc(clq_queue_stop_tuning(q, &seconds), CLQ_ERROR_NOT_TUNING);
+	test_log_expect("*");
+	ck_assert_rc(clq_queue_stop_tuning(q, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_queue_start_tuning(NULL), CLQ_ERROR_INVALID_ARGUMENT);
+	clq_queue_unref(q);
+	ck_assert_rc(clq_queue_create_tuning(NULL, &q),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(q);
+	test_log_expect("unknown flags");
+	ck_assert_rc(clq_queue_create(test_ctx, CLQ_QUEUE_TUNING, &q),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(q);
+	clq_queue_unref(plain);
+}
+END_TEST
+
+/* A failed command inside the tuned stretch fails the measurement. */
+START_TEST(tuning_failed_command)
+{
+	struct clq_queue *q = NULL;
+	struct clq_event *gate = test_user_event_new();
+	double seconds = -1;
+
+	ck_assert_ok(clq_queue_create_tuning(test_ctx, &q));
+	ck_assert_ok(clq_queue_start_tuning(q));
+	ck_assert_ok(clq_queue_enqueue_marker(q, &gate, 1, NULL));
+	ck_assert_ok(clq_user_event_complete(gate, -1));
+	test_log_expect("failed");
+	ck_assert_rc(clq_queue_stop_tuning(q, &seconds),
+		     CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_double_eq(seconds, 0);
+	clq_event_unref(gate);
+	clq_queue_unref(q);
+}
+END_TEST
+
+static Suite *
+program_suite(void)
+{
+	Suite *s = suite_create("program");
+	TCase *tc = tcase_create("program");
+
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, source_builds_and_runs);
+	tcase_add_test(tc, every_build_knows_the_simd_group_size);
+	tcase_add_test(tc, options_and_defines_pass_through);
+	tcase_add_test(tc, failed_build_keeps_its_log);
+	tcase_add_test(tc, bad_options_refused);
+	tcase_add_test(tc, program_bad_arguments);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("search");
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, builtin_kernels_are_found);
+	tcase_add_test(tc, search_order);
+	tcase_add_test(tc, absolute_name);
+	tcase_add_test(tc, missing_file_names_the_directories);
+	tcase_add_test(tc, unreadable_files_refused);
+	tcase_add_test(tc, includes_resolve_along_the_path);
+	tcase_add_test(tc, include_cycles_are_cut);
+	tcase_add_test(tc, deep_include_chains_refused);
+	tcase_add_test(tc, build_errors_name_the_included_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("kernel");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, kernel_getters);
+	tcase_add_test(tc, unknown_kernel_lists_the_names);
+	tcase_add_test(tc, enqueue_mistakes_refused);
+	tcase_add_test(tc, kernel_of_another_context_refused);
+	tcase_add_test(tc, local_memory_argument);
+	tcase_add_test(tc, kernel_waits_for_its_wait_list);
+	tcase_add_test(tc, one_kernel_from_several_threads);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tuning");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, tuning_spans_kernels_and_transfers);
+	tcase_add_test(tc, tuning_nothing_is_zero);
+	tcase_add_test(tc, tuning_misuse_refused);
+	tcase_add_test(tc, tuning_failed_command);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return test_main(program_suite(), 1);
+}
