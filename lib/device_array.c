@@ -499,7 +499,9 @@ run_copy(const char *function, struct clq_queue *q, struct copy *c,
 {
 	struct clq__command command = {copy_enqueue, NULL, c};
 
-	if (c->host && !c->blocking)
+	/* Wrapped memory is the caller's to keep (clq_host_array_wrap()):
+	 * nothing of the array is used after the enqueue. */
+	if (c->host && !c->blocking && c->host->strategy != CLQ__HOST_WRAPPED)
 		command.enqueued = copy_enqueued;
 	return clq__enqueue(q, function, &command, wait, n_wait, event_out);
 }

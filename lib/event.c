@@ -3,22 +3,38 @@
 
 #include "private.h"
 
+/* A user event and its state, in one allocation. */
+struct user_event_block {
+	struct clq_event event;
+	struct clq__user_event user;
+};
+
 static int
 event_new(struct clq_context *ctx, int profiled, int is_user,
 	  struct clq_event **event_out)
 {
-	struct clq_event *e = calloc(1, sizeof(*e));
+	struct user_event_block *block = NULL;
+	struct clq_event *e;
 
+	if (is_user) {
+		block = calloc(1, sizeof(*block));
+		e = block ? &block->event : NULL;
+	} else {
+		e = malloc(sizeof(*e));
+	}
 	if (!e)
 		return CL_OUT_OF_HOST_MEMORY;
 	atomic_init(&e->refs, 1);
-	atomic_init(&e->holders, 1);
-	atomic_init(&e->completed, 0);
 	e->ctx = clq_context_ref(ctx);
+	e->cl = NULL;
 	e->profiled = profiled;
-	e->is_user = is_user;
-	if (is_user)
-		pthread_mutex_init(&e->lock, NULL);
+	e->user = NULL;
+	if (block) {
+		e->user = &block->user;
+		atomic_init(&e->user->holders, 1);
+		atomic_init(&e->user->completed, 0);
+		pthread_mutex_init(&e->user->lock, NULL);
+	}
 	*event_out = e;
 	return CLQ_SUCCESS;
 }
@@ -31,14 +47,14 @@ event_release(struct clq_event *e)
 		return;
 	if (e->cl)
 		clReleaseEvent(e->cl);
-	if (e->is_user) {
+	if (e->user) {
 		/* Left only if the driver refused to set the status. */
-		for (struct clq__callback *cb = e->callbacks, *next; cb;
+		for (struct clq__callback *cb = e->user->callbacks, *next; cb;
 		     cb = next) {
 			next = cb->next;
 			free(cb);
 		}
-		pthread_mutex_destroy(&e->lock);
+		pthread_mutex_destroy(&e->user->lock);
 	}
 	clq_context_unref(e->ctx);
 	free(e);
@@ -124,8 +140,9 @@ clq_event_ref(struct clq_event *event)
 	if (event) {
 		atomic_fetch_add_explicit(&event->refs, 1,
 					  memory_order_relaxed);
-		atomic_fetch_add_explicit(&event->holders, 1,
-					  memory_order_relaxed);
+		if (event->user)
+			atomic_fetch_add_explicit(&event->user->holders, 1,
+						  memory_order_relaxed);
 	}
 	return event;
 }
@@ -135,10 +152,10 @@ clq_event_unref(struct clq_event *event)
 {
 	if (!event)
 		return;
-	if (atomic_fetch_sub_explicit(&event->holders, 1,
+	if (event->user &&
+	    atomic_fetch_sub_explicit(&event->user->holders, 1,
 				      memory_order_acq_rel) == 1 &&
-	    event->is_user && event->cl &&
-	    !atomic_exchange(&event->completed, 1)) {
+	    event->cl && !atomic_exchange(&event->user->completed, 1)) {
 		clq__log(event->ctx, CLQ_LOG_WARNING,
 			 "a user event was released without being completed; "
 			 "it fails with CLQ_ERROR_ABANDONED");
@@ -162,7 +179,7 @@ clq_event_get_cl(const struct clq_event *event)
 int
 clq_event_is_user(const struct clq_event *event)
 {
-	return event ? event->is_user : 0;
+	return event ? event->user != NULL : 0;
 }
 
 int
@@ -361,19 +378,19 @@ queue_user_callback(struct clq_event *event, struct clq__callback *cb,
 {
 	int queued;
 
-	pthread_mutex_lock(&event->lock);
-	queued = !event->status_known;
+	pthread_mutex_lock(&event->user->lock);
+	queued = !event->user->status_known;
 	if (queued) {
 		/* Appended, so callbacks run in registration order. */
-		struct clq__callback **tail = &event->callbacks;
+		struct clq__callback **tail = &event->user->callbacks;
 
 		while (*tail)
 			tail = &(*tail)->next;
 		cb->next = NULL;
 		*tail = cb;
 	}
-	*status_out = event->final_status;
-	pthread_mutex_unlock(&event->lock);
+	*status_out = event->user->final_status;
+	pthread_mutex_unlock(&event->user->lock);
 	return queued;
 }
 
@@ -395,7 +412,7 @@ clq_event_set_callback(struct clq_event *event, clq_event_callback_fn fn,
 	cb->event = event;
 	cb->fn = fn;
 	cb->user_data = user_data;
-	if (event->is_user) {
+	if (event->user) {
 		if (!queue_user_callback(event, cb, &status)) {
 			free(cb);
 			fn(event, status, user_data);
@@ -422,15 +439,16 @@ set_user_status(struct clq_event *event, int status)
 			    "clSetUserEventStatus");
 
 	if (rc < 0) {
-		atomic_store(&event->completed, 0); /* it may be retried */
+		atomic_store(&event->user->completed,
+			     0); /* it may be retried */
 		return rc;
 	}
-	pthread_mutex_lock(&event->lock);
-	event->status_known = 1;
-	event->final_status = status;
-	list = event->callbacks;
-	event->callbacks = NULL;
-	pthread_mutex_unlock(&event->lock);
+	pthread_mutex_lock(&event->user->lock);
+	event->user->status_known = 1;
+	event->user->final_status = status;
+	list = event->user->callbacks;
+	event->user->callbacks = NULL;
+	pthread_mutex_unlock(&event->user->lock);
 	for (; list; list = next) {
 		next = list->next;
 		list->fn(event, status, list->user_data);
@@ -478,12 +496,12 @@ clq_user_event_complete(struct clq_event *event, int status)
 			 status);
 		return CLQ_ERROR_INVALID_ARGUMENT;
 	}
-	if (!event->is_user) {
+	if (!event->user) {
 		clq__log(event->ctx, CLQ_LOG_ERROR,
 			 "clq_user_event_complete: not a user event");
 		return CLQ_ERROR_NOT_USER_EVENT;
 	}
-	if (atomic_exchange(&event->completed, 1)) {
+	if (atomic_exchange(&event->user->completed, 1)) {
 		clq__log(event->ctx, CLQ_LOG_ERROR,
 			 "clq_user_event_complete: already completed");
 		return CLQ_ERROR_ALREADY_COMPLETE;

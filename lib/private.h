@@ -69,25 +69,29 @@ struct clq_queue {
 	struct clq_event *tune_last;
 };
 
-struct clq_event {
-	/* refs counts every reference and frees at zero; holders counts
-	 * only the callers' (ref/unref), not pending callbacks', so that a
+/* User events only: the state behind completion and callbacks. */
+struct clq__user_event {
+	/* Callers' references (ref/unref), not pending callbacks', so that a
 	 * user event nobody holds any more can be abandoned (see unref). */
-	atomic_uint refs;
 	atomic_uint holders;
-	struct clq_context *ctx;
-	cl_event cl; /* NULL until the enqueue that made it succeeded */
-	int profiled;
-	int is_user;
-	/* User events only. `completed` is claimed by the first completion;
-	 * clq runs their callbacks itself (some drivers never call
-	 * callbacks of failed events), so `lock` guards the list of pending
-	 * callbacks and the final status once it is known. */
+	/* Claimed by the first completion. clq runs user-event callbacks
+	 * itself (some drivers never call callbacks of failed events), so
+	 * `lock` guards the pending callbacks and the final status. */
 	atomic_int completed;
 	pthread_mutex_t lock;
 	struct clq__callback *callbacks;
 	int status_known;
 	int final_status;
+};
+
+struct clq_event {
+	atomic_uint refs; /* every reference; frees at zero */
+	struct clq_context *ctx;
+	cl_event cl; /* NULL until the enqueue that made it succeeded */
+	int profiled;
+	/* NULL for command events, which stay this small: every enqueue
+	 * that returns an event allocates one. */
+	struct clq__user_event *user;
 };
 
 /* A registered completion callback (event.c). */

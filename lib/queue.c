@@ -195,10 +195,12 @@ clq_queue_stop_tuning(struct clq_queue *queue, double *seconds_out)
 			 "%s: clq_queue_start_tuning() was not called", fn);
 		return CLQ_ERROR_NOT_TUNING;
 	}
-	rc = clq_queue_finish(queue);
-	if (rc == CLQ_SUCCESS && first &&
-	    (rc = clq_event_get_times(first, &start)) == CLQ_SUCCESS &&
-	    (rc = clq_event_get_times(last, &end)) == CLQ_SUCCESS)
+	/* Reading the times waits for the commands, and reports a failed
+	 * one as such (some drivers' clFinish returns its raw status). */
+	if (!first)
+		rc = clq_queue_finish(queue);
+	else if ((rc = clq_event_get_times(last, &end)) == CLQ_SUCCESS &&
+		 (rc = clq_event_get_times(first, &start)) == CLQ_SUCCESS)
 		*seconds_out = end.end > start.start
 				       ? (double)(end.end - start.start) * 1e-9
 				       : 0.0;

@@ -163,8 +163,10 @@ clq_host_array_create(struct clq_context *ctx, enum clq_dtype dtype,
 
 /**
  * Describes caller memory as a host array, without copying. `data` must
- * hold the padded shape and outlive the host array and every transfer
- * that uses it. Such an array belongs to no context.
+ * hold the padded shape and outlive every transfer that uses it: since the
+ * memory is the caller's, transfers do not keep a wrapped array alive (it
+ * may be unreffed as soon as they are enqueued). Such an array belongs to
+ * no context.
  * @return as clq_device_array_create().
  */
 CLQ_EXPORT int

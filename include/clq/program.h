@@ -25,7 +25,9 @@ extern "C" {
  * (`fill.cl`, `scale.cl`, `transpose.cl`), built into it so that they are
  * found before installation too. A quoted include first looks next to the
  * file that includes it. clq pastes included files in itself, with `#line`
- * directives so that build logs name the right file and line; a file
+ * directives, so that compilers that honour them (PoCL's) name the right
+ * file and line in build logs; NVIDIA's ignores them and counts lines of
+ * the pasted whole. A file
  * already being included (a cycle) is skipped, as its include guard would;
  * an include found nowhere is left for the compiler, whose build then
  * fails with its own message. An absolute file name is used as is.

@@ -147,9 +147,10 @@ clq_queue_create_tuning(struct clq_context *ctx, struct clq_queue **queue_out);
 CLQ_EXPORT int clq_queue_start_tuning(struct clq_queue *queue);
 
 /**
- * Stops measuring: finishes the queue and returns in `*seconds_out` the
- * device time from the start of the first recorded command to the end of
- * the last, in seconds, or 0 when none was enqueued.
+ * Stops measuring: waits for the recorded commands (for the whole queue
+ * when there were none) and returns in `*seconds_out` the device time from
+ * the start of the first recorded command to the end of the last, in
+ * seconds, or 0 when none was enqueued.
  *
  * Tuning stops even when this fails.
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;

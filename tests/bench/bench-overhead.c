@@ -11,7 +11,10 @@
  *           every call, 1024 work-items in groups of 64;
  *   marker  a marker;
  *   write   an asynchronous write of 4 bytes from host memory (clq: a host
- *           array, which the transfer keeps alive until it completes).
+ *           array of its own, which the transfer keeps alive until it
+ *           completes: an event callback raw OpenCL does not pay for);
+ *   wwrite  the same from caller memory (clq: a wrapped host array, which
+ *           transfers need not keep alive).
  * Every command waits for one user event that completes only after the
  * timed loop, so that the device runs nothing while the host is timed and
  * only enqueue costs are measured; both sides pass that one-entry wait
@@ -19,12 +22,11 @@
  * and the queue drains untimed; clq and raw batches alternate. Reported:
  * the median over batches of microseconds per call, and clq/raw.
  *
- * With --only, NAME is clq-kernel, raw-kernel, clq-marker, raw-marker,
- * clq-write or raw-write: one batch after one warm-up batch, the timed loop
+ * With --only, NAME is clq- or raw- followed by an operation's name: one batch after one warm-up batch, the timed loop
  * inside the function `measured_loop`, so that
  *   valgrind --tool=callgrind --collect-atstart=no \
  *            --toggle-collect='measured_loop*' bench-overhead --only NAME N
- * counts the instructions of N calls (divide by N).
+ * counts the instructions of 2N calls (the warm-up batch is inside too).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +35,9 @@
 
 #include <clq/clq.h>
 
-enum op { OP_KERNEL, OP_MARKER, OP_WRITE, N_OPS };
-static const char *const op_names[N_OPS] = {"kernel", "marker", "write"};
+enum op { OP_KERNEL, OP_MARKER, OP_WRITE, OP_WRITE_WRAPPED, N_OPS };
+static const char *const op_names[N_OPS] = {"kernel", "marker", "write",
+					    "wwrite"};
 
 struct bench {
 	struct clq_context *ctx;
@@ -44,6 +47,8 @@ struct bench {
 	struct clq_device_array *array;	 /* the kernel's output */
 	struct clq_device_array *target; /* the write's destination */
 	struct clq_host_array *source;	 /* the write's 4 bytes */
+	struct clq_host_array *wrapped;	 /* caller memory for wwrite */
+	cl_uint word;			 /* that memory */
 	struct clq_event *gate;
 	cl_event raw_gate;
 };
@@ -78,7 +83,9 @@ clq_call(struct bench *b, enum op op)
 	} else if (op == OP_MARKER) {
 		rc = clq_queue_enqueue_marker(b->q, &b->gate, 1, &ev);
 	} else {
-		rc = clq_device_array_set_async(b->target, b->q, b->source,
+		rc = clq_device_array_set_async(b->target, b->q,
+						op == OP_WRITE ? b->source
+							       : b->wrapped,
 						&b->gate, 1, &ev);
 	}
 	clq_event_unref(ev);
@@ -110,9 +117,12 @@ raw_call(struct bench *b, enum op op)
 	} else if (op == OP_MARKER) {
 		err = clEnqueueMarkerWithWaitList(q, 1, &b->raw_gate, &ev);
 	} else {
+		struct clq_host_array *h =
+			op == OP_WRITE ? b->source : b->wrapped;
+
 		err = clEnqueueWriteBuffer(
 			q, clq_device_array_get_cl(b->target), CL_FALSE, 0, 4,
-			clq_host_array_data(b->source), 1, &b->raw_gate, &ev);
+			clq_host_array_data(h), 1, &b->raw_gate, &ev);
 	}
 	if (ev)
 		clReleaseEvent(ev);
@@ -247,7 +257,9 @@ setup(struct bench *b)
 	    (rc = clq_device_array_create(b->ctx, CLQ_DTYPE_UINT32, 1, &one,
 					  NULL, &b->target)) < 0 ||
 	    (rc = clq_host_array_create(b->ctx, CLQ_DTYPE_UINT32, 1, &one, NULL,
-					&b->source)) < 0)
+					&b->source)) < 0 ||
+	    (rc = clq_host_array_wrap(CLQ_DTYPE_UINT32, 1, &one, NULL, &b->word,
+				      &b->wrapped)) < 0)
 		return rc;
 	memset(clq_host_array_data(b->source), 0, 4);
 	return CLQ_SUCCESS;
@@ -257,6 +269,7 @@ static void
 teardown(struct bench *b)
 {
 	clq_host_array_unref(b->source);
+	clq_host_array_unref(b->wrapped);
 	clq_device_array_unref(b->target);
 	clq_device_array_unref(b->array);
 	clq_kernel_unref(b->kernel);
