@@ -4,7 +4,8 @@
  * hello-world kernel: launch at least `n` work-items in one dimension, any
  * work-group size.
  */
-__kernel void fill(__global float *out, uint n, float value)
+__kernel void
+fill(__global float *out, uint n, float value)
 {
 	size_t i = get_global_id(0);
 

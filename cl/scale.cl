@@ -5,8 +5,8 @@
  * byte moved: the tunable compute stage of the double-buffer demo.
  * Launch at least `n` work-items in one dimension, any work-group size.
  */
-__kernel void scale(__global float *data, uint n, float a, float b,
-		    uint iters)
+__kernel void
+scale(__global float *data, uint n, float a, float b, uint iters)
 {
 	size_t i = get_global_id(0);
 	float x;

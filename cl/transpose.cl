@@ -13,10 +13,10 @@
 #define TRANSPOSE_TILE 16
 #endif
 
-__kernel __attribute__((reqd_work_group_size(TRANSPOSE_TILE, TRANSPOSE_TILE, 1)))
-void transpose(__global float *out, uint out_stride,
-	       __global const float *in, uint in_stride,
-	       uint rows, uint cols)
+__kernel __attribute__((reqd_work_group_size(TRANSPOSE_TILE, TRANSPOSE_TILE,
+					     1))) void
+transpose(__global float *out, uint out_stride, __global const float *in,
+	  uint in_stride, uint rows, uint cols)
 {
 	/* One extra column keeps the column reads free of bank conflicts. */
 	__local float tile[TRANSPOSE_TILE][TRANSPOSE_TILE + 1];
