@@ -1,0 +1,1021 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * double-buffer: streams a float array through the device in chunks,
+ * uploading, computing (cl/scale.cl) and downloading on separate queues so
+ * that the three overlap, and compares that pipeline with a sequential
+ * loop over the same data. `double-buffer --help` explains the options;
+ * the README walks through the code.
+ *
+ * The kernel computes x = a * x + b, `iters` times per element, with
+ * a = b = 1 on integer inputs below 2^20: every intermediate value is an
+ * exact float, so the CPU reference (x + iters) is exact and cheap however
+ * much work the device is given.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <clq/clq.h>
+
+enum { STAGE_UPLOAD, STAGE_KERNEL, STAGE_DOWNLOAD, N_STAGES };
+
+static const char *const stage_names[N_STAGES] = {"upload", "kernel",
+						  "download"};
+
+/* Inputs are integers below 2^20 and outputs input + iters: staying below
+ * 2^24 keeps every value exact in a float. */
+#define INPUT_LIMIT (1u << 20)
+#define MAX_ITERS (1u << 23)
+
+struct options {
+	const char *device; /* NULL: clq_device_select()'s default */
+	double chunk_mib;
+	size_t chunks;
+	size_t buffers;
+	int queues; /* 2: upload and download share a queue; 3: one each */
+	unsigned iters;
+	bool balance;
+	bool pageable;
+	bool json;
+};
+
+struct demo {
+	const struct options *opt;
+	struct clq_context *ctx;
+	/* queue[STAGE_DOWNLOAD] is queue[STAGE_UPLOAD] with --queues 2 */
+	struct clq_queue *queue[N_STAGES];
+	struct clq_program *program;
+	struct clq_kernel *scale;
+	size_t chunk_elems;
+	/* Work-group size: fixed, since PoCL compiles a kernel anew for each
+	 * work-group size it meets (a driver-chosen one follows the global
+	 * size, which --chunk-mib changes). */
+	size_t local;
+	float *input_data, *output_data; /* --pageable: the caller's memory */
+	struct clq_host_array *input, *output;
+	struct clq_device_array **buffers;
+	unsigned iters;
+};
+
+/* What one run (sequential or pipelined) measured. */
+struct run {
+	double wall;		/* host seconds, first enqueue to the end */
+	double stage[N_STAGES]; /* median device seconds per chunk */
+	double device_span;	/* first start to last end, device seconds */
+	double overlap;		/* device seconds with >= 2 commands running */
+	size_t mismatches;	/* output elements that differ */
+	struct clq_event **ev;	/* [chunk * N_STAGES + stage] */
+};
+
+static void
+log_to_stderr(enum clq_log_level level, const char *message, void *user_data)
+{
+	(void)user_data;
+	if (level <= CLQ_LOG_WARNING)
+		fprintf(stderr, "clq: %s\n", message);
+}
+
+static int
+fail(const char *what, int rc)
+{
+	fprintf(stderr, "double-buffer: %s: %s (%s)\n", what,
+		clq_error_name(rc), clq_strerror(rc));
+	return rc;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---------------------------------------------------------------- options */
+
+static void
+usage(FILE *out)
+{
+	fputs("Usage: double-buffer [OPTION]...\n"
+	      "Streams a float array through the device in chunks: upload, "
+	      "the\n"
+	      "scale kernel (x = x + 1, ITERS times per element) and "
+	      "download,\n"
+	      "first one chunk at a time, then pipelined over several queues\n"
+	      "with events, and reports how far transfers and compute "
+	      "overlapped.\n\n"
+	      "  --device SPEC   device, as clq_device_select() reads it "
+	      "(default:\n"
+	      "                  CLQ_DEVICE, then GPU > accelerator > CPU)\n"
+	      "  --chunk-mib X   MiB per chunk (default 4; fractions allowed)\n"
+	      "  --chunks N      number of chunks (default 16)\n"
+	      "  --buffers N     device buffers used in rotation (default 3)\n"
+	      "  --queues 2|3    3: upload, kernel and download queues; 2: "
+	      "both\n"
+	      "                  transfers on one queue (default 3)\n"
+	      "  --iters N       kernel iterations per element (default 16)\n"
+	      "  --balance       time the stages first and pick ITERS so the\n"
+	      "                  kernel takes about as long as one transfer\n"
+	      "  --pageable      use ordinary malloc() memory on the host "
+	      "instead\n"
+	      "                  of pinned host arrays\n"
+	      "  --json          print the report as JSON\n"
+	      "  --help          show this help\n\n"
+	      "Exits 0 when both runs match the CPU reference, 1 on a mismatch "
+	      "or an\n"
+	      "error, 2 on a bad option.\n",
+	      out);
+}
+
+static int
+parse_size(const char *name, const char *text, size_t min, size_t max,
+	   size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || v < min ||
+	    v > max) {
+		fprintf(stderr,
+			"double-buffer: --%s wants a whole number from %zu to "
+			"%zu, not '%s'\n",
+			name, min, max, text);
+		return -1;
+	}
+	*out = (size_t)v;
+	return 0;
+}
+
+static int
+parse_mib(const char *text, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text || *end || !(v > 0) || v > 1048576) {
+		fprintf(stderr,
+			"double-buffer: --chunk-mib wants a positive number of "
+			"MiB, not '%s'\n",
+			text);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Returns 0 to run, 1 when --help was printed, -1 on a bad option. */
+static int
+parse_options(int argc, char **argv, struct options *opt)
+{
+	enum { O_CHUNK_MIB = 256, O_CHUNKS, O_BUFFERS, O_QUEUES, O_ITERS };
+	static const struct option longopts[] = {
+		{"device", required_argument, NULL, 'd'},
+		{"chunk-mib", required_argument, NULL, O_CHUNK_MIB},
+		{"chunks", required_argument, NULL, O_CHUNKS},
+		{"buffers", required_argument, NULL, O_BUFFERS},
+		{"queues", required_argument, NULL, O_QUEUES},
+		{"iters", required_argument, NULL, O_ITERS},
+		{"balance", no_argument, NULL, 'b'},
+		{"pageable", no_argument, NULL, 'p'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	size_t v;
+	int c;
+
+	*opt = (struct options){.chunk_mib = 4,
+				.chunks = 16,
+				.buffers = 3,
+				.queues = 3,
+				.iters = 16};
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			opt->device = optarg;
+			break;
+		case O_CHUNK_MIB:
+			if (parse_mib(optarg, &opt->chunk_mib) < 0)
+				return -1;
+			break;
+		case O_CHUNKS:
+			if (parse_size("chunks", optarg, 1, 1u << 20,
+				       &opt->chunks) < 0)
+				return -1;
+			break;
+		case O_BUFFERS:
+			if (parse_size("buffers", optarg, 1, 64,
+				       &opt->buffers) < 0)
+				return -1;
+			break;
+		case O_QUEUES:
+			if (parse_size("queues", optarg, 2, 3, &v) < 0)
+				return -1;
+			opt->queues = (int)v;
+			break;
+		case O_ITERS:
+			if (parse_size("iters", optarg, 1, MAX_ITERS, &v) < 0)
+				return -1;
+			opt->iters = (unsigned)v;
+			break;
+		case 'b':
+			opt->balance = true;
+			break;
+		case 'p':
+			opt->pageable = true;
+			break;
+		case 'j':
+			opt->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			fputs("Try 'double-buffer --help'.\n", stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "double-buffer: unexpected argument '%s'\n",
+			argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ the objects */
+
+/* The whole input or output: pinned host arrays, or with --pageable the
+ * caller's malloc() memory wrapped without copying. */
+static int
+host_array_open(struct demo *d, size_t n, float **data_out,
+		struct clq_host_array **array_out)
+{
+	int rc;
+
+	if (!d->opt->pageable) {
+		rc = clq_host_array_create(d->ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					   NULL, array_out);
+		if (rc == CLQ_SUCCESS)
+			*data_out = clq_host_array_data(*array_out);
+		return rc;
+	}
+	*data_out = malloc(n * sizeof(float));
+	if (!*data_out)
+		return CL_OUT_OF_HOST_MEMORY;
+	return clq_host_array_wrap(CLQ_DTYPE_FLOAT32, 1, &n, NULL, *data_out,
+				   array_out);
+}
+
+static int
+open_queues(struct demo *d)
+{
+	int rc;
+
+	for (int s = 0; s < N_STAGES; s++) {
+		if (s == STAGE_DOWNLOAD && d->opt->queues == 2) {
+			d->queue[s] = clq_queue_ref(d->queue[STAGE_UPLOAD]);
+			continue;
+		}
+		rc = clq_queue_create(d->ctx, CLQ_QUEUE_PROFILING,
+				      &d->queue[s]);
+		if (rc < 0)
+			return fail("creating a profiling queue", rc);
+	}
+	return CLQ_SUCCESS;
+}
+
+static int
+open_arrays(struct demo *d)
+{
+	size_t total = d->opt->chunks * d->chunk_elems;
+	int rc;
+
+	if ((rc = host_array_open(d, total, &d->input_data, &d->input)) < 0 ||
+	    (rc = host_array_open(d, total, &d->output_data, &d->output)) < 0)
+		return fail("allocating the host arrays", rc);
+	d->buffers = calloc(d->opt->buffers, sizeof(*d->buffers));
+	if (!d->buffers)
+		return fail("allocating", CL_OUT_OF_HOST_MEMORY);
+	for (size_t i = 0; i < d->opt->buffers; i++) {
+		rc = clq_device_array_create(d->ctx, CLQ_DTYPE_FLOAT32, 1,
+					     &d->chunk_elems, NULL,
+					     &d->buffers[i]);
+		if (rc < 0)
+			return fail("allocating a device buffer", rc);
+	}
+	return CLQ_SUCCESS;
+}
+
+static int
+demo_open(struct demo *d, const struct options *opt)
+{
+	struct clq_device *dev;
+	double elems = opt->chunk_mib * 1048576.0 / sizeof(float);
+	int rc;
+
+	*d = (struct demo){.opt = opt, .iters = opt->iters};
+	d->chunk_elems = elems < 1 ? 1 : (size_t)elems;
+	if (d->chunk_elems > UINT32_MAX ||
+	    d->chunk_elems > SIZE_MAX / sizeof(float) / opt->chunks) {
+		fprintf(stderr,
+			"double-buffer: %zu chunks of %g MiB is too "
+			"much\n",
+			opt->chunks, opt->chunk_mib);
+		return CLQ_ERROR_OVERFLOW;
+	}
+	if ((rc = clq_device_select(opt->device, &dev)) < 0)
+		return fail("choosing a device", rc);
+	rc = clq_context_create(dev, &d->ctx);
+	clq_device_unref(dev);
+	if (rc < 0)
+		return fail("creating a context", rc);
+	if ((rc = open_queues(d)) < 0 || (rc = open_arrays(d)) < 0)
+		return rc;
+	rc = clq_program_create_from_file(d->ctx, "scale.cl", NULL, 0, NULL,
+					  &d->program);
+	if (rc < 0)
+		return fail("building scale.cl", rc);
+	if ((rc = clq_kernel_create(d->program, "scale", &d->scale)) < 0)
+		return fail("creating the scale kernel", rc);
+	d->local = clq_kernel_get_work_group_size(d->scale);
+	if (d->local > 256)
+		d->local = 256;
+	return CLQ_SUCCESS;
+}
+
+static void
+demo_close(struct demo *d)
+{
+	clq_kernel_unref(d->scale);
+	clq_program_unref(d->program);
+	for (size_t i = 0; d->buffers && i < d->opt->buffers; i++)
+		clq_device_array_unref(d->buffers[i]);
+	free(d->buffers);
+	clq_host_array_unref(d->input);
+	clq_host_array_unref(d->output);
+	if (d->opt->pageable) {
+		free(d->input_data);
+		free(d->output_data);
+	}
+	for (int s = 0; s < N_STAGES; s++)
+		clq_queue_unref(d->queue[s]);
+	clq_context_unref(d->ctx);
+}
+
+/* ------------------------------------------------------------- the stages */
+
+/* Each stage enqueues one command on `q` for chunk `chunk` in device
+ * buffer `buf`, after the events in `wait`, and returns its event. */
+
+static int
+enqueue_upload(struct demo *d, struct clq_queue *q, size_t chunk, size_t buf,
+	       struct clq_event *const *wait, size_t n_wait,
+	       struct clq_event **ev)
+{
+	size_t at = 0, from = chunk * d->chunk_elems;
+
+	return clq_device_array_set_region(d->buffers[buf], q, d->input, &at,
+					   &from, &d->chunk_elems, wait, n_wait,
+					   ev);
+}
+
+static int
+enqueue_kernel(struct demo *d, struct clq_queue *q, size_t buf, unsigned iters,
+	       struct clq_event *const *wait, size_t n_wait,
+	       struct clq_event **ev)
+{
+	cl_uint n = (cl_uint)d->chunk_elems, it = iters;
+	cl_float one = 1.0f;
+	struct clq_arg args[] = {
+		CLQ_ARG_ARRAY(d->buffers[buf]),
+		CLQ_ARG_VALUE(n),
+		CLQ_ARG_VALUE(one),
+		CLQ_ARG_VALUE(one),
+		CLQ_ARG_VALUE(it),
+	};
+	size_t global = (d->chunk_elems + d->local - 1) / d->local * d->local;
+
+	return clq_queue_enqueue_kernel(q, d->scale, args, 5, 1, &global,
+					&d->local, wait, n_wait, ev);
+}
+
+static int
+enqueue_download(struct demo *d, struct clq_queue *q, size_t chunk, size_t buf,
+		 struct clq_event *const *wait, size_t n_wait,
+		 struct clq_event **ev)
+{
+	size_t at = 0, to = chunk * d->chunk_elems;
+
+	return clq_device_array_get_region(d->buffers[buf], q, d->output, &at,
+					   &to, &d->chunk_elems, wait, n_wait,
+					   ev);
+}
+
+/* -------------------------------------------------------- the measurement */
+
+static int
+compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), compare_double);
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Device seconds an event's command ran. */
+static int
+event_seconds(struct clq_event *ev, double *seconds)
+{
+	struct clq_event_times t;
+	int rc = clq_event_get_times(ev, &t);
+
+	if (rc == CLQ_SUCCESS)
+		*seconds = (double)(t.end - t.start) * 1e-9;
+	return rc;
+}
+
+struct edge {
+	uint64_t t;
+	int delta; /* +1 a command starts, -1 one ends */
+};
+
+static int
+compare_edge(const void *a, const void *b)
+{
+	const struct edge *x = a, *y = b;
+
+	if (x->t != y->t)
+		return (x->t > y->t) - (x->t < y->t);
+	return x->delta - y->delta; /* ends first: touching is no overlap */
+}
+
+/* The span from the first start to the last end and the time during which
+ * two or more of the commands ran, from their device timestamps. */
+static int
+measure_overlap(struct clq_event **ev, size_t n, double *span, double *overlap)
+{
+	struct edge *edges = malloc(2 * n * sizeof(*edges));
+	uint64_t busy2 = 0;
+	int running = 0, rc = CLQ_SUCCESS;
+
+	if (!edges)
+		return CL_OUT_OF_HOST_MEMORY;
+	for (size_t i = 0; i < n && rc == CLQ_SUCCESS; i++) {
+		struct clq_event_times t;
+
+		rc = clq_event_get_times(ev[i], &t);
+		edges[2 * i] = (struct edge){t.start, +1};
+		edges[2 * i + 1] = (struct edge){t.end, -1};
+	}
+	if (rc == CLQ_SUCCESS) {
+		qsort(edges, 2 * n, sizeof(*edges), compare_edge);
+		for (size_t i = 0; i < 2 * n; i++) {
+			if (running >= 2)
+				busy2 += edges[i].t - edges[i - 1].t;
+			running += edges[i].delta;
+		}
+		*span = (double)(edges[2 * n - 1].t - edges[0].t) * 1e-9;
+		*overlap = (double)busy2 * 1e-9;
+	}
+	free(edges);
+	return rc;
+}
+
+/* Fills in the run's stage medians, span and overlap from its events. */
+static int
+summarise(struct demo *d, struct run *r)
+{
+	size_t n = d->opt->chunks;
+	double *v = malloc(n * sizeof(*v));
+	int rc = CLQ_SUCCESS;
+
+	if (!v)
+		return CL_OUT_OF_HOST_MEMORY;
+	for (int s = 0; s < N_STAGES && rc == CLQ_SUCCESS; s++) {
+		for (size_t c = 0; c < n && rc == CLQ_SUCCESS; c++)
+			rc = event_seconds(r->ev[c * N_STAGES + s], &v[c]);
+		if (rc == CLQ_SUCCESS)
+			r->stage[s] = median(v, n);
+	}
+	free(v);
+	if (rc == CLQ_SUCCESS)
+		rc = measure_overlap(r->ev, n * N_STAGES, &r->device_span,
+				     &r->overlap);
+	return rc < 0 ? fail("reading the device timestamps", rc) : rc;
+}
+
+static void
+run_release(struct run *r, size_t chunks)
+{
+	for (size_t i = 0; r->ev && i < chunks * N_STAGES; i++)
+		clq_event_unref(r->ev[i]);
+	free(r->ev);
+	r->ev = NULL;
+}
+
+static size_t
+count_mismatches(const struct demo *d)
+{
+	size_t total = d->opt->chunks * d->chunk_elems, bad = 0;
+
+	for (size_t i = 0; i < total; i++) {
+		float want = d->input_data[i] + (float)d->iters;
+
+		if (d->output_data[i] != want) {
+			if (bad++ < 5)
+				fprintf(stderr,
+					"double-buffer: element %zu (chunk "
+					"%zu) is %.1f, the CPU reference says "
+					"%.1f\n",
+					i, i / d->chunk_elems,
+					(double)d->output_data[i],
+					(double)want);
+		}
+	}
+	return bad;
+}
+
+static void
+fill_input(struct demo *d)
+{
+	size_t total = d->opt->chunks * d->chunk_elems;
+	uint64_t x = 0x9E3779B97F4A7C15u; /* xorshift64, fixed seed */
+
+	for (size_t i = 0; i < total; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		d->input_data[i] = (float)(x % INPUT_LIMIT);
+	}
+}
+
+/* ---------------------------------------------------------------- the runs */
+
+/* One chunk at a time on one queue: write, kernel, read, finish. */
+static int
+run_sequential(struct demo *d, struct run *r)
+{
+	struct clq_queue *q = d->queue[STAGE_UPLOAD];
+	double t0 = now();
+	int rc = CLQ_SUCCESS;
+
+	for (size_t c = 0; c < d->opt->chunks && rc == CLQ_SUCCESS; c++) {
+		struct clq_event **ev = &r->ev[c * N_STAGES];
+
+		if ((rc = enqueue_upload(d, q, c, 0, NULL, 0, &ev[0])) < 0 ||
+		    (rc = enqueue_kernel(d, q, 0, d->iters, NULL, 0, &ev[1])) <
+			    0 ||
+		    (rc = enqueue_download(d, q, c, 0, NULL, 0, &ev[2])) < 0)
+			break;
+		rc = clq_queue_finish(q);
+	}
+	r->wall = now() - t0;
+	return rc < 0 ? fail("running the sequential loop", rc) : rc;
+}
+
+/*
+ * The pipeline. Chunk c uses buffer c % B. Its upload waits until the
+ * download of the chunk that last used the buffer (c - B) has finished, its
+ * kernel waits for its upload, its download for its kernel: each wait is an
+ * event of another queue, so the host never blocks until the end.
+ *
+ * Downloads are enqueued one chunk behind (after the next chunk's upload
+ * and kernel) so that with --queues 2 the next upload is not stuck behind a
+ * download that must wait for the kernel; with 3 queues the order of
+ * enqueueing across queues makes no difference to the device.
+ */
+static int
+run_pipeline(struct demo *d, struct run *r)
+{
+	size_t n = d->opt->chunks, nbuf = d->opt->buffers;
+	size_t lag = nbuf > 1 ? 1 : 0;
+	double t0 = now();
+	int rc = CLQ_SUCCESS;
+
+	for (size_t step = 0; step < n + lag && rc == CLQ_SUCCESS; step++) {
+		if (step < n) {
+			size_t c = step;
+			struct clq_event **ev = &r->ev[c * N_STAGES];
+
+			if (c >= nbuf)
+				rc = clq_queue_enqueue_wait_for_events(
+					d->queue[STAGE_UPLOAD],
+					&r->ev[(c - nbuf) * N_STAGES + 2], 1);
+			if (rc == CLQ_SUCCESS)
+				rc = enqueue_upload(d, d->queue[STAGE_UPLOAD],
+						    c, c % nbuf, NULL, 0,
+						    &ev[0]);
+			if (rc == CLQ_SUCCESS)
+				rc = clq_queue_enqueue_wait_for_events(
+					d->queue[STAGE_KERNEL], &ev[0], 1);
+			if (rc == CLQ_SUCCESS)
+				rc = enqueue_kernel(d, d->queue[STAGE_KERNEL],
+						    c % nbuf, d->iters, NULL, 0,
+						    &ev[1]);
+		}
+		if (rc == CLQ_SUCCESS && step >= lag) {
+			size_t c = step - lag;
+			struct clq_event **ev = &r->ev[c * N_STAGES];
+
+			rc = clq_queue_enqueue_wait_for_events(
+				d->queue[STAGE_DOWNLOAD], &ev[1], 1);
+			if (rc == CLQ_SUCCESS)
+				rc = enqueue_download(
+					d, d->queue[STAGE_DOWNLOAD], c,
+					c % nbuf, NULL, 0, &ev[2]);
+		}
+		/* Start the device on the first chunk while the host
+		 * enqueues the rest. */
+		for (int s = 0; s < N_STAGES && rc == CLQ_SUCCESS; s++)
+			rc = clq_queue_flush(d->queue[s]);
+	}
+	for (int s = 0; s < N_STAGES; s++) {
+		int frc = clq_queue_finish(d->queue[s]);
+
+		if (rc == CLQ_SUCCESS)
+			rc = frc;
+	}
+	r->wall = now() - t0;
+	return rc < 0 ? fail("running the pipeline", rc) : rc;
+}
+
+/* Runs one kind of run end to end: clear the output, run, check, time. */
+static int
+measure(struct demo *d, int (*fn)(struct demo *, struct run *), struct run *r)
+{
+	int rc;
+
+	*r = (struct run){0};
+	r->ev = calloc(d->opt->chunks * N_STAGES, sizeof(*r->ev));
+	if (!r->ev)
+		return fail("allocating", CL_OUT_OF_HOST_MEMORY);
+	memset(d->output_data, 0,
+	       d->opt->chunks * d->chunk_elems * sizeof(float));
+	if ((rc = fn(d, r)) < 0 || (rc = summarise(d, r)) < 0)
+		return rc;
+	r->mismatches = count_mismatches(d);
+	return CLQ_SUCCESS;
+}
+
+/* ------------------------------------------------------------- balancing */
+
+/* Median device seconds of `reps` runs of one stage on buffer 0. */
+static int
+time_stage(struct demo *d, int stage, unsigned iters, double *seconds)
+{
+	enum { REPS = 5 };
+	struct clq_queue *q = d->queue[stage];
+	double v[REPS];
+	int rc = CLQ_SUCCESS;
+
+	for (int i = 0; i < REPS && rc == CLQ_SUCCESS; i++) {
+		struct clq_event *ev = NULL;
+
+		if (stage == STAGE_UPLOAD)
+			rc = enqueue_upload(d, q, 0, 0, NULL, 0, &ev);
+		else if (stage == STAGE_KERNEL)
+			rc = enqueue_kernel(d, q, 0, iters, NULL, 0, &ev);
+		else
+			rc = enqueue_download(d, q, 0, 0, NULL, 0, &ev);
+		if (rc == CLQ_SUCCESS)
+			rc = event_seconds(ev, &v[i]);
+		clq_event_unref(ev);
+	}
+	if (rc == CLQ_SUCCESS)
+		*seconds = median(v, REPS);
+	return rc;
+}
+
+static unsigned
+clamp_iters(double iters)
+{
+	if (!(iters >= 1))
+		return 1;
+	return iters > MAX_ITERS ? MAX_ITERS : (unsigned)lround(iters);
+}
+
+/*
+ * --balance: the kernel's time grows with iters once its arithmetic, not
+ * its memory traffic, dominates. Quadruple iters until the kernel takes at
+ * least half the longer transfer, interpolate linearly between the last
+ * two points, then correct once in proportion to the measured time.
+ */
+static int
+balance(struct demo *d, double *target_out)
+{
+	double up, down, target, t_prev = 0, t;
+	unsigned prev = 0, it = 1;
+	int rc;
+
+	if ((rc = time_stage(d, STAGE_UPLOAD, 0, &up)) < 0 ||
+	    (rc = time_stage(d, STAGE_DOWNLOAD, 0, &down)) < 0)
+		return fail("timing the transfers", rc);
+	target = up > down ? up : down;
+	for (;;) {
+		if ((rc = time_stage(d, STAGE_KERNEL, it, &t)) < 0)
+			return fail("timing the kernel", rc);
+		if (t >= target / 2 || it >= MAX_ITERS)
+			break;
+		prev = it;
+		t_prev = t;
+		it = clamp_iters(4.0 * it);
+	}
+	if (prev && t > t_prev)
+		it = clamp_iters(it +
+				 (target - t) * (it - prev) / (t - t_prev));
+	if ((rc = time_stage(d, STAGE_KERNEL, it, &t)) < 0)
+		return fail("timing the kernel", rc);
+	d->iters = clamp_iters(it * target / t);
+	*target_out = target;
+	return CLQ_SUCCESS;
+}
+
+/* --------------------------------------------------------------- report */
+
+struct report {
+	struct clq_device *device;
+	struct run seq, pipe;
+	double balance_target; /* 0 without --balance */
+	double ideal, speedup, efficiency;
+	double bottleneck_share; /* busiest queue's time per chunk / sum */
+	double busy2; /* fraction of the device span with >= 2 running */
+	const char *verdict;
+	char reason[400];
+};
+
+static const char *
+memory_kind(const struct demo *d)
+{
+	if (d->opt->pageable)
+		return "pageable";
+	return clq_host_array_is_pinned(d->input) ? "pinned"
+						  : "page-aligned, not pinned";
+}
+
+/*
+ * The ideal pipeline: after the first chunk has gone through every stage,
+ * one chunk finishes per period, where the period is the busiest queue's
+ * time per chunk (upload + download on the shared queue with --queues 2),
+ * or, when B buffers cannot keep every queue busy, the time one chunk holds
+ * its buffer (all three stages) / B. Each stage counts with the shorter of
+ * its medians, alone or pipelined, so the ideal is a bound the pipeline
+ * cannot beat by running a stage faster than it was ever seen to run.
+ */
+static void
+compute_ideal(const struct demo *d, struct report *rep)
+{
+	double s[N_STAGES], sum = 0, period = 0;
+
+	for (int i = 0; i < N_STAGES; i++) {
+		s[i] = fmin(rep->seq.stage[i], rep->pipe.stage[i]);
+		sum += s[i];
+	}
+	if (d->opt->queues == 2) {
+		period = fmax(s[STAGE_UPLOAD] + s[STAGE_DOWNLOAD],
+			      s[STAGE_KERNEL]);
+	} else {
+		for (int i = 0; i < N_STAGES; i++)
+			period = fmax(period, s[i]);
+	}
+	rep->bottleneck_share = sum > 0 ? period / sum : 1;
+	period = fmax(period, sum / (double)d->opt->buffers);
+	rep->ideal = (double)(d->opt->chunks - 1) * period + sum;
+	rep->speedup = rep->seq.wall / rep->pipe.wall;
+	rep->efficiency = rep->ideal / rep->pipe.wall;
+	rep->busy2 = rep->pipe.device_span > 0
+			     ? rep->pipe.overlap / rep->pipe.device_span
+			     : 0;
+}
+
+/* Why the device did not overlap the stages, most likely reason first. */
+static const char *
+explain(const struct demo *d, const struct report *rep)
+{
+	if (clq_device_get_type(rep->device) == CLQ_DEVICE_TYPE_CPU)
+		return "this is a CPU device: its \"transfers\" are memory "
+		       "copies on the cores that run the kernel, so the stages "
+		       "take turns (a speedup comes from not waiting after "
+		       "each chunk)";
+	if (d->opt->pageable)
+		return "the host memory is pageable: drivers (NVIDIA's among "
+		       "them) stage such transfers through a pinned buffer of "
+		       "their own and serialise them; run without --pageable";
+	if (d->opt->buffers == 1)
+		return "with one device buffer each chunk must leave the "
+		       "device "
+		       "before the next arrives; use --buffers 3";
+	if (rep->bottleneck_share > 0.8)
+		return "one queue takes over 80% of each chunk's time, so "
+		       "overlap can hide little; try --balance";
+	return "the device did not run commands of different queues "
+	       "together";
+}
+
+/* Overlap is judged from the device's own timestamps: two or more
+ * commands running during at least a quarter of the pipeline's span, and
+ * the pipeline at least 10% faster than the sequential loop. */
+static void
+judge(const struct demo *d, struct report *rep)
+{
+	char *r = rep->reason;
+	size_t size = sizeof(rep->reason);
+
+	if (rep->seq.mismatches || rep->pipe.mismatches) {
+		rep->verdict = "wrong results";
+		snprintf(r, size,
+			 "%zu sequential and %zu pipelined elements differ "
+			 "from the CPU reference",
+			 rep->seq.mismatches, rep->pipe.mismatches);
+	} else if (rep->busy2 >= 0.25 && rep->speedup >= 1.1) {
+		rep->verdict = rep->efficiency >= 0.9
+				       ? "overlapped"
+				       : "overlapped, short of the ideal";
+		snprintf(r, size,
+			 "transfers and compute ran together %.0f%% of the "
+			 "time: %.2fx the sequential loop, %.0f%% of the ideal "
+			 "pipeline",
+			 100 * rep->busy2, rep->speedup, 100 * rep->efficiency);
+	} else {
+		rep->verdict = "no overlap";
+		snprintf(r, size,
+			 "commands of different queues ran together %.0f%% of "
+			 "the time (%.2fx the sequential loop): %s",
+			 100 * rep->busy2, rep->speedup, explain(d, rep));
+	}
+}
+
+static void
+print_text(const struct demo *d, const struct report *rep)
+{
+	const struct options *o = d->opt;
+
+	printf("device: %s (%s), %s host memory\n",
+	       clq_device_get_name(rep->device),
+	       clq_device_get_platform_name(rep->device), memory_kind(d));
+	printf("work: %zu chunks of %.3g MiB (%zu floats), %zu buffers, %d "
+	       "queues, %u iterations per element%s\n",
+	       o->chunks, o->chunk_mib, d->chunk_elems, o->buffers, o->queues,
+	       d->iters, o->balance ? " (balanced)" : "");
+	printf("stage device time per chunk (median):  alone    pipelined\n");
+	for (int s = 0; s < N_STAGES; s++)
+		printf("  %-8s %27.3f ms %9.3f ms\n", stage_names[s],
+		       rep->seq.stage[s] * 1e3, rep->pipe.stage[s] * 1e3);
+	printf("sequential: %10.3f ms\n", rep->seq.wall * 1e3);
+	printf("pipelined:  %10.3f ms  (speedup %.2fx)\n", rep->pipe.wall * 1e3,
+	       rep->speedup);
+	printf("ideal:      %10.3f ms  (efficiency %.2f)\n", rep->ideal * 1e3,
+	       rep->efficiency);
+	printf("device: two or more commands running for %.3f of %.3f ms "
+	       "(%.0f%%)\n",
+	       rep->pipe.overlap * 1e3, rep->pipe.device_span * 1e3,
+	       100 * rep->busy2);
+	printf("check: %s\n", rep->seq.mismatches || rep->pipe.mismatches
+				      ? "MISMATCH"
+				      : "both runs match the CPU reference");
+	printf("verdict: %s: %s\n", rep->verdict, rep->reason);
+}
+
+static void
+print_json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void
+print_json_run(const char *name, const struct run *r)
+{
+	printf("  \"%s\": {\"wall_s\": %.9g, \"device_span_s\": %.9g, "
+	       "\"overlap_s\": %.9g, \"mismatches\": %zu, \"stage_s\": {",
+	       name, r->wall, r->device_span, r->overlap, r->mismatches);
+	for (int s = 0; s < N_STAGES; s++)
+		printf("%s\"%s\": %.9g", s ? ", " : "", stage_names[s],
+		       r->stage[s]);
+	printf("}},\n");
+}
+
+static void
+print_json(const struct demo *d, const struct report *rep)
+{
+	const struct options *o = d->opt;
+
+	printf("{\n  \"format\": 1,\n  \"device\": ");
+	print_json_string(clq_device_get_name(rep->device));
+	printf(",\n  \"platform\": ");
+	print_json_string(clq_device_get_platform_name(rep->device));
+	printf(",\n  \"host_memory\": ");
+	print_json_string(memory_kind(d));
+	printf(",\n  \"chunk_bytes\": %zu,\n  \"chunks\": %zu,\n"
+	       "  \"buffers\": %zu,\n  \"queues\": %d,\n  \"iters\": %u,\n"
+	       "  \"balanced\": %s,\n",
+	       d->chunk_elems * sizeof(float), o->chunks, o->buffers, o->queues,
+	       d->iters, o->balance ? "true" : "false");
+	print_json_run("sequential", &rep->seq);
+	print_json_run("pipelined", &rep->pipe);
+	printf("  \"ideal_s\": %.9g,\n  \"speedup\": %.6g,\n"
+	       "  \"efficiency\": %.6g,\n  \"verdict\": ",
+	       rep->ideal, rep->speedup, rep->efficiency);
+	print_json_string(rep->verdict);
+	printf(",\n  \"reason\": ");
+	print_json_string(rep->reason);
+	printf("\n}\n");
+}
+
+/* ------------------------------------------------------------------- main */
+
+/* One chunk through every stage, so that the timed runs do not pay for
+ * first-use costs (kernel compilation, page mapping). */
+static int
+warm_up(struct demo *d)
+{
+	struct clq_queue *const *q = d->queue;
+	struct clq_event *ev[N_STAGES] = {NULL};
+	int rc;
+
+	if ((rc = enqueue_upload(d, q[STAGE_UPLOAD], 0, 0, NULL, 0, &ev[0])) ==
+		    CLQ_SUCCESS &&
+	    (rc = enqueue_kernel(d, q[STAGE_KERNEL], 0, d->iters, &ev[0], 1,
+				 &ev[1])) == CLQ_SUCCESS &&
+	    (rc = enqueue_download(d, q[STAGE_DOWNLOAD], 0, 0, &ev[1], 1,
+				   &ev[2])) == CLQ_SUCCESS)
+		rc = clq_event_wait(ev[2]);
+	for (int s = 0; s < N_STAGES; s++)
+		clq_event_unref(ev[s]);
+	return rc < 0 ? fail("warming up", rc) : rc;
+}
+
+static int
+run_demo(struct demo *d, struct report *rep)
+{
+	int rc;
+
+	fill_input(d);
+	if ((rc = warm_up(d)) < 0)
+		return rc;
+	if (d->opt->balance && (rc = balance(d, &rep->balance_target)) < 0)
+		return rc;
+	if ((rc = measure(d, run_sequential, &rep->seq)) < 0 ||
+	    (rc = measure(d, run_pipeline, &rep->pipe)) < 0)
+		return rc;
+	compute_ideal(d, rep);
+	judge(d, rep);
+	return CLQ_SUCCESS;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opt;
+	struct demo d;
+	struct report rep = {0};
+	int rc;
+
+	if ((rc = parse_options(argc, argv, &opt)) != 0)
+		return rc > 0 ? EXIT_SUCCESS : 2;
+	clq_set_log_handler(log_to_stderr, NULL);
+	rc = demo_open(&d, &opt);
+	if (rc == CLQ_SUCCESS)
+		rep.device = clq_device_ref(clq_context_get_device(d.ctx));
+	if (rc == CLQ_SUCCESS && (rc = run_demo(&d, &rep)) == CLQ_SUCCESS) {
+		if (opt.json)
+			print_json(&d, &rep);
+		else
+			print_text(&d, &rep);
+	}
+	run_release(&rep.seq, opt.chunks);
+	run_release(&rep.pipe, opt.chunks);
+	clq_device_unref(rep.device);
+	demo_close(&d);
+	if (rc < 0)
+		return EXIT_FAILURE;
+	return rep.seq.mismatches || rep.pipe.mismatches ? EXIT_FAILURE
+							 : EXIT_SUCCESS;
+}
