@@ -69,8 +69,9 @@ struct run {
 	double stage[N_STAGES]; /* median device seconds per chunk */
 	double device_span;	/* first start to last end, device seconds */
 	double overlap;		/* device seconds with >= 2 commands running */
-	size_t mismatches;	/* output elements that differ */
-	struct clq_event **ev;	/* [chunk * N_STAGES + stage] */
+	double transfers_overlap; /* ... with an upload and a download */
+	size_t mismatches;	  /* output elements that differ */
+	struct clq_event **ev;	  /* [chunk * N_STAGES + stage] */
 };
 
 static void
@@ -454,6 +455,7 @@ event_seconds(struct clq_event *ev, double *seconds)
 
 struct edge {
 	uint64_t t;
+	int stage;
 	int delta; /* +1 a command starts, -1 one ends */
 };
 
@@ -467,35 +469,47 @@ compare_edge(const void *a, const void *b)
 	return x->delta - y->delta; /* ends first: touching is no overlap */
 }
 
-/* The span from the first start to the last end and the time during which
- * two or more of the commands ran, from their device timestamps. */
+/*
+ * From the device timestamps of the run's commands (`ev` holds `n` chunks
+ * of N_STAGES events): the span from the first start to the last end, the
+ * time during which two or more commands ran, and the time during which an
+ * upload and a download ran together.
+ */
 static int
-measure_overlap(struct clq_event **ev, size_t n, double *span, double *overlap)
+measure_overlap(struct clq_event **ev, size_t n, struct run *r)
 {
-	struct edge *edges = malloc(2 * n * sizeof(*edges));
-	uint64_t busy2 = 0;
-	int running = 0, rc = CLQ_SUCCESS;
+	size_t n_edges = 2 * n * N_STAGES;
+	struct edge *e = malloc(n_edges * sizeof(*e));
+	uint64_t busy2 = 0, both_ways = 0;
+	int running[N_STAGES] = {0}, total = 0, rc = CLQ_SUCCESS;
 
-	if (!edges)
+	if (!e)
 		return CL_OUT_OF_HOST_MEMORY;
-	for (size_t i = 0; i < n && rc == CLQ_SUCCESS; i++) {
+	for (size_t i = 0; i < n * N_STAGES && rc == CLQ_SUCCESS; i++) {
 		struct clq_event_times t;
+		int stage = (int)(i % N_STAGES);
 
 		rc = clq_event_get_times(ev[i], &t);
-		edges[2 * i] = (struct edge){t.start, +1};
-		edges[2 * i + 1] = (struct edge){t.end, -1};
+		e[2 * i] = (struct edge){t.start, stage, +1};
+		e[2 * i + 1] = (struct edge){t.end, stage, -1};
 	}
 	if (rc == CLQ_SUCCESS) {
-		qsort(edges, 2 * n, sizeof(*edges), compare_edge);
-		for (size_t i = 0; i < 2 * n; i++) {
-			if (running >= 2)
-				busy2 += edges[i].t - edges[i - 1].t;
-			running += edges[i].delta;
+		qsort(e, n_edges, sizeof(*e), compare_edge);
+		for (size_t i = 0; i < n_edges; i++) {
+			uint64_t dt = i ? e[i].t - e[i - 1].t : 0;
+
+			if (total >= 2)
+				busy2 += dt;
+			if (running[STAGE_UPLOAD] && running[STAGE_DOWNLOAD])
+				both_ways += dt;
+			running[e[i].stage] += e[i].delta;
+			total += e[i].delta;
 		}
-		*span = (double)(edges[2 * n - 1].t - edges[0].t) * 1e-9;
-		*overlap = (double)busy2 * 1e-9;
+		r->device_span = (double)(e[n_edges - 1].t - e[0].t) * 1e-9;
+		r->overlap = (double)busy2 * 1e-9;
+		r->transfers_overlap = (double)both_ways * 1e-9;
 	}
-	free(edges);
+	free(e);
 	return rc;
 }
 
@@ -517,8 +531,7 @@ summarise(struct demo *d, struct run *r)
 	}
 	free(v);
 	if (rc == CLQ_SUCCESS)
-		rc = measure_overlap(r->ev, n * N_STAGES, &r->device_span,
-				     &r->overlap);
+		rc = measure_overlap(r->ev, n, r);
 	return rc < 0 ? fail("reading the device timestamps", rc) : rc;
 }
 
@@ -771,33 +784,38 @@ memory_kind(const struct demo *d)
 }
 
 /*
- * The ideal pipeline: after the first chunk has gone through every stage,
- * one chunk finishes per period, where the period is the busiest queue's
- * time per chunk (upload + download on the shared queue with --queues 2),
- * or, when B buffers cannot keep every queue busy, the time one chunk holds
- * its buffer (all three stages) / B. Each stage counts with the shorter of
- * its medians, alone or pipelined, so the ideal is a bound the pipeline
- * cannot beat by running a stage faster than it was ever seen to run.
+ * The ideal pipeline: the longest of the lower bounds that the stage times
+ * set, each stage counted with the shorter of its medians (alone or
+ * pipelined):
+ * - each queue: its work for every chunk, plus the stages that must run
+ *   before its first command and after its last; with 3 queues that is
+ *   chunks x stage + the other stages once;
+ * - each device buffer: the chunks that share it go through every stage one
+ *   after another, so ceil(chunks / buffers) x (sum of the stages).
  */
 static void
 compute_ideal(const struct demo *d, struct report *rep)
 {
-	double s[N_STAGES], sum = 0, period = 0;
+	double s[N_STAGES], sum = 0, ideal, n = (double)d->opt->chunks;
+	size_t per_buffer =
+		(d->opt->chunks + d->opt->buffers - 1) / d->opt->buffers;
 
 	for (int i = 0; i < N_STAGES; i++) {
 		s[i] = fmin(rep->seq.stage[i], rep->pipe.stage[i]);
 		sum += s[i];
 	}
 	if (d->opt->queues == 2) {
-		period = fmax(s[STAGE_UPLOAD] + s[STAGE_DOWNLOAD],
-			      s[STAGE_KERNEL]);
+		double transfers = s[STAGE_UPLOAD] + s[STAGE_DOWNLOAD];
+
+		ideal = fmax(n * transfers, n * s[STAGE_KERNEL] + transfers);
+		rep->bottleneck_share = fmax(transfers, s[STAGE_KERNEL]) / sum;
 	} else {
-		for (int i = 0; i < N_STAGES; i++)
-			period = fmax(period, s[i]);
+		double busiest = fmax(fmax(s[0], s[1]), s[2]);
+
+		ideal = (n - 1) * busiest + sum;
+		rep->bottleneck_share = busiest / sum;
 	}
-	rep->bottleneck_share = sum > 0 ? period / sum : 1;
-	period = fmax(period, sum / (double)d->opt->buffers);
-	rep->ideal = (double)(d->opt->chunks - 1) * period + sum;
+	rep->ideal = fmax(ideal, (double)per_buffer * sum);
 	rep->speedup = rep->seq.wall / rep->pipe.wall;
 	rep->efficiency = rep->ideal / rep->pipe.wall;
 	rep->busy2 = rep->pipe.device_span > 0
@@ -829,6 +847,31 @@ explain(const struct demo *d, const struct report *rep)
 	       "together";
 }
 
+/* Why an overlapping pipeline fell short of the ideal. */
+static const char *
+shortfall(const struct demo *d, const struct report *rep)
+{
+	bool one_way =
+		d->opt->queues == 3 &&
+		rep->pipe.transfers_overlap < 0.1 * rep->pipe.device_span;
+
+	if (rep->ideal / (double)d->opt->chunks < 200e-6)
+		return "chunks this short are dominated by the cost of "
+		       "starting each command; try a larger --chunk-mib";
+	if (d->opt->pageable)
+		return "pageable transfers are staged by the driver through "
+		       "a pinned buffer of its own (NVIDIA's among others), "
+		       "which slows or serialises them; drop --pageable";
+	if (one_way)
+		return "uploads and downloads never ran together: the device "
+		       "seems to copy one way at a time";
+	if (clq_device_get_type(rep->device) == CLQ_DEVICE_TYPE_CPU)
+		return "a CPU device runs transfers and kernels on the same "
+		       "cores";
+	return "the stages slowed each other down (compare the alone and "
+	       "pipelined stage times)";
+}
+
 /* Overlap is judged from the device's own timestamps: two or more
  * commands running during at least a quarter of the pipeline's span, and
  * the pipeline at least 10% faster than the sequential loop. */
@@ -851,8 +894,10 @@ judge(const struct demo *d, struct report *rep)
 		snprintf(r, size,
 			 "transfers and compute ran together %.0f%% of the "
 			 "time: %.2fx the sequential loop, %.0f%% of the ideal "
-			 "pipeline",
-			 100 * rep->busy2, rep->speedup, 100 * rep->efficiency);
+			 "pipeline%s%s",
+			 100 * rep->busy2, rep->speedup, 100 * rep->efficiency,
+			 rep->efficiency < 0.9 ? "; " : "",
+			 rep->efficiency < 0.9 ? shortfall(d, rep) : "");
 	} else {
 		rep->verdict = "no overlap";
 		snprintf(r, size,
@@ -884,9 +929,9 @@ print_text(const struct demo *d, const struct report *rep)
 	printf("ideal:      %10.3f ms  (efficiency %.2f)\n", rep->ideal * 1e3,
 	       rep->efficiency);
 	printf("device: two or more commands running for %.3f of %.3f ms "
-	       "(%.0f%%)\n",
+	       "(%.0f%%), an upload and a download together for %.3f ms\n",
 	       rep->pipe.overlap * 1e3, rep->pipe.device_span * 1e3,
-	       100 * rep->busy2);
+	       100 * rep->busy2, rep->pipe.transfers_overlap * 1e3);
 	printf("check: %s\n", rep->seq.mismatches || rep->pipe.mismatches
 				      ? "MISMATCH"
 				      : "both runs match the CPU reference");
@@ -914,8 +959,10 @@ static void
 print_json_run(const char *name, const struct run *r)
 {
 	printf("  \"%s\": {\"wall_s\": %.9g, \"device_span_s\": %.9g, "
-	       "\"overlap_s\": %.9g, \"mismatches\": %zu, \"stage_s\": {",
-	       name, r->wall, r->device_span, r->overlap, r->mismatches);
+	       "\"overlap_s\": %.9g, \"transfers_overlap_s\": %.9g, "
+	       "\"mismatches\": %zu, \"stage_s\": {",
+	       name, r->wall, r->device_span, r->overlap, r->transfers_overlap,
+	       r->mismatches);
 	for (int s = 0; s < N_STAGES; s++)
 		printf("%s\"%s\": %.9g", s ? ", " : "", stage_names[s],
 		       r->stage[s]);
