@@ -416,32 +416,6 @@ enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
 	return clq__check(q->ctx, err, command_name(dir, flat));
 }
 
-static void CL_CALLBACK
-release_host_array(cl_event ev, cl_int status, void *data)
-{
-	(void)ev;
-	(void)status;
-	clq_host_array_unref(data);
-}
-
-/*
- * Keeps `h` alive until `ev` completes. If the driver refuses the callback,
- * waits for the transfer instead: slower, never unsafe.
- */
-static void
-keep_alive_until(struct clq_queue *q, cl_event ev, struct clq_host_array *h)
-{
-	clq_host_array_ref(h);
-	if (clSetEventCallback(ev, CL_COMPLETE, release_host_array, h) ==
-	    CL_SUCCESS)
-		return;
-	clq__log(q->ctx, CLQ_LOG_WARNING,
-		 "clSetEventCallback failed: waiting for the transfer to keep "
-		 "its host array alive");
-	clWaitForEvents(1, &ev);
-	clq_host_array_unref(h);
-}
-
 /* A copy between a device array and a host array or another device array. */
 struct copy {
 	enum direction dir;
@@ -487,9 +461,9 @@ copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 }
 
 static void
-copy_enqueued(struct clq_queue *q, cl_event ev, void *data)
+copy_enqueued(struct clq_queue *q, struct clq_event *ev, void *data)
 {
-	keep_alive_until(q, ev, ((struct copy *)data)->host);
+	clq__host_array_track(((struct copy *)data)->host, q, ev);
 }
 
 static int

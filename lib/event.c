@@ -63,13 +63,11 @@ event_release(struct clq_event *e)
 static int set_user_status(struct clq_event *event, int status);
 
 int
-clq__event_prepare(struct clq_queue *queue, struct clq_event **event_out,
+clq__event_prepare(struct clq_queue *queue, int wanted,
 		   struct clq_event **ev_out)
 {
 	*ev_out = NULL;
-	if (event_out)
-		*event_out = NULL;
-	else if (!(queue->flags & CLQ_QUEUE_TUNING))
+	if (!wanted && !(queue->flags & CLQ_QUEUE_TUNING))
 		return CLQ_SUCCESS;
 	return event_new(queue->ctx, (queue->flags & CLQ_QUEUE_PROFILING) != 0,
 			 0, ev_out);

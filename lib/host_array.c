@@ -88,9 +88,34 @@ unmap_for_good(struct clq_host_array *h)
 	clFinish(h->map_queue);
 }
 
+/* A zeroed array with one reference and no pending transfers. */
+static struct clq_host_array *
+host_array_alloc(void)
+{
+	struct clq_host_array *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	if (pthread_mutex_init(&h->pending_lock, NULL) != 0) {
+		free(h);
+		return NULL;
+	}
+	atomic_init(&h->refs, 1);
+	atomic_init(&h->pending_left, 0);
+	h->pending = h->pending_inline;
+	h->cap_pending =
+		sizeof(h->pending_inline) / sizeof(h->pending_inline[0]);
+	return h;
+}
+
 static void
 host_array_free(struct clq_host_array *h)
 {
+	for (size_t i = 0; i < h->n_pending; i++)
+		clq_event_unref(h->pending[i].ev);
+	if (h->pending != h->pending_inline)
+		free(h->pending);
+	pthread_mutex_destroy(&h->pending_lock);
 	if (is_mapped(h)) {
 		if (h->data)
 			unmap_for_good(h);
@@ -124,10 +149,9 @@ clq_host_array_create(struct clq_context *ctx, enum clq_dtype dtype,
 	*array_out = NULL;
 	if (!ctx)
 		return clq__invalid(NULL, fn, "ctx is NULL");
-	h = calloc(1, sizeof(*h));
+	h = host_array_alloc();
 	if (!h)
 		return CL_OUT_OF_HOST_MEMORY;
-	atomic_init(&h->refs, 1);
 	h->ctx = clq_context_ref(ctx);
 	h->strategy = CLQ__HOST_ALIGNED;
 	rc = clq__layout_init(ctx, fn, dtype, ndim, shape, padded_shape,
@@ -173,10 +197,9 @@ clq_host_array_wrap(enum clq_dtype dtype, size_t ndim, const size_t *shape,
 			      &layout);
 	if (rc < 0)
 		return rc;
-	h = calloc(1, sizeof(*h));
+	h = host_array_alloc();
 	if (!h)
 		return CL_OUT_OF_HOST_MEMORY;
-	atomic_init(&h->refs, 1);
 	h->layout = layout;
 	h->data = data;
 	h->strategy = CLQ__HOST_WRAPPED;
@@ -257,13 +280,128 @@ clq_host_array_ref(struct clq_host_array *array)
 	return array;
 }
 
+static int
+event_done(struct clq_event *ev)
+{
+	cl_int status;
+
+	if (clGetEventInfo(ev->cl, CL_EVENT_COMMAND_EXECUTION_STATUS,
+			   sizeof(status), &status, NULL) != CL_SUCCESS)
+		return 1; /* a broken event: nothing will run any more */
+	return status <= CL_COMPLETE;
+}
+
+/* Drops the pending transfers that have completed; `pending_lock` held. */
+static void
+prune_pending(struct clq_host_array *h)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < h->n_pending; i++) {
+		if (event_done(h->pending[i].ev))
+			clq_event_unref(h->pending[i].ev);
+		else
+			h->pending[kept++] = h->pending[i];
+	}
+	h->n_pending = kept;
+}
+
+/* Makes room for one more pending transfer; `pending_lock` held. */
+static int
+reserve_pending(struct clq_host_array *h)
+{
+	struct clq__pending *grown;
+	size_t cap;
+
+	if (h->n_pending < h->cap_pending)
+		return 0;
+	prune_pending(h);
+	if (h->n_pending < h->cap_pending)
+		return 0;
+	cap = 2 * h->cap_pending;
+	grown = malloc(cap * sizeof(*grown));
+	if (!grown)
+		return -1;
+	memcpy(grown, h->pending, h->n_pending * sizeof(*grown));
+	if (h->pending != h->pending_inline)
+		free(h->pending);
+	h->pending = grown;
+	h->cap_pending = cap;
+	return 0;
+}
+
+void
+clq__host_array_track(struct clq_host_array *h, struct clq_queue *q,
+		      struct clq_event *ev)
+{
+	struct clq_event *old = NULL;
+	size_t i;
+
+	clq_event_ref(ev);
+	pthread_mutex_lock(&h->pending_lock);
+	for (i = 0; i < h->n_pending; i++)
+		if (h->pending[i].queue_id == q->id)
+			break;
+	if (i < h->n_pending) {
+		old = h->pending[i].ev;
+		h->pending[i].ev = ev;
+	} else if (reserve_pending(h) == 0) {
+		h->pending[h->n_pending++] = (struct clq__pending){q->id, ev};
+	} else {
+		old = ev; /* no room: wait instead (slower, never unsafe) */
+	}
+	pthread_mutex_unlock(&h->pending_lock);
+	if (old == ev) {
+		clq__log(q->ctx, CLQ_LOG_WARNING,
+			 "out of memory: waiting for the transfer to keep its "
+			 "host array alive");
+		clWaitForEvents(1, &ev->cl);
+	}
+	clq_event_unref(old);
+}
+
+static void CL_CALLBACK
+pending_done(cl_event ev, cl_int status, void *data)
+{
+	struct clq_host_array *h = data;
+
+	(void)ev;
+	(void)status;
+	if (atomic_fetch_sub_explicit(&h->pending_left, 1,
+				      memory_order_acq_rel) == 1)
+		host_array_free(h);
+}
+
+/*
+ * The last reference is gone: free now if every pending transfer has
+ * completed, else when the last of them does. The count starts one high
+ * so that no callback frees the array while callbacks are still being
+ * set; a driver that refuses a callback is waited for instead.
+ */
+static void
+host_array_release(struct clq_host_array *h)
+{
+	prune_pending(h);
+	atomic_store(&h->pending_left, (unsigned)h->n_pending + 1);
+	for (size_t i = 0; i < h->n_pending; i++) {
+		cl_event ev = h->pending[i].ev->cl;
+
+		if (clSetEventCallback(ev, CL_COMPLETE, pending_done, h) !=
+		    CL_SUCCESS) {
+			clWaitForEvents(1, &ev);
+			pending_done(ev, CL_COMPLETE, h);
+		}
+	}
+	pending_done(NULL, CL_COMPLETE, h);
+}
+
 void
 clq_host_array_unref(struct clq_host_array *array)
 {
 	if (!array || atomic_fetch_sub_explicit(&array->refs, 1,
 						memory_order_acq_rel) != 1)
 		return;
-	host_array_free(array);
+	host_array_release(array);
 }
 
 void *

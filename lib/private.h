@@ -61,6 +61,7 @@ struct clq_queue {
 	struct clq_context *ctx;
 	cl_command_queue cl;
 	unsigned flags;
+	uint64_t id; /* unique in the process, never reused */
 	/* Tuning queues only: `tune_lock` guards the rest; while `tuning`,
 	 * the first and the latest command enqueued are held. */
 	pthread_mutex_t tune_lock;
@@ -126,6 +127,12 @@ enum clq__host_strategy {
 	CLQ__HOST_REMAPPED, /* ALLOC_HOST_PTR buffer, unmapped around copies */
 };
 
+/* A host array's newest async transfer on one queue. */
+struct clq__pending {
+	uint64_t queue_id;
+	struct clq_event *ev; /* held */
+};
+
 struct clq_host_array {
 	atomic_uint refs;
 	struct clq_context *ctx; /* NULL when wrapped */
@@ -140,6 +147,17 @@ struct clq_host_array {
 	 * the next triple waits for (NULL before the first transfer). */
 	pthread_mutex_t remap_lock;
 	cl_event last_map;
+	/* Async transfers keep the array alive without a reference each: for
+	 * every queue that has used it, `pending` holds the newest transfer's
+	 * event (queues run in order, so the earlier ones end first). The last
+	 * unref frees the array once those events have completed. Guarded by
+	 * `pending_lock`; `pending_left` counts the events the freeing still
+	 * waits for. */
+	pthread_mutex_t pending_lock;
+	struct clq__pending *pending;
+	size_t n_pending, cap_pending;
+	struct clq__pending pending_inline[2];
+	atomic_uint pending_left;
 };
 
 struct clq_program {
@@ -243,11 +261,11 @@ void clq__device_spec_free(struct clq__device_spec *spec);
 /*
  * Enqueue functions never fail after the command is in the queue: they
  * allocate the event first (clq__event_prepare(), which leaves *ev_out NULL
- * when neither the caller nor a tuning queue wants one), pass
+ * when neither the caller, the command nor a tuning queue wants one), pass
  * `ev ? &ev->cl : NULL` to OpenCL, then hand it to the caller or drop it
  * (clq__event_deliver()).
  */
-int clq__event_prepare(struct clq_queue *queue, struct clq_event **event_out,
+int clq__event_prepare(struct clq_queue *queue, int wanted,
 		       struct clq_event **ev_out);
 void
 clq__event_deliver(int rc, struct clq_event *ev, struct clq_event **event_out);
@@ -268,12 +286,12 @@ void clq__wait_list_free(cl_event *list, const cl_event *inline_buf);
  * OpenCL call(s), with the wait list and, when `ev` is not NULL, an event
  * to fill; it returns a clq status, already logged. `enqueued`, if set,
  * runs after a successful enqueue with the command's event (to keep
- * objects alive until it completes).
+ * objects alive until it completes; it takes a reference if it keeps it).
  */
 struct clq__command {
 	int (*enqueue)(struct clq_queue *q, cl_uint n_wait,
 		       const cl_event *list, cl_event *ev, void *data);
-	void (*enqueued)(struct clq_queue *q, cl_event ev, void *data);
+	void (*enqueued)(struct clq_queue *q, struct clq_event *ev, void *data);
 	void *data;
 };
 
@@ -294,6 +312,13 @@ clq__enqueue(struct clq_queue *queue, const char *function,
  * enqueues device copies to or from `h->pinned`, then a map, which may
  * block and gives `*ev`. Concurrent calls for one host array take turns.
  */
+/*
+ * Keeps `h` alive until `ev`, an async transfer just enqueued on `q`, has
+ * completed (see clq_host_array.pending). Takes its own reference to `ev`.
+ */
+void clq__host_array_track(struct clq_host_array *h, struct clq_queue *q,
+			   struct clq_event *ev);
+
 int clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 				 cl_bool blocking, cl_uint n_wait,
 				 const cl_event *list, cl_event *ev,

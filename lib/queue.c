@@ -3,6 +3,9 @@
 
 #include "private.h"
 
+/* Queue ids start at 1 and are never reused (see clq__host_array_track). */
+static atomic_uint_fast64_t next_queue_id = 1;
+
 static int
 queue_new(struct clq_context *ctx, const char *function, unsigned flags,
 	  struct clq_queue **queue_out)
@@ -38,6 +41,8 @@ queue_new(struct clq_context *ctx, const char *function, unsigned flags,
 	atomic_init(&queue->refs, 1);
 	queue->ctx = clq_context_ref(ctx);
 	queue->flags = flags;
+	queue->id = atomic_fetch_add_explicit(&next_queue_id, 1,
+					      memory_order_relaxed);
 	*queue_out = queue;
 	return CLQ_SUCCESS;
 }
@@ -224,24 +229,24 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 		*event_out = NULL;
 	if (!queue)
 		return clq__invalid(NULL, function, "queue is NULL");
-	rc = clq__wait_list(queue->ctx, function, wait, n_wait, inline_buf,
-			    CLQ__WAIT_INLINE, &list);
-	if (rc < 0)
-		return rc;
-	rc = clq__event_prepare(queue, event_out, &ev);
+	if (n_wait) {
+		rc = clq__wait_list(queue->ctx, function, wait, n_wait,
+				    inline_buf, CLQ__WAIT_INLINE, &list);
+		if (rc < 0)
+			return rc;
+	}
+	rc = clq__event_prepare(queue, event_out || command->enqueued, &ev);
 	if (rc < 0)
 		goto out;
-	rc = command->enqueue(queue, (cl_uint)n_wait, list,
-			      ev || command->enqueued ? &cl : NULL,
+	rc = command->enqueue(queue, (cl_uint)n_wait, list, ev ? &cl : NULL,
 			      command->data);
-	if (rc == CLQ_SUCCESS && command->enqueued)
-		command->enqueued(queue, cl, command->data);
-	if (rc == CLQ_SUCCESS && ev)
+	if (rc == CLQ_SUCCESS && ev) {
 		ev->cl = cl;
-	else if (cl)
-		clReleaseEvent(cl);
-	if (rc == CLQ_SUCCESS && (queue->flags & CLQ_QUEUE_TUNING))
-		tune_record(queue, ev);
+		if (command->enqueued)
+			command->enqueued(queue, ev, command->data);
+		if (queue->flags & CLQ_QUEUE_TUNING)
+			tune_record(queue, ev);
+	}
 	clq__event_deliver(rc, ev, event_out);
 out:
 	clq__wait_list_free(list, inline_buf);

@@ -333,6 +333,54 @@ START_TEST(async_keeps_host_array_alive)
 END_TEST
 
 /*
+ * The same across several queues, more than the array tracks without
+ * allocating, with two transfers on one queue: the array lives until the
+ * last of them has run, whichever order their gates open in.
+ */
+START_TEST(async_keeps_host_array_alive_across_queues)
+{
+	enum { N = 5 };
+	const size_t shape[1] = {2048};
+	struct clq_queue *q[N];
+	struct clq_device_array *a[N];
+	struct clq_event *gate[N];
+	struct clq_host_array *src, *expect, *dst;
+
+	src = make_host(CLQ_DTYPE_UINT32, 1, shape, NULL);
+	expect = make_host(CLQ_DTYPE_UINT32, 1, shape, NULL);
+	dst = make_host(CLQ_DTYPE_UINT32, 1, shape, NULL);
+	fill_random(src);
+	memcpy(clq_host_array_data(expect), clq_host_array_data(src),
+	       clq_host_array_get_nbytes(src));
+	for (int i = 0; i < N; i++) {
+		q[i] = make_queue();
+		ck_assert_ok(clq_user_event_create(test_ctx, &gate[i]));
+		ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_UINT32,
+						     1, shape, NULL, &a[i]));
+		ck_assert_ok(clq_device_array_set_async(a[i], q[i], src,
+							&gate[i], 1, NULL));
+	}
+	ck_assert_ok(
+		clq_device_array_set_async(a[0], q[0], src, &gate[0], 1, NULL));
+	clq_host_array_unref(src);
+	for (int i = N - 1; i >= 0; i--) {
+		ck_assert_ok(clq_queue_flush(q[i]));
+		test_sleep_ms(5);
+		ck_assert_ok(clq_user_event_complete(gate[i], CL_COMPLETE));
+	}
+	for (int i = 0; i < N; i++) {
+		ck_assert_ok(clq_device_array_get(a[i], q[i], dst));
+		ck_assert(same_elements(expect, dst));
+		clq_event_unref(gate[i]);
+		clq_device_array_unref(a[i]);
+		clq_queue_unref(q[i]);
+	}
+	clq_host_array_unref(expect);
+	clq_host_array_unref(dst);
+}
+END_TEST
+
+/*
  * Remapped host arrays unmap their memory around each transfer, so two
  * transfers of one host array must take turns even on two queues: a read
  * into it waits for a gated write from it that was enqueued first. (With
@@ -896,6 +944,7 @@ array_suite(void)
 	tcase_add_loop_test(tc, round_trip_every_dtype_and_layout, 0, N_DTYPES);
 	tcase_add_test(tc, async_across_queues);
 	tcase_add_test(tc, async_keeps_host_array_alive);
+	tcase_add_test(tc, async_keeps_host_array_alive_across_queues);
 	tcase_add_test(tc, remapped_transfers_take_turns);
 	tcase_add_test(tc, transfer_mismatches_refused);
 	tcase_add_test(tc, wrapped_caller_memory);
