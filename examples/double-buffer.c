@@ -43,6 +43,8 @@ struct options {
 	bool balance;
 	bool pageable;
 	bool json;
+	const char *trace; /* --trace FILE.json */
+	const char *svg;   /* --svg FILE.svg */
 };
 
 struct demo {
@@ -128,6 +130,12 @@ usage(FILE *out)
 	      "instead\n"
 	      "                  of pinned host arrays\n"
 	      "  --json          print the report as JSON\n"
+	      "  --trace FILE    write the pipelined run's timeline as a "
+	      "Chrome\n"
+	      "                  trace (open it in Perfetto or "
+	      "chrome://tracing)\n"
+	      "  --svg FILE      write the pipelined run's timeline as an SVG "
+	      "chart\n"
 	      "  --help          show this help\n\n"
 	      "Exits 0 when both runs match the CPU reference, 1 on a mismatch "
 	      "or an\n"
@@ -179,7 +187,15 @@ parse_mib(const char *text, double *out)
 static int
 parse_options(int argc, char **argv, struct options *opt)
 {
-	enum { O_CHUNK_MIB = 256, O_CHUNKS, O_BUFFERS, O_QUEUES, O_ITERS };
+	enum {
+		O_CHUNK_MIB = 256,
+		O_CHUNKS,
+		O_BUFFERS,
+		O_QUEUES,
+		O_ITERS,
+		O_TRACE,
+		O_SVG
+	};
 	static const struct option longopts[] = {
 		{"device", required_argument, NULL, 'd'},
 		{"chunk-mib", required_argument, NULL, O_CHUNK_MIB},
@@ -190,6 +206,8 @@ parse_options(int argc, char **argv, struct options *opt)
 		{"balance", no_argument, NULL, 'b'},
 		{"pageable", no_argument, NULL, 'p'},
 		{"json", no_argument, NULL, 'j'},
+		{"trace", required_argument, NULL, O_TRACE},
+		{"svg", required_argument, NULL, O_SVG},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -238,6 +256,12 @@ parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case 'j':
 			opt->json = true;
+			break;
+		case O_TRACE:
+			opt->trace = optarg;
+			break;
+		case O_SVG:
+			opt->svg = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1019,6 +1043,54 @@ warm_up(struct demo *d)
 	return rc < 0 ? fail("warming up", rc) : rc;
 }
 
+/* Writes one export of a timeline to `path`. */
+static int export(struct clq_timeline *tl, const char *path,
+		  int (*write)(struct clq_timeline *, FILE *))
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (!f) {
+		fprintf(stderr, "double-buffer: cannot write %s: %s\n", path,
+			strerror(errno));
+		return CLQ_ERROR_IO;
+	}
+	rc = write(tl, f);
+	if (fclose(f) != 0 && rc == CLQ_SUCCESS)
+		rc = CLQ_ERROR_IO;
+	return rc < 0 ? fail(path, rc) : rc;
+}
+
+/* --trace and --svg: the pipelined run's commands, a track per queue. */
+static int
+write_timeline(struct demo *d, const struct run *r)
+{
+	static const char *const labels[N_STAGES] = {"write", "kernel scale",
+						     "read"};
+	const char *tracks[N_STAGES] = {"upload queue", "kernel queue",
+					"download queue"};
+	struct clq_timeline *tl = NULL;
+	int rc;
+
+	if (d->opt->queues == 2)
+		tracks[STAGE_UPLOAD] = tracks[STAGE_DOWNLOAD] =
+			"transfer queue";
+	if ((rc = clq_timeline_create(d->ctx, &tl)) < 0)
+		return fail("creating a timeline", rc);
+	for (size_t i = 0; i < d->opt->chunks * N_STAGES && rc == CLQ_SUCCESS;
+	     i++)
+		rc = clq_timeline_add_event(tl, r->ev[i], tracks[i % N_STAGES],
+					    labels[i % N_STAGES]);
+	if (rc < 0)
+		fail("recording the timeline", rc);
+	if (rc == CLQ_SUCCESS && d->opt->trace)
+		rc = export(tl, d->opt->trace, clq_timeline_write_trace);
+	if (rc == CLQ_SUCCESS && d->opt->svg)
+		rc = export(tl, d->opt->svg, clq_timeline_write_svg);
+	clq_timeline_unref(tl);
+	return rc;
+}
+
 static int
 run_demo(struct demo *d, struct report *rep)
 {
@@ -1034,6 +1106,8 @@ run_demo(struct demo *d, struct report *rep)
 		return rc;
 	compute_ideal(d, rep);
 	judge(d, rep);
+	if (d->opt->trace || d->opt->svg)
+		return write_timeline(d, &rep->pipe);
 	return CLQ_SUCCESS;
 }
 

@@ -471,7 +471,16 @@ run_copy(const char *function, struct clq_queue *q, struct copy *c,
 	 struct clq_event *const *wait, size_t n_wait,
 	 struct clq_event **event_out)
 {
-	struct clq__command command = {copy_enqueue, NULL, c};
+	static const char *const labels[] = {[TO_DEVICE] = "write",
+					     [TO_HOST] = "read",
+					     [ON_DEVICE] = "copy"};
+	uint64_t bytes = clq_dtype_size(c->dev.layout->dtype);
+	struct clq__command command = {copy_enqueue,   NULL, c,
+				       labels[c->dir], NULL, 0};
+
+	for (size_t i = 0; i < c->dev.layout->ndim; i++)
+		bytes *= c->dev.box->count[i];
+	command.bytes = bytes;
 
 	/* Wrapped memory is the caller's to keep (clq_host_array_wrap()):
 	 * nothing of the array is used after the enqueue. */
@@ -763,7 +772,9 @@ clq_device_array_fill(struct clq_device_array *array, struct clq_queue *queue,
 {
 	static const char fn[] = "clq_device_array_fill";
 	struct fill f = {array, value};
-	struct clq__command command = {fill_enqueue, NULL, &f};
+	struct clq__command command = {
+		fill_enqueue, NULL, &f,
+		"fill",	      NULL, array ? array->layout.nbytes : 0};
 
 	if (event_out)
 		*event_out = NULL;

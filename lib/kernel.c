@@ -394,7 +394,12 @@ clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
 {
 	static const char fn[] = "clq_queue_enqueue_kernel";
 	struct launch l = {kernel, args, n_args, work_dim, global, local};
-	struct clq__command command = {launch_enqueue, NULL, &l};
+	struct clq__command command = {launch_enqueue,
+				       NULL,
+				       &l,
+				       "kernel",
+				       kernel ? kernel->name : NULL,
+				       0};
 	int rc;
 
 	if (event_out)

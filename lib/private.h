@@ -62,6 +62,10 @@ struct clq_queue {
 	cl_command_queue cl;
 	unsigned flags;
 	uint64_t id; /* unique in the process, never reused */
+	/* Set while no other thread enqueues (clq_queue_set_timeline()). */
+	struct clq_timeline *timeline;
+	uint32_t track;
+	char *next_label; /* clq_queue_set_next_label(), used once */
 	/* Tuning queues only: `tune_lock` guards the rest; while `tuning`,
 	 * the first and the latest command enqueued are held. */
 	pthread_mutex_t tune_lock;
@@ -293,7 +297,21 @@ struct clq__command {
 		       const cl_event *list, cl_event *ev, void *data);
 	void (*enqueued)(struct clq_queue *q, struct clq_event *ev, void *data);
 	void *data;
+	/* For timelines: the default label ("write", "kernel"...), an
+	 * optional second word (the kernel's name), the bytes moved. */
+	const char *label;
+	const char *label_arg;
+	uint64_t bytes;
 };
+
+/*
+ * Timelines (timeline.c): records a command just enqueued on `q` (which
+ * has a timeline) with the queue's one-shot label or the command's own.
+ */
+void
+clq__timeline_record(struct clq_queue *q, const struct clq__command *command,
+		     struct clq_event *ev);
+void clq__queue_timeline_clear(struct clq_queue *q);
 
 /*
  * The enqueue protocol every enqueue function follows: clears *event_out,

@@ -99,6 +99,7 @@ clq_queue_unref(struct clq_queue *queue)
 		return;
 	/* clReleaseCommandQueue flushes; enqueued commands still run. */
 	clReleaseCommandQueue(queue->cl);
+	clq__queue_timeline_clear(queue);
 	if (queue->flags & CLQ_QUEUE_TUNING) {
 		clq_event_unref(queue->tune_first);
 		clq_event_unref(queue->tune_last);
@@ -235,7 +236,8 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 		if (rc < 0)
 			return rc;
 	}
-	rc = clq__event_prepare(queue, event_out || command->enqueued, &ev);
+	rc = clq__event_prepare(
+		queue, event_out || command->enqueued || queue->timeline, &ev);
 	if (rc < 0)
 		goto out;
 	rc = command->enqueue(queue, (cl_uint)n_wait, list, ev ? &cl : NULL,
@@ -246,6 +248,8 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 			command->enqueued(queue, ev, command->data);
 		if (queue->flags & CLQ_QUEUE_TUNING)
 			tune_record(queue, ev);
+		if (queue->timeline)
+			clq__timeline_record(queue, command, ev);
 	}
 	clq__event_deliver(rc, ev, event_out);
 out:
@@ -273,9 +277,10 @@ enqueue_barrier(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 			  "clEnqueueBarrierWithWaitList");
 }
 
-static const struct clq__command marker_command = {enqueue_marker, NULL, NULL};
-static const struct clq__command barrier_command = {enqueue_barrier, NULL,
-						    NULL};
+static const struct clq__command marker_command = {enqueue_marker, NULL, NULL,
+						   "marker",	   NULL, 0};
+static const struct clq__command barrier_command = {enqueue_barrier, NULL, NULL,
+						    "barrier",	     NULL, 0};
 
 int
 clq_queue_enqueue_marker(struct clq_queue *queue, struct clq_event *const *wait,

@@ -15,5 +15,6 @@
 #include <clq/queue.h>
 #include <clq/array.h>
 #include <clq/program.h>
+#include <clq/timeline.h>
 
 #endif /* CLQ_CLQ_H */
