@@ -24,9 +24,10 @@ extern "C" {
  * any name for events added by hand) and records. A record keeps only its
  * track, label, times and byte count: #CLQ_TIMELINE_RECORD_BYTES bytes.
  * Commands are recorded as events first and harvested into records once
- * they complete, at the latest when 1024 are pending, so the `cl_event`s
- * are released as a run goes and memory grows with the number of records
- * only. Times are device nanoseconds (the profiling clock).
+ * they complete: whenever the pending list is full (1024 or more), the
+ * completed ones are harvested, so at most about twice the commands in
+ * flight stay pending, the `cl_event`s are released as a run goes, and
+ * memory grows with the number of records. Times are device nanoseconds (the profiling clock).
  *
  * Thread safety: every function may be called from any thread; queues
  * attached to one timeline may enqueue from several threads at once.
