@@ -216,9 +216,11 @@ clq_kernel_get_private_memory(const struct clq_kernel *kernel)
 
 /* Enqueueing. */
 
+/* Checks the arguments; `*array_bytes` gets the sum of the array
+ * arguments' sizes (a timeline records it as the kernel's bytes). */
 static int
 check_args(struct clq_queue *q, struct clq_kernel *k,
-	   const struct clq_arg *args, size_t n_args)
+	   const struct clq_arg *args, size_t n_args, uint64_t *array_bytes)
 {
 	static const char fn[] = "clq_queue_enqueue_kernel";
 	struct clq_context *ctx = q->ctx;
@@ -245,6 +247,8 @@ check_args(struct clq_queue *q, struct clq_kernel *k,
 					 fn, i, k->name);
 				return CLQ_ERROR_CONTEXT_MISMATCH;
 			}
+			if (!bad)
+				*array_bytes += a->array->layout.nbytes;
 			break;
 		case CLQ_ARG_KIND_VALUE:
 			bad = !a->value || a->size == 0;
@@ -414,7 +418,8 @@ clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
 			 fn);
 		return CLQ_ERROR_CONTEXT_MISMATCH;
 	}
-	if ((rc = check_args(queue, kernel, args, n_args)) < 0 ||
+	if ((rc = check_args(queue, kernel, args, n_args, &command.bytes)) <
+		    0 ||
 	    (rc = check_range(queue, kernel, work_dim, global, &l.local)) < 0)
 		return rc;
 	return clq__enqueue(queue, fn, &command, wait, n_wait, event_out);

@@ -138,6 +138,10 @@ START_TEST(queue_records_default_labels)
 	ck_assert_int_eq(count(text, "\"thread_name\""), 1);
 	ck_assert_int_eq(count(text, "{"), count(text, "}"));
 	ck_assert_ptr_nonnull(strstr(text, "\"bytes\": 256"));
+	/* a kernel's bytes are its array arguments' sizes: a, 256 bytes */
+	ck_assert_ptr_nonnull(strstr(text, "\"name\": \"kernel fill\""));
+	ck_assert_ptr_nonnull(strstr(strstr(text, "\"name\": \"kernel fill\""),
+				     "\"bytes\": 256,"));
 	free(text);
 
 	mem = open_memstream(&text, &text_size);

@@ -23,6 +23,9 @@ extern "C" {
  * A timeline has tracks (one per attached queue, "host" for host spans,
  * any name for events added by hand) and records. A record keeps only its
  * track, label, times and byte count: #CLQ_TIMELINE_RECORD_BYTES bytes.
+ * The byte count of a transfer or fill is the bytes it moves or writes; of
+ * a kernel, the total size of its array arguments (what it can touch);
+ * of a marker, barrier or wait, 0.
  * Commands are recorded as events first and harvested into records once
  * they complete: whenever the pending list is full (1024 or more), the
  * completed ones are harvested, so at most about twice the commands in
