@@ -627,15 +627,21 @@ compare_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* A copy of a timeline's records, analysed without holding its lock. */
+struct snapshot {
+	struct record *rec;
+	size_t n_rec;
+};
+
 /*
  * Per-track busy time and the time with two or more tracks busy, by one
- * sweep over the start and end of every timed record. Lock held.
+ * sweep over the start and end of every timed record.
  */
 static int
-sweep(const struct clq_timeline *tl, struct clq_timeline_summary *s)
+sweep(const struct snapshot *tl, struct clq_timeline_summary *s)
 {
 	struct edge *e = malloc(2 * tl->n_rec * sizeof(*e) + 1);
-	int *running = calloc(tl->tracks.n + 1, sizeof(*running));
+	int *running = calloc(s->n_tracks + 1, sizeof(*running));
 	uint64_t first = UINT64_MAX, last = 0, overlap = 0;
 	size_t n = 0;
 	int busy_tracks = 0;
@@ -678,7 +684,7 @@ sweep(const struct clq_timeline *tl, struct clq_timeline_summary *s)
 
 /* Count, total, min, median and max of one label's durations. */
 static int
-label_stats(const struct clq_timeline *tl, uint32_t label,
+label_stats(const struct snapshot *tl, uint32_t label,
 	    struct clq_timeline_label_summary *out)
 {
 	double *d = malloc((tl->n_rec + 1) * sizeof(*d));
@@ -720,36 +726,50 @@ clq_timeline_summary_free(struct clq_timeline_summary *summary)
 	free(summary);
 }
 
-/* Builds the summary; lock held. */
+/* Copies the names and records of the summary into `s` and `snap`; lock
+ * held. Copying costs a memcpy of the records, so that the sorting that
+ * follows does not keep every attached queue waiting for the lock. */
 static int
-summarize_locked(const struct clq_timeline *tl, struct clq_timeline_summary *s)
+snapshot_locked(const struct clq_timeline *tl, struct clq_timeline_summary *s,
+		struct snapshot *snap)
 {
-	int rc = CLQ_SUCCESS;
-
 	s->tracks = calloc(tl->tracks.n + 1, sizeof(*s->tracks));
 	s->labels = calloc(tl->labels.n + 1, sizeof(*s->labels));
-	if (!s->tracks || !s->labels)
+	snap->rec = malloc(tl->n_rec * sizeof(*snap->rec) + 1);
+	if (!s->tracks || !s->labels || !snap->rec)
 		return CL_OUT_OF_HOST_MEMORY;
 	for (; s->n_tracks < tl->tracks.n; s->n_tracks++) {
 		s->tracks[s->n_tracks].name = strdup(tl->tracks.v[s->n_tracks]);
 		if (!s->tracks[s->n_tracks].name)
 			return CL_OUT_OF_HOST_MEMORY;
 	}
-	for (size_t i = 0; i < tl->n_rec; i++) {
-		if (tl->rec[i].flags & RECORD_UNTIMED)
+	for (; s->n_labels < tl->labels.n; s->n_labels++) {
+		s->labels[s->n_labels].label =
+			strdup(tl->labels.v[s->n_labels]);
+		if (!s->labels[s->n_labels].label)
+			return CL_OUT_OF_HOST_MEMORY;
+	}
+	if (tl->n_rec)
+		memcpy(snap->rec, tl->rec, tl->n_rec * sizeof(*snap->rec));
+	snap->n_rec = tl->n_rec;
+	return CLQ_SUCCESS;
+}
+
+/* Fills in the summary's numbers from the copied records. */
+static int
+summarize_snapshot(const struct snapshot *snap, struct clq_timeline_summary *s)
+{
+	int rc = CLQ_SUCCESS;
+
+	for (size_t i = 0; i < snap->n_rec; i++) {
+		if (snap->rec[i].flags & RECORD_UNTIMED)
 			s->untimed++;
 		else
-			s->tracks[tl->rec[i].track].count++;
+			s->tracks[snap->rec[i].track].count++;
 	}
-	for (; s->n_labels < tl->labels.n && rc == CLQ_SUCCESS; s->n_labels++) {
-		struct clq_timeline_label_summary *l = &s->labels[s->n_labels];
-
-		l->label = strdup(tl->labels.v[s->n_labels]);
-		if (!l->label)
-			return CL_OUT_OF_HOST_MEMORY;
-		rc = label_stats(tl, (uint32_t)s->n_labels, l);
-	}
-	return rc < 0 ? rc : sweep(tl, s);
+	for (size_t l = 0; l < s->n_labels && rc == CLQ_SUCCESS; l++)
+		rc = label_stats(snap, (uint32_t)l, &s->labels[l]);
+	return rc < 0 ? rc : sweep(snap, s);
 }
 
 int
@@ -758,6 +778,7 @@ clq_timeline_summarize(struct clq_timeline *timeline,
 {
 	static const char fn[] = "clq_timeline_summarize";
 	struct clq_timeline_summary *s;
+	struct snapshot snap = {NULL, 0};
 	int rc;
 
 	if (!summary_out)
@@ -770,10 +791,14 @@ clq_timeline_summarize(struct clq_timeline *timeline,
 	if (!s)
 		return CL_OUT_OF_HOST_MEMORY;
 	rc = harvest_all(timeline);
-	pthread_mutex_lock(&timeline->lock);
+	if (rc == CLQ_SUCCESS) {
+		pthread_mutex_lock(&timeline->lock);
+		rc = snapshot_locked(timeline, s, &snap);
+		pthread_mutex_unlock(&timeline->lock);
+	}
 	if (rc == CLQ_SUCCESS)
-		rc = summarize_locked(timeline, s);
-	pthread_mutex_unlock(&timeline->lock);
+		rc = summarize_snapshot(&snap, s);
+	free(snap.rec);
 	if (rc < 0) {
 		clq_timeline_summary_free(s);
 		return rc;

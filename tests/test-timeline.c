@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,6 +214,134 @@ START_TEST(long_run_memory_is_bounded)
 }
 END_TEST
 
+/* Several threads share one timeline: each enqueues on its own queue
+ * (attached under its own track), labels some commands, adds hand spans
+ * and host spans to shared tracks, and finishes now and then; one more
+ * thread summarises, counts and flushes all the while. Every command must
+ * be recorded exactly once. Workers report failures by count (Check's
+ * assertions belong to the main thread). */
+#define STRESS_THREADS 4
+
+struct stress {
+	struct clq_timeline *tl;
+	int index;
+	size_t iters;
+	size_t recorded; /* records this worker caused */
+	int failures;
+	const int *done;
+};
+
+static void *
+stress_worker(void *arg)
+{
+	struct stress *w = arg;
+	struct clq_queue *q = NULL;
+	char track[32];
+
+	snprintf(track, sizeof(track), "thread %d", w->index);
+	if (clq_queue_create(test_ctx, CLQ_QUEUE_PROFILING, &q) < 0 ||
+	    clq_queue_set_timeline(q, w->tl, track) < 0) {
+		w->failures++;
+		clq_queue_unref(q);
+		return NULL;
+	}
+	for (size_t i = 0; i < w->iters; i++) {
+		uint64_t begin = 0;
+
+		w->failures += clq_queue_enqueue_marker(q, NULL, 0, NULL) < 0;
+		if (i % 4 == 0) {
+			w->failures += clq_queue_set_next_label(q, "mine") < 0;
+			w->failures +=
+				clq_queue_enqueue_barrier(q, NULL, 0, NULL) < 0;
+			w->recorded++;
+		}
+		if (i % 8 == 0) {
+			w->failures +=
+				clq_timeline_add_span(w->tl, "hand", "span", i,
+						      i + 1, 4) < 0;
+			w->failures +=
+				clq_timeline_host_begin(w->tl, &begin) < 0;
+			w->failures +=
+				clq_timeline_host_end(w->tl, begin, "host") < 0;
+			w->recorded += 2;
+		}
+		if (i % 100 == 99)
+			w->failures += clq_queue_finish(q) < 0;
+		w->recorded++;
+	}
+	/* detach while the others keep recording */
+	w->failures += clq_queue_finish(q) < 0;
+	w->failures += clq_queue_set_timeline(q, NULL, NULL) < 0;
+	w->failures += clq_queue_enqueue_marker(q, NULL, 0, NULL) < 0;
+	clq_queue_unref(q);
+	return NULL;
+}
+
+static void *
+stress_reader(void *arg)
+{
+	struct stress *r = arg;
+
+	while (!__atomic_load_n(r->done, __ATOMIC_ACQUIRE)) {
+		struct clq_timeline_summary *s = NULL;
+
+		r->failures += clq_timeline_summarize(r->tl, &s) < 0;
+		clq_timeline_summary_free(s);
+		(void)clq_timeline_get_count(r->tl);
+		(void)clq_timeline_get_pending(r->tl);
+		(void)clq_timeline_get_memory(r->tl);
+		r->failures += clq_timeline_flush(r->tl) < 0;
+		r->recorded++; /* rounds */
+	}
+	return NULL;
+}
+
+START_TEST(threads_share_one_timeline)
+{
+	size_t iters = getenv("CLQ_TEST_QUICK") ? 400 : 4000;
+	struct clq_timeline *tl = timeline_new();
+	struct stress w[STRESS_THREADS], reader = {tl, -1, 0, 0, 0, NULL};
+	pthread_t tid[STRESS_THREADS], reader_tid;
+	struct clq_timeline_summary *s = NULL;
+	size_t expected = 0, timed = 0;
+	int done = 0;
+
+	reader.done = &done;
+	ck_assert_int_eq(
+		pthread_create(&reader_tid, NULL, stress_reader, &reader), 0);
+	for (int i = 0; i < STRESS_THREADS; i++) {
+		w[i] = (struct stress){tl, i, iters, 0, 0, NULL};
+		ck_assert_int_eq(
+			pthread_create(&tid[i], NULL, stress_worker, &w[i]), 0);
+	}
+	for (int i = 0; i < STRESS_THREADS; i++) {
+		ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
+		ck_assert_int_eq(w[i].failures, 0);
+		expected += w[i].recorded;
+	}
+	__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+	ck_assert_int_eq(pthread_join(reader_tid, NULL), 0);
+	ck_assert_int_eq(reader.failures, 0);
+
+	ck_assert_ok(clq_timeline_summarize(tl, &s));
+	ck_assert_uint_eq(clq_timeline_get_count(tl), expected);
+	ck_assert_uint_eq(clq_timeline_get_pending(tl), 0);
+	/* a track per thread, "hand" and "host" */
+	ck_assert_uint_eq(s->n_tracks, STRESS_THREADS + 2);
+	ck_assert_uint_eq(find_label(s, "span")->count,
+			  STRESS_THREADS * ((iters + 7) / 8));
+	/* NVIDIA gives some markers and barriers no times: those are
+	 * counted as untimed, not on their track */
+	ck_assert_uint_le(find_label(s, "mine")->count,
+			  STRESS_THREADS * ((iters + 3) / 4));
+	for (size_t t = 0; t < s->n_tracks; t++)
+		timed += s->tracks[t].count;
+	ck_assert_uint_eq(timed + s->untimed, expected);
+	clq_timeline_summary_free(s);
+	clq_timeline_unref(tl);
+}
+END_TEST
+
 /* Host spans land on the device's time axis: a marker enqueued after
  * host_begin() starts after it, give or take the alignment error. */
 START_TEST(host_spans_align_with_the_device)
@@ -305,6 +435,7 @@ timeline_suite(void)
 	tcase_add_test(tc, summary_arithmetic);
 	tcase_add_test(tc, queue_records_default_labels);
 	tcase_add_test(tc, long_run_memory_is_bounded);
+	tcase_add_test(tc, threads_share_one_timeline);
 	tcase_add_test(tc, host_spans_align_with_the_device);
 	tcase_add_test(tc, mistakes_refused);
 	suite_add_tcase(s, tc);
