@@ -75,13 +75,19 @@ with tempfile.TemporaryDirectory() as tmp:
     # every timed run (and the warm-ups) is on the timeline
     assert len(spans) == sum(r["runs"] + 2 for r in doc["results"])
 
+    # --memory picks kinds: pageable only is two results per size
+    doc = document("transfer", "--size", "4K", "--budget", "0.01",
+                   "--memory", "pageable")
+    assert [(r["direction"], r["memory"]) for r in doc["results"]] == [
+        ("host-to-device", "pageable"), ("device-to-host", "pageable")]
+
     # kernel: scale.cl, with GB/s and GFLOP/s from the given counts
     n = 4096
     doc = document("kernel", os.path.join(cl_dir, "scale.cl"), "scale",
                    "--global", str(n), "--local", "64",
                    "--arg", f"buf:float32:{n}", "--arg", f"uint:{n}",
                    "--arg", "float:1", "--arg", "float:0.5",
-                   "--arg", "uint:8", "--bytes", str(8 * n),
+                   "--arg", "uint:8", "--bytes", f"{8 * n // 1024}K",
                    "--flops", str(16 * n), "--budget", "0.02",
                    "--trace", trace, "--svg", svg)
     check_stats(doc["device_s"])
@@ -107,6 +113,9 @@ scale = os.path.join(cl_dir, "scale.cl")
 for args, code in [
         ((), 2), (("frobnicate",), 2), (("transfer", "--size", "0"), 2),
         (("transfer", "--size", "1X"), 2), (("devices", "--svg", "x"), 2),
+        (("transfer", "--memory", "pinned,"), 2),
+        (("transfer", "--memory", "disk"), 2),
+        (("latency", "--memory", "pinned"), 2),
         (("latency", "--global", "4"), 2), (("latency", "--budget", "-1"), 2),
         (("kernel", scale), 2), (("kernel", scale, "scale"), 2),
         (("kernel", scale, "scale", "--global", "4,0"), 2),
@@ -115,6 +124,8 @@ for args, code in [
         (("kernel", scale, "scale", "--global", "4", "--arg", "uchar:256"), 2),
         (("kernel", scale, "scale", "--global", "4", "--arg", "uint:-1"), 2),
         (("kernel", scale, "scale", "--global", "4", "--arg", "what:1"), 2),
+        (("kernel", scale, "scale", "--global", "4", "--bytes", "1.5"), 2),
+        (("kernel", scale, "scale", "--global", "4", "--flops", "x"), 2),
         (("devices", "--device", "no such device"), 1),
         (("kernel", "no-such-file.cl", "k", "--global", "4"), 1),
         (("kernel", scale, "nosuch", "--global", "4"), 1),

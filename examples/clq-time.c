@@ -52,6 +52,7 @@ struct options {
 	/* transfer */
 	size_t sizes[MAX_SIZES];
 	size_t n_sizes;
+	unsigned memory; /* MEMORY_* bits; 0 until --memory: all */
 	/* kernel */
 	const char *file, *kernel_name, *build_options;
 	const char *arg_specs[MAX_ARGS];
@@ -69,6 +70,8 @@ struct session {
 	struct clq_queue *queue;
 	struct clq_timeline *timeline; /* with --trace or --svg */
 };
+
+enum { MEMORY_PINNED = 1, MEMORY_PAGEABLE = 2, MEMORY_DEVICE = 4 };
 
 struct stats {
 	size_t n;
@@ -319,6 +322,34 @@ parse_size_list(const char *s, struct options *opt)
 	return 0;
 }
 
+/* --memory: a comma-separated list of pinned, pageable and device. */
+static int
+parse_memory_list(const char *s, unsigned *mask)
+{
+	static const char *const names[] = {"pinned", "pageable", "device"};
+	const char *p = s;
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		bool found = false;
+
+		for (unsigned k = 0; k < 3; k++)
+			if (strlen(names[k]) == len &&
+			    strncmp(p, names[k], len) == 0) {
+				*mask |= 1u << k;
+				found = true;
+			}
+		if (!found)
+			return usage_error("bad --memory '%s' (a list of "
+					   "pinned, pageable, device)",
+					   s);
+		p += len;
+		if (*p == ',' && *++p == '\0')
+			return usage_error("bad --memory '%s'", s);
+	}
+	return *mask ? 0 : usage_error("empty --memory");
+}
+
 /* "N[,N[,N]]": 1 to 3 positive lengths. */
 static int
 parse_dims(const char *s, size_t *dims, unsigned *n_out)
@@ -397,7 +428,12 @@ usage(FILE *out)
 	      "                          (1024-based); repeatable (default "
 	      "1M,16M,256M,\n"
 	      "                          each capped at the largest "
-	      "allocation)\n\n"
+	      "allocation)\n"
+	      "  --memory LIST           which of pinned, pageable (host "
+	      "memory, both\n"
+	      "                          directions) and device "
+	      "(device->device) to time\n"
+	      "                          (default: all three)\n\n"
 	      "kernel FILE.cl NAME:\n"
 	      "  FILE.cl is looked up in the current directory, "
 	      "CLQ_KERNEL_PATH "
@@ -420,9 +456,10 @@ usage(FILE *out)
 	      "float double\n"
 	      "                            local:BYTES      a __local buffer\n"
 	      "  --options STRING        build options (-D..., -cl-...)\n"
-	      "  --bytes N               bytes one launch moves: report GB/s\n"
-	      "  --flops N               operations one launch does: report "
-	      "GFLOP/s\n\n"
+	      "  --bytes N               bytes one launch moves (suffixes K M "
+	      "G): GB/s\n"
+	      "  --flops N               operations one launch does (a number, "
+	      "2e9): GFLOP/s\n\n"
 	      "GB/s are 10^9 bytes per second. Exit status: 0 success, 1 a "
 	      "device or\n"
 	      "clq failure, 2 bad usage.\n",
@@ -437,6 +474,7 @@ enum {
 	OPT_BUDGET,
 	OPT_HELP,
 	OPT_SIZE,
+	OPT_MEMORY,
 	OPT_GLOBAL,
 	OPT_LOCAL,
 	OPT_ARG,
@@ -459,6 +497,7 @@ check_option_applies(const struct options *opt, int c, const char *name)
 
 	switch (c) {
 	case OPT_SIZE:
+	case OPT_MEMORY:
 		ok = command_is(opt, "transfer");
 		break;
 	case OPT_GLOBAL:
@@ -495,6 +534,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		{"budget", required_argument, NULL, OPT_BUDGET},
 		{"help", no_argument, NULL, OPT_HELP},
 		{"size", required_argument, NULL, OPT_SIZE},
+		{"memory", required_argument, NULL, OPT_MEMORY},
 		{"global", required_argument, NULL, OPT_GLOBAL},
 		{"local", required_argument, NULL, OPT_LOCAL},
 		{"arg", required_argument, NULL, OPT_ARG},
@@ -560,6 +600,10 @@ parse_options(int argc, char **argv, struct options *opt)
 			if (parse_size_list(optarg, opt) != 0)
 				return USAGE_FAILED;
 			break;
+		case OPT_MEMORY:
+			if (parse_memory_list(optarg, &opt->memory) != 0)
+				return USAGE_FAILED;
+			break;
 		case OPT_GLOBAL:
 			if (parse_dims(optarg, opt->global, &opt->work_dim) < 0)
 				return usage_error(
@@ -582,10 +626,17 @@ parse_options(int argc, char **argv, struct options *opt)
 		case OPT_OPTIONS:
 			opt->build_options = optarg;
 			break;
-		case OPT_BYTES:
-			if (parse_number(optarg, &opt->bytes) < 0)
-				return usage_error("bad --bytes '%s'", optarg);
+		case OPT_BYTES: {
+			size_t bytes;
+
+			if (parse_size(optarg, &bytes) < 0)
+				return usage_error(
+					"bad --bytes '%s' (a byte "
+					"count such as 4096, 64K, 1M)",
+					optarg);
+			opt->bytes = (double)bytes;
 			break;
+		}
 		case OPT_FLOPS:
 			if (parse_number(optarg, &opt->flops) < 0)
 				return usage_error("bad --flops '%s'", optarg);
@@ -929,12 +980,14 @@ time_transfers_of_size(struct session *s, size_t bytes,
 		       struct transfer_result *results, size_t *n_results)
 {
 	struct clq_device_array *a = NULL, *b = NULL;
+	unsigned mask = s->opt->memory;
 	int rc;
 
 	if ((rc = clq_device_array_create(s->ctx, CLQ_DTYPE_UINT8, 1, &bytes,
 					  NULL, &a)) < 0 ||
-	    (rc = clq_device_array_create(s->ctx, CLQ_DTYPE_UINT8, 1, &bytes,
-					  NULL, &b)) < 0) {
+	    ((mask & MEMORY_DEVICE) &&
+	     (rc = clq_device_array_create(s->ctx, CLQ_DTYPE_UINT8, 1, &bytes,
+					   NULL, &b)) < 0)) {
 		fail("allocating device memory", rc);
 		goto out;
 	}
@@ -944,6 +997,8 @@ time_transfers_of_size(struct session *s, size_t bytes,
 				     NULL,	     NULL,     NULL};
 		void *data;
 
+		if (!(mask & (pinned ? MEMORY_PINNED : MEMORY_PAGEABLE)))
+			continue;
 		if ((rc = host_memory(s, bytes, pinned, &t.host, &data)) < 0)
 			break;
 		rc = time_transfer(s, &t, memory, bytes, results, n_results);
@@ -954,7 +1009,7 @@ time_transfers_of_size(struct session *s, size_t bytes,
 		clq_host_array_unref(t.host);
 		free(data);
 	}
-	if (rc == CLQ_SUCCESS) {
+	if (rc == CLQ_SUCCESS && (mask & MEMORY_DEVICE)) {
 		struct transfer t = {
 			DEVICE_TO_DEVICE, s->queue, a, b, NULL, NULL};
 
@@ -1047,6 +1102,8 @@ run_transfer(const struct options *opt)
 	size_t n = 0;
 	int rc;
 
+	if (o.memory == 0)
+		o.memory = MEMORY_PINNED | MEMORY_PAGEABLE | MEMORY_DEVICE;
 	if ((rc = session_open(&s, &o, "transfers")) == CLQ_SUCCESS &&
 	    o.n_sizes == 0) {
 		uint64_t max = clq_device_get_max_alloc_size(s.device);

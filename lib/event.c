@@ -283,6 +283,26 @@ profiling_info(struct clq_event *event, cl_profiling_info param,
 }
 
 int
+clq__event_read_times(struct clq_event *event, struct clq_event_times *t)
+{
+	int rc = clq_event_wait(event);
+
+	if (rc < 0)
+		return rc;
+	if ((rc = profiling_info(event, CL_PROFILING_COMMAND_QUEUED,
+				 &t->queued)) < 0 ||
+	    (rc = profiling_info(event, CL_PROFILING_COMMAND_SUBMIT,
+				 &t->submit)) < 0 ||
+	    (rc = profiling_info(event, CL_PROFILING_COMMAND_START,
+				 &t->start)) < 0 ||
+	    (rc = profiling_info(event, CL_PROFILING_COMMAND_END, &t->end)) < 0)
+		return rc;
+	if (t->start == 0 || t->end == 0 || t->end < t->start)
+		return CLQ_ERROR_TIMING_UNAVAILABLE;
+	return CLQ_SUCCESS;
+}
+
+int
 clq_event_get_times(struct clq_event *event, struct clq_event_times *times_out)
 {
 	struct clq_event_times t;
@@ -298,25 +318,15 @@ clq_event_get_times(struct clq_event *event, struct clq_event_times *times_out)
 			 "profiling queue");
 		return CLQ_ERROR_PROFILING_DISABLED;
 	}
-	rc = clq_event_wait(event);
-	if (rc < 0)
-		return rc;
-	if ((rc = profiling_info(event, CL_PROFILING_COMMAND_QUEUED,
-				 &t.queued)) < 0 ||
-	    (rc = profiling_info(event, CL_PROFILING_COMMAND_SUBMIT,
-				 &t.submit)) < 0 ||
-	    (rc = profiling_info(event, CL_PROFILING_COMMAND_START, &t.start)) <
-		    0 ||
-	    (rc = profiling_info(event, CL_PROFILING_COMMAND_END, &t.end)) < 0)
-		return rc;
-	if (t.start == 0 || t.end == 0 || t.end < t.start) {
+	rc = clq__event_read_times(event, &t);
+	if (rc == CLQ_ERROR_TIMING_UNAVAILABLE)
 		clq__log(event->ctx, CLQ_LOG_ERROR,
 			 "the driver reported unusable timestamps (start %llu, "
 			 "end %llu)",
 			 (unsigned long long)t.start,
 			 (unsigned long long)t.end);
-		return CLQ_ERROR_TIMING_UNAVAILABLE;
-	}
+	if (rc < 0)
+		return rc;
 	*times_out = t;
 	return CLQ_SUCCESS;
 }

@@ -269,6 +269,11 @@ void clq__device_spec_free(struct clq__device_spec *spec);
  * `ev ? &ev->cl : NULL` to OpenCL, then hand it to the caller or drop it
  * (clq__event_deliver()).
  */
+/* clq_event_get_times() for a profiled event, without logging: waits,
+ * then reads the four times; CLQ_ERROR_TIMING_UNAVAILABLE for zero or
+ * reversed start/end (timelines flag those records instead). */
+int clq__event_read_times(struct clq_event *event, struct clq_event_times *t);
+
 int clq__event_prepare(struct clq_queue *queue, int wanted,
 		       struct clq_event **ev_out);
 void

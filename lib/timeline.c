@@ -248,7 +248,7 @@ harvest_one(struct clq_timeline *tl, const struct pending *p)
 	struct record r = {
 		.bytes = p->bytes, .track = p->track, .label = p->label};
 	struct clq_event_times t;
-	int rc = clq_event_get_times(p->ev, &t);
+	int rc = clq__event_read_times(p->ev, &t);
 
 	if (rc == CLQ_ERROR_TIMING_UNAVAILABLE) {
 		r.flags = RECORD_UNTIMED;

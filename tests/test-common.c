@@ -24,8 +24,12 @@ record_log(enum clq_log_level level, const char *message, void *user_data)
 {
 	(void)user_data;
 	pthread_mutex_lock(&log_lock);
-	strncat(log_text, message, sizeof(log_text) - strlen(log_text) - 2);
-	strcat(log_text, "\n");
+	/* keep what fits, each message on its line; drop the rest */
+	size_t used = strlen(log_text);
+
+	if (used + 1 < sizeof(log_text))
+		snprintf(log_text + used, sizeof(log_text) - used, "%s\n",
+			 message);
 	if (level == CLQ_LOG_ERROR) {
 		if (expected[0] &&
 		    (strcmp(expected, "*") == 0 || strstr(message, expected))) {
