@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Fault injection: each scenario runs once per wrapped call it makes
+ * (host allocations and the OpenCL calls that can fail, see fault.h), with
+ * that one call failing. Every run must end without a crash or a leak
+ * (the valgrind and sanitizer setups check leaks), release everything,
+ * and either return an error or, where clq absorbed the failure, produce
+ * the right results. After the loop the scenario must still succeed.
+ *
+ * This test links a copy of the library built with fault.h, not libclq.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <clq/clq.h>
+
+#include "fault-control.h"
+
+/* A scenario's own verdict on results it could read back but were wrong:
+ * never acceptable. */
+#define WRONG_RESULT 1
+
+static long total_injected, total_errors;
+
+static void
+quiet(enum clq_log_level level, const char *message, void *user_data)
+{
+	(void)level;
+	(void)message;
+	(void)user_data;
+}
+
+static const char *
+device_spec(void)
+{
+	const char *spec = getenv("CLQ_TEST_DEVICE");
+
+	return spec && *spec ? spec : NULL;
+}
+
+/* Device, context and one queue; *q_out NULL on failure. */
+static int
+open_queue(struct clq_context **ctx_out, struct clq_queue **q_out,
+	   unsigned flags)
+{
+	struct clq_device *dev = NULL;
+	int rc;
+
+	*ctx_out = NULL;
+	*q_out = NULL;
+	if ((rc = clq_device_select(device_spec(), &dev)) == CLQ_SUCCESS &&
+	    (rc = clq_context_create(dev, ctx_out)) == CLQ_SUCCESS)
+		rc = clq_queue_create(*ctx_out, flags, q_out);
+	clq_device_unref(dev);
+	return rc;
+}
+
+static void
+close_queue(struct clq_context *ctx, struct clq_queue *q)
+{
+	clq_queue_unref(q);
+	clq_context_unref(ctx);
+}
+
+/* ------------------------------------------------------------ scenarios */
+
+static int
+scenario_context(void)
+{
+	struct clq_context *ctx;
+	struct clq_queue *q;
+	struct clq_event *ev = NULL, *user = NULL;
+	int rc = open_queue(&ctx, &q, CLQ_QUEUE_PROFILING);
+
+	if (rc == CLQ_SUCCESS &&
+	    (rc = clq_user_event_create(ctx, &user)) == CLQ_SUCCESS &&
+	    (rc = clq_queue_enqueue_marker(q, &user, 1, &ev)) == CLQ_SUCCESS &&
+	    (rc = clq_user_event_complete(user, CL_COMPLETE)) == CLQ_SUCCESS &&
+	    (rc = clq_event_wait(ev)) == CLQ_SUCCESS)
+		rc = clq_queue_finish(q);
+	if (rc != CLQ_SUCCESS && user)
+		clq_user_event_complete(user, CL_COMPLETE); /* may be done */
+	clq_event_unref(ev);
+	clq_event_unref(user);
+	close_queue(ctx, q);
+	return rc;
+}
+
+#define ROWS 4
+#define COLS 5
+
+static int
+scenario_arrays(void)
+{
+	const size_t shape[2] = {ROWS, COLS}, padded[2] = {ROWS, 8};
+	struct clq_context *ctx;
+	struct clq_queue *q;
+	struct clq_device_array *a = NULL, *b = NULL;
+	struct clq_host_array *h = NULL, *w = NULL;
+	struct clq_event *ev[2] = {NULL, NULL};
+	float out[ROWS * COLS] = {0}, value = 7.0f;
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_create(ctx, CLQ_DTYPE_FLOAT32, 2, shape,
+					     padded, &a);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_create(ctx, CLQ_DTYPE_FLOAT32, 2, shape,
+					     NULL, &b);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 2, shape,
+					   NULL, &h);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_wrap(CLQ_DTYPE_FLOAT32, 2, shape, NULL, out,
+					 &w);
+	if (rc == CLQ_SUCCESS) {
+		float *d = clq_host_array_data(h);
+
+		for (int i = 0; i < ROWS * COLS; i++)
+			d[i] = (float)i;
+		rc = clq_device_array_set(a, q, h);
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_copy(b, q, a, NULL, 0, &ev[0]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_get_async(b, q, w, &ev[0], 1, &ev[1]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_event_wait(ev[1]);
+	for (int i = 0; rc == CLQ_SUCCESS && i < ROWS * COLS; i++)
+		if (out[i] != (float)i)
+			rc = WRONG_RESULT;
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_fill(a, q, &value, NULL, 0, NULL);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_get(a, q, w);
+	for (int i = 0; rc == CLQ_SUCCESS && i < ROWS * COLS; i++)
+		if (out[i] != value)
+			rc = WRONG_RESULT;
+	if (rc != CLQ_SUCCESS && q)
+		clq_queue_finish(q); /* before `out` goes out of scope */
+	clq_event_unref(ev[0]);
+	clq_event_unref(ev[1]);
+	clq_host_array_unref(h);
+	clq_host_array_unref(w);
+	clq_device_array_unref(a);
+	clq_device_array_unref(b);
+	close_queue(ctx, q);
+	return rc;
+}
+
+static const char add_source[] =
+	"__kernel void add(__global float *x, float v, uint n)\n"
+	"{\n"
+	"	size_t i = get_global_id(0);\n"
+	"	if (i < n)\n"
+	"		x[i] += v;\n"
+	"}\n";
+
+#define N 64
+
+static int
+scenario_kernel(void)
+{
+	const size_t n = N, global = N, local = 16;
+	struct clq_context *ctx;
+	struct clq_queue *q;
+	struct clq_program *p = NULL;
+	struct clq_kernel *k = NULL;
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	cl_float v = 1.5f;
+	cl_uint count = N;
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_program_create_from_source(ctx, add_source, NULL, &p);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_kernel_create(p, "add", &k);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &a);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &n, NULL,
+					   &h);
+	if (rc == CLQ_SUCCESS) {
+		struct clq_arg args[] = {CLQ_ARG_ARRAY(a), CLQ_ARG_VALUE(v),
+					 CLQ_ARG_VALUE(count)};
+
+		for (size_t i = 0; i < n; i++)
+			((float *)clq_host_array_data(h))[i] = (float)i;
+		if ((rc = clq_device_array_set(a, q, h)) == CLQ_SUCCESS &&
+		    (rc = clq_queue_enqueue_kernel(q, k, args, 3, 1, &global,
+						   &local, NULL, 0, NULL)) ==
+			    CLQ_SUCCESS)
+			rc = clq_device_array_get(a, q, h);
+	}
+	for (size_t i = 0; rc == CLQ_SUCCESS && i < n; i++)
+		if (((float *)clq_host_array_data(h))[i] != (float)i + 1.5f)
+			rc = WRONG_RESULT;
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+	close_queue(ctx, q);
+	return rc;
+}
+
+/* A small double-buffer pipeline: upload, kernel, download on three
+ * queues, two device buffers in rotation, chained with events. */
+#define CHUNKS 4
+#define CHUNK 32
+
+static int
+scenario_pipeline(void)
+{
+	const size_t chunk = CHUNK, total = CHUNKS * CHUNK, global = CHUNK;
+	struct clq_context *ctx;
+	struct clq_queue *q[3] = {NULL, NULL, NULL};
+	struct clq_program *p = NULL;
+	struct clq_kernel *k = NULL;
+	struct clq_device_array *buf[2] = {NULL, NULL};
+	struct clq_host_array *in = NULL, *out = NULL;
+	struct clq_event *ev[CHUNKS][3] = {{NULL}};
+	cl_float v = 2.0f;
+	cl_uint count = CHUNK;
+	int rc = open_queue(&ctx, &q[0], 0);
+
+	for (int s = 1; s < 3 && rc == CLQ_SUCCESS; s++)
+		rc = clq_queue_create(ctx, 0, &q[s]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_program_create_from_source(ctx, add_source, NULL, &p);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_kernel_create(p, "add", &k);
+	for (int b = 0; b < 2 && rc == CLQ_SUCCESS; b++)
+		rc = clq_device_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &chunk,
+					     NULL, &buf[b]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &total,
+					   NULL, &in);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &total,
+					   NULL, &out);
+	if (rc == CLQ_SUCCESS)
+		for (size_t i = 0; i < total; i++)
+			((float *)clq_host_array_data(in))[i] = (float)i;
+	for (int c = 0; c < CHUNKS && rc == CLQ_SUCCESS; c++) {
+		struct clq_device_array *d = buf[c % 2];
+		size_t start = (size_t)c * CHUNK, zero = 0;
+		struct clq_arg args[] = {CLQ_ARG_ARRAY(d), CLQ_ARG_VALUE(v),
+					 CLQ_ARG_VALUE(count)};
+
+		if (c >= 2)
+			rc = clq_queue_enqueue_wait_for_events(
+				q[0], &ev[c - 2][2], 1);
+		if (rc == CLQ_SUCCESS)
+			rc = clq_device_array_set_region(d, q[0], in, &zero,
+							 &start, &chunk, NULL,
+							 0, &ev[c][0]);
+		if (rc == CLQ_SUCCESS)
+			rc = clq_queue_enqueue_kernel(q[1], k, args, 3, 1,
+						      &global, NULL, &ev[c][0],
+						      1, &ev[c][1]);
+		if (rc == CLQ_SUCCESS)
+			rc = clq_device_array_get_region(
+				d, q[2], out, &zero, &start, &chunk, &ev[c][1],
+				1, &ev[c][2]);
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_event_wait(ev[CHUNKS - 1][2]);
+	for (int s = 0; s < 3; s++)
+		if (q[s])
+			clq_queue_finish(q[s]);
+	for (size_t i = 0; rc == CLQ_SUCCESS && i < total; i++)
+		if (((float *)clq_host_array_data(out))[i] != (float)i + 2.0f)
+			rc = WRONG_RESULT;
+	for (int c = 0; c < CHUNKS; c++)
+		for (int s = 0; s < 3; s++)
+			clq_event_unref(ev[c][s]);
+	clq_host_array_unref(in);
+	clq_host_array_unref(out);
+	clq_device_array_unref(buf[0]);
+	clq_device_array_unref(buf[1]);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+	clq_queue_unref(q[1]);
+	clq_queue_unref(q[2]);
+	close_queue(ctx, q[0]);
+	return rc;
+}
+
+static int
+scenario_timeline(void)
+{
+	const size_t n = 16;
+	struct clq_context *ctx;
+	struct clq_queue *q;
+	struct clq_timeline *tl = NULL;
+	struct clq_timeline_summary *s = NULL;
+	struct clq_device_array *a = NULL;
+	uint64_t begin = 0;
+	char *text = NULL;
+	size_t size = 0;
+	int rc = open_queue(&ctx, &q, CLQ_QUEUE_PROFILING);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_timeline_create(ctx, &tl);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_set_timeline(q, tl, "queue");
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_create(ctx, CLQ_DTYPE_UINT8, 1, &n, NULL,
+					     &a);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_timeline_host_begin(tl, &begin);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_zero(a, q, NULL, 0, NULL);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_set_next_label(q, "mine");
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_enqueue_marker(q, NULL, 0, NULL);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_timeline_host_end(tl, begin, "host");
+	if (rc == CLQ_SUCCESS)
+		rc = clq_timeline_summarize(tl, &s);
+	/* a command whose record could not be kept is logged, not an error:
+	 * at most the two commands may be missing */
+	if (rc == CLQ_SUCCESS && (s->n_tracks < 1 || s->n_tracks > 2))
+		rc = WRONG_RESULT;
+	if (rc == CLQ_SUCCESS) {
+		FILE *mem = open_memstream(&text, &size);
+
+		rc = clq_timeline_write_trace(tl, mem);
+		if (rc == CLQ_SUCCESS)
+			rc = clq_timeline_write_svg(tl, mem);
+		fclose(mem);
+	}
+	free(text);
+	clq_timeline_summary_free(s);
+	clq_device_array_unref(a);
+	clq_timeline_unref(tl);
+	close_queue(ctx, q);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ loop */
+
+static void
+run_scenario(const char *name, int (*scenario)(void))
+{
+	long injected = 0, errors = 0, calls;
+
+	fault_arm(0);
+	ck_assert_int_eq(scenario(), CLQ_SUCCESS);
+	calls = fault_calls();
+	for (long k = 1;; k++) {
+		int rc;
+
+		fault_arm(k);
+		rc = scenario();
+		if (!fault_disarm()) {
+			ck_assert_msg(rc == CLQ_SUCCESS,
+				      "%s: with no fault, returned %d", name,
+				      rc);
+			break;
+		}
+		ck_assert_msg(rc != WRONG_RESULT,
+			      "%s: call %ld failed, the scenario went on "
+			      "and read wrong results",
+			      name, k);
+		injected++;
+		errors += rc != CLQ_SUCCESS;
+	}
+	ck_assert_int_eq(scenario(), CLQ_SUCCESS);
+	printf("%-9s %4ld wrapped calls, %4ld failures injected, %4ld "
+	       "returned an error, %4ld absorbed\n",
+	       name, calls, injected, errors, injected - errors);
+	total_injected += injected;
+	total_errors += errors;
+}
+
+START_TEST(context_and_queue)
+{
+	run_scenario("context", scenario_context);
+}
+END_TEST
+
+START_TEST(arrays_and_transfers)
+{
+	run_scenario("arrays", scenario_arrays);
+}
+END_TEST
+
+START_TEST(program_and_kernel)
+{
+	run_scenario("kernel", scenario_kernel);
+}
+END_TEST
+
+START_TEST(pipeline)
+{
+	run_scenario("pipeline", scenario_pipeline);
+}
+END_TEST
+
+START_TEST(timeline)
+{
+	run_scenario("timeline", scenario_timeline);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("fault");
+	TCase *tc = tcase_create("scenarios");
+	SRunner *sr;
+	int failed;
+
+	clq_set_log_handler(quiet, NULL);
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, context_and_queue);
+	tcase_add_test(tc, arrays_and_transfers);
+	tcase_add_test(tc, program_and_kernel);
+	tcase_add_test(tc, pipeline);
+	tcase_add_test(tc, timeline);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	printf("fault injection: %ld failures injected, %ld returned an "
+	       "error, %ld absorbed by clq\n",
+	       total_injected, total_errors, total_injected - total_errors);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
