@@ -228,8 +228,20 @@ struct stress {
 	size_t iters;
 	size_t recorded; /* records this worker caused */
 	int failures;
+	pthread_mutex_t *lock; /* guards *done (a mutex: helgrind follows it) */
 	const int *done;
 };
+
+static int
+stress_done(const struct stress *r)
+{
+	int done;
+
+	pthread_mutex_lock(r->lock);
+	done = *r->done;
+	pthread_mutex_unlock(r->lock);
+	return done;
+}
 
 static void *
 stress_worker(void *arg)
@@ -282,7 +294,7 @@ stress_reader(void *arg)
 {
 	struct stress *r = arg;
 
-	while (!__atomic_load_n(r->done, __ATOMIC_ACQUIRE)) {
+	while (!stress_done(r)) {
 		struct clq_timeline_summary *s = NULL;
 
 		r->failures += clq_timeline_summarize(r->tl, &s) < 0;
@@ -300,7 +312,9 @@ START_TEST(threads_share_one_timeline)
 {
 	size_t iters = getenv("CLQ_TEST_QUICK") ? 400 : 4000;
 	struct clq_timeline *tl = timeline_new();
-	struct stress w[STRESS_THREADS], reader = {tl, -1, 0, 0, 0, NULL};
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct stress w[STRESS_THREADS],
+		reader = {tl, -1, 0, 0, 0, &lock, NULL};
 	pthread_t tid[STRESS_THREADS], reader_tid;
 	struct clq_timeline_summary *s = NULL;
 	size_t expected = 0, timed = 0;
@@ -310,7 +324,7 @@ START_TEST(threads_share_one_timeline)
 	ck_assert_int_eq(
 		pthread_create(&reader_tid, NULL, stress_reader, &reader), 0);
 	for (int i = 0; i < STRESS_THREADS; i++) {
-		w[i] = (struct stress){tl, i, iters, 0, 0, NULL};
+		w[i] = (struct stress){tl, i, iters, 0, 0, NULL, NULL};
 		ck_assert_int_eq(
 			pthread_create(&tid[i], NULL, stress_worker, &w[i]), 0);
 	}
@@ -319,7 +333,9 @@ START_TEST(threads_share_one_timeline)
 		ck_assert_int_eq(w[i].failures, 0);
 		expected += w[i].recorded;
 	}
-	__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&lock);
+	done = 1;
+	pthread_mutex_unlock(&lock);
 	ck_assert_int_eq(pthread_join(reader_tid, NULL), 0);
 	ck_assert_int_eq(reader.failures, 0);
 
