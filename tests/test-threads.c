@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Threads sharing one context, each with its own queues: transfers,
+ * kernels (one kernel object shared by all) and markers, each thread's
+ * markers waiting for its neighbour's newest event, and shared objects
+ * whose last reference is dropped by whichever thread finishes last.
+ * Every thread checks its results; ThreadSanitizer (setup tsan), valgrind
+ * and the sanitizers check the rest.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <clq/clq.h>
+
+#include "test-common.h"
+
+#define THREADS 4
+#define N 256
+
+/* The newest event of each thread, for its neighbour to wait for. */
+static struct {
+	pthread_mutex_t lock;
+	struct clq_event *latest[THREADS];
+} board = {PTHREAD_MUTEX_INITIALIZER, {NULL}};
+
+static void
+publish(int i, struct clq_event *ev)
+{
+	struct clq_event *old;
+
+	pthread_mutex_lock(&board.lock);
+	old = board.latest[i];
+	board.latest[i] = clq_event_ref(ev);
+	pthread_mutex_unlock(&board.lock);
+	clq_event_unref(old);
+}
+
+/* A reference to thread i's newest event, or NULL. */
+static struct clq_event *
+take(int i)
+{
+	struct clq_event *ev;
+
+	pthread_mutex_lock(&board.lock);
+	ev = board.latest[i] ? clq_event_ref(board.latest[i]) : NULL;
+	pthread_mutex_unlock(&board.lock);
+	return ev;
+}
+
+struct worker {
+	int index;
+	size_t rounds;
+	struct clq_kernel *kernel;	 /* a reference of this thread's */
+	struct clq_device_array *source; /* shared, a reference of its own */
+	int failures;
+	const char *what; /* first failure */
+};
+
+#define CHECK(w, call, label)                        \
+	do {                                         \
+		if ((call) != CLQ_SUCCESS) {         \
+			(w)->failures++;             \
+			if (!(w)->what)              \
+				(w)->what = (label); \
+			goto out;                    \
+		}                                    \
+	} while (0)
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	const size_t n = N, global = N;
+	struct clq_queue *transfer = NULL, *compute = NULL;
+	struct clq_device_array *mine = NULL;
+	struct clq_host_array *host = NULL;
+	struct clq_event *copied = NULL;
+	cl_uint count = N, iters = 1;
+	cl_float a = 1.0f, b = 1.0f;
+	struct clq_arg args[5];
+
+	CHECK(w, clq_queue_create(test_ctx, 0, &transfer), "queue");
+	CHECK(w, clq_queue_create(test_ctx, 0, &compute), "queue");
+	CHECK(w,
+	      clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n, NULL,
+				      &mine),
+	      "array");
+	CHECK(w,
+	      clq_host_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n, NULL,
+				    &host),
+	      "host array");
+	/* every thread copies the shared source at once */
+	CHECK(w,
+	      clq_device_array_copy(mine, transfer, w->source, NULL, 0,
+				    &copied),
+	      "copy");
+	args[0] = CLQ_ARG_ARRAY(mine);
+	args[1] = CLQ_ARG_VALUE(count);
+	args[2] = CLQ_ARG_VALUE(a);
+	args[3] = CLQ_ARG_VALUE(b);
+	args[4] = CLQ_ARG_VALUE(iters);
+	for (size_t r = 0; r < w->rounds; r++) {
+		struct clq_event *done = NULL, *marker = NULL;
+		struct clq_event *other = take((w->index + 1) % THREADS);
+		struct clq_event *wait[2] = {copied, other};
+		int rc;
+
+		/* the kernel waits for the copy (first round) and the
+		 * neighbour's newest event: cross-queue, cross-thread */
+		rc = clq_queue_enqueue_kernel(compute, w->kernel, args, 5, 1,
+					      &global, NULL, wait,
+					      other ? 2 : 1, &done);
+		if (rc == CLQ_SUCCESS)
+			rc = clq_queue_enqueue_marker(transfer, &done, 1,
+						      &marker);
+		if (rc == CLQ_SUCCESS)
+			publish(w->index, marker);
+		clq_event_unref(other);
+		clq_event_unref(done);
+		clq_event_unref(marker);
+		CHECK(w, rc, "round");
+	}
+	CHECK(w, clq_queue_finish(compute), "finish");
+	CHECK(w, clq_device_array_get(mine, transfer, host), "get");
+	for (size_t i = 0; i < n; i++)
+		if (((float *)clq_host_array_data(host))[i] !=
+		    (float)i + (float)w->rounds) {
+			w->failures++;
+			w->what = "wrong result";
+			break;
+		}
+out:
+	if (compute)
+		clq_queue_finish(compute);
+	clq_event_unref(copied);
+	clq_host_array_unref(host);
+	clq_device_array_unref(mine);
+	/* drop the shared objects: the last thread frees them */
+	clq_device_array_unref(w->source);
+	clq_kernel_unref(w->kernel);
+	clq_queue_unref(transfer);
+	clq_queue_unref(compute);
+	return NULL;
+}
+
+START_TEST(threads_share_a_context)
+{
+	size_t rounds = getenv("CLQ_TEST_QUICK") ? 30 : 300;
+	const size_t n = N;
+	struct clq_program *p = NULL;
+	struct clq_kernel *k = NULL;
+	struct clq_device_array *source = NULL;
+	struct clq_host_array *h = NULL;
+	struct worker w[THREADS];
+	pthread_t tid[THREADS];
+
+	ck_assert_ok(clq_program_create_from_file(test_ctx, "scale.cl", NULL, 0,
+						  NULL, &p));
+	ck_assert_ok(clq_kernel_create(p, "scale", &k));
+	clq_program_unref(p); /* the kernel keeps it */
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &source));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					   NULL, &h));
+	for (size_t i = 0; i < n; i++)
+		((float *)clq_host_array_data(h))[i] = (float)i;
+	{
+		struct clq_queue *q = test_queue_new(0);
+
+		ck_assert_ok(clq_device_array_set(source, q, h));
+		clq_queue_unref(q);
+	}
+	clq_host_array_unref(h);
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){i,
+				       rounds,
+				       clq_kernel_ref(k),
+				       clq_device_array_ref(source),
+				       0,
+				       NULL};
+		ck_assert_int_eq(
+			pthread_create(&tid[i], NULL, worker_main, &w[i]), 0);
+	}
+	/* the threads now hold the only references that matter */
+	clq_kernel_unref(k);
+	clq_device_array_unref(source);
+	for (int i = 0; i < THREADS; i++) {
+		ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
+		ck_assert_msg(w[i].failures == 0, "thread %d: %s", i,
+			      w[i].what);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		clq_event_unref(board.latest[i]);
+		board.latest[i] = NULL;
+	}
+}
+END_TEST
+
+static Suite *
+threads_suite(void)
+{
+	Suite *s = suite_create("threads");
+	TCase *tc = tcase_create("shared context");
+
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, threads_share_a_context);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return test_main(threads_suite(), 1);
+}
