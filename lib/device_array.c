@@ -242,14 +242,8 @@ check_transfer(const char *function, struct clq_device_array *a,
 	return CLQ_SUCCESS;
 }
 
-/* A block of an array: per-axis start and count, in elements. */
-struct box {
-	size_t start[CLQ_MAX_DIMS];
-	size_t count[CLQ_MAX_DIMS];
-};
-
 static void
-whole_box(const struct clq__layout *l, struct box *b)
+whole_box(const struct clq__layout *l, struct clq__box *b)
 {
 	for (size_t i = 0; i < CLQ_MAX_DIMS; i++) {
 		b->start[i] = 0;
@@ -259,7 +253,7 @@ whole_box(const struct clq__layout *l, struct box *b)
 
 /* Whether the box is the whole array of a layout with this padded shape. */
 static int
-is_whole(const struct clq__layout *l, const struct box *b)
+is_whole(const struct clq__layout *l, const struct clq__box *b)
 {
 	for (size_t i = 0; i < l->ndim; i++) {
 		if (b->start[i] != 0 || b->count[i] != l->shape[i])
@@ -281,8 +275,8 @@ struct rect_side {
  * `outer · padded[1]` slices further on.
  */
 static void
-rect_side_of(const struct clq__layout *l, const struct box *b, size_t outer,
-	     struct rect_side *s)
+rect_side_of(const struct clq__layout *l, const struct clq__box *b,
+	     size_t outer, struct rect_side *s)
 {
 	size_t n = l->ndim;
 	size_t esize = clq_dtype_size(l->dtype);
@@ -298,7 +292,7 @@ rect_side_of(const struct clq__layout *l, const struct box *b, size_t outer,
 }
 
 static void
-rect_region_of(const struct clq__layout *l, const struct box *b,
+rect_region_of(const struct clq__layout *l, const struct clq__box *b,
 	       size_t region[3])
 {
 	size_t n = l->ndim;
@@ -315,7 +309,7 @@ struct side {
 	const struct clq__layout *layout;
 	cl_mem mem;
 	void *host;
-	const struct box *box;
+	const struct clq__box *box;
 };
 
 static cl_int
@@ -490,7 +484,7 @@ run_copy(const char *function, struct clq_queue *q, struct copy *c,
 }
 
 static void
-host_side(struct clq_host_array *h, const struct box *b, struct side *s)
+host_side(struct clq_host_array *h, const struct clq__box *b, struct side *s)
 {
 	s->layout = &h->layout;
 	s->mem = NULL;
@@ -499,7 +493,8 @@ host_side(struct clq_host_array *h, const struct box *b, struct side *s)
 }
 
 static void
-device_side(struct clq_device_array *a, const struct box *b, struct side *s)
+device_side(struct clq_device_array *a, const struct clq__box *b,
+	    struct side *s)
 {
 	s->layout = &a->layout;
 	s->mem = a->mem;
@@ -513,7 +508,7 @@ transfer(const char *function, struct clq_device_array *a, struct clq_queue *q,
 	 struct clq_event *const *wait, size_t n_wait,
 	 struct clq_event **event_out)
 {
-	struct box whole;
+	struct clq__box whole;
 	struct copy c = {.dir = dir, .host = h, .blocking = !async};
 	int rc;
 
@@ -566,11 +561,10 @@ clq_device_array_get_async(struct clq_device_array *array,
 
 /* Regions, device copies and fills. */
 
-/* Checks a block of `l` and fills `b`; axes past ndim are one long. */
-static int
-make_box(struct clq_context *ctx, const char *function,
-	 const struct clq__layout *l, const size_t *start, const size_t *count,
-	 const char *which, struct box *b)
+int
+clq__make_box(struct clq_context *ctx, const char *function,
+	      const struct clq__layout *l, const size_t *start,
+	      const size_t *count, const char *which, struct clq__box *b)
 {
 	if (!start || !count)
 		return clq__invalid(ctx, function, "a start or count is NULL");
@@ -631,7 +625,7 @@ host_region(const char *function, struct clq_device_array *a,
 	    const size_t *count, struct clq_event *const *wait, size_t n_wait,
 	    struct clq_event **event_out)
 {
-	struct box dev_box, host_box;
+	struct clq__box dev_box, host_box;
 	struct copy c = {.dir = dir, .host = h, .blocking = CL_FALSE};
 	int rc;
 
@@ -642,10 +636,10 @@ host_region(const char *function, struct clq_device_array *a,
 				    "array, queue or host array is NULL");
 	if ((rc = check_pair(function, a->ctx, h->ctx, q, &a->layout,
 			     &h->layout)) < 0 ||
-	    (rc = make_box(a->ctx, function, &a->layout, array_start, count,
-			   "device array", &dev_box)) < 0 ||
-	    (rc = make_box(a->ctx, function, &h->layout, host_start, count,
-			   "host array", &host_box)) < 0)
+	    (rc = clq__make_box(a->ctx, function, &a->layout, array_start,
+				count, "device array", &dev_box)) < 0 ||
+	    (rc = clq__make_box(a->ctx, function, &h->layout, host_start, count,
+				"host array", &host_box)) < 0)
 		return rc;
 	device_side(a, &dev_box, &c.dev);
 	host_side(h, &host_box, &c.other);
@@ -683,7 +677,7 @@ device_copy(const char *function, struct clq_device_array *dst,
 	    const size_t *count, struct clq_event *const *wait, size_t n_wait,
 	    struct clq_event **event_out)
 {
-	struct box dst_box, src_box;
+	struct clq__box dst_box, src_box;
 	struct copy c = {.dir = ON_DEVICE, .host = NULL, .blocking = CL_FALSE};
 	int rc;
 
@@ -706,10 +700,12 @@ device_copy(const char *function, struct clq_device_array *dst,
 		}
 		whole_box(&dst->layout, &dst_box);
 		src_box = dst_box;
-	} else if ((rc = make_box(dst->ctx, function, &dst->layout, dst_start,
-				  count, "destination", &dst_box)) < 0 ||
-		   (rc = make_box(dst->ctx, function, &src->layout, src_start,
-				  count, "source", &src_box)) < 0) {
+	} else if ((rc = clq__make_box(dst->ctx, function, &dst->layout,
+				       dst_start, count, "destination",
+				       &dst_box)) < 0 ||
+		   (rc = clq__make_box(dst->ctx, function, &src->layout,
+				       src_start, count, "source", &src_box)) <
+			   0) {
 		return rc;
 	}
 	device_side(dst, &dst_box, &c.dev);

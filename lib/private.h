@@ -207,6 +207,22 @@ int clq__layout_init(struct clq_context *ctx, const char *function,
 		     enum clq_dtype dtype, size_t ndim, const size_t *shape,
 		     const size_t *padded_shape, struct clq__layout *out);
 
+/* A block of an array: per-axis start and count, in elements. */
+struct clq__box {
+	size_t start[CLQ_MAX_DIMS];
+	size_t count[CLQ_MAX_DIMS];
+};
+
+/*
+ * Checks a block of layout `l` given by `start` and `count` (`l->ndim`
+ * each) and fills `b`; axes past ndim are one long. `which` names the
+ * side in messages. Returns CLQ_SUCCESS, CLQ_ERROR_INVALID_ARGUMENT (NULL,
+ * a zero count) or CLQ_ERROR_OUT_OF_RANGE (outside the array).
+ */
+int clq__make_box(struct clq_context *ctx, const char *function,
+		  const struct clq__layout *l, const size_t *start,
+		  const size_t *count, const char *which, struct clq__box *b);
+
 /* Logging (log.c). ctx may be NULL: the process-wide handler is used. */
 void clq__log(struct clq_context *ctx, enum clq_log_level level,
 	      const char *fmt, ...) CLQ__PRINTF(3, 4);
@@ -236,6 +252,24 @@ struct clq__strbuf {
 void clq__strbuf_appendf(struct clq__strbuf *b, const char *fmt, ...)
 	CLQ__PRINTF(2, 3);
 void clq__strbuf_free(struct clq__strbuf *b);
+
+/* Programs (program.c). */
+
+/*
+ * What clq_program_create_from_file() (`name` not NULL) or
+ * clq_program_create_from_source() (`source`) compiles: the top-level
+ * source found along the search path (`dirs`, CLQ_KERNEL_PATH, the
+ * installed and built-in kernels) with its includes pasted in. On success
+ * `*text_out` and `*name_out` (the program's name) are malloc'ed. `ctx`
+ * may be NULL: messages then go to the process-wide handler. Returns
+ * CLQ_SUCCESS, CLQ_ERROR_INVALID_ARGUMENT (bad dirs), CLQ_ERROR_NOT_FOUND,
+ * CLQ_ERROR_IO, CLQ_ERROR_OVERFLOW (includes nested too deep) or
+ * CL_OUT_OF_HOST_MEMORY.
+ */
+int clq__program_expand(struct clq_context *ctx, const char *function,
+			const char *name, const char *source,
+			const char *const *dirs, size_t n_dirs, char **text_out,
+			char **name_out);
 
 /* Devices (device.c). */
 

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "private.h"
 
@@ -101,27 +104,57 @@ search_init(struct search *s, struct clq_context *ctx, const char *function,
 	return rc;
 }
 
+/* Opens a regular file for reading; anything else is CLQ_ERROR_IO. */
+static FILE *
+open_regular(struct clq_context *ctx, const char *path, int *rc)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			*rc = CLQ_ERROR_NOT_FOUND;
+			return NULL;
+		}
+		clq__log(ctx, CLQ_LOG_ERROR, "cannot open '%s': %s", path,
+			 strerror(errno));
+		*rc = CLQ_ERROR_IO;
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "'%s' is not a regular file: not OpenCL C source",
+			 path);
+		close(fd);
+		*rc = CLQ_ERROR_IO;
+		return NULL;
+	}
+	if (!(f = fdopen(fd, "rb"))) {
+		close(fd);
+		*rc = CL_OUT_OF_HOST_MEMORY;
+	}
+	return f;
+}
+
 /*
- * Reads a whole file. Returns CLQ_SUCCESS, CLQ_ERROR_NOT_FOUND when there
- * is no such file, CLQ_ERROR_IO (logged) when it cannot be read, or
- * CL_OUT_OF_HOST_MEMORY.
+ * Reads a whole regular file. Returns CLQ_SUCCESS, CLQ_ERROR_NOT_FOUND when
+ * there is no such file, CLQ_ERROR_IO (logged) when it cannot be read or
+ * is not a regular file (a directory, a device such as /dev/zero, a FIFO),
+ * or CL_OUT_OF_HOST_MEMORY.
  */
 static int
 read_file(struct clq_context *ctx, const char *path, char **text_out)
 {
-	FILE *f = fopen(path, "rb");
 	char *text = NULL, *grown;
 	size_t len = 0, cap = 0, n;
 	int rc = CLQ_SUCCESS;
+	FILE *f = open_regular(ctx, path, &rc);
 
 	*text_out = NULL;
-	if (!f) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return CLQ_ERROR_NOT_FOUND;
-		clq__log(ctx, CLQ_LOG_ERROR, "cannot open '%s': %s", path,
-			 strerror(errno));
-		return CLQ_ERROR_IO;
-	}
+	if (!f)
+		return rc;
 	do {
 		if (cap - len < 4096) {
 			cap = cap ? 2 * cap : 8192;
@@ -487,20 +520,64 @@ fail:
 	return err;
 }
 
-/* Expands a top-level source and builds it. */
-static int
-expand_and_build(const struct search *s, const struct source *src, int is_file,
-		 const char *options, struct clq_program **program_out)
+int
+clq__program_expand(struct clq_context *ctx, const char *function,
+		    const char *name, const char *source,
+		    const char *const *dirs, size_t n_dirs, char **text_out,
+		    char **name_out)
 {
-	struct expansion x = {.search = s};
+	struct source src = {.text = (char *)source,
+			     .name = (char *)"<source>"};
+	struct search s;
+	struct expansion x = {.search = &s};
 	int rc;
 
-	if (is_file)
-		append_line_directive(&x.out, 1, src->name);
-	rc = expand(&x, src);
+	*text_out = NULL;
+	*name_out = NULL;
+	if ((rc = search_init(&s, ctx, function, dirs, n_dirs)) < 0)
+		return rc;
+	if (name) {
+		rc = find_source(&s, name, NULL, &src);
+		if (rc == CLQ_ERROR_NOT_FOUND)
+			log_not_found(&s, function, name);
+		else if (rc == CLQ_SUCCESS)
+			append_line_directive(&x.out, 1, src.name);
+	}
 	if (rc == CLQ_SUCCESS)
-		rc = build(s->ctx, src->name, x.out.s, options, program_out);
+		rc = expand(&x, &src);
+	if (rc == CLQ_SUCCESS) {
+		*text_out = x.out.s ? x.out.s : strdup("");
+		x.out.s = NULL;
+		*name_out = strdup(src.name);
+		if (!*text_out || !*name_out) {
+			free(*text_out);
+			free(*name_out);
+			*text_out = *name_out = NULL;
+			rc = CL_OUT_OF_HOST_MEMORY;
+		}
+	}
 	clq__strbuf_free(&x.out);
+	if (name)
+		source_free(&src);
+	search_free(&s);
+	return rc;
+}
+
+/* Expands, then builds; see clq_program_create_from_file(). */
+static int
+expand_and_build(struct clq_context *ctx, const char *function,
+		 const char *name, const char *source, const char *const *dirs,
+		 size_t n_dirs, const char *options,
+		 struct clq_program **program_out)
+{
+	char *text, *built_name;
+	int rc = clq__program_expand(ctx, function, name, source, dirs, n_dirs,
+				     &text, &built_name);
+
+	if (rc == CLQ_SUCCESS)
+		rc = build(ctx, built_name, text, options, program_out);
+	free(text);
+	free(built_name);
 	return rc;
 }
 
@@ -510,22 +587,14 @@ clq_program_create_from_source(struct clq_context *ctx, const char *source,
 			       struct clq_program **program_out)
 {
 	static const char fn[] = "clq_program_create_from_source";
-	struct source src = {.name = (char *)"<source>"};
-	struct search s;
-	int rc;
 
 	if (!program_out)
 		return clq__invalid(ctx, fn, "program_out is NULL");
 	*program_out = NULL;
 	if (!ctx || !source)
 		return clq__invalid(ctx, fn, "ctx or source is NULL");
-	rc = search_init(&s, ctx, fn, NULL, 0);
-	if (rc < 0)
-		return rc;
-	src.text = (char *)source;
-	rc = expand_and_build(&s, &src, 0, options, program_out);
-	search_free(&s);
-	return rc;
+	return expand_and_build(ctx, fn, NULL, source, NULL, 0, options,
+				program_out);
 }
 
 int
@@ -535,27 +604,14 @@ clq_program_create_from_file(struct clq_context *ctx, const char *name,
 			     struct clq_program **program_out)
 {
 	static const char fn[] = "clq_program_create_from_file";
-	struct source src;
-	struct search s;
-	int rc;
 
 	if (!program_out)
 		return clq__invalid(ctx, fn, "program_out is NULL");
 	*program_out = NULL;
 	if (!ctx || !name || !*name)
 		return clq__invalid(ctx, fn, "ctx or name is NULL or empty");
-	rc = search_init(&s, ctx, fn, dirs, n_dirs);
-	if (rc < 0)
-		return rc;
-	rc = find_source(&s, name, NULL, &src);
-	if (rc == CLQ_ERROR_NOT_FOUND)
-		log_not_found(&s, fn, name);
-	if (rc == CLQ_SUCCESS) {
-		rc = expand_and_build(&s, &src, 1, options, program_out);
-		source_free(&src);
-	}
-	search_free(&s);
-	return rc;
+	return expand_and_build(ctx, fn, name, NULL, dirs, n_dirs, options,
+				program_out);
 }
 
 struct clq_program *

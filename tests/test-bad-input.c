@@ -477,6 +477,9 @@ enqueue_fill_wait(struct clq_event *const *wait, size_t n_wait)
 				       NULL, &S.p))                            \
 	X(file_is_dir, IO,                                                     \
 	  clq_program_create_from_file(test_ctx, "/", NULL, 0, NULL, &S.p))    \
+	X(file_is_device, IO,                                                  \
+	  clq_program_create_from_file(test_ctx, "/dev/zero", NULL, 0, NULL,   \
+				       &S.p))                                  \
 	X(kernel_null_program, INV, clq_kernel_create(NULL, "fill", &S.k))     \
 	X(kernel_null_name, INV, clq_kernel_create(F.p, NULL, &S.k))           \
 	X(kernel_null_out, INV, clq_kernel_create(F.p, "fill", NULL))          \

@@ -319,12 +319,22 @@ START_TEST(unreadable_files_refused)
 	char path[300];
 	FILE *f;
 
-	/* A directory where a file should be cannot be read. */
+	/* A directory where a file should be is not source. */
 	snprintf(path, sizeof(path), "%s/dir.cl", dir);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	tmp_track(path);
-	test_log_expect("cannot read");
+	test_log_expect("not a regular file");
 	ck_assert_rc(clq_program_create_from_file(test_ctx, "dir.cl", &dir, 1,
+						  NULL, &p),
+		     CLQ_ERROR_IO);
+	ck_assert_ptr_null(p);
+
+	/* Nor is a FIFO: opening it must not wait for a writer. */
+	snprintf(path, sizeof(path), "%s/fifo.cl", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	tmp_track(path);
+	test_log_expect("not a regular file");
+	ck_assert_rc(clq_program_create_from_file(test_ctx, "fifo.cl", &dir, 1,
 						  NULL, &p),
 		     CLQ_ERROR_IO);
 	ck_assert_ptr_null(p);

@@ -4,6 +4,9 @@
  * kernels (one kernel object shared by all) and markers, each thread's
  * markers waiting for its neighbour's newest event, and shared objects
  * whose last reference is dropped by whichever thread finishes last.
+ * All threads first wait for one user event that the main thread
+ * completes, and all enqueue on one shared tuning queue while it tunes:
+ * the thread-safety rules of event.h, queue.h, array.h and program.h.
  * Every thread checks its results; ThreadSanitizer (setup tsan), valgrind
  * and the sanitizers check the rest.
  */
@@ -52,6 +55,8 @@ take(int i)
 struct worker {
 	int index;
 	size_t rounds;
+	struct clq_event *gate;		 /* every thread waits for it first */
+	struct clq_queue *tuned;	 /* shared, tuning */
 	struct clq_kernel *kernel;	 /* a reference of this thread's */
 	struct clq_device_array *source; /* shared, a reference of its own */
 	int failures;
@@ -74,13 +79,14 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	const size_t n = N, global = N;
 	struct clq_queue *transfer = NULL, *compute = NULL;
-	struct clq_device_array *mine = NULL;
+	struct clq_device_array *mine = NULL, *small = NULL;
 	struct clq_host_array *host = NULL;
 	struct clq_event *copied = NULL;
 	cl_uint count = N, iters = 1;
 	cl_float a = 1.0f, b = 1.0f;
 	struct clq_arg args[5];
 
+	CHECK(w, clq_event_wait(w->gate), "gate");
 	CHECK(w, clq_queue_create(test_ctx, 0, &transfer), "queue");
 	CHECK(w, clq_queue_create(test_ctx, 0, &compute), "queue");
 	CHECK(w,
@@ -91,6 +97,10 @@ worker_main(void *arg)
 	      clq_host_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n, NULL,
 				    &host),
 	      "host array");
+	CHECK(w,
+	      clq_device_array_create(test_ctx, CLQ_DTYPE_UINT8, 1, &n, NULL,
+				      &small),
+	      "array");
 	/* every thread copies the shared source at once */
 	CHECK(w,
 	      clq_device_array_copy(mine, transfer, w->source, NULL, 0,
@@ -117,6 +127,10 @@ worker_main(void *arg)
 						      &marker);
 		if (rc == CLQ_SUCCESS)
 			publish(w->index, marker);
+		/* the shared tuning queue: a small fill after the kernel */
+		if (rc == CLQ_SUCCESS)
+			rc = clq_device_array_zero(small, w->tuned, &done, 1,
+						   NULL);
 		clq_event_unref(other);
 		clq_event_unref(done);
 		clq_event_unref(marker);
@@ -137,6 +151,7 @@ out:
 	clq_event_unref(copied);
 	clq_host_array_unref(host);
 	clq_device_array_unref(mine);
+	clq_device_array_unref(small);
 	/* drop the shared objects: the last thread frees them */
 	clq_device_array_unref(w->source);
 	clq_kernel_unref(w->kernel);
@@ -155,6 +170,9 @@ START_TEST(threads_share_a_context)
 	struct clq_host_array *h = NULL;
 	struct worker w[THREADS];
 	pthread_t tid[THREADS];
+	struct clq_event *gate = NULL;
+	struct clq_queue *tuned = NULL;
+	double seconds = 0;
 
 	ck_assert_ok(clq_program_create_from_file(test_ctx, "scale.cl", NULL, 0,
 						  NULL, &p));
@@ -173,24 +191,33 @@ START_TEST(threads_share_a_context)
 		clq_queue_unref(q);
 	}
 	clq_host_array_unref(h);
+	ck_assert_ok(clq_user_event_create(test_ctx, &gate));
+	ck_assert_ok(clq_queue_create_tuning(test_ctx, &tuned));
+	ck_assert_ok(clq_queue_start_tuning(tuned));
 	for (int i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){i,
-				       rounds,
-				       clq_kernel_ref(k),
-				       clq_device_array_ref(source),
-				       0,
-				       NULL};
+		w[i] = (struct worker){.index = i,
+				       .rounds = rounds,
+				       .gate = gate,
+				       .tuned = tuned,
+				       .kernel = clq_kernel_ref(k),
+				       .source = clq_device_array_ref(source)};
 		ck_assert_int_eq(
 			pthread_create(&tid[i], NULL, worker_main, &w[i]), 0);
 	}
 	/* the threads now hold the only references that matter */
 	clq_kernel_unref(k);
 	clq_device_array_unref(source);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
 	for (int i = 0; i < THREADS; i++) {
 		ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
 		ck_assert_msg(w[i].failures == 0, "thread %d: %s", i,
 			      w[i].what);
 	}
+	/* every thread's fills ran inside the tuned span */
+	ck_assert_ok(clq_queue_stop_tuning(tuned, &seconds));
+	ck_assert(seconds > 0);
+	clq_queue_unref(tuned);
+	clq_event_unref(gate);
 	for (int i = 0; i < THREADS; i++) {
 		clq_event_unref(board.latest[i]);
 		board.latest[i] = NULL;

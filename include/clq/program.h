@@ -77,7 +77,8 @@ clq_program_create_from_source(struct clq_context *ctx, const char *source,
  *        `n_dirs` is 0)
  * @return as clq_program_create_from_source(), and #CLQ_ERROR_NOT_FOUND
  *         when no directory holds the file (the log lists those searched),
- *         #CLQ_ERROR_IO when the file cannot be read.
+ *         #CLQ_ERROR_IO when the file cannot be read or is not a
+ *         regular file (a directory, a device, a FIFO).
  */
 CLQ_EXPORT int
 clq_program_create_from_file(struct clq_context *ctx, const char *name,
