@@ -9,17 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz-common.h"
 #include "private.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-quiet(enum clq_log_level level, const char *message, void *user_data)
-{
-	(void)level;
-	(void)message;
-	(void)user_data;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -28,7 +19,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct clq__device_spec parsed;
 	int rc;
 
-	clq_set_log_handler(quiet, NULL);
+	clq_set_log_handler(fuzz_quiet, NULL);
 	if (!spec)
 		return 0;
 	memcpy(spec, data, size);

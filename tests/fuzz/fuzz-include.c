@@ -16,20 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz-common.h"
 #include "private.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char root[64];
 static char sub[80];
-
-static void
-quiet(enum clq_log_level level, const char *message, void *user_data)
-{
-	(void)level;
-	(void)message;
-	(void)user_data;
-}
 
 static void
 put(const char *name, const char *text, size_t len)
@@ -81,7 +72,7 @@ make_tree(void)
 		put(name, text, (size_t)n);
 	}
 	atexit(remove_tree);
-	clq_set_log_handler(quiet, NULL);
+	clq_set_log_handler(fuzz_quiet, NULL);
 }
 
 static size_t

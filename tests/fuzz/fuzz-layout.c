@@ -12,33 +12,8 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include "fuzz-common.h"
 #include "private.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-quiet(enum clq_log_level level, const char *message, void *user_data)
-{
-	(void)level;
-	(void)message;
-	(void)user_data;
-}
-
-static size_t
-take(const uint8_t **p, size_t *left, size_t n)
-{
-	size_t v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		v = v << 8;
-		if (*left) {
-			v |= **p;
-			(*p)++;
-			(*left)--;
-		}
-	}
-	return v;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -46,17 +21,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *p = data;
 	size_t left = size, shape[CLQ_MAX_DIMS], padded[CLQ_MAX_DIMS];
 	struct clq__layout l;
-	int dtype = (int)(int8_t)take(&p, &left, 1);
-	size_t ndim = take(&p, &left, 1) % 8; /* 0 and > CLQ_MAX_DIMS too */
-	int with_padded = (int)take(&p, &left, 1) & 1;
+	int dtype = (int)(int8_t)fuzz_take(&p, &left, 1);
+	size_t ndim =
+		fuzz_take(&p, &left, 1) % 8; /* 0 and > CLQ_MAX_DIMS too */
+	int with_padded = (int)fuzz_take(&p, &left, 1) & 1;
 	size_t n = ndim < CLQ_MAX_DIMS ? ndim : CLQ_MAX_DIMS;
 	int rc;
 
-	clq_set_log_handler(quiet, NULL);
+	clq_set_log_handler(fuzz_quiet, NULL);
 	for (size_t i = 0; i < CLQ_MAX_DIMS; i++)
-		shape[i] = take(&p, &left, sizeof(size_t));
+		shape[i] = fuzz_take(&p, &left, sizeof(size_t));
 	for (size_t i = 0; i < CLQ_MAX_DIMS; i++)
-		padded[i] = take(&p, &left, sizeof(size_t));
+		padded[i] = fuzz_take(&p, &left, sizeof(size_t));
 	if (ndim > CLQ_MAX_DIMS)
 		ndim = CLQ_MAX_DIMS + 1; /* the arrays are never read past */
 	rc = clq__layout_init(NULL, "fuzz", (enum clq_dtype)dtype, ndim, shape,

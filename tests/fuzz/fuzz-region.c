@@ -12,33 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz-common.h"
 #include "private.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-quiet(enum clq_log_level level, const char *message, void *user_data)
-{
-	(void)level;
-	(void)message;
-	(void)user_data;
-}
-
-static uint64_t
-take(const uint8_t **p, size_t *left, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		v <<= 8;
-		if (*left) {
-			v |= **p;
-			(*p)++;
-			(*left)--;
-		}
-	}
-	return v;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -48,18 +23,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	       count[CLQ_MAX_DIMS];
 	struct clq__layout l;
 	struct clq__box b;
-	enum clq_dtype dtype = (enum clq_dtype)(take(&p, &left, 1) % 13);
-	size_t ndim = 1 + take(&p, &left, 1) % CLQ_MAX_DIMS;
+	enum clq_dtype dtype = (enum clq_dtype)(fuzz_take(&p, &left, 1) % 13);
+	size_t ndim = 1 + fuzz_take(&p, &left, 1) % CLQ_MAX_DIMS;
 	size_t last = 0;
 	int rc;
 
-	clq_set_log_handler(quiet, NULL);
+	clq_set_log_handler(fuzz_quiet, NULL);
 	for (size_t i = 0; i < CLQ_MAX_DIMS; i++)
-		shape[i] = (size_t)take(&p, &left, 2);
+		shape[i] = (size_t)fuzz_take(&p, &left, 2);
 	for (size_t i = 0; i < CLQ_MAX_DIMS; i++)
-		start[i] = (size_t)take(&p, &left, sizeof(size_t));
+		start[i] = (size_t)fuzz_take(&p, &left, sizeof(size_t));
 	for (size_t i = 0; i < CLQ_MAX_DIMS; i++)
-		count[i] = (size_t)take(&p, &left, sizeof(size_t));
+		count[i] = (size_t)fuzz_take(&p, &left, sizeof(size_t));
 	if (clq__layout_init(NULL, "fuzz", dtype, ndim, shape, NULL, &l) !=
 	    CLQ_SUCCESS)
 		return 0;
