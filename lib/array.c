@@ -68,6 +68,7 @@ clq__layout_init(struct clq_context *ctx, const char *function,
 		}
 	}
 	out->dtype = dtype;
+	out->itemsize = dtypes[dtype].size;
 	out->ndim = ndim;
 	bytes = dtypes[dtype].size;
 	for (size_t i = ndim; i-- > 0;) {
@@ -87,5 +88,8 @@ clq__layout_init(struct clq_context *ctx, const char *function,
 		out->strides[i] = 0;
 	}
 	out->nbytes = bytes;
+	out->data_bytes = out->itemsize;
+	for (size_t i = 0; i < ndim; i++)
+		out->data_bytes *= shape[i];
 	return CLQ_SUCCESS;
 }

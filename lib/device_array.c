@@ -251,6 +251,17 @@ whole_box(const struct clq__layout *l, struct clq__box *b)
 	}
 }
 
+/* Bytes of data in a box of an array with layout `l`. */
+static uint64_t
+box_bytes(const struct clq__layout *l, const struct clq__box *b)
+{
+	uint64_t bytes = l->itemsize;
+
+	for (size_t i = 0; i < l->ndim; i++)
+		bytes *= b->count[i];
+	return bytes;
+}
+
 /* Whether the box is the whole array of a layout with this padded shape. */
 static int
 is_whole(const struct clq__layout *l, const struct clq__box *b)
@@ -279,7 +290,7 @@ rect_side_of(const struct clq__layout *l, const struct clq__box *b,
 	     size_t outer, struct rect_side *s)
 {
 	size_t n = l->ndim;
-	size_t esize = clq_dtype_size(l->dtype);
+	size_t esize = l->itemsize;
 
 	s->row_pitch = l->padded[n - 1] * esize;
 	s->slice_pitch =
@@ -297,7 +308,7 @@ rect_region_of(const struct clq__layout *l, const struct clq__box *b,
 {
 	size_t n = l->ndim;
 
-	region[0] = b->count[n - 1] * clq_dtype_size(l->dtype);
+	region[0] = b->count[n - 1] * l->itemsize;
 	region[1] = n >= 2 ? b->count[n - 2] : 1;
 	region[2] = n >= 3 ? b->count[n - 3] : 1;
 }
@@ -377,21 +388,18 @@ command_name(enum direction dir, int flat)
 /*
  * Enqueues a copy between `dev` (the device array: destination of
  * TO_DEVICE and ON_DEVICE, source of TO_HOST) and `other`. One command
- * when both are whole arrays of one layout; otherwise rectangular
- * commands, one per index of a fourth axis. Only the first waits for
- * `list`; only the last may block and gives `*ev` (an in-order queue runs
- * them in turn).
+ * when `flat` (both are whole arrays of one layout, see is_flat());
+ * otherwise rectangular commands, one per index of a fourth axis. Only the
+ * first waits for `list`; only the last may block and gives `*ev` (an
+ * in-order queue runs them in turn).
  */
 static int
 enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
-	     const struct side *other, cl_bool blocking, cl_uint n_wait,
-	     const cl_event *list, cl_event *ev)
+	     const struct side *other, int flat, cl_bool blocking,
+	     cl_uint n_wait, const cl_event *list, cl_event *ev)
 {
 	const struct clq__layout *l = dev->layout;
 	size_t outer = l->ndim == 4 ? dev->box->count[0] : 1;
-	int flat = memcmp(l->padded, other->layout->padded,
-			  sizeof(l->padded)) == 0 &&
-		   is_whole(l, dev->box) && is_whole(l, other->box);
 	cl_int err = CL_SUCCESS;
 
 	if (flat) {
@@ -413,12 +421,24 @@ enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
 /* A copy between a device array and a host array or another device array. */
 struct copy {
 	enum direction dir;
+	cl_bool blocking;
+	int flat; /* one plain command (see is_flat()) */
 	struct side dev;
 	struct side other;
 	struct clq_host_array *host; /* NULL between device arrays; held until
 				     * an async copy completes */
-	cl_bool blocking;
 };
+
+/* Whether a copy between these sides is one plain (not rectangular)
+ * command: both are whole arrays with the same padded shape. */
+static int
+is_flat(const struct side *a, const struct side *b)
+{
+	const struct clq__layout *l = a->layout;
+
+	return memcmp(l->padded, b->layout->padded, sizeof(l->padded)) == 0 &&
+	       is_whole(l, a->box) && is_whole(l, b->box);
+}
 
 /*
  * The device copy between a remapped host array's buffer and the device
@@ -434,10 +454,10 @@ copy_unmapped(struct clq_queue *q, void *data)
 	pinned.mem = c->host->pinned;
 	pinned.host = NULL;
 	if (c->dir == TO_DEVICE)
-		return enqueue_copy(q, ON_DEVICE, &c->dev, &pinned, CL_FALSE, 0,
-				    NULL, NULL);
-	return enqueue_copy(q, ON_DEVICE, &pinned, &c->dev, CL_FALSE, 0, NULL,
-			    NULL);
+		return enqueue_copy(q, ON_DEVICE, &c->dev, &pinned, c->flat,
+				    CL_FALSE, 0, NULL, NULL);
+	return enqueue_copy(q, ON_DEVICE, &pinned, &c->dev, c->flat, CL_FALSE,
+			    0, NULL, NULL);
 }
 
 static int
@@ -450,8 +470,8 @@ copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 		return clq__host_array_remap_around(c->host, q, c->blocking,
 						    n_wait, list, ev,
 						    copy_unmapped, c);
-	return enqueue_copy(q, c->dir, &c->dev, &c->other, c->blocking, n_wait,
-			    list, ev);
+	return enqueue_copy(q, c->dir, &c->dev, &c->other, c->flat, c->blocking,
+			    n_wait, list, ev);
 }
 
 static void
@@ -460,21 +480,17 @@ copy_enqueued(struct clq_queue *q, struct clq_event *ev, void *data)
 	clq__host_array_track(((struct copy *)data)->host, q, ev);
 }
 
+/* Enqueues `c`, which moves `bytes` bytes of data. */
 static int
 run_copy(const char *function, struct clq_queue *q, struct copy *c,
-	 struct clq_event *const *wait, size_t n_wait,
+	 uint64_t bytes, struct clq_event *const *wait, size_t n_wait,
 	 struct clq_event **event_out)
 {
 	static const char *const labels[] = {[TO_DEVICE] = "write",
 					     [TO_HOST] = "read",
 					     [ON_DEVICE] = "copy"};
-	uint64_t bytes = clq_dtype_size(c->dev.layout->dtype);
 	struct clq__command command = {copy_enqueue,   NULL, c,
-				       labels[c->dir], NULL, 0};
-
-	for (size_t i = 0; i < c->dev.layout->ndim; i++)
-		bytes *= c->dev.box->count[i];
-	command.bytes = bytes;
+				       labels[c->dir], NULL, bytes};
 
 	/* Wrapped memory is the caller's to keep (clq_host_array_wrap()):
 	 * nothing of the array is used after the enqueue. */
@@ -509,7 +525,7 @@ transfer(const char *function, struct clq_device_array *a, struct clq_queue *q,
 	 struct clq_event **event_out)
 {
 	struct clq__box whole;
-	struct copy c = {.dir = dir, .host = h, .blocking = !async};
+	struct copy c;
 	int rc;
 
 	if (event_out)
@@ -517,10 +533,19 @@ transfer(const char *function, struct clq_device_array *a, struct clq_queue *q,
 	rc = check_transfer(function, a, q, h);
 	if (rc < 0)
 		return rc;
-	whole_box(&a->layout, &whole);
+	c.dir = dir;
+	c.blocking = !async;
+	/* Whole arrays of one shape: one command if the padding agrees; the
+	 * boxes are needed only for rectangular copies. */
+	c.flat = memcmp(a->layout.padded, h->layout.padded,
+			sizeof(a->layout.padded)) == 0;
+	if (!c.flat)
+		whole_box(&a->layout, &whole);
 	device_side(a, &whole, &c.dev);
 	host_side(h, &whole, &c.other);
-	return run_copy(function, q, &c, wait, n_wait, event_out);
+	c.host = h;
+	return run_copy(function, q, &c, a->layout.data_bytes, wait, n_wait,
+			event_out);
 }
 
 int
@@ -643,7 +668,9 @@ host_region(const char *function, struct clq_device_array *a,
 		return rc;
 	device_side(a, &dev_box, &c.dev);
 	host_side(h, &host_box, &c.other);
-	return run_copy(function, q, &c, wait, n_wait, event_out);
+	c.flat = is_flat(&c.dev, &c.other);
+	return run_copy(function, q, &c, box_bytes(&a->layout, &dev_box), wait,
+			n_wait, event_out);
 }
 
 int
@@ -710,7 +737,9 @@ device_copy(const char *function, struct clq_device_array *dst,
 	}
 	device_side(dst, &dst_box, &c.dev);
 	device_side(src, &src_box, &c.other);
-	return run_copy(function, q, &c, wait, n_wait, event_out);
+	c.flat = is_flat(&c.dev, &c.other);
+	return run_copy(function, q, &c, box_bytes(&dst->layout, &dst_box),
+			wait, n_wait, event_out);
 }
 
 int

@@ -92,11 +92,10 @@ clq__log(struct clq_context *ctx, enum clq_log_level level, const char *fmt,
 }
 
 int
-clq__check(struct clq_context *ctx, cl_int err, const char *what)
+clq__check_failed(struct clq_context *ctx, cl_int err, const char *what)
 {
-	if (err != CL_SUCCESS)
-		clq__log(ctx, CLQ_LOG_ERROR, "%s: %s (%s)", what,
-			 clq_error_name(err), clq_strerror(err));
+	clq__log(ctx, CLQ_LOG_ERROR, "%s: %s (%s)", what, clq_error_name(err),
+		 clq_strerror(err));
 	return err;
 }
 

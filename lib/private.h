@@ -91,7 +91,10 @@ struct clq__user_event {
 
 struct clq_event {
 	atomic_uint refs; /* every reference; frees at zero */
-	struct clq_context *ctx;
+	union {
+		struct clq_context *ctx;
+		struct clq_event *next_free; /* in a thread's cache */
+	};
 	cl_event cl; /* NULL until the enqueue that made it succeeded */
 	int profiled;
 	/* NULL for command events, which stay this small: every enqueue
@@ -110,11 +113,13 @@ struct clq__callback {
 /* An array's memory layout (array.c). Axes beyond ndim are unused. */
 struct clq__layout {
 	enum clq_dtype dtype;
+	size_t itemsize; /* clq_dtype_size(dtype) */
 	size_t ndim;
 	size_t shape[CLQ_MAX_DIMS];
 	size_t padded[CLQ_MAX_DIMS];
 	size_t strides[CLQ_MAX_DIMS];
-	size_t nbytes;
+	size_t nbytes;	   /* with padding */
+	size_t data_bytes; /* without: itemsize times the product of shape */
 };
 
 struct clq_device_array {
@@ -229,9 +234,17 @@ void clq__log(struct clq_context *ctx, enum clq_log_level level,
 
 /*
  * Returns err unchanged; when it is an error, logs "<what>: NAME (message)"
- * first. Meant to wrap every OpenCL call whose result is returned.
+ * first. Meant to wrap every OpenCL call whose result is returned; inline,
+ * so that the success path of an enqueue costs a compare, not a call.
  */
-int clq__check(struct clq_context *ctx, cl_int err, const char *what);
+int clq__check_failed(struct clq_context *ctx, cl_int err, const char *what);
+
+static inline int
+clq__check(struct clq_context *ctx, cl_int err, const char *what)
+{
+	return err == CL_SUCCESS ? CLQ_SUCCESS
+				 : clq__check_failed(ctx, err, what);
+}
 
 /* Logs "<function>: <what>" as an error and returns CLQ_ERROR_INVALID_ARGUMENT. */
 int
@@ -296,28 +309,24 @@ void clq__device_spec_free(struct clq__device_spec *spec);
 
 /* Events (event.c). */
 
-/*
- * Enqueue functions never fail after the command is in the queue: they
- * allocate the event first (clq__event_prepare(), which leaves *ev_out NULL
- * when neither the caller, the command nor a tuning queue wants one), pass
- * `ev ? &ev->cl : NULL` to OpenCL, then hand it to the caller or drop it
- * (clq__event_deliver()).
- */
 /* clq_event_get_times() for a profiled event, without logging: waits,
  * then reads the four times; CLQ_ERROR_TIMING_UNAVAILABLE for zero or
  * reversed start/end (timelines flag those records instead). */
 int clq__event_read_times(struct clq_event *event, struct clq_event_times *t);
 
-int clq__event_prepare(struct clq_queue *queue, int wanted,
-		       struct clq_event **ev_out);
-void
-clq__event_deliver(int rc, struct clq_event *ev, struct clq_event **event_out);
+/*
+ * A new command event for `queue`, with no OpenCL event yet (cl NULL), or
+ * NULL when out of memory. Enqueue functions never fail after the command
+ * is in the queue: they make the event first, pass `&cl` to OpenCL, then
+ * set ev->cl and hand the event over, or drop it with clq_event_unref().
+ */
+struct clq_event *clq__command_event_new(struct clq_queue *queue);
 
 /*
- * Converts a clq wait list into the cl_event array OpenCL wants, checking
- * pointers and contexts. Uses `inline_buf` (of `n_inline` entries) when it
- * is large enough, otherwise allocates; release with clq__wait_list_free().
- * `function` names the caller in log messages.
+ * Converts a clq wait list of n_wait > 0 events into the cl_event array
+ * OpenCL wants, checking pointers and contexts. Uses `inline_buf` (of
+ * `n_inline` entries) when it is large enough, otherwise allocates; release
+ * with clq__wait_list_free(). `function` names the caller in log messages.
  */
 int clq__wait_list(struct clq_context *ctx, const char *function,
 		   struct clq_event *const *wait, size_t n_wait,

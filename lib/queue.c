@@ -215,6 +215,14 @@ clq_queue_stop_tuning(struct clq_queue *queue, double *seconds_out)
 	return rc;
 }
 
+/* Whether the command needs a clq event even if the caller wants none. */
+static int
+needs_event(const struct clq_queue *queue, const struct clq__command *command)
+{
+	return command->enqueued || queue->timeline ||
+	       (queue->flags & CLQ_QUEUE_TUNING);
+}
+
 int
 clq__enqueue(struct clq_queue *queue, const char *function,
 	     const struct clq__command *command, struct clq_event *const *wait,
@@ -230,28 +238,34 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 		*event_out = NULL;
 	if (!queue)
 		return clq__invalid(NULL, function, "queue is NULL");
-	if (n_wait) {
-		rc = clq__wait_list(queue->ctx, function, wait, n_wait,
-				    inline_buf, CLQ__WAIT_INLINE, &list);
-		if (rc < 0)
-			return rc;
-	}
-	rc = clq__event_prepare(
-		queue, event_out || command->enqueued || queue->timeline, &ev);
-	if (rc < 0)
+	if (n_wait &&
+	    (rc = clq__wait_list(queue->ctx, function, wait, n_wait, inline_buf,
+				 CLQ__WAIT_INLINE, &list)) < 0)
+		return rc;
+	if ((event_out || needs_event(queue, command)) &&
+	    !(ev = clq__command_event_new(queue))) {
+		rc = CL_OUT_OF_HOST_MEMORY;
 		goto out;
+	}
 	rc = command->enqueue(queue, (cl_uint)n_wait, list, ev ? &cl : NULL,
 			      command->data);
-	if (rc == CLQ_SUCCESS && ev) {
-		ev->cl = cl;
-		if (command->enqueued)
-			command->enqueued(queue, ev, command->data);
-		if (queue->flags & CLQ_QUEUE_TUNING)
-			tune_record(queue, ev);
-		if (queue->timeline)
-			clq__timeline_record(queue, command, ev);
+	if (!ev)
+		goto out;
+	if (rc < 0) {
+		clq_event_unref(ev);
+		goto out;
 	}
-	clq__event_deliver(rc, ev, event_out);
+	ev->cl = cl;
+	if (command->enqueued)
+		command->enqueued(queue, ev, command->data);
+	if (queue->flags & CLQ_QUEUE_TUNING)
+		tune_record(queue, ev);
+	if (queue->timeline)
+		clq__timeline_record(queue, command, ev);
+	if (event_out)
+		*event_out = ev;
+	else
+		clq_event_unref(ev);
 out:
 	clq__wait_list_free(list, inline_buf);
 	return rc;

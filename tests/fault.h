@@ -13,6 +13,10 @@
 #ifndef CLQ_TESTS_FAULT_H
 #define CLQ_TESTS_FAULT_H
 
+/* lib/event.c recycles command events; with no cache, every event
+ * allocation reaches malloc() and can be made to fail. */
+#define CLQ__EVENT_CACHE_MAX 0
+
 #define malloc(n) fault_malloc(n)
 #define calloc(n, size) fault_calloc(n, size)
 #define realloc(p, n) fault_realloc(p, n)

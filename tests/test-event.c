@@ -420,6 +420,90 @@ START_TEST(callback_on_abandoned_user_event)
 }
 END_TEST
 
+/*
+ * Command events are recycled (a cache per thread, lib/event.c): a reused
+ * one must carry nothing of its previous life. The cache is LIFO, so the
+ * next event made on this thread takes the memory of the one just dropped.
+ */
+START_TEST(recycled_events_start_fresh)
+{
+	struct clq_queue *p = test_queue_new(CLQ_QUEUE_PROFILING);
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_context *other = NULL;
+	struct clq_queue *oq = NULL;
+	struct clq_event *e = NULL, *f = NULL;
+	struct clq_event_times t;
+
+	ck_assert_ok(
+		clq_context_create(clq_context_get_device(test_ctx), &other));
+	ck_assert_ok(clq_queue_create(other, CLQ_QUEUE_PROFILING, &oq));
+	ck_assert_ok(clq_queue_enqueue_marker(oq, NULL, 0, &e));
+	ck_assert_ok(clq_event_wait(e));
+	clq_event_unref(e);
+	clq_queue_unref(oq);
+	clq_context_unref(other); /* freed once its events are */
+
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &f));
+	ck_assert_ptr_eq(clq_event_get_context(f), test_ctx);
+	ck_assert_int_eq(clq_event_is_profiled(f), 0);
+	ck_assert_int_eq(clq_event_is_user(f), 0);
+	test_log_expect("not from a profiling queue");
+	ck_assert_rc(clq_event_get_times(f, &t), CLQ_ERROR_PROFILING_DISABLED);
+	/* It waits and is waited for as an event of this context. */
+	ck_assert_ok(clq_queue_enqueue_marker(p, &f, 1, &e));
+	ck_assert_ok(clq_event_wait(e));
+	ck_assert_int_eq(clq_event_is_profiled(e), 1);
+	ck_assert_ok(clq_event_get_times(e, &t));
+	clq_event_unref(f);
+	clq_event_unref(e);
+	clq_queue_unref(p);
+	clq_queue_unref(q);
+}
+END_TEST
+
+enum { HANDED_OVER = 300 }; /* more than a thread's cache keeps */
+
+struct handover {
+	struct clq_queue *q;
+	struct clq_event *events[HANDED_OVER];
+	int rc;
+};
+
+/* Makes events for another thread to drop, and drops as many itself, then
+ * exits with a full cache (freed by its key destructor: valgrind and LSan
+ * report the events as lost otherwise). */
+static void *
+make_and_drop(void *data)
+{
+	struct handover *h = data;
+
+	for (int i = 0; i < HANDED_OVER && h->rc == CLQ_SUCCESS; i++)
+		h->rc = clq_queue_enqueue_marker(h->q, NULL, 0, &h->events[i]);
+	for (int i = 0; i < HANDED_OVER && h->rc == CLQ_SUCCESS; i++) {
+		struct clq_event *mine = NULL;
+
+		h->rc = clq_queue_enqueue_marker(h->q, NULL, 0, &mine);
+		clq_event_unref(mine);
+	}
+	return NULL;
+}
+
+START_TEST(events_cross_threads_and_caches)
+{
+	struct handover h = {test_queue_new(0), {NULL}, CLQ_SUCCESS};
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, make_and_drop, &h), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_ok(h.rc);
+	ck_assert_ok(clq_events_wait(h.events, HANDED_OVER));
+	for (int i = 0; i < HANDED_OVER; i++)
+		clq_event_unref(h.events[i]);
+	ck_assert_ok(clq_queue_finish(h.q));
+	clq_queue_unref(h.q);
+}
+END_TEST
+
 static Suite *
 event_suite(void)
 {
@@ -433,6 +517,8 @@ event_suite(void)
 	tcase_add_test(tc, failed_user_event_fails_waiters);
 	tcase_add_test(tc, events_wait_waits_for_all);
 	tcase_add_test(tc, abandoned_user_event_fails_waiters);
+	tcase_add_test(tc, recycled_events_start_fresh);
+	tcase_add_test(tc, events_cross_threads_and_caches);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timing");
