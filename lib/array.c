@@ -91,5 +91,6 @@ clq__layout_init(struct clq_context *ctx, const char *function,
 	out->data_bytes = out->itemsize;
 	for (size_t i = 0; i < ndim; i++)
 		out->data_bytes *= shape[i];
+	out->packed = out->data_bytes == bytes;
 	return CLQ_SUCCESS;
 }

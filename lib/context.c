@@ -76,15 +76,19 @@ clq_context_ref(struct clq_context *ctx)
 }
 
 void
-clq_context_unref(struct clq_context *ctx)
+clq__context_free(struct clq_context *ctx)
 {
-	if (!ctx ||
-	    atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) != 1)
-		return;
 	clReleaseContext(ctx->cl);
 	clq_device_unref(ctx->device);
 	clq__log_sink_destroy(&ctx->log);
 	free(ctx);
+}
+
+void
+clq_context_unref(struct clq_context *ctx)
+{
+	if (ctx)
+		clq__context_drop(ctx);
 }
 
 struct clq_device *

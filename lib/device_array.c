@@ -470,6 +470,12 @@ copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 		return clq__host_array_remap_around(c->host, q, c->blocking,
 						    n_wait, list, ev,
 						    copy_unmapped, c);
+	if (c->flat) /* the common case, without enqueue_copy's loop */
+		return clq__check(q->ctx,
+				  enqueue_flat(q->cl, c->dir, &c->dev,
+					       &c->other, c->blocking, n_wait,
+					       list, ev),
+				  command_name(c->dir, 1));
 	return enqueue_copy(q, c->dir, &c->dev, &c->other, c->flat, c->blocking,
 			    n_wait, list, ev);
 }
@@ -537,7 +543,8 @@ transfer(const char *function, struct clq_device_array *a, struct clq_queue *q,
 	c.blocking = !async;
 	/* Whole arrays of one shape: one command if the padding agrees; the
 	 * boxes are needed only for rectangular copies. */
-	c.flat = memcmp(a->layout.padded, h->layout.padded,
+	c.flat = (a->layout.packed && h->layout.packed) ||
+		 memcmp(a->layout.padded, h->layout.padded,
 			sizeof(a->layout.padded)) == 0;
 	if (!c.flat)
 		whole_box(&a->layout, &whole);

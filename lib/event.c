@@ -135,28 +135,33 @@ user_event_new(struct clq_context *ctx)
 	return e;
 }
 
-/* Drops one reference of any kind; frees at the last. */
+/* Frees an event nobody references any more. */
 static void
-event_release(struct clq_event *e)
+event_destroy(struct clq_event *e)
 {
-	if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) != 1)
-		return;
 	if (e->cl)
 		clReleaseEvent(e->cl);
-	if (e->user) {
-		/* Left only if the driver refused to set the status. */
-		for (struct clq__callback *cb = e->user->callbacks, *next; cb;
-		     cb = next) {
-			next = cb->next;
-			free(cb);
-		}
-		pthread_mutex_destroy(&e->user->lock);
-		clq_context_unref(e->ctx);
-		free(e);
+	clq__context_drop(e->ctx);
+	if (!e->user) {
+		command_event_free(e);
 		return;
 	}
-	clq_context_unref(e->ctx);
-	command_event_free(e);
+	/* Left only if the driver refused to set the status. */
+	for (struct clq__callback *cb = e->user->callbacks, *next; cb;
+	     cb = next) {
+		next = cb->next;
+		free(cb);
+	}
+	pthread_mutex_destroy(&e->user->lock);
+	free(e);
+}
+
+/* Drops one reference of any kind; frees at the last. */
+static inline void
+event_release(struct clq_event *e)
+{
+	if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
+		event_destroy(e);
 }
 
 static int set_user_status(struct clq_event *event, int status);
@@ -169,7 +174,7 @@ clq__command_event_new(struct clq_queue *queue)
 	if (!e)
 		return NULL;
 	atomic_init(&e->refs, 1);
-	e->ctx = clq_context_ref(queue->ctx);
+	e->ctx = clq__context_hold(queue->ctx);
 	e->cl = NULL;
 	e->profiled = (queue->flags & CLQ_QUEUE_PROFILING) != 0;
 	e->user = NULL;

@@ -11,6 +11,8 @@
 
 #include <clq/clq.h>
 
+#include "lock.h"
+
 #if defined(__GNUC__)
 #define CLQ__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
@@ -55,6 +57,24 @@ struct clq_context {
 	cl_context cl;
 	struct clq__log_sink log;
 };
+
+/* Context references from inside the library: the context is known to
+ * be there, and the common case is inline. */
+void clq__context_free(struct clq_context *ctx);
+
+static inline struct clq_context *
+clq__context_hold(struct clq_context *ctx)
+{
+	atomic_fetch_add_explicit(&ctx->refs, 1, memory_order_relaxed);
+	return ctx;
+}
+
+static inline void
+clq__context_drop(struct clq_context *ctx)
+{
+	if (atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) == 1)
+		clq__context_free(ctx);
+}
 
 struct clq_queue {
 	atomic_uint refs;
@@ -118,6 +138,7 @@ struct clq__layout {
 	size_t shape[CLQ_MAX_DIMS];
 	size_t padded[CLQ_MAX_DIMS];
 	size_t strides[CLQ_MAX_DIMS];
+	int packed;	   /* no padding: padded equals shape */
 	size_t nbytes;	   /* with padding */
 	size_t data_bytes; /* without: itemsize times the product of shape */
 };
@@ -162,7 +183,7 @@ struct clq_host_array {
 	 * unref frees the array once those events have completed. Guarded by
 	 * `pending_lock`; `pending_left` counts the events the freeing still
 	 * waits for. */
-	pthread_mutex_t pending_lock;
+	struct clq__lock pending_lock;
 	struct clq__pending *pending;
 	size_t n_pending, cap_pending;
 	struct clq__pending pending_inline[2];
@@ -184,7 +205,7 @@ struct clq_kernel {
 	cl_kernel cl;
 	char *name;
 	/* Held while arguments are set and the kernel enqueued. */
-	pthread_mutex_t lock;
+	struct clq__lock lock;
 	size_t n_args;
 	size_t work_group_size;
 	size_t preferred_multiple;
