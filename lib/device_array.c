@@ -323,7 +323,7 @@ struct side {
 	const struct clq__box *box;
 };
 
-static cl_int
+static inline cl_int
 enqueue_flat(cl_command_queue q, enum direction dir, const struct side *dev,
 	     const struct side *other, cl_bool blocking, cl_uint n_wait,
 	     const cl_event *list, cl_event *ev)

@@ -26,8 +26,11 @@ struct user_event_block {
 struct event_cache {
 	struct clq_event *head; /* linked through next_free */
 	unsigned n;
-	int registered; /* the key holds this thread's cache */
-	int closed;	/* the thread is exiting: cache nothing more */
+	/* How many it may hold: 0 until the key holds this thread's cache
+	 * (so that its destructor frees them), and again once it ran. */
+	unsigned limit;
+	int registered;
+	int closed; /* the thread is exiting: cache nothing more */
 };
 
 /* initial-exec: a direct %fs-relative access, not a __tls_get_addr call
@@ -43,8 +46,10 @@ static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 static int cache_key_ok;
 
 static void
-cache_drain(struct event_cache *c)
+cache_close(struct event_cache *c)
 {
+	c->closed = 1;
+	c->limit = 0;
 	while (c->head) {
 		struct clq_event *e = c->head;
 
@@ -57,10 +62,7 @@ cache_drain(struct event_cache *c)
 static void
 cache_thread_exit(void *data)
 {
-	struct event_cache *c = data;
-
-	c->closed = 1;
-	cache_drain(c);
+	cache_close(data);
 }
 
 static void
@@ -69,12 +71,21 @@ cache_key_create(void)
 	cache_key_ok = pthread_key_create(&cache_key, cache_thread_exit) == 0;
 }
 
+/* Lets this thread cache events once its destructor is in place. */
+static void
+cache_register(void)
+{
+	cache.registered = 1;
+	pthread_once(&cache_once, cache_key_create);
+	if (cache_key_ok && pthread_setspecific(cache_key, &cache) == 0)
+		cache.limit = CLQ__EVENT_CACHE_MAX;
+}
+
 #if defined(__GNUC__)
 __attribute__((destructor)) static void
 cache_unload(void)
 {
-	cache.closed = 1;
-	cache_drain(&cache);
+	cache_close(&cache);
 	if (cache_key_ok)
 		pthread_key_delete(cache_key);
 	cache_key_ok = 0;
@@ -97,19 +108,11 @@ command_event_alloc(void)
 static void
 command_event_free(struct clq_event *e)
 {
-	if (cache.n + 1 > CLQ__EVENT_CACHE_MAX || cache.closed) {
+	if (cache.n >= cache.limit && !cache.registered && !cache.closed)
+		cache_register();
+	if (cache.n >= cache.limit) {
 		free(e);
 		return;
-	}
-	if (!cache.registered) {
-		/* Without a destructor for this thread, cache nothing. */
-		pthread_once(&cache_once, cache_key_create);
-		if (!cache_key_ok ||
-		    pthread_setspecific(cache_key, &cache) != 0) {
-			free(e);
-			return;
-		}
-		cache.registered = 1;
 	}
 	e->next_free = cache.head;
 	cache.head = e;
@@ -135,9 +138,8 @@ user_event_new(struct clq_context *ctx)
 	return e;
 }
 
-/* Frees an event nobody references any more. */
-static void
-event_destroy(struct clq_event *e)
+void
+clq__event_destroy(struct clq_event *e)
 {
 	if (e->cl)
 		clReleaseEvent(e->cl);
@@ -156,14 +158,6 @@ event_destroy(struct clq_event *e)
 	free(e);
 }
 
-/* Drops one reference of any kind; frees at the last. */
-static inline void
-event_release(struct clq_event *e)
-{
-	if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
-		event_destroy(e);
-}
-
 static int set_user_status(struct clq_event *event, int status);
 
 struct clq_event *
@@ -179,61 +173,6 @@ clq__command_event_new(struct clq_queue *queue)
 	e->profiled = (queue->flags & CLQ_QUEUE_PROFILING) != 0;
 	e->user = NULL;
 	return e;
-}
-
-/* Logs why wait list entry `i` was refused. */
-static int
-wait_list_refuse(struct clq_context *ctx, const char *function,
-		 const struct clq_event *entry, size_t i)
-{
-	if (!entry) {
-		clq__log(ctx, CLQ_LOG_ERROR, "%s: wait list entry %zu is NULL",
-			 function, i);
-		return CLQ_ERROR_INVALID_ARGUMENT;
-	}
-	clq__log(ctx, CLQ_LOG_ERROR,
-		 "%s: wait list entry %zu belongs to another context", function,
-		 i);
-	return CLQ_ERROR_CONTEXT_MISMATCH;
-}
-
-int
-clq__wait_list(struct clq_context *ctx, const char *function,
-	       struct clq_event *const *wait, size_t n_wait,
-	       cl_event *inline_buf, size_t n_inline, cl_event **list_out)
-{
-	cl_event *list = inline_buf;
-
-	*list_out = NULL;
-	if (!wait)
-		return clq__invalid(ctx, function,
-				    "the wait list is NULL but n_wait > 0");
-	if (n_wait > n_inline) {
-		if (n_wait > (cl_uint)-1)
-			return clq__invalid(ctx, function,
-					    "n_wait is too large");
-		list = calloc(n_wait, sizeof(*list));
-		if (!list)
-			return CL_OUT_OF_HOST_MEMORY;
-	}
-	for (size_t i = 0; i < n_wait; i++) {
-		const struct clq_event *entry = wait[i];
-
-		if (!entry || entry->ctx != ctx) {
-			clq__wait_list_free(list, inline_buf);
-			return wait_list_refuse(ctx, function, entry, i);
-		}
-		list[i] = entry->cl;
-	}
-	*list_out = list;
-	return CLQ_SUCCESS;
-}
-
-void
-clq__wait_list_free(cl_event *list, const cl_event *inline_buf)
-{
-	if (list != inline_buf)
-		free(list);
 }
 
 struct clq_event *
@@ -263,7 +202,7 @@ clq_event_unref(struct clq_event *event)
 			 "it fails with CLQ_ERROR_ABANDONED");
 		set_user_status(event, CLQ_ERROR_ABANDONED);
 	}
-	event_release(event);
+	clq__event_drop(event);
 }
 
 struct clq_context *
@@ -475,7 +414,7 @@ run_callback(cl_event cl, cl_int status, void *data)
 
 	(void)cl;
 	cb->fn(cb->event, status < 0 ? status : CL_COMPLETE, cb->user_data);
-	event_release(cb->event);
+	clq__event_drop(cb->event);
 	free(cb);
 }
 
@@ -535,7 +474,7 @@ clq_event_set_callback(struct clq_event *event, clq_event_callback_fn fn,
 	atomic_fetch_add_explicit(&event->refs, 1, memory_order_relaxed);
 	err = clSetEventCallback(event->cl, CL_COMPLETE, run_callback, cb);
 	if (err != CL_SUCCESS) {
-		event_release(event);
+		clq__event_drop(event);
 		free(cb);
 		return clq__check(event->ctx, err, "clSetEventCallback");
 	}

@@ -337,7 +337,7 @@ clq__host_array_track(struct clq_host_array *h, struct clq_queue *q,
 	struct clq_event *old = NULL;
 	size_t i;
 
-	clq_event_ref(ev);
+	clq__event_hold(ev);
 	clq__lock_acquire(&h->pending_lock);
 	for (i = 0; i < h->n_pending; i++)
 		if (h->pending[i].queue_id == q->id)
@@ -357,7 +357,7 @@ clq__host_array_track(struct clq_host_array *h, struct clq_queue *q,
 			 "host array alive");
 		clWaitForEvents(1, &ev->cl);
 	}
-	clq_event_unref(old);
+	clq__event_drop(old);
 }
 
 static void CL_CALLBACK

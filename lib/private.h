@@ -336,23 +336,34 @@ void clq__device_spec_free(struct clq__device_spec *spec);
 int clq__event_read_times(struct clq_event *event, struct clq_event_times *t);
 
 /*
+ * The library's own event references, inline: they count in `refs` only,
+ * never as a user event's holders (clq_event_ref() counts those), and
+ * clq__event_destroy() frees an event whose last reference is gone.
+ */
+void clq__event_destroy(struct clq_event *e);
+
+static inline struct clq_event *
+clq__event_hold(struct clq_event *e)
+{
+	atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+	return e;
+}
+
+static inline void
+clq__event_drop(struct clq_event *e)
+{
+	if (e &&
+	    atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
+		clq__event_destroy(e);
+}
+
+/*
  * A new command event for `queue`, with no OpenCL event yet (cl NULL), or
  * NULL when out of memory. Enqueue functions never fail after the command
  * is in the queue: they make the event first, pass `&cl` to OpenCL, then
  * set ev->cl and hand the event over, or drop it with clq_event_unref().
  */
 struct clq_event *clq__command_event_new(struct clq_queue *queue);
-
-/*
- * Converts a clq wait list of n_wait > 0 events into the cl_event array
- * OpenCL wants, checking pointers and contexts. Uses `inline_buf` (of
- * `n_inline` entries) when it is large enough, otherwise allocates; release
- * with clq__wait_list_free(). `function` names the caller in log messages.
- */
-int clq__wait_list(struct clq_context *ctx, const char *function,
-		   struct clq_event *const *wait, size_t n_wait,
-		   cl_event *inline_buf, size_t n_inline, cl_event **list_out);
-void clq__wait_list_free(cl_event *list, const cl_event *inline_buf);
 
 /*
  * One enqueued operation for clq__enqueue() (queue.c): `enqueue` makes the

@@ -215,6 +215,66 @@ clq_queue_stop_tuning(struct clq_queue *queue, double *seconds_out)
 	return rc;
 }
 
+/* Logs why wait list entry `i` was refused. */
+static int
+wait_list_refuse(struct clq_context *ctx, const char *function,
+		 const struct clq_event *entry, size_t i)
+{
+	if (!entry) {
+		clq__log(ctx, CLQ_LOG_ERROR, "%s: wait list entry %zu is NULL",
+			 function, i);
+		return CLQ_ERROR_INVALID_ARGUMENT;
+	}
+	clq__log(ctx, CLQ_LOG_ERROR,
+		 "%s: wait list entry %zu belongs to another context", function,
+		 i);
+	return CLQ_ERROR_CONTEXT_MISMATCH;
+}
+
+static void
+wait_list_free(cl_event *list, const cl_event *inline_buf)
+{
+	if (list != inline_buf)
+		free(list);
+}
+
+/*
+ * Converts a clq wait list of n_wait > 0 events into the cl_event array
+ * OpenCL wants, checking pointers and contexts. Uses `inline_buf` (of
+ * CLQ__WAIT_INLINE entries) when it is large enough, otherwise allocates;
+ * release with wait_list_free(). `function` names the caller in logs.
+ */
+static int
+wait_list(struct clq_context *ctx, const char *function,
+	  struct clq_event *const *wait, size_t n_wait, cl_event *inline_buf,
+	  cl_event **list_out)
+{
+	cl_event *list = inline_buf;
+
+	if (!wait)
+		return clq__invalid(ctx, function,
+				    "the wait list is NULL but n_wait > 0");
+	if (n_wait > CLQ__WAIT_INLINE) {
+		if (n_wait > (cl_uint)-1)
+			return clq__invalid(ctx, function,
+					    "n_wait is too large");
+		list = calloc(n_wait, sizeof(*list));
+		if (!list)
+			return CL_OUT_OF_HOST_MEMORY;
+	}
+	for (size_t i = 0; i < n_wait; i++) {
+		const struct clq_event *entry = wait[i];
+
+		if (!entry || entry->ctx != ctx) {
+			wait_list_free(list, inline_buf);
+			return wait_list_refuse(ctx, function, entry, i);
+		}
+		list[i] = entry->cl;
+	}
+	*list_out = list;
+	return CLQ_SUCCESS;
+}
+
 /* Whether the command needs a clq event even if the caller wants none. */
 static int
 needs_event(const struct clq_queue *queue, const struct clq__command *command)
@@ -238,9 +298,8 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 		*event_out = NULL;
 	if (!queue)
 		return clq__invalid(NULL, function, "queue is NULL");
-	if (n_wait &&
-	    (rc = clq__wait_list(queue->ctx, function, wait, n_wait, inline_buf,
-				 CLQ__WAIT_INLINE, &list)) < 0)
+	if (n_wait && (rc = wait_list(queue->ctx, function, wait, n_wait,
+				      inline_buf, &list)) < 0)
 		return rc;
 	if ((event_out || needs_event(queue, command)) &&
 	    !(ev = clq__command_event_new(queue))) {
@@ -252,7 +311,7 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 	if (!ev)
 		goto out;
 	if (rc < 0) {
-		clq_event_unref(ev);
+		clq__event_drop(ev);
 		goto out;
 	}
 	ev->cl = cl;
@@ -265,9 +324,9 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 	if (event_out)
 		*event_out = ev;
 	else
-		clq_event_unref(ev);
+		clq__event_drop(ev);
 out:
-	clq__wait_list_free(list, inline_buf);
+	wait_list_free(list, inline_buf);
 	return rc;
 }
 
