@@ -225,6 +225,109 @@ START_TEST(threads_share_a_context)
 }
 END_TEST
 
+/*
+ * One pinned host array is the source of async uploads from every thread,
+ * each on its own queue, all held back by a gate; the main thread drops
+ * the last reference while they are pending. The array's tracking (one
+ * lock, taken by all threads at once) must keep its memory until the last
+ * upload has run: ASan and valgrind report a read of freed memory
+ * otherwise, and every thread checks what arrived.
+ */
+struct uploader {
+	struct clq_host_array *source; /* shared; not a reference */
+	struct clq_event *gate;
+	pthread_barrier_t *queued;
+	size_t rounds;
+	int failures;
+	const char *what;
+};
+
+static void *
+uploader_main(void *arg)
+{
+	struct uploader *u = arg;
+	const size_t n = N;
+	struct clq_queue *q = NULL;
+	struct clq_device_array *d[2] = {NULL, NULL};
+	struct clq_host_array *back = NULL;
+	int queued = 0;
+
+	CHECK(u, clq_queue_create(test_ctx, 0, &q), "queue");
+	for (int i = 0; i < 2; i++)
+		CHECK(u,
+		      clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1,
+					      &n, NULL, &d[i]),
+		      "array");
+	CHECK(u,
+	      clq_host_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n, NULL,
+				    &back),
+	      "host array");
+	for (size_t r = 0; r < u->rounds; r++)
+		CHECK(u,
+		      clq_device_array_set_async(d[r % 2], q, u->source,
+						 &u->gate, 1, NULL),
+		      "upload");
+	queued = 1;
+	pthread_barrier_wait(u->queued); /* the source may go now */
+	for (int i = 0; i < 2; i++) {
+		CHECK(u, clq_device_array_get(d[i], q, back), "get");
+		for (size_t j = 0; j < n; j++)
+			if (((float *)clq_host_array_data(back))[j] !=
+			    (float)j * 0.5f) {
+				u->failures++;
+				u->what = "wrong data";
+				break;
+			}
+	}
+out:
+	if (!queued)
+		pthread_barrier_wait(u->queued);
+	if (q)
+		clq_queue_finish(q);
+	clq_host_array_unref(back);
+	clq_device_array_unref(d[0]);
+	clq_device_array_unref(d[1]);
+	clq_queue_unref(q);
+	return NULL;
+}
+
+START_TEST(host_array_outlives_its_last_reference)
+{
+	const size_t n = N;
+	struct clq_host_array *h = NULL;
+	struct clq_event *gate = NULL;
+	struct uploader u[THREADS];
+	pthread_t tid[THREADS];
+	pthread_barrier_t queued;
+
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					   NULL, &h));
+	for (size_t i = 0; i < n; i++)
+		((float *)clq_host_array_data(h))[i] = (float)i * 0.5f;
+	ck_assert_ok(clq_user_event_create(test_ctx, &gate));
+	ck_assert_int_eq(pthread_barrier_init(&queued, NULL, THREADS + 1), 0);
+	for (int i = 0; i < THREADS; i++) {
+		u[i] = (struct uploader){.source = h,
+					 .gate = gate,
+					 .queued = &queued,
+					 .rounds = 50};
+		ck_assert_int_eq(
+			pthread_create(&tid[i], NULL, uploader_main, &u[i]), 0);
+	}
+	pthread_barrier_wait(&queued);
+	clq_host_array_unref(h); /* with 4 x 50 uploads pending */
+	test_sleep_ms(20);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	for (int i = 0; i < THREADS; i++) {
+		ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
+		ck_assert_msg(u[i].failures == 0, "thread %d: %s", i,
+			      u[i].what);
+	}
+	pthread_barrier_destroy(&queued);
+	clq_event_unref(gate);
+}
+END_TEST
+
 static Suite *
 threads_suite(void)
 {
@@ -235,6 +338,7 @@ threads_suite(void)
 				  test_context_teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, threads_share_a_context);
+	tcase_add_test(tc, host_array_outlives_its_last_reference);
 	suite_add_tcase(s, tc);
 	return s;
 }
