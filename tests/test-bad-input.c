@@ -636,6 +636,9 @@ enqueue_fill_wait(struct clq_event *const *wait, size_t n_wait)
 #define LOCALSIZE CLQ_ERROR_LOCAL_SIZE
 #define NOTTUNING CLQ_ERROR_NOT_TUNING
 #define BUILD CL_BUILD_PROGRAM_FAILURE
+/* The spec's code for bad build options; NVIDIA's compiler reports them
+ * as a failed build instead (seen on the H200), which is_expected()
+ * accepts for this case only. */
 #define BADOPT CL_INVALID_BUILD_OPTIONS
 #define KNAME CL_INVALID_KERNEL_NAME
 
@@ -654,6 +657,13 @@ struct bad_case {
 
 #define TABLE_ENTRY(name, code, call) {#name, case_##name, code},
 static const struct bad_case cases[] = {CASES(TABLE_ENTRY)};
+
+static int
+is_expected(const struct bad_case *c, int rc)
+{
+	return rc == c->expected ||
+	       (c->expected == BADOPT && rc == CL_BUILD_PROGRAM_FAILURE);
+}
 
 static void
 fixture_open(void)
@@ -757,7 +767,7 @@ START_TEST(every_bad_input_refused)
 		logged = test_log_seen();
 		test_log_expect(NULL);
 		release_sinks();
-		if (rc != cases[i].expected || !logged) {
+		if (!is_expected(&cases[i], rc) || !logged) {
 			wrong++;
 			fprintf(stderr, "%s: returned %s (%d), expected %s%s\n",
 				cases[i].name, clq_error_name(rc), rc,

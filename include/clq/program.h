@@ -62,7 +62,9 @@ struct clq_kernel;
  *         program_out; #CLQ_ERROR_IO when an included file cannot be read;
  *         #CLQ_ERROR_OVERFLOW for includes nested deeper than 32; another
  *         OpenCL code from `clCreateProgramWithSource` or `clBuildProgram`
- *         (`CL_INVALID_BUILD_OPTIONS` for bad options).
+ *         (`CL_INVALID_BUILD_OPTIONS` for bad options, or
+ *         `CL_BUILD_PROGRAM_FAILURE` from drivers that report them as
+ *         compile errors, as NVIDIA's does; the build log says which).
  */
 CLQ_EXPORT int
 clq_program_create_from_source(struct clq_context *ctx, const char *source,
