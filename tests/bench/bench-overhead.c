@@ -12,7 +12,8 @@
  *   marker  a marker;
  *   write   an asynchronous write of 4 bytes from host memory (clq: a host
  *           array of its own, which the transfer keeps alive until it
- *           completes: an event callback raw OpenCL does not pay for);
+ *           completes: the array holds its newest transfer per queue,
+ *           bookkeeping raw OpenCL does not pay for);
  *   wwrite  the same from caller memory (clq: a wrapped host array, which
  *           transfers need not keep alive).
  * Every command waits for one user event that completes only after the
@@ -22,11 +23,13 @@
  * and the queue drains untimed; clq and raw batches alternate. Reported:
  * the median over batches of microseconds per call, and clq/raw.
  *
- * With --only, NAME is clq- or raw- followed by an operation's name: one batch after one warm-up batch, the timed loop
- * inside the function `measured_loop`, so that
+ * With --only, NAME is clq- or raw- followed by an operation's name: one
+ * batch after one warm-up batch, the timed loop inside the function
+ * `measured_loop`, so that
  *   valgrind --tool=callgrind --collect-atstart=no \
  *            --toggle-collect='measured_loop*' bench-overhead --only NAME N
- * counts the instructions of 2N calls (the warm-up batch is inside too).
+ * counts the instructions of 2N calls (the warm-up batch is inside too);
+ * tests/bench/callgrind-overhead.py does that for every loop.
  */
 #include <stdio.h>
 #include <stdlib.h>
