@@ -323,8 +323,9 @@ struct side {
 	const struct clq__box *box;
 };
 
-static inline cl_int
-enqueue_flat(cl_command_queue q, enum direction dir, const struct side *dev,
+/* One plain command for a flat copy (see is_flat()); a clq status. */
+static inline int
+enqueue_flat(struct clq_queue *q, enum direction dir, const struct side *dev,
 	     const struct side *other, cl_bool blocking, cl_uint n_wait,
 	     const cl_event *list, cl_event *ev)
 {
@@ -332,14 +333,23 @@ enqueue_flat(cl_command_queue q, enum direction dir, const struct side *dev,
 
 	switch (dir) {
 	case TO_DEVICE:
-		return clEnqueueWriteBuffer(q, dev->mem, blocking, 0, nbytes,
-					    other->host, n_wait, list, ev);
+		return clq__check(q->ctx,
+				  clEnqueueWriteBuffer(
+					  q->cl, dev->mem, blocking, 0, nbytes,
+					  other->host, n_wait, list, ev),
+				  "clEnqueueWriteBuffer");
 	case TO_HOST:
-		return clEnqueueReadBuffer(q, dev->mem, blocking, 0, nbytes,
-					   other->host, n_wait, list, ev);
+		return clq__check(q->ctx,
+				  clEnqueueReadBuffer(q->cl, dev->mem, blocking,
+						      0, nbytes, other->host,
+						      n_wait, list, ev),
+				  "clEnqueueReadBuffer");
 	default:
-		return clEnqueueCopyBuffer(q, other->mem, dev->mem, 0, 0,
-					   nbytes, n_wait, list, ev);
+		return clq__check(q->ctx,
+				  clEnqueueCopyBuffer(q->cl, other->mem,
+						      dev->mem, 0, 0, nbytes,
+						      n_wait, list, ev),
+				  "clEnqueueCopyBuffer");
 	}
 }
 
@@ -374,15 +384,13 @@ enqueue_rect(cl_command_queue q, enum direction dir, const struct side *dev,
 }
 
 static const char *
-command_name(enum direction dir, int flat)
+rect_command_name(enum direction dir)
 {
-	static const char *const names[3][2] = {
-		{"clEnqueueWriteBufferRect", "clEnqueueWriteBuffer"},
-		{"clEnqueueReadBufferRect", "clEnqueueReadBuffer"},
-		{"clEnqueueCopyBufferRect", "clEnqueueCopyBuffer"},
-	};
+	static const char *const names[3] = {"clEnqueueWriteBufferRect",
+					     "clEnqueueReadBufferRect",
+					     "clEnqueueCopyBufferRect"};
 
-	return names[dir][flat];
+	return names[dir];
 }
 
 /*
@@ -398,24 +406,22 @@ enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
 	     const struct side *other, int flat, cl_bool blocking,
 	     cl_uint n_wait, const cl_event *list, cl_event *ev)
 {
-	const struct clq__layout *l = dev->layout;
-	size_t outer = l->ndim == 4 ? dev->box->count[0] : 1;
+	size_t outer;
 	cl_int err = CL_SUCCESS;
 
-	if (flat) {
-		err = enqueue_flat(q->cl, dir, dev, other, blocking, n_wait,
-				   list, ev);
-	} else {
-		for (size_t i = 0; i < outer && err == CL_SUCCESS; i++) {
-			int first = i == 0, last = i + 1 == outer;
+	if (flat)
+		return enqueue_flat(q, dir, dev, other, blocking, n_wait, list,
+				    ev);
+	outer = dev->layout->ndim == 4 ? dev->box->count[0] : 1;
+	for (size_t i = 0; i < outer && err == CL_SUCCESS; i++) {
+		int first = i == 0, last = i + 1 == outer;
 
-			err = enqueue_rect(
-				q->cl, dir, dev, other, i,
-				last ? blocking : CL_FALSE, first ? n_wait : 0,
-				first ? list : NULL, last ? ev : NULL);
-		}
+		err = enqueue_rect(q->cl, dir, dev, other, i,
+				   last ? blocking : CL_FALSE,
+				   first ? n_wait : 0, first ? list : NULL,
+				   last ? ev : NULL);
 	}
-	return clq__check(q->ctx, err, command_name(dir, flat));
+	return clq__check(q->ctx, err, rect_command_name(dir));
 }
 
 /* A copy between a device array and a host array or another device array. */
@@ -470,12 +476,9 @@ copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 		return clq__host_array_remap_around(c->host, q, c->blocking,
 						    n_wait, list, ev,
 						    copy_unmapped, c);
-	if (c->flat) /* the common case, without enqueue_copy's loop */
-		return clq__check(q->ctx,
-				  enqueue_flat(q->cl, c->dir, &c->dev,
-					       &c->other, c->blocking, n_wait,
-					       list, ev),
-				  command_name(c->dir, 1));
+	if (c->flat) /* the common case, one call shorter */
+		return enqueue_flat(q, c->dir, &c->dev, &c->other, c->blocking,
+				    n_wait, list, ev);
 	return enqueue_copy(q, c->dir, &c->dev, &c->other, c->flat, c->blocking,
 			    n_wait, list, ev);
 }
