@@ -12,6 +12,7 @@
 #include <check.h>
 
 #include "lock.h"
+#include "test-common.h"
 
 #define THREADS 6
 
@@ -53,15 +54,9 @@ main(void)
 {
 	Suite *s = suite_create("lock");
 	TCase *tc = tcase_create("lock");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, lock_excludes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return test_main(s, 0);
 }
