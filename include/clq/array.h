@@ -2,6 +2,11 @@
 #ifndef CLQ_ARRAY_H
 #define CLQ_ARRAY_H
 
+/**
+ * @file
+ * Arrays on the device and the host, and the transfers between them: see @ref array.
+ */
+
 #include <clq/common.h>
 #include <clq/context.h>
 #include <clq/event.h>
@@ -37,17 +42,17 @@ extern "C" {
 
 /** Element types. `CLQ_DTYPE_FLOAT16` is storage only (2 bytes). */
 enum clq_dtype {
-	CLQ_DTYPE_INT8,
-	CLQ_DTYPE_UINT8,
-	CLQ_DTYPE_INT16,
-	CLQ_DTYPE_UINT16,
-	CLQ_DTYPE_INT32,
-	CLQ_DTYPE_UINT32,
-	CLQ_DTYPE_INT64,
-	CLQ_DTYPE_UINT64,
-	CLQ_DTYPE_FLOAT16,
-	CLQ_DTYPE_FLOAT32,
-	CLQ_DTYPE_FLOAT64,
+	CLQ_DTYPE_INT8,	      /**< `int8_t`, OpenCL `char` */
+	CLQ_DTYPE_UINT8,      /**< `uint8_t`, OpenCL `uchar` */
+	CLQ_DTYPE_INT16,      /**< `int16_t`, OpenCL `short` */
+	CLQ_DTYPE_UINT16,     /**< `uint16_t`, OpenCL `ushort` */
+	CLQ_DTYPE_INT32,      /**< `int32_t`, OpenCL `int` */
+	CLQ_DTYPE_UINT32,     /**< `uint32_t`, OpenCL `uint` */
+	CLQ_DTYPE_INT64,      /**< `int64_t`, OpenCL `long` */
+	CLQ_DTYPE_UINT64,     /**< `uint64_t`, OpenCL `ulong` */
+	CLQ_DTYPE_FLOAT16,    /**< IEEE half, OpenCL `half` (storage only) */
+	CLQ_DTYPE_FLOAT32,    /**< `float`, OpenCL `float` */
+	CLQ_DTYPE_FLOAT64,    /**< `double`, OpenCL `double` */
 	CLQ_DTYPE_COMPLEX64,  /**< two float32: real, imaginary */
 	CLQ_DTYPE_COMPLEX128, /**< two float64: real, imaginary */
 };
@@ -55,7 +60,7 @@ enum clq_dtype {
 /** Bytes per element; 0 for a value that is not a dtype. */
 CLQ_EXPORT size_t clq_dtype_size(enum clq_dtype dtype);
 
-/** Name, e.g. "float32"; "invalid" for a value that is not a dtype. */
+/** Name, such as "float32"; "invalid" for a value that is not a dtype. */
 CLQ_EXPORT const char *clq_dtype_name(enum clq_dtype dtype);
 
 struct clq_device_array;
@@ -64,10 +69,14 @@ struct clq_host_array;
 /**
  * Allocates an array in device memory.
  *
+ * The array keeps its context alive; the caller owns the reference.
+ * @param ctx the context whose device holds the array
+ * @param dtype the element type
+ * @param ndim the number of axes, 1 to #CLQ_MAX_DIMS
  * @param shape `ndim` axis lengths, each ≥ 1
  * @param padded_shape `ndim` padded lengths, each ≥ its axis; NULL means
  *        equal to `shape`
- * The array keeps its context alive; the caller owns the reference.
+ * @param array_out receives the array; NULL on failure
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, an
  *         unknown dtype, `ndim` outside 1..#CLQ_MAX_DIMS, a zero axis or a
  *         padded axis smaller than its axis; #CLQ_ERROR_OVERFLOW when the
@@ -83,7 +92,7 @@ clq_device_array_create(struct clq_context *ctx, enum clq_dtype dtype,
 
 /**
  * Makes an array over part of an existing device buffer, starting `offset`
- * bytes into it, e.g. scratch space shared by stages. The buffer must belong
+ * bytes into it (scratch space shared by stages, say). The buffer must belong
  * to the context; the array retains it (as an OpenCL sub-buffer).
  *
  * @return as clq_device_array_create(), plus #CLQ_ERROR_OUT_OF_RANGE when

@@ -3,6 +3,11 @@
 #define CLQ_COMMON_H
 
 /**
+ * @file
+ * Status codes, error strings, log handlers and the library version: see @ref common.
+ */
+
+/**
  * @defgroup common Common definitions
  * Status codes, error strings, log handlers and the library version.
  *
@@ -87,10 +92,76 @@ extern "C" {
 
 #define CLQ__STATUS_ENUM(name, value, message) name = (value),
 
-/** clq's own status codes (OpenCL's `cl_int` codes pass through as well). */
+/**
+ * clq's own status codes (OpenCL's `cl_int` codes pass through as well).
+ * Each code's clq_strerror() phrase is the message in CLQ_STATUS_CODES.
+ */
 enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
 
 #undef CLQ__STATUS_ENUM
+
+/** @var CLQ_SUCCESS
+ * The call did what it says; out-parameters are set. */
+/** @var CLQ_ERROR_INVALID_ARGUMENT
+ * A NULL pointer, a zero or out-of-range size, an unknown flag, dtype or
+ * argument kind: refused before any OpenCL call. */
+/** @var CLQ_ERROR_NO_DEVICE
+ * clq_device_select() found no device that matches the spec, or no device
+ * at all; the log lists the devices there are. */
+/** @var CLQ_ERROR_BAD_DEVICE_SPEC
+ * clq_device_select() was given a malformed spec, e.g. `1:` or `-1`. */
+/** @var CLQ_ERROR_OUT_OF_RANGE
+ * A device index past the last device, an array region that does not lie
+ * inside its array, an alias that does not fit in its buffer, or an array
+ * larger than the device's largest allocation. */
+/** @var CLQ_ERROR_CONTEXT_MISMATCH
+ * Objects of two contexts were combined: a queue, array, kernel or event
+ * of one with another's, or two events whose clocks need not agree. */
+/** @var CLQ_ERROR_SHAPE_MISMATCH
+ * A transfer or copy between arrays of different shapes (or, for regions,
+ * different numbers of axes). */
+/** @var CLQ_ERROR_TYPE_MISMATCH
+ * A transfer or copy between arrays of different element types. */
+/** @var CLQ_ERROR_PROFILING_DISABLED
+ * Device times were asked of an event, queue or timeline without profiling
+ * (a queue made without #CLQ_QUEUE_PROFILING, a user event), or profiling
+ * of a device that cannot profile. */
+/** @var CLQ_ERROR_TIMING_UNAVAILABLE
+ * The driver reported zero, missing or inconsistent timestamps for a
+ * command; clq returns this rather than a meaningless time. */
+/** @var CLQ_ERROR_COMMAND_FAILED
+ * Waiting found that the command, or an event it waited for, failed; its
+ * negative execution status goes to the log. */
+/** @var CLQ_ERROR_NOT_FOUND
+ * clq_program_create_from_file() found the file in no directory of the
+ * search path; the log lists those searched. */
+/** @var CLQ_ERROR_IO
+ * A program file or an included file could not be read or is not a
+ * regular file, or writing a timeline summary, trace or SVG failed. */
+/** @var CLQ_ERROR_OVERFLOW
+ * An array's byte size does not fit in `size_t`, or program includes nest
+ * deeper than clq follows. */
+/** @var CLQ_ERROR_NOT_USER_EVENT
+ * clq_user_event_complete() was given an event that is not a user event. */
+/** @var CLQ_ERROR_ALREADY_COMPLETE
+ * clq_user_event_complete() was called a second time on one user event. */
+/** @var CLQ_ERROR_ABANDONED
+ * Not returned by a call: the status a user event fails with when its last
+ * reference is dropped before anyone completed it (see clq_event_unref()).
+ * Its callbacks receive it; commands that wait for it fail, and waiting
+ * for them gives #CLQ_ERROR_COMMAND_FAILED. */
+/** @var CLQ_ERROR_ARG_COUNT
+ * clq_queue_enqueue_kernel() was given a number of arguments other than
+ * the kernel takes. */
+/** @var CLQ_ERROR_WORK_SIZE
+ * clq_queue_enqueue_kernel(): a global size is not a multiple of its local
+ * size. */
+/** @var CLQ_ERROR_LOCAL_SIZE
+ * clq_queue_enqueue_kernel(): the work-group exceeds the device's or the
+ * kernel's limit, or differs from the size the kernel requires. */
+/** @var CLQ_ERROR_NOT_TUNING
+ * clq_queue_start_tuning() or clq_queue_stop_tuning() on a queue that is
+ * not a tuning queue, or a stop without a start. */
 
 /**
  * Describes a status code in a short English phrase.
@@ -102,7 +173,7 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
 CLQ_EXPORT const char *clq_strerror(int status);
 
 /**
- * Names a status code, e.g. "CL_INVALID_VALUE" or "CLQ_ERROR_NO_DEVICE".
+ * Names a status code, as in "CL_INVALID_VALUE" or "CLQ_ERROR_NO_DEVICE".
  *
  * Never returns NULL: an unknown code gives "CLQ_UNKNOWN_ERROR".
  * @return a static string. Thread-safe.

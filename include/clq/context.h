@@ -2,6 +2,11 @@
 #ifndef CLQ_CONTEXT_H
 #define CLQ_CONTEXT_H
 
+/**
+ * @file
+ * Contexts: see @ref context.
+ */
+
 #include <clq/common.h>
 #include <clq/device.h>
 

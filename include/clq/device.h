@@ -2,6 +2,11 @@
 #ifndef CLQ_DEVICE_H
 #define CLQ_DEVICE_H
 
+/**
+ * @file
+ * Devices and device selection: see @ref device.
+ */
+
 #include <clq/common.h>
 
 #ifdef __cplusplus
@@ -26,10 +31,10 @@ struct clq_device;
 
 /** The kind of a device. */
 enum clq_device_type {
-	CLQ_DEVICE_TYPE_OTHER = 0, /**< default or custom device */
-	CLQ_DEVICE_TYPE_CPU = 1,
-	CLQ_DEVICE_TYPE_GPU = 2,
-	CLQ_DEVICE_TYPE_ACCELERATOR = 3,
+	CLQ_DEVICE_TYPE_OTHER = 0,	 /**< default or custom device */
+	CLQ_DEVICE_TYPE_CPU = 1,	 /**< `CL_DEVICE_TYPE_CPU` */
+	CLQ_DEVICE_TYPE_GPU = 2,	 /**< `CL_DEVICE_TYPE_GPU` */
+	CLQ_DEVICE_TYPE_ACCELERATOR = 3, /**< `CL_DEVICE_TYPE_ACCELERATOR` */
 };
 
 /**
@@ -124,7 +129,7 @@ clq_device_get_driver_version(const struct clq_device *device);
 CLQ_EXPORT const char *
 clq_device_get_opencl_version(const struct clq_device *device);
 
-/** OpenCL version as 100·major + 10·minor (e.g. 120, 300). */
+/** OpenCL version as 100·major + 10·minor: 120 for 1.2, 300 for 3.0. */
 CLQ_EXPORT unsigned
 clq_device_get_opencl_version_number(const struct clq_device *device);
 

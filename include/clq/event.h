@@ -2,6 +2,11 @@
 #ifndef CLQ_EVENT_H
 #define CLQ_EVENT_H
 
+/**
+ * @file
+ * Events and user events: see @ref event.
+ */
+
 #include <clq/common.h>
 #include <clq/context.h>
 
@@ -102,6 +107,7 @@ CLQ_EXPORT int clq_events_wait(struct clq_event *const *events, size_t n);
 /**
  * Reads the execution status without blocking.
  *
+ * @param event the event to read
  * @param status_out receives `CL_QUEUED`, `CL_SUBMITTED`, `CL_RUNNING`,
  *        `CL_COMPLETE` or a negative code if the command failed
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT; an OpenCL code.
@@ -166,6 +172,7 @@ clq_user_event_create(struct clq_context *ctx, struct clq_event **event_out);
 /**
  * Completes a user event, once.
  *
+ * @param event a user event from clq_user_event_create()
  * @param status `CL_COMPLETE` (0), or a negative code to fail it: then
  *        waiting for it, or for a command that waits for it, returns
  *        #CLQ_ERROR_COMMAND_FAILED.

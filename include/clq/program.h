@@ -2,6 +2,11 @@
 #ifndef CLQ_PROGRAM_H
 #define CLQ_PROGRAM_H
 
+/**
+ * @file
+ * Programs and kernels: see @ref program.
+ */
+
 #include <clq/array.h>
 #include <clq/common.h>
 #include <clq/context.h>
@@ -53,6 +58,8 @@ struct clq_kernel;
  * Builds a program from OpenCL C source text, whose includes resolve along
  * the search path without caller directories.
  *
+ * @param ctx the context whose device the program is built for
+ * @param source the program text, NUL-terminated
  * @param options build options, or NULL
  * @param program_out receives the program; also on
  *        `CL_BUILD_PROGRAM_FAILURE`, so that clq_program_get_build_log() can
@@ -74,9 +81,13 @@ clq_program_create_from_source(struct clq_context *ctx, const char *source,
 /**
  * Builds a program from a file found along the search path.
  *
+ * @param ctx the context whose device the program is built for
  * @param name file name, relative to each directory, or absolute
  * @param dirs `n_dirs` directories searched first (may be NULL when
  *        `n_dirs` is 0)
+ * @param n_dirs the number of entries in `dirs`
+ * @param options build options, or NULL
+ * @param program_out as for clq_program_create_from_source()
  * @return as clq_program_create_from_source(), and #CLQ_ERROR_NOT_FOUND
  *         when no directory holds the file (the log lists those searched),
  *         #CLQ_ERROR_IO when the file cannot be read or is not a
@@ -183,9 +194,9 @@ enum clq_arg_kind {
 
 /** One kernel argument. */
 struct clq_arg {
-	enum clq_arg_kind kind;
-	size_t size;			/**< value or local bytes */
-	const void *value;		/**< #CLQ_ARG_KIND_VALUE: the bytes */
+	enum clq_arg_kind kind; /**< which of the fields below hold it */
+	size_t size;		/**< value or local bytes */
+	const void *value;	/**< #CLQ_ARG_KIND_VALUE: the bytes */
 	struct clq_device_array *array; /**< #CLQ_ARG_KIND_ARRAY */
 };
 
@@ -206,12 +217,16 @@ struct clq_arg {
  * Enqueues a kernel over an NDRange with the given arguments.
  *
  * Everything is checked before OpenCL is called.
+ * @param queue the queue to enqueue on
+ * @param kernel a kernel of a program of the queue's context
  * @param args the kernel's arguments in order, `n_args` of them
+ * @param n_args the number of entries in `args`
  * @param work_dim 1, 2 or 3
  * @param global `work_dim` global sizes, none 0
  * @param local `work_dim` work-group sizes, or NULL: then the size the
  *        kernel requires (`reqd_work_group_size`) when it has one, else
  *        the driver's choice
+ * @param wait, n_wait, event_out as for every enqueue (see @ref queue)
  * @return #CLQ_SUCCESS;
  *         #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, a bad `work_dim`,
  *         a zero size, a malformed argument (NULL array or value, zero

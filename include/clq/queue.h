@@ -2,6 +2,11 @@
 #ifndef CLQ_QUEUE_H
 #define CLQ_QUEUE_H
 
+/**
+ * @file
+ * Command queues: see @ref queue.
+ */
+
 #include <clq/common.h>
 #include <clq/context.h>
 #include <clq/event.h>
@@ -46,7 +51,9 @@ enum clq_queue_flags {
  * Creates an in-order command queue on the context's device.
  *
  * The queue keeps its context alive. The caller owns the returned reference.
+ * @param ctx the context whose device runs the queue's commands
  * @param flags 0 or #CLQ_QUEUE_PROFILING
+ * @param queue_out receives the queue; NULL on failure
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments or
  *         unknown flags; #CLQ_ERROR_PROFILING_DISABLED when profiling is
  *         asked of a device that cannot profile; an OpenCL code from

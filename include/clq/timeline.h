@@ -2,6 +2,11 @@
 #ifndef CLQ_TIMELINE_H
 #define CLQ_TIMELINE_H
 
+/**
+ * @file
+ * Timelines of profiled commands and host spans: see @ref timeline.
+ */
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -153,16 +158,19 @@ CLQ_EXPORT size_t clq_timeline_get_memory(struct clq_timeline *timeline);
 
 /** One track of a summary. */
 struct clq_timeline_track_summary {
-	const char *name;
-	size_t count;  /**< records */
-	double busy_s; /**< time with one of its records running */
+	const char *name; /**< the track's name */
+	size_t count;	  /**< records */
+	double busy_s;	  /**< time with one of its records running */
 };
 
 /** One label of a summary. */
 struct clq_timeline_label_summary {
-	const char *label;
-	size_t count;
-	double total_s, min_s, median_s, max_s;
+	const char *label; /**< the label */
+	size_t count;	   /**< timed records with this label */
+	double total_s;	   /**< their durations added up, in seconds */
+	double min_s;	   /**< the shortest duration */
+	double median_s;   /**< the median duration */
+	double max_s;	   /**< the longest duration */
 };
 
 /** What clq_timeline_summarize() returns. */
@@ -170,9 +178,10 @@ struct clq_timeline_summary {
 	double span_s;	  /**< first start to last end */
 	double overlap_s; /**< time with records of two or more tracks running */
 	size_t untimed; /**< records the driver gave no timestamps (not drawn) */
-	size_t n_tracks, n_labels;
-	struct clq_timeline_track_summary *tracks;
-	struct clq_timeline_label_summary *labels;
+	size_t n_tracks;			   /**< entries in `tracks` */
+	size_t n_labels;			   /**< entries in `labels` */
+	struct clq_timeline_track_summary *tracks; /**< one per track */
+	struct clq_timeline_label_summary *labels; /**< one per label */
 };
 
 /**
