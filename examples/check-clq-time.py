@@ -1,27 +1,50 @@
 #!/usr/bin/env python3
 # Runs clq-time's commands with --json (and --trace/--svg) and checks what
-# they print: the documents parse, carry the format version, and hold
-# sane numbers; usage errors exit 2, device errors 1, each with a message.
-# usage: check-clq-time.py CLQ-TIME CL-DIR
-import json, math, os, subprocess, sys, tempfile
+# they print: the documents parse, carry the format version, hold sane
+# numbers and give every time in seconds; the help lists exactly the
+# options each command takes; usage errors exit 2, device errors 1, each
+# with a message.
+# usage: check-clq-time.py CLQ-TIME CL-DIR CLQ-TIME.C
+import collections, json, math, os, re, subprocess, sys, tempfile
 import xml.etree.ElementTree as ET
 
-tool, cl_dir = sys.argv[1], sys.argv[2]
+tool, cl_dir, source = sys.argv[1], sys.argv[2], sys.argv[3]
 SVG = "{http://www.w3.org/2000/svg}"
+FORMAT = 2
+scale = os.path.join(cl_dir, "scale.cl")
 
 
-def run(*args, code=0):
-    p = subprocess.run([tool, *args], capture_output=True, text=True)
+def run_full(*args, code=0, env=None):
+    p = subprocess.run([tool, *args], capture_output=True, text=True,
+                       env=None if env is None else {**os.environ, **env})
     assert p.returncode == code, (args, p.returncode, p.stdout, p.stderr)
     if code:
         assert p.stderr.startswith("clq"), (args, p.stderr)
-    return p.stdout
+    return p
 
 
-def document(command, *args):
-    doc = json.loads(run(command, "--json", *args))
-    assert doc["tool"] == "clq-time" and doc["format"] == 1, doc
+def run(*args, code=0):
+    return run_full(*args, code=code).stdout
+
+
+def check_seconds(node, key=""):
+    """Every time is in seconds, in a field whose name ends in _s."""
+    if isinstance(node, dict):
+        if {"n", "min", "median", "max"} <= node.keys():
+            assert key.endswith(("_s", "_gbps")), key
+        for k, v in node.items():
+            assert not re.search(r"_(ns|us|ms)$", k), k
+            check_seconds(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            check_seconds(v, key)
+
+
+def document(command, *args, env=None):
+    doc = json.loads(run_full(command, "--json", *args, env=env).stdout)
+    assert doc["tool"] == "clq-time" and doc["format"] == FORMAT, doc
     assert doc["command"] == command
+    check_seconds(doc)
     return doc
 
 
@@ -35,10 +58,11 @@ def check_exports(trace, svg, names):
     spans = [e for e in events if e["ph"] == "X"]
     assert spans and all(e["dur"] >= 0 for e in spans)
     assert names <= {e["name"] for e in spans}, {e["name"] for e in spans}
-    root = ET.parse(svg).getroot()
-    assert root.tag == SVG + "svg"
-    assert len(root.findall(f"{SVG}rect/{SVG}title")) == len(spans)
-    return spans
+    if svg:
+        root = ET.parse(svg).getroot()
+        assert root.tag == SVG + "svg"
+        assert len(root.findall(f"{SVG}rect/{SVG}title")) == len(spans)
+    return collections.Counter(e["name"] for e in spans)
 
 
 # devices: every device, each selectable by its index and P:D spec
@@ -46,16 +70,18 @@ doc = document("devices")
 assert doc["devices"], doc
 for d in doc["devices"]:
     assert d["name"] and d["opencl"] >= 120 and d["compute_units"] >= 1, d
+    assert 0 < d["timer_resolution_s"] < 1, d
     for spec in (str(d["index"]), d["spec"]):
         one = document("devices", "--device", spec)["devices"]
         assert [x["index"] for x in one] == [d["index"]], (spec, one)
 assert doc["default"] in [d["index"] for d in doc["devices"]]
+default_device = str(doc["default"])
 
 with tempfile.TemporaryDirectory() as tmp:
     trace, svg = os.path.join(tmp, "t.json"), os.path.join(tmp, "t.svg")
 
     # transfer: five results per size, bandwidth = bytes / time
-    doc = document("transfer", "--size", "64K,256K", "--budget", "0.02",
+    doc = document("transfer", "--size", "64K,256KiB", "--budget", "0.02",
                    "--trace", trace, "--svg", svg)
     kinds = {(r["direction"], r["memory"]) for r in doc["results"]}
     assert len(doc["results"]) == 10 and len(kinds) == 5, doc["results"]
@@ -69,50 +95,203 @@ with tempfile.TemporaryDirectory() as tmp:
             assert math.isclose(r["device_gbps"]["median"], expect,
                                 rel_tol=1e-6), r
         assert r["wall_gbps"]["median"] > 0
-    spans = check_exports(trace, svg, {"write pinned 64 KiB",
-                                       "read pageable 256 KiB",
-                                       "copy device 256 KiB"})
-    # every timed run (and the warm-ups) is on the timeline
-    assert len(spans) == sum(r["runs"] + 2 for r in doc["results"])
+        # "pinned" only where the memory is: the field and the name agree
+        assert r["pinned"] == {"pinned": True, "not pinned": False,
+                               "pageable": False,
+                               "device": None}[r["memory"]], r
+    host_array = doc["results"][0]["memory"]
+    assert host_array in ("pinned", "not pinned"), doc["results"][0]
+    labels = check_exports(trace, svg, {f"write {host_array} 64 KiB",
+                                        "read pageable 256 KiB",
+                                        "copy device 256 KiB"})
+    # every timed run on the timeline under its label, the two warm-ups
+    # of each under "warm-up LABEL"
+    for r in doc["results"]:
+        label = "%s %s %d KiB" % (
+            {"host-to-device": "write", "device-to-host": "read",
+             "device-to-device": "copy"}[r["direction"]],
+            r["memory"], r["bytes"] // 1024)
+        assert labels[label] == r["runs"], (label, labels)
+        assert labels["warm-up " + label] == 2, (label, labels)
+    assert sum(labels.values()) == sum(r["runs"] + 2 for r in doc["results"])
+
+    # the host array's memory, named for what it is: forced pinned (mapped)
+    # and forced not (aligned), in the JSON, the text and the timeline
+    for strategy, memory in (("mapped", "pinned"), ("aligned", "not pinned")):
+        env = {"CLQ_HOST_ARRAY_STRATEGY": strategy}
+        doc = document("transfer", "--size", "4K", "--budget", "0.01",
+                       "--memory", "pinned", env=env)
+        assert [(r["memory"], r["pinned"]) for r in doc["results"]] == \
+            [(memory, memory == "pinned")] * 2, doc["results"]
+        text = run_full("transfer", "--size", "4K", "--budget", "0.01",
+                        "--memory", "pinned", "--trace", trace,
+                        env=env).stdout
+        rows = [l for l in text.splitlines() if l.startswith("4 KiB")]
+        assert len(rows) == 2, text
+        for row in rows:
+            assert " pinned " in row, row
+            assert (" not pinned " in row) == (memory == "not pinned"), row
+        assert ("not pinned:" in text) == (memory == "not pinned"), text
+        check_exports(trace, None, {f"write {memory} 4 KiB",
+                                    f"warm-up read {memory} 4 KiB"})
 
     # --memory picks kinds: pageable only is two results per size
     doc = document("transfer", "--size", "4K", "--budget", "0.01",
                    "--memory", "pageable")
-    assert [(r["direction"], r["memory"]) for r in doc["results"]] == [
-        ("host-to-device", "pageable"), ("device-to-host", "pageable")]
+    assert [(r["direction"], r["memory"], r["pinned"])
+            for r in doc["results"]] == [
+        ("host-to-device", "pageable", False),
+        ("device-to-host", "pageable", False)]
 
     # kernel: scale.cl, with GB/s and GFLOP/s from the given counts
     n = 4096
-    doc = document("kernel", os.path.join(cl_dir, "scale.cl"), "scale",
+    doc = document("kernel", scale, "scale",
                    "--global", str(n), "--local", "64",
                    "--arg", f"buf:float32:{n}", "--arg", f"uint:{n}",
                    "--arg", "float:1", "--arg", "float:0.5",
                    "--arg", "uint:8", "--bytes", f"{8 * n // 1024}K",
-                   "--flops", str(16 * n), "--budget", "0.02",
+                   "--flops", f"{16 * n // 1024}K", "--budget", "0.02",
                    "--trace", trace, "--svg", svg)
     check_stats(doc["device_s"])
     t = doc["device_s"]["median"]
     assert doc["global"] == [n] and doc["local"] == [64]
+    assert doc["bytes"] == 8 * n and doc["flops"] == 16 * n, doc
     if t > 0:
         assert math.isclose(doc["gbps"], 8 * n / t * 1e-9, rel_tol=1e-6)
         assert math.isclose(doc["gflops"], 16 * n / t * 1e-9, rel_tol=1e-6)
-    spans = check_exports(trace, svg, {"kernel scale", "write"})
-    kernels = [e for e in spans if e["name"] == "kernel scale"]
-    assert len(kernels) == doc["device_s"]["n"] + 2
+    labels = check_exports(trace, svg, {"kernel scale", "upload --arg 1"})
+    assert labels["kernel scale"] == doc["device_s"]["n"], labels
+    assert labels["warm-up kernel scale"] == 2, labels
+    kernels = [e for e in json.load(open(trace))["traceEvents"]
+               if e["name"].endswith("kernel scale")]
     assert all(e["args"]["bytes"] == 4 * n for e in kernels)
 
-    # latency
-    doc = document("latency", "--budget", "0.02")
-    for key in ("marker_round_trip_us", "launch_queued_to_start_us",
-                "enqueue_marker_us", "enqueue_kernel_us"):
+    # --flops and --bytes read counts alike: K, M, G are powers of 1024
+    for flops, expect in (("2M", 2 << 20), ("2m", 2 << 20), ("1G", 1 << 30),
+                          ("1.5K", 1536), ("2e6", 2000000), ("64", 64)):
+        doc = document("kernel", scale, "scale", "--global", "64",
+                       "--arg", "buf:float:64", "--arg", "uint:64",
+                       "--arg", "float:1", "--arg", "float:0",
+                       "--arg", "uint:1", "--budget", "0",
+                       "--flops", flops, "--bytes", flops)
+        assert doc["flops"] == expect and doc["bytes"] == expect, (flops, doc)
+
+    # both spellings of every type: OpenCL C names and clq dtype names
+    # give the same launch, and a short buffer draws a warning
+    def kernel_run(buf, n_type, f_type, count=64):
+        return run_full("kernel", scale, "scale", "--global", "64",
+                        "--arg", f"buf:{buf}:{count}",
+                        "--arg", f"{n_type}:{count}",
+                        "--arg", f"{f_type}:2", "--arg", f"{f_type}:1",
+                        "--arg", f"{n_type}:1", "--budget", "0", "--json")
+    for spelling in (("float", "uint", "float"),
+                     ("float32", "uint32", "float32"),
+                     ("float", "uint32", "float32")):
+        p = kernel_run(*spelling)
+        assert "warning" not in p.stderr, (spelling, p.stderr)
+        assert json.loads(p.stdout)["device_s"]["n"] >= 3
+    p = kernel_run("float32", "uint", "float", count=32)
+    assert p.stderr.startswith("clq-time: warning: --arg 1 "), p.stderr
+    assert "32 elements" in p.stderr and "64 work-items" in p.stderr, p.stderr
+    p = run_full("kernel", scale, "scale", "--global", "8,8",
+                 "--arg", "buf:float:48", "--arg", "uint:48",
+                 "--arg", "float:2", "--arg", "float:1", "--arg", "uint:1",
+                 "--budget", "0")
+    assert "48 elements, fewer than the 64 work-items" in p.stderr, p.stderr
+
+    # latency: every time in seconds; warm-ups labelled on the timeline
+    doc = document("latency", "--budget", "0.02", "--trace", trace)
+    for key in ("marker_round_trip_s", "launch_queued_to_start_s",
+                "launch_submit_to_start_s", "enqueue_marker_s",
+                "enqueue_kernel_s"):
         check_stats(doc[key])
-    assert doc["enqueue_marker_us"]["median"] > 0
+    assert doc["enqueue_marker_s"]["median"] > 0
+    assert doc["marker_round_trip_s"]["median"] < 1  # seconds, not us
+    labels = check_exports(trace, None, {"marker"})
+    assert labels["warm-up marker"] == 2, labels
+    assert labels["warm-up kernel clq_time_noop"] == 2, labels
+
+# The help: the commands, and for each command exactly the options it
+# takes. Every option a command's help lists is run with that command;
+# every other option is refused; all of them are in the main help, and
+# nothing the program accepts (its option table) is missing from it.
+OPTION = re.compile(r"^  (?:-h, )?--([a-z-]+)(?: (\S+))?(?:  |$)")
+
+
+def help_options(text):
+    return {m.group(1) for m in map(OPTION.match, text.splitlines()) if m}
+
+
+main_help = run("--help")
+assert run("-h") == main_help
+assert main_help.startswith("Usage: clq-time COMMAND")
+commands = re.search(r"\nCommands:\n(.*?)\n'", main_help, re.S).group(1)
+commands = [l.split()[0] for l in commands.splitlines() if l[2] != " "]
+assert commands == ["devices", "transfer", "kernel", "latency"], commands
+table = set(re.findall(r'\[OPT_\w+\]\s*=\s*\{\s*"([a-z-]+)"',
+                       open(source).read()))
+assert table and help_options(main_help) == table, (table, main_help)
+for line in main_help.splitlines():
+    assert len(line) <= 80 and not line.endswith(" "), line
+
+with tempfile.TemporaryDirectory() as tmp:
+    base = {
+        "devices": [],
+        "transfer": ["--size", "4K", "--memory", "device", "--budget", "0"],
+        "kernel": [scale, "scale", "--global", "64", "--arg", "buf:float:64",
+                   "--arg", "uint:64", "--arg", "float:1", "--arg", "float:0",
+                   "--arg", "uint:1", "--budget", "0"],
+        "latency": ["--budget", "0"],
+    }
+    samples = {
+        "device": [default_device], "json": [], "budget": ["0"],
+        "trace": [os.path.join(tmp, "t.json")],
+        "svg": [os.path.join(tmp, "t.svg")], "size": ["4K"],
+        "memory": ["device"], "global": ["64"], "local": ["16"],
+        "arg": None, "options": ["-DUNUSED=1"], "bytes": ["1K"],
+        "flops": ["2M"],
+    }
+    listed = set()
+    for command in commands:
+        text = run(command, "--help")
+        assert text.startswith(f"Usage: clq-time {command}"), text
+        assert run(command, "-h") == text
+        for line in text.splitlines():
+            assert len(line) <= 80 and not line.endswith(" "), line
+        options = help_options(text)
+        listed |= options
+        for option in sorted(options - {"help"}):
+            assert option in samples, f"add a sample value for --{option}"
+            args = list(base[command])
+            if f"--{option}" not in args:
+                args += [f"--{option}", *samples[option]]
+            out = run(command, *args)
+            if option == "json":
+                assert json.loads(out)["command"] == command
+        for option in sorted(help_options(main_help) - options):
+            p = run_full(command, f"--{option}", "x", code=2)
+            assert f"--{option} does not apply to {command}" in p.stderr, \
+                p.stderr
+    assert listed == table, (listed, table)
+
+# --svg and latency: refused, with the reason and what to use instead
+p = run_full("latency", "--svg", "x.svg", code=2)
+assert "--svg does not apply to latency" in p.stderr, p.stderr
+assert "--trace" in p.stderr, p.stderr
+
+# an unknown type names the spellings it takes, both ways
+for spec, lists in (("buf:f:4", ("float/float32", "double2/complex128")),
+                    ("what:1", ("uint/uint32", "half/float16")),
+                    ("complex64:1", ("for buffers only", "double/float64"))):
+    p = run_full("kernel", scale, "scale", "--global", "4", "--arg", spec,
+                 code=2)
+    assert all(s in p.stderr for s in lists), (spec, p.stderr)
 
 # mistakes: usage (2) and device-side (1), each with a message
-scale = os.path.join(cl_dir, "scale.cl")
 for args, code in [
         ((), 2), (("frobnicate",), 2), (("transfer", "--size", "0"), 2),
-        (("transfer", "--size", "1X"), 2), (("devices", "--svg", "x"), 2),
+        (("transfer", "--size", "1X"), 2), (("transfer", "--size", "4i"), 2),
+        (("transfer", "--size", "-4K"), 2), (("devices", "--svg", "x"), 2),
         (("transfer", "--memory", "pinned,"), 2),
         (("transfer", "--memory", "disk"), 2),
         (("latency", "--memory", "pinned"), 2),
@@ -122,10 +301,20 @@ for args, code in [
         (("kernel", scale, "scale", "--global", "4", "--local", "2,2"), 2),
         (("kernel", scale, "scale", "--global", "4", "--arg", "buf:f:4"), 2),
         (("kernel", scale, "scale", "--global", "4", "--arg", "uchar:256"), 2),
+        (("kernel", scale, "scale", "--global", "4", "--arg", "uint8:256"), 2),
         (("kernel", scale, "scale", "--global", "4", "--arg", "uint:-1"), 2),
+        (("kernel", scale, "scale", "--global", "4", "--arg", "half:7e4"), 2),
+        (("kernel", scale, "scale", "--global", "4", "--arg",
+          "float16:1e5"), 2),
+        (("kernel", scale, "scale", "--global", "4", "--arg", "float:1e39"), 2),
         (("kernel", scale, "scale", "--global", "4", "--arg", "what:1"), 2),
+        (("kernel", scale, "scale", "--global", "4", "--arg",
+          "buf:float:4KiB"), 2),  # elements, not bytes
         (("kernel", scale, "scale", "--global", "4", "--bytes", "1.5"), 2),
         (("kernel", scale, "scale", "--global", "4", "--flops", "x"), 2),
+        (("kernel", scale, "scale", "--global", "4", "--flops", "1.5"), 2),
+        (("kernel", scale, "scale", "--global", "4", "--flops", "0"), 2),
+        (("kernel", scale, "scale", "--global", "4", "--flops", "2MiB"), 2),
         (("devices", "--device", "no such device"), 1),
         (("kernel", "no-such-file.cl", "k", "--global", "4"), 1),
         (("kernel", scale, "nosuch", "--global", "4"), 1),
@@ -141,5 +330,4 @@ with tempfile.TemporaryDirectory() as tmp:
     err = subprocess.run([tool, "kernel", broken, "k", "--global", "4"],
                          capture_output=True, text=True)
     assert err.returncode == 1 and "CL_BUILD_PROGRAM_FAILURE" in err.stderr, err
-assert "Usage: clq-time" in run("--help")
-print("clq-time: every command and mistake checked")
+print("clq-time: every command, option and mistake checked")

@@ -10,11 +10,13 @@
  * Device times come from profiling events (start to end of each command);
  * wall times from the host's monotonic clock around one enqueue and the
  * wait for it. Each measurement is warmed up twice, then repeated as often
- * as --budget allows (at least MIN_RUNS times). `clq-time --help` and
+ * as --budget allows (at least MIN_RUNS times); on --trace and --svg
+ * timelines the warm-ups are labelled "warm-up ...". `clq-time --help` and
  * `clq-time COMMAND --help` describe the options; --json prints a document
  * whose "format" field is FORMAT_VERSION (bumped on any incompatible
- * change).
+ * change) and whose times are all seconds, in fields named "..._s".
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -28,7 +30,7 @@
 
 #include <clq/clq.h>
 
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2
 #define MIN_RUNS 3
 #define MAX_RUNS 100000
 #define MAX_SIZES 16
@@ -42,8 +44,11 @@ enum { EXIT_USAGE = 2 };
  * cannot be taken for CLQ_SUCCESS or for a (negative) clq or OpenCL code. */
 enum { USAGE_FAILED = 2 };
 
+struct command;
+
 struct options {
 	const char *command;
+	const struct command *cmd;
 	const char *device; /* NULL: clq_device_select()'s default */
 	bool json;
 	const char *trace; /* --trace FILE.json */
@@ -94,6 +99,9 @@ fail(const char *what, int rc)
 	return rc;
 }
 
+/* The command being parsed, for the help that a usage error points to. */
+static const char *usage_command;
+
 static int
 usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -106,7 +114,8 @@ usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs("\nTry 'clq-time --help'.\n", stderr);
+	fprintf(stderr, "\nTry 'clq-time %s%s--help'.\n",
+		usage_command ? usage_command : "", usage_command ? " " : "");
 	return USAGE_FAILED;
 }
 
@@ -182,16 +191,17 @@ json_number(double x)
 		fputs("null", stdout);
 }
 
-/* {"n": N, "min": x, "median": x, "max": x}, each value times `scale`. */
+/* {"n": N, "min": x, "median": x, "max": x}, in seconds like every time
+ * in the document. */
 static void
-json_stats(struct stats s, double scale)
+json_stats(struct stats s)
 {
 	printf("{\"n\": %zu, \"min\": ", s.n);
-	json_number(s.min * scale);
+	json_number(s.min);
 	fputs(", \"median\": ", stdout);
-	json_number(s.median * scale);
+	json_number(s.median);
 	fputs(", \"max\": ", stdout);
-	json_number(s.max * scale);
+	json_number(s.max);
 	putchar('}');
 }
 
@@ -226,8 +236,7 @@ json_device(const struct clq_device *d)
 	printf(", \"opencl\": %u, \"type\": \"%s\", \"compute_units\": %u, "
 	       "\"global_memory\": %llu, \"max_alloc\": %llu, "
 	       "\"local_memory\": %llu, \"max_work_group_size\": %zu, "
-	       "\"simd_group_size\": %zu, \"timer_resolution_ns\": %zu, "
-	       "\"profiling\": %s}",
+	       "\"simd_group_size\": %zu, \"timer_resolution_s\": ",
 	       clq_device_get_opencl_version_number(d),
 	       type_name(clq_device_get_type(d)),
 	       clq_device_get_compute_units(d),
@@ -235,8 +244,10 @@ json_device(const struct clq_device *d)
 	       (unsigned long long)clq_device_get_max_alloc_size(d),
 	       (unsigned long long)clq_device_get_local_memory(d),
 	       clq_device_get_max_work_group_size(d),
-	       clq_device_get_simd_group_size(d),
-	       clq_device_get_timer_resolution(d),
+	       clq_device_get_simd_group_size(d));
+	/* the driver reports nanoseconds */
+	json_number((double)clq_device_get_timer_resolution(d) * 1e-9);
+	printf(", \"profiling\": %s}",
 	       clq_device_can_profile(d) ? "true" : "false");
 }
 
@@ -257,14 +268,20 @@ json_begin(const char *command, const struct clq_device *device)
 
 /* ---------------------------------------------------------------- parsing */
 
-/* A byte count: digits with an optional fraction and suffix K, M or G
- * (powers of 1024), e.g. 4096, 64K, 1.5M. */
+/*
+ * A count: digits with an optional fraction or exponent and an optional
+ * suffix K, M or G in either case (powers of 1024, as for every count the
+ * tool reads), e.g. 4096, 64K, 1.5M, 2e9; a byte count may end in B or
+ * iB (64KiB, 4096B). The value must be a whole number below 2^63.
+ */
 static int
-parse_size(const char *s, size_t *out)
+parse_count(const char *s, bool bytes, size_t *out)
 {
 	char *end;
 	double v, unit = 1;
 
+	if (!((*s >= '0' && *s <= '9') || *s == '.'))
+		return -1;
 	errno = 0;
 	v = strtod(s, &end);
 	if (end == s || errno || !(v >= 0))
@@ -273,23 +290,24 @@ parse_size(const char *s, size_t *out)
 	case 'K':
 	case 'k':
 		unit = 1024.0;
-		end++;
 		break;
 	case 'M':
 	case 'm':
 		unit = 1024.0 * 1024;
-		end++;
 		break;
 	case 'G':
 	case 'g':
 		unit = 1024.0 * 1024 * 1024;
-		end++;
 		break;
 	default:
 		break;
 	}
-	if (*end == 'i' || *end == 'B')
-		end += *end == 'i' && end[1] == 'B' ? 2 : 1;
+	if (unit > 1)
+		end++;
+	if (bytes && unit > 1 && strcmp(end, "iB") == 0)
+		end += 2;
+	else if (bytes && strcmp(end, "B") == 0)
+		end++;
 	v *= unit;
 	if (*end || v != floor(v) || v >= 0x1p63)
 		return -1;
@@ -311,7 +329,7 @@ parse_size_list(const char *s, struct options *opt)
 	     tok = strtok_r(NULL, ",", &save)) {
 		size_t v;
 
-		if (parse_size(tok, &v) < 0 || v == 0)
+		if (parse_count(tok, true, &v) < 0 || v == 0)
 			return usage_error("bad size '%s' (a positive byte "
 					   "count such as 4096, 64K, 16M, 1G)",
 					   tok);
@@ -389,90 +407,111 @@ parse_number(const char *s, double *out)
 									: 0;
 }
 
-static void
-usage(FILE *out)
+/*
+ * Kernel argument types, each with both of its spellings: the OpenCL C
+ * name a kernel declares and clq's dtype name. The complex dtypes are
+ * arrays only: a scalar of them has no one number to read.
+ */
+static const struct arg_type {
+	const char *cl_name;
+	enum clq_dtype dtype;
+} arg_types[] = {
+	{"char", CLQ_DTYPE_INT8},	   {"uchar", CLQ_DTYPE_UINT8},
+	{"short", CLQ_DTYPE_INT16},	   {"ushort", CLQ_DTYPE_UINT16},
+	{"int", CLQ_DTYPE_INT32},	   {"uint", CLQ_DTYPE_UINT32},
+	{"long", CLQ_DTYPE_INT64},	   {"ulong", CLQ_DTYPE_UINT64},
+	{"half", CLQ_DTYPE_FLOAT16},	   {"float", CLQ_DTYPE_FLOAT32},
+	{"double", CLQ_DTYPE_FLOAT64},	   {"float2", CLQ_DTYPE_COMPLEX64},
+	{"double2", CLQ_DTYPE_COMPLEX128},
+};
+
+#define N_ARG_TYPES (sizeof(arg_types) / sizeof(*arg_types))
+
+static bool
+is_complex(enum clq_dtype dtype)
 {
-	fputs("Usage: clq-time COMMAND [OPTION]...\n"
-	      "Times transfers, kernels and latencies on an OpenCL device.\n\n"
-	      "Commands:\n"
-	      "  devices                 list every device and the specs that "
-	      "select it\n"
-	      "  transfer                host->device, device->host and "
-	      "device->device\n"
-	      "                          bandwidth, pinned and pageable host "
-	      "memory\n"
-	      "  kernel FILE.cl NAME     time a kernel (see below)\n"
-	      "  latency                 marker round trip, launch latency "
-	      "and the host\n"
-	      "                          cost of one enqueue\n\n"
-	      "Options of every command:\n"
-	      "  --device SPEC           device, as clq_device_select() reads "
-	      "it (default:\n"
-	      "                          CLQ_DEVICE, then GPU > accelerator > "
-	      "CPU); for\n"
-	      "                          'devices', list only that device\n"
-	      "  --json                  print a JSON document (\"format\": "
-	      "1)\n"
-	      "  --trace FILE.json       write the timed commands as a Chrome "
-	      "trace\n"
-	      "  --svg FILE.svg          ... and as an SVG Gantt chart (not "
-	      "for "
-	      "'devices')\n"
-	      "  --budget SECONDS        time per measurement after two "
-	      "warm-up runs\n"
-	      "                          (default 0.25; at least 3 runs)\n"
-	      "  --help                  show this help\n\n"
-	      "transfer:\n"
-	      "  --size LIST             comma-separated byte counts, suffixes "
-	      "K M G\n"
-	      "                          (1024-based); repeatable (default "
-	      "1M,16M,256M,\n"
-	      "                          each capped at the largest "
-	      "allocation)\n"
-	      "  --memory LIST           which of pinned, pageable (host "
-	      "memory, both\n"
-	      "                          directions) and device "
-	      "(device->device) to time\n"
-	      "                          (default: all three)\n\n"
-	      "kernel FILE.cl NAME:\n"
-	      "  FILE.cl is looked up in the current directory, "
-	      "CLQ_KERNEL_PATH "
-	      "and\n"
-	      "  clq's kernel directory. Each launch is timed on the device.\n"
-	      "  --global N[,N[,N]]      global work size (required)\n"
-	      "  --local N[,N[,N]]       work-group size (default: the "
-	      "driver's choice)\n"
-	      "  --arg SPEC              one per kernel argument, in order:\n"
-	      "                            buf:DTYPE:COUNT  a device array of "
-	      "COUNT elements\n"
-	      "                                             (int8 ... float64, "
-	      "complex64,\n"
-	      "                                             complex128) filled "
-	      "with random data\n"
-	      "                            TYPE:VALUE       a scalar: char "
-	      "uchar short ushort\n"
-	      "                                             int uint long "
-	      "ulong "
-	      "float double\n"
-	      "                            local:BYTES      a __local buffer\n"
-	      "  --options STRING        build options (-D..., -cl-...)\n"
-	      "  --bytes N               bytes one launch moves (suffixes K M "
-	      "G): GB/s\n"
-	      "  --flops N               operations one launch does (a number, "
-	      "2e9): GFLOP/s\n\n"
-	      "GB/s are 10^9 bytes per second. Exit status: 0 success, 1 a "
-	      "device or\n"
-	      "clq failure, 2 bad usage.\n",
-	      out);
+	return dtype == CLQ_DTYPE_COMPLEX64 || dtype == CLQ_DTYPE_COMPLEX128;
 }
 
+/* The type spelled by the `len` characters at `name`, either way. */
+static const struct arg_type *
+arg_type_from_name(const char *name, size_t len)
+{
+	for (size_t t = 0; t < N_ARG_TYPES; t++) {
+		const char *cl = arg_types[t].cl_name;
+		const char *clq = clq_dtype_name(arg_types[t].dtype);
+
+		if ((strlen(cl) == len && strncmp(cl, name, len) == 0) ||
+		    (strlen(clq) == len && strncmp(clq, name, len) == 0))
+			return &arg_types[t];
+	}
+	return NULL;
+}
+
+/* "char/int8, uchar/uint8, ...": every spelling, for error messages. */
+static const char *
+arg_type_list(bool scalars, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t t = 0; t < N_ARG_TYPES && used < size; t++) {
+		if (scalars && is_complex(arg_types[t].dtype))
+			continue;
+		used += (size_t)snprintf(buf + used, size - used, "%s%s/%s",
+					 used ? ", " : "", arg_types[t].cl_name,
+					 clq_dtype_name(arg_types[t].dtype));
+	}
+	return buf;
+}
+
+#define STRINGIFY(x) #x
+#define STRING_OF(x) STRINGIFY(x)
+/* What --json's help says of the document, from FORMAT_VERSION. */
+#define JSON_FORMAT "\"format\": " STRING_OF(FORMAT_VERSION)
+
 enum {
-	OPT_DEVICE = 256,
+	CMD_DEVICES = 1,
+	CMD_TRANSFER = 2,
+	CMD_KERNEL = 4,
+	CMD_LATENCY = 8,
+	CMD_ALL = 15,
+};
+
+static const struct command {
+	const char *name;
+	const char *args;    /* after the name in a usage line */
+	const char *summary; /* lines separated by \n */
+	unsigned bit;
+} commands[] = {
+	{"devices", "", "list every device and the specs that select it",
+	 CMD_DEVICES},
+	{"transfer", "",
+	 "host->device, device->host and device->device\n"
+	 "bandwidth, pinned and pageable host memory",
+	 CMD_TRANSFER},
+	{"kernel", " FILE.cl NAME", "time a kernel", CMD_KERNEL},
+	{"latency", "",
+	 "marker round trip, launch latency and the host\n"
+	 "cost of one enqueue",
+	 CMD_LATENCY},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(*commands))
+
+/*
+ * Every option, once: the getopt table, the help and the check that a
+ * command takes an option are all made from this table, so that the help
+ * lists exactly what is accepted. Grouped by `commands`, in the order the
+ * help shows them.
+ */
+enum {
+	OPT_DEVICE,
 	OPT_JSON,
+	OPT_HELP,
+	OPT_BUDGET,
 	OPT_TRACE,
 	OPT_SVG,
-	OPT_BUDGET,
-	OPT_HELP,
 	OPT_SIZE,
 	OPT_MEMORY,
 	OPT_GLOBAL,
@@ -481,7 +520,225 @@ enum {
 	OPT_OPTIONS,
 	OPT_BYTES,
 	OPT_FLOPS,
+	N_OPTS,
+	OPT_VAL_BASE = 256, /* getopt value of option k: OPT_VAL_BASE + k */
 };
+
+static const struct option_spec {
+	const char *name;
+	const char *arg;   /* its value's name; NULL for a flag */
+	unsigned commands; /* CMD_* bits of the commands that take it */
+	const char *help;  /* lines separated by \n */
+} option_specs[N_OPTS] = {
+	[OPT_DEVICE] = {"device", "SPEC", CMD_ALL,
+			"device, as clq_device_select() reads it (default:\n"
+			"CLQ_DEVICE, then GPU > accelerator > CPU); for\n"
+			"'devices', list only that device"},
+	[OPT_JSON] = {"json", NULL, CMD_ALL,
+		      "print a JSON document (" JSON_FORMAT "; every\n"
+		      "time in seconds, in a field named ..._s)"},
+	[OPT_HELP] = {"help", NULL, CMD_ALL,
+		      "show this help; after a command, that command's"},
+	[OPT_BUDGET] = {"budget", "SECONDS",
+			CMD_TRANSFER | CMD_KERNEL | CMD_LATENCY,
+			"time per measurement after two warm-up runs\n"
+			"(default 0.25; at least 3 runs)"},
+	[OPT_TRACE] = {"trace", "FILE.json",
+		       CMD_TRANSFER | CMD_KERNEL | CMD_LATENCY,
+		       "write every command as a Chrome trace (Perfetto,\n"
+		       "chrome://tracing); warm-ups are labelled\n"
+		       "\"warm-up ...\""},
+	[OPT_SVG] = {"svg", "FILE.svg", CMD_TRANSFER | CMD_KERNEL,
+		     "write every command as an SVG Gantt chart,\n"
+		     "warm-ups labelled as in --trace (not for latency:\n"
+		     "its commands are too short to see; use --trace)"},
+	[OPT_SIZE] = {"size", "LIST", CMD_TRANSFER,
+		      "comma-separated byte counts with an optional\n"
+		      "suffix K, M or G (powers of 1024, either case;\n"
+		      "B or iB may follow); repeatable (default\n"
+		      "1M,16M,256M, each capped at the largest\n"
+		      "allocation)"},
+	[OPT_MEMORY] = {"memory", "LIST", CMD_TRANSFER,
+			"which of pinned, pageable and device to time\n"
+			"(default: all three; see below)"},
+	[OPT_GLOBAL] = {"global", "N[,N[,N]]", CMD_KERNEL,
+			"global work size (required)"},
+	[OPT_LOCAL] = {"local", "N[,N[,N]]", CMD_KERNEL,
+		       "work-group size (default: the driver's choice)"},
+	[OPT_ARG] = {"arg", "SPEC", CMD_KERNEL,
+		     "one per kernel argument, in order (see below)"},
+	[OPT_OPTIONS] = {"options", "STRING", CMD_KERNEL,
+			 "build options (-D..., -cl-...)"},
+	[OPT_BYTES] = {"bytes", "N", CMD_KERNEL,
+		       "bytes one launch moves, for GB/s: a count with\n"
+		       "an optional suffix K, M or G (powers of 1024,\n"
+		       "B or iB may follow), e.g. 12M"},
+	[OPT_FLOPS] = {"flops", "N", CMD_KERNEL,
+		       "operations one launch does, for GFLOP/s: a count\n"
+		       "with the suffixes of --bytes (2M = 2 x 1024^2\n"
+		       "operations; 2e6 for 2 x 10^6)"},
+};
+
+/* "  HEAD      first line\n" then the further lines of `text`, aligned. */
+static void
+help_item(FILE *out, const char *head, const char *text)
+{
+	enum { TEXT_COLUMN = 26 };
+	int col = fprintf(out, "  %s", head);
+
+	if (col >= TEXT_COLUMN) {
+		fputc('\n', out);
+		col = 0;
+	}
+	for (;;) {
+		size_t len = strcspn(text, "\n");
+
+		fprintf(out, "%*s%.*s\n", TEXT_COLUMN - col, "", (int)len,
+			text);
+		col = 0;
+		if (!text[len])
+			break;
+		text += len + 1;
+	}
+}
+
+static void
+help_option(FILE *out, const struct option_spec *o)
+{
+	char head[64];
+
+	snprintf(head, sizeof(head), "%s--%s%s%s",
+		 o == &option_specs[OPT_HELP] ? "-h, " : "", o->name,
+		 o->arg ? " " : "", o->arg ? o->arg : "");
+	help_item(out, head, o->help);
+}
+
+/* "every command", "transfer and kernel", "transfer, kernel and latency" */
+static void
+help_group_heading(FILE *out, unsigned mask)
+{
+	size_t n = 0, k = 0;
+
+	fputs("Options of ", out);
+	if (mask == CMD_ALL) {
+		fputs("every command:\n", out);
+		return;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		n += (mask & commands[i].bit) != 0;
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (!(mask & commands[i].bit))
+			continue;
+		k++;
+		fprintf(out, "%s%s",
+			k == 1	 ? ""
+			: k == n ? " and "
+				 : ", ",
+			commands[i].name);
+	}
+	fputs(":\n", out);
+}
+
+static void
+help_transfer_notes(FILE *out)
+{
+	fputs("\nMemory kinds (--memory): pinned is host arrays from\n"
+	      "clq_host_array_create(), which clq pins where the driver lets "
+	      "it; the\n"
+	      "output says \"not pinned\" (JSON \"pinned\": false) where it "
+	      "did not.\n"
+	      "pageable is aligned_alloc() memory, as an application's own "
+	      "buffers\n"
+	      "would be; device is a device->device copy. Both directions are "
+	      "timed\n"
+	      "for host memory.\n",
+	      out);
+}
+
+static void
+help_kernel_notes(FILE *out)
+{
+	fputs("\nkernel FILE.cl NAME: FILE.cl is looked up in the current "
+	      "directory,\n"
+	      "CLQ_KERNEL_PATH and clq's kernel directory. Each launch is "
+	      "timed on\n"
+	      "the device.\n"
+	      "--arg SPEC, one per kernel argument:\n",
+	      out);
+	help_item(out, "  buf:DTYPE:COUNT",
+		  "a device array of COUNT elements (a count\n"
+		  "as for --flops) filled with random data");
+	help_item(out, "  TYPE:VALUE", "a scalar");
+	help_item(out, "  local:BYTES", "a __local buffer of BYTES bytes");
+	fputs("DTYPE and TYPE are OpenCL C names or clq dtype names, either "
+	      "way:\n",
+	      out);
+	for (size_t t = 0; t < N_ARG_TYPES; t++) {
+		char pair[32];
+		bool last = t % 3 == 2 || t + 1 == N_ARG_TYPES;
+
+		snprintf(pair, sizeof(pair), "%s = %s", arg_types[t].cl_name,
+			 clq_dtype_name(arg_types[t].dtype));
+		fprintf(out, last ? "%s%s\n" : "%s%-22s", t % 3 ? "" : "  ",
+			pair);
+	}
+	fputs("(float2 and double2, the complex types, for buffers only.) A "
+	      "buffer\n"
+	      "with fewer elements than the global work size draws a "
+	      "warning: a\n"
+	      "kernel that indexes it by global id would read past its end.\n",
+	      out);
+}
+
+/* The help of one command, or of all (`cmd` NULL). */
+static void
+usage(FILE *out, const struct command *cmd)
+{
+	unsigned mask = cmd ? cmd->bit : CMD_ALL, group = 0;
+
+	if (cmd) {
+		fprintf(out, "Usage: clq-time %s%s [OPTION]...\n", cmd->name,
+			cmd->args);
+		/* the summary as a sentence */
+		fputc(toupper((unsigned char)cmd->summary[0]), out);
+		fprintf(out, "%s.\n\nOptions:\n", cmd->summary + 1);
+	} else {
+		fputs("Usage: clq-time COMMAND [OPTION]...\n"
+		      "Times transfers, kernels and latencies on an OpenCL "
+		      "device.\n\nCommands:\n",
+		      out);
+		for (size_t i = 0; i < N_COMMANDS; i++) {
+			char head[64];
+
+			snprintf(head, sizeof(head), "%s%s", commands[i].name,
+				 commands[i].args);
+			help_item(out, head, commands[i].summary);
+		}
+		fputs("'clq-time COMMAND --help' shows one command's "
+		      "options.\n",
+		      out);
+	}
+	for (size_t k = 0; k < N_OPTS; k++) {
+		const struct option_spec *o = &option_specs[k];
+
+		if (!(o->commands & mask))
+			continue;
+		if (!cmd && o->commands != group) {
+			fputc('\n', out);
+			help_group_heading(out, o->commands);
+			group = o->commands;
+		}
+		help_option(out, o);
+	}
+	if (mask & CMD_TRANSFER)
+		help_transfer_notes(out);
+	if (mask & CMD_KERNEL)
+		help_kernel_notes(out);
+	fputs("\nGB/s are 10^9 bytes per second. Exit status: 0 success, 1 a "
+	      "device or\n"
+	      "clq failure, 2 bad usage.\n",
+	      out);
+}
 
 static bool
 command_is(const struct options *opt, const char *name)
@@ -491,34 +748,21 @@ command_is(const struct options *opt, const char *name)
 
 /* Refuses an option that the command does not take. */
 static int
-check_option_applies(const struct options *opt, int c, const char *name)
+check_option_applies(const struct options *opt, int k)
 {
-	bool ok = true;
+	const struct option_spec *o = &option_specs[k];
 
-	switch (c) {
-	case OPT_SIZE:
-	case OPT_MEMORY:
-		ok = command_is(opt, "transfer");
-		break;
-	case OPT_GLOBAL:
-	case OPT_LOCAL:
-	case OPT_ARG:
-	case OPT_OPTIONS:
-	case OPT_BYTES:
-	case OPT_FLOPS:
-		ok = command_is(opt, "kernel");
-		break;
-	case OPT_TRACE:
-	case OPT_SVG:
-	case OPT_BUDGET:
-		ok = !command_is(opt, "devices");
-		break;
-	default:
-		break;
-	}
-	if (ok)
+	if (o->commands & opt->cmd->bit)
 		return 0;
-	return usage_error("--%s does not apply to this command", name);
+	if (k == OPT_SVG && opt->cmd->bit == CMD_LATENCY)
+		return usage_error("--svg does not apply to latency: its "
+				   "commands last microseconds, spread over "
+				   "the whole run, too thin to see in a "
+				   "chart; use --trace FILE.json and zoom in "
+				   "(Perfetto, chrome://tracing)");
+	return usage_error("--%s does not apply to %s (see 'clq-time %s "
+			   "--help')",
+			   o->name, opt->command, opt->command);
 }
 
 /* @return 0 to run, 1 after --help, USAGE_FAILED on a usage error
@@ -526,53 +770,43 @@ check_option_applies(const struct options *opt, int c, const char *name)
 static int
 parse_options(int argc, char **argv, struct options *opt)
 {
-	static const struct option longopts[] = {
-		{"device", required_argument, NULL, OPT_DEVICE},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"trace", required_argument, NULL, OPT_TRACE},
-		{"svg", required_argument, NULL, OPT_SVG},
-		{"budget", required_argument, NULL, OPT_BUDGET},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"size", required_argument, NULL, OPT_SIZE},
-		{"memory", required_argument, NULL, OPT_MEMORY},
-		{"global", required_argument, NULL, OPT_GLOBAL},
-		{"local", required_argument, NULL, OPT_LOCAL},
-		{"arg", required_argument, NULL, OPT_ARG},
-		{"options", required_argument, NULL, OPT_OPTIONS},
-		{"bytes", required_argument, NULL, OPT_BYTES},
-		{"flops", required_argument, NULL, OPT_FLOPS},
-		{NULL, 0, NULL, 0},
-	};
-	static const char *const commands[] = {"devices", "transfer", "kernel",
-					       "latency"};
-	int c, index;
-	bool known = false;
+	struct option longopts[N_OPTS + 1];
+	int c;
 
 	memset(opt, 0, sizeof(*opt));
 	opt->budget = DEFAULT_BUDGET;
 	if (argc < 2)
 		return usage_error("%s", "no command given");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(stdout);
+		usage(stdout, NULL);
 		return 1;
 	}
-	opt->command = argv[1];
-	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
-		known = known || strcmp(argv[1], commands[i]) == 0;
-	if (!known)
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			opt->cmd = &commands[i];
+	if (!opt->cmd)
 		return usage_error("unknown command '%s'", argv[1]);
+	opt->command = usage_command = opt->cmd->name;
+	for (int k = 0; k < N_OPTS; k++)
+		longopts[k] = (struct option){
+			option_specs[k].name,
+			option_specs[k].arg ? required_argument : no_argument,
+			NULL, OPT_VAL_BASE + k};
+	longopts[N_OPTS] = (struct option){NULL, 0, NULL, 0};
 
 	argc--;
 	argv++;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, &index)) != -1) {
-		if (c == '?')
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		int k = c == 'h' ? OPT_HELP : c - OPT_VAL_BASE;
+
+		if (c == '?' || k < 0 || k >= N_OPTS)
 			return usage_error(
 				"unknown option or missing value: %s",
 				argv[optind - 1]);
-		if (check_option_applies(opt, c, longopts[index].name) != 0)
+		if (check_option_applies(opt, k) != 0)
 			return USAGE_FAILED;
-		switch (c) {
+		switch (k) {
 		case OPT_DEVICE:
 			opt->device = optarg;
 			break;
@@ -594,7 +828,7 @@ parse_options(int argc, char **argv, struct options *opt)
 					optarg);
 			break;
 		case OPT_HELP:
-			usage(stdout);
+			usage(stdout, opt->cmd);
 			return 1;
 		case OPT_SIZE:
 			if (parse_size_list(optarg, opt) != 0)
@@ -626,21 +860,24 @@ parse_options(int argc, char **argv, struct options *opt)
 		case OPT_OPTIONS:
 			opt->build_options = optarg;
 			break;
-		case OPT_BYTES: {
-			size_t bytes;
+		case OPT_BYTES:
+		case OPT_FLOPS: {
+			size_t n;
 
-			if (parse_size(optarg, &bytes) < 0)
+			/* one parser for both counts, so that 2M means the
+			 * same to each */
+			if (parse_count(optarg, k == OPT_BYTES, &n) < 0 ||
+			    n == 0)
 				return usage_error(
-					"bad --bytes '%s' (a byte "
-					"count such as 4096, 64K, 1M)",
-					optarg);
-			opt->bytes = (double)bytes;
+					"bad --%s '%s' (a positive whole "
+					"count such as 4096, 64K, 2M, 2e9)",
+					option_specs[k].name, optarg);
+			if (k == OPT_BYTES)
+				opt->bytes = (double)n;
+			else
+				opt->flops = (double)n;
 			break;
 		}
-		case OPT_FLOPS:
-			if (parse_number(optarg, &opt->flops) < 0)
-				return usage_error("bad --flops '%s'", optarg);
-			break;
 		default:
 			return usage_error("%s", "internal option error");
 		}
@@ -727,21 +964,47 @@ session_close(struct session *s, int rc)
 	return rc;
 }
 
+/* Enqueues one command and returns its event. */
+typedef int (*enqueue_fn)(void *data, struct clq_event **event_out);
+
+/* One kind of command that time_repeatedly() repeats. */
+struct timed {
+	enqueue_fn enqueue;
+	void *data;
+	struct clq_queue *queue; /* the queue `enqueue` uses */
+	const char *label;	 /* on the timeline; NULL: no timeline */
+};
+
+/* Labels the next command on the timeline, with "warm-up " before a
+ * warm-up run's label so that no one takes it for a timed run. */
+static int
+label_next(const struct timed *t, bool warm_up)
+{
+	char label[160];
+
+	if (!t->label)
+		return CLQ_SUCCESS;
+	snprintf(label, sizeof(label), "%s%s", warm_up ? "warm-up " : "",
+		 t->label);
+	return clq_queue_set_next_label(t->queue, label);
+}
+
 /* Enqueues one command and waits for it; `*device_s` gets its device time
  * (end - start), `*wall_s` the host time from before the enqueue to the
  * return of the wait, `*times` (if not NULL) its four timestamps. */
-typedef int (*enqueue_fn)(void *data, struct clq_event **event_out);
-
 static int
-time_one(enqueue_fn enqueue, void *data, double *device_s, double *wall_s,
-	 struct clq_event_times *times)
+time_one(const struct timed *timed, bool warm_up, double *device_s,
+	 double *wall_s, struct clq_event_times *times)
 {
 	struct clq_event *ev = NULL;
 	struct clq_event_times t;
-	double t0 = now();
+	double t0;
 	int rc;
 
-	if ((rc = enqueue(data, &ev)) == CLQ_SUCCESS &&
+	if ((rc = label_next(timed, warm_up)) < 0)
+		return rc;
+	t0 = now();
+	if ((rc = timed->enqueue(timed->data, &ev)) == CLQ_SUCCESS &&
 	    (rc = clq_event_wait(ev)) == CLQ_SUCCESS) {
 		*wall_s = now() - t0;
 		rc = clq_event_get_times(ev, &t);
@@ -758,22 +1021,22 @@ time_one(enqueue_fn enqueue, void *data, double *device_s, double *wall_s,
 /* Two warm-up runs, then as many as `budget` allows. `device` and `wall`
  * receive the statistics in seconds. */
 static int
-time_repeatedly(enqueue_fn enqueue, void *data, double budget,
-		struct stats *device, struct stats *wall)
+time_repeatedly(const struct timed *timed, double budget, struct stats *device,
+		struct stats *wall)
 {
 	double d, w, *dv = NULL, *wv = NULL;
 	size_t n;
 	int rc;
 
 	for (int i = 0; i < 2; i++)
-		if ((rc = time_one(enqueue, data, &d, &w, NULL)) < 0)
+		if ((rc = time_one(timed, true, &d, &w, NULL)) < 0)
 			return rc;
 	n = runs_for(budget, w);
 	dv = malloc(n * sizeof(*dv));
 	wv = malloc(n * sizeof(*wv));
 	rc = dv && wv ? CLQ_SUCCESS : CL_OUT_OF_HOST_MEMORY;
 	for (size_t i = 0; i < n && rc == CLQ_SUCCESS; i++)
-		rc = time_one(enqueue, data, &dv[i], &wv[i], NULL);
+		rc = time_one(timed, false, &dv[i], &wv[i], NULL);
 	if (rc == CLQ_SUCCESS) {
 		*device = stats_of(dv, n);
 		*wall = stats_of(wv, n);
@@ -866,12 +1129,21 @@ struct transfer {
 	struct clq_queue *queue;
 	struct clq_device_array *src, *dst; /* dst: DEVICE_TO_DEVICE only */
 	struct clq_host_array *host;	    /* NULL for DEVICE_TO_DEVICE */
-	const char *label;		    /* timeline label, or NULL */
 };
+
+/*
+ * What the memory of a result is, as the output names it: "pinned" only
+ * where clq_host_array_is_pinned() says so; a clq host array the driver
+ * did not pin is "not pinned", whatever --memory asked for.
+ */
+enum memory_kind { PINNED, NOT_PINNED, PAGEABLE, DEVICE };
+
+static const char *const memory_names[] = {"pinned", "not pinned", "pageable",
+					   "device"};
 
 struct transfer_result {
 	enum direction dir;
-	const char *memory; /* "pinned", "pageable" or "device" */
+	enum memory_kind memory;
 	size_t bytes;
 	struct stats device, wall; /* seconds */
 };
@@ -880,10 +1152,7 @@ static int
 enqueue_transfer(void *data, struct clq_event **event_out)
 {
 	const struct transfer *t = data;
-	int rc;
 
-	if (t->label && (rc = clq_queue_set_next_label(t->queue, t->label)) < 0)
-		return rc;
 	switch (t->dir) {
 	case HOST_TO_DEVICE:
 		return clq_device_array_set_async(t->src, t->queue, t->host,
@@ -912,10 +1181,10 @@ format_size(size_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-/* Host memory of `bytes` bytes: pinned (clq's) or pageable (aligned_alloc,
- * as an application's own buffers would be), touched so that no page
- * faults land in the timed runs. `*data_out` is the pageable block to free
- * after the array, or NULL. */
+/* Host memory of `bytes` bytes: a clq host array (pinned where the driver
+ * allows) or pageable (aligned_alloc, as an application's own buffers
+ * would be), touched so that no page faults land in the timed runs.
+ * `*data_out` is the pageable block to free after the array, or NULL. */
 static int
 host_memory(struct session *s, size_t bytes, bool pinned,
 	    struct clq_host_array **out, void **data_out)
@@ -928,7 +1197,7 @@ host_memory(struct session *s, size_t bytes, bool pinned,
 	if (pinned) {
 		if ((rc = clq_host_array_create(s->ctx, CLQ_DTYPE_UINT8, 1,
 						&bytes, NULL, out)) < 0)
-			return fail("allocating pinned host memory", rc);
+			return fail("allocating a host array", rc);
 		memset(clq_host_array_data(*out), 0x5a, bytes);
 		return CLQ_SUCCESS;
 	}
@@ -947,24 +1216,24 @@ host_memory(struct session *s, size_t bytes, bool pinned,
 
 /* Times one direction with one kind of memory; appends to `results`. */
 static int
-time_transfer(struct session *s, struct transfer *t, const char *memory,
+time_transfer(struct session *s, struct transfer *t, enum memory_kind memory,
 	      size_t bytes, struct transfer_result *results, size_t *n_results)
 {
 	struct transfer_result *r = &results[*n_results];
 	char label[64], size[32];
+	struct timed timed = {enqueue_transfer, t, t->queue, NULL};
 	int rc;
 
 	snprintf(label, sizeof(label), "%s %s %s",
 		 t->dir == HOST_TO_DEVICE   ? "write"
 		 : t->dir == DEVICE_TO_HOST ? "read"
 					    : "copy",
-		 memory, format_size(bytes, size, sizeof(size)));
-	t->label = s->timeline ? label : NULL;
-	rc = time_repeatedly(enqueue_transfer, t, s->opt->budget, &r->device,
-			     &r->wall);
+		 memory_names[memory], format_size(bytes, size, sizeof(size)));
+	timed.label = s->timeline ? label : NULL;
+	rc = time_repeatedly(&timed, s->opt->budget, &r->device, &r->wall);
 	if (rc < 0) {
 		snprintf(label, sizeof(label), "timing %s %s",
-			 direction_names[t->dir], memory);
+			 direction_names[t->dir], memory_names[memory]);
 		return fail(label, rc);
 	}
 	r->dir = t->dir;
@@ -992,15 +1261,17 @@ time_transfers_of_size(struct session *s, size_t bytes,
 		goto out;
 	}
 	for (int pinned = 1; pinned >= 0 && rc == CLQ_SUCCESS; pinned--) {
-		const char *memory = pinned ? "pinned" : "pageable";
-		struct transfer t = {HOST_TO_DEVICE, s->queue, a,
-				     NULL,	     NULL,     NULL};
+		struct transfer t = {HOST_TO_DEVICE, s->queue, a, NULL, NULL};
+		enum memory_kind memory = PAGEABLE;
 		void *data;
 
 		if (!(mask & (pinned ? MEMORY_PINNED : MEMORY_PAGEABLE)))
 			continue;
 		if ((rc = host_memory(s, bytes, pinned, &t.host, &data)) < 0)
 			break;
+		if (pinned)
+			memory = clq_host_array_is_pinned(t.host) ? PINNED
+								  : NOT_PINNED;
 		rc = time_transfer(s, &t, memory, bytes, results, n_results);
 		t.dir = DEVICE_TO_HOST;
 		if (rc == CLQ_SUCCESS)
@@ -1010,10 +1281,9 @@ time_transfers_of_size(struct session *s, size_t bytes,
 		free(data);
 	}
 	if (rc == CLQ_SUCCESS && (mask & MEMORY_DEVICE)) {
-		struct transfer t = {
-			DEVICE_TO_DEVICE, s->queue, a, b, NULL, NULL};
+		struct transfer t = {DEVICE_TO_DEVICE, s->queue, a, b, NULL};
 
-		rc = time_transfer(s, &t, "device", bytes, results, n_results);
+		rc = time_transfer(s, &t, DEVICE, bytes, results, n_results);
 	}
 out:
 	clq_device_array_unref(a);
@@ -1044,6 +1314,8 @@ static void
 print_transfers(const struct session *s, const struct transfer_result *r,
 		size_t n)
 {
+	bool not_pinned = false;
+
 	if (s->opt->json) {
 		json_begin("transfer", s->device);
 		fputs(",\n  \"budget_s\": ", stdout);
@@ -1051,13 +1323,17 @@ print_transfers(const struct session *s, const struct transfer_result *r,
 		fputs(",\n  \"results\": [", stdout);
 		for (size_t i = 0; i < n; i++) {
 			printf("%s\n    {\"direction\": \"%s\", \"memory\": "
-			       "\"%s\", \"bytes\": %zu, \"runs\": %zu,\n     "
-			       "\"device_s\": ",
+			       "\"%s\", \"pinned\": %s, \"bytes\": %zu, "
+			       "\"runs\": %zu,\n     \"device_s\": ",
 			       i ? "," : "", direction_names[r[i].dir],
-			       r[i].memory, r[i].bytes, r[i].device.n);
-			json_stats(r[i].device, 1);
+			       memory_names[r[i].memory],
+			       r[i].memory == DEVICE   ? "null"
+			       : r[i].memory == PINNED ? "true"
+						       : "false",
+			       r[i].bytes, r[i].device.n);
+			json_stats(r[i].device);
 			fputs(",\n     \"wall_s\": ", stdout);
-			json_stats(r[i].wall, 1);
+			json_stats(r[i].wall);
 			fputs(",\n     \"device_gbps\": ", stdout);
 			json_bandwidth(r[i].bytes, r[i].device);
 			fputs(",\n     \"wall_gbps\": ", stdout);
@@ -1074,22 +1350,26 @@ print_transfers(const struct session *s, const struct transfer_result *r,
 	       clq_device_get_index_in_platform(s->device));
 	printf("GB/s = 10^9 bytes/s; device: profiling start to end; wall: "
 	       "enqueue to the end of the wait\n");
-	printf("%-10s %-17s %-9s %6s %10s %9s %9s %9s %10s\n", "size",
+	printf("%-10s %-17s %-10s %6s %10s %9s %9s %9s %10s\n", "size",
 	       "direction", "memory", "runs", "device us", "GB/s min", "median",
 	       "max", "wall GB/s");
 	for (size_t i = 0; i < n; i++) {
 		char size[32];
 
-		printf("%-10s %-17s %-9s %6zu %10.1f %9.2f %9.2f %9.2f "
+		printf("%-10s %-17s %-10s %6zu %10.1f %9.2f %9.2f %9.2f "
 		       "%10.2f\n",
 		       format_size(r[i].bytes, size, sizeof(size)),
-		       direction_names[r[i].dir], r[i].memory, r[i].device.n,
-		       r[i].device.median * 1e6,
+		       direction_names[r[i].dir], memory_names[r[i].memory],
+		       r[i].device.n, r[i].device.median * 1e6,
 		       gbps(r[i].bytes, r[i].device.max),
 		       gbps(r[i].bytes, r[i].device.median),
 		       gbps(r[i].bytes, r[i].device.min),
 		       gbps(r[i].bytes, r[i].wall.median));
+		not_pinned = not_pinned || r[i].memory == NOT_PINNED;
 	}
+	if (not_pinned)
+		printf("not pinned: clq_host_array_create() memory that this "
+		       "driver did not pin (--memory pinned asks for it)\n");
 }
 
 static int
@@ -1121,18 +1401,6 @@ run_transfer(const struct options *opt)
 
 /* ----------------------------------------------------------------- kernel */
 
-/* Scalar argument types, as OpenCL C names them. */
-static const struct scalar_type {
-	const char *name;
-	size_t size;
-	char kind; /* 'i' signed, 'u' unsigned, 'f' floating */
-} scalar_types[] = {
-	{"char", 1, 'i'},   {"uchar", 1, 'u'}, {"short", 2, 'i'},
-	{"ushort", 2, 'u'}, {"int", 4, 'i'},   {"uint", 4, 'u'},
-	{"long", 8, 'i'},   {"ulong", 8, 'u'}, {"float", 4, 'f'},
-	{"double", 8, 'f'},
-};
-
 struct kernel_args {
 	struct clq_arg args[MAX_ARGS];
 	union {
@@ -1140,6 +1408,7 @@ struct kernel_args {
 		uint64_t u;
 		float f;
 		double d;
+		uint16_t h;
 		unsigned char bytes[8];
 	} values[MAX_ARGS];
 	struct clq_device_array *arrays[MAX_ARGS];
@@ -1189,18 +1458,15 @@ fill_random(void *data, enum clq_dtype dtype, size_t count, uint64_t *rng)
 	}
 }
 
-static bool
-dtype_from_name(const char *name, size_t len, enum clq_dtype *out)
+/* Work-items of one launch: the product of --global. */
+static size_t
+global_items(const struct options *opt)
 {
-	for (int d = CLQ_DTYPE_INT8; d <= CLQ_DTYPE_COMPLEX128; d++) {
-		const char *n = clq_dtype_name((enum clq_dtype)d);
+	size_t n = 1;
 
-		if (strlen(n) == len && strncmp(n, name, len) == 0) {
-			*out = (enum clq_dtype)d;
-			return true;
-		}
-	}
-	return false;
+	for (unsigned i = 0; i < opt->work_dim; i++)
+		n *= opt->global[i];
+	return n;
 }
 
 /* buf:DTYPE:COUNT: a device array filled with random data. */
@@ -1209,28 +1475,45 @@ make_buffer_arg(struct session *s, const char *spec, struct kernel_args *ka,
 		uint64_t *rng)
 {
 	const char *dtype_name = spec + 4, *colon = strchr(dtype_name, ':');
+	const struct arg_type *type = NULL;
 	struct clq_host_array *h = NULL;
 	struct clq_device_array **a = &ka->arrays[ka->n];
-	enum clq_dtype dtype;
-	size_t count;
+	size_t count, items = global_items(s->opt);
+	char list[400];
 	int rc;
 
-	if (!colon ||
-	    !dtype_from_name(dtype_name, (size_t)(colon - dtype_name),
-			     &dtype) ||
-	    parse_size(colon + 1, &count) < 0 || count == 0)
+	if (!colon || parse_count(colon + 1, false, &count) < 0 || count == 0)
 		return usage_error("bad --arg '%s' (buf:DTYPE:COUNT, e.g. "
-				   "buf:float32:1M)",
+				   "buf:float32:1M or buf:float:1M)",
 				   spec);
-	if ((rc = clq_device_array_create(s->ctx, dtype, 1, &count, NULL, a)) <
-		    0 ||
-	    (rc = clq_host_array_create(s->ctx, dtype, 1, &count, NULL, &h)) <
-		    0) {
+	type = arg_type_from_name(dtype_name, (size_t)(colon - dtype_name));
+	if (!type)
+		return usage_error("bad --arg '%s': unknown type '%.*s' (one "
+				   "of %s)",
+				   spec, (int)(colon - dtype_name), dtype_name,
+				   arg_type_list(false, list, sizeof(list)));
+	if (count < items)
+		fprintf(stderr,
+			"clq-time: warning: --arg %zu '%s' has %zu elements, "
+			"fewer than the %zu work-items of --global: a kernel "
+			"that indexes it by global id reads past its end\n",
+			ka->n + 1, spec, count, items);
+	if ((rc = clq_device_array_create(s->ctx, type->dtype, 1, &count, NULL,
+					  a)) < 0 ||
+	    (rc = clq_host_array_create(s->ctx, type->dtype, 1, &count, NULL,
+					&h)) < 0) {
 		clq_host_array_unref(h);
 		return fail(spec, rc);
 	}
-	fill_random(clq_host_array_data(h), dtype, count, rng);
-	rc = clq_device_array_set(*a, s->queue, h);
+	fill_random(clq_host_array_data(h), type->dtype, count, rng);
+	if (s->timeline) {
+		char label[32];
+
+		snprintf(label, sizeof(label), "upload --arg %zu", ka->n + 1);
+		rc = clq_queue_set_next_label(s->queue, label);
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_set(*a, s->queue, h);
 	clq_host_array_unref(h);
 	if (rc < 0)
 		return fail(spec, rc);
@@ -1238,28 +1521,83 @@ make_buffer_arg(struct session *s, const char *spec, struct kernel_args *ka,
 	return CLQ_SUCCESS;
 }
 
-/* TYPE:VALUE: a scalar of an OpenCL C type, range-checked. */
+/* IEEE half-precision bits of `f`, rounded to nearest even. */
+static uint16_t
+half_from_float(float f)
+{
+	uint32_t x, mant;
+	uint16_t sign, h;
+	int32_t exp;
+
+	memcpy(&x, &f, sizeof(x));
+	sign = (uint16_t)((x >> 16) & 0x8000);
+	mant = x & 0x7fffff;
+	exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
+	if (exp == 0xff - 127 + 15) /* inf or nan */
+		return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
+	if (exp >= 0x1f)
+		return (uint16_t)(sign | 0x7c00);
+	if (exp <= 0) {
+		/* subnormal: the implicit bit joins the mantissa */
+		unsigned shift = (unsigned)(14 - exp);
+		uint32_t rem, halfway;
+
+		if (exp < -10)
+			return sign;
+		mant |= 0x800000;
+		h = (uint16_t)(mant >> shift);
+		rem = mant & ((1u << shift) - 1);
+		halfway = 1u << (shift - 1);
+		if (rem > halfway || (rem == halfway && (h & 1)))
+			h++;
+		return (uint16_t)(sign | h);
+	}
+	h = (uint16_t)(((uint32_t)exp << 10) | (mant >> 13));
+	if ((mant & 0x1fff) > 0x1000 || ((mant & 0x1fff) == 0x1000 && (h & 1)))
+		h++; /* a carry into the exponent is right, up to inf */
+	return (uint16_t)(sign | h);
+}
+
+/* TYPE:VALUE: a scalar of `dtype`, range-checked. */
 static int
-make_scalar_arg(const char *spec, const struct scalar_type *type,
+make_scalar_arg(const char *spec, const char *text, enum clq_dtype dtype,
 		struct kernel_args *ka)
 {
-	const char *text = spec + strlen(type->name) + 1;
+	size_t size = clq_dtype_size(dtype);
+	unsigned bits = (unsigned)size * 8;
+	bool is_float = dtype == CLQ_DTYPE_FLOAT16 ||
+			dtype == CLQ_DTYPE_FLOAT32 ||
+			dtype == CLQ_DTYPE_FLOAT64;
+	bool is_signed = dtype == CLQ_DTYPE_INT8 || dtype == CLQ_DTYPE_INT16 ||
+			 dtype == CLQ_DTYPE_INT32 || dtype == CLQ_DTYPE_INT64;
 	char *end;
-	unsigned bits = (unsigned)type->size * 8;
 	int64_t i = 0;
 	uint64_t u = 0;
 	bool ok;
 
 	errno = 0;
-	if (type->kind == 'f') {
+	if (is_float) {
 		double d = strtod(text, &end);
 
 		ok = end != text && !*end && !errno;
-		if (type->size == 4)
-			ka->values[ka->n].f = (float)d;
-		else
+		if (dtype == CLQ_DTYPE_FLOAT64) {
 			ka->values[ka->n].d = d;
-	} else if (type->kind == 'i') {
+		} else {
+			float f = (float)d;
+
+			/* a finite value that the type cannot hold */
+			ok = ok && (!isfinite(d) || isfinite(f));
+			if (dtype == CLQ_DTYPE_FLOAT32) {
+				ka->values[ka->n].f = f;
+			} else {
+				uint16_t h = half_from_float(f);
+
+				ok = ok &&
+				     (!isfinite(d) || (h & 0x7c00) != 0x7c00);
+				ka->values[ka->n].h = h;
+			}
+		}
+	} else if (is_signed) {
 		i = strtoll(text, &end, 0);
 		ok = end != text && !*end && !errno &&
 		     (bits == 64 || (i >= -(INT64_C(1) << (bits - 1)) &&
@@ -1274,13 +1612,13 @@ make_scalar_arg(const char *spec, const struct scalar_type *type,
 		return usage_error("bad --arg '%s' (a value out of range or "
 				   "not a number)",
 				   spec);
-	if (type->kind != 'f') {
+	if (!is_float) {
 		/* the low `size` bytes, in host order, as the kernel reads */
 		uint8_t v8 = (uint8_t)u;
 		uint16_t v16 = (uint16_t)u;
 		uint32_t v32 = (uint32_t)u;
 
-		switch (type->size) {
+		switch (size) {
 		case 1:
 			memcpy(ka->values[ka->n].bytes, &v8, 1);
 			break;
@@ -1295,7 +1633,7 @@ make_scalar_arg(const char *spec, const struct scalar_type *type,
 			break;
 		}
 	}
-	ka->args[ka->n] = (struct clq_arg){CLQ_ARG_KIND_VALUE, type->size,
+	ka->args[ka->n] = (struct clq_arg){CLQ_ARG_KIND_VALUE, size,
 					   ka->values[ka->n].bytes, NULL};
 	return CLQ_SUCCESS;
 }
@@ -1308,34 +1646,37 @@ make_kernel_args(struct session *s, struct kernel_args *ka)
 
 	for (size_t k = 0; k < s->opt->n_args; k++) {
 		const char *spec = s->opt->arg_specs[k];
-		const struct scalar_type *type = NULL;
+		const char *colon = strchr(spec, ':');
+		const struct arg_type *type = NULL;
+		char list[400];
 		int rc;
 
-		for (size_t t = 0;
-		     t < sizeof(scalar_types) / sizeof(*scalar_types); t++) {
-			size_t len = strlen(scalar_types[t].name);
-
-			if (strncmp(spec, scalar_types[t].name, len) == 0 &&
-			    spec[len] == ':')
-				type = &scalar_types[t];
-		}
+		if (colon)
+			type = arg_type_from_name(spec, (size_t)(colon - spec));
 		if (strncmp(spec, "buf:", 4) == 0) {
 			rc = make_buffer_arg(s, spec, ka, &rng);
 		} else if (strncmp(spec, "local:", 6) == 0) {
 			size_t bytes;
 
-			if (parse_size(spec + 6, &bytes) < 0 || bytes == 0)
+			if (parse_count(spec + 6, true, &bytes) < 0 ||
+			    bytes == 0)
 				return usage_error("bad --arg '%s' "
 						   "(local:BYTES)",
 						   spec);
 			ka->args[ka->n] = CLQ_ARG_LOCAL(bytes);
 			rc = CLQ_SUCCESS;
-		} else if (type) {
-			rc = make_scalar_arg(spec, type, ka);
-		} else {
+		} else if (!colon) {
 			return usage_error("bad --arg '%s' (buf:DTYPE:COUNT, "
 					   "TYPE:VALUE or local:BYTES)",
 					   spec);
+		} else if (!type || is_complex(type->dtype)) {
+			return usage_error(
+				"bad --arg '%s': '%.*s' is %s (scalars: %s)",
+				spec, (int)(colon - spec), spec,
+				type ? "for buffers only" : "not a type",
+				arg_type_list(true, list, sizeof(list)));
+		} else {
+			rc = make_scalar_arg(spec, colon + 1, type->dtype, ka);
 		}
 		if (rc != CLQ_SUCCESS)
 			return rc;
@@ -1362,6 +1703,16 @@ enqueue_launch(void *data, struct clq_event **event_out)
 		l->opt->local_dim ? l->opt->local : NULL, NULL, 0, event_out);
 }
 
+/* A count given on the command line, or null. */
+static void
+json_count(double n)
+{
+	if (n > 0)
+		printf("%.0f", n);
+	else
+		fputs("null", stdout);
+}
+
 static void
 print_kernel(const struct session *s, struct stats device, struct stats wall)
 {
@@ -1386,10 +1737,16 @@ print_kernel(const struct session *s, struct stats device, struct stats wall)
 		} else {
 			fputs("null", stdout);
 		}
+		fputs(",\n  \"budget_s\": ", stdout);
+		json_number(o->budget);
+		fputs(",\n  \"bytes\": ", stdout);
+		json_count(o->bytes);
+		fputs(",\n  \"flops\": ", stdout);
+		json_count(o->flops);
 		fputs(",\n  \"device_s\": ", stdout);
-		json_stats(device, 1);
+		json_stats(device);
 		fputs(",\n  \"wall_s\": ", stdout);
-		json_stats(wall, 1);
+		json_stats(wall);
 		fputs(",\n  \"spread\": ", stdout);
 		json_number(t > 0 ? (device.max - device.min) / t : 0);
 		fputs(",\n  \"gbps\": ", stdout);
@@ -1448,9 +1805,12 @@ run_kernel(const struct options *opt)
 		goto out;
 	{
 		struct launch l = {s.queue, kernel, &ka, opt};
+		struct timed timed = {enqueue_launch, &l, s.queue, NULL};
+		char label[160];
 
-		rc = time_repeatedly(enqueue_launch, &l, opt->budget, &device,
-				     &wall);
+		snprintf(label, sizeof(label), "kernel %s", opt->kernel_name);
+		timed.label = s.timeline ? label : NULL;
+		rc = time_repeatedly(&timed, opt->budget, &device, &wall);
 	}
 	if (rc < 0)
 		fail("launching the kernel", rc);
@@ -1496,7 +1856,7 @@ enqueue_noop(void *data, struct clq_event **event_out)
 
 /* Launch latency of the no-op kernel: QUEUED and SUBMIT to START. */
 static int
-time_launches(struct launch *l, double budget, struct latency *lat)
+time_launches(const struct timed *timed, double budget, struct latency *lat)
 {
 	double d, w, *queued = NULL, *submit = NULL;
 	struct clq_event_times t;
@@ -1504,14 +1864,14 @@ time_launches(struct launch *l, double budget, struct latency *lat)
 	int rc;
 
 	for (int i = 0; i < 2; i++)
-		if ((rc = time_one(enqueue_noop, l, &d, &w, &t)) < 0)
+		if ((rc = time_one(timed, true, &d, &w, &t)) < 0)
 			return rc;
 	n = runs_for(budget, w);
 	queued = malloc(n * sizeof(*queued));
 	submit = malloc(n * sizeof(*submit));
 	rc = queued && submit ? CLQ_SUCCESS : CL_OUT_OF_HOST_MEMORY;
 	for (size_t i = 0; i < n && rc == CLQ_SUCCESS; i++) {
-		if ((rc = time_one(enqueue_noop, l, &d, &w, &t)) < 0)
+		if ((rc = time_one(timed, false, &d, &w, &t)) < 0)
 			break;
 		queued[i] = (double)(int64_t)(t.start - t.queued) * 1e-9;
 		submit[i] = (double)(int64_t)(t.start - t.submit) * 1e-9;
@@ -1581,16 +1941,16 @@ print_latency(const struct session *s, const struct latency *lat)
 		json_begin("latency", s->device);
 		fputs(",\n  \"budget_s\": ", stdout);
 		json_number(s->opt->budget);
-		fputs(",\n  \"marker_round_trip_us\": ", stdout);
-		json_stats(lat->round_trip, 1e6);
-		fputs(",\n  \"launch_queued_to_start_us\": ", stdout);
-		json_stats(lat->queued_to_start, 1e6);
-		fputs(",\n  \"launch_submit_to_start_us\": ", stdout);
-		json_stats(lat->submit_to_start, 1e6);
-		fputs(",\n  \"enqueue_marker_us\": ", stdout);
-		json_stats(lat->enqueue_marker, 1e6);
-		fputs(",\n  \"enqueue_kernel_us\": ", stdout);
-		json_stats(lat->enqueue_kernel, 1e6);
+		fputs(",\n  \"marker_round_trip_s\": ", stdout);
+		json_stats(lat->round_trip);
+		fputs(",\n  \"launch_queued_to_start_s\": ", stdout);
+		json_stats(lat->queued_to_start);
+		fputs(",\n  \"launch_submit_to_start_s\": ", stdout);
+		json_stats(lat->submit_to_start);
+		fputs(",\n  \"enqueue_marker_s\": ", stdout);
+		json_stats(lat->enqueue_marker);
+		fputs(",\n  \"enqueue_kernel_s\": ", stdout);
+		json_stats(lat->enqueue_kernel);
 		printf("\n}\n");
 		return;
 	}
@@ -1629,15 +1989,19 @@ run_latency(const struct options *opt)
 		fail("building the no-op kernel", rc);
 	} else {
 		struct launch l = {s.queue, NULL, NULL, opt};
+		struct timed marker = {enqueue_marker, s.queue, s.queue,
+				       s.timeline ? "marker" : NULL};
+		struct timed noop = {enqueue_noop, &l, s.queue,
+				     s.timeline ? "kernel clq_time_noop"
+						: NULL};
 
 		if ((rc = clq_kernel_create(program, "clq_time_noop",
 					    &l.kernel)) < 0)
 			fail("creating the no-op kernel", rc);
-		else if ((rc = time_repeatedly(enqueue_marker, s.queue,
-					       opt->budget, &device,
+		else if ((rc = time_repeatedly(&marker, opt->budget, &device,
 					       &lat.round_trip)) < 0)
 			fail("timing marker round trips", rc);
-		else if ((rc = time_launches(&l, opt->budget, &lat)) < 0)
+		else if ((rc = time_launches(&noop, opt->budget, &lat)) < 0)
 			fail("timing kernel launches", rc);
 		else if ((rc = time_enqueue_cost(enqueue_marker, s.queue,
 						 s.queue, opt->budget,
