@@ -94,7 +94,7 @@ extern "C" {
 
 /**
  * clq's own status codes (OpenCL's `cl_int` codes pass through as well).
- * Each code's clq_strerror() phrase is the message in CLQ_STATUS_CODES.
+ * clq_strerror() gives each one's message.
  */
 enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
 
@@ -109,7 +109,7 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
  * clq_device_select() found no device that matches the spec, or no device
  * at all; the log lists the devices there are. */
 /** @var CLQ_ERROR_BAD_DEVICE_SPEC
- * clq_device_select() was given a malformed spec, e.g. `1:` or `-1`. */
+ * clq_device_select() was given a malformed spec, such as `1:` or `-1`. */
 /** @var CLQ_ERROR_OUT_OF_RANGE
  * A device index past the last device, an array region that does not lie
  * inside its array, an alias that does not fit in its buffer, or an array
@@ -184,7 +184,7 @@ CLQ_EXPORT const char *clq_error_name(int status);
 enum clq_log_level {
 	CLQ_LOG_ERROR = 0,   /**< the call returns an error; this says why */
 	CLQ_LOG_WARNING = 1, /**< something odd that clq worked around */
-	CLQ_LOG_INFO = 2,    /**< useful detail, e.g. a build log */
+	CLQ_LOG_INFO = 2,    /**< useful detail, such as a build log */
 	CLQ_LOG_DEBUG = 3,   /**< tracing */
 };
 
