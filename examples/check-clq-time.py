@@ -190,6 +190,22 @@ with tempfile.TemporaryDirectory() as tmp:
         p = kernel_run(*spelling)
         assert "warning" not in p.stderr, (spelling, p.stderr)
         assert json.loads(p.stdout)["device_s"]["n"] >= 3
+    # every scalar dtype spelling passes a value of the kernel's size
+    # (a wrong size is CL_INVALID_ARG_SIZE, exit 1); half is left out:
+    # PoCL's CPU device has no cl_khr_fp16
+    every = os.path.join(tmp, "every.cl")
+    open(every, "w").write(
+        "__kernel void k(__global double2 *x, char a, uchar b, short c,\n"
+        "    ushort d, int e, uint f, long g, ulong h, float i, double j)\n"
+        "{ x[get_global_id(0)].x = a + b + c + d + e + f + g + h + i + j; }\n")
+    p = run_full("kernel", every, "k", "--global", "16", "--budget", "0",
+                 "--arg", "buf:complex128:16", "--arg", "int8:-128",
+                 "--arg", "uint8:255", "--arg", "int16:-32768",
+                 "--arg", "uint16:65535", "--arg", "int32:-1",
+                 "--arg", "uint32:4294967295", "--arg", "int64:-1",
+                 "--arg", "uint64:18446744073709551615",
+                 "--arg", "float32:1.5", "--arg", "float64:2.5")
+    assert "warning" not in p.stderr, p.stderr
     p = kernel_run("float32", "uint", "float", count=32)
     assert p.stderr.startswith("clq-time: warning: --arg 1 "), p.stderr
     assert "32 elements" in p.stderr and "64 work-items" in p.stderr, p.stderr
