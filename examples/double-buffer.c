@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <clq/clq.h>
 
@@ -32,6 +34,15 @@ static const char *const stage_names[N_STAGES] = {"upload", "kernel",
  * 2^24 keeps every value exact in a float. */
 #define INPUT_LIMIT (1u << 20)
 #define MAX_ITERS (1u << 23)
+
+/*
+ * What the verdict calls "overlapped": two or more commands running, by
+ * the device's own timestamps, during at least OVERLAP_MIN of the
+ * pipeline's device span, and the pipeline at least SPEEDUP_MIN times as
+ * fast as the sequential loop. Every verdict states both thresholds.
+ */
+#define OVERLAP_MIN 0.25
+#define SPEEDUP_MIN 1.1
 
 struct options {
 	const char *device; /* NULL: clq_device_select()'s default */
@@ -136,8 +147,18 @@ usage(FILE *out)
 	      "chrome://tracing)\n"
 	      "  --svg FILE      write the pipelined run's timeline as an SVG "
 	      "chart\n"
-	      "  --help          show this help\n\n"
-	      "Exits 0 when both runs match the CPU reference, 1 on a mismatch "
+	      "  --help          show this help\n\n",
+	      out);
+	fprintf(out,
+		"The verdict calls the pipeline \"overlapped\" when two or "
+		"more commands\n"
+		"ran together for at least %.0f%% of the device time and it "
+		"ran at least\n"
+		"%.2fx the speed of the sequential loop; it is wrapped to "
+		"$COLUMNS, else\n"
+		"the terminal's width, else 80 columns.\n\n",
+		100 * OVERLAP_MIN, SPEEDUP_MIN);
+	fputs("Exits 0 when both runs match the CPU reference, 1 on a mismatch "
 	      "or an\n"
 	      "error, 2 on a bad option.\n",
 	      out);
@@ -795,7 +816,7 @@ struct report {
 	double bottleneck_share; /* busiest queue's time per chunk / sum */
 	double busy2; /* fraction of the device span with >= 2 running */
 	const char *verdict;
-	char reason[400];
+	char reason[800];
 };
 
 static const char *
@@ -854,8 +875,8 @@ explain(const struct demo *d, const struct report *rep)
 	if (clq_device_get_type(rep->device) == CLQ_DEVICE_TYPE_CPU)
 		return "this is a CPU device: its \"transfers\" are memory "
 		       "copies on the cores that run the kernel, so the stages "
-		       "take turns (a speedup comes from not waiting after "
-		       "each chunk)";
+		       "take turns (any speedup comes from the host not "
+		       "waiting after each chunk)";
 	if (d->opt->pageable)
 		return "the host memory is pageable: drivers (NVIDIA's among "
 		       "them) stage such transfers through a pinned buffer of "
@@ -896,39 +917,129 @@ shortfall(const struct demo *d, const struct report *rep)
 	       "pipelined stage times)";
 }
 
-/* Overlap is judged from the device's own timestamps: two or more
- * commands running during at least a quarter of the pipeline's span, and
- * the pipeline at least 10% faster than the sequential loop. */
+/* Why the pipeline took longer than the sequential loop. */
+static const char *
+slower(const struct demo *d, const struct report *rep)
+{
+	if (clq_device_get_type(rep->device) == CLQ_DEVICE_TYPE_CPU)
+		return "this is a CPU device (as PoCL's is): the \"device\" "
+		       "is the host's own cores, its transfers are memory "
+		       "copies on the cores that run the kernel, so the "
+		       "stages take turns, and the extra queues and the "
+		       "events between them only add overhead";
+	if (rep->busy2 >= OVERLAP_MIN)
+		return shortfall(d, rep);
+	return explain(d, rep);
+}
+
+/* The verdict and its reason; each reason gives the measured overlap and
+ * speedup against the thresholds that define "overlapped". */
 static void
 judge(const struct demo *d, struct report *rep)
 {
-	char *r = rep->reason;
+	char *r = rep->reason, rule[160];
 	size_t size = sizeof(rep->reason);
+	/* truncated, so that a value just under a threshold never prints as
+	 * the threshold itself (24.96% as 25.0%) */
+	double busy = floor(1000 * rep->busy2) / 10;
+	double speedup = floor(100 * rep->speedup) / 100;
+	bool overlapped = rep->busy2 >= OVERLAP_MIN;
 
+	snprintf(rule, sizeof(rule),
+		 "\"overlapped\" means two or more commands together >= "
+		 "%.0f%% of the device time and >= %.2fx the speed of the "
+		 "sequential loop",
+		 100 * OVERLAP_MIN, SPEEDUP_MIN);
 	if (rep->seq.mismatches || rep->pipe.mismatches) {
 		rep->verdict = "wrong results";
 		snprintf(r, size,
 			 "%zu sequential and %zu pipelined elements differ "
 			 "from the CPU reference",
 			 rep->seq.mismatches, rep->pipe.mismatches);
-	} else if (rep->busy2 >= 0.25 && rep->speedup >= 1.1) {
+	} else if (rep->speedup < 1) {
+		rep->verdict = "slower than the sequential loop";
+		snprintf(r, size,
+			 "the pipeline took %.1f%% longer than the sequential "
+			 "loop (%.2fx its speed) and ran two or more commands "
+			 "together %.1f%% of the device time (%s): %s",
+			 100 * (rep->pipe.wall / rep->seq.wall - 1), speedup,
+			 busy, rule, slower(d, rep));
+	} else if (overlapped && rep->speedup >= SPEEDUP_MIN) {
 		rep->verdict = rep->efficiency >= 0.9
 				       ? "overlapped"
 				       : "overlapped, short of the ideal";
 		snprintf(r, size,
-			 "transfers and compute ran together %.0f%% of the "
-			 "time: %.2fx the sequential loop, %.0f%% of the ideal "
+			 "two or more commands ran together %.1f%% of the "
+			 "device time and the pipeline ran %.2fx the speed "
+			 "of the sequential loop (%s), %.0f%% of the ideal "
 			 "pipeline%s%s",
-			 100 * rep->busy2, rep->speedup, 100 * rep->efficiency,
+			 busy, speedup, rule, 100 * rep->efficiency,
 			 rep->efficiency < 0.9 ? "; " : "",
 			 rep->efficiency < 0.9 ? shortfall(d, rep) : "");
+	} else if (overlapped) {
+		rep->verdict = "overlapped, but no faster";
+		snprintf(r, size,
+			 "two or more commands ran together %.1f%% of the "
+			 "device time, but the pipeline ran only %.2fx the "
+			 "speed of the sequential loop (%s): %s",
+			 busy, speedup, rule, shortfall(d, rep));
 	} else {
 		rep->verdict = "no overlap";
 		snprintf(r, size,
-			 "commands of different queues ran together %.0f%% of "
-			 "the time (%.2fx the sequential loop): %s",
-			 100 * rep->busy2, rep->speedup, explain(d, rep));
+			 "two or more commands ran together %.1f%% of the "
+			 "device time and the pipeline ran %.2fx the speed "
+			 "of the sequential loop (%s): %s",
+			 busy, speedup, rule, explain(d, rep));
 	}
+}
+
+/* Columns to wrap the verdict to: $COLUMNS, else the terminal's width
+ * when stdout is one, else 80; never under 40. */
+static int
+output_width(void)
+{
+	const char *columns = getenv("COLUMNS");
+	struct winsize ws;
+	long width = 80;
+	char *end;
+
+	if (columns && *columns) {
+		errno = 0;
+		width = strtol(columns, &end, 10);
+		if (errno || *end || width <= 0)
+			width = 80;
+	} else if (isatty(STDOUT_FILENO) &&
+		   ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+		   ws.ws_col > 0) {
+		width = ws.ws_col;
+	}
+	return width < 40 ? 40 : width > 1000 ? 1000 : (int)width;
+}
+
+/* Prints `text` wrapped at spaces to `width` columns, lines after the
+ * first indented by two spaces; a word longer than a line stands alone. */
+static void
+print_wrapped(const char *text, int width)
+{
+	int col = 0, indent = 0;
+
+	while (*text) {
+		size_t word = strcspn(text, " ");
+
+		if (col > indent && col + 1 + (int)word > width) {
+			fputs("\n  ", stdout);
+			col = indent = 2;
+		} else if (col > indent) {
+			putchar(' ');
+			col++;
+		}
+		fwrite(text, 1, word, stdout);
+		col += (int)word;
+		text += word;
+		while (*text == ' ')
+			text++;
+	}
+	putchar('\n');
 }
 
 static void
@@ -959,7 +1070,13 @@ print_text(const struct demo *d, const struct report *rep)
 	printf("check: %s\n", rep->seq.mismatches || rep->pipe.mismatches
 				      ? "MISMATCH"
 				      : "both runs match the CPU reference");
-	printf("verdict: %s: %s\n", rep->verdict, rep->reason);
+	{
+		char line[sizeof(rep->reason) + 64];
+
+		snprintf(line, sizeof(line), "verdict: %s: %s", rep->verdict,
+			 rep->reason);
+		print_wrapped(line, output_width());
+	}
 }
 
 static void
@@ -1012,8 +1129,11 @@ print_json(const struct demo *d, const struct report *rep)
 	print_json_run("sequential", &rep->seq);
 	print_json_run("pipelined", &rep->pipe);
 	printf("  \"ideal_s\": %.9g,\n  \"speedup\": %.6g,\n"
-	       "  \"efficiency\": %.6g,\n  \"verdict\": ",
-	       rep->ideal, rep->speedup, rep->efficiency);
+	       "  \"efficiency\": %.6g,\n  \"overlap\": %.6g,\n"
+	       "  \"overlap_threshold\": %g,\n  \"speedup_threshold\": %g,\n"
+	       "  \"verdict\": ",
+	       rep->ideal, rep->speedup, rep->efficiency, rep->busy2,
+	       OVERLAP_MIN, SPEEDUP_MIN);
 	print_json_string(rep->verdict);
 	printf(",\n  \"reason\": ");
 	print_json_string(rep->reason);
