@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#define _XOPEN_SOURCE 700 /* realpath() */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,13 +23,18 @@ struct search {
 	struct clq_context *ctx;
 	char **dirs;
 	size_t n_dirs;
+	size_t cwd; /* the index of the current directory's entry, "." */
 };
 
 /* A source file found along the path; every field malloc'ed. */
 struct source {
 	char *text;
-	char *name; /* the path, or a built-in file's name */
+	char *name; /* the path as spelled, or a built-in file's name */
 	char *dir;  /* the directory it came from; NULL for built-ins */
+	/* What makes two spellings one file: the real path, or a built-in
+	 * file's name (never absolute, so never a real path); NULL for
+	 * source text, which no include can name. */
+	char *id;
 };
 
 static void
@@ -36,6 +43,7 @@ source_free(struct source *s)
 	free(s->text);
 	free(s->name);
 	free(s->dir);
+	free(s->id);
 }
 
 static void
@@ -62,7 +70,10 @@ search_add(struct search *s, const char *dir, size_t len)
 	return CLQ_SUCCESS;
 }
 
-/* Caller dirs, then CLQ_KERNEL_PATH's entries, then the installed dir. */
+/*
+ * Caller dirs, then CLQ_KERNEL_PATH's entries, the current directory and
+ * the installed dir (the built-in files come after them all).
+ */
 static int
 search_init(struct search *s, struct clq_context *ctx, const char *function,
 	    const char *const *dirs, size_t n_dirs)
@@ -84,7 +95,7 @@ search_init(struct search *s, struct clq_context *ctx, const char *function,
 	}
 	for (const char *c = env; c && *c; c++)
 		n_env += *c == ':';
-	max = n_dirs + (env ? n_env + 1 : 0) + 1;
+	max = n_dirs + (env ? n_env + 1 : 0) + 2;
 	s->dirs = calloc(max, sizeof(*s->dirs));
 	if (!s->dirs)
 		return CL_OUT_OF_HOST_MEMORY;
@@ -97,6 +108,9 @@ search_init(struct search *s, struct clq_context *ctx, const char *function,
 		rc = search_add(s, c, len);
 		c = end ? end + 1 : NULL;
 	}
+	s->cwd = s->n_dirs;
+	if (rc == CLQ_SUCCESS)
+		rc = search_add(s, ".", 1);
 	if (rc == CLQ_SUCCESS)
 		rc = search_add(s, CLQ_KERNEL_DIR, strlen(CLQ_KERNEL_DIR));
 	if (rc < 0)
@@ -217,6 +231,21 @@ dir_of(const char *path)
 	return dir;
 }
 
+/*
+ * The real path of a file just read, which identifies it however it was
+ * spelled ("./a.cl", "sub/../a.cl", a symbolic link). Should realpath()
+ * fail for another reason than memory, the spelling stands in for it.
+ */
+static char *
+real_path(const char *path)
+{
+	char *real = realpath(path, NULL);
+
+	if (!real && errno != ENOMEM)
+		real = strdup(path);
+	return real;
+}
+
 /* Tries one path; CLQ_ERROR_NOT_FOUND when nothing is there. */
 static int
 try_path(struct clq_context *ctx, char *path, struct source *out)
@@ -229,7 +258,8 @@ try_path(struct clq_context *ctx, char *path, struct source *out)
 	if (rc == CLQ_SUCCESS) {
 		out->name = path;
 		out->dir = dir_of(path);
-		if (!out->dir) {
+		out->id = real_path(path);
+		if (!out->dir || !out->id) {
 			source_free(out);
 			return CL_OUT_OF_HOST_MEMORY;
 		}
@@ -249,32 +279,43 @@ try_builtin(const char *name, struct source *out)
 		if (strcmp(e->name, name) != 0)
 			continue;
 		out->text = malloc(e->length + 1);
-		out->name = malloc(strlen(e->name) + 1);
-		if (!out->text || !out->name) {
+		out->name = strdup(e->name);
+		out->id = strdup(e->name);
+		if (!out->text || !out->name || !out->id) {
 			source_free(out);
 			return CL_OUT_OF_HOST_MEMORY;
 		}
 		memcpy(out->text, e->text, e->length + 1);
-		memcpy(out->name, e->name, strlen(e->name) + 1);
 		return CLQ_SUCCESS;
 	}
 	return CLQ_ERROR_NOT_FOUND;
 }
 
 /*
- * Finds `name`: as is when absolute; else in `local_dir` (when not NULL),
+ * Whether `name` is a path of its own rather than a name to look up: an
+ * absolute one, or for a program's file (not an include) any with a '/',
+ * relative to the current directory (see program.h).
+ */
+static int
+is_path(const char *name, int include)
+{
+	return name[0] == '/' || (!include && strchr(name, '/'));
+}
+
+/*
+ * Finds `name`: as is when is_path(); else in `local_dir` (when not NULL),
  * the search directories and the built-in files, in that order. Returns
  * CLQ_SUCCESS, CLQ_ERROR_NOT_FOUND (not logged), CLQ_ERROR_IO or
  * CL_OUT_OF_HOST_MEMORY.
  */
 static int
 find_source(const struct search *s, const char *name, const char *local_dir,
-	    struct source *out)
+	    int include, struct source *out)
 {
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (name[0] == '/')
+	if (is_path(name, include))
 		return try_path(s->ctx, strdup(name), out);
 	if (local_dir && (rc = try_path(s->ctx, join_path(local_dir, name),
 					out)) != CLQ_ERROR_NOT_FOUND)
@@ -287,17 +328,63 @@ find_source(const struct search *s, const char *name, const char *local_dir,
 	return try_builtin(name, out);
 }
 
+/* Says where a program's file was looked for. */
 static void
 log_not_found(const struct search *s, const char *function, const char *name)
 {
 	struct clq__strbuf b = {0};
+	char cwd[4096];
 
-	for (size_t i = 0; i < s->n_dirs; i++)
-		clq__strbuf_appendf(&b, "%s, ", s->dirs[i]);
+	if (!getcwd(cwd, sizeof(cwd)))
+		snprintf(cwd, sizeof(cwd), "unknown: %s", strerror(errno));
+	if (is_path(name, 0)) {
+		clq__log(s->ctx, CLQ_LOG_ERROR,
+			 "%s: '%s' not found; a name with a '/' is a path, "
+			 "here relative to the current directory (%s)",
+			 function, name, cwd);
+		return;
+	}
+	for (size_t i = 0; i < s->n_dirs; i++) {
+		if (i == s->cwd)
+			clq__strbuf_appendf(&b, "the current directory (%s), ",
+					    cwd);
+		else
+			clq__strbuf_appendf(&b, "%s, ", s->dirs[i]);
+	}
 	clq__log(s->ctx, CLQ_LOG_ERROR,
 		 "%s: '%s' not found; searched %sand the built-in kernels",
 		 function, name, b.failed ? "" : b.s);
 	clq__strbuf_free(&b);
+}
+
+/* Skips blanks (spaces and tabs) from `p` up to `end`. */
+static const char *
+skip_blanks(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/*
+ * If `line` (ending at `end`) is a directive `#<word>`, returns where the
+ * rest of it starts, after blanks; else NULL.
+ */
+static const char *
+directive(const char *line, const char *end, const char *word)
+{
+	const char *p = skip_blanks(line, end);
+	size_t n = strlen(word);
+
+	if (p == end || *p++ != '#')
+		return NULL;
+	p = skip_blanks(p, end);
+	if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
+		return NULL;
+	p += n;
+	if (p < end && (isalnum((unsigned char)*p) || *p == '_'))
+		return NULL; /* a longer word, such as #included */
+	return skip_blanks(p, end);
 }
 
 /*
@@ -308,21 +395,11 @@ static int
 parse_include(const char *line, size_t len, const char **start,
 	      size_t *name_len, int *quoted)
 {
-	const char *p = line, *end = line + len, *close;
+	const char *end = line + len, *close;
+	const char *p = directive(line, end, "include");
 	char closer;
 
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	if (p == end || *p++ != '#')
-		return 0;
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	if ((size_t)(end - p) < 7 || memcmp(p, "include", 7) != 0)
-		return 0;
-	p += 7;
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	if (p == end || (*p != '"' && *p != '<'))
+	if (!p || p == end || (*p != '"' && *p != '<'))
 		return 0;
 	closer = *p == '"' ? '"' : '>';
 	*quoted = *p == '"';
@@ -333,6 +410,18 @@ parse_include(const char *line, size_t len, const char **start,
 	*start = p;
 	*name_len = (size_t)(close - p);
 	return 1;
+}
+
+/* Whether `line` (of `len` bytes) is `#pragma once`. */
+static int
+is_pragma_once(const char *line, size_t len)
+{
+	const char *end = line + len, *p = directive(line, end, "pragma");
+
+	if (!p || (size_t)(end - p) < 4 || memcmp(p, "once", 4) != 0)
+		return 0;
+	p = skip_blanks(p + 4, end);
+	return p == end || *p == '/' || *p == '\r';
 }
 
 /* Appends a #line directive naming `name`, escaped for a string literal. */
@@ -346,24 +435,72 @@ append_line_directive(struct clq__strbuf *b, size_t line, const char *name)
 	clq__strbuf_appendf(b, "\"\n");
 }
 
-/* Pastes a source's includes in, recursively (see program.h). */
+/*
+ * Pastes a source's includes in, recursively (see program.h). Files are
+ * told apart by their identity (struct source's `id`), never by how an
+ * include spells them: `stack` holds those being included, `once` (all
+ * malloc'ed) those that said `#pragma once` and were pasted already.
+ */
 struct expansion {
 	const struct search *search;
 	struct clq__strbuf out;
 	const char *stack[MAX_INCLUDE_DEPTH];
 	size_t depth;
+	char **once;
+	size_t n_once, cap_once;
+	int failed; /* out of memory growing `once` */
 };
 
 static int expand(struct expansion *x, const struct source *src);
 
 static int
-on_stack(const struct expansion *x, const char *name)
+on_list(const char *const *list, size_t n, const char *id)
 {
-	for (size_t i = 0; i < x->depth; i++) {
-		if (strcmp(x->stack[i], name) == 0)
+	for (size_t i = 0; i < n; i++) {
+		if (list[i] && strcmp(list[i], id) == 0)
 			return 1;
 	}
 	return 0;
+}
+
+/* Whether a file is on the stack (a cycle) or was pasted once already. */
+static int
+already_included(const struct expansion *x, const char *id)
+{
+	return on_list(x->stack, x->depth, id) ||
+	       on_list((const char *const *)x->once, x->n_once, id);
+}
+
+/* Records that a file said `#pragma once`. */
+static void
+add_once(struct expansion *x, const char *id)
+{
+	char **grown;
+
+	if (!id || on_list((const char *const *)x->once, x->n_once, id))
+		return;
+	if (x->n_once == x->cap_once) {
+		x->cap_once = x->cap_once ? 2 * x->cap_once : 8;
+		grown = realloc(x->once, x->cap_once * sizeof(*grown));
+		if (!grown) {
+			x->failed = 1;
+			return;
+		}
+		x->once = grown;
+	}
+	if (!(x->once[x->n_once] = strdup(id)))
+		x->failed = 1;
+	else
+		x->n_once++;
+}
+
+static void
+expansion_free(struct expansion *x)
+{
+	for (size_t i = 0; i < x->n_once; i++)
+		free(x->once[i]);
+	free(x->once);
+	clq__strbuf_free(&x->out);
 }
 
 /* Expands one #include line, or copies it when the file is nowhere. */
@@ -380,7 +517,7 @@ expand_include(struct expansion *x, const struct source *src, size_t line_no,
 		return CL_OUT_OF_HOST_MEMORY;
 	memcpy(wanted, name, name_len);
 	wanted[name_len] = '\0';
-	rc = find_source(x->search, wanted, quoted ? src->dir : NULL, &inc);
+	rc = find_source(x->search, wanted, quoted ? src->dir : NULL, 1, &inc);
 	free(wanted);
 	if (rc == CLQ_ERROR_NOT_FOUND) {
 		clq__strbuf_appendf(&x->out, "%.*s\n", (int)len, line);
@@ -388,7 +525,7 @@ expand_include(struct expansion *x, const struct source *src, size_t line_no,
 	}
 	if (rc < 0)
 		return rc;
-	if (on_stack(x, inc.name)) {
+	if (already_included(x, inc.id)) {
 		clq__strbuf_appendf(&x->out, "/* %s: already included */\n",
 				    inc.name);
 	} else if (x->depth == MAX_INCLUDE_DEPTH) {
@@ -412,7 +549,7 @@ expand(struct expansion *x, const struct source *src)
 	size_t line_no = 1;
 	int rc = CLQ_SUCCESS;
 
-	x->stack[x->depth++] = src->name;
+	x->stack[x->depth++] = src->id;
 	while (*line && rc == CLQ_SUCCESS) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
@@ -420,16 +557,23 @@ expand(struct expansion *x, const struct source *src)
 		size_t name_len;
 		int quoted;
 
-		if (parse_include(line, len, &name, &name_len, &quoted))
+		if (parse_include(line, len, &name, &name_len, &quoted)) {
 			rc = expand_include(x, src, line_no, line, len, name,
 					    name_len, quoted);
-		else
+		} else if (is_pragma_once(line, len)) {
+			/* Honoured here: in the pasted whole it would name
+			 * the program itself (and compilers warn). */
+			add_once(x, src->id);
+			clq__strbuf_appendf(
+				&x->out, "/* #pragma once: pasted once */\n");
+		} else {
 			clq__strbuf_appendf(&x->out, "%.*s\n", (int)len, line);
+		}
 		line += len + (nl ? 1 : 0);
 		line_no++;
 	}
 	x->depth--;
-	if (rc == CLQ_SUCCESS && x->out.failed)
+	if (rc == CLQ_SUCCESS && (x->out.failed || x->failed))
 		rc = CL_OUT_OF_HOST_MEMORY;
 	return rc;
 }
@@ -537,7 +681,7 @@ clq__program_expand(struct clq_context *ctx, const char *function,
 	if ((rc = search_init(&s, ctx, function, dirs, n_dirs)) < 0)
 		return rc;
 	if (name) {
-		rc = find_source(&s, name, NULL, &src);
+		rc = find_source(&s, name, NULL, 0, &src);
 		if (rc == CLQ_ERROR_NOT_FOUND)
 			log_not_found(&s, function, name);
 		else if (rc == CLQ_SUCCESS)
@@ -556,7 +700,7 @@ clq__program_expand(struct clq_context *ctx, const char *function,
 			rc = CL_OUT_OF_HOST_MEMORY;
 		}
 	}
-	clq__strbuf_free(&x.out);
+	expansion_free(&x);
 	if (name)
 		source_free(&src);
 	search_free(&s);

@@ -16,6 +16,8 @@
 static char tmp_root[64];
 static char *tmp_paths[64];
 static size_t n_tmp_paths;
+/* The current directory before a test, restored after it (some chdir). */
+static char saved_cwd[4096];
 
 static const char *
 tmp_track(const char *path)
@@ -57,7 +59,19 @@ tmp_setup(void)
 	test_context_setup();
 	snprintf(tmp_root, sizeof(tmp_root), "/tmp/clq-test-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmp_root));
+	ck_assert_ptr_nonnull(getcwd(saved_cwd, sizeof(saved_cwd)));
 	n_tmp_paths = 0;
+}
+
+/* Makes a symbolic link `name` in `dir` that points to `target`. */
+static void
+tmp_symlink(const char *dir, const char *name, const char *target)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_int_eq(symlink(target, path), 0);
+	tmp_track(path);
 }
 
 static void
@@ -73,6 +87,8 @@ tmp_teardown(void)
 	}
 	rmdir(tmp_root);
 	unsetenv("CLQ_KERNEL_PATH");
+	if (chdir(saved_cwd) != 0)
+		ck_abort_msg("cannot return to %s", saved_cwd);
 	test_context_teardown();
 }
 
@@ -308,7 +324,57 @@ START_TEST(missing_file_names_the_directories)
 	ck_assert_ptr_null(p);
 	ck_assert_ptr_nonnull(strstr(test_log_text(), dir));
 	ck_assert_ptr_nonnull(strstr(test_log_text(), "/nonexistent/env-dir"));
+	ck_assert_ptr_nonnull(strstr(test_log_text(), "current directory"));
 	ck_assert_ptr_nonnull(strstr(test_log_text(), "built-in"));
+}
+END_TEST
+
+/*
+ * Program files in the current directory, under both spellings, and the
+ * order around it: caller dirs and CLQ_KERNEL_PATH before it, the
+ * installed and built-in kernels after it; a name with a '/' is a path
+ * relative to it and nothing else.
+ */
+START_TEST(current_directory_files)
+{
+	const char *here = tmp_dir("here"), *env = tmp_dir("env");
+	const char *mine = tmp_dir("mine");
+	struct clq_program *p = (struct clq_program *)&p;
+
+	tmp_dir("here/sub");
+	tmp_dir("mine/sub");
+	tmp_file(here, "mykernels.cl", WRITER("7"));
+	tmp_file(here, "scale.cl", WRITER("9"));
+	tmp_file(here, "sub/k.cl", WRITER("10"));
+	tmp_file(mine, "sub/k.cl", WRITER("11"));
+	tmp_file(mine, "only-mine.cl", WRITER("12"));
+	tmp_file(here, "cwd.h", "#define FROM_CWD 13\n");
+	ck_assert_int_eq(chdir(here), 0);
+	ck_assert_int_eq(run_file("./mykernels.cl", NULL, 0), 7);
+	ck_assert_int_eq(run_file("mykernels.cl", NULL, 0), 7);
+	ck_assert_int_eq(run_file("mykernels.cl", &mine, 1), 7);
+	/* before the built-in (and installed) copies */
+	ck_assert_int_eq(run_file("scale.cl", NULL, 0), 9);
+	/* a '/' makes a path: the caller's sub/k.cl is not looked at */
+	ck_assert_int_eq(run_file("sub/k.cl", &mine, 1), 10);
+	ck_assert_int_eq(run_file("./sub/k.cl", &mine, 1), 10);
+	test_log_expect("relative to the current directory");
+	ck_assert_rc(clq_program_create_from_file(test_ctx, "./only-mine.cl",
+						  &mine, 1, NULL, &p),
+		     CLQ_ERROR_NOT_FOUND);
+	ck_assert_ptr_null(p);
+	ck_assert_ptr_nonnull(strstr(test_log_text(), here));
+	test_log_expect(NULL);
+	ck_assert_int_eq(run_file("only-mine.cl", &mine, 1), 12);
+	/* CLQ_KERNEL_PATH before the current directory */
+	tmp_file(env, "mykernels.cl", WRITER("8"));
+	setenv("CLQ_KERNEL_PATH", env, 1);
+	ck_assert_int_eq(run_file("mykernels.cl", NULL, 0), 8);
+	ck_assert_int_eq(run_file("./mykernels.cl", NULL, 0), 7);
+	/* includes search the current directory too */
+	p = build("#include <cwd.h>\n" WRITER("FROM_CWD"), NULL);
+	ck_assert_int_eq(run_writer(p), 13);
+	clq_program_unref(p);
 }
 END_TEST
 
@@ -382,6 +448,75 @@ START_TEST(include_cycles_are_cut)
 		 "#endif\n");
 	tmp_file(dir, "main.cl", "#include \"a.h\"\n" WRITER("A + B"));
 	ck_assert_int_eq(run_file("main.cl", &dir, 1), 3);
+}
+END_TEST
+
+/*
+ * The issue's case: one file reached as "common.clh" and, from sub/, as
+ * "../common.clh" is one file, so the cycle is cut at once (it used to
+ * run into the nesting limit).
+ */
+START_TEST(include_cycles_through_other_spellings)
+{
+	const char *dir = tmp_dir("spell");
+
+	tmp_dir("spell/sub");
+	tmp_file(dir, "cyc.cl",
+		 "#include \"common.clh\"\n" WRITER("COMMON + SUB_A"));
+	tmp_file(dir, "common.clh",
+		 "#ifndef COMMON_CLH\n#define COMMON_CLH\n"
+		 "#include \"sub/a.clh\"\n#define COMMON 40\n#endif\n");
+	tmp_file(dir, "sub/a.clh",
+		 "#ifndef SUB_A_CLH\n#define SUB_A_CLH\n"
+		 "#include \"../common.clh\"\n#define SUB_A 2\n#endif\n");
+	ck_assert_int_eq(run_file("cyc.cl", &dir, 1), 42);
+}
+END_TEST
+
+/*
+ * Symbolic links: a header reached through a link to itself is skipped
+ * as already included (it has no guard: pasting it twice would define
+ * x_once twice), and a link to a directory cannot make a chain of ever
+ * longer spellings of one file.
+ */
+START_TEST(include_cycles_through_symlinks)
+{
+	const char *dir = tmp_dir("links");
+
+	tmp_file(dir, "x.h", "#include \"y.h\"\n__constant int x_once = 1;\n");
+	tmp_symlink(dir, "y.h", "x.h");
+	tmp_file(dir, "loop.h",
+		 "#ifndef LOOP_H\n#define LOOP_H\n#include \"again/loop.h\"\n"
+		 "#define LOOP 41\n#endif\n");
+	tmp_symlink(dir, "again", ".");
+	tmp_file(dir, "main.cl",
+		 "#include \"x.h\"\n#include \"loop.h\"\n" WRITER(
+			 "x_once + LOOP"));
+	ck_assert_int_eq(run_file("main.cl", &dir, 1), 42);
+}
+END_TEST
+
+/*
+ * `#pragma once` is honoured by the expander, whatever the spelling: a
+ * header included twice (a diamond) is pasted once, and the compiler never
+ * sees the pragma (in the pasted whole it would name the program).
+ */
+START_TEST(pragma_once_pastes_once)
+{
+	const char *dir = tmp_dir("once");
+	struct clq_program *p = NULL;
+
+	tmp_file(dir, "once.h", "  #  pragma once\n__constant int v = 2;\n");
+	tmp_file(dir, "a.h", "#include \"once.h\"\n#define A 40\n");
+	tmp_file(dir, "b.h", "#include \"./once.h\"\n");
+	tmp_file(dir, "main.cl",
+		 "#pragma once\n#include \"a.h\"\n#include \"b.h\"\n"
+		 "#include <once.h>\n" WRITER("A + v"));
+	ck_assert_ok(clq_program_create_from_file(test_ctx, "main.cl", &dir, 1,
+						  NULL, &p));
+	ck_assert_ptr_null(strstr(clq_program_get_build_log(p), "pragma"));
+	ck_assert_int_eq(run_writer(p), 42);
+	clq_program_unref(p);
 }
 END_TEST
 
@@ -967,6 +1102,10 @@ program_suite(void)
 	tcase_add_test(tc, unreadable_files_refused);
 	tcase_add_test(tc, includes_resolve_along_the_path);
 	tcase_add_test(tc, include_cycles_are_cut);
+	tcase_add_test(tc, include_cycles_through_other_spellings);
+	tcase_add_test(tc, include_cycles_through_symlinks);
+	tcase_add_test(tc, pragma_once_pastes_once);
+	tcase_add_test(tc, current_directory_files);
 	tcase_add_test(tc, deep_include_chains_refused);
 	tcase_add_test(tc, build_errors_name_the_included_file);
 	suite_add_tcase(s, tc);

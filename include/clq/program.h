@@ -22,20 +22,34 @@ extern "C" {
  * OpenCL C programs built for the context's device, and kernels enqueued
  * with their arguments.
  *
- * **Search path.** Program files, and every `#include "name"` or
- * `#include <name>` line in a program, are looked up in order in: the
- * directories the caller passes (clq_program_create_from_file() only), the
- * entries of the colon-separated `CLQ_KERNEL_PATH`, the installed kernel
- * directory (`<datadir>/clq/cl`), and last the library's own kernels
- * (`fill.cl`, `scale.cl`, `transpose.cl`), built into it so that they are
- * found before installation too. A quoted include first looks next to the
- * file that includes it. clq pastes included files in itself, with `#line`
- * directives, so that compilers that honour them (PoCL's) name the right
- * file and line in build logs; NVIDIA's ignores them and counts lines of
- * the pasted whole. A file
- * already being included (a cycle) is skipped, as its include guard would;
- * an include found nowhere is left for the compiler, whose build then
- * fails with its own message. An absolute file name is used as is.
+ * **Search path.** A program file's name that holds a `/` is a path:
+ * absolute, or relative to the current directory (`./mykernels.cl`,
+ * `kernels/fft.cl`), and looked for nowhere else. Any other name
+ * (`mykernels.cl`) is looked up in order in: the directories the caller
+ * passes (clq_program_create_from_file() only), the entries of the
+ * colon-separated `CLQ_KERNEL_PATH`, the current directory, the installed
+ * kernel directory (`<datadir>/clq/cl`), and last the library's own
+ * kernels (`fill.cl`, `scale.cl`, `transpose.cl`), built into it so that
+ * they are found before installation too. A file found nowhere gives
+ * #CLQ_ERROR_NOT_FOUND, and the log lists what was searched.
+ *
+ * **Includes.** Every `#include "name"` or `#include <name>` line in a
+ * program is looked up the same way, except that a quoted include first
+ * looks next to the file that includes it, and that a relative name with
+ * a `/` (`#include <fft/twiddle.h>`) is looked up in each directory, as a
+ * C compiler's `-I` directories are. clq pastes included files in itself,
+ * with `#line` directives, so that compilers that honour them (PoCL's)
+ * name the right file and line in build logs; NVIDIA's ignores them and
+ * counts lines of the pasted whole. Files are identified by their real
+ * path (`realpath()`), however an include spells them (`./a.h`,
+ * `sub/../a.h`, a symbolic link); a built-in kernel, which has none, by its
+ * name. A file already being included (a cycle) is skipped, as its include
+ * guard would skip it, and so is one already pasted that says `#pragma
+ * once` (the pragma itself is not passed on: in the pasted whole it would
+ * name the program). Includes nested deeper than 32 are refused. An
+ * include found nowhere is left for the compiler, whose build then fails
+ * with its own message. Conditional directives are not evaluated: an
+ * include inside `#if 0` is pasted too.
  *
  * **Build.** Options pass through to `clBuildProgram`, after
  * `-DCLQ_SIMD_GROUP_SIZE=<n>` (clq_device_get_simd_group_size()). A non-empty
@@ -82,14 +96,16 @@ clq_program_create_from_source(struct clq_context *ctx, const char *source,
  * Builds a program from a file found along the search path.
  *
  * @param ctx the context whose device the program is built for
- * @param name file name, relative to each directory, or absolute
- * @param dirs `n_dirs` directories searched first (may be NULL when
- *        `n_dirs` is 0)
+ * @param name a file name looked up along the search path, or a path
+ *        (absolute, or relative to the current directory) when it holds a
+ *        `/` (see @ref program)
+ * @param dirs `n_dirs` directories searched first for a name without a `/`
+ *        (may be NULL when `n_dirs` is 0)
  * @param n_dirs the number of entries in `dirs`
  * @param options build options, or NULL
  * @param program_out as for clq_program_create_from_source()
  * @return as clq_program_create_from_source(), and #CLQ_ERROR_NOT_FOUND
- *         when no directory holds the file (the log lists those searched),
+ *         when the file is nowhere (the log lists where it looked),
  *         #CLQ_ERROR_IO when the file cannot be read or is not a
  *         regular file (a directory, a device, a FIFO).
  */

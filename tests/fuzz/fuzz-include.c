@@ -3,9 +3,11 @@
  * Fuzz target: kernel search path and #include resolution
  * (clq__program_expand, what clq_program_create_from_* compile), over a
  * scratch tree made once per process: an include cycle, a file that
- * includes itself, a relative include from a subdirectory, a chain deeper
- * than the nesting limit, a file with a NUL byte, a directory named like
- * a file, and the built-in kernels. Input: "F" then a file name to look up
+ * includes itself (also as "../sub/d.cl" and "./d.cl"), a relative include
+ * from a subdirectory, a symbolic link to a file and one to a directory
+ * above (a loop of ever longer spellings), a `#pragma once` file, a chain
+ * deeper than the nesting limit, a file with a NUL byte, a directory named
+ * like a file, and the built-in kernels. Input: "F" then a file name to look up
  * along the path, or anything else as top-level source. Checks: only the
  * documented codes; a result is NUL-terminated and keeps every line.
  */
@@ -63,6 +65,14 @@ make_tree(void)
 	put("self.cl", "#include \"self.cl\"\n", 19);
 	put("sub/c.cl", "#include \"../a.cl\"\n#include <fill.cl>\n", 39);
 	put("nul.cl", "int x;\n\0int y;\n", 15);
+	put("sub/d.cl", "#include \"../sub/d.cl\"\n#include \"./d.cl\"\n", 41);
+	put("once.cl", "#pragma once\nint once;\n", 23);
+	snprintf(name, sizeof(name), "%s/link.cl", root);
+	if (symlink("a.cl", name) != 0)
+		abort();
+	snprintf(name, sizeof(name), "%s/up", sub);
+	if (symlink("..", name) != 0)
+		abort();
 	for (int i = 0; i < 40; i++) {
 		int n;
 
