@@ -270,7 +270,37 @@ check_args(struct clq_queue *q, struct clq_kernel *k,
 	return CLQ_SUCCESS;
 }
 
-/* Checks the NDRange; `*local` becomes the required size when NULL. */
+/* Logs a required work-group size that a launch does not give. */
+static void
+log_required(struct clq_queue *q, struct clq_kernel *k, unsigned work_dim,
+	     const size_t *local)
+{
+	const size_t *req = k->compile_work_group_size;
+	size_t given[3] = {1, 1, 1};
+
+	if (!local) {
+		clq__log(q->ctx, CLQ_LOG_ERROR,
+			 "clq_queue_enqueue_kernel: kernel '%s' requires "
+			 "work-groups of %zux%zux%zu, which a %u-dimensional "
+			 "launch cannot give (its axes beyond %u are 1)",
+			 k->name, req[0], req[1], req[2], work_dim, work_dim);
+		return;
+	}
+	for (unsigned i = 0; i < work_dim; i++)
+		given[i] = local[i];
+	clq__log(q->ctx, CLQ_LOG_ERROR,
+		 "clq_queue_enqueue_kernel: kernel '%s' requires work-groups "
+		 "of %zux%zux%zu; given %zux%zux%zu (work_dim %u; axes beyond "
+		 "it count as 1)",
+		 k->name, req[0], req[1], req[2], given[0], given[1], given[2],
+		 work_dim);
+}
+
+/*
+ * Checks the NDRange; `*local` becomes the required size when NULL.
+ * A required size (`reqd_work_group_size`, all three axes) must be met
+ * exactly, axes beyond work_dim counting as 1.
+ */
 static int
 check_range(struct clq_queue *q, struct clq_kernel *k, unsigned work_dim,
 	    const size_t *global, const size_t **local)
@@ -289,8 +319,16 @@ check_range(struct clq_queue *q, struct clq_kernel *k, unsigned work_dim,
 		if (global[i] == 0)
 			return clq__invalid(ctx, fn, "a global size is 0");
 	}
-	if (!*local && req[0] != 0)
-		*local = req;
+	if (req[0] != 0) {
+		for (unsigned i = work_dim; i < 3; i++) {
+			if (req[i] != 1) {
+				log_required(q, k, work_dim, *local);
+				return CLQ_ERROR_LOCAL_SIZE;
+			}
+		}
+		if (!*local)
+			*local = req;
+	}
 	if (!*local)
 		return CLQ_SUCCESS;
 	for (unsigned i = 0; i < work_dim; i++) {
@@ -306,10 +344,7 @@ check_range(struct clq_queue *q, struct clq_kernel *k, unsigned work_dim,
 			return CLQ_ERROR_LOCAL_SIZE;
 		}
 		if (req[0] != 0 && l != req[i]) {
-			clq__log(ctx, CLQ_LOG_ERROR,
-				 "%s: kernel '%s' requires local size %zu on "
-				 "axis %u, not %zu",
-				 fn, k->name, req[i], i, l);
+			log_required(q, k, work_dim, *local);
 			return CLQ_ERROR_LOCAL_SIZE;
 		}
 		group *= l;

@@ -680,7 +680,7 @@ START_TEST(enqueue_mistakes_refused)
 					      too_big, NULL, 0, NULL),
 		     CLQ_ERROR_LOCAL_SIZE);
 
-	test_log_expect("requires local size");
+	test_log_expect("requires work-groups of 4x2x1; given 8x1x1");
 	args[0] = CLQ_ARG_ARRAY(a);
 	ck_assert_rc(clq_queue_enqueue_kernel(q, fixed, args, 1, 2, g2,
 					      eight_one, NULL, 0, NULL),
@@ -756,6 +756,79 @@ START_TEST(enqueue_mistakes_refused)
 	clq_queue_unref(q);
 	clq_kernel_unref(put);
 	clq_kernel_unref(fixed);
+	clq_program_unref(p);
+}
+END_TEST
+
+/*
+ * A required work-group size counts on all three axes, those beyond
+ * work_dim as 1: a 1-dimensional launch of a kernel that requires 2x3x1
+ * is refused by clq, naming both sizes, whether it gives a local size or
+ * leaves it to the required one (it used to reach the driver, which
+ * refused it with CL_INVALID_WORK_GROUP_SIZE).
+ */
+START_TEST(required_work_group_all_axes)
+{
+	struct clq_program *p = build(
+		"__kernel __attribute__((reqd_work_group_size(2, 3, 1)))\n"
+		"void k23(__global int *o)\n"
+		"{ if (get_global_id(0) + get_global_id(1) == 0)\n"
+		"  o[0] = (int)(get_local_size(0) * 10 + get_local_size(1)); "
+		"}\n"
+		"__kernel __attribute__((reqd_work_group_size(4, 1, 1)))\n"
+		"void k4(__global int *o) { o[get_global_id(0)] = 4; }\n",
+		NULL);
+	struct clq_kernel *k23 = kernel_of(p, "k23"), *k4 = kernel_of(p, "k4");
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	const size_t g1[1] = {6}, l1[1] = {2}, g2[2] = {6, 3}, l2[2] = {2, 3};
+	const size_t l2_bad[2] = {2, 1}, g3[3] = {6, 3, 2};
+	const size_t l3[3] = {2, 3, 1}, l3_bad[3] = {2, 3, 2}, g8 = 8;
+	struct clq_arg args[1];
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &g8,
+					     NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &g8,
+					   NULL, &h));
+	args[0] = CLQ_ARG_ARRAY(a);
+	test_log_expect("requires work-groups of 2x3x1; given 2x1x1");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, k23, args, 1, 1, g1, l1, NULL,
+					      0, NULL),
+		     CLQ_ERROR_LOCAL_SIZE);
+	test_log_expect("requires work-groups of 2x3x1, which a 1-dimensional");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, k23, args, 1, 1, g1, NULL,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_LOCAL_SIZE);
+	test_log_expect("requires work-groups of 2x3x1; given 2x1x1");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, k23, args, 1, 2, g2, l2_bad,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_LOCAL_SIZE);
+	test_log_expect("requires work-groups of 2x3x1; given 2x3x2");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, k23, args, 1, 3, g3, l3_bad,
+					      NULL, 0, NULL),
+		     CLQ_ERROR_LOCAL_SIZE);
+	test_log_expect(NULL);
+	/* Met: given, left to the required size, in two or three axes. */
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k23, args, 1, 2, g2, l2, NULL,
+					      0, NULL));
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k23, args, 1, 3, g3, l3, NULL,
+					      0, NULL));
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k23, args, 1, 2, g2, NULL,
+					      NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	ck_assert_int_eq(((const int *)clq_host_array_data(h))[0], 23);
+	/* 4x1x1 fits a 1-dimensional launch, with or without a local size */
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k4, args, 1, 1, &g8, NULL,
+					      NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	ck_assert_int_eq(((const int *)clq_host_array_data(h))[7], 4);
+
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_kernel_unref(k23);
+	clq_kernel_unref(k4);
 	clq_program_unref(p);
 }
 END_TEST
@@ -1116,6 +1189,7 @@ program_suite(void)
 	tcase_add_test(tc, kernel_getters);
 	tcase_add_test(tc, unknown_kernel_lists_the_names);
 	tcase_add_test(tc, enqueue_mistakes_refused);
+	tcase_add_test(tc, required_work_group_all_axes);
 	tcase_add_test(tc, kernel_of_another_context_refused);
 	tcase_add_test(tc, local_memory_argument);
 	tcase_add_test(tc, kernel_waits_for_its_wait_list);

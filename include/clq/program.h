@@ -241,7 +241,13 @@ struct clq_arg {
  * @param global `work_dim` global sizes, none 0
  * @param local `work_dim` work-group sizes, or NULL: then the size the
  *        kernel requires (`reqd_work_group_size`) when it has one, else
- *        the driver's choice
+ *        the driver's choice. A required size must be met on all three
+ *        axes, those beyond `work_dim` counting as 1. OpenCL 1.2 (§5.8,
+ *        clEnqueueNDRangeKernel) makes a NULL local size an error for such
+ *        a kernel, since the required size is the only one it can run
+ *        with; clq passes that size instead, when `work_dim` can hold it
+ *        (its axes beyond `work_dim` are 1) and it divides `global`, and
+ *        refuses the launch otherwise.
  * @param wait, n_wait, event_out as for every enqueue (see @ref queue)
  * @return #CLQ_SUCCESS;
  *         #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, a bad `work_dim`,
@@ -254,7 +260,8 @@ struct clq_arg {
  *         the local size;
  *         #CLQ_ERROR_LOCAL_SIZE when the work-group exceeds the device's
  *         per-axis or total limit, the kernel's limit, or differs from the
- *         size the kernel requires;
+ *         size the kernel requires on any of the three axes (the log says
+ *         both);
  *         an OpenCL code from `clSetKernelArg` (the log names the
  *         argument) or `clEnqueueNDRangeKernel`.
  */
