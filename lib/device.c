@@ -459,16 +459,27 @@ parse_size(const char *begin, const char *end, size_t *out)
 	return 0;
 }
 
-int
-clq__device_spec_parse(const char *spec, struct clq__device_spec *out)
+/* A malloc'ed copy of [begin, end); NULL when out of memory. */
+static char *
+copy_range(const char *begin, const char *end)
 {
-	const char *begin = spec, *end, *colon;
+	size_t len = (size_t)(end - begin);
+	char *s = malloc(len + 1);
+
+	if (s) {
+		memcpy(s, begin, len);
+		s[len] = '\0';
+	}
+	return s;
+}
+
+/* clq's grammar: N, P:D or a name substring, blanks around it ignored. */
+static int
+parse_clq(const char *spec, struct clq__device_spec *out)
+{
+	const char *begin = spec, *end = spec + strlen(spec), *colon;
 	int numeric = 1;
 
-	memset(out, 0, sizeof(*out));
-	if (!spec)
-		return CLQ_ERROR_BAD_DEVICE_SPEC;
-	end = spec + strlen(spec);
 	while (begin < end && isspace((unsigned char)*begin))
 		begin++;
 	while (end > begin && isspace((unsigned char)end[-1]))
@@ -479,15 +490,9 @@ clq__device_spec_parse(const char *spec, struct clq__device_spec *out)
 	for (const char *p = begin; p < end; p++)
 		numeric = numeric && is_numeric_char(*p);
 	if (!numeric) {
-		size_t len = (size_t)(end - begin);
-
 		out->kind = CLQ__SPEC_NAME;
-		out->name = malloc(len + 1);
-		if (!out->name)
-			return CL_OUT_OF_HOST_MEMORY;
-		memcpy(out->name, begin, len);
-		out->name[len] = '\0';
-		return CLQ_SUCCESS;
+		out->name = copy_range(begin, end);
+		return out->name ? CLQ_SUCCESS : CL_OUT_OF_HOST_MEMORY;
 	}
 
 	colon = memchr(begin, ':', (size_t)(end - begin));
@@ -504,11 +509,50 @@ clq__device_spec_parse(const char *spec, struct clq__device_spec *out)
 	return CLQ_SUCCESS;
 }
 
+/*
+ * PyOpenCL's grammar, as its choose_devices() splits PYOPENCL_CTX: answers
+ * separated by ':', the platform's then the device's. A third answer would
+ * be left over, which PyOpenCL refuses. Nothing is trimmed: PyOpenCL
+ * compares each answer as written (only its int() ignores blanks).
+ */
+static int
+parse_pyopencl(const char *spec, struct clq__device_spec *out)
+{
+	const char *end = spec + strlen(spec);
+	const char *colon = memchr(spec, ':', (size_t)(end - spec));
+
+	if (colon && memchr(colon + 1, ':', (size_t)(end - colon - 1)))
+		return CLQ_ERROR_BAD_DEVICE_SPEC;
+	out->kind = CLQ__SPEC_PYOPENCL;
+	out->name = copy_range(spec, colon ? colon : end);
+	if (colon)
+		out->device = copy_range(colon + 1, end);
+	if (!out->name || (colon && !out->device)) {
+		clq__device_spec_free(out);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
+	return CLQ_SUCCESS;
+}
+
+int
+clq__device_spec_parse(const char *spec, enum clq__spec_grammar grammar,
+		       struct clq__device_spec *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!spec)
+		return CLQ_ERROR_BAD_DEVICE_SPEC;
+	if (grammar == CLQ__GRAMMAR_PYOPENCL)
+		return parse_pyopencl(spec, out);
+	return parse_clq(spec, out);
+}
+
 void
 clq__device_spec_free(struct clq__device_spec *spec)
 {
 	free(spec->name);
+	free(spec->device);
 	spec->name = NULL;
+	spec->device = NULL;
 }
 
 /* Selection. */
@@ -531,6 +575,30 @@ contains_ci(const char *haystack, const char *needle)
 	return n == 0;
 }
 
+/*
+ * Whether a name substring of clq's grammar matches a device: its
+ * platform's name, vendor or version, or its own name. The device's vendor
+ * is left out on purpose: PoCL reports the CPU's ("GenuineIntel",
+ * "AuthenticAMD"), so "intel" or "amd" would pick PoCL's CPU device.
+ */
+static int
+names_contain(const struct device_slot *slot, const char *name)
+{
+	static const cl_platform_info params[] = {
+		CL_PLATFORM_NAME, CL_PLATFORM_VENDOR, CL_PLATFORM_VERSION};
+	char *s = device_info_string(slot->id, CL_DEVICE_NAME);
+	int hit = s && contains_ci(s, name);
+
+	free(s);
+	for (size_t i = 0; !hit && i < sizeof(params) / sizeof(params[0]);
+	     i++) {
+		s = platform_info_string(slot->platform, params[i]);
+		hit = s && contains_ci(s, name);
+		free(s);
+	}
+	return hit;
+}
+
 struct find_name {
 	const char *name;
 	struct device_slot found;
@@ -541,15 +609,8 @@ static int
 name_visit(const struct device_slot *slot, void *data)
 {
 	struct find_name *f = data;
-	char *device_name = device_info_string(slot->id, CL_DEVICE_NAME);
-	char *platform_name =
-		platform_info_string(slot->platform, CL_PLATFORM_NAME);
-	int hit = (device_name && contains_ci(device_name, f->name)) ||
-		  (platform_name && contains_ci(platform_name, f->name));
 
-	free(device_name);
-	free(platform_name);
-	if (!hit)
+	if (!names_contain(slot, f->name))
 		return 0;
 	f->found = *slot;
 	f->ok = 1;
@@ -580,6 +641,7 @@ default_visit(const struct device_slot *slot, void *data)
 	return 0;
 }
 
+/* One line per device, with every string a name substring is matched to. */
 static int
 list_visit(const struct device_slot *slot, void *data)
 {
@@ -587,82 +649,334 @@ list_visit(const struct device_slot *slot, void *data)
 	char *device_name = device_info_string(slot->id, CL_DEVICE_NAME);
 	char *platform_name =
 		platform_info_string(slot->platform, CL_PLATFORM_NAME);
+	char *vendor = platform_info_string(slot->platform, CL_PLATFORM_VENDOR);
+	char *version =
+		platform_info_string(slot->platform, CL_PLATFORM_VERSION);
 	cl_device_type cl_type = 0;
 
 	clGetDeviceInfo(slot->id, CL_DEVICE_TYPE, sizeof(cl_type), &cl_type,
 			NULL);
-	clq__strbuf_appendf(b, "\n  %zu (%zu:%zu) %s / %s [%s]", slot->index,
-			    slot->platform_index, slot->index_in_platform,
-			    platform_name ? platform_name : "?",
-			    device_name ? device_name : "?",
-			    device_type_name(device_type_of(cl_type)));
+	clq__strbuf_appendf(
+		b, "\n  %zu (%zu:%zu) %s / %s [%s] (platform by %s, %s)",
+		slot->index, slot->platform_index, slot->index_in_platform,
+		platform_name ? platform_name : "?",
+		device_name ? device_name : "?",
+		device_type_name(device_type_of(cl_type)),
+		vendor ? vendor : "?", version ? version : "?");
 	free(device_name);
 	free(platform_name);
+	free(vendor);
+	free(version);
 	return 0;
 }
 
-/* Logs why nothing was selected, with every device and its specs. */
+/*
+ * Logs why nothing was selected, begun in `b` ("clq_device_select: ..."),
+ * with every device and the specs that select it.
+ */
 static void
-log_no_device(const char *why)
+log_no_device(struct clq__strbuf *b)
 {
-	struct clq__strbuf b = {0};
+	size_t why_len, list_len;
 
-	clq__strbuf_appendf(&b,
-			    "clq_device_select: %s; devices (N (P:D) "
-			    "platform / device [type]):",
-			    why);
-	if (for_each_device(list_visit, &b) < 0 || b.failed) {
-		clq__log(NULL, CLQ_LOG_ERROR, "clq_device_select: %s", why);
-	} else {
-		if (!strchr(b.s, '\n'))
-			clq__strbuf_appendf(&b, " none");
-		clq__log(NULL, CLQ_LOG_ERROR, "%s",
-			 b.failed ? "clq_device_select: no device" : b.s);
+	why_len = b->len;
+	clq__strbuf_appendf(b, "; devices (N (P:D) platform / device [type] "
+			       "(platform by vendor, version)):");
+	list_len = b->len;
+	if (for_each_device(list_visit, b) < 0) {
+		if (!b->failed) {
+			b->len = why_len;
+			b->s[why_len] = '\0';
+		}
+	} else if (b->len == list_len) {
+		clq__strbuf_appendf(b, " none");
 	}
-	clq__strbuf_free(&b);
+	clq__log(NULL, CLQ_LOG_ERROR, "%s",
+		 b->failed ? "clq_device_select: no device matches" : b->s);
+}
+
+static const char *
+grammar_text(enum clq__spec_grammar grammar)
+{
+	if (grammar == CLQ__GRAMMAR_PYOPENCL)
+		return "PyOpenCL's grammar: platform[:device], each an index "
+		       "or a name substring";
+	return "clq's grammar: N, P:D or a name substring";
+}
+
+/* Finds the device a spec of clq's grammar names; `why` says why not. */
+static int
+find_clq(const struct clq__device_spec *s, struct clq__strbuf *why,
+	 struct device_slot *found)
+{
+	struct find_index fi = {0};
+	struct find_name fn = {0};
+	int rc;
+
+	if (s->kind == CLQ__SPEC_NAME) {
+		fn.name = s->name;
+		rc = for_each_device(name_visit, &fn);
+		if (rc < 0 || fn.ok) {
+			*found = fn.found;
+			return rc;
+		}
+		clq__strbuf_appendf(why,
+				    "no platform name, vendor or version and "
+				    "no device name contains '%s'",
+				    s->name);
+		if (strchr(s->name, ':'))
+			clq__strbuf_appendf(why,
+					    " (PyOpenCL's platform:device is "
+					    "read from PYOPENCL_CTX only)");
+		return CLQ_ERROR_NO_DEVICE;
+	}
+	fi.by_pair = s->kind == CLQ__SPEC_PAIR;
+	fi.platform = s->platform;
+	fi.index = s->index;
+	rc = for_each_device(index_visit, &fi);
+	if (rc < 0 || fi.ok) {
+		*found = fi.found;
+		return rc;
+	}
+	if (fi.by_pair)
+		clq__strbuf_appendf(why, "there is no device %zu:%zu",
+				    s->platform, s->index);
+	else
+		clq__strbuf_appendf(why, "there is no device %zu", s->index);
+	return CLQ_ERROR_NO_DEVICE;
+}
+
+static int
+is_python_blank(char c)
+{
+	return isspace((unsigned char)c) || (c >= 0x1c && c <= 0x1f);
+}
+
+/*
+ * Python's int() on a PyOpenCL answer: blanks, a sign, digits with single
+ * '_' between them, blanks. Gives 1 and the value for 0 .. SIZE_MAX ("-0"
+ * is 0); 0 for anything else, which PyOpenCL then compares as a name, as
+ * it does a number out of range.
+ */
+int
+clq__pyopencl_index(const char *s, size_t *out)
+{
+	size_t v = 0, digits = 0;
+	int negative = 0, overflow = 0;
+
+	while (is_python_blank(*s))
+		s++;
+	if (*s == '+' || *s == '-')
+		negative = *s++ == '-';
+	for (;; s++) {
+		unsigned digit;
+
+		if (*s == '_' && digits && isdigit((unsigned char)s[1]))
+			continue;
+		if (!isdigit((unsigned char)*s))
+			break;
+		digit = (unsigned)(*s - '0');
+		overflow = overflow || v > (SIZE_MAX - digit) / 10;
+		v = v * 10 + digit;
+		digits++;
+	}
+	while (is_python_blank(*s))
+		s++;
+	if (!digits || *s || overflow || (negative && v != 0))
+		return 0;
+	*out = v;
+	return 1;
+}
+
+/* PyOpenCL's parse_device(): an index below n, else the first device whose
+ * name contains the answer; SIZE_MAX for none. */
+static size_t
+pyopencl_device(const char *answer, const cl_device_id *devices, cl_uint n)
+{
+	size_t v;
+
+	if (clq__pyopencl_index(answer, &v) && v < n)
+		return v;
+	for (cl_uint i = 0; i < n; i++) {
+		char *name = device_info_string(devices[i], CL_DEVICE_NAME);
+		int hit = name && contains_ci(name, answer);
+
+		free(name);
+		if (hit)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+/*
+ * Resolves the device answer, a comma-separated list in PyOpenCL (each
+ * entry must match, or PyOpenCL refuses the lot). A clq context has one
+ * device: the first entry's. Returns its index in the platform, or
+ * SIZE_MAX with `why` written.
+ */
+static size_t
+pyopencl_devices(char *answer, size_t p, const cl_device_id *devices, cl_uint n,
+		 struct clq__strbuf *why, size_t *n_listed)
+{
+	size_t first = SIZE_MAX;
+
+	*n_listed = 0;
+	if (!answer || !*answer)
+		return 0;
+	for (char *entry = answer, *comma; entry; entry = comma) {
+		size_t d;
+
+		comma = strchr(entry, ',');
+		if (comma)
+			*comma++ = '\0';
+		d = pyopencl_device(entry, devices, n);
+		if (d == SIZE_MAX) {
+			clq__strbuf_appendf(why,
+					    "'%s' is not a device index below "
+					    "%u, and no device name of "
+					    "platform %zu contains it",
+					    entry, n, p);
+			return SIZE_MAX;
+		}
+		if (!(*n_listed)++)
+			first = d;
+	}
+	return first;
+}
+
+/*
+ * Finds the device PyOpenCL's choose_devices() would choose, without asking:
+ * the platform answer is an index, else a name substring (the last matching
+ * platform, as PyOpenCL keeps it), empty for platform 0; the device answer
+ * likewise, but the first matching device, empty for device 0.
+ */
+static int
+find_pyopencl(struct clq__device_spec *s, struct clq__strbuf *why,
+	      struct device_slot *found)
+{
+	cl_platform_id *platforms = NULL;
+	cl_device_id *devices = NULL;
+	cl_uint n_platforms = 0, n_devices = 0;
+	struct find_index fi = {.by_pair = 1, .platform = SIZE_MAX};
+	size_t v, n_listed = 0;
+	int rc;
+
+	rc = get_platforms(&platforms, &n_platforms);
+	if (rc < 0)
+		return rc;
+	rc = CLQ_ERROR_NO_DEVICE;
+	if (n_platforms == 0) {
+		clq__strbuf_appendf(why, "no OpenCL platform is installed");
+		goto out;
+	}
+	if (!s->name[0]) {
+		fi.platform = 0;
+	} else if (clq__pyopencl_index(s->name, &v) && v < n_platforms) {
+		fi.platform = v;
+	} else {
+		for (cl_uint p = 0; p < n_platforms; p++) {
+			char *name = platform_info_string(platforms[p],
+							  CL_PLATFORM_NAME);
+
+			if (name && contains_ci(name, s->name))
+				fi.platform = p;
+			free(name);
+		}
+	}
+	if (fi.platform == SIZE_MAX) {
+		clq__strbuf_appendf(why,
+				    "'%s' is not a platform index below %u, "
+				    "and no platform name contains it",
+				    s->name, n_platforms);
+		goto out;
+	}
+	rc = get_devices(platforms[fi.platform], &devices, &n_devices);
+	if (rc < 0)
+		goto out;
+	rc = CLQ_ERROR_NO_DEVICE;
+	if (n_devices == 0) {
+		clq__strbuf_appendf(why, "platform %zu has no devices",
+				    fi.platform);
+		goto out;
+	}
+	fi.index = pyopencl_devices(s->device, fi.platform, devices, n_devices,
+				    why, &n_listed);
+	if (fi.index == SIZE_MAX)
+		goto out;
+	rc = for_each_device(index_visit, &fi);
+	if (rc == CLQ_SUCCESS && !fi.ok) {
+		/* The devices changed between the two enumerations. */
+		clq__strbuf_appendf(why, "device %zu:%zu went away",
+				    fi.platform, fi.index);
+		rc = CLQ_ERROR_NO_DEVICE;
+	}
+	if (rc == CLQ_SUCCESS && n_listed > 1)
+		clq__log(NULL, CLQ_LOG_WARNING,
+			 "clq_device_select: PYOPENCL_CTX lists %zu devices; "
+			 "a clq context has one, so the first listed is used, "
+			 "device %zu:%zu",
+			 n_listed, fi.platform, fi.index);
+	*found = fi.found;
+out:
+	free(devices);
+	free(platforms);
+	return rc;
+}
+
+static void
+log_chosen(const struct clq_device *d, const char *how)
+{
+	clq__log(NULL, CLQ_LOG_INFO,
+		 "clq_device_select: device %zu (%zu:%zu) %s / %s, chosen %s",
+		 d->index, d->platform_index, d->index_in_platform,
+		 d->platform_name, d->name, how);
 }
 
 static int
 select_by_spec(const char *spec, const char *origin,
-	       struct clq_device **device_out)
+	       enum clq__spec_grammar grammar, struct clq_device **device_out)
 {
 	struct clq__device_spec parsed;
-	struct find_index fi = {0};
-	struct find_name fn = {0};
-	struct device_slot *found = NULL;
-	char why[256];
+	struct clq__strbuf b = {0};
+	struct device_slot found = {0};
 	int rc;
 
-	rc = clq__device_spec_parse(spec, &parsed);
+	rc = clq__device_spec_parse(spec, grammar, &parsed);
 	if (rc == CLQ_ERROR_BAD_DEVICE_SPEC)
 		clq__log(NULL, CLQ_LOG_ERROR,
 			 "clq_device_select: malformed device spec '%s' (from "
-			 "%s); expected N, P:D or a name substring",
-			 spec, origin);
+			 "%s, read with %s)%s",
+			 spec, origin, grammar_text(grammar),
+			 grammar == CLQ__GRAMMAR_PYOPENCL
+				 ? ": a second ':', which PyOpenCL refuses "
+				   "too"
+				 : "");
 	if (rc < 0)
 		return rc;
 
-	if (parsed.kind == CLQ__SPEC_NAME) {
-		fn.name = parsed.name;
-		rc = for_each_device(name_visit, &fn);
-		found = fn.ok ? &fn.found : NULL;
-	} else {
-		fi.by_pair = parsed.kind == CLQ__SPEC_PAIR;
-		fi.platform = parsed.platform;
-		fi.index = parsed.index;
-		rc = for_each_device(index_visit, &fi);
-		found = fi.ok ? &fi.found : NULL;
-	}
+	clq__strbuf_appendf(&b,
+			    "clq_device_select: no device matches spec '%s' "
+			    "(from %s, read with %s): ",
+			    spec, origin, grammar_text(grammar));
+	if (parsed.kind == CLQ__SPEC_PYOPENCL)
+		rc = find_pyopencl(&parsed, &b, &found);
+	else
+		rc = find_clq(&parsed, &b, &found);
 	clq__device_spec_free(&parsed);
+	if (rc == CLQ_ERROR_NO_DEVICE)
+		log_no_device(&b);
+	clq__strbuf_free(&b);
 	if (rc < 0)
 		return rc;
-	if (!found) {
-		snprintf(why, sizeof(why),
-			 "no device matches spec '%s' (from %s)", spec, origin);
-		log_no_device(why);
-		return CLQ_ERROR_NO_DEVICE;
-	}
-	return device_create(found, device_out);
+
+	rc = device_create(&found, device_out);
+	if (rc < 0)
+		return rc;
+	clq__strbuf_appendf(&b, "by spec '%s' (from %s, read with %s)", spec,
+			    origin, grammar_text(grammar));
+	log_chosen(*device_out, b.failed ? "by spec" : b.s);
+	clq__strbuf_free(&b);
+	return CLQ_SUCCESS;
 }
 
 static int
@@ -672,34 +986,54 @@ select_default(struct clq_device **device_out)
 		CLQ_DEVICE_TYPE_GPU, CLQ_DEVICE_TYPE_ACCELERATOR,
 		CLQ_DEVICE_TYPE_CPU, CLQ_DEVICE_TYPE_OTHER};
 	struct find_default f = {0};
+	struct clq__strbuf b = {0};
 	int rc = for_each_device(default_visit, &f);
 
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		if (f.ok[order[i]])
-			return device_create(&f.first[order[i]], device_out);
+		if (!f.ok[order[i]])
+			continue;
+		rc = device_create(&f.first[order[i]], device_out);
+		if (rc == CLQ_SUCCESS)
+			log_chosen(*device_out,
+				   "by type, with no spec: the first GPU, "
+				   "else accelerator, else CPU");
+		return rc;
 	}
-	log_no_device("no OpenCL device is installed");
+	clq__strbuf_appendf(&b, "clq_device_select: no OpenCL device is "
+				"installed");
+	log_no_device(&b);
+	clq__strbuf_free(&b);
 	return CLQ_ERROR_NO_DEVICE;
 }
 
 int
 clq_device_select(const char *spec, struct clq_device **device_out)
 {
-	static const char *const variables[] = {"CLQ_DEVICE", "PYOPENCL_CTX"};
+	static const struct {
+		const char *name;
+		enum clq__spec_grammar grammar;
+	} variables[] = {
+		{"CLQ_DEVICE", CLQ__GRAMMAR_CLQ},
+		{"PYOPENCL_CTX", CLQ__GRAMMAR_PYOPENCL},
+	};
 
 	if (!device_out)
 		return clq__invalid(NULL, "clq_device_select",
 				    "device_out is NULL");
 	*device_out = NULL;
 	if (spec)
-		return select_by_spec(spec, "the caller", device_out);
+		return select_by_spec(spec, "the caller", CLQ__GRAMMAR_CLQ,
+				      device_out);
 	for (size_t i = 0; i < sizeof(variables) / sizeof(variables[0]); i++) {
-		const char *value = getenv(variables[i]);
+		const char *value = getenv(variables[i].name);
 
 		if (value && *value)
-			return select_by_spec(value, variables[i], device_out);
+			return select_by_spec(value, variables[i].name,
+					      variables[i].grammar, device_out);
+		clq__log(NULL, CLQ_LOG_DEBUG, "clq_device_select: %s is %s",
+			 variables[i].name, value ? "empty" : "unset");
 	}
 	return select_default(device_out);
 }

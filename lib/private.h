@@ -307,11 +307,21 @@ int clq__program_expand(struct clq_context *ctx, const char *function,
 
 /* Devices (device.c). */
 
-/* A parsed device spec (see clq_device_select()). */
+/* The grammar a device spec is read with (see clq_device_select()). */
+enum clq__spec_grammar {
+	CLQ__GRAMMAR_CLQ,      /* the caller's spec, CLQ_DEVICE */
+	CLQ__GRAMMAR_PYOPENCL, /* PYOPENCL_CTX, as PyOpenCL reads it */
+};
+
+/* A parsed device spec. */
 enum clq__spec_kind {
 	CLQ__SPEC_INDEX, /* N: global index in `index` */
 	CLQ__SPEC_PAIR,	 /* P:D: `platform`, `index` */
 	CLQ__SPEC_NAME,	 /* substring in `name`, trimmed, malloc'ed */
+	/* PyOpenCL's answers, untrimmed, malloc'ed: the platform's in `name`
+	 * ("" for the default), the device's in `device` (NULL without a
+	 * colon); each is resolved against the devices there are. */
+	CLQ__SPEC_PYOPENCL,
 };
 
 struct clq__device_spec {
@@ -319,14 +329,22 @@ struct clq__device_spec {
 	size_t platform;
 	size_t index;
 	char *name;
+	char *device;
 };
 
 /*
- * Parses a spec. Returns CLQ_SUCCESS, CLQ_ERROR_BAD_DEVICE_SPEC (nothing to
- * free) or CL_OUT_OF_HOST_MEMORY. Release with clq__device_spec_free().
+ * Parses a spec with a grammar. Returns CLQ_SUCCESS,
+ * CLQ_ERROR_BAD_DEVICE_SPEC (nothing to free) or CL_OUT_OF_HOST_MEMORY.
+ * Release with clq__device_spec_free().
  */
-int clq__device_spec_parse(const char *spec, struct clq__device_spec *out);
+int clq__device_spec_parse(const char *spec, enum clq__spec_grammar grammar,
+			   struct clq__device_spec *out);
 void clq__device_spec_free(struct clq__device_spec *spec);
+/*
+ * A PyOpenCL answer read as Python's int() reads it. Returns 1 with the
+ * value for 0 .. SIZE_MAX, 0 for anything else (compared as a name).
+ */
+int clq__pyopencl_index(const char *answer, size_t *index_out);
 
 /* Events (event.c). */
 

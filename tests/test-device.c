@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <ctype.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "test-common.h"
+
+extern char **environ;
 
 static size_t
 device_count(void)
@@ -261,20 +267,36 @@ END_TEST
 START_TEST(spec_from_environment)
 {
 	size_t last = device_count() - 1;
-	char spec[32];
+	struct clq_device *d = NULL;
+	char spec[32], pair[64];
 
+	ck_assert_ok(clq_device_get(last, &d));
 	snprintf(spec, sizeof(spec), "%zu", last);
+	snprintf(pair, sizeof(pair), "%zu:%zu",
+		 clq_device_get_platform_index(d),
+		 clq_device_get_index_in_platform(d));
+	clq_device_unref(d);
 	clear_env();
 	setenv("CLQ_DEVICE", spec, 1);
 	setenv("PYOPENCL_CTX", "no-such-device", 1);
+	test_log_expect(NULL);
 	ck_assert_uint_eq(select_index(NULL), last);
+	/* The log says what chose the device, and with which grammar. */
+	ck_assert_ptr_nonnull(
+		strstr(test_log_text(), "from CLQ_DEVICE, read with clq's"));
 
 	/* An empty CLQ_DEVICE is skipped; PYOPENCL_CTX is read next. */
 	setenv("CLQ_DEVICE", "", 1);
-	setenv("PYOPENCL_CTX", spec, 1);
+	setenv("PYOPENCL_CTX", pair, 1);
+	test_log_expect(NULL);
 	ck_assert_uint_eq(select_index(NULL), last);
+	ck_assert_ptr_nonnull(strstr(test_log_text(), "CLQ_DEVICE is empty"));
+	ck_assert_ptr_nonnull(strstr(
+		test_log_text(), "from PYOPENCL_CTX, read with PyOpenCL's"));
 	unsetenv("CLQ_DEVICE");
+	test_log_expect(NULL);
 	ck_assert_uint_eq(select_index(NULL), last);
+	ck_assert_ptr_nonnull(strstr(test_log_text(), "CLQ_DEVICE is unset"));
 	clear_env();
 }
 END_TEST
@@ -286,19 +308,452 @@ START_TEST(spec_from_environment_errors)
 	clear_env();
 	setenv("CLQ_DEVICE", "1:", 1);
 	setenv("PYOPENCL_CTX", "0", 1);
-	test_log_expect("(from CLQ_DEVICE)");
+	test_log_expect("(from CLQ_DEVICE, read with clq's grammar: N, P:D");
 	ck_assert_rc(clq_device_select(NULL, &d), CLQ_ERROR_BAD_DEVICE_SPEC);
 	ck_assert(test_log_seen());
 
 	unsetenv("CLQ_DEVICE");
 	setenv("PYOPENCL_CTX", "no-such-device", 1);
-	test_log_expect("(from PYOPENCL_CTX)");
+	test_log_expect("(from PYOPENCL_CTX, read with PyOpenCL's grammar: "
+			"platform[:device]");
 	ck_assert_rc(clq_device_select(NULL, &d), CLQ_ERROR_NO_DEVICE);
 	ck_assert(test_log_seen());
 	ck_assert_ptr_null(d);
+	/* Why, and every device to choose from. */
+	ck_assert_ptr_nonnull(
+		strstr(test_log_text(), "no platform name contains it"));
+	ck_assert_ptr_nonnull(strstr(test_log_text(), "0 (0:0)"));
+
+	setenv("PYOPENCL_CTX", "0:0:0", 1);
+	test_log_expect("(from PYOPENCL_CTX, read with PyOpenCL's grammar");
+	ck_assert_rc(clq_device_select(NULL, &d), CLQ_ERROR_BAD_DEVICE_SPEC);
+	ck_assert(test_log_seen());
+
+	/* clq's grammar for a spec in PyOpenCL's form says where it goes. */
+	test_log_expect("read from PYOPENCL_CTX only");
+	ck_assert_rc(clq_device_select("portable:0", &d), CLQ_ERROR_NO_DEVICE);
+	ck_assert(test_log_seen());
 	clear_env();
 }
 END_TEST
+
+/* Whether `haystack` contains `needle`, ignoring ASCII case. */
+static int
+contains_ci(const char *haystack, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (const char *h = haystack;; h++) {
+		if (strncasecmp(h, needle, n) == 0)
+			return 1;
+		if (!*h)
+			return 0;
+	}
+}
+
+static char *
+platform_string(cl_platform_id id, cl_platform_info param)
+{
+	size_t size = 0;
+	char *s;
+
+	if (clGetPlatformInfo(id, param, 0, NULL, &size) != CL_SUCCESS)
+		return NULL;
+	s = calloc(1, size + 1);
+	if (s && clGetPlatformInfo(id, param, size, s, NULL) != CL_SUCCESS) {
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+/* The strings of device 0's platform that a name spec is matched to. */
+START_TEST(spec_name_matches_platform_vendor_and_version)
+{
+	static const cl_platform_info params[] = {
+		CL_PLATFORM_NAME, CL_PLATFORM_VENDOR, CL_PLATFORM_VERSION};
+	struct clq_device *d = NULL;
+
+	ck_assert_ok(clq_device_get(0, &d));
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		char *s = platform_string(clq_device_get_platform_cl(d),
+					  params[i]);
+
+		ck_assert_ptr_nonnull(s);
+		if (!s[strspn(s, " \t")]) {
+			free(s); /* blank: nothing to select by */
+			continue;
+		}
+		ck_assert_uint_eq(select_index(s), 0);
+		swap_case(s);
+		ck_assert_uint_eq(select_index(s), 0);
+		free(s);
+	}
+	clq_device_unref(d);
+}
+END_TEST
+
+/* The index of the first device of the PoCL platform, or -1. */
+static long
+pocl_first_device(void)
+{
+	size_t n = 0;
+	long found = -1;
+
+	if (clq_device_count(&n) < 0)
+		return -1;
+	for (size_t i = 0; i < n && found < 0; i++) {
+		struct clq_device *d = NULL;
+
+		if (clq_device_get(i, &d) < 0)
+			return -1;
+		if (strcmp(clq_device_get_platform_name(d),
+			   "Portable Computing Language") == 0)
+			found = (long)i;
+		clq_device_unref(d);
+	}
+	return found;
+}
+
+/* The README's own example: `pocl` is in PoCL's vendor and version, not in
+ * its platform name. */
+START_TEST(spec_pocl_selects_pocl)
+{
+	static const char *const specs[] = {"pocl", "POCL", "The pocl project",
+					    "PoCL 3", "portable computing"};
+	long pocl = pocl_first_device();
+
+	if (pocl < 0)
+		return; /* not on PoCL */
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		struct clq_device *d = NULL;
+
+		test_log_expect(NULL);
+		ck_assert_msg(clq_device_select(specs[i], &d) == CLQ_SUCCESS,
+			      "spec '%s' did not select PoCL: %s", specs[i],
+			      test_log_text());
+		ck_assert_str_eq(clq_device_get_platform_name(d),
+				 "Portable Computing Language");
+		ck_assert_int_eq(clq_device_get_index(d), pocl);
+		clq_device_unref(d);
+	}
+}
+END_TEST
+
+/*
+ * The platforms and devices, as PyOpenCL's choose_devices() numbers them:
+ * platforms in the ICD loader's order, each platform's devices in its own.
+ */
+#define MAX_PLATFORMS 16
+struct layout {
+	cl_uint n_platforms;
+	char *platform_name[MAX_PLATFORMS];
+	size_t first[MAX_PLATFORMS]; /* global index of its device 0 */
+	size_t count[MAX_PLATFORMS];
+	size_t n_devices;
+};
+
+static int
+layout_load(struct layout *l)
+{
+	cl_platform_id ids[MAX_PLATFORMS];
+
+	memset(l, 0, sizeof(*l));
+	if (clGetPlatformIDs(MAX_PLATFORMS, ids, &l->n_platforms) !=
+		    CL_SUCCESS ||
+	    l->n_platforms > MAX_PLATFORMS ||
+	    clq_device_count(&l->n_devices) < 0)
+		return -1;
+	for (cl_uint p = 0; p < l->n_platforms; p++) {
+		l->platform_name[p] = platform_string(ids[p], CL_PLATFORM_NAME);
+		if (!l->platform_name[p])
+			return -1;
+	}
+	for (size_t i = 0; i < l->n_devices; i++) {
+		struct clq_device *d = NULL;
+		size_t p;
+
+		if (clq_device_get(i, &d) < 0)
+			return -1;
+		p = clq_device_get_platform_index(d);
+		if (!l->count[p]++)
+			l->first[p] = i;
+		clq_device_unref(d);
+	}
+	return 0;
+}
+
+static void
+layout_free(struct layout *l)
+{
+	for (cl_uint p = 0; p < l->n_platforms; p++)
+		free(l->platform_name[p]);
+}
+
+/* PyOpenCL's choice of platform by name: the last that matches, or -1. */
+static long
+layout_platform_named(const struct layout *l, const char *name)
+{
+	long found = -1;
+
+	for (cl_uint p = 0; p < l->n_platforms; p++) {
+		if (contains_ci(l->platform_name[p], name))
+			found = (long)p;
+	}
+	return found;
+}
+
+/* The first device of platform p whose name contains `name`, else
+ * CLQ_ERROR_NO_DEVICE. */
+static long
+layout_device_named(const struct layout *l, size_t p, const char *name)
+{
+	for (size_t d = 0; d < l->count[p]; d++) {
+		struct clq_device *dev = NULL;
+		int hit;
+
+		if (clq_device_get(l->first[p] + d, &dev) < 0)
+			return -1;
+		hit = contains_ci(clq_device_get_name(dev), name);
+		clq_device_unref(dev);
+		if (hit)
+			return (long)(l->first[p] + d);
+	}
+	return CLQ_ERROR_NO_DEVICE;
+}
+
+/* Selects through PYOPENCL_CTX: the global index chosen, or the status. */
+static long
+pyopencl_select(const char *value)
+{
+	struct clq_device *d = NULL;
+	long chosen;
+	int rc;
+
+	unsetenv("CLQ_DEVICE");
+	setenv("PYOPENCL_CTX", value, 1);
+	rc = clq_device_select(NULL, &d);
+	chosen = rc < 0 ? rc : (long)clq_device_get_index(d);
+	clq_device_unref(d);
+	unsetenv("PYOPENCL_CTX");
+	return chosen;
+}
+
+#define EXPECT_PYOPENCL(value, want)                                         \
+	do {                                                                 \
+		long got_ = pyopencl_select(value), want_ = (want);          \
+		if (got_ != want_) {                                         \
+			snprintf(why, sizeof(why),                           \
+				 "PYOPENCL_CTX='%s' gave %ld, expected %ld", \
+				 value, got_, want_);                        \
+			goto out;                                            \
+		}                                                            \
+	} while (0)
+
+/*
+ * Checks that PYOPENCL_CTX chooses what PyOpenCL's choose_devices() does
+ * on this machine's devices. Returns NULL, or what went wrong.
+ */
+static const char *
+pyopencl_mismatch(void)
+{
+	static char why[512];
+	struct layout l;
+	char v[300];
+	const char *result = why;
+	long want;
+
+	snprintf(why, sizeof(why), "cannot list the platforms");
+	if (layout_load(&l) < 0)
+		goto out;
+	for (cl_uint p = 0; p < l.n_platforms; p++) {
+		if (!l.count[p])
+			continue;
+		/* A bare number is a platform, its first device chosen. */
+		snprintf(v, sizeof(v), "%u", p);
+		EXPECT_PYOPENCL(v, (long)l.first[p]);
+		snprintf(v, sizeof(v), "%u:", p);
+		EXPECT_PYOPENCL(v, (long)l.first[p]);
+		/* Python's int(): blanks, a sign, '_' between digits. */
+		snprintf(v, sizeof(v), " +%u\t: 0 ", p);
+		EXPECT_PYOPENCL(v, (long)l.first[p]);
+		for (size_t d = 0; d < l.count[p]; d++) {
+			snprintf(v, sizeof(v), "%u:%zu", p, d);
+			EXPECT_PYOPENCL(v, (long)(l.first[p] + d));
+			/* A list: every entry must match; the first wins. */
+			snprintf(v, sizeof(v), "%u:%zu,0", p, d);
+			EXPECT_PYOPENCL(v, (long)(l.first[p] + d));
+			snprintf(v, sizeof(v), "0_%u:+0_0%zu", p, d);
+			EXPECT_PYOPENCL(v, (long)(l.first[p] + d));
+		}
+		/* Names: the last platform, then the first device, that
+		 * contain it. */
+		snprintf(v, sizeof(v), "%s", l.platform_name[p]);
+		swap_case(v);
+		want = layout_platform_named(&l, l.platform_name[p]);
+		EXPECT_PYOPENCL(v, l.count[want] ? (long)l.first[want]
+						 : CLQ_ERROR_NO_DEVICE);
+	}
+	if (l.n_platforms && l.count[0]) {
+		/* An empty part is the first platform or device. */
+		EXPECT_PYOPENCL(":", (long)l.first[0]);
+		for (size_t d = 0; d < l.count[0]; d++) {
+			snprintf(v, sizeof(v), ":%zu", d);
+			EXPECT_PYOPENCL(v, (long)(l.first[0] + d));
+		}
+		EXPECT_PYOPENCL("-0", (long)l.first[0]);
+		EXPECT_PYOPENCL("0:,", (long)l.first[0]);
+		/* A device number out of range is compared as a name. */
+		snprintf(v, sizeof(v), "%zu", l.count[0]);
+		want = layout_device_named(&l, 0, v);
+		snprintf(v, sizeof(v), "0:%zu", l.count[0]);
+		EXPECT_PYOPENCL(v, want);
+		EXPECT_PYOPENCL("0:no-such-device-anywhere",
+				CLQ_ERROR_NO_DEVICE);
+		EXPECT_PYOPENCL("0:0,no-such-device-anywhere",
+				CLQ_ERROR_NO_DEVICE);
+	}
+	/* A platform number out of range is compared as a name too. */
+	snprintf(v, sizeof(v), "%u", l.n_platforms);
+	if (layout_platform_named(&l, v) < 0)
+		EXPECT_PYOPENCL(v, CLQ_ERROR_NO_DEVICE);
+	if (layout_platform_named(&l, "-1") < 0)
+		EXPECT_PYOPENCL("-1", CLQ_ERROR_NO_DEVICE);
+	/* PoCL as PyOpenCL users name it: its platform name. */
+	want = layout_platform_named(&l, "portable");
+	if (want >= 0 && l.count[want])
+		EXPECT_PYOPENCL("portable:0", (long)l.first[want]);
+	/* Only the platform name counts: `pocl` is in PoCL's vendor. */
+	if (layout_platform_named(&l, "pocl") < 0)
+		EXPECT_PYOPENCL("pocl", CLQ_ERROR_NO_DEVICE);
+	EXPECT_PYOPENCL("no-such-platform-anywhere", CLQ_ERROR_NO_DEVICE);
+	EXPECT_PYOPENCL("0:0:0", CLQ_ERROR_BAD_DEVICE_SPEC);
+	EXPECT_PYOPENCL("::", CLQ_ERROR_BAD_DEVICE_SPEC);
+	EXPECT_PYOPENCL("a:b:c", CLQ_ERROR_BAD_DEVICE_SPEC);
+	result = NULL;
+out:
+	layout_free(&l);
+	return result;
+}
+
+START_TEST(pyopencl_ctx_grammar)
+{
+	const char *mismatch;
+
+	clear_env();
+	test_log_expect("*");
+	mismatch = pyopencl_mismatch();
+	ck_assert_msg(!mismatch, "%s", mismatch);
+
+	/* A list of devices: one is used, and the log says so. */
+	test_log_expect(NULL);
+	ck_assert_int_eq(pyopencl_select("0:0,0"), 0);
+	ck_assert_ptr_nonnull(strstr(test_log_text(), "lists 2 devices"));
+	clear_env();
+}
+END_TEST
+
+/*
+ * Runs this program again as `--child scenario`, with CLQ_LOG, CLQ_DEVICE
+ * and PYOPENCL_CTX removed from its environment and `extra` (NAME=value,
+ * NULL-terminated) added. Returns its exit status (-1 if it did not exit)
+ * and what it wrote to stderr in `err`.
+ */
+static int
+run_child(const char *scenario, const char *const *extra, char *err,
+	  size_t size)
+{
+	static const char *const removed[] = {
+		"CLQ_LOG=", "CLQ_DEVICE=", "PYOPENCL_CTX=", "POCL_DEVICES="};
+	char self[4096], scratch[256];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *argv[] = {self, "--child", (char *)scenario, NULL};
+	char **envp;
+	size_t n_env = 0, k = 0, used = 0;
+	posix_spawn_file_actions_t actions;
+	int fds[2], status = 0;
+	pid_t pid;
+
+	ck_assert_int_gt(n, 0);
+	self[n] = '\0';
+	while (environ[n_env])
+		n_env++;
+	envp = calloc(n_env + 8, sizeof(*envp));
+	ck_assert_ptr_nonnull(envp);
+	for (size_t i = 0; i < n_env; i++) {
+		int keep = 1;
+
+		for (size_t r = 0; r < sizeof(removed) / sizeof(removed[0]);
+		     r++)
+			keep = keep && strncmp(environ[i], removed[r],
+					       strlen(removed[r])) != 0;
+		if (keep)
+			envp[k++] = environ[i];
+	}
+	for (; extra && *extra && k < n_env + 7; extra++)
+		envp[k++] = (char *)*extra;
+	ck_assert_int_eq(pipe(fds), 0);
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+	posix_spawn_file_actions_addclose(&actions, fds[0]);
+	posix_spawn_file_actions_addclose(&actions, fds[1]);
+	ck_assert_int_eq(posix_spawn(&pid, self, &actions, NULL, argv, envp),
+			 0);
+	posix_spawn_file_actions_destroy(&actions);
+	free(envp);
+	close(fds[1]);
+	for (;;) {
+		/* Past `size`, read on so that the child never blocks. */
+		ssize_t r = used + 1 < size
+				    ? read(fds[0], err + used, size - 1 - used)
+				    : read(fds[0], scratch, sizeof(scratch));
+
+		if (r <= 0)
+			break;
+		if (used + 1 < size)
+			used += (size_t)r;
+	}
+	err[used] = '\0';
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * PYOPENCL_CTX on two devices of one platform (PoCL's POCL_DEVICES), where
+ * a bare number, a platform, differs from clq's global index.
+ */
+START_TEST(pyopencl_ctx_two_devices)
+{
+	static char err[65536];
+	const char *extra[] = {"POCL_DEVICES=pthread pthread", NULL};
+	int status;
+
+	clear_env();
+	status = run_child("pyopencl", extra, err, sizeof(err));
+	if (status == 77 && pocl_first_device() < 0)
+		return; /* not on PoCL */
+	ck_assert_msg(status == 0, "child exited %d: %s", status, err);
+}
+END_TEST
+
+/* The child processes of run_child(). */
+static int
+child_main(const char *scenario)
+{
+	if (strcmp(scenario, "pyopencl") == 0) {
+		size_t n = 0;
+		const char *mismatch;
+
+		if (clq_device_count(&n) < 0 || n != 2)
+			return 77;
+		mismatch = pyopencl_mismatch();
+		if (mismatch)
+			fprintf(stderr, "%s\n", mismatch);
+		return mismatch ? 1 : 0;
+	}
+	return 2;
+}
 
 static int
 type_rank(enum clq_device_type type)
@@ -361,12 +816,20 @@ device_suite(void)
 	tcase_add_test(tc, spec_from_environment);
 	tcase_add_test(tc, spec_from_environment_errors);
 	tcase_add_test(tc, default_prefers_gpu_then_accelerator_then_cpu);
+	tcase_add_test(tc, spec_name_matches_platform_vendor_and_version);
+	tcase_add_test(tc, spec_pocl_selects_pocl);
+	tcase_add_test(tc, pyopencl_ctx_grammar);
+	tcase_add_test(tc, pyopencl_ctx_two_devices);
 	suite_add_tcase(s, tc);
+
 	return s;
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	/* `--child scenario`: a child process of a test (run_child()). */
+	if (argc == 3 && strcmp(argv[1], "--child") == 0)
+		return child_main(argv[2]);
 	return test_main(device_suite(), 1);
 }

@@ -59,27 +59,59 @@ CLQ_EXPORT int clq_device_get(size_t index, struct clq_device **device_out);
 /**
  * Chooses a device by spec.
  *
- * The spec grammar (leading and trailing blanks ignored):
+ * clq's grammar, for `spec` and `CLQ_DEVICE` (leading and trailing blanks
+ * ignored):
  * - `N`: the device with global index N;
  * - `P:D`: device D of platform P;
- * - anything else: the first device whose platform name or device name
- *   contains the spec, compared case-insensitively.
+ * - anything else: a name substring, compared case-insensitively with four
+ *   strings of each device in global order, the first device that matches
+ *   chosen: its platform's name, vendor and version (`CL_PLATFORM_NAME`,
+ *   `CL_PLATFORM_VENDOR`, `CL_PLATFORM_VERSION`) and its own name
+ *   (`CL_DEVICE_NAME`). So `pocl` finds PoCL, whose platform is "Portable
+ *   Computing Language" by "The pocl project", version "OpenCL 3.0 PoCL
+ *   3.1 ...". The device's vendor (`CL_DEVICE_VENDOR`) is not compared:
+ *   PoCL reports the CPU's there ("GenuineIntel", "AuthenticAMD"), which
+ *   would make `intel` or `amd` pick a CPU.
  *
  * A spec made only of digits, colons, signs and blanks that is not `N` or
- * `P:D` (for example `1:`, `:0`, `0:0:0`, `-1`), an empty spec, and a number
- * too large for `size_t` are malformed.
+ * `P:D` (for example `1:`, `:0`, `0:0:0`, `-1`, `0 : 0`), an empty spec,
+ * and a number too large for `size_t` are malformed.
  *
- * With `spec == NULL` the environment variable `CLQ_DEVICE` is read, then
- * `PYOPENCL_CTX` (same grammar; an unset or empty variable is skipped). With
- * neither, the first GPU is chosen, else the first accelerator, else the
- * first CPU, else the first device.
+ * With `spec == NULL` the environment variable `CLQ_DEVICE` is read with
+ * clq's grammar, then `PYOPENCL_CTX` with PyOpenCL's, an unset or empty
+ * variable skipped. With neither, the first GPU is chosen, else the first
+ * accelerator, else the first CPU, else the first device.
+ *
+ * PyOpenCL's grammar, for `PYOPENCL_CTX`, is that of PyOpenCL's
+ * `choose_devices()` run without a terminal, so a value set for PyOpenCL
+ * selects the same device: `platform[:device]`, nothing trimmed.
+ * - The platform part is a platform index (as Python's `int()` reads it:
+ *   blanks, a sign and `_` between digits allowed), else a substring of the
+ *   platform's name (`CL_PLATFORM_NAME` only), case-insensitive; where
+ *   several platforms match, the last one. An empty part is platform 0.
+ *   A number out of range is compared as a name.
+ * - The device part is an index within that platform, else a substring of
+ *   the device's name, the first that matches. Empty or absent: the
+ *   platform's first device. So a bare `N` is platform N's first device,
+ *   and `portable:0` is PoCL's device 0. PyOpenCL's comma-separated list
+ *   (`0:0,1`) must match in every entry; a clq context has one device, so
+ *   the first entry's is chosen and a warning logged.
+ * - More than one colon (`0:0:0`) is malformed, as PyOpenCL refuses it.
+ *   `pocl` matches no platform here, as in PyOpenCL.
+ * Unlike PyOpenCL, an empty `PYOPENCL_CTX` is skipped like an unset one,
+ * and `PYOPENCL_TEST` is not read.
+ *
+ * The log says which device was chosen and by what (level info), which
+ * variables were skipped (debug), and for an error which variable the spec
+ * came from and which grammar read it.
  *
  * The caller owns the returned reference.
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL `device_out`;
  *         #CLQ_ERROR_BAD_DEVICE_SPEC for a malformed spec (the log says
- *         which, and where it came from); #CLQ_ERROR_NO_DEVICE when nothing
- *         matches or there are no devices (the log lists every device with
- *         the specs that select it); an OpenCL code if the driver fails.
+ *         which, where it came from and which grammar read it);
+ *         #CLQ_ERROR_NO_DEVICE when nothing matches or there are no devices
+ *         (the log says why and lists every device with the specs and the
+ *         strings that select it); an OpenCL code if the driver fails.
  */
 CLQ_EXPORT int
 clq_device_select(const char *spec, struct clq_device **device_out);
