@@ -737,10 +737,218 @@ START_TEST(pyopencl_ctx_two_devices)
 }
 END_TEST
 
+/* CLQ_LOG: each case in a child process, since the variable is read once. */
+
+/* How many times `needle` occurs in `s`. */
+static size_t
+count_of(const char *s, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (s = strstr(s, needle)); s += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Whether every line of `s` starts with `prefix`. */
+static int
+every_line_starts_with(const char *s, const char *prefix)
+{
+	for (; *s; s = strchr(s, '\n') ? strchr(s, '\n') + 1 : s + strlen(s)) {
+		if (strncmp(s, prefix, strlen(prefix)) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+START_TEST(clq_log_prints_levels_to_stderr)
+{
+	/* CLQ_LOG (NULL: unset), then which levels it prints. */
+	static const struct {
+		const char *value;
+		int shown[4]; /* error, warning, info, debug */
+	} cases[] = {
+		{NULL, {0, 0, 0, 0}},	 {"", {0, 0, 0, 0}},
+		{"error", {1, 0, 0, 0}}, {"warning", {1, 1, 0, 0}},
+		{"WARN", {1, 1, 0, 0}},	 {"info", {1, 1, 1, 0}},
+		{"debug", {1, 1, 1, 1}}, {"Debug", {1, 1, 1, 1}},
+	};
+	/* The child logs one message of each level (child_each_level()). */
+	static const char *const lines[] = {
+		"clq: error: clq_device_select: no device matches spec "
+		"'no-such-device-anywhere'",
+		"clq: warning: clq_device_select: PYOPENCL_CTX lists 2 devices",
+		"clq: info: clq_device_select: device ",
+		"clq: debug: clq_device_select: CLQ_DEVICE is unset",
+	};
+	static const char *const prefixes[] = {"clq: error: ", "clq: warning: ",
+					       "clq: info: ", "clq: debug: "};
+	static char err[65536];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *name = cases[i].value ? cases[i].value : "(unset)";
+		char setting[64];
+		const char *extra[] = {setting, NULL};
+
+		snprintf(setting, sizeof(setting), "CLQ_LOG=%s",
+			 cases[i].value ? cases[i].value : "");
+		ck_assert_int_eq(run_child("levels",
+					   cases[i].value ? extra : NULL, err,
+					   sizeof(err)),
+				 0);
+		for (size_t level = 0; level < 4; level++)
+			ck_assert_msg(!strstr(err, lines[level]) ==
+					      !cases[i].shown[level],
+				      "CLQ_LOG=%s: '%s' %s in stderr:\n%s",
+				      name, lines[level],
+				      cases[i].shown[level] ? "missing"
+							    : "unexpected",
+				      err);
+		for (size_t level = 0; level < 4; level++)
+			ck_assert_msg(cases[i].shown[level] ||
+					      !strstr(err, prefixes[level]),
+				      "CLQ_LOG=%s: '%s' in stderr:\n%s", name,
+				      prefixes[level], err);
+		/* Nothing else; a message of several lines (the device
+		 * list) is prefixed on each. */
+		if (!cases[i].shown[0])
+			ck_assert_str_eq(err, "");
+		ck_assert_msg(every_line_starts_with(err, "clq: "),
+			      "CLQ_LOG=%s: a line without its prefix:\n%s",
+			      name, err);
+		if (cases[i].shown[0])
+			ck_assert_ptr_nonnull(
+				strstr(err, "\nclq: error:   0 (0:0) "));
+	}
+}
+END_TEST
+
+START_TEST(clq_log_unknown_value_warns_once)
+{
+	static char err[65536];
+	const char *extra[] = {"CLQ_LOG=verbose", NULL};
+
+	ck_assert_int_eq(run_child("levels", extra, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "clq: warning: CLQ_LOG='verbose' is not error, "
+			      "warning, info or debug; clq prints nothing\n");
+}
+END_TEST
+
+START_TEST(clq_log_handler_takes_precedence)
+{
+	static char err[65536];
+	const char *extra[] = {"CLQ_LOG=debug", NULL};
+
+	/* The process-wide handler gets every message; stderr nothing. */
+	ck_assert_int_eq(run_child("handler", extra, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+
+	/* A context's handler takes its context's messages, not others. */
+	extra[0] = "CLQ_LOG=error";
+	ck_assert_int_eq(run_child("context-handler", extra, err, sizeof(err)),
+			 0);
+	ck_assert_ptr_nonnull(
+		strstr(err, "clq: error: clq_device_count: n_out is NULL\n"));
+	ck_assert_uint_eq(count_of(err, "unknown flags"), 1);
+	ck_assert_uint_eq(count_of(err, "\n"), 2);
+}
+END_TEST
+
+/* PYOPENCL_CTX with no OpenCL platform at all: no device, and why. */
+START_TEST(pyopencl_ctx_no_platform)
+{
+	static char err[65536];
+	const char *extra[] = {"CLQ_LOG=error", NULL};
+
+	ck_assert_int_eq(run_child("no-platform", extra, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "no OpenCL platform is installed"));
+	ck_assert_ptr_nonnull(strstr(err, "none\n"));
+}
+END_TEST
+
+/* The children that log. */
+
+static int child_errors, child_infos;
+
+static void
+child_log(enum clq_log_level level, const char *message, void *user_data)
+{
+	(void)message;
+	(void)user_data;
+	child_errors += level == CLQ_LOG_ERROR;
+	child_infos += level == CLQ_LOG_INFO;
+}
+
+/* Logs one message of each level, without a context: debug, warning and
+ * info from a choice through PYOPENCL_CTX, an error from a failed one. */
+static int
+child_each_level(void)
+{
+	struct clq_device *d = NULL;
+	int ok;
+
+	unsetenv("CLQ_DEVICE");
+	setenv("PYOPENCL_CTX", "0:0,0", 1);
+	ok = clq_device_select(NULL, &d) == CLQ_SUCCESS;
+	clq_device_unref(d);
+	d = NULL;
+	ok = ok && clq_device_select("no-such-device-anywhere", &d) ==
+			   CLQ_ERROR_NO_DEVICE;
+	return ok ? 0 : 1;
+}
+
+static int
+child_context_handler(void)
+{
+	struct clq_device *d = NULL;
+	struct clq_context *ctx = NULL;
+	struct clq_queue *q = NULL;
+	int ok;
+
+	if (clq_device_get(0, &d) < 0 || clq_context_create(d, &ctx) < 0)
+		return 1;
+	clq_device_unref(d);
+	clq_context_set_log_handler(ctx, child_log, NULL);
+	ok = clq_queue_create(ctx, 0x40, &q) == CLQ_ERROR_INVALID_ARGUMENT &&
+	     child_errors == 1;
+	/* Without a context: the context's handler is not asked. */
+	ok = ok && clq_device_count(NULL) == CLQ_ERROR_INVALID_ARGUMENT &&
+	     child_errors == 1;
+	clq_context_set_log_handler(ctx, NULL, NULL);
+	ok = ok &&
+	     clq_queue_create(ctx, 0x40, &q) == CLQ_ERROR_INVALID_ARGUMENT &&
+	     child_errors == 1;
+	clq_context_unref(ctx);
+	return ok ? 0 : 1;
+}
+
 /* The child processes of run_child(). */
 static int
 child_main(const char *scenario)
 {
+	if (strcmp(scenario, "levels") == 0)
+		return child_each_level();
+	if (strcmp(scenario, "handler") == 0) {
+		clq_set_log_handler(child_log, NULL);
+		return child_each_level() == 0 && child_errors == 1 &&
+				       child_infos == 1
+			       ? 0
+			       : 1;
+	}
+	if (strcmp(scenario, "context-handler") == 0)
+		return child_context_handler();
+	if (strcmp(scenario, "no-platform") == 0) {
+		struct clq_device *d = NULL;
+
+		/* As test-no-platform.c: the ICD loader finds no driver. */
+		setenv("OCL_ICD_VENDORS", "/nonexistent/clq-test-no-vendors",
+		       1);
+		unsetenv("OCL_ICD_FILENAMES");
+		unsetenv("CLQ_DEVICE");
+		setenv("PYOPENCL_CTX", ":", 1);
+		return clq_device_select(NULL, &d) == CLQ_ERROR_NO_DEVICE ? 0
+									  : 1;
+	}
 	if (strcmp(scenario, "pyopencl") == 0) {
 		size_t n = 0;
 		const char *mismatch;
@@ -822,6 +1030,14 @@ device_suite(void)
 	tcase_add_test(tc, pyopencl_ctx_two_devices);
 	suite_add_tcase(s, tc);
 
+	/* CLQ_LOG, read once per process: each case runs in a child. */
+	tc = tcase_create("clq-log");
+	tcase_add_checked_fixture(tc, test_log_setup, test_log_teardown);
+	tcase_add_test(tc, clq_log_prints_levels_to_stderr);
+	tcase_add_test(tc, clq_log_unknown_value_warns_once);
+	tcase_add_test(tc, clq_log_handler_takes_precedence);
+	tcase_add_test(tc, pyopencl_ctx_no_platform);
+	suite_add_tcase(s, tc);
 	return s;
 }
 

@@ -18,11 +18,26 @@
  * allocation that fails inside clq returns OpenCL's `CL_OUT_OF_HOST_MEMORY`,
  * so one code means "out of host memory" wherever it arises.
  *
- * clq never prints. What it has to say beyond a status code (why a device
- * spec matched nothing, a build log, a driver's complaint) goes to a log
- * handler: the context's handler when the call has a context, otherwise the
- * process-wide one set with clq_set_log_handler(). With no handler installed
- * messages are dropped.
+ * clq never prints unless asked. What it has to say beyond a status code
+ * (why a device spec matched nothing, a build log, a driver's complaint)
+ * goes to a log handler: the context's handler when the call has a context
+ * and the context has one, otherwise the process-wide one set with
+ * clq_set_log_handler(). A message no handler takes is dropped, unless the
+ * environment variable `CLQ_LOG` asks for it:
+ *
+ * - `CLQ_LOG=error`, `warning` (or `warn`), `info` or `debug` (any case):
+ *   messages of that level and above go to stderr, each line prefixed with
+ *   `clq: ` and the level, as in `clq: error: clq_device_select: ...`; a
+ *   message of several lines (a build log, the device list) is printed as
+ *   one block, every line prefixed.
+ * - unset or empty: nothing is printed (the default).
+ * - any other value: nothing is printed but one warning, at the first
+ *   message no handler takes, that names the valid values.
+ *
+ * `CLQ_LOG` is read once, at the first message no handler takes (any level,
+ * thread-safe); changing it later has no effect in the process. An
+ * installed handler always takes precedence: it receives every message and
+ * nothing goes to stderr.
  * @{
  */
 
@@ -203,7 +218,9 @@ typedef void (*clq_log_fn)(enum clq_log_level level, const char *message,
  * Sets the process-wide log handler, used by calls that have no context
  * (device enumeration and selection) and by contexts without their own.
  *
- * Pass NULL to drop such messages (the default). Thread-safe.
+ * Pass NULL to remove it (the default): such messages are then dropped, or
+ * printed to stderr as the `CLQ_LOG` environment variable asks (see
+ * @ref common). Thread-safe.
  */
 CLQ_EXPORT void clq_set_log_handler(clq_log_fn fn, void *user_data);
 
