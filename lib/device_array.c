@@ -41,6 +41,8 @@ array_attach(struct clq_device_array *a, struct clq_context *ctx, cl_mem mem)
 {
 	a->ctx = clq_context_ref(ctx);
 	a->mem = mem;
+	a->root = mem;
+	a->root_offset = 0;
 }
 
 int
@@ -133,6 +135,10 @@ clq_device_array_create_alias(struct clq_context *ctx, cl_mem buffer,
 		return clq__check(ctx, err, "clCreateSubBuffer");
 	}
 	array_attach(a, ctx, mem);
+	/* Rectangular copies go to the buffer itself (see enqueue_rect()). */
+	clRetainMemObject(buffer);
+	a->root = buffer;
+	a->root_offset = offset;
 	*array_out = a;
 	return CLQ_SUCCESS;
 }
@@ -153,6 +159,8 @@ clq_device_array_unref(struct clq_device_array *array)
 						memory_order_acq_rel) != 1)
 		return;
 	clReleaseMemObject(array->mem);
+	if (array->root != array->mem)
+		clReleaseMemObject(array->root);
 	clq_context_unref(array->ctx);
 	free(array);
 }
@@ -302,6 +310,20 @@ rect_side_of(const struct clq__layout *l, const struct clq__box *b,
 		s->origin[2] += (b->start[0] + outer) * l->padded[1];
 }
 
+/*
+ * Moves a side `offset` bytes further into its buffer. OpenCL adds up
+ * origin[2] slices, origin[1] rows and origin[0] bytes, so the offset is
+ * split the same way (slice pitches are multiples of row pitches).
+ */
+static void
+rect_side_shift(struct rect_side *s, size_t offset)
+{
+	s->origin[2] += offset / s->slice_pitch;
+	offset %= s->slice_pitch;
+	s->origin[1] += offset / s->row_pitch;
+	s->origin[0] += offset % s->row_pitch;
+}
+
 static void
 rect_region_of(const struct clq__layout *l, const struct clq__box *b,
 	       size_t region[3])
@@ -315,10 +337,16 @@ rect_region_of(const struct clq__layout *l, const struct clq__box *b,
 
 enum direction { TO_DEVICE, TO_HOST, ON_DEVICE };
 
-/* One side of a copy: a device buffer or host memory, with its layout. */
+/*
+ * One side of a copy: a device buffer or host memory, with its layout. A
+ * device buffer's rectangular copies use `root` at `root_offset` (see
+ * enqueue_rect()).
+ */
 struct side {
 	const struct clq__layout *layout;
 	cl_mem mem;
+	cl_mem root;
+	size_t root_offset;
 	void *host;
 	const struct clq__box *box;
 };
@@ -376,8 +404,19 @@ enqueue_rect(cl_command_queue q, enum direction dir, const struct side *dev,
 			d.row_pitch, d.slice_pitch, o.row_pitch, o.slice_pitch,
 			other->host, n_wait, list, ev);
 	default:
+		/*
+		 * PoCL 3.1 crashes (SIGSEGV inside clEnqueueCopyBufferRect)
+		 * in rectangular copies that touch a sub-buffer, which is
+		 * what an alias is; its rectangular reads and writes and flat
+		 * copies of sub-buffers work. The same copy on the buffer the
+		 * alias was made in, at the alias's offset, is equivalent on
+		 * every driver, so it is always made so (a plain array is its
+		 * own root, at offset 0).
+		 */
+		rect_side_shift(&d, dev->root_offset);
+		rect_side_shift(&o, other->root_offset);
 		return clEnqueueCopyBufferRect(
-			q, other->mem, dev->mem, o.origin, d.origin, region,
+			q, other->root, dev->root, o.origin, d.origin, region,
 			o.row_pitch, o.slice_pitch, d.row_pitch, d.slice_pitch,
 			n_wait, list, ev);
 	}
@@ -394,12 +433,82 @@ rect_command_name(enum direction dir)
 }
 
 /*
+ * Whether a device copy between sides `a` and `b` goes row by row: both lie
+ * in one buffer (an alias and the buffer it was made in, or two aliases of
+ * one buffer) with different pitches. Routed to that buffer (see
+ * enqueue_rect()), a rectangular copy would have it on both sides, where
+ * OpenCL demands equal pitches (CL_INVALID_VALUE).
+ */
+static int
+needs_rows(const struct side *a, const struct side *b)
+{
+	const struct clq__layout *la = a->layout, *lb = b->layout;
+	size_t n = la->ndim;
+
+	return a->root == b->root &&
+	       (la->padded[n - 1] != lb->padded[n - 1] ||
+		(n >= 2 && la->padded[n - 2] != lb->padded[n - 2]));
+}
+
+/* The bytes of its root buffer that a side's box spans: [*first, *end). */
+static void
+box_span(const struct side *s, size_t *first, size_t *end)
+{
+	const struct clq__layout *l = s->layout;
+
+	*first = s->root_offset;
+	*end = s->root_offset + l->itemsize;
+	for (size_t i = 0; i < l->ndim; i++) {
+		*first += s->box->start[i] * l->strides[i];
+		*end += (s->box->start[i] + s->box->count[i] - 1) *
+			l->strides[i];
+	}
+}
+
+/*
+ * A device copy (see needs_rows()) as one flat copy per row of the boxes,
+ * on their common root buffer; their spans do not overlap (device_copy()
+ * checks). Only the first command waits for `list`; the last gives `*ev`.
+ */
+static int
+enqueue_rows(struct clq_queue *q, const struct side *dst,
+	     const struct side *src, cl_uint n_wait, const cl_event *list,
+	     cl_event *ev)
+{
+	const struct clq__box *db = dst->box, *sb = src->box;
+	size_t n = dst->layout->ndim, rows = 1, idx[CLQ_MAX_DIMS] = {0};
+	size_t row_bytes = db->count[n - 1] * dst->layout->itemsize;
+	cl_int err = CL_SUCCESS;
+
+	for (size_t i = 0; i + 1 < n; i++)
+		rows *= db->count[i];
+	for (size_t r = 0; r < rows && err == CL_SUCCESS; r++) {
+		size_t d = dst->root_offset, s = src->root_offset;
+
+		for (size_t i = 0; i < n; i++) {
+			d += (db->start[i] + idx[i]) * dst->layout->strides[i];
+			s += (sb->start[i] + idx[i]) * src->layout->strides[i];
+		}
+		err = clEnqueueCopyBuffer(q->cl, src->root, dst->root, s, d,
+					  row_bytes, r == 0 ? n_wait : 0,
+					  r == 0 ? list : NULL,
+					  r + 1 == rows ? ev : NULL);
+		for (size_t i = n - 1; i-- > 0;) {
+			if (++idx[i] < db->count[i])
+				break;
+			idx[i] = 0;
+		}
+	}
+	return clq__check(q->ctx, err, "clEnqueueCopyBuffer");
+}
+
+/*
  * Enqueues a copy between `dev` (the device array: destination of
  * TO_DEVICE and ON_DEVICE, source of TO_HOST) and `other`. One command
  * when `flat` (both are whole arrays of one layout, see is_flat());
- * otherwise rectangular commands, one per index of a fourth axis. Only the
- * first waits for `list`; only the last may block and gives `*ev` (an
- * in-order queue runs them in turn).
+ * otherwise rectangular commands, one per index of a fourth axis, or one
+ * per row (see needs_rows()). Only the first waits for `list`; only the
+ * last may block and gives `*ev` (an in-order queue runs them in turn).
  */
 static int
 enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
@@ -412,6 +521,8 @@ enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
 	if (flat)
 		return enqueue_flat(q, dir, dev, other, blocking, n_wait, list,
 				    ev);
+	if (dir == ON_DEVICE && needs_rows(dev, other))
+		return enqueue_rows(q, dev, other, n_wait, list, ev);
 	outer = dev->layout->ndim == 4 ? dev->box->count[0] : 1;
 	for (size_t i = 0; i < outer && err == CL_SUCCESS; i++) {
 		int first = i == 0, last = i + 1 == outer;
@@ -457,7 +568,8 @@ copy_unmapped(struct clq_queue *q, void *data)
 	struct copy *c = data;
 	struct side pinned = c->other;
 
-	pinned.mem = c->host->pinned;
+	pinned.mem = pinned.root = c->host->pinned;
+	pinned.root_offset = 0;
 	pinned.host = NULL;
 	if (c->dir == TO_DEVICE)
 		return enqueue_copy(q, ON_DEVICE, &c->dev, &pinned, c->flat,
@@ -512,7 +624,8 @@ static void
 host_side(struct clq_host_array *h, const struct clq__box *b, struct side *s)
 {
 	s->layout = &h->layout;
-	s->mem = NULL;
+	s->mem = s->root = NULL;
+	s->root_offset = 0;
 	s->host = h->data;
 	s->box = b;
 }
@@ -523,6 +636,8 @@ device_side(struct clq_device_array *a, const struct clq__box *b,
 {
 	s->layout = &a->layout;
 	s->mem = a->mem;
+	s->root = a->root;
+	s->root_offset = a->root_offset;
 	s->host = NULL;
 	s->box = b;
 }
@@ -748,6 +863,22 @@ device_copy(const char *function, struct clq_device_array *dst,
 	device_side(dst, &dst_box, &c.dev);
 	device_side(src, &src_box, &c.other);
 	c.flat = is_flat(&c.dev, &c.other);
+	if (!c.flat && needs_rows(&c.dev, &c.other)) {
+		size_t d_first, d_end, s_first, s_end;
+
+		/* Row by row, the driver could not see an overlap: refuse
+		 * one as OpenCL does for overlapping sub-buffers. */
+		box_span(&c.dev, &d_first, &d_end);
+		box_span(&c.other, &s_first, &s_end);
+		if (d_first < s_end && s_first < d_end) {
+			clq__log(dst->ctx, CLQ_LOG_ERROR,
+				 "%s: the blocks lie in one buffer with "
+				 "different pitches and overlap: bytes "
+				 "[%zu, %zu) and [%zu, %zu) of it",
+				 function, d_first, d_end, s_first, s_end);
+			return CL_MEM_COPY_OVERLAP;
+		}
+	}
 	return run_copy(function, q, &c, box_bytes(&dst->layout, &dst_box),
 			wait, n_wait, event_out);
 }

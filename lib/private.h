@@ -147,6 +147,12 @@ struct clq_device_array {
 	atomic_uint refs;
 	struct clq_context *ctx;
 	cl_mem mem;
+	/* The buffer that rectangular copies use and the array's byte offset
+	 * in it: `mem` and 0, or for an alias the buffer it was made in (held)
+	 * and its offset there (PoCL 3.1 crashes in rectangular copies that
+	 * touch a sub-buffer; see device_array.c). */
+	cl_mem root;
+	size_t root_offset;
 	struct clq__layout layout;
 };
 

@@ -922,6 +922,324 @@ START_TEST(bad_regions_refused)
 }
 END_TEST
 
+/* ------------------------------------------------ sub-buffers (aliases) */
+
+/*
+ * PoCL 3.1 crashes (SIGSEGV inside clEnqueueCopyBufferRect) in every
+ * rectangular copy that touches a sub-buffer, and an alias is one; clq
+ * makes such copies on the alias's buffer at its offset instead (see
+ * enqueue_rect() in lib/device_array.c). Without that route each test
+ * below dies on PoCL, which Check reports as a failure.
+ */
+
+/* The device's sub-buffer alignment in bytes. */
+static size_t
+base_align(void)
+{
+	cl_uint bits = 0;
+
+	ck_assert_int_eq(
+		clGetDeviceInfo(
+			clq_device_get_cl(clq_context_get_device(test_ctx)),
+			CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof(bits), &bits,
+			NULL),
+		CL_SUCCESS);
+	return bits / 8;
+}
+
+static void
+raw_write(struct clq_queue *q, cl_mem mem, size_t offset, size_t n,
+	  const void *data)
+{
+	ck_assert_int_eq(clEnqueueWriteBuffer(clq_queue_get_cl(q), mem, CL_TRUE,
+					      offset, n, data, 0, NULL, NULL),
+			 CL_SUCCESS);
+}
+
+static void
+raw_read(struct clq_queue *q, cl_mem mem, size_t offset, size_t n, void *data)
+{
+	ck_assert_int_eq(clEnqueueReadBuffer(clq_queue_get_cl(q), mem, CL_TRUE,
+					     offset, n, data, 0, NULL, NULL),
+			 CL_SUCCESS);
+}
+
+static void
+random_bytes(void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		((uint8_t *)p)[i] = random_byte();
+}
+
+/* A float32 array of `n` random elements; `values` gets a copy. */
+static struct clq_device_array *
+random_floats(struct clq_queue *q, size_t ndim, const size_t *shape,
+	      const size_t *padded, float *values, size_t n)
+{
+	struct clq_device_array *a =
+		make_device(CLQ_DTYPE_FLOAT32, ndim, shape, padded);
+
+	for (size_t i = 0; i < n; i++)
+		values[i] = (float)random_byte() + 0.5f;
+	raw_write(q, clq_device_array_get_cl(a), 0, n * sizeof(float), values);
+	return a;
+}
+
+/*
+ * The issue's case: a (1, 10) float32 alias of a (10,) array and a
+ * (10, 10) array, the block [0, 7:9] copied both ways; the alias starts
+ * at offset 0 (_i == 0) or one alignment unit into its buffer (_i == 1),
+ * so that the offset the route adds is checked too.
+ */
+START_TEST(alias_copy_region_block)
+{
+	const size_t off = _i ? base_align() : 0, lead = off / sizeof(float);
+	const size_t row[2] = {1, 10}, square[2] = {10, 10};
+	const size_t n_base = lead + 10;
+	const size_t at07[2] = {0, 7}, at00[2] = {0, 0}, at31[2] = {3, 1};
+	const size_t count[2] = {1, 2};
+	struct clq_queue *q = make_queue();
+	float *base_v = malloc(n_base * sizeof(float)), big_v[100];
+	float *base_got = malloc(n_base * sizeof(float)), big_got[100];
+	struct clq_device_array *base, *big, *alias = NULL;
+
+	base = random_floats(q, 1, &n_base, NULL, base_v, n_base);
+	big = random_floats(q, 2, square, NULL, big_v, 100);
+	ck_assert_ok(clq_device_array_create_alias(
+		test_ctx, clq_device_array_get_cl(base), off, CLQ_DTYPE_FLOAT32,
+		2, row, NULL, &alias));
+
+	/* alias [0, 0:2] -> big [0, 7:9] */
+	ck_assert_ok(clq_device_array_copy_region(big, q, alias, at07, at00,
+						  count, NULL, 0, NULL));
+	raw_read(q, clq_device_array_get_cl(big), 0, sizeof(big_got), big_got);
+	big_v[7] = base_v[lead + 0];
+	big_v[8] = base_v[lead + 1];
+	ck_assert_mem_eq(big_got, big_v, sizeof(big_v));
+
+	/* big [3, 1:3] -> alias [0, 7:9] */
+	ck_assert_ok(clq_device_array_copy_region(alias, q, big, at07, at31,
+						  count, NULL, 0, NULL));
+	raw_read(q, clq_device_array_get_cl(base), 0, n_base * sizeof(float),
+		 base_got);
+	base_v[lead + 7] = big_v[31];
+	base_v[lead + 8] = big_v[32];
+	ck_assert_mem_eq(base_got, base_v, n_base * sizeof(float));
+
+	free(base_v);
+	free(base_got);
+	clq_device_array_unref(alias);
+	clq_device_array_unref(big);
+	clq_device_array_unref(base);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/* Whole copies between an alias and a differently padded array. */
+START_TEST(alias_copy_other_padding)
+{
+	const size_t off = _i ? base_align() : 0, lead = off / sizeof(float);
+	const size_t shape[2] = {3, 4}, padded[2] = {4, 7};
+	const size_t n_base = lead + 12;
+	struct clq_queue *q = make_queue();
+	float *base_v = malloc(n_base * sizeof(float)), pad_v[28], got[28];
+	float *base_got = malloc(n_base * sizeof(float));
+	struct clq_device_array *base, *pad, *alias = NULL;
+
+	base = random_floats(q, 1, &n_base, NULL, base_v, n_base);
+	pad = random_floats(q, 2, shape, padded, pad_v, 28);
+	ck_assert_ok(clq_device_array_create_alias(
+		test_ctx, clq_device_array_get_cl(base), off, CLQ_DTYPE_FLOAT32,
+		2, shape, NULL, &alias));
+
+	ck_assert_ok(clq_device_array_copy(pad, q, alias, NULL, 0, NULL));
+	raw_read(q, clq_device_array_get_cl(pad), 0, sizeof(got), got);
+	for (size_t r = 0; r < 3; r++)
+		for (size_t c = 0; c < 4; c++)
+			pad_v[r * 7 + c] = base_v[lead + r * 4 + c];
+	ck_assert_mem_eq(got, pad_v, sizeof(got));
+
+	/* the other way, from new values */
+	random_bytes(pad_v, sizeof(pad_v));
+	raw_write(q, clq_device_array_get_cl(pad), 0, sizeof(pad_v), pad_v);
+	ck_assert_ok(clq_device_array_copy(alias, q, pad, NULL, 0, NULL));
+	raw_read(q, clq_device_array_get_cl(base), 0, n_base * sizeof(float),
+		 base_got);
+	for (size_t r = 0; r < 3; r++)
+		for (size_t c = 0; c < 4; c++)
+			base_v[lead + r * 4 + c] = pad_v[r * 7 + c];
+	ck_assert_mem_eq(base_got, base_v, n_base * sizeof(float));
+
+	free(base_v);
+	free(base_got);
+	clq_device_array_unref(alias);
+	clq_device_array_unref(pad);
+	clq_device_array_unref(base);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/*
+ * Host transfers of an alias: regions, and whole arrays with another
+ * padding. With CLQ_HOST_ARRAY_STRATEGY=remapped the host side is a
+ * buffer, so these are rectangular device copies (test array-remapped).
+ */
+START_TEST(alias_host_transfers)
+{
+	const size_t off = _i ? base_align() : 0, lead = off / sizeof(float);
+	const size_t shape[2] = {1, 10}, host_padded[2] = {2, 12};
+	const size_t at00[2] = {0, 0}, at07[2] = {0, 7}, at03[2] = {0, 3};
+	const size_t count[2] = {1, 2};
+	const size_t n_base = lead + 10;
+	struct clq_queue *q = make_queue();
+	float *base_v = malloc(n_base * sizeof(float));
+	float *base_got = malloc(n_base * sizeof(float));
+	struct clq_device_array *base, *alias = NULL;
+	struct clq_host_array *h =
+		make_host(CLQ_DTYPE_FLOAT32, 2, shape, host_padded);
+	float *hd;
+
+	base = random_floats(q, 1, &n_base, NULL, base_v, n_base);
+	ck_assert_ok(clq_device_array_create_alias(
+		test_ctx, clq_device_array_get_cl(base), off, CLQ_DTYPE_FLOAT32,
+		2, shape, NULL, &alias));
+	hd = clq_host_array_data(h);
+	memset(hd, 0, clq_host_array_get_nbytes(h));
+
+	/* get_region: alias [0, 7:9] -> host [0, 0:2] */
+	ck_assert_ok(clq_device_array_get_region(alias, q, h, at07, at00, count,
+						 NULL, 0, NULL));
+	ck_assert_ok(clq_queue_finish(q));
+	hd = clq_host_array_data(h);
+	ck_assert_float_eq(hd[0], base_v[lead + 7]);
+	ck_assert_float_eq(hd[1], base_v[lead + 8]);
+	ck_assert_float_eq(hd[2], 0.0f);
+
+	/* whole get into a padded host array */
+	ck_assert_ok(clq_device_array_get(alias, q, h));
+	hd = clq_host_array_data(h);
+	for (size_t c = 0; c < 10; c++)
+		ck_assert_float_eq(hd[c], base_v[lead + c]);
+
+	/* set_region: host [0, 3:5] -> alias [0, 0:2]; whole set after */
+	hd[3] = 101.5f;
+	hd[4] = 102.5f;
+	ck_assert_ok(clq_device_array_set_region(alias, q, h, at00, at03, count,
+						 NULL, 0, NULL));
+	ck_assert_ok(clq_queue_finish(q));
+	raw_read(q, clq_device_array_get_cl(base), 0, n_base * sizeof(float),
+		 base_got);
+	base_v[lead + 0] = 101.5f;
+	base_v[lead + 1] = 102.5f;
+	ck_assert_mem_eq(base_got, base_v, n_base * sizeof(float));
+	hd = clq_host_array_data(h);
+	for (size_t c = 0; c < 10; c++)
+		hd[c] = (float)c + 0.25f;
+	ck_assert_ok(clq_device_array_set(alias, q, h));
+	raw_read(q, clq_device_array_get_cl(base), 0, n_base * sizeof(float),
+		 base_got);
+	for (size_t c = 0; c < 10; c++)
+		base_v[lead + c] = (float)c + 0.25f;
+	ck_assert_mem_eq(base_got, base_v, n_base * sizeof(float));
+
+	free(base_v);
+	free(base_got);
+	clq_host_array_unref(h);
+	clq_device_array_unref(alias);
+	clq_device_array_unref(base);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/*
+ * Copies whose two sides lie in one buffer: an array and an alias made in
+ * it, or two aliases of one buffer. Routed to that buffer, equal pitches
+ * make one rectangular copy; different pitches, which OpenCL refuses on
+ * one buffer, go row by row; and such blocks that overlap are refused.
+ */
+START_TEST(alias_copy_within_one_buffer)
+{
+	const size_t align = base_align(), a_cols = align / sizeof(int32_t);
+	const size_t rows = 6, total = rows * a_cols;
+	const size_t a_shape[2] = {rows, a_cols};
+	const size_t same[2] = {2, a_cols}, narrow[2] = {2, 3},
+		     narrow_pad[2] = {2, 5};
+	const size_t at00[2] = {0, 0}, at01[2] = {0, 1}, at02[2] = {0, 2};
+	const size_t count[2] = {2, 3};
+	struct clq_queue *q = make_queue();
+	int32_t *want = malloc(total * sizeof(int32_t));
+	int32_t *got = malloc(total * sizeof(int32_t));
+	struct clq_device_array *a, *same_alias = NULL, *narrow_alias = NULL,
+				    *over = NULL;
+	cl_mem mem;
+
+	a = make_device(CLQ_DTYPE_INT32, 2, a_shape, NULL);
+	mem = clq_device_array_get_cl(a);
+	random_bytes(want, total * sizeof(int32_t));
+	raw_write(q, mem, 0, total * sizeof(int32_t), want);
+	/* rows 4 and 5 of `a`, same pitch */
+	ck_assert_ok(clq_device_array_create_alias(test_ctx, mem, 4 * align,
+						   CLQ_DTYPE_INT32, 2, same,
+						   NULL, &same_alias));
+	/* rows 2 and 3 of `a`, a (2, 3) array padded to (2, 5) */
+	ck_assert_ok(clq_device_array_create_alias(test_ctx, mem, 2 * align,
+						   CLQ_DTYPE_INT32, 2, narrow,
+						   narrow_pad, &narrow_alias));
+
+	/* equal pitches: a [0:2, 2:5] <- same_alias [0:2, 1:4] */
+	ck_assert_ok(clq_device_array_copy_region(a, q, same_alias, at02, at01,
+						  count, NULL, 0, NULL));
+	raw_read(q, mem, 0, total * sizeof(int32_t), got);
+	for (size_t r = 0; r < 2; r++)
+		for (size_t c = 0; c < 3; c++)
+			want[r * a_cols + 2 + c] =
+				want[(4 + r) * a_cols + 1 + c];
+	ck_assert_mem_eq(got, want, total * sizeof(int32_t));
+
+	/* different pitches: a [0:2, 1:4] <- narrow_alias [0:2, 0:3] */
+	ck_assert_ok(clq_device_array_copy_region(a, q, narrow_alias, at01,
+						  at00, count, NULL, 0, NULL));
+	raw_read(q, mem, 0, total * sizeof(int32_t), got);
+	for (size_t r = 0; r < 2; r++)
+		for (size_t c = 0; c < 3; c++)
+			want[r * a_cols + 1 + c] = want[2 * a_cols + r * 5 + c];
+	ck_assert_mem_eq(got, want, total * sizeof(int32_t));
+
+	/* different pitches, whole copy: narrow_alias <- a packed (2, 3)
+	 * alias at the buffer's start */
+	ck_assert_ok(clq_device_array_create_alias(
+		test_ctx, mem, 0, CLQ_DTYPE_INT32, 2, narrow, NULL, &over));
+	ck_assert_ok(
+		clq_device_array_copy(narrow_alias, q, over, NULL, 0, NULL));
+	raw_read(q, mem, 0, total * sizeof(int32_t), got);
+	for (size_t r = 0; r < 2; r++)
+		for (size_t c = 0; c < 3; c++)
+			want[2 * a_cols + r * 5 + c] = want[r * 3 + c];
+	ck_assert_mem_eq(got, want, total * sizeof(int32_t));
+	clq_device_array_unref(over);
+
+	/* overlapping blocks with different pitches are refused */
+	ck_assert_ok(clq_device_array_create_alias(test_ctx, mem, 2 * align,
+						   CLQ_DTYPE_INT32, 2, narrow,
+						   NULL, &over));
+	test_log_expect("different pitches and overlap");
+	ck_assert_rc(
+		clq_device_array_copy(narrow_alias, q, over, NULL, 0, NULL),
+		CL_MEM_COPY_OVERLAP);
+	ck_assert(test_log_seen());
+	raw_read(q, mem, 0, total * sizeof(int32_t), got);
+	ck_assert_mem_eq(got, want, total * sizeof(int32_t));
+
+	free(want);
+	free(got);
+	clq_device_array_unref(over);
+	clq_device_array_unref(narrow_alias);
+	clq_device_array_unref(same_alias);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+}
+END_TEST
+
 static Suite *
 array_suite(void)
 {
@@ -958,6 +1276,17 @@ array_suite(void)
 	tcase_add_test(tc, copy_region_and_whole_copy);
 	tcase_add_loop_test(tc, fill_and_zero_every_dtype, 0, N_DTYPES);
 	tcase_add_test(tc, bad_regions_refused);
+	suite_add_tcase(s, tc);
+
+	/* Rectangular copies that touch an alias (see enqueue_rect()), with
+	 * the alias at its buffer's start (0) and one alignment unit in. */
+	tc = tcase_create("aliases");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_loop_test(tc, alias_copy_region_block, 0, 2);
+	tcase_add_loop_test(tc, alias_copy_other_padding, 0, 2);
+	tcase_add_loop_test(tc, alias_host_transfers, 0, 2);
+	tcase_add_test(tc, alias_copy_within_one_buffer);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("host");

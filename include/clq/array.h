@@ -94,6 +94,9 @@ clq_device_array_create(struct clq_context *ctx, enum clq_dtype dtype,
  * Makes an array over part of an existing device buffer, starting `offset`
  * bytes into it (scratch space shared by stages, say). The buffer must belong
  * to the context; the array retains it (as an OpenCL sub-buffer).
+ * Rectangular device copies that involve the alias are made on `buffer`
+ * itself at `offset`, which is equivalent and routes around drivers that
+ * crash in rectangular copies of sub-buffers (PoCL 3.1).
  *
  * @return as clq_device_array_create(), plus #CLQ_ERROR_OUT_OF_RANGE when
  *         the array does not fit in the buffer after `offset`,
@@ -297,7 +300,12 @@ clq_device_array_get_region(struct clq_device_array *array,
 /**
  * Enqueues a device-to-device copy of a block of `src` into a block of
  * `dst`. As clq_device_array_set_region(); overlapping blocks of one
- * buffer give OpenCL's `CL_MEM_COPY_OVERLAP`.
+ * buffer give OpenCL's `CL_MEM_COPY_OVERLAP`. Two arrays in one buffer
+ * (an alias and the buffer it was made in, or two aliases of one buffer)
+ * whose padded shapes give different pitches are copied one row at a
+ * time, since OpenCL has no rectangular copy within one buffer with two
+ * pitches; their blocks must not share a byte range (else
+ * `CL_MEM_COPY_OVERLAP`, before anything is enqueued).
  */
 CLQ_EXPORT int
 clq_device_array_copy_region(struct clq_device_array *dst,
