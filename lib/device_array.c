@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -215,6 +216,40 @@ clq_device_array_get_nbytes(const struct clq_device_array *array)
 
 /* Host <-> device transfers. */
 
+/* Room for "[" and CLQ_MAX_DIMS lengths of up to 20 digits, ", " apart. */
+#define SHAPE_TEXT 128
+
+/* Writes a layout's shape as "[4, 5]" into `buf` (SHAPE_TEXT bytes). */
+static const char *
+shape_text(const struct clq__layout *l, char *buf)
+{
+	size_t len = 0;
+
+	buf[len++] = '[';
+	for (size_t i = 0; i < l->ndim; i++)
+		len += (size_t)snprintf(buf + len, SHAPE_TEXT - len, "%s%zu",
+					i ? ", " : "", l->shape[i]);
+	snprintf(buf + len, SHAPE_TEXT - len, "]");
+	return buf;
+}
+
+/*
+ * Logs that two arrays differ in shape, naming both ("device [1024], host
+ * [1000]"), and returns CLQ_ERROR_SHAPE_MISMATCH.
+ */
+static int
+shape_mismatch(struct clq_context *ctx, const char *function,
+	       const char *a_name, const struct clq__layout *a,
+	       const char *b_name, const struct clq__layout *b)
+{
+	char a_text[SHAPE_TEXT], b_text[SHAPE_TEXT];
+
+	clq__log(ctx, CLQ_LOG_ERROR, "%s: the shapes differ: %s %s, %s %s",
+		 function, a_name, shape_text(a, a_text), b_name,
+		 shape_text(b, b_text));
+	return CLQ_ERROR_SHAPE_MISMATCH;
+}
+
 /* Checks that a transfer between `a` and `h` on `q` makes sense. */
 static int
 check_transfer(const char *function, struct clq_device_array *a,
@@ -241,12 +276,9 @@ check_transfer(const char *function, struct clq_device_array *a,
 	}
 	if (h->layout.ndim != a->layout.ndim ||
 	    memcmp(h->layout.shape, a->layout.shape, sizeof(a->layout.shape)) !=
-		    0) {
-		clq__log(ctx, CLQ_LOG_ERROR,
-			 "%s: the device and host arrays differ in shape",
-			 function);
-		return CLQ_ERROR_SHAPE_MISMATCH;
-	}
+		    0)
+		return shape_mismatch(ctx, function, "device", &a->layout,
+				      "host", &h->layout);
 	return CLQ_SUCCESS;
 }
 
@@ -740,11 +772,15 @@ clq__make_box(struct clq_context *ctx, const char *function,
 	return CLQ_SUCCESS;
 }
 
-/* Dtype, axes and context checks shared by the two-array operations. */
+/*
+ * Dtype, axes and context checks shared by the two-array operations;
+ * `a_name` and `b_name` name the arrays in messages.
+ */
 static int
 check_pair(const char *function, struct clq_context *ctx,
 	   struct clq_context *other_ctx, struct clq_queue *q,
-	   const struct clq__layout *a, const struct clq__layout *b)
+	   const char *a_name, const struct clq__layout *a, const char *b_name,
+	   const struct clq__layout *b)
 {
 	if (q->ctx != ctx || (other_ctx && other_ctx != ctx)) {
 		clq__log(ctx, CLQ_LOG_ERROR,
@@ -754,17 +790,14 @@ check_pair(const char *function, struct clq_context *ctx,
 		return CLQ_ERROR_CONTEXT_MISMATCH;
 	}
 	if (a->dtype != b->dtype) {
-		clq__log(ctx, CLQ_LOG_ERROR, "%s: dtypes %s and %s differ",
-			 function, clq_dtype_name(a->dtype),
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the dtypes differ: %s %s, %s %s", function,
+			 a_name, clq_dtype_name(a->dtype), b_name,
 			 clq_dtype_name(b->dtype));
 		return CLQ_ERROR_TYPE_MISMATCH;
 	}
-	if (a->ndim != b->ndim) {
-		clq__log(ctx, CLQ_LOG_ERROR,
-			 "%s: the arrays have %zu and %zu axes", function,
-			 a->ndim, b->ndim);
-		return CLQ_ERROR_SHAPE_MISMATCH;
-	}
+	if (a->ndim != b->ndim)
+		return shape_mismatch(ctx, function, a_name, a, b_name, b);
 	return CLQ_SUCCESS;
 }
 
@@ -784,8 +817,8 @@ host_region(const char *function, struct clq_device_array *a,
 	if (!a || !q || !h)
 		return clq__invalid(a ? a->ctx : NULL, function,
 				    "array, queue or host array is NULL");
-	if ((rc = check_pair(function, a->ctx, h->ctx, q, &a->layout,
-			     &h->layout)) < 0 ||
+	if ((rc = check_pair(function, a->ctx, h->ctx, q, "device", &a->layout,
+			     "host", &h->layout)) < 0 ||
 	    (rc = clq__make_box(a->ctx, function, &a->layout, array_start,
 				count, "device array", &dev_box)) < 0 ||
 	    (rc = clq__make_box(a->ctx, function, &h->layout, host_start, count,
@@ -838,18 +871,17 @@ device_copy(const char *function, struct clq_device_array *dst,
 	if (!dst || !q || !src)
 		return clq__invalid(dst ? dst->ctx : NULL, function,
 				    "an array or the queue is NULL");
-	rc = check_pair(function, dst->ctx, src->ctx, q, &dst->layout,
-			&src->layout);
+	rc = check_pair(function, dst->ctx, src->ctx, q, "destination",
+			&dst->layout, "source", &src->layout);
 	if (rc < 0)
 		return rc;
 	if (!count) {
 		/* A whole-array copy: the shapes must agree. */
 		if (memcmp(dst->layout.shape, src->layout.shape,
-			   sizeof(dst->layout.shape)) != 0) {
-			clq__log(dst->ctx, CLQ_LOG_ERROR,
-				 "%s: the arrays differ in shape", function);
-			return CLQ_ERROR_SHAPE_MISMATCH;
-		}
+			   sizeof(dst->layout.shape)) != 0)
+			return shape_mismatch(dst->ctx, function, "destination",
+					      &dst->layout, "source",
+					      &src->layout);
 		whole_box(&dst->layout, &dst_box);
 		src_box = dst_box;
 	} else if ((rc = clq__make_box(dst->ctx, function, &dst->layout,

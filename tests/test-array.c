@@ -471,11 +471,15 @@ START_TEST(transfer_mismatches_refused)
 	ck_assert_rc(clq_device_array_get_async(a, q, floats, NULL, 0, &ev),
 		     CLQ_ERROR_TYPE_MISMATCH);
 	ck_assert_ptr_null(ev);
-	test_log_expect("differ in shape");
+	/* Shape mismatches name both shapes, as dtype mismatches do. */
+	test_log_expect("device [4, 5], host [5, 4]");
 	ck_assert_rc(clq_device_array_get(a, q, transposed),
 		     CLQ_ERROR_SHAPE_MISMATCH);
+	ck_assert(test_log_seen());
+	test_log_expect("device [4, 5], host [20]");
 	ck_assert_rc(clq_device_array_set_async(a, q, flat_h, NULL, 0, NULL),
 		     CLQ_ERROR_SHAPE_MISMATCH);
+	ck_assert(test_log_seen());
 	test_log_expect("different contexts");
 	ck_assert_rc(clq_device_array_set(a, foreign_q, ints),
 		     CLQ_ERROR_CONTEXT_MISMATCH);
@@ -866,7 +870,7 @@ END_TEST
 
 START_TEST(bad_regions_refused)
 {
-	const size_t shape[2] = {4, 5}, flat[1] = {20};
+	const size_t shape[2] = {4, 5}, flat[1] = {20}, transposed[2] = {5, 4};
 	const size_t zero[2] = {0, 0}, one[2] = {1, 1};
 	const size_t past_end[2] = {2, 4}, count_2x2[2] = {2, 2};
 	const size_t huge[2] = {SIZE_MAX, 0}, no_count[2] = {1, 0};
@@ -876,6 +880,8 @@ START_TEST(bad_regions_refused)
 	struct clq_device_array *b = make_device(CLQ_DTYPE_INT8, 1, flat, NULL);
 	struct clq_device_array *c =
 		make_device(CLQ_DTYPE_UINT8, 2, shape, NULL);
+	struct clq_device_array *t =
+		make_device(CLQ_DTYPE_INT8, 2, transposed, NULL);
 	struct clq_host_array *h = make_host(CLQ_DTYPE_INT8, 2, shape, NULL);
 	struct clq_event *ev = (struct clq_event *)&ev;
 
@@ -894,15 +900,29 @@ START_TEST(bad_regions_refused)
 	ck_assert_rc(clq_device_array_get_region(a, q, h, zero, zero, no_count,
 						 NULL, 0, NULL),
 		     CLQ_ERROR_INVALID_ARGUMENT);
-	test_log_expect("axes");
+	/* Shape mismatches name both shapes, dtype mismatches both types. */
+	test_log_expect("destination [4, 5], source [20]");
 	ck_assert_rc(clq_device_array_copy_region(a, q, b, zero, zero, one,
 						  NULL, 0, NULL),
 		     CLQ_ERROR_SHAPE_MISMATCH);
+	ck_assert(test_log_seen());
+	test_log_expect("destination [4, 5], source [20]");
 	ck_assert_rc(clq_device_array_copy(a, q, b, NULL, 0, NULL),
 		     CLQ_ERROR_SHAPE_MISMATCH);
-	test_log_expect("differ");
+	ck_assert(test_log_seen());
+	test_log_expect("destination [4, 5], source [5, 4]");
+	ck_assert_rc(clq_device_array_copy(a, q, t, NULL, 0, NULL),
+		     CLQ_ERROR_SHAPE_MISMATCH);
+	ck_assert(test_log_seen());
+	test_log_expect("device [20], host [4, 5]");
+	ck_assert_rc(clq_device_array_set_region(b, q, h, zero, zero, one, NULL,
+						 0, NULL),
+		     CLQ_ERROR_SHAPE_MISMATCH);
+	ck_assert(test_log_seen());
+	test_log_expect("destination int8, source uint8");
 	ck_assert_rc(clq_device_array_copy(a, q, c, NULL, 0, NULL),
 		     CLQ_ERROR_TYPE_MISMATCH);
+	ck_assert(test_log_seen());
 	test_log_expect("is NULL");
 	ck_assert_rc(clq_device_array_set_region(a, q, h, NULL, zero, one, NULL,
 						 0, NULL),
@@ -918,6 +938,7 @@ START_TEST(bad_regions_refused)
 	clq_device_array_unref(a);
 	clq_device_array_unref(b);
 	clq_device_array_unref(c);
+	clq_device_array_unref(t);
 	clq_queue_unref(q);
 }
 END_TEST
