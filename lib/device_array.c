@@ -999,3 +999,237 @@ clq_device_array_zero(struct clq_device_array *array, struct clq_queue *queue,
 	return clq_device_array_fill(array, queue, zeros, wait, n_wait,
 				     event_out);
 }
+
+/*
+ * Block fills (clq_device_array_fill_region()). A block that is one range
+ * of bytes is one clEnqueueFillBuffer. Any other block is one fill of its
+ * first contiguous run, then rectangular copies within the array that
+ * double the filled part along each further axis: about log2(n) commands
+ * for n rows, where a fill per row costs n commands, and no kernel, which
+ * would have to be built and kept for each context.
+ */
+
+/* Commands that double a part `done` units long until it is `count`. */
+static size_t
+doublings(size_t count)
+{
+	size_t n = 0;
+
+	for (size_t done = 1; done < count; done *= 2)
+		n++;
+	return n;
+}
+
+/*
+ * Copies a unit of the block (a run `run` bytes long, repeated `rows`
+ * times `row_pitch` apart), which starts at `at`, along an axis `pitch`
+ * bytes apart, doubling the copied part until it holds `count` units: each
+ * copy reads units already written and writes the next ones, never the
+ * same bytes (a unit's span is at most `pitch`).
+ */
+static int
+double_along(size_t at, size_t run, size_t rows, size_t row_pitch, size_t count,
+	     size_t pitch,
+	     int (*step)(const struct clq__fill_step *s, void *data),
+	     void *data)
+{
+	struct clq__fill_step s = {.copy = 1, .src = at};
+	int rc = CLQ_SUCCESS;
+
+	for (size_t done = 1; done < count && rc == CLQ_SUCCESS;) {
+		size_t m = count - done < done ? count - done : done;
+
+		s.dst = at + done * pitch;
+		s.region[0] = run;
+		if (rows == 1) {
+			s.region[1] = m;
+			s.region[2] = 1;
+			s.row_pitch = pitch;
+			s.slice_pitch = m * pitch;
+		} else {
+			s.region[1] = rows;
+			s.region[2] = m;
+			s.row_pitch = row_pitch;
+			s.slice_pitch = pitch;
+		}
+		rc = step(&s, data);
+		done += m;
+	}
+	return rc;
+}
+
+int
+clq__fill_plan(const struct clq__layout *l, const struct clq__box *b,
+	       int (*step)(const struct clq__fill_step *s, void *data),
+	       void *data)
+{
+	size_t k = l->ndim - 1, base = 0, n_axes = 0;
+	size_t count[CLQ_MAX_DIMS - 1], pitch[CLQ_MAX_DIMS - 1];
+	struct clq__fill_step fill = {0};
+	int rc;
+
+	/* The first run: axis k and the axes after it, each whole and
+	 * unpadded, are one contiguous range of bytes. */
+	while (k > 0 && b->count[k] == l->padded[k])
+		k--;
+	for (size_t i = 0; i < l->ndim; i++)
+		base += b->start[i] * l->strides[i];
+	fill.dst = base;
+	fill.region[0] = b->count[k] * l->strides[k];
+	fill.region[1] = fill.region[2] = 1;
+	/* The further axes that repeat the run, innermost first. */
+	for (size_t i = k; i-- > 0;) {
+		if (b->count[i] > 1) {
+			count[n_axes] = b->count[i];
+			pitch[n_axes++] = l->strides[i];
+		}
+	}
+	rc = step(&fill, data);
+	if (rc == CLQ_SUCCESS && n_axes >= 1)
+		rc = double_along(base, fill.region[0], 1, 0, count[0],
+				  pitch[0], step, data);
+	if (rc == CLQ_SUCCESS && n_axes >= 2)
+		rc = double_along(base, fill.region[0], count[0], pitch[0],
+				  count[1], pitch[1], step, data);
+	if (rc == CLQ_SUCCESS && n_axes == 3) {
+		/* A third axis would need a fourth level: either copy the
+		 * whole unit once per further index, or double one slice
+		 * of it at a time along the third axis, whichever is fewer
+		 * commands. */
+		size_t loop = count[0] < count[1] ? 0 : 1;
+		size_t per_unit = count[2] - 1;
+
+		if (per_unit <= count[loop] * doublings(count[2])) {
+			struct clq__fill_step s = {
+				.copy = 1,
+				.src = base,
+				.region = {fill.region[0], count[0], count[1]},
+				.row_pitch = pitch[0],
+				.slice_pitch = pitch[1]};
+
+			for (size_t t = 1; t < count[2] && rc == CLQ_SUCCESS;
+			     t++) {
+				s.dst = base + t * pitch[2];
+				rc = step(&s, data);
+			}
+		} else {
+			size_t other = 1 - loop;
+
+			for (size_t t = 0; t < count[loop] && rc == CLQ_SUCCESS;
+			     t++)
+				rc = double_along(base + t * pitch[loop],
+						  fill.region[0], count[other],
+						  pitch[other], count[2],
+						  pitch[2], step, data);
+		}
+	}
+	return rc;
+}
+
+/* A block fill being enqueued: the array, the pattern, the command list. */
+struct fill_region {
+	struct clq_device_array *array;
+	const void *pattern;
+	struct clq__box box;
+	/* While enqueueing: the wait list for the first command, the event
+	 * for the last, and how many commands are left. */
+	struct clq_queue *q;
+	cl_uint n_wait;
+	const cl_event *list;
+	cl_event *ev;
+	size_t left;
+};
+
+static int
+count_step(const struct clq__fill_step *s, void *data)
+{
+	(void)s;
+	((struct fill_region *)data)->left++;
+	return CLQ_SUCCESS;
+}
+
+/*
+ * Enqueues one command of the plan. Rectangular copies go to the root
+ * buffer, as every device copy does (see enqueue_rect()); the fill does
+ * too, so one buffer carries the whole block.
+ */
+static int
+enqueue_step(const struct clq__fill_step *s, void *data)
+{
+	struct fill_region *f = data;
+	struct clq_device_array *a = f->array;
+	cl_event *ev = --f->left == 0 ? f->ev : NULL;
+	cl_uint n_wait = f->n_wait;
+	const cl_event *list = f->list;
+	struct rect_side src, dst;
+
+	f->n_wait = 0;
+	f->list = NULL;
+	if (!s->copy)
+		return clq__check(
+			f->q->ctx,
+			clEnqueueFillBuffer(f->q->cl, a->root, f->pattern,
+					    a->layout.itemsize,
+					    a->root_offset + s->dst,
+					    s->region[0], n_wait, list, ev),
+			"clEnqueueFillBuffer");
+	src = (struct rect_side){{0, 0, 0}, s->row_pitch, s->slice_pitch};
+	dst = src;
+	rect_side_shift(&src, a->root_offset + s->src);
+	rect_side_shift(&dst, a->root_offset + s->dst);
+	return clq__check(
+		f->q->ctx,
+		clEnqueueCopyBufferRect(f->q->cl, a->root, a->root, src.origin,
+					dst.origin, s->region, s->row_pitch,
+					s->slice_pitch, s->row_pitch,
+					s->slice_pitch, n_wait, list, ev),
+		"clEnqueueCopyBufferRect");
+}
+
+static int
+fill_region_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
+		    cl_event *ev, void *data)
+{
+	struct fill_region *f = data;
+
+	f->q = q;
+	f->n_wait = n_wait;
+	f->list = list;
+	f->ev = ev;
+	f->left = 0;
+	clq__fill_plan(&f->array->layout, &f->box, count_step, f);
+	return clq__fill_plan(&f->array->layout, &f->box, enqueue_step, f);
+}
+
+int
+clq_device_array_fill_region(struct clq_device_array *array,
+			     struct clq_queue *queue, const size_t *start,
+			     const size_t *count, const void *value,
+			     struct clq_event *const *wait, size_t n_wait,
+			     struct clq_event **event_out)
+{
+	static const char fn[] = "clq_device_array_fill_region";
+	struct fill_region f = {.array = array, .pattern = value};
+	struct clq__command command = {
+		fill_region_enqueue, NULL, &f, "fill", NULL, 0};
+	int rc;
+
+	if (event_out)
+		*event_out = NULL;
+	if (!array || !queue || !value)
+		return clq__invalid(array ? array->ctx : NULL, fn,
+				    "array, queue or value is NULL");
+	if (queue->ctx != array->ctx) {
+		clq__log(array->ctx, CLQ_LOG_ERROR,
+			 "%s: the array and the queue belong to different "
+			 "contexts",
+			 fn);
+		return CLQ_ERROR_CONTEXT_MISMATCH;
+	}
+	rc = clq__make_box(array->ctx, fn, &array->layout, start, count,
+			   "array", &f.box);
+	if (rc < 0)
+		return rc;
+	command.bytes = box_bytes(&array->layout, &f.box);
+	return clq__enqueue(queue, fn, &command, wait, n_wait, event_out);
+}

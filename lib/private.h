@@ -255,6 +255,30 @@ int clq__make_box(struct clq_context *ctx, const char *function,
 		  const struct clq__layout *l, const size_t *start,
 		  const size_t *count, const char *which, struct clq__box *b);
 
+/*
+ * One OpenCL command of a block fill (device_array.c). Offsets are bytes
+ * from the array's start. A fill writes the pattern over `region[0]` bytes
+ * at `dst`; a copy (`copy` set) is a rectangular copy within the array,
+ * with the same pitches on both sides, from `src` to `dst`.
+ */
+struct clq__fill_step {
+	int copy;
+	size_t src, dst;
+	size_t region[3];
+	size_t row_pitch, slice_pitch;
+};
+
+/*
+ * The commands that set the elements of box `b` of layout `l`, and no
+ * other byte, in the order they must run: one fill of the block's first
+ * contiguous run, then rectangular copies from the part already filled
+ * that double it along each further axis of the block. Calls `step` for
+ * each command; returns CLQ_SUCCESS or the first negative status of step.
+ */
+int clq__fill_plan(const struct clq__layout *l, const struct clq__box *b,
+		   int (*step)(const struct clq__fill_step *s, void *data),
+		   void *data);
+
 /* Logging (log.c). ctx may be NULL: the process-wide handler is used. */
 void clq__log(struct clq_context *ctx, enum clq_log_level level,
 	      const char *fmt, ...) CLQ__PRINTF(3, 4);

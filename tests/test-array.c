@@ -884,6 +884,7 @@ START_TEST(bad_regions_refused)
 		make_device(CLQ_DTYPE_INT8, 2, transposed, NULL);
 	struct clq_host_array *h = make_host(CLQ_DTYPE_INT8, 2, shape, NULL);
 	struct clq_event *ev = (struct clq_event *)&ev;
+	const int8_t seven = 7;
 
 	test_log_expect("exceed its length");
 	ck_assert_rc(clq_device_array_set_region(a, q, h, past_end, zero,
@@ -933,6 +934,42 @@ START_TEST(bad_regions_refused)
 	ck_assert_rc(clq_device_array_fill(a, q, NULL, NULL, 0, NULL),
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_rc(clq_device_array_zero(NULL, q, NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+
+	/* Block fills: outside the array, zero counts, NULL pointers. */
+	test_log_expect("array axis 1: elements 4 + 2 exceed its length 5");
+	ck_assert_rc(clq_device_array_fill_region(a, q, past_end, count_2x2,
+						  &seven, NULL, 0, &ev),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_null(ev);
+	test_log_expect("exceed its length");
+	ck_assert_rc(clq_device_array_fill_region(a, q, huge, one, &seven, NULL,
+						  0, NULL),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	ck_assert_rc(clq_device_array_fill_region(a, q, zero, huge, &seven,
+						  NULL, 0, NULL),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	test_log_expect("count[1] is zero");
+	ck_assert_rc(clq_device_array_fill_region(a, q, zero, no_count, &seven,
+						  NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("is NULL");
+	ck_assert_rc(clq_device_array_fill_region(a, q, zero, one, NULL, NULL,
+						  0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_device_array_fill_region(a, q, NULL, one, &seven, NULL,
+						  0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_device_array_fill_region(a, q, zero, NULL, &seven,
+						  NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_device_array_fill_region(NULL, q, zero, one, &seven,
+						  NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_device_array_fill_region(a, NULL, zero, one, &seven,
+						  NULL, 0, NULL),
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	clq_host_array_unref(h);
 	clq_device_array_unref(a);
@@ -1261,6 +1298,224 @@ START_TEST(alias_copy_within_one_buffer)
 }
 END_TEST
 
+/* -------------------------------------------------------- block fills */
+
+/* Whether byte `offset` of an array lies in an element of the block. */
+static int
+in_block(size_t ndim, const size_t *padded, size_t esize, const size_t *start,
+	 const size_t *count, size_t offset)
+{
+	size_t e = offset / esize;
+
+	for (size_t i = ndim; i-- > 0;) {
+		size_t idx = e % padded[i];
+
+		e /= padded[i];
+		if (idx < start[i] || idx - start[i] >= count[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* Asserts that `got` is `before` with the block's elements (padding
+ * excluded) set to `value`. */
+static void
+assert_filled(const uint8_t *got, const uint8_t *before, size_t nbytes,
+	      size_t ndim, const size_t *padded, size_t esize,
+	      const size_t *start, const size_t *count, const void *value)
+{
+	for (size_t o = 0; o < nbytes; o++) {
+		int inside = in_block(ndim, padded, esize, start, count, o);
+		uint8_t want = inside ? ((const uint8_t *)value)[o % esize]
+				      : before[o];
+
+		ck_assert_msg(got[o] == want,
+			      "byte %zu (%s the block) is %u, expected %u", o,
+			      inside ? "inside" : "outside", got[o], want);
+	}
+}
+
+/*
+ * Fills a block of an array whose bytes (padding included) start random,
+ * reads every byte back and checks them. With `root_offset` > 0 the array
+ * is an alias that far into a larger buffer, whose other bytes must stay
+ * as they were.
+ */
+static void
+check_fill_region(enum clq_dtype dtype, size_t ndim, const size_t *shape,
+		  const size_t *padded, const size_t *start,
+		  const size_t *count, size_t root_offset)
+{
+	struct clq_queue *q = make_queue();
+	struct clq_device_array *a = NULL, *holder = NULL;
+	size_t esize = clq_dtype_size(dtype), nbytes = esize, total;
+	uint8_t value[16], *before, *got;
+	cl_mem mem;
+
+	for (size_t i = 0; i < ndim; i++)
+		nbytes *= padded[i];
+	if (root_offset) {
+		/* bytes before and after the alias, to check they stay */
+		total = root_offset + nbytes + 64;
+		holder = make_device(CLQ_DTYPE_UINT8, 1, &total, NULL);
+		mem = clq_device_array_get_cl(holder);
+		ck_assert_ok(clq_device_array_create_alias(
+			test_ctx, mem, root_offset, dtype, ndim, shape, padded,
+			&a));
+	} else {
+		total = nbytes;
+		a = make_device(dtype, ndim, shape, padded);
+		mem = clq_device_array_get_cl(a);
+	}
+	ck_assert_uint_eq(clq_device_array_get_nbytes(a), nbytes);
+	before = malloc(total);
+	got = malloc(total);
+	random_bytes(before, total);
+	random_bytes(value, esize);
+	raw_write(q, mem, 0, total, before);
+
+	ck_assert_ok(clq_device_array_fill_region(a, q, start, count, value,
+						  NULL, 0, NULL));
+	raw_read(q, mem, 0, total, got);
+	ck_assert_mem_eq(got, before, root_offset);
+	assert_filled(got + root_offset, before + root_offset, nbytes, ndim,
+		      padded, esize, start, count, value);
+	ck_assert_mem_eq(got + root_offset + nbytes,
+			 before + root_offset + nbytes,
+			 total - root_offset - nbytes);
+	free(before);
+	free(got);
+	clq_device_array_unref(a);
+	clq_device_array_unref(holder);
+	clq_queue_unref(q);
+}
+
+/* The example: elements 3..10 of 32 int32 set to 7. */
+START_TEST(fill_region_elements_3_to_10)
+{
+	const size_t n = 32, start = 3, count = 8;
+	const int32_t seven = 7;
+	struct clq_queue *q = make_queue();
+	struct clq_device_array *a = make_device(CLQ_DTYPE_INT32, 1, &n, NULL);
+	struct clq_host_array *h = make_host(CLQ_DTYPE_INT32, 1, &n, NULL);
+	int32_t before[32], *got;
+	struct clq_event *ev = NULL;
+
+	for (int i = 0; i < 32; i++)
+		before[i] = 100 + i;
+	memcpy(clq_host_array_data(h), before, sizeof(before));
+	ck_assert_ok(clq_device_array_set(a, q, h));
+	ck_assert_ok(clq_device_array_fill_region(a, q, &start, &count, &seven,
+						  NULL, 0, &ev));
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_ok(clq_device_array_get_async(a, q, h, &ev, 1, NULL));
+	ck_assert_ok(clq_queue_finish(q));
+	got = clq_host_array_data(h);
+	for (int i = 0; i < 32; i++)
+		ck_assert_int_eq(got[i], i >= 3 && i <= 10 ? 7 : 100 + i);
+	clq_event_unref(ev);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/* Every dtype, a block inside a padded 2-D array. */
+START_TEST(fill_region_every_dtype)
+{
+	const size_t shape[2] = {5, 3}, padded[2] = {6, 4};
+	const size_t start[2] = {1, 1}, count[2] = {3, 2};
+
+	check_fill_region((enum clq_dtype)_i, 2, shape, padded, start, count,
+			  0);
+}
+END_TEST
+
+/* Blocks of 1 to 4 axes: contiguous ones (one fill), rows of padded
+ * arrays, many rows, and each way of repeating along a third axis. */
+static const struct fill_case {
+	size_t ndim;
+	size_t shape[4], padded[4], start[4], count[4];
+} fill_cases[] = {
+	{1, {32}, {40}, {3}, {8}},
+	{1, {32}, {32}, {0}, {32}},
+	{2, {5, 7}, {5, 7}, {1, 0}, {3, 7}},
+	{2, {5, 7}, {6, 9}, {1, 0}, {3, 7}},
+	{2, {5, 7}, {6, 9}, {4, 6}, {1, 1}},
+	{2, {300, 3}, {300, 5}, {0, 1}, {300, 2}},
+	{2, {257, 4}, {260, 4}, {1, 0}, {255, 3}},
+	{3, {4, 5, 6}, {5, 6, 8}, {1, 1, 2}, {3, 4, 3}},
+	{3, {4, 5, 6}, {4, 5, 6}, {1, 0, 0}, {2, 5, 6}},
+	{3, {4, 5, 6}, {4, 5, 6}, {1, 2, 0}, {3, 2, 6}},
+	{3, {9, 1, 6}, {9, 2, 7}, {0, 0, 1}, {9, 1, 5}},
+	{4, {3, 4, 5, 6}, {4, 5, 6, 7}, {0, 1, 1, 1}, {3, 3, 4, 5}},
+	{4, {40, 2, 2, 3}, {40, 3, 2, 4}, {0, 0, 0, 0}, {40, 2, 2, 2}},
+	{4, {40, 3, 2, 3}, {40, 4, 2, 4}, {0, 0, 0, 0}, {40, 3, 2, 2}},
+	{4, {3, 4, 5, 6}, {3, 4, 5, 8}, {1, 0, 2, 1}, {1, 4, 1, 5}},
+	{4, {3, 4, 5, 6}, {3, 4, 5, 6}, {1, 1, 0, 0}, {2, 3, 5, 6}},
+};
+
+START_TEST(fill_region_blocks)
+{
+	const struct fill_case *c = &fill_cases[_i];
+
+	check_fill_region(CLQ_DTYPE_INT16, c->ndim, c->shape, c->padded,
+			  c->start, c->count, 0);
+}
+END_TEST
+
+/* An alias one alignment unit into its buffer: the fill and its
+ * rectangular copies take the root-buffer route, at its offset. */
+START_TEST(fill_region_alias)
+{
+	const struct fill_case *c = &fill_cases[_i];
+
+	check_fill_region(CLQ_DTYPE_COMPLEX64, c->ndim, c->shape, c->padded,
+			  c->start, c->count, base_align());
+}
+END_TEST
+
+/* Through the common enqueue path: the wait list holds it back, its event
+ * completes after it, and a profiling queue times it. */
+START_TEST(fill_region_waits_and_gives_event)
+{
+	const size_t shape[2] = {64, 6}, padded[2] = {64, 8};
+	const size_t start[2] = {2, 1}, count[2] = {60, 4};
+	const uint32_t value = 0xdeadbeefu;
+	struct clq_queue *q = test_queue_new(CLQ_QUEUE_PROFILING);
+	struct clq_device_array *a =
+		make_device(CLQ_DTYPE_UINT32, 2, shape, padded);
+	struct clq_host_array *h = make_host(CLQ_DTYPE_UINT32, 2, shape, NULL);
+	struct clq_event *gate = test_user_event_new(), *ev = NULL;
+	struct clq_event_times t;
+	const uint32_t *got;
+
+	ck_assert_ok(clq_device_array_zero(a, q, NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_fill_region(a, q, start, count, &value,
+						  &gate, 1, &ev));
+	ck_assert_ok(clq_queue_flush(q));
+	test_sleep_ms(20);
+	ck_assert_int_gt(test_event_status(ev), CL_COMPLETE);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(ev));
+	ck_assert_ok(clq_event_get_times(ev, &t));
+	ck_assert_uint_ge(t.end, t.start);
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	got = clq_host_array_data(h);
+	for (size_t r = 0; r < 64; r++)
+		for (size_t c = 0; c < 6; c++) {
+			int inside = r >= 2 && r < 62 && c >= 1 && c < 5;
+
+			ck_assert_uint_eq(got[r * 6 + c], inside ? value : 0);
+		}
+	clq_event_unref(gate);
+	clq_event_unref(ev);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+}
+END_TEST
+
 static Suite *
 array_suite(void)
 {
@@ -1308,6 +1563,18 @@ array_suite(void)
 	tcase_add_loop_test(tc, alias_copy_other_padding, 0, 2);
 	tcase_add_loop_test(tc, alias_host_transfers, 0, 2);
 	tcase_add_test(tc, alias_copy_within_one_buffer);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fill_region");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, fill_region_elements_3_to_10);
+	tcase_add_loop_test(tc, fill_region_every_dtype, 0, N_DTYPES);
+	tcase_add_loop_test(tc, fill_region_blocks, 0,
+			    sizeof(fill_cases) / sizeof(fill_cases[0]));
+	tcase_add_loop_test(tc, fill_region_alias, 0,
+			    sizeof(fill_cases) / sizeof(fill_cases[0]));
+	tcase_add_test(tc, fill_region_waits_and_gives_event);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("host");

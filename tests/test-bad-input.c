@@ -439,6 +439,52 @@ enqueue_fill_wait(struct clq_event *const *wait, size_t n_wait)
 	X(zero_ctx, CTX, clq_device_array_zero(F.a, F.q2, NULL, 0, &S.ev))     \
 	X(zero_null_wait_ev, INV,                                              \
 	  clq_device_array_zero(F.a, F.q, NULLEV, 1, &S.ev))                   \
+	X(fillr_null_array, INV,                                               \
+	  clq_device_array_fill_region(NULL, F.q, Z2, ONE2, &V, NULL, 0,       \
+				       &S.ev))                                 \
+	X(fillr_null_queue, INV,                                               \
+	  clq_device_array_fill_region(F.a, NULL, Z2, ONE2, &V, NULL, 0,       \
+				       &S.ev))                                 \
+	X(fillr_null_start, INV,                                               \
+	  clq_device_array_fill_region(F.a, F.q, NULL, ONE2, &V, NULL, 0,      \
+				       &S.ev))                                 \
+	X(fillr_null_count, INV,                                               \
+	  clq_device_array_fill_region(F.a, F.q, Z2, NULL, &V, NULL, 0,        \
+				       &S.ev))                                 \
+	X(fillr_null_value, INV,                                               \
+	  clq_device_array_fill_region(F.a, F.q, Z2, ONE2, NULL, NULL, 0,      \
+				       &S.ev))                                 \
+	X(fillr_zero_count, INV,                                               \
+	  clq_device_array_fill_region(F.a, F.q, Z2, C0, &V, NULL, 0, &S.ev))  \
+	X(fillr_outside, RANGE,                                                \
+	  clq_device_array_fill_region(F.a, F.q, OUT2, ONE2, &V, NULL, 0,      \
+				       &S.ev))                                 \
+	X(fillr_too_long, RANGE,                                               \
+	  clq_device_array_fill_region(F.a, F.q, Z2, C15, &V, NULL, 0, &S.ev)) \
+	X(fillr_whole_plus, RANGE,                                             \
+	  clq_device_array_fill_region(F.a, F.q, ONE2, C45, &V, NULL, 0,       \
+				       &S.ev))                                 \
+	X(fillr_count_max, RANGE,                                              \
+	  clq_device_array_fill_region(F.a, F.q, Z2, MAX2, &V, NULL, 0,        \
+				       &S.ev))                                 \
+	X(fillr_start_max, RANGE,                                              \
+	  clq_device_array_fill_region(F.a, F.q, MAX2, ONE2, &V, NULL, 0,      \
+				       &S.ev))                                 \
+	X(fillr_queue_ctx, CTX,                                                \
+	  clq_device_array_fill_region(F.a, F.q2, Z2, ONE2, &V, NULL, 0,       \
+				       &S.ev))                                 \
+	X(fillr_array_ctx, CTX,                                                \
+	  clq_device_array_fill_region(F.a2, F.q, Z2, ONE2, &V, NULL, 0,       \
+				       &S.ev))                                 \
+	X(fillr_null_wait, INV,                                                \
+	  clq_device_array_fill_region(F.a, F.q, Z2, ONE2, &V, NULL, 1,        \
+				       &S.ev))                                 \
+	X(fillr_null_wait_ev, INV,                                             \
+	  clq_device_array_fill_region(F.a, F.q, Z2, ONE2, &V, NULLEV, 1,      \
+				       &S.ev))                                 \
+	X(fillr_wait_ctx, CTX,                                                 \
+	  clq_device_array_fill_region(F.a, F.q, Z2, ONE2, &V, &F.pev2, 1,     \
+				       &S.ev))                                 \
 	/* programs and kernels */                                             \
 	X(src_null_ctx, INV,                                                   \
 	  clq_program_create_from_source(NULL, "kernel void k(void){}", NULL,  \

@@ -100,7 +100,8 @@ scenario_arrays(void)
 	struct clq_device_array *a = NULL, *b = NULL;
 	struct clq_host_array *h = NULL, *w = NULL;
 	struct clq_event *ev[2] = {NULL, NULL};
-	float out[ROWS * COLS] = {0}, value = 7.0f;
+	const size_t start[2] = {1, 1}, count[2] = {2, 3};
+	float out[ROWS * COLS] = {0}, value = 7.0f, block = 9.0f;
 	int rc = open_queue(&ctx, &q, 0);
 
 	if (rc == CLQ_SUCCESS)
@@ -138,6 +139,19 @@ scenario_arrays(void)
 	for (int i = 0; rc == CLQ_SUCCESS && i < ROWS * COLS; i++)
 		if (out[i] != value)
 			rc = WRONG_RESULT;
+	/* a block of the padded array: a fill and a rectangular copy */
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_fill_region(a, q, start, count, &block,
+						  NULL, 0, NULL);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_get(a, q, w);
+	for (int i = 0; rc == CLQ_SUCCESS && i < ROWS * COLS; i++) {
+		int r = i / COLS, c = i % COLS;
+		int inside = r >= 1 && r < 3 && c >= 1 && c < 4;
+
+		if (out[i] != (inside ? block : value))
+			rc = WRONG_RESULT;
+	}
 	if (rc != CLQ_SUCCESS && q)
 		clq_queue_finish(q); /* before `out` goes out of scope */
 	clq_event_unref(ev[0]);

@@ -339,6 +339,48 @@ clq_device_array_fill(struct clq_device_array *array, struct clq_queue *queue,
 		      const void *value, struct clq_event *const *wait,
 		      size_t n_wait, struct clq_event **event_out);
 
+/**
+ * Enqueues setting the elements of a block of the array to `value`:
+ * `count[i]` elements along each axis i from `start[i]` (the elements
+ * `start` to `start + count - 1` of every axis, `ndim` entries each).
+ * Every other element and all padding keep their contents. `value` points
+ * at one element of the array's dtype (clq_dtype_size() bytes), copied at
+ * once; any dtype works, since only its bytes are copied.
+ *
+ * A block that is one contiguous range of bytes (a range of the first axis
+ * it spans, with every later axis whole and unpadded) is one
+ * `clEnqueueFillBuffer`. Any other block is one fill of its first
+ * contiguous run, then rectangular copies within the array, each from the
+ * part already filled, that double the filled part along each further
+ * axis: about log2(n) commands for n rows rather than n, and no kernel to
+ * build. The commands run in turn on the queue; the first waits for
+ * `wait`, and `event_out` is the last one's event (so profiling times
+ * cover the last command only).
+ *
+ * Thread safety: as the other operations on arrays.
+ * @param array the array to fill
+ * @param queue the queue to enqueue on, of the array's context
+ * @param start `ndim` first indices of the block
+ * @param count `ndim` lengths of the block, each ≥ 1
+ * @param value one element of the array's dtype
+ * @param wait events the fill waits for; may be NULL when `n_wait` is 0
+ * @param n_wait the number of events in `wait`
+ * @param event_out receives the fill's event, owned by the caller; may be
+ *        NULL
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL array,
+ *         queue, `start`, `count` or `value`, a zero count or a bad wait
+ *         list; #CLQ_ERROR_OUT_OF_RANGE when the block does not lie inside
+ *         the array's shape; #CLQ_ERROR_CONTEXT_MISMATCH when the queue or a
+ *         wait list event belongs to another context; an OpenCL code from
+ *         `clEnqueueFillBuffer` or `clEnqueueCopyBufferRect`.
+ */
+CLQ_EXPORT int
+clq_device_array_fill_region(struct clq_device_array *array,
+			     struct clq_queue *queue, const size_t *start,
+			     const size_t *count, const void *value,
+			     struct clq_event *const *wait, size_t n_wait,
+			     struct clq_event **event_out);
+
 /** Enqueues setting every byte of the array to zero. As _fill(). */
 CLQ_EXPORT int
 clq_device_array_zero(struct clq_device_array *array, struct clq_queue *queue,
