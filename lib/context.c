@@ -36,10 +36,12 @@ clq_context_create(struct clq_device *device, struct clq_context **ctx_out)
 		return CL_OUT_OF_HOST_MEMORY;
 	atomic_init(&ctx->refs, 1);
 	clq__log_sink_init(&ctx->log);
+	clq__failsafe_init(&ctx->failsafe);
 	/* The notify callback gets ctx before ctx->cl is set; it only logs. */
 	ctx->cl = clCreateContext(props, 1, &id, context_notify, ctx, &err);
 	if (err != CL_SUCCESS) {
 		clq__check(NULL, err, "clCreateContext");
+		clq__failsafe_destroy(&ctx->failsafe);
 		clq__log_sink_destroy(&ctx->log);
 		free(ctx);
 		return err;
@@ -78,6 +80,7 @@ clq_context_ref(struct clq_context *ctx)
 void
 clq__context_free(struct clq_context *ctx)
 {
+	clq__failsafe_destroy(&ctx->failsafe);
 	clReleaseContext(ctx->cl);
 	clq_device_unref(ctx->device);
 	clq__log_sink_destroy(&ctx->log);

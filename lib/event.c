@@ -145,6 +145,7 @@ clq__event_destroy(struct clq_event *e)
 		clReleaseEvent(e->cl);
 	clq__context_drop(e->ctx);
 	if (!e->user) {
+		clq__queue_handle_drop(e->source);
 		command_event_free(e);
 		return;
 	}
@@ -172,6 +173,9 @@ clq__command_event_new(struct clq_queue *queue)
 	e->cl = NULL;
 	e->profiled = (queue->flags & CLQ_QUEUE_PROFILING) != 0;
 	e->user = NULL;
+	atomic_init(&e->unflushed, 1);
+	e->source = queue->handle;
+	atomic_fetch_add_explicit(&e->source->refs, 1, memory_order_relaxed);
 	return e;
 }
 
@@ -345,28 +349,27 @@ clq__event_read_times(struct clq_event *event, struct clq_event_times *t)
 	return CLQ_SUCCESS;
 }
 
-int
-clq_event_get_times(struct clq_event *event, struct clq_event_times *times_out)
+/* clq_event_get_times() on behalf of `function`, which names messages. */
+static int
+event_times(struct clq_event *event, const char *function,
+	    struct clq_event_times *times_out)
 {
 	struct clq_event_times t;
 	int rc;
 
-	if (!event || !times_out)
-		return clq__invalid(event ? event->ctx : NULL,
-				    "clq_event_get_times",
-				    "event or times_out is NULL");
 	if (!event->profiled) {
 		clq__log(event->ctx, CLQ_LOG_ERROR,
-			 "clq_event_get_times: the event is not from a "
-			 "profiling queue");
+			 "%s: the event is not from a profiling queue (create "
+			 "the queue with CLQ_QUEUE_PROFILING)",
+			 function);
 		return CLQ_ERROR_PROFILING_DISABLED;
 	}
 	rc = clq__event_read_times(event, &t);
 	if (rc == CLQ_ERROR_TIMING_UNAVAILABLE)
 		clq__log(event->ctx, CLQ_LOG_ERROR,
-			 "the driver reported unusable timestamps (start %llu, "
-			 "end %llu)",
-			 (unsigned long long)t.start,
+			 "%s: the driver reported unusable timestamps (start "
+			 "%llu, end %llu)",
+			 function, (unsigned long long)t.start,
 			 (unsigned long long)t.end);
 	if (rc < 0)
 		return rc;
@@ -375,24 +378,34 @@ clq_event_get_times(struct clq_event *event, struct clq_event_times *times_out)
 }
 
 int
-clq_event_time_since(struct clq_event *event, struct clq_event *prior,
-		     double *seconds_out)
+clq_event_get_times(struct clq_event *event, struct clq_event_times *times_out)
+{
+	if (!event || !times_out)
+		return clq__invalid(event ? event->ctx : NULL,
+				    "clq_event_get_times",
+				    "event or times_out is NULL");
+	return event_times(event, "clq_event_get_times", times_out);
+}
+
+/* START(event) - END(prior) in seconds, for `function`. */
+static int
+time_between(struct clq_event *event, struct clq_event *prior,
+	     const char *function, double *seconds_out)
 {
 	struct clq_event_times now, before;
 	int rc;
 
 	if (!event || !prior || !seconds_out)
-		return clq__invalid(event ? event->ctx : NULL,
-				    "clq_event_time_since",
-				    "event, prior or seconds_out is NULL");
+		return clq__invalid(event ? event->ctx : NULL, function,
+				    "an event or seconds_out is NULL");
 	if (event->ctx != prior->ctx) {
 		clq__log(event->ctx, CLQ_LOG_ERROR,
-			 "clq_event_time_since: the events belong to "
-			 "different contexts");
+			 "%s: the events belong to different contexts",
+			 function);
 		return CLQ_ERROR_CONTEXT_MISMATCH;
 	}
-	if ((rc = clq_event_get_times(event, &now)) < 0 ||
-	    (rc = clq_event_get_times(prior, &before)) < 0)
+	if ((rc = event_times(event, function, &now)) < 0 ||
+	    (rc = event_times(prior, function, &before)) < 0)
 		return rc;
 	/* Unsigned difference read as signed: exact for any real span. */
 	*seconds_out = (double)(int64_t)(now.start - before.end) * 1e-9;
@@ -400,10 +413,17 @@ clq_event_time_since(struct clq_event *event, struct clq_event *prior,
 }
 
 int
+clq_event_time_since(struct clq_event *event, struct clq_event *prior,
+		     double *seconds_out)
+{
+	return time_between(event, prior, "clq_event_time_since", seconds_out);
+}
+
+int
 clq_event_time_till(struct clq_event *event, struct clq_event *next,
 		    double *seconds_out)
 {
-	return clq_event_time_since(next, event, seconds_out);
+	return time_between(next, event, "clq_event_time_till", seconds_out);
 }
 
 /* Driver-called trampoline for command events. */
@@ -485,15 +505,20 @@ clq_event_set_callback(struct clq_event *event, clq_event_callback_fn fn,
 static int
 set_user_status(struct clq_event *event, int status)
 {
+	struct clq__failsafe *failsafe = &event->ctx->failsafe;
 	struct clq__callback *list, *next;
-	int rc = clq__check(event->ctx, clSetUserEventStatus(event->cl, status),
-			    "clSetUserEventStatus");
+	int rc;
 
+	if (status < 0)
+		clq__failsafe_user_failing(failsafe);
+	rc = clq__check(event->ctx, clSetUserEventStatus(event->cl, status),
+			"clSetUserEventStatus");
 	if (rc < 0) {
 		atomic_store(&event->user->completed,
 			     0); /* it may be retried */
 		return rc;
 	}
+	clq__failsafe_user_completed(failsafe);
 	pthread_mutex_lock(&event->user->lock);
 	event->user->status_known = 1;
 	event->user->final_status = status;
@@ -529,6 +554,7 @@ clq_user_event_create(struct clq_context *ctx, struct clq_event **event_out)
 		clq_event_unref(e);
 		return clq__check(ctx, err, "clCreateUserEvent");
 	}
+	clq__failsafe_user_created(&ctx->failsafe);
 	*event_out = e;
 	return CLQ_SUCCESS;
 }

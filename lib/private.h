@@ -51,11 +51,26 @@ struct clq_device {
 	size_t simd_group_size;
 };
 
+/*
+ * The route around drivers that abort or hang when a user event fails
+ * (failsafe.c). While a user event of the context is pending, or once one
+ * has failed, every command's OpenCL event is kept until it completes, and
+ * wait lists are screened for events that have already failed.
+ */
+struct clq__failsafe {
+	atomic_uint pending_user; /* user events not completed yet */
+	atomic_int user_failed;	  /* a user event has failed (sticky) */
+	pthread_mutex_t lock;	  /* guards the rest */
+	cl_event *kept;		  /* retained, released once complete */
+	size_t n_kept, n_reserved, cap, sweep_at;
+};
+
 struct clq_context {
 	atomic_uint refs;
 	struct clq_device *device;
 	cl_context cl;
 	struct clq__log_sink log;
+	struct clq__failsafe failsafe;
 };
 
 /* Context references from inside the library: the context is known to
@@ -76,10 +91,25 @@ clq__context_drop(struct clq_context *ctx)
 		clq__context_free(ctx);
 }
 
+/*
+ * What a queue's command events keep of it (queue.c): its OpenCL queue,
+ * retained, so that a wait on another queue can flush it even after the
+ * clq queue is gone (OpenCL 1.2 section 5.13 leaves an unflushed
+ * cross-queue wait undefined).
+ */
+struct clq__queue_handle {
+	atomic_uint refs;
+	cl_command_queue cl;
+};
+
+/* Drops a reference; the last releases the OpenCL queue. */
+void clq__queue_handle_drop(struct clq__queue_handle *h);
+
 struct clq_queue {
 	atomic_uint refs;
 	struct clq_context *ctx;
 	cl_command_queue cl;
+	struct clq__queue_handle *handle;
 	unsigned flags;
 	uint64_t id; /* unique in the process, never reused */
 	/* Set while no other thread enqueues (clq_queue_set_timeline()). */
@@ -117,6 +147,10 @@ struct clq_event {
 	};
 	cl_event cl; /* NULL until the enqueue that made it succeeded */
 	int profiled;
+	/* Command events: the queue they were enqueued on (held), and whether
+	 * that queue may not have been flushed since. NULL for user events. */
+	atomic_int unflushed;
+	struct clq__queue_handle *source;
 	/* NULL for command events, which stay this small: every enqueue
 	 * that returns an event allocates one. */
 	struct clq__user_event *user;
@@ -470,6 +504,70 @@ int clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 				 const cl_event *list, cl_event *ev,
 				 int (*copy)(struct clq_queue *q, void *data),
 				 void *data);
+
+/*
+ * The failed-user-event route (failsafe.c), for the PoCL 3.1 faults
+ * DESIGN.md lists under "Driver faults": PoCL aborts when a failure
+ * propagates to a command whose event nobody holds, and a command whose
+ * wait list holds an event that has already failed never runs.
+ */
+void clq__failsafe_init(struct clq__failsafe *f);
+void clq__failsafe_destroy(struct clq__failsafe *f);
+
+/* Whether commands enqueued now must be kept: a user event of the context
+ * is pending, or one has failed. Inline: an enqueue pays two loads. */
+static inline int
+clq__failsafe_active(struct clq__failsafe *f)
+{
+	return (atomic_load_explicit(&f->pending_user, memory_order_relaxed) |
+		(unsigned)atomic_load_explicit(&f->user_failed,
+					       memory_order_relaxed)) != 0;
+}
+
+/*
+ * Reserves room to keep `n` events, so that keeping them after they are
+ * enqueued cannot fail. Returns CLQ_SUCCESS or CL_OUT_OF_HOST_MEMORY.
+ */
+int clq__failsafe_reserve(struct clq__failsafe *f, size_t n);
+/* Gives back `n` reservations that were not used. */
+void clq__failsafe_unreserve(struct clq__failsafe *f, size_t n);
+/* Keeps `ev` (retains it) in a reserved slot until it has completed. */
+void clq__failsafe_keep(struct clq__failsafe *f, cl_event ev);
+
+/*
+ * For enqueues that make more than one OpenCL command (remapped host
+ * arrays, block fills): each command after the first may be failed through
+ * queue order too, so its event must be kept as well. Begin reserves room
+ * for `n` when the failsafe is active (`*reserved_out` = n, else 0); pass
+ * `reserved ? &ev : NULL` as each command's event, then extra_keep() it
+ * (which takes the enqueue's reference; NULL is a no-op); end() gives back
+ * what was not used.
+ */
+int clq__failsafe_extra_begin(struct clq_context *ctx, size_t n,
+			      size_t *reserved_out);
+void clq__failsafe_extra_keep(struct clq_context *ctx, cl_event ev,
+			      size_t *reserved);
+void clq__failsafe_extra_end(struct clq_context *ctx, size_t reserved);
+
+/*
+ * Screens a converted wait list once a user event has failed: entries
+ * whose command has already failed are replaced by `*stand_in`, a new user
+ * event made here, which clq__failsafe_fail_stand_in() fails with
+ * `*status_out` once the command is enqueued, so the command fails as if
+ * the failure had reached it while it waited. `*stand_in` stays NULL when
+ * nothing failed. Returns CLQ_SUCCESS or an OpenCL code.
+ */
+int
+clq__failsafe_screen(struct clq_context *ctx, cl_event *list, cl_uint n_wait,
+		     cl_event *stand_in, cl_int *status_out);
+void clq__failsafe_fail_stand_in(struct clq_context *ctx, cl_event stand_in,
+				 cl_int status);
+
+/* A user event was made (+1) or completed (-1, `failed` if negative);
+ * called around clSetUserEventStatus() (see event.c). */
+void clq__failsafe_user_created(struct clq__failsafe *f);
+void clq__failsafe_user_failing(struct clq__failsafe *f);
+void clq__failsafe_user_completed(struct clq__failsafe *f);
 
 /* Size of the on-stack wait lists used by enqueue functions. */
 #define CLQ__WAIT_INLINE 16

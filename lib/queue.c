@@ -26,8 +26,14 @@ queue_new(struct clq_context *ctx, const char *function, unsigned flags,
 	queue = calloc(1, sizeof(*queue));
 	if (!queue)
 		return CL_OUT_OF_HOST_MEMORY;
+	queue->handle = malloc(sizeof(*queue->handle));
+	if (!queue->handle) {
+		free(queue);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
 	if ((flags & CLQ_QUEUE_TUNING) &&
 	    pthread_mutex_init(&queue->tune_lock, NULL) != 0) {
+		free(queue->handle);
 		free(queue);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
@@ -35,9 +41,13 @@ queue_new(struct clq_context *ctx, const char *function, unsigned flags,
 	if (err != CL_SUCCESS) {
 		if (flags & CLQ_QUEUE_TUNING)
 			pthread_mutex_destroy(&queue->tune_lock);
+		free(queue->handle);
 		free(queue);
 		return clq__check(ctx, err, "clCreateCommandQueue");
 	}
+	/* The handle holds the queue's one OpenCL reference. */
+	atomic_init(&queue->handle->refs, 1);
+	queue->handle->cl = queue->cl;
 	atomic_init(&queue->refs, 1);
 	queue->ctx = clq_context_ref(ctx);
 	queue->flags = flags;
@@ -97,8 +107,10 @@ clq_queue_unref(struct clq_queue *queue)
 	if (!queue || atomic_fetch_sub_explicit(&queue->refs, 1,
 						memory_order_acq_rel) != 1)
 		return;
-	/* clReleaseCommandQueue flushes; enqueued commands still run. */
-	clReleaseCommandQueue(queue->cl);
+	/* Flush now: the handle may outlive the queue in its events, and
+	 * releasing the OpenCL queue (which flushes) waits for the last. */
+	clFlush(queue->cl);
+	clq__queue_handle_drop(queue->handle);
 	clq__queue_timeline_clear(queue);
 	if (queue->flags & CLQ_QUEUE_TUNING) {
 		clq_event_unref(queue->tune_first);
@@ -107,6 +119,16 @@ clq_queue_unref(struct clq_queue *queue)
 	}
 	clq_context_unref(queue->ctx);
 	free(queue);
+}
+
+void
+clq__queue_handle_drop(struct clq__queue_handle *h)
+{
+	if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	/* clReleaseCommandQueue flushes; enqueued commands still run. */
+	clReleaseCommandQueue(h->cl);
+	free(h);
 }
 
 struct clq_context *
@@ -239,17 +261,35 @@ wait_list_free(cl_event *list, const cl_event *inline_buf)
 }
 
 /*
+ * Flushes the queue that `entry`'s command was enqueued on, once, before a
+ * command of `queue` waits for it: OpenCL 1.2 section 5.13 says a wait on
+ * an event of another queue is undefined unless that queue was flushed.
+ */
+static int
+flush_source(struct clq_queue *queue, struct clq_event *entry)
+{
+	if (!entry->source || entry->source == queue->handle ||
+	    !atomic_load_explicit(&entry->unflushed, memory_order_relaxed) ||
+	    !atomic_exchange(&entry->unflushed, 0))
+		return CLQ_SUCCESS;
+	return clq__check(queue->ctx, clFlush(entry->source->cl), "clFlush");
+}
+
+/*
  * Converts a clq wait list of n_wait > 0 events into the cl_event array
- * OpenCL wants, checking pointers and contexts. Uses `inline_buf` (of
+ * OpenCL wants, checking pointers and contexts, and flushes the queues
+ * the entries come from (flush_source()). Uses `inline_buf` (of
  * CLQ__WAIT_INLINE entries) when it is large enough, otherwise allocates;
  * release with wait_list_free(). `function` names the caller in logs.
  */
 static int
-wait_list(struct clq_context *ctx, const char *function,
+wait_list(struct clq_queue *queue, const char *function,
 	  struct clq_event *const *wait, size_t n_wait, cl_event *inline_buf,
 	  cl_event **list_out)
 {
+	struct clq_context *ctx = queue->ctx;
 	cl_event *list = inline_buf;
+	int rc;
 
 	if (!wait)
 		return clq__invalid(ctx, function,
@@ -263,7 +303,7 @@ wait_list(struct clq_context *ctx, const char *function,
 			return CL_OUT_OF_HOST_MEMORY;
 	}
 	for (size_t i = 0; i < n_wait; i++) {
-		const struct clq_event *entry = wait[i];
+		struct clq_event *entry = wait[i];
 
 		if (!entry || entry->ctx != ctx) {
 			wait_list_free(list, inline_buf);
@@ -271,16 +311,64 @@ wait_list(struct clq_context *ctx, const char *function,
 		}
 		list[i] = entry->cl;
 	}
+	for (size_t i = 0; i < n_wait; i++) {
+		if ((rc = flush_source(queue, wait[i])) < 0) {
+			wait_list_free(list, inline_buf);
+			return rc;
+		}
+	}
 	*list_out = list;
 	return CLQ_SUCCESS;
 }
 
 /* Whether the command needs a clq event even if the caller wants none. */
 static int
-needs_event(const struct clq_queue *queue, const struct clq__command *command)
+needs_event(const struct clq_queue *queue, const struct clq__command *command,
+	    int kept)
 {
-	return command->enqueued || queue->timeline ||
+	return kept || command->enqueued || queue->timeline ||
 	       (queue->flags & CLQ_QUEUE_TUNING);
+}
+
+/*
+ * The failsafe's part of an enqueue (see failsafe.c): reserves room to keep
+ * the command's event and, once a user event has failed, screens the wait
+ * list. Sets `*kept` when the event must be kept.
+ */
+static int
+failsafe_begin(struct clq_context *ctx, cl_event *list, cl_uint n_wait,
+	       int *kept, cl_event *stand_in, cl_int *status)
+{
+	struct clq__failsafe *f = &ctx->failsafe;
+	int rc;
+
+	*stand_in = NULL;
+	if (!clq__failsafe_active(f))
+		return CLQ_SUCCESS;
+	if ((rc = clq__failsafe_reserve(f, 1)) < 0)
+		return rc;
+	if (n_wait && atomic_load(&f->user_failed) &&
+	    (rc = clq__failsafe_screen(ctx, list, n_wait, stand_in, status)) <
+		    0) {
+		clq__failsafe_unreserve(f, 1);
+		return rc;
+	}
+	*kept = 1;
+	return CLQ_SUCCESS;
+}
+
+/* Keeps the enqueued command's event (`cl` NULL: it failed to enqueue)
+ * and fails the stand-in, after which the command has failed too. */
+static void
+failsafe_end(struct clq_context *ctx, cl_event cl, cl_event stand_in,
+	     cl_int status)
+{
+	if (cl)
+		clq__failsafe_keep(&ctx->failsafe, cl);
+	else
+		clq__failsafe_unreserve(&ctx->failsafe, 1);
+	if (stand_in)
+		clq__failsafe_fail_stand_in(ctx, stand_in, status);
 }
 
 int
@@ -291,23 +379,34 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 	cl_event inline_buf[CLQ__WAIT_INLINE];
 	cl_event *list = NULL;
 	struct clq_event *ev = NULL;
-	cl_event cl = NULL;
+	cl_event cl = NULL, stand_in = NULL;
+	cl_int failed_status = 0;
+	int kept = 0;
 	int rc;
 
 	if (event_out)
 		*event_out = NULL;
 	if (!queue)
 		return clq__invalid(NULL, function, "queue is NULL");
-	if (n_wait && (rc = wait_list(queue->ctx, function, wait, n_wait,
-				      inline_buf, &list)) < 0)
+	if (n_wait && (rc = wait_list(queue, function, wait, n_wait, inline_buf,
+				      &list)) < 0)
 		return rc;
-	if ((event_out || needs_event(queue, command)) &&
+	if ((rc = failsafe_begin(queue->ctx, list, (cl_uint)n_wait, &kept,
+				 &stand_in, &failed_status)) < 0)
+		goto out;
+	if ((event_out || needs_event(queue, command, kept)) &&
 	    !(ev = clq__command_event_new(queue))) {
 		rc = CL_OUT_OF_HOST_MEMORY;
 		goto out;
 	}
 	rc = command->enqueue(queue, (cl_uint)n_wait, list, ev ? &cl : NULL,
 			      command->data);
+	if (kept) {
+		/* Before anything can release `cl`. */
+		failsafe_end(queue->ctx, rc == CLQ_SUCCESS ? cl : NULL,
+			     stand_in, failed_status);
+		kept = 0;
+	}
 	if (!ev)
 		goto out;
 	if (rc < 0) {
@@ -326,6 +425,8 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 	else
 		clq__event_drop(ev);
 out:
+	if (kept) /* failed before the enqueue */
+		failsafe_end(queue->ctx, NULL, stand_in, failed_status);
 	wait_list_free(list, inline_buf);
 	return rc;
 }

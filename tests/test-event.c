@@ -85,6 +85,145 @@ START_TEST(failed_user_event_fails_waiters)
 }
 END_TEST
 
+/*
+ * Failed user events and PoCL 3.1 (DESIGN.md, "Driver faults"): a failure
+ * that reaches a command whose event nobody holds aborts the process
+ * (pocl_update_event_failed); clq keeps such events itself (failsafe.c).
+ * Each test below aborted before that route.
+ */
+
+/* A waiter's status once its gate failed: failed, or (some drivers) run. */
+static void
+assert_failed_or_done(struct clq_event *e)
+{
+	int rc = clq_event_wait(e);
+
+	ck_assert_msg(rc == CLQ_SUCCESS || rc == CLQ_ERROR_COMMAND_FAILED,
+		      "wait returned %s", clq_error_name(rc));
+}
+
+START_TEST(failure_through_wait_for_events)
+{
+	struct clq_queue *a = test_queue_new(0), *b = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *marker, *mine;
+
+	ck_assert_ok(clq_queue_enqueue_marker(a, &u, 1, &marker));
+	ck_assert_ok(clq_queue_enqueue_wait_for_events(b, &marker, 1));
+	ck_assert_ok(clq_queue_enqueue_marker(b, NULL, 0, &mine));
+	test_log_expect("*");
+	ck_assert_ok(clq_user_event_complete(u, CL_INVALID_VALUE));
+	assert_failed_or_done(mine);
+	ck_assert_rc(clq_event_wait(marker), CLQ_ERROR_COMMAND_FAILED);
+	clq_event_unref(mine);
+	clq_event_unref(marker);
+	clq_event_unref(u);
+	clq_queue_unref(b);
+	clq_queue_unref(a);
+}
+END_TEST
+
+/* Waiters without an event: direct, through queue order, dropped early. */
+START_TEST(failure_reaches_commands_nobody_holds)
+{
+	struct clq_queue *a = test_queue_new(0), *b = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *held, *dropped, *last;
+
+	ck_assert_ok(clq_queue_enqueue_marker(a, &u, 1, NULL));
+	ck_assert_ok(clq_queue_enqueue_barrier(b, &u, 1, &dropped));
+	clq_event_unref(dropped);
+	ck_assert_ok(clq_queue_enqueue_marker(b, &u, 1, &held));
+	ck_assert_ok(clq_queue_enqueue_marker(b, NULL, 0, NULL));
+	ck_assert_ok(clq_queue_enqueue_barrier(a, NULL, 0, NULL));
+	ck_assert_ok(clq_queue_flush(a));
+	ck_assert_ok(clq_queue_flush(b));
+	test_sleep_ms(20);
+	test_log_expect("*");
+	ck_assert_ok(clq_user_event_complete(u, CL_INVALID_VALUE));
+	ck_assert_rc(clq_event_wait(held), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_ok(clq_queue_enqueue_marker(a, NULL, 0, &last));
+	assert_failed_or_done(last);
+	clq_event_unref(last);
+	clq_event_unref(held);
+	clq_event_unref(u);
+	clq_queue_unref(b);
+	clq_queue_unref(a);
+}
+END_TEST
+
+/* An abandoned user event fails with CLQ_ERROR_ABANDONED: same route. */
+START_TEST(abandoned_gate_with_unheld_waiters)
+{
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *last;
+
+	ck_assert_ok(clq_queue_enqueue_wait_for_events(q, &u, 1));
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, NULL));
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &last));
+	test_log_expect("*");
+	clq_event_unref(u);
+	assert_failed_or_done(last);
+	clq_event_unref(last);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/*
+ * PoCL 3.1 never runs a command whose wait list holds an event that has
+ * already failed; clq makes it fail instead, and the queue goes on.
+ */
+START_TEST(waiting_for_an_already_failed_event)
+{
+	struct clq_queue *a = test_queue_new(0), *b = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *marker, *waiter, *next;
+	struct clq_event *on_user;
+
+	ck_assert_ok(clq_queue_enqueue_marker(a, &u, 1, &marker));
+	test_log_expect("*");
+	ck_assert_ok(clq_user_event_complete(u, CL_INVALID_VALUE));
+	ck_assert_rc(clq_event_wait(marker), CLQ_ERROR_COMMAND_FAILED);
+
+	ck_assert_ok(clq_queue_enqueue_marker(b, &marker, 1, &waiter));
+	ck_assert_rc(clq_event_wait(waiter), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_int_lt(test_event_status(waiter), 0);
+	ck_assert_ok(clq_queue_enqueue_marker(b, &u, 1, &on_user));
+	ck_assert_rc(clq_event_wait(on_user), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_ok(clq_queue_enqueue_wait_for_events(b, &marker, 1));
+	ck_assert_ok(clq_queue_enqueue_marker(b, NULL, 0, &next));
+	assert_failed_or_done(next);
+	ck_assert_ok(clq_queue_finish(b));
+	clq_event_unref(next);
+	clq_event_unref(on_user);
+	clq_event_unref(waiter);
+	clq_event_unref(marker);
+	clq_event_unref(u);
+	clq_queue_unref(b);
+	clq_queue_unref(a);
+}
+END_TEST
+
+/* Many commands held behind a gate, then many after it: all complete and
+ * the context lets go of every kept event (valgrind checks the rest). */
+START_TEST(kept_events_are_released)
+{
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *last;
+
+	for (int i = 0; i < 500; i++)
+		ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, NULL));
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	clq_event_unref(u);
+	u = test_user_event_new();
+	for (int i = 0; i < 500; i++)
+		ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, NULL));
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &last));
+	ck_assert_ok(clq_event_wait(last));
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	clq_event_unref(last);
+	clq_event_unref(u);
+	clq_queue_unref(q);
+}
+END_TEST
+
 START_TEST(events_wait_waits_for_all)
 {
 	struct clq_event *ok = test_user_event_new(),
@@ -202,11 +341,19 @@ START_TEST(timing_without_profiling)
 	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &a));
 	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &b));
 	ck_assert_int_eq(clq_event_is_profiled(a), 0);
-	test_log_expect("not from a profiling queue");
+	/* Each function's message names that function. */
+	test_log_expect("clq_event_time_since: the event is not from a "
+			"profiling queue");
 	ck_assert_rc(clq_event_time_since(b, a, &s),
 		     CLQ_ERROR_PROFILING_DISABLED);
+	ck_assert(test_log_seen());
+	test_log_expect("clq_event_time_till: the event is not from a "
+			"profiling queue");
 	ck_assert_rc(clq_event_time_till(a, b, &s),
 		     CLQ_ERROR_PROFILING_DISABLED);
+	ck_assert(test_log_seen());
+	test_log_expect("clq_event_get_times: the event is not from a "
+			"profiling queue");
 	ck_assert_rc(clq_event_get_times(a, &t), CLQ_ERROR_PROFILING_DISABLED);
 	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
 	ck_assert_rc(clq_event_get_times(u, &t), CLQ_ERROR_PROFILING_DISABLED);
@@ -518,6 +665,17 @@ event_suite(void)
 	tcase_add_test(tc, abandoned_user_event_fails_waiters);
 	tcase_add_test(tc, recycled_events_start_fresh);
 	tcase_add_test(tc, events_cross_threads_and_caches);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("driver faults");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, failure_through_wait_for_events);
+	tcase_add_test(tc, failure_reaches_commands_nobody_holds);
+	tcase_add_test(tc, abandoned_gate_with_unheld_waiters);
+	tcase_add_test(tc, waiting_for_an_already_failed_event);
+	tcase_add_test(tc, kept_events_are_released);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timing");

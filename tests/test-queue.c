@@ -1,7 +1,30 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#define _GNU_SOURCE /* RTLD_NEXT */
+#include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
 
 #include "test-common.h"
+
+/*
+ * clFlush, interposed: this executable's definition comes before the ICD
+ * loader's for libclq too. Counts the flushes of one watched queue.
+ */
+static _Atomic(cl_command_queue) flush_watched;
+static atomic_int flush_count;
+
+CL_API_ENTRY cl_int CL_API_CALL
+clFlush(cl_command_queue queue)
+{
+	cl_int(CL_API_CALL * real)(cl_command_queue) = NULL;
+	void *sym = dlsym(RTLD_NEXT, "clFlush");
+
+	memcpy(&real, &sym, sizeof(real));
+	if (queue == atomic_load(&flush_watched))
+		atomic_fetch_add(&flush_count, 1);
+	return real(queue);
+}
 
 /* Whether `e` is still pending after the device has had time to run it. */
 static int
@@ -10,6 +33,58 @@ still_pending(struct clq_event *e)
 	test_sleep_ms(50);
 	return test_event_status(e) > CL_COMPLETE;
 }
+
+/* OpenCL 1.2 section 5.13: a wait on another queue's event needs that
+ * queue flushed; clq flushes it, once per event. */
+START_TEST(cross_queue_wait_flushes_the_source)
+{
+	struct clq_queue *a = test_queue_new(0), *b = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *ev, *other, *m;
+
+	ck_assert_ok(clq_queue_enqueue_marker(a, &u, 1, &ev));
+	ck_assert_ok(clq_queue_enqueue_marker(a, NULL, 0, &other));
+	atomic_store(&flush_watched, clq_queue_get_cl(a));
+	atomic_store(&flush_count, 0);
+	ck_assert_ok(clq_queue_enqueue_marker(a, &ev, 1, &m));
+	clq_event_unref(m);
+	ck_assert_int_eq(atomic_load(&flush_count), 0); /* same queue */
+	ck_assert_ok(clq_queue_enqueue_wait_for_events(b, &ev, 1));
+	ck_assert_int_eq(atomic_load(&flush_count), 1);
+	ck_assert_ok(clq_queue_enqueue_marker(b, &ev, 1, &m));
+	clq_event_unref(m);
+	ck_assert_int_eq(atomic_load(&flush_count), 1); /* once per event */
+	ck_assert_ok(clq_queue_enqueue_barrier(b, &other, 1, &m));
+	ck_assert_int_eq(atomic_load(&flush_count), 2);
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(m));
+	atomic_store(&flush_watched, NULL);
+	clq_event_unref(m);
+	clq_event_unref(other);
+	clq_event_unref(ev);
+	clq_event_unref(u);
+	clq_queue_unref(b);
+	clq_queue_unref(a);
+}
+END_TEST
+
+/* An event outlives its queue: waiting on it still flushes safely. */
+START_TEST(wait_on_event_of_released_queue)
+{
+	struct clq_queue *a = test_queue_new(0), *b = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *ev, *m;
+
+	ck_assert_ok(clq_queue_enqueue_marker(a, &u, 1, &ev));
+	clq_queue_unref(a);
+	ck_assert_ok(clq_queue_enqueue_marker(b, &ev, 1, &m));
+	ck_assert(still_pending(m));
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(m));
+	clq_event_unref(m);
+	clq_event_unref(ev);
+	clq_event_unref(u);
+	clq_queue_unref(b);
+}
+END_TEST
 
 START_TEST(create_plain_and_profiling)
 {
@@ -321,6 +396,13 @@ queue_suite(void)
 	tcase_add_test(tc, marker_with_wait_list);
 	tcase_add_test(tc, cross_queue_wait);
 	tcase_add_test(tc, long_wait_list);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("flush");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, cross_queue_wait_flushes_the_source);
+	tcase_add_test(tc, wait_on_event_of_released_queue);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

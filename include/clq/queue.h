@@ -27,6 +27,23 @@ extern "C" {
  * command, owned by the caller. Events of another context are refused with
  * #CLQ_ERROR_CONTEXT_MISMATCH before anything is enqueued.
  *
+ * Cross-queue waits: before a command waits for an event of another queue,
+ * clq flushes that queue (once per event), since OpenCL 1.2 section 5.13
+ * leaves a wait on an unflushed queue's event undefined (a driver may never
+ * submit it). An event keeps what it needs of its queue for this, so it may
+ * be waited for after its queue was released.
+ *
+ * Failed commands: a command that waits, directly or through its queue's
+ * order, for a command or user event that failed fails too (its event's
+ * status is negative; clq_event_wait() returns #CLQ_ERROR_COMMAND_FAILED),
+ * on every driver clq was tested on. PoCL 3.1 aborts the process when such
+ * a failure reaches a command whose event nobody holds, and never runs a
+ * command whose wait list holds an event that had already failed; so while
+ * a user event of the context is pending, or once one has failed, clq keeps
+ * every command's event until it completes, and a command enqueued after a
+ * user event's failure reached its wait list fails at once instead of
+ * hanging (DESIGN.md, "Driver faults").
+ *
  * Thread safety: a queue may be used from several threads at once (OpenCL
  * command queues are thread-safe); commands enqueued concurrently from two
  * threads run in the order the driver received them.
