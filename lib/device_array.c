@@ -511,11 +511,16 @@ enqueue_rows(struct clq_queue *q, const struct side *dst,
 	size_t n = dst->layout->ndim, rows = 1, idx[CLQ_MAX_DIMS] = {0};
 	size_t row_bytes = db->count[n - 1] * dst->layout->itemsize;
 	cl_int err = CL_SUCCESS;
+	size_t extra;
+	int rc;
 
 	for (size_t i = 0; i + 1 < n; i++)
 		rows *= db->count[i];
+	if ((rc = clq__failsafe_extra_begin(q->ctx, rows - 1, &extra)) < 0)
+		return rc;
 	for (size_t r = 0; r < rows && err == CL_SUCCESS; r++) {
 		size_t d = dst->root_offset, s = src->root_offset;
+		cl_event kept = NULL;
 
 		for (size_t i = 0; i < n; i++) {
 			d += (db->start[i] + idx[i]) * dst->layout->strides[i];
@@ -524,13 +529,17 @@ enqueue_rows(struct clq_queue *q, const struct side *dst,
 		err = clEnqueueCopyBuffer(q->cl, src->root, dst->root, s, d,
 					  row_bytes, r == 0 ? n_wait : 0,
 					  r == 0 ? list : NULL,
-					  r + 1 == rows ? ev : NULL);
+					  r + 1 == rows ? ev
+					  : extra	? &kept
+							: NULL);
+		clq__failsafe_extra_keep(q->ctx, kept, &extra);
 		for (size_t i = n - 1; i-- > 0;) {
 			if (++idx[i] < db->count[i])
 				break;
 			idx[i] = 0;
 		}
 	}
+	clq__failsafe_extra_end(q->ctx, extra);
 	return clq__check(q->ctx, err, "clEnqueueCopyBuffer");
 }
 
@@ -547,8 +556,9 @@ enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
 	     const struct side *other, int flat, cl_bool blocking,
 	     cl_uint n_wait, const cl_event *list, cl_event *ev)
 {
-	size_t outer;
+	size_t outer, extra;
 	cl_int err = CL_SUCCESS;
+	int rc;
 
 	if (flat)
 		return enqueue_flat(q, dir, dev, other, blocking, n_wait, list,
@@ -556,14 +566,21 @@ enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
 	if (dir == ON_DEVICE && needs_rows(dev, other))
 		return enqueue_rows(q, dev, other, n_wait, list, ev);
 	outer = dev->layout->ndim == 4 ? dev->box->count[0] : 1;
+	if ((rc = clq__failsafe_extra_begin(q->ctx, outer - 1, &extra)) < 0)
+		return rc;
 	for (size_t i = 0; i < outer && err == CL_SUCCESS; i++) {
 		int first = i == 0, last = i + 1 == outer;
+		cl_event kept = NULL;
 
 		err = enqueue_rect(q->cl, dir, dev, other, i,
 				   last ? blocking : CL_FALSE,
 				   first ? n_wait : 0, first ? list : NULL,
-				   last ? ev : NULL);
+				   last	   ? ev
+				   : extra ? &kept
+					   : NULL);
+		clq__failsafe_extra_keep(q->ctx, kept, &extra);
 	}
+	clq__failsafe_extra_end(q->ctx, extra);
 	return clq__check(q->ctx, err, rect_command_name(dir));
 }
 
@@ -599,15 +616,24 @@ copy_unmapped(struct clq_queue *q, void *data)
 {
 	struct copy *c = data;
 	struct side pinned = c->other;
+	cl_event kept = NULL;
+	size_t extra;
+	int rc;
 
 	pinned.mem = pinned.root = c->host->pinned;
 	pinned.root_offset = 0;
 	pinned.host = NULL;
+	if ((rc = clq__failsafe_extra_begin(q->ctx, 1, &extra)) < 0)
+		return rc;
 	if (c->dir == TO_DEVICE)
-		return enqueue_copy(q, ON_DEVICE, &c->dev, &pinned, c->flat,
-				    CL_FALSE, 0, NULL, NULL);
-	return enqueue_copy(q, ON_DEVICE, &pinned, &c->dev, c->flat, CL_FALSE,
-			    0, NULL, NULL);
+		rc = enqueue_copy(q, ON_DEVICE, &c->dev, &pinned, c->flat,
+				  CL_FALSE, 0, NULL, extra ? &kept : NULL);
+	else
+		rc = enqueue_copy(q, ON_DEVICE, &pinned, &c->dev, c->flat,
+				  CL_FALSE, 0, NULL, extra ? &kept : NULL);
+	clq__failsafe_extra_keep(q->ctx, kept, &extra);
+	clq__failsafe_extra_end(q->ctx, extra);
+	return rc;
 }
 
 static int
@@ -1138,6 +1164,7 @@ struct fill_region {
 	const cl_event *list;
 	cl_event *ev;
 	size_t left;
+	size_t extra; /* events the failsafe keeps (failsafe.c) */
 };
 
 static int
@@ -1158,32 +1185,39 @@ enqueue_step(const struct clq__fill_step *s, void *data)
 {
 	struct fill_region *f = data;
 	struct clq_device_array *a = f->array;
-	cl_event *ev = --f->left == 0 ? f->ev : NULL;
+	cl_event kept = NULL;
+	cl_event *ev = --f->left == 0 ? f->ev : f->extra ? &kept : NULL;
 	cl_uint n_wait = f->n_wait;
 	const cl_event *list = f->list;
 	struct rect_side src, dst;
+	int rc;
 
 	f->n_wait = 0;
 	f->list = NULL;
-	if (!s->copy)
-		return clq__check(
+	if (!s->copy) {
+		rc = clq__check(
 			f->q->ctx,
 			clEnqueueFillBuffer(f->q->cl, a->root, f->pattern,
 					    a->layout.itemsize,
 					    a->root_offset + s->dst,
 					    s->region[0], n_wait, list, ev),
 			"clEnqueueFillBuffer");
-	src = (struct rect_side){{0, 0, 0}, s->row_pitch, s->slice_pitch};
-	dst = src;
-	rect_side_shift(&src, a->root_offset + s->src);
-	rect_side_shift(&dst, a->root_offset + s->dst);
-	return clq__check(
-		f->q->ctx,
-		clEnqueueCopyBufferRect(f->q->cl, a->root, a->root, src.origin,
+	} else {
+		src = (struct rect_side){
+			{0, 0, 0}, s->row_pitch, s->slice_pitch};
+		dst = src;
+		rect_side_shift(&src, a->root_offset + s->src);
+		rect_side_shift(&dst, a->root_offset + s->dst);
+		rc = clq__check(f->q->ctx,
+				clEnqueueCopyBufferRect(
+					f->q->cl, a->root, a->root, src.origin,
 					dst.origin, s->region, s->row_pitch,
 					s->slice_pitch, s->row_pitch,
 					s->slice_pitch, n_wait, list, ev),
-		"clEnqueueCopyBufferRect");
+				"clEnqueueCopyBufferRect");
+	}
+	clq__failsafe_extra_keep(f->q->ctx, kept, &f->extra);
+	return rc;
 }
 
 static int
@@ -1191,6 +1225,7 @@ fill_region_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 		    cl_event *ev, void *data)
 {
 	struct fill_region *f = data;
+	int rc;
 
 	f->q = q;
 	f->n_wait = n_wait;
@@ -1198,7 +1233,12 @@ fill_region_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 	f->ev = ev;
 	f->left = 0;
 	clq__fill_plan(&f->array->layout, &f->box, count_step, f);
-	return clq__fill_plan(&f->array->layout, &f->box, enqueue_step, f);
+	if ((rc = clq__failsafe_extra_begin(q->ctx, f->left - 1, &f->extra)) <
+	    0)
+		return rc;
+	rc = clq__fill_plan(&f->array->layout, &f->box, enqueue_step, f);
+	clq__failsafe_extra_end(q->ctx, f->extra);
+	return rc;
 }
 
 int

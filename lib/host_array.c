@@ -77,11 +77,29 @@ is_mapped(const struct clq_host_array *h)
 	       h->strategy == CLQ__HOST_REMAPPED;
 }
 
+/*
+ * Whether the newest remap's map is a wait to add: there is one and it has
+ * not failed (a failed map has ended too, and PoCL 3.1 never runs a command
+ * waiting for an event that has already failed; see failsafe.c).
+ */
+static int
+waits_for_last_map(const struct clq_host_array *h)
+{
+	cl_int status;
+
+	if (!h->last_map)
+		return 0;
+	if (clGetEventInfo(h->last_map, CL_EVENT_COMMAND_EXECUTION_STATUS,
+			   sizeof(status), &status, NULL) != CL_SUCCESS)
+		return 0;
+	return status >= CL_COMPLETE;
+}
+
 /* The last unmap, after the newest remap when there was one. */
 static void
 unmap_for_good(struct clq_host_array *h)
 {
-	cl_uint n = h->last_map ? 1 : 0;
+	cl_uint n = waits_for_last_map(h) ? 1 : 0;
 
 	clEnqueueUnmapMemObject(h->map_queue, h->pinned, h->data, n,
 				n ? &h->last_map : NULL, NULL);
@@ -216,7 +234,8 @@ clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 {
 	cl_event inline_buf[CLQ__WAIT_INLINE + 1];
 	cl_event *waits = inline_buf;
-	cl_event map_ev = NULL;
+	cl_event map_ev = NULL, unmap_ev = NULL;
+	size_t extra;
 	cl_int err;
 	void *ptr;
 	int rc;
@@ -228,14 +247,17 @@ clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 	}
 	for (cl_uint i = 0; i < n_wait; i++)
 		waits[i] = list[i];
+	if ((rc = clq__failsafe_extra_begin(q->ctx, 1, &extra)) < 0)
+		goto out_free;
 	pthread_mutex_lock(&h->remap_lock);
-	if (h->last_map)
+	if (waits_for_last_map(h))
 		waits[n_wait++] = h->last_map;
 	rc = clq__check(q->ctx,
 			clEnqueueUnmapMemObject(q->cl, h->pinned, h->data,
 						n_wait, n_wait ? waits : NULL,
-						NULL),
+						extra ? &unmap_ev : NULL),
 			"clEnqueueUnmapMemObject");
+	clq__failsafe_extra_keep(q->ctx, unmap_ev, &extra);
 	if (rc < 0)
 		goto out;
 	rc = copy(q, data);
@@ -266,6 +288,8 @@ clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 	}
 out:
 	pthread_mutex_unlock(&h->remap_lock);
+	clq__failsafe_extra_end(q->ctx, extra);
+out_free:
 	if (waits != inline_buf)
 		free(waits);
 	return rc;

@@ -1516,6 +1516,65 @@ START_TEST(fill_region_waits_and_gives_event)
 }
 END_TEST
 
+/*
+ * Enqueues that make several OpenCL commands (a block fill, a 4-D
+ * rectangular copy, a copy row by row, a remapped host transfer) behind a
+ * gate that fails, none of whose events the caller holds: PoCL 3.1 aborts
+ * unless clq keeps every command's event (failsafe.c).
+ */
+START_TEST(multi_command_enqueues_behind_a_failed_gate)
+{
+	static const size_t shape[4] = {2, 3, 4, 5}, padded[4] = {2, 3, 6, 7};
+	static const size_t start[4] = {0, 1, 1, 1}, count[4] = {2, 2, 3, 3};
+	/* `part`, an alias past the block of `whole` it is copied into, has
+	 * another row pitch: the copy goes row by row (enqueue_rows()). */
+	const size_t off = base_align(), rows[2] = {2, 3};
+	const size_t row[2] = {off / 32 + 2, 8};
+	struct clq_queue *q = make_queue();
+	struct clq_event *u = NULL, *last = NULL;
+	struct clq_device_array *a = NULL, *b = NULL, *whole = NULL,
+				*part = NULL;
+	struct clq_host_array *h = make_host(CLQ_DTYPE_INT32, 4, shape, NULL);
+	cl_int seven = 7;
+	int rc;
+
+	ck_assert_ok(clq_user_event_create(test_ctx, &u));
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 4,
+					     shape, padded, &a));
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 4,
+					     shape, NULL, &b));
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 2, row,
+					     NULL, &whole));
+	ck_assert_ok(clq_device_array_create_alias(
+		test_ctx, clq_device_array_get_cl(whole), off, CLQ_DTYPE_INT32,
+		2, rows, NULL, &part));
+	ck_assert_ok(clq_queue_enqueue_wait_for_events(q, &u, 1));
+	ck_assert_ok(clq_device_array_fill_region(a, q, start, count, &seven,
+						  NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_copy(b, q, a, NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_set_async(a, q, h, NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get_async(a, q, h, NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_copy_region(
+		whole, q, part, (const size_t[]){0, 0}, (const size_t[]){0, 0},
+		rows, NULL, 0, NULL));
+	ck_assert_ok(clq_queue_flush(q));
+	test_sleep_ms(20);
+	test_log_expect("*");
+	ck_assert_ok(clq_user_event_complete(u, CL_INVALID_VALUE));
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &last));
+	rc = clq_event_wait(last);
+	ck_assert(rc == CLQ_SUCCESS || rc == CLQ_ERROR_COMMAND_FAILED);
+	clq_event_unref(last);
+	clq_event_unref(u);
+	clq_host_array_unref(h);
+	clq_device_array_unref(part);
+	clq_device_array_unref(whole);
+	clq_device_array_unref(b);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+}
+END_TEST
+
 static Suite *
 array_suite(void)
 {
@@ -1575,6 +1634,7 @@ array_suite(void)
 	tcase_add_loop_test(tc, fill_region_alias, 0,
 			    sizeof(fill_cases) / sizeof(fill_cases[0]));
 	tcase_add_test(tc, fill_region_waits_and_gives_event);
+	tcase_add_test(tc, multi_command_enqueues_behind_a_failed_gate);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("host");
