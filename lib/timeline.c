@@ -51,6 +51,7 @@ struct clq_timeline {
 	size_t n_pend, cap_pend;
 	int64_t host_offset_ns; /* device time = host monotonic + offset */
 	double host_error_s;
+	char *title; /* clq_timeline_set_title(); NULL: none */
 };
 
 static uint64_t
@@ -216,6 +217,7 @@ clq_timeline_unref(struct clq_timeline *tl)
 	free(tl->rec);
 	names_free(&tl->tracks);
 	names_free(&tl->labels);
+	free(tl->title);
 	pthread_mutex_destroy(&tl->lock);
 	clq_context_unref(tl->ctx);
 	free(tl);
@@ -888,6 +890,24 @@ origin(const struct clq_timeline *tl, uint64_t *last)
 	return first == UINT64_MAX ? 0 : first;
 }
 
+int
+clq_timeline_set_title(struct clq_timeline *timeline, const char *title)
+{
+	char *copy = NULL, *old;
+
+	if (!timeline)
+		return clq__invalid(NULL, "clq_timeline_set_title",
+				    "timeline is NULL");
+	if (title && !(copy = strdup(title)))
+		return CL_OUT_OF_HOST_MEMORY;
+	pthread_mutex_lock(&timeline->lock);
+	old = timeline->title;
+	timeline->title = copy;
+	pthread_mutex_unlock(&timeline->lock);
+	free(old);
+	return CLQ_SUCCESS;
+}
+
 static void
 write_trace_locked(const struct clq_timeline *tl, FILE *out)
 {
@@ -895,8 +915,14 @@ write_trace_locked(const struct clq_timeline *tl, FILE *out)
 	const char *sep = "";
 
 	fputs("{\"displayTimeUnit\": \"ns\", \"otherData\": {\"producer\": "
-	      "\"clq\"},\n\"traceEvents\": [\n",
+	      "\"clq\"",
 	      out);
+	if (tl->title) {
+		fputs(", \"title\": \"", out);
+		write_escaped(out, tl->title, 0);
+		fputs("\"", out);
+	}
+	fputs("},\n\"traceEvents\": [\n", out);
 	for (size_t i = 0; i < tl->tracks.n; i++) {
 		fprintf(out,
 			"%s{\"ph\": \"M\", \"name\": \"thread_name\", "
@@ -963,18 +989,12 @@ write_svg_locked(const struct clq_timeline *tl, FILE *out)
 	static const char *const palette[] = {
 		"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
 		"#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-	enum {
-		LEFT = 150,
-		RIGHT = 30,
-		TOP = 30,
-		ROW = 26,
-		BAR = 18,
-		PLOT = 1000
-	};
+	enum { LEFT = 150, RIGHT = 30, ROW = 26, BAR = 18, PLOT = 1000 };
+	const unsigned top = tl->title ? 50 : 30;
 	uint64_t last, t0 = origin(tl, &last);
 	double span_ms = (double)(last - t0) * 1e-6, step;
 	double scale = span_ms > 0 ? PLOT / span_ms : 0;
-	size_t axis_y = TOP + tl->tracks.n * ROW + 10;
+	size_t axis_y = top + tl->tracks.n * ROW + 10;
 	size_t height = axis_y + 40 + 20 * ((tl->labels.n + 4) / 5);
 	size_t n_palette = sizeof(palette) / sizeof(palette[0]);
 
@@ -984,8 +1004,17 @@ write_svg_locked(const struct clq_timeline *tl, FILE *out)
 		"height=\"%zu\" font-family=\"sans-serif\" font-size=\"12\">\n"
 		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
 		LEFT + PLOT + RIGHT, height);
+	if (tl->title) {
+		fputs("<title>", out);
+		write_escaped(out, tl->title, 1);
+		fputs("</title>\n<text x=\"8\" y=\"22\" font-size=\"16\" "
+		      "font-weight=\"bold\">",
+		      out);
+		write_escaped(out, tl->title, 1);
+		fputs("</text>\n", out);
+	}
 	for (size_t i = 0; i < tl->tracks.n; i++) {
-		fprintf(out, "<text x=\"8\" y=\"%zu\">", TOP + i * ROW + 14);
+		fprintf(out, "<text x=\"8\" y=\"%zu\">", top + i * ROW + 14);
 		write_escaped(out, tl->tracks.v[i], 1);
 		fputs("</text>\n", out);
 	}
@@ -999,7 +1028,7 @@ write_svg_locked(const struct clq_timeline *tl, FILE *out)
 		fprintf(out,
 			"<rect x=\"%.2f\" y=\"%u\" width=\"%.2f\" "
 			"height=\"%d\" fill=\"%s\"><title>",
-			LEFT + x, TOP + r->track * ROW, w < 0.5 ? 0.5 : w, BAR,
+			LEFT + x, top + r->track * ROW, w < 0.5 ? 0.5 : w, BAR,
 			palette[r->label % n_palette]);
 		write_escaped(out, tl->labels.v[r->label], 1);
 		fprintf(out, ": %.3f ms at %.3f ms</title></rect>\n",

@@ -389,6 +389,45 @@ START_TEST(host_spans_align_with_the_device)
 }
 END_TEST
 
+/* The title, escaped, heads the SVG and goes into the trace's otherData. */
+START_TEST(title_in_svg_and_trace)
+{
+	struct clq_timeline *tl = timeline_new();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	ck_assert_ok(clq_timeline_add_span(tl, "q", "k", 1000, 2000, 0));
+	ck_assert_ok(clq_timeline_set_title(tl, "run <1> & \"x\""));
+	out = open_memstream(&text, &len);
+	ck_assert_ok(clq_timeline_write_svg(tl, out));
+	fclose(out);
+	ck_assert_int_eq(count(text, "<title>run &#60;1&#62; &#38; &#34;x&#34;"
+				     "</title>"),
+			 1);
+	ck_assert_int_eq(count(text, ">run &#60;1&#62; &#38; &#34;x&#34;"
+				     "</text>"),
+			 1);
+	free(text);
+	out = open_memstream(&text, &len);
+	ck_assert_ok(clq_timeline_write_trace(tl, out));
+	fclose(out);
+	ck_assert_int_eq(count(text, "\"title\": \"run <1> & \\\"x\\\"\""), 1);
+	free(text);
+
+	ck_assert_ok(clq_timeline_set_title(tl, NULL));
+	out = open_memstream(&text, &len);
+	ck_assert_ok(clq_timeline_write_svg(tl, out));
+	fclose(out);
+	ck_assert_int_eq(count(text, "run &#60;1"), 0);
+	free(text);
+	test_log_expect("timeline is NULL");
+	ck_assert_rc(clq_timeline_set_title(NULL, "x"),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	clq_timeline_unref(tl);
+}
+END_TEST
+
 START_TEST(mistakes_refused)
 {
 	struct clq_timeline *tl = timeline_new();
@@ -454,6 +493,7 @@ timeline_suite(void)
 	tcase_add_test(tc, threads_share_one_timeline);
 	tcase_add_test(tc, host_spans_align_with_the_device);
 	tcase_add_test(tc, mistakes_refused);
+	tcase_add_test(tc, title_in_svg_and_trace);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -60,6 +60,20 @@ struct clq_timeline;
 CLQ_EXPORT int clq_timeline_create(struct clq_context *ctx,
 				   struct clq_timeline **timeline_out);
 
+/**
+ * Sets the title that clq_timeline_write_svg() draws above the chart (and
+ * gives the picture as its `<title>`) and clq_timeline_write_trace() puts
+ * in the trace's `otherData`, e.g. the program, its command and the
+ * device. The string is copied; NULL removes the title.
+ *
+ * @param timeline the timeline
+ * @param title the title (UTF-8), or NULL
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL timeline;
+ *         `CL_OUT_OF_HOST_MEMORY`.
+ */
+CLQ_EXPORT int
+clq_timeline_set_title(struct clq_timeline *timeline, const char *title);
+
 /** Adds a reference. @return `timeline`. */
 CLQ_EXPORT struct clq_timeline *clq_timeline_ref(struct clq_timeline *timeline);
 
