@@ -1190,6 +1190,7 @@ write_timeline(struct demo *d, const struct run *r)
 	const char *tracks[N_STAGES] = {"upload queue", "kernel queue",
 					"download queue"};
 	struct clq_timeline *tl = NULL;
+	char title[256];
 	int rc;
 
 	if (d->opt->queues == 2)
@@ -1197,6 +1198,14 @@ write_timeline(struct demo *d, const struct run *r)
 			"transfer queue";
 	if ((rc = clq_timeline_create(d->ctx, &tl)) < 0)
 		return fail("creating a timeline", rc);
+	snprintf(title, sizeof(title),
+		 "double-buffer: %zu chunks, %d queues, %zu buffers on %s",
+		 d->opt->chunks, d->opt->queues, d->opt->buffers,
+		 clq_device_get_name(clq_context_get_device(d->ctx)));
+	if ((rc = clq_timeline_set_title(tl, title)) < 0) {
+		clq_timeline_unref(tl);
+		return fail("titling the timeline", rc);
+	}
 	for (size_t i = 0; i < d->opt->chunks * N_STAGES && rc == CLQ_SUCCESS;
 	     i++)
 		rc = clq_timeline_add_event(tl, r->ev[i], tracks[i % N_STAGES],
