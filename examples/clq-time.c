@@ -1633,8 +1633,7 @@ make_scalar_arg(const char *spec, const char *text, enum clq_dtype dtype,
 			break;
 		}
 	}
-	ka->args[ka->n] = (struct clq_arg){CLQ_ARG_KIND_VALUE, size,
-					   ka->values[ka->n].bytes, NULL};
+	ka->args[ka->n] = CLQ_ARG_BYTES(ka->values[ka->n].bytes, size);
 	return CLQ_SUCCESS;
 }
 

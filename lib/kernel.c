@@ -29,6 +29,229 @@ log_kernel_names(struct clq_program *p, const char *name)
 	free(names);
 }
 
+/*
+ * What one argument must be, from the driver's argument info (read once,
+ * at clq_kernel_create()), so that a launch checks it in a few compares.
+ * Without info (or for a type clq cannot name) `kind` is 0 and `accept`
+ * all ones: only OpenCL's own size check applies.
+ */
+struct clq__kernel_arg {
+	enum clq_arg_kind kind; /* 0: not known */
+	/* ARRAY: bit d set for each accepted enum clq_dtype d; VALUE: bit t
+	 * for each accepted enum clq_arg_type t (CLQ_ARG_TYPE_UNKNOWN's, bit
+	 * 0, always: an untyped value is checked by size only). */
+	uint32_t accept;
+	size_t size;	 /* VALUE: the bytes its type takes; 0 if not known */
+	char *name;	 /* CL_KERNEL_ARG_NAME, or NULL */
+	char *type_name; /* CL_KERNEL_ARG_TYPE_NAME, or NULL */
+	cl_kernel_arg_address_qualifier address;
+};
+
+#define ALL_TYPES UINT32_MAX
+#define DTYPE_BIT(d) (UINT32_C(1) << (d))
+#define TYPE_BIT(t) (UINT32_C(1) << (t))
+
+/* The OpenCL C scalar types a kernel argument's type name is built from. */
+static const struct scalar {
+	const char *name;
+	enum clq_arg_type type; /* of a value of it */
+	size_t size;
+	uint32_t dtypes; /* of an array of it (or of its vectors) */
+} scalars[] = {
+	{"char", CLQ_ARG_TYPE_CHAR, 1, DTYPE_BIT(CLQ_DTYPE_INT8)},
+	{"uchar", CLQ_ARG_TYPE_UCHAR, 1, DTYPE_BIT(CLQ_DTYPE_UINT8)},
+	{"unsigned char", CLQ_ARG_TYPE_UCHAR, 1, DTYPE_BIT(CLQ_DTYPE_UINT8)},
+	{"short", CLQ_ARG_TYPE_SHORT, 2, DTYPE_BIT(CLQ_DTYPE_INT16)},
+	{"ushort", CLQ_ARG_TYPE_USHORT, 2, DTYPE_BIT(CLQ_DTYPE_UINT16)},
+	{"unsigned short", CLQ_ARG_TYPE_USHORT, 2, DTYPE_BIT(CLQ_DTYPE_UINT16)},
+	{"int", CLQ_ARG_TYPE_INT, 4, DTYPE_BIT(CLQ_DTYPE_INT32)},
+	{"uint", CLQ_ARG_TYPE_UINT, 4, DTYPE_BIT(CLQ_DTYPE_UINT32)},
+	{"unsigned int", CLQ_ARG_TYPE_UINT, 4, DTYPE_BIT(CLQ_DTYPE_UINT32)},
+	{"unsigned", CLQ_ARG_TYPE_UINT, 4, DTYPE_BIT(CLQ_DTYPE_UINT32)},
+	{"long", CLQ_ARG_TYPE_LONG, 8, DTYPE_BIT(CLQ_DTYPE_INT64)},
+	{"ulong", CLQ_ARG_TYPE_ULONG, 8, DTYPE_BIT(CLQ_DTYPE_UINT64)},
+	{"unsigned long", CLQ_ARG_TYPE_ULONG, 8, DTYPE_BIT(CLQ_DTYPE_UINT64)},
+	/* cl_half is cl_ushort: a half value can only come tagged so */
+	{"half", CLQ_ARG_TYPE_USHORT, 2, DTYPE_BIT(CLQ_DTYPE_FLOAT16)},
+	/* complex arrays are pairs: float2 (or float) pointers read them */
+	{"float", CLQ_ARG_TYPE_FLOAT, 4,
+	 DTYPE_BIT(CLQ_DTYPE_FLOAT32) | DTYPE_BIT(CLQ_DTYPE_COMPLEX64)},
+	{"double", CLQ_ARG_TYPE_DOUBLE, 8,
+	 DTYPE_BIT(CLQ_DTYPE_FLOAT64) | DTYPE_BIT(CLQ_DTYPE_COMPLEX128)},
+};
+
+/* C spellings of the value types, for messages. */
+static const char *const type_names[] = {
+	"of a type clq cannot tell",
+	"cl_char",
+	"cl_uchar",
+	"cl_short",
+	"cl_ushort",
+	"cl_int",
+	"cl_uint",
+	"cl_long",
+	"cl_ulong",
+	"cl_float",
+	"cl_double",
+};
+
+/*
+ * Fills in what an argument must be from its address qualifier and type
+ * name: "float*", "uint", "float4", "half*", "void*"... A name clq cannot
+ * read (a typedef, a struct, an image) leaves that part unchecked.
+ */
+static void
+parse_arg(struct clq__kernel_arg *arg)
+{
+	char base[32];
+	const char *t = arg->type_name;
+	size_t len = strlen(t), width = 1;
+	int pointer = 0;
+
+	arg->kind = 0;
+	arg->accept = ALL_TYPES;
+	arg->size = 0;
+	while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '*')) {
+		pointer += t[len - 1] == '*';
+		len--;
+	}
+	if (pointer > 1)
+		return; /* not a kernel argument type */
+	if (arg->address == CL_KERNEL_ARG_ADDRESS_LOCAL) {
+		arg->kind = CLQ_ARG_KIND_LOCAL;
+		return;
+	}
+	if (arg->address == CL_KERNEL_ARG_ADDRESS_GLOBAL ||
+	    arg->address == CL_KERNEL_ARG_ADDRESS_CONSTANT) {
+		if (!pointer)
+			return; /* an image or a pipe: clq has none */
+		arg->kind = CLQ_ARG_KIND_ARRAY;
+	} else if (arg->address == CL_KERNEL_ARG_ADDRESS_PRIVATE && !pointer) {
+		arg->kind = CLQ_ARG_KIND_VALUE;
+	} else {
+		return;
+	}
+	if (len >= sizeof(base))
+		return;
+	memcpy(base, t, len);
+	base[len] = '\0';
+	if (arg->kind == CLQ_ARG_KIND_ARRAY && strcmp(base, "void") == 0)
+		return;
+	/* a vector: a scalar name then 2, 3, 4, 8 or 16 */
+	while (len > 0 && base[len - 1] >= '0' && base[len - 1] <= '9')
+		len--;
+	if (base[len]) {
+		width = strtoul(base + len, NULL, 10);
+		if (width != 2 && width != 3 && width != 4 && width != 8 &&
+		    width != 16)
+			return;
+		base[len] = '\0';
+	}
+	for (size_t i = 0; i < sizeof(scalars) / sizeof(*scalars); i++) {
+		const struct scalar *sc = &scalars[i];
+
+		if (strcmp(base, sc->name) != 0)
+			continue;
+		if (arg->kind == CLQ_ARG_KIND_ARRAY) {
+			arg->accept = sc->dtypes;
+		} else {
+			/* a 3-vector takes the room of a 4-vector */
+			arg->size = sc->size * (width == 3 ? 4 : width);
+			arg->accept = TYPE_BIT(CLQ_ARG_TYPE_UNKNOWN) |
+				      (width == 1 ? TYPE_BIT(sc->type) : 0);
+		}
+		return;
+	}
+}
+
+/* One string of CL_KERNEL_ARG_*_NAME, malloc'ed; NULL when unavailable
+ * (`*err` says why: an OpenCL code, or CL_OUT_OF_HOST_MEMORY). */
+static char *
+arg_string(cl_kernel kernel, cl_uint i, cl_kernel_arg_info what, cl_int *err)
+{
+	size_t size = 0;
+	char *s;
+
+	*err = clGetKernelArgInfo(kernel, i, what, 0, NULL, &size);
+	if (*err != CL_SUCCESS)
+		return NULL;
+	if (!(s = malloc(size + 1))) {
+		*err = CL_OUT_OF_HOST_MEMORY;
+		return NULL;
+	}
+	*err = clGetKernelArgInfo(kernel, i, what, size, s, NULL);
+	if (*err != CL_SUCCESS) {
+		free(s);
+		return NULL;
+	}
+	s[size] = '\0';
+	return s;
+}
+
+static void
+free_args(struct clq__kernel_arg *args, size_t n)
+{
+	for (size_t i = 0; args && i < n; i++) {
+		free(args[i].name);
+		free(args[i].type_name);
+	}
+	free(args);
+}
+
+/*
+ * Reads what the driver says of each argument. A driver with nothing to
+ * say (CL_KERNEL_ARG_INFO_NOT_AVAILABLE: a program built without
+ * -cl-kernel-arg-info) leaves every argument unknown, as does any other
+ * failure to read it, but for running out of memory.
+ */
+static int
+read_arg_info(struct clq_kernel *k)
+{
+	struct clq__kernel_arg *args;
+	int info = k->program->arg_info;
+	cl_int err = CL_SUCCESS;
+
+	if (k->n_args == 0)
+		return CLQ_SUCCESS;
+	if (!(args = calloc(k->n_args, sizeof(*args))))
+		return CL_OUT_OF_HOST_MEMORY;
+	for (cl_uint i = 0; i < k->n_args; i++)
+		args[i].accept = ALL_TYPES;
+	for (cl_uint i = 0; info && i < k->n_args; i++) {
+		struct clq__kernel_arg *arg = &args[i];
+
+		err = clGetKernelArgInfo(
+			k->cl, i, CL_KERNEL_ARG_ADDRESS_QUALIFIER,
+			sizeof(arg->address), &arg->address, NULL);
+		if (err == CL_SUCCESS)
+			arg->type_name = arg_string(
+				k->cl, i, CL_KERNEL_ARG_TYPE_NAME, &err);
+		if (err == CL_SUCCESS)
+			arg->name =
+				arg_string(k->cl, i, CL_KERNEL_ARG_NAME, &err);
+		if (err != CL_SUCCESS)
+			break;
+		parse_arg(arg);
+	}
+	if (err == CL_OUT_OF_HOST_MEMORY) {
+		free_args(args, k->n_args);
+		return err;
+	}
+	if (err != CL_SUCCESS) {
+		clq__log(k->program->ctx, CLQ_LOG_DEBUG,
+			 "kernel '%s': no argument info (%s), so only "
+			 "argument sizes are checked",
+			 k->name, clq_error_name(err));
+		free_args(args, k->n_args);
+		if (!(args = calloc(k->n_args, sizeof(*args))))
+			return CL_OUT_OF_HOST_MEMORY;
+		for (cl_uint i = 0; i < k->n_args; i++)
+			args[i].accept = ALL_TYPES;
+	}
+	k->args = args;
+	return CLQ_SUCCESS;
+}
+
 static int
 kernel_info(struct clq_kernel *k)
 {
@@ -77,7 +300,7 @@ kernel_info(struct clq_kernel *k)
 	k->n_args = n_args;
 	k->local_memory = local;
 	k->private_memory = private_mem;
-	return CLQ_SUCCESS;
+	return read_arg_info(k);
 }
 
 static void
@@ -85,6 +308,7 @@ kernel_free(struct clq_kernel *k)
 {
 	if (k->cl)
 		clReleaseKernel(k->cl);
+	free_args(k->args, k->n_args);
 	clq__lock_destroy(&k->lock);
 	free(k->name);
 	clq_program_unref(k->program);
@@ -216,8 +440,84 @@ clq_kernel_get_private_memory(const struct clq_kernel *kernel)
 
 /* Enqueueing. */
 
-/* Checks the arguments; `*array_bytes` gets the sum of the array
- * arguments' sizes (a timeline records it as the kernel's bytes). */
+/* Describes what an argument must be, for a message. */
+static void
+describe_wanted(struct clq__strbuf *b, const struct clq__kernel_arg *want)
+{
+	const char *space = want->address == CL_KERNEL_ARG_ADDRESS_CONSTANT
+				    ? "__constant"
+				    : "__global";
+
+	if (want->kind == CLQ_ARG_KIND_ARRAY) {
+		clq__strbuf_appendf(b, "a %s %s: pass CLQ_ARG_ARRAY() of ",
+				    space, want->type_name);
+		if (want->accept == ALL_TYPES) {
+			clq__strbuf_appendf(b, "an array");
+			return;
+		}
+		clq__strbuf_appendf(b, "a");
+		for (unsigned d = 0, n = 0; d < 32; d++) {
+			if (want->accept & DTYPE_BIT(d))
+				clq__strbuf_appendf(
+					b, "%s%s", n++ ? " or " : " ",
+					clq_dtype_name((enum clq_dtype)d));
+		}
+		clq__strbuf_appendf(b, " array");
+	} else if (want->kind == CLQ_ARG_KIND_LOCAL) {
+		clq__strbuf_appendf(b,
+				    "a __local %s: pass CLQ_ARG_LOCAL(bytes)",
+				    want->type_name);
+	} else {
+		clq__strbuf_appendf(b, "a %s value", want->type_name);
+		if (want->size)
+			clq__strbuf_appendf(b, " of %zu bytes", want->size);
+		for (unsigned t = 1;
+		     want->accept != ALL_TYPES &&
+		     t < sizeof(type_names) / sizeof(*type_names);
+		     t++) {
+			if (want->accept & TYPE_BIT(t))
+				clq__strbuf_appendf(
+					b, ": pass CLQ_ARG_VALUE() of a %s",
+					strcmp(want->type_name, "half") == 0
+						? "cl_half"
+						: type_names[t]);
+		}
+	}
+}
+
+/* Logs an argument of the wrong kind or type; CLQ_ERROR_TYPE_MISMATCH. */
+static int
+arg_mismatch(struct clq_queue *q, const struct clq_kernel *k, size_t i,
+	     const struct clq_arg *a)
+{
+	const struct clq__kernel_arg *want = &k->args[i];
+	struct clq__strbuf b = {0};
+
+	describe_wanted(&b, want);
+	if (a->kind == CLQ_ARG_KIND_ARRAY)
+		clq__strbuf_appendf(&b, "; given an array of %s",
+				    clq_dtype_name(a->array->layout.dtype));
+	else if (a->kind == CLQ_ARG_KIND_LOCAL)
+		clq__strbuf_appendf(&b, "; given CLQ_ARG_LOCAL(%zu)", a->size);
+	else if (a->type == CLQ_ARG_TYPE_UNKNOWN)
+		clq__strbuf_appendf(&b, "; given a %zu-byte value", a->size);
+	else
+		clq__strbuf_appendf(&b, "; given a %zu-byte %s", a->size,
+				    type_names[a->type]);
+	clq__log(q->ctx, CLQ_LOG_ERROR,
+		 "clq_queue_enqueue_kernel: argument %zu ('%s') of kernel "
+		 "'%s' is %s",
+		 i, want->name, k->name, b.failed ? "of another type" : b.s);
+	clq__strbuf_free(&b);
+	return CLQ_ERROR_TYPE_MISMATCH;
+}
+
+/*
+ * Checks the arguments; `*array_bytes` gets the sum of the array
+ * arguments' sizes (a timeline records it as the kernel's bytes). Kinds,
+ * types and sizes are compared with what clq_kernel_create() read: a few
+ * compares per argument.
+ */
 static int
 check_args(struct clq_queue *q, struct clq_kernel *k,
 	   const struct clq_arg *args, size_t n_args, uint64_t *array_bytes)
@@ -235,23 +535,31 @@ check_args(struct clq_queue *q, struct clq_kernel *k,
 		return clq__invalid(ctx, fn, "args is NULL but n_args > 0");
 	for (size_t i = 0; i < n_args; i++) {
 		const struct clq_arg *a = &args[i];
-		int bad = 0;
+		const struct clq__kernel_arg *want = &k->args[i];
+		int bad = 0, mismatch = 0;
 
 		switch (a->kind) {
 		case CLQ_ARG_KIND_ARRAY:
-			bad = !a->array;
-			if (!bad && a->array->ctx != ctx) {
+			bad = !a->array || (unsigned)a->access > 3;
+			if (bad)
+				break;
+			if (a->array->ctx != ctx) {
 				clq__log(ctx, CLQ_LOG_ERROR,
 					 "%s: argument %zu of '%s' is an "
 					 "array of another context",
 					 fn, i, k->name);
 				return CLQ_ERROR_CONTEXT_MISMATCH;
 			}
-			if (!bad)
-				*array_bytes += a->array->layout.nbytes;
+			mismatch = !(want->accept &
+				     DTYPE_BIT(a->array->layout.dtype));
+			*array_bytes += a->array->layout.nbytes;
 			break;
 		case CLQ_ARG_KIND_VALUE:
-			bad = !a->value || a->size == 0;
+			bad = !a->value || a->size == 0 ||
+			      (unsigned)a->type > CLQ_ARG_TYPE_DOUBLE;
+			mismatch =
+				!bad && (!(want->accept & TYPE_BIT(a->type)) ||
+					 (want->size && a->size != want->size));
 			break;
 		case CLQ_ARG_KIND_LOCAL:
 			bad = a->size == 0;
@@ -262,10 +570,13 @@ check_args(struct clq_queue *q, struct clq_kernel *k,
 		if (bad) {
 			clq__log(ctx, CLQ_LOG_ERROR,
 				 "%s: argument %zu of '%s' is malformed (NULL "
-				 "array or value, zero size or unknown kind)",
+				 "array or value, zero size, unknown kind, "
+				 "type or access)",
 				 fn, i, k->name);
 			return CLQ_ERROR_INVALID_ARGUMENT;
 		}
+		if (mismatch || (want->kind && a->kind != want->kind))
+			return arg_mismatch(q, k, i, a);
 	}
 	return CLQ_SUCCESS;
 }
@@ -380,6 +691,36 @@ struct launch {
 	const size_t *local;
 };
 
+/* Logs a failed clSetKernelArg(), saying what it was given. */
+static void
+set_arg_failed(struct clq_queue *q, const struct clq_kernel *k, cl_uint i,
+	       const struct clq_arg *a, cl_int err)
+{
+	const struct clq__kernel_arg *want = &k->args[i];
+	size_t size = a->kind == CLQ_ARG_KIND_ARRAY ? sizeof(cl_mem) : a->size;
+
+	if (err != CL_INVALID_ARG_SIZE)
+		clq__log(q->ctx, CLQ_LOG_ERROR,
+			 "clSetKernelArg(kernel '%s', argument %u, %zu "
+			 "bytes): %s (%s)",
+			 k->name, i, size, clq_error_name(err),
+			 clq_strerror(err));
+	else if (!want->type_name)
+		clq__log(q->ctx, CLQ_LOG_ERROR,
+			 "clq_queue_enqueue_kernel: argument %u of kernel "
+			 "'%s' takes another size than the %zu bytes given "
+			 "(CL_INVALID_ARG_SIZE); the driver gives no argument "
+			 "info, so clq cannot say which (a __global pointer "
+			 "takes CLQ_ARG_ARRAY())",
+			 i, k->name, size);
+	else
+		clq__log(q->ctx, CLQ_LOG_ERROR,
+			 "clq_queue_enqueue_kernel: argument %u ('%s') of "
+			 "kernel '%s', of type '%s', takes another size than "
+			 "the %zu bytes given (CL_INVALID_ARG_SIZE)",
+			 i, want->name, k->name, want->type_name, size);
+}
+
 static cl_int
 set_arg(struct clq_queue *q, struct clq_kernel *k, cl_uint i,
 	const struct clq_arg *a)
@@ -393,13 +734,7 @@ set_arg(struct clq_queue *q, struct clq_kernel *k, cl_uint i,
 	else
 		err = clSetKernelArg(k->cl, i, a->size, NULL);
 	if (err != CL_SUCCESS)
-		clq__log(q->ctx, CLQ_LOG_ERROR,
-			 "clSetKernelArg(kernel '%s', argument %u, %zu "
-			 "bytes): %s (%s)",
-			 k->name, i,
-			 a->kind == CLQ_ARG_KIND_ARRAY ? sizeof(cl_mem)
-						       : a->size,
-			 clq_error_name(err), clq_strerror(err));
+		set_arg_failed(q, k, i, a, err);
 	return err;
 }
 

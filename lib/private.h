@@ -237,6 +237,7 @@ struct clq_program {
 	char *name;
 	char *build_log;
 	int built;
+	int arg_info; /* built with -cl-kernel-arg-info (program.c) */
 };
 
 struct clq_kernel {
@@ -252,6 +253,8 @@ struct clq_kernel {
 	size_t compile_work_group_size[3];
 	uint64_t local_memory;
 	uint64_t private_memory;
+	/* What each of the n_args arguments must be (kernel.c). */
+	struct clq__kernel_arg *args;
 };
 
 /* The library's own kernel sources, embedded by cl/embed.py. */

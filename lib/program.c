@@ -612,13 +612,45 @@ program_free(struct clq_program *p)
 	free(p);
 }
 
+/*
+ * Whether to ask for argument info (-cl-kernel-arg-info), which kernels
+ * check their arguments against (kernel.c): an OpenCL 1.2 option, so not
+ * on older devices, and not when CLQ_KERNEL_ARG_INFO is 0.
+ */
+static int
+want_arg_info(const struct clq_device *dev)
+{
+	const char *env = getenv("CLQ_KERNEL_ARG_INFO");
+
+	if (env && strcmp(env, "0") == 0)
+		return 0;
+	return dev->opencl_version_number >= 120;
+}
+
+/* The options clBuildProgram gets; see program.h. */
+static char *
+build_options(const struct clq_device *dev, int arg_info, const char *options)
+{
+	struct clq__strbuf b = {0};
+
+	clq__strbuf_appendf(&b, "-DCLQ_SIMD_GROUP_SIZE=%zu%s%s%s",
+			    dev->simd_group_size,
+			    arg_info ? " -cl-kernel-arg-info" : "",
+			    options ? " " : "", options ? options : "");
+	if (b.failed)
+		clq__strbuf_free(&b);
+	return b.s;
+}
+
 /* Compiles expanded source; see clq_program_create_from_source(). */
 static int
 build(struct clq_context *ctx, const char *name, const char *source,
       const char *options, struct clq_program **program_out)
 {
 	struct clq_program *p = calloc(1, sizeof(*p));
-	struct clq__strbuf opts = {0};
+	const struct clq_device *dev = ctx->device;
+	int added;
+	char *opts = NULL;
 	cl_int err = CL_SUCCESS;
 
 	if (!p)
@@ -626,10 +658,12 @@ build(struct clq_context *ctx, const char *name, const char *source,
 	atomic_init(&p->refs, 1);
 	p->ctx = clq_context_ref(ctx);
 	p->name = strdup(name);
-	clq__strbuf_appendf(&opts, "-DCLQ_SIMD_GROUP_SIZE=%zu%s%s",
-			    ctx->device->simd_group_size, options ? " " : "",
-			    options ? options : "");
-	if (!p->name || opts.failed) {
+	p->arg_info = want_arg_info(dev);
+	/* Not twice, when the caller asks for it too. */
+	added = p->arg_info &&
+		!(options && strstr(options, "-cl-kernel-arg-info"));
+	opts = build_options(dev, added, options);
+	if (!p->name || !opts) {
 		err = CL_OUT_OF_HOST_MEMORY;
 		goto fail;
 	}
@@ -638,7 +672,26 @@ build(struct clq_context *ctx, const char *name, const char *source,
 		clq__check(ctx, err, "clCreateProgramWithSource");
 		goto fail;
 	}
-	err = clBuildProgram(p->cl, 1, &ctx->device->id, opts.s, NULL, NULL);
+	err = clBuildProgram(p->cl, 1, &dev->id, opts, NULL, NULL);
+	if (err == CL_INVALID_BUILD_OPTIONS && added) {
+		/* A driver that refuses the option still builds without it
+		 * (kernels then check argument sizes only); should the
+		 * caller's options be what it refuses, this fails again. */
+		free(opts);
+		if (!(opts = build_options(dev, 0, options))) {
+			err = CL_OUT_OF_HOST_MEMORY;
+			goto fail;
+		}
+		err = clBuildProgram(p->cl, 1, &dev->id, opts, NULL, NULL);
+		if (err != CL_INVALID_BUILD_OPTIONS) {
+			p->arg_info = 0;
+			clq__log(ctx, CLQ_LOG_WARNING,
+				 "building %s: the driver refuses "
+				 "-cl-kernel-arg-info; built without it, so "
+				 "kernel argument types are not checked",
+				 name);
+		}
+	}
 	p->build_log = read_build_log(p);
 	if (!p->build_log) {
 		err = CL_OUT_OF_HOST_MEMORY;
@@ -652,14 +705,14 @@ build(struct clq_context *ctx, const char *name, const char *source,
 		else if (*p->build_log)
 			clq__log(ctx, CLQ_LOG_INFO, "build log of %s:\n%s",
 				 name, p->build_log);
-		clq__strbuf_free(&opts);
+		free(opts);
 		*program_out = p;
 		return err;
 	}
 	clq__log(ctx, CLQ_LOG_ERROR, "building %s with options '%s': %s (%s)",
-		 name, opts.s, clq_error_name(err), clq_strerror(err));
+		 name, opts, clq_error_name(err), clq_strerror(err));
 fail:
-	clq__strbuf_free(&opts);
+	free(opts);
 	program_free(p);
 	return err;
 }

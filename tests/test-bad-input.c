@@ -89,6 +89,8 @@ static const char *const NULLDIR[1] = {NULL};
 static const char *const DOT[1] = {"."};
 static cl_uint N_ARG = 20;
 static cl_float F_ARG = 1.0f;
+static cl_int I_ARG = 20;
+static cl_double D_ARG = 1.0;
 static const size_t G64 = 64, G65 = 65, L8 = 8, L0 = 0, LHUGE = 1 << 20;
 static const size_t G0 = 0;
 
@@ -553,22 +555,51 @@ enqueue_fill_wait(struct clq_event *const *wait, size_t n_wait)
 	  enqueue_fill(F.q, F.k, CLQ_ARG_ARRAY(NULL), NOK, FOK, 3, 1, &G64,    \
 		       NULL))                                                  \
 	X(launch_null_value, INV,                                              \
-	  enqueue_fill(F.q, F.k, AOK,                                          \
-		       ((struct clq_arg){CLQ_ARG_KIND_VALUE, 4, NULL, NULL}),  \
-		       FOK, 3, 1, &G64, NULL))                                 \
+	  enqueue_fill(F.q, F.k, AOK, CLQ_ARG_BYTES(NULL, 4), FOK, 3, 1, &G64, \
+		       NULL))                                                  \
 	X(launch_zero_value, INV,                                              \
-	  enqueue_fill(                                                        \
-		  F.q, F.k, AOK,                                               \
-		  ((struct clq_arg){CLQ_ARG_KIND_VALUE, 0, &N_ARG, NULL}),     \
-		  FOK, 3, 1, &G64, NULL))                                      \
+	  enqueue_fill(F.q, F.k, AOK, CLQ_ARG_BYTES(&N_ARG, 0), FOK, 3, 1,     \
+		       &G64, NULL))                                            \
+	X(launch_bad_type, INV,                                                \
+	  enqueue_fill(F.q, F.k, AOK,                                          \
+		       ((struct clq_arg){.kind = CLQ_ARG_KIND_VALUE,           \
+					 .size = 4,                            \
+					 .value = &N_ARG,                      \
+					 .type = (enum clq_arg_type)99}),      \
+		       FOK, 3, 1, &G64, NULL))                                 \
+	X(launch_bad_access, INV,                                              \
+	  enqueue_fill(F.q, F.k,                                               \
+		       ((struct clq_arg){.kind = CLQ_ARG_KIND_ARRAY,           \
+					 .array = F.a,                         \
+					 .access = (enum clq_access)7}),       \
+		       NOK, FOK, 3, 1, &G64, NULL))                            \
+	X(launch_value_for_array, TYPE,                                        \
+	  enqueue_fill(F.q, F.k, NOK, NOK, FOK, 3, 1, &G64, NULL))             \
+	X(launch_array_for_value, TYPE,                                        \
+	  enqueue_fill(F.q, F.k, AOK, AOK, FOK, 3, 1, &G64, NULL))             \
+	X(launch_local_for_value, TYPE,                                        \
+	  enqueue_fill(F.q, F.k, AOK, NOK, CLQ_ARG_LOCAL(4), 3, 1, &G64,       \
+		       NULL))                                                  \
+	X(launch_int_array, TYPE,                                              \
+	  enqueue_fill(F.q, F.k, CLQ_ARG_ARRAY(F.ai), NOK, FOK, 3, 1, &G64,    \
+		       NULL))                                                  \
+	X(launch_int_for_float, TYPE,                                          \
+	  enqueue_fill(F.q, F.k, AOK, NOK, CLQ_ARG_VALUE(I_ARG), 3, 1, &G64,   \
+		       NULL))                                                  \
+	X(launch_float_for_uint, TYPE,                                         \
+	  enqueue_fill(F.q, F.k, AOK, FOK, FOK, 3, 1, &G64, NULL))             \
+	X(launch_double_for_float, TYPE,                                       \
+	  enqueue_fill(F.q, F.k, AOK, NOK, CLQ_ARG_VALUE(D_ARG), 3, 1, &G64,   \
+		       NULL))                                                  \
 	X(launch_zero_local, INV,                                              \
 	  enqueue_fill(F.q, F.k, AOK, NOK, CLQ_ARG_LOCAL(0), 3, 1, &G64,       \
 		       NULL))                                                  \
 	X(launch_bad_kind, INV,                                                \
-	  enqueue_fill(                                                        \
-		  F.q, F.k, AOK,                                               \
-		  ((struct clq_arg){(enum clq_arg_kind)9, 4, &N_ARG, NULL}),   \
-		  FOK, 3, 1, &G64, NULL))                                      \
+	  enqueue_fill(F.q, F.k, AOK,                                          \
+		       ((struct clq_arg){.kind = (enum clq_arg_kind)9,         \
+					 .size = 4,                            \
+					 .value = &N_ARG}),                    \
+		       FOK, 3, 1, &G64, NULL))                                 \
 	X(launch_dim_zero, INV,                                                \
 	  enqueue_fill(F.q, F.k, AOK, NOK, FOK, 3, 0, &G64, NULL))             \
 	X(launch_dim_four, INV,                                                \

@@ -643,7 +643,7 @@ START_TEST(enqueue_mistakes_refused)
 	struct clq_queue *q = test_queue_new(0);
 	struct clq_device *dev = clq_context_get_device(test_ctx);
 	struct clq_context *other = NULL;
-	struct clq_device_array *a = NULL, *foreign = NULL;
+	struct clq_device_array *a = NULL, *foreign = NULL, *ints = NULL;
 	struct clq_event *ev = (struct clq_event *)&p;
 	const size_t n = 64, global[1] = {64}, odd[1] = {63};
 	const size_t local[1] = {8}, zero[1] = {0}, four_two[2] = {4, 2};
@@ -659,6 +659,8 @@ START_TEST(enqueue_mistakes_refused)
 					     NULL, &a));
 	ck_assert_ok(clq_device_array_create(other, CLQ_DTYPE_FLOAT32, 1, &n,
 					     NULL, &foreign));
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					     NULL, &ints));
 	args[0] = CLQ_ARG_ARRAY(a);
 	args[1] = CLQ_ARG_VALUE(count);
 	args[2] = CLQ_ARG_VALUE(value);
@@ -681,7 +683,7 @@ START_TEST(enqueue_mistakes_refused)
 		     CLQ_ERROR_LOCAL_SIZE);
 
 	test_log_expect("requires work-groups of 4x2x1; given 8x1x1");
-	args[0] = CLQ_ARG_ARRAY(a);
+	args[0] = CLQ_ARG_ARRAY(ints);
 	ck_assert_rc(clq_queue_enqueue_kernel(q, fixed, args, 1, 2, g2,
 					      eight_one, NULL, 0, NULL),
 		     CLQ_ERROR_LOCAL_SIZE);
@@ -742,14 +744,17 @@ START_TEST(enqueue_mistakes_refused)
 					      NULL, 0, NULL),
 		     CLQ_ERROR_INVALID_ARGUMENT);
 
-	/* A value of the wrong size reaches OpenCL, which names it. */
+	/* A value of the wrong type is refused before OpenCL, named. */
 	args[2] = CLQ_ARG_VALUE(wide);
-	test_log_expect("argument 2, 8 bytes");
+	test_log_expect("argument 2 ('value') of kernel 'put' is a float value "
+			"of 4 bytes: pass CLQ_ARG_VALUE() of a cl_float; given "
+			"a 8-byte cl_double");
 	ck_assert_rc(clq_queue_enqueue_kernel(q, put, args, 3, 1, global, NULL,
 					      NULL, 0, NULL),
-		     CL_INVALID_ARG_SIZE);
+		     CLQ_ERROR_TYPE_MISMATCH);
 	ck_assert_ok(clq_queue_finish(q));
 
+	clq_device_array_unref(ints);
 	clq_device_array_unref(a);
 	clq_device_array_unref(foreign);
 	clq_context_unref(other);
@@ -829,6 +834,203 @@ START_TEST(required_work_group_all_axes)
 	clq_queue_unref(q);
 	clq_kernel_unref(k23);
 	clq_kernel_unref(k4);
+	clq_program_unref(p);
+}
+END_TEST
+
+/* A kernel with an argument of each kind clq checks. */
+static const char typed_args[] =
+	"typedef float real;\n"
+	"__kernel void typed(__global float *f, __constant int *c,\n"
+	"		    __local short *l, uint n, float x, long big,\n"
+	"		    __global float2 *z, __global half *h, uchar4 v,\n"
+	"		    real r, __global void *any, __global real *rp)\n"
+	"{ l[0] = 1; barrier(CLK_LOCAL_MEM_FENCE);\n"
+	"  if (get_global_id(0) == 0)\n"
+	"    f[0] = x + (float)n + (float)big + (float)v.y + r + l[0]; }\n";
+
+static struct clq_device_array *
+array_of(enum clq_dtype dtype)
+{
+	struct clq_device_array *a = NULL;
+	const size_t n = 4;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, dtype, 1, &n, NULL, &a));
+	return a;
+}
+
+/* Enqueues `typed` with `args` on one work-item. */
+static int
+launch_typed(struct clq_queue *q, struct clq_kernel *k,
+	     const struct clq_arg *args)
+{
+	const size_t one = 1;
+
+	return clq_queue_enqueue_kernel(q, k, args, 12, 1, &one, &one, NULL, 0,
+					NULL);
+}
+
+/*
+ * Argument kinds and types are checked against what the driver reports
+ * (clq builds with -cl-kernel-arg-info): a value where a pointer goes, an
+ * array of the wrong dtype, a value of the wrong type though of the same
+ * size (an int for a float), a local buffer where a value goes; each is
+ * refused with CLQ_ERROR_TYPE_MISMATCH, naming the argument, what it must
+ * be and what was given. They used to be accepted (same size) or reach
+ * the driver (a bare CL_INVALID_ARG_SIZE).
+ */
+START_TEST(argument_types_checked)
+{
+	struct clq_program *p = build(typed_args, NULL);
+	struct clq_kernel *k = kernel_of(p, "typed");
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *f = array_of(CLQ_DTYPE_FLOAT32);
+	struct clq_device_array *ints = array_of(CLQ_DTYPE_INT32);
+	struct clq_device_array *z = array_of(CLQ_DTYPE_COMPLEX64);
+	struct clq_device_array *h = array_of(CLQ_DTYPE_FLOAT16);
+	struct clq_device_array *u16 = array_of(CLQ_DTYPE_UINT16);
+	struct clq_host_array *out = NULL;
+	const cl_uint n = 1; /* const: the tag is still cl_uint's */
+	cl_float x = 2.0f, r = 5.0f;
+	long long big = 3; /* cl_long's type on some systems, not here */
+	cl_uchar4 v = {{0, 4, 0, 0}};
+	cl_int i = 7;
+	cl_double wide = 1.0;
+	cl_uint not_uchar4 = 0;
+	struct clq_arg good[12] = {
+		CLQ_ARG_OUT(f),	  CLQ_ARG_IN(ints),    CLQ_ARG_LOCAL(2),
+		CLQ_ARG_VALUE(n), CLQ_ARG_VALUE(x),    CLQ_ARG_VALUE(big),
+		CLQ_ARG_IN(z),	  CLQ_ARG_ARRAY(h),    CLQ_ARG_VALUE(v),
+		CLQ_ARG_VALUE(r), CLQ_ARG_INOUT(ints), CLQ_ARG_ARRAY(ints),
+	};
+	struct clq_arg args[12];
+	const size_t four = 4;
+
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1,
+					   &four, NULL, &out));
+	ck_assert_int_eq(good[3].type, CLQ_ARG_TYPE_UINT);
+	ck_assert_int_eq(good[4].type, CLQ_ARG_TYPE_FLOAT);
+	ck_assert_int_eq(good[5].type, CLQ_ARG_TYPE_LONG);
+	ck_assert_int_eq(good[8].type, CLQ_ARG_TYPE_UNKNOWN);
+	ck_assert_int_eq(good[0].access, CLQ_ACCESS_WRITE);
+	ck_assert_int_eq(good[1].access, CLQ_ACCESS_READ);
+	ck_assert_int_eq(good[7].access, CLQ_ACCESS_READ_WRITE);
+	ck_assert_ok(launch_typed(q, k, good));
+	ck_assert_ok(clq_device_array_get(f, q, out));
+	ck_assert_float_eq(((const float *)clq_host_array_data(out))[0], 16.0f);
+
+	/* A float32 array for float2 (a vector of its type) is fine; an
+	 * unknown typedef takes any value of its size. */
+	memcpy(args, good, sizeof(args));
+	args[6] = CLQ_ARG_ARRAY(f);
+	args[9] = CLQ_ARG_VALUE(i);
+	ck_assert_ok(launch_typed(q, k, args));
+
+#define REFUSED(index, arg, ...)                                              \
+	do {                                                                  \
+		const char *expect[] = {__VA_ARGS__};                         \
+                                                                              \
+		memcpy(args, good, sizeof(args));                             \
+		args[index] = arg;                                            \
+		test_log_expect(expect[0]);                                   \
+		ck_assert_rc(launch_typed(q, k, args),                        \
+			     CLQ_ERROR_TYPE_MISMATCH);                        \
+		for (size_t e = 1; e < sizeof(expect) / sizeof(*expect); e++) \
+			ck_assert_msg(strstr(test_log_text(), expect[e]),     \
+				      "no '%s' in '%s'", expect[e],           \
+				      test_log_text());                       \
+	} while (0)
+
+	REFUSED(4, CLQ_ARG_VALUE(i),
+		"argument 4 ('x') of kernel 'typed' is a float value of 4 "
+		"bytes: pass CLQ_ARG_VALUE() of a cl_float; given a 4-byte "
+		"cl_int");
+	REFUSED(4, CLQ_ARG_VALUE(wide), "argument 4 ('x')", "8-byte cl_double");
+	REFUSED(4, CLQ_ARG_BYTES(&wide, 8), "argument 4 ('x')",
+		"given a 8-byte value");
+	REFUSED(0, CLQ_ARG_VALUE(n),
+		"argument 0 ('f') of kernel 'typed' is a __global float*: pass "
+		"CLQ_ARG_ARRAY() of a float32 or complex64 array; given a "
+		"4-byte cl_uint");
+	REFUSED(0, CLQ_ARG_ARRAY(ints), "argument 0 ('f')",
+		"given an array of int32");
+	REFUSED(1, CLQ_ARG_ARRAY(f), "argument 1 ('c')", "__constant int*",
+		"int32 array; given an array of float32");
+	REFUSED(7, CLQ_ARG_ARRAY(u16), "argument 7 ('h')", "float16 array");
+	REFUSED(2, CLQ_ARG_VALUE(x), "argument 2 ('l')",
+		"a __local short*: pass CLQ_ARG_LOCAL(bytes)");
+	REFUSED(3, CLQ_ARG_LOCAL(4), "argument 3 ('n')", "a uint value",
+		"given CLQ_ARG_LOCAL(4)");
+	REFUSED(3, CLQ_ARG_ARRAY(f), "argument 3 ('n')",
+		"given an array of float32");
+	REFUSED(8, CLQ_ARG_VALUE(not_uchar4), "argument 8 ('v')",
+		"a uchar4 value of 4 bytes");
+#undef REFUSED
+
+	/* A typedef'd name ('real') is one clq cannot size: OpenCL checks
+	 * it, or not (PoCL 3.1 takes any size for a typedef'd parameter). */
+	ck_assert_ok(clq_queue_finish(q));
+
+	clq_host_array_unref(out);
+	clq_device_array_unref(f);
+	clq_device_array_unref(ints);
+	clq_device_array_unref(z);
+	clq_device_array_unref(h);
+	clq_device_array_unref(u16);
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+}
+END_TEST
+
+/*
+ * Without argument info (CLQ_KERNEL_ARG_INFO=0 builds without
+ * -cl-kernel-arg-info) only sizes can be checked, by OpenCL: a same-size
+ * value of another type passes, and a wrong size is named by index.
+ */
+START_TEST(argument_sizes_without_arg_info)
+{
+	struct clq_program *p;
+	struct clq_kernel *k;
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	const size_t n = 64;
+	cl_uint count = 64;
+	cl_int not_float = 1;
+	cl_double wide = 1.0;
+	struct clq_arg args[3];
+
+	setenv("CLQ_KERNEL_ARG_INFO", "0", 1);
+	p = build(three_args, NULL);
+	unsetenv("CLQ_KERNEL_ARG_INFO");
+	k = kernel_of(p, "put");
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &a));
+	args[0] = CLQ_ARG_ARRAY(a);
+	args[1] = CLQ_ARG_VALUE(count);
+	args[2] = CLQ_ARG_VALUE(not_float);
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k, args, 3, 1, &n, NULL, NULL,
+					      0, NULL));
+	args[2] = CLQ_ARG_VALUE(wide);
+	test_log_expect("argument 2 of kernel 'put' takes another size than "
+			"the 8 bytes given (CL_INVALID_ARG_SIZE); the driver "
+			"gives no argument info");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, k, args, 3, 1, &n, NULL, NULL,
+					      0, NULL),
+		     CL_INVALID_ARG_SIZE);
+	/* 4 bytes where a pointer goes (8 bytes would crash PoCL 3.1, which
+	 * takes them for a buffer: only argument info can stop that) */
+	args[0] = CLQ_ARG_VALUE(count);
+	args[2] = CLQ_ARG_VALUE(not_float);
+	test_log_expect("argument 0 of kernel 'put' takes another size than "
+			"the 4 bytes given");
+	ck_assert_rc(clq_queue_enqueue_kernel(q, k, args, 3, 1, &n, NULL, NULL,
+					      0, NULL),
+		     CL_INVALID_ARG_SIZE);
+	ck_assert_ok(clq_queue_finish(q));
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
 	clq_program_unref(p);
 }
 END_TEST
@@ -1190,6 +1392,8 @@ program_suite(void)
 	tcase_add_test(tc, unknown_kernel_lists_the_names);
 	tcase_add_test(tc, enqueue_mistakes_refused);
 	tcase_add_test(tc, required_work_group_all_axes);
+	tcase_add_test(tc, argument_types_checked);
+	tcase_add_test(tc, argument_sizes_without_arg_info);
 	tcase_add_test(tc, kernel_of_another_context_refused);
 	tcase_add_test(tc, local_memory_argument);
 	tcase_add_test(tc, kernel_waits_for_its_wait_list);

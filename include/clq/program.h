@@ -52,9 +52,37 @@ extern "C" {
  * include inside `#if 0` is pasted too.
  *
  * **Build.** Options pass through to `clBuildProgram`, after
- * `-DCLQ_SIMD_GROUP_SIZE=<n>` (clq_device_get_simd_group_size()). A non-empty
- * build log of a successful build goes to the log handler at
- * #CLQ_LOG_INFO; that of a failed build at #CLQ_LOG_ERROR.
+ * `-DCLQ_SIMD_GROUP_SIZE=<n>` (clq_device_get_simd_group_size()) and, on
+ * OpenCL 1.2 devices, `-cl-kernel-arg-info`, which makes the driver report
+ * argument types for the checks below (set `CLQ_KERNEL_ARG_INFO=0` to
+ * leave it out; a driver that refuses it gets the build without it, and a
+ * #CLQ_LOG_WARNING). A non-empty build log of a successful build goes to
+ * the log handler at #CLQ_LOG_INFO; that of a failed build at
+ * #CLQ_LOG_ERROR.
+ *
+ * **Arguments.** clq_kernel_create() reads each argument's address space,
+ * type name and name once (`clGetKernelArgInfo`); each launch then checks
+ * every argument in a few compares, before OpenCL sees it, and refuses a
+ * mismatch with #CLQ_ERROR_TYPE_MISMATCH:
+ * - the kind: a `__global` or `__constant` pointer takes an array
+ *   (CLQ_ARG_ARRAY(), CLQ_ARG_IN(), CLQ_ARG_OUT(), CLQ_ARG_INOUT()), a
+ *   `__local` pointer CLQ_ARG_LOCAL(), anything else a value;
+ * - an array's dtype: `T*` and vector `Tn*` pointers take arrays of `T`
+ *   (`float*` and `float2*` take #CLQ_DTYPE_FLOAT32 and
+ *   #CLQ_DTYPE_COMPLEX64, `half*` #CLQ_DTYPE_FLOAT16, `uint*`
+ *   #CLQ_DTYPE_UINT32...); `void*` takes any array;
+ * - a value's size, and its type where CLQ_ARG_VALUE() knows it
+ *   (#clq_arg_type): a `float` takes a `cl_float`, not a `cl_int`; a `half`
+ *   takes a `cl_half`, which is a `cl_ushort` to C; a vector (`float4`) any
+ *   value of its size whose type is unknown, such as a `cl_float4`.
+ *
+ * A type name clq cannot read (a typedef such as `real`, a struct) leaves
+ * that argument's type and size to OpenCL's own check, which some drivers
+ * do not make (PoCL 3.1 takes any size for a typedef'd parameter). Without
+ * argument info (OpenCL 1.1, `CLQ_KERNEL_ARG_INFO=0`, a driver that has
+ * none) only OpenCL's size check applies: then a value where a pointer goes
+ * reaches the driver, which may take it for a buffer (PoCL 3.1 crashes on
+ * an 8-byte one).
  *
  * **Thread safety.** Programs and kernels are immutable once created and
  * may be used from several threads. clq_queue_enqueue_kernel() may enqueue
@@ -208,26 +236,132 @@ enum clq_arg_kind {
 	CLQ_ARG_KIND_LOCAL = 3, /**< a `__local` buffer of `size` bytes */
 };
 
-/** One kernel argument. */
+/**
+ * The C type of a by-value argument, which CLQ_ARG_VALUE() takes from its
+ * operand. Each names the OpenCL C scalar type it matches. `cl_half` is
+ * the same C type as `cl_ushort` (`uint16_t`), so a `half` value cannot be
+ * told from a `ushort`: a `half` parameter accepts #CLQ_ARG_TYPE_USHORT.
+ */
+enum clq_arg_type {
+	/** Not known (vector and struct types, C99, a hand-built argument):
+	 *  only the size is checked. */
+	CLQ_ARG_TYPE_UNKNOWN = 0,
+	CLQ_ARG_TYPE_CHAR = 1,	/**< `cl_char`, `char`, `signed char`: `char` */
+	CLQ_ARG_TYPE_UCHAR = 2, /**< `cl_uchar`, `unsigned char`: `uchar` */
+	CLQ_ARG_TYPE_SHORT = 3, /**< `cl_short`, `short`: `short` */
+	/** `cl_ushort`, and `cl_half` (the same C type): `ushort`, `half` */
+	CLQ_ARG_TYPE_USHORT = 4,
+	CLQ_ARG_TYPE_INT = 5,	  /**< `cl_int`, `int`: `int` */
+	CLQ_ARG_TYPE_UINT = 6,	  /**< `cl_uint`, `unsigned`: `uint` */
+	CLQ_ARG_TYPE_LONG = 7,	  /**< `cl_long`, `long long`: `long` */
+	CLQ_ARG_TYPE_ULONG = 8,	  /**< `cl_ulong`, `size_t` (64-bit): `ulong` */
+	CLQ_ARG_TYPE_FLOAT = 9,	  /**< `cl_float`, `float`: `float` */
+	CLQ_ARG_TYPE_DOUBLE = 10, /**< `cl_double`, `double`: `double` */
+};
+
+/**
+ * How a kernel uses an array argument. clq does not act on it yet; it is
+ * carried so that callers can say it now and commands be ordered by it
+ * later (CLQ_ARG_IN(), CLQ_ARG_OUT(), CLQ_ARG_INOUT()).
+ */
+enum clq_access {
+	CLQ_ACCESS_READ = 1,	   /**< the kernel only reads the array */
+	CLQ_ACCESS_WRITE = 2,	   /**< the kernel only writes it */
+	CLQ_ACCESS_READ_WRITE = 3, /**< the kernel reads and writes it */
+};
+
+/**
+ * One kernel argument. Build it with a CLQ_ARG_ macro. One built by hand
+ * (best with designated initializers) may leave the last two fields zero:
+ * its type is then unknown (its size alone is checked) and an array's
+ * access read-write. The fields before `type` are those of clq 0.1.0, in
+ * the same order; the struct grew by `type` and `access`.
+ */
 struct clq_arg {
 	enum clq_arg_kind kind; /**< which of the fields below hold it */
 	size_t size;		/**< value or local bytes */
 	const void *value;	/**< #CLQ_ARG_KIND_VALUE: the bytes */
 	struct clq_device_array *array; /**< #CLQ_ARG_KIND_ARRAY */
+	enum clq_arg_type type; /**< #CLQ_ARG_KIND_VALUE: the value's type */
+	/** #CLQ_ARG_KIND_ARRAY: how the kernel uses it; 0 means
+	 *  #CLQ_ACCESS_READ_WRITE */
+	enum clq_access access;
 };
 
-/** A device array argument (`__global T *`). */
-#define CLQ_ARG_ARRAY(a) ((struct clq_arg){CLQ_ARG_KIND_ARRAY, 0, NULL, (a)})
+/* The macros' two helpers: the type tag of an lvalue, and the struct.
+ * C11 tells types apart with _Generic, C++ by overloading (see the end of
+ * this file: C++ has no compound literals); C99 cannot, so its tag is
+ * CLQ_ARG_TYPE_UNKNOWN and only sizes are checked. */
+#if defined(__cplusplus)
+#define CLQ__ARG_TYPE(x) clq__arg_type_of(&(x))
+#define CLQ__ARG(kind, size, value, array, type, access) \
+	clq__arg_make((kind), (size), (value), (array), (type), (access))
+#else
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+/* clang-format off */
+#define CLQ__ARG_TYPE(x)                                                     \
+	_Generic((x),                                                        \
+		char: CLQ_ARG_TYPE_CHAR,                                     \
+		signed char: CLQ_ARG_TYPE_CHAR,                              \
+		unsigned char: CLQ_ARG_TYPE_UCHAR,                           \
+		short: CLQ_ARG_TYPE_SHORT,                                   \
+		unsigned short: CLQ_ARG_TYPE_USHORT,                         \
+		int: CLQ_ARG_TYPE_INT,                                       \
+		unsigned int: CLQ_ARG_TYPE_UINT,                             \
+		long: sizeof(long) == 8 ? CLQ_ARG_TYPE_LONG                  \
+					: CLQ_ARG_TYPE_INT,                  \
+		unsigned long: sizeof(long) == 8 ? CLQ_ARG_TYPE_ULONG        \
+						 : CLQ_ARG_TYPE_UINT,        \
+		long long: CLQ_ARG_TYPE_LONG,                                \
+		unsigned long long: CLQ_ARG_TYPE_ULONG,                      \
+		float: CLQ_ARG_TYPE_FLOAT,                                   \
+		double: CLQ_ARG_TYPE_DOUBLE,                                 \
+		default: CLQ_ARG_TYPE_UNKNOWN)
+/* clang-format on */
+#else
+#define CLQ__ARG_TYPE(x) CLQ_ARG_TYPE_UNKNOWN
+#endif
+#define CLQ__ARG(kind, size, value, array, type, access) \
+	((struct clq_arg){(kind), (size), (value), (array), (type), (access)})
+#endif
+
+/**
+ * A device array argument (`__global T *` or `__constant T *`) that the
+ * kernel reads and writes: the same as CLQ_ARG_INOUT().
+ */
+#define CLQ_ARG_ARRAY(a) CLQ_ARG_INOUT(a)
+/** A device array argument that the kernel only reads. */
+#define CLQ_ARG_IN(a)                                                    \
+	CLQ__ARG(CLQ_ARG_KIND_ARRAY, 0, NULL, (a), CLQ_ARG_TYPE_UNKNOWN, \
+		 CLQ_ACCESS_READ)
+/** A device array argument that the kernel only writes. */
+#define CLQ_ARG_OUT(a)                                                   \
+	CLQ__ARG(CLQ_ARG_KIND_ARRAY, 0, NULL, (a), CLQ_ARG_TYPE_UNKNOWN, \
+		 CLQ_ACCESS_WRITE)
+/** A device array argument that the kernel reads and writes. */
+#define CLQ_ARG_INOUT(a)                                                 \
+	CLQ__ARG(CLQ_ARG_KIND_ARRAY, 0, NULL, (a), CLQ_ARG_TYPE_UNKNOWN, \
+		 CLQ_ACCESS_READ_WRITE)
 /**
  * A by-value argument; `x` must be an lvalue of exactly the kernel
  * parameter's type (`cl_uint` for `uint`, `cl_float` for `float`...): its
- * size is taken from it and it is read during the enqueue call.
+ * size and type (#clq_arg_type) are taken from it, and it is read during
+ * the enqueue call.
  */
-#define CLQ_ARG_VALUE(x) \
-	((struct clq_arg){CLQ_ARG_KIND_VALUE, sizeof(x), &(x), NULL})
+#define CLQ_ARG_VALUE(x)                                                      \
+	CLQ__ARG(CLQ_ARG_KIND_VALUE, sizeof(x), &(x), NULL, CLQ__ARG_TYPE(x), \
+		 CLQ_ACCESS_READ)
+/**
+ * A by-value argument of `size` bytes at `ptr`, whose C type is not known
+ * (a value parsed at run time): only its size is checked.
+ */
+#define CLQ_ARG_BYTES(ptr, size)                          \
+	CLQ__ARG(CLQ_ARG_KIND_VALUE, (size), (ptr), NULL, \
+		 CLQ_ARG_TYPE_UNKNOWN, CLQ_ACCESS_READ)
 /** A `__local` buffer of `bytes` bytes. */
-#define CLQ_ARG_LOCAL(bytes) \
-	((struct clq_arg){CLQ_ARG_KIND_LOCAL, (bytes), NULL, NULL})
+#define CLQ_ARG_LOCAL(bytes)                              \
+	CLQ__ARG(CLQ_ARG_KIND_LOCAL, (bytes), NULL, NULL, \
+		 CLQ_ARG_TYPE_UNKNOWN, CLQ_ACCESS_READ_WRITE)
 
 /**
  * Enqueues a kernel over an NDRange with the given arguments.
@@ -252,8 +386,11 @@ struct clq_arg {
  * @return #CLQ_SUCCESS;
  *         #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, a bad `work_dim`,
  *         a zero size, a malformed argument (NULL array or value, zero
- *         size, unknown kind);
+ *         size, unknown kind, type or access);
  *         #CLQ_ERROR_ARG_COUNT when `n_args` differs from the kernel's;
+ *         #CLQ_ERROR_TYPE_MISMATCH when an argument is of the wrong kind
+ *         or type (see **Arguments** in @ref program; the log names it,
+ *         what it must be and what was given);
  *         #CLQ_ERROR_CONTEXT_MISMATCH when the queue, the kernel, an array
  *         or a waited event belong to different contexts;
  *         #CLQ_ERROR_WORK_SIZE when a global size is not a multiple of
@@ -263,7 +400,9 @@ struct clq_arg {
  *         size the kernel requires on any of the three axes (the log says
  *         both);
  *         an OpenCL code from `clSetKernelArg` (the log names the
- *         argument) or `clEnqueueNDRangeKernel`.
+ *         argument; `CL_INVALID_ARG_SIZE` for a value of the wrong size
+ *         where clq does not know the parameter's type) or
+ *         `clEnqueueNDRangeKernel`.
  */
 CLQ_EXPORT int
 clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
@@ -275,6 +414,109 @@ clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
 /** @} */
 
 #ifdef __cplusplus
+}
+
+/* C++: what the CLQ_ARG_ macros expand to there, as compound literals are
+ * not C++. Overloads give CLQ_ARG_VALUE() the type tags that C11's
+ * _Generic gives. */
+inline struct clq_arg
+clq__arg_make(enum clq_arg_kind kind, size_t size, const void *value,
+	      struct clq_device_array *array, enum clq_arg_type type,
+	      enum clq_access access)
+{
+	struct clq_arg arg;
+
+	arg.kind = kind;
+	arg.size = size;
+	arg.value = value;
+	arg.array = array;
+	arg.type = type;
+	arg.access = access;
+	return arg;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const char *)
+{
+	return CLQ_ARG_TYPE_CHAR;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const signed char *)
+{
+	return CLQ_ARG_TYPE_CHAR;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const unsigned char *)
+{
+	return CLQ_ARG_TYPE_UCHAR;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const short *)
+{
+	return CLQ_ARG_TYPE_SHORT;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const unsigned short *)
+{
+	return CLQ_ARG_TYPE_USHORT;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const int *)
+{
+	return CLQ_ARG_TYPE_INT;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const unsigned int *)
+{
+	return CLQ_ARG_TYPE_UINT;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const long *)
+{
+	return sizeof(long) == 8 ? CLQ_ARG_TYPE_LONG : CLQ_ARG_TYPE_INT;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const unsigned long *)
+{
+	return sizeof(long) == 8 ? CLQ_ARG_TYPE_ULONG : CLQ_ARG_TYPE_UINT;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const long long *)
+{
+	return CLQ_ARG_TYPE_LONG;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const unsigned long long *)
+{
+	return CLQ_ARG_TYPE_ULONG;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const float *)
+{
+	return CLQ_ARG_TYPE_FLOAT;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const double *)
+{
+	return CLQ_ARG_TYPE_DOUBLE;
+}
+
+inline enum clq_arg_type
+clq__arg_type_of(const volatile void *)
+{
+	return CLQ_ARG_TYPE_UNKNOWN;
 }
 #endif
 
