@@ -337,6 +337,11 @@ log_not_found(const struct search *s, const char *function, const char *name)
 
 	if (!getcwd(cwd, sizeof(cwd)))
 		snprintf(cwd, sizeof(cwd), "unknown: %s", strerror(errno));
+	if (name[0] == '/') {
+		clq__log(s->ctx, CLQ_LOG_ERROR, "%s: '%s' not found", function,
+			 name);
+		return;
+	}
 	if (is_path(name, 0)) {
 		clq__log(s->ctx, CLQ_LOG_ERROR,
 			 "%s: '%s' not found; a name with a '/' is a path, "

@@ -303,11 +303,19 @@ END_TEST
 START_TEST(absolute_name)
 {
 	const char *dir = tmp_dir("abs");
+	struct clq_program *p = (struct clq_program *)&p;
 	char path[300];
 
 	tmp_file(dir, "abs.cl", WRITER("5"));
 	snprintf(path, sizeof(path), "%s/abs.cl", dir);
 	ck_assert_int_eq(run_file(path, NULL, 0), 5);
+	/* looked for there alone; the message does not call it relative */
+	snprintf(path, sizeof(path), "%s/none.cl", dir);
+	test_log_expect("none.cl' not found");
+	ck_assert_rc(
+		clq_program_create_from_file(test_ctx, path, &dir, 1, NULL, &p),
+		CLQ_ERROR_NOT_FOUND);
+	ck_assert_ptr_null(strstr(test_log_text(), "relative"));
 }
 END_TEST
 
