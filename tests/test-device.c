@@ -775,8 +775,8 @@ START_TEST(clq_log_prints_levels_to_stderr)
 	};
 	/* The child logs one message of each level (child_each_level()). */
 	static const char *const lines[] = {
-		"clq: error: clq_device_select: no device matches spec "
-		"'no-such-device-anywhere'",
+		("clq: error: clq_device_select: no device matches spec "
+		 "'no-such-device-anywhere'"),
 		"clq: warning: clq_device_select: PYOPENCL_CTX lists 2 devices",
 		"clq: info: clq_device_select: device ",
 		"clq: debug: clq_device_select: CLQ_DEVICE is unset",
