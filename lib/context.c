@@ -36,7 +36,7 @@ clq_context_create(struct clq_device *device, struct clq_context **ctx_out)
 		return CL_OUT_OF_HOST_MEMORY;
 	atomic_init(&ctx->refs, 1);
 	clq__log_sink_init(&ctx->log);
-	clq__failsafe_init(&ctx->failsafe);
+	clq__failsafe_init(&ctx->failsafe, device);
 	/* The notify callback gets ctx before ctx->cl is set; it only logs. */
 	ctx->cl = clCreateContext(props, 1, &id, context_notify, ctx, &err);
 	if (err != CL_SUCCESS) {

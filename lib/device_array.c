@@ -511,12 +511,12 @@ enqueue_rows(struct clq_queue *q, const struct side *dst,
 	size_t n = dst->layout->ndim, rows = 1, idx[CLQ_MAX_DIMS] = {0};
 	size_t row_bytes = db->count[n - 1] * dst->layout->itemsize;
 	cl_int err = CL_SUCCESS;
-	size_t extra;
+	struct clq__failsafe_extra extra;
 	int rc;
 
 	for (size_t i = 0; i + 1 < n; i++)
 		rows *= db->count[i];
-	if ((rc = clq__failsafe_extra_begin(q->ctx, rows - 1, &extra)) < 0)
+	if ((rc = clq__failsafe_extra_begin(q, rows - 1, &extra)) < 0)
 		return rc;
 	for (size_t r = 0; r < rows && err == CL_SUCCESS; r++) {
 		size_t d = dst->root_offset, s = src->root_offset;
@@ -530,16 +530,16 @@ enqueue_rows(struct clq_queue *q, const struct side *dst,
 					  row_bytes, r == 0 ? n_wait : 0,
 					  r == 0 ? list : NULL,
 					  r + 1 == rows ? ev
-					  : extra	? &kept
+					  : extra.spare ? &kept
 							: NULL);
-		clq__failsafe_extra_keep(q->ctx, kept, &extra);
+		clq__failsafe_extra_keep(&extra, kept);
 		for (size_t i = n - 1; i-- > 0;) {
 			if (++idx[i] < db->count[i])
 				break;
 			idx[i] = 0;
 		}
 	}
-	clq__failsafe_extra_end(q->ctx, extra);
+	clq__failsafe_extra_end(&extra);
 	return clq__check(q->ctx, err, "clEnqueueCopyBuffer");
 }
 
@@ -556,7 +556,8 @@ enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
 	     const struct side *other, int flat, cl_bool blocking,
 	     cl_uint n_wait, const cl_event *list, cl_event *ev)
 {
-	size_t outer, extra;
+	struct clq__failsafe_extra extra;
+	size_t outer;
 	cl_int err = CL_SUCCESS;
 	int rc;
 
@@ -566,7 +567,7 @@ enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
 	if (dir == ON_DEVICE && needs_rows(dev, other))
 		return enqueue_rows(q, dev, other, n_wait, list, ev);
 	outer = dev->layout->ndim == 4 ? dev->box->count[0] : 1;
-	if ((rc = clq__failsafe_extra_begin(q->ctx, outer - 1, &extra)) < 0)
+	if ((rc = clq__failsafe_extra_begin(q, outer - 1, &extra)) < 0)
 		return rc;
 	for (size_t i = 0; i < outer && err == CL_SUCCESS; i++) {
 		int first = i == 0, last = i + 1 == outer;
@@ -575,12 +576,12 @@ enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
 		err = enqueue_rect(q->cl, dir, dev, other, i,
 				   last ? blocking : CL_FALSE,
 				   first ? n_wait : 0, first ? list : NULL,
-				   last	   ? ev
-				   : extra ? &kept
-					   : NULL);
-		clq__failsafe_extra_keep(q->ctx, kept, &extra);
+				   last		 ? ev
+				   : extra.spare ? &kept
+						 : NULL);
+		clq__failsafe_extra_keep(&extra, kept);
 	}
-	clq__failsafe_extra_end(q->ctx, extra);
+	clq__failsafe_extra_end(&extra);
 	return clq__check(q->ctx, err, rect_command_name(dir));
 }
 
@@ -617,22 +618,24 @@ copy_unmapped(struct clq_queue *q, void *data)
 	struct copy *c = data;
 	struct side pinned = c->other;
 	cl_event kept = NULL;
-	size_t extra;
+	struct clq__failsafe_extra extra;
 	int rc;
 
 	pinned.mem = pinned.root = c->host->pinned;
 	pinned.root_offset = 0;
 	pinned.host = NULL;
-	if ((rc = clq__failsafe_extra_begin(q->ctx, 1, &extra)) < 0)
+	if ((rc = clq__failsafe_extra_begin(q, 1, &extra)) < 0)
 		return rc;
 	if (c->dir == TO_DEVICE)
 		rc = enqueue_copy(q, ON_DEVICE, &c->dev, &pinned, c->flat,
-				  CL_FALSE, 0, NULL, extra ? &kept : NULL);
+				  CL_FALSE, 0, NULL,
+				  extra.spare ? &kept : NULL);
 	else
 		rc = enqueue_copy(q, ON_DEVICE, &pinned, &c->dev, c->flat,
-				  CL_FALSE, 0, NULL, extra ? &kept : NULL);
-	clq__failsafe_extra_keep(q->ctx, kept, &extra);
-	clq__failsafe_extra_end(q->ctx, extra);
+				  CL_FALSE, 0, NULL,
+				  extra.spare ? &kept : NULL);
+	clq__failsafe_extra_keep(&extra, kept);
+	clq__failsafe_extra_end(&extra);
 	return rc;
 }
 
@@ -1164,7 +1167,7 @@ struct fill_region {
 	const cl_event *list;
 	cl_event *ev;
 	size_t left;
-	size_t extra; /* events the failsafe keeps (failsafe.c) */
+	struct clq__failsafe_extra extra; /* see failsafe.c */
 };
 
 static int
@@ -1186,7 +1189,7 @@ enqueue_step(const struct clq__fill_step *s, void *data)
 	struct fill_region *f = data;
 	struct clq_device_array *a = f->array;
 	cl_event kept = NULL;
-	cl_event *ev = --f->left == 0 ? f->ev : f->extra ? &kept : NULL;
+	cl_event *ev = --f->left == 0 ? f->ev : f->extra.spare ? &kept : NULL;
 	cl_uint n_wait = f->n_wait;
 	const cl_event *list = f->list;
 	struct rect_side src, dst;
@@ -1216,7 +1219,7 @@ enqueue_step(const struct clq__fill_step *s, void *data)
 					s->slice_pitch, n_wait, list, ev),
 				"clEnqueueCopyBufferRect");
 	}
-	clq__failsafe_extra_keep(f->q->ctx, kept, &f->extra);
+	clq__failsafe_extra_keep(&f->extra, kept);
 	return rc;
 }
 
@@ -1233,11 +1236,10 @@ fill_region_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 	f->ev = ev;
 	f->left = 0;
 	clq__fill_plan(&f->array->layout, &f->box, count_step, f);
-	if ((rc = clq__failsafe_extra_begin(q->ctx, f->left - 1, &f->extra)) <
-	    0)
+	if ((rc = clq__failsafe_extra_begin(q, f->left - 1, &f->extra)) < 0)
 		return rc;
 	rc = clq__fill_plan(&f->array->layout, &f->box, enqueue_step, f);
-	clq__failsafe_extra_end(q->ctx, f->extra);
+	clq__failsafe_extra_end(&f->extra);
 	return rc;
 }
 

@@ -139,8 +139,18 @@ user_event_new(struct clq_context *ctx)
 }
 
 void
+clq__command_event_recycle(struct clq_event *e)
+{
+	command_event_free(e);
+}
+
+void
 clq__event_destroy(struct clq_event *e)
 {
+	if (e->kept && e->cl) {
+		clq__failsafe_adopt(e);
+		return;
+	}
 	if (e->cl)
 		clReleaseEvent(e->cl);
 	clq__context_drop(e->ctx);
@@ -173,6 +183,7 @@ clq__command_event_new(struct clq_queue *queue)
 	e->cl = NULL;
 	e->profiled = (queue->flags & CLQ_QUEUE_PROFILING) != 0;
 	e->user = NULL;
+	e->kept = 0;
 	atomic_init(&e->unflushed, 1);
 	e->source = queue->handle;
 	atomic_fetch_add_explicit(&e->source->refs, 1, memory_order_relaxed);
@@ -258,6 +269,7 @@ clq_event_wait(struct clq_event *event)
 	if (err != CL_SUCCESS &&
 	    err != CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
 		return clq__check(event->ctx, err, "clWaitForEvents");
+	clq__failsafe_sweep(event->ctx);
 	rc = read_status(event, &status);
 	if (rc < 0)
 		return rc;
@@ -519,6 +531,7 @@ set_user_status(struct clq_event *event, int status)
 		return rc;
 	}
 	clq__failsafe_user_completed(failsafe);
+	clq__failsafe_sweep(event->ctx);
 	pthread_mutex_lock(&event->user->lock);
 	event->user->status_known = 1;
 	event->user->final_status = status;

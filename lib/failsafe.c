@@ -10,15 +10,21 @@
  * does not abort. And a command enqueued with an already failed event in
  * its wait list stays queued for ever.
  *
- * So, while a user event of the context is pending (or once one has
- * failed), clq keeps a reference to every command's event until the
- * command has completed, and replaces failed wait list entries with a
- * stand-in user event that it fails right after the enqueue. Contexts that
- * never use user events pay two loads per enqueue.
+ * So, on PoCL (see needed()), while a user event of the context is pending
+ * (or once one has failed), every command gets a clq event marked `kept`, and when the last
+ * reference to a kept event goes before its command has completed, the
+ * event is not freed but handed to the context's list of kept events,
+ * together with its OpenCL reference. Wait lists are screened for events
+ * that have already failed: such an entry is replaced by a stand-in user
+ * event failed right after the enqueue. Contexts that never use user
+ * events pay two loads per enqueue; while the failsafe is active, dropping
+ * a command's event costs a lock and a link.
  *
- * Kept events are released by sweeps: when the list has doubled since the
- * last sweep, every completed event goes, so the list stays within twice
- * the commands in flight and the work per enqueue is constant on average.
+ * Kept events are released by sweeps at the points where the host waits
+ * anyway (event waits, queue finishes, user events completing): those free
+ * the completed events at the front of the list, in enqueue order. And so
+ * that a command pending for ever cannot hold up the release of later ones,
+ * a list that has doubled since its last full sweep is swept whole.
  *
  * One race is left: a user event failing on one thread between the screen
  * and the enqueue of a command on another thread that waits for it leaves
@@ -26,20 +32,55 @@
  * which a blocking transfer waiting on that same user event would deadlock.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "private.h"
 
-#define SWEEP_MIN 64
+#define FULL_SWEEP_MIN 4096
+
+/*
+ * Whether contexts on `device` need the failsafe: PoCL's do (every version
+ * is assumed to, until one is shown not to). CLQ_FAILSAFE=on|off overrides
+ * this, for tests and for drivers found to need it too.
+ */
+static int
+needed(const struct clq_device *device)
+{
+	const char *forced = getenv("CLQ_FAILSAFE");
+
+	if (forced && strcmp(forced, "on") == 0)
+		return 1;
+	if (forced && strcmp(forced, "off") == 0)
+		return 0;
+	return strstr(device->platform_name, "Portable Computing Language") !=
+	       NULL;
+}
 
 void
-clq__failsafe_init(struct clq__failsafe *f)
+clq__failsafe_init(struct clq__failsafe *f, const struct clq_device *device)
 {
+	f->needed = needed(device);
 	atomic_init(&f->pending_user, 0);
 	atomic_init(&f->user_failed, 0);
+	atomic_init(&f->incoming, NULL);
+	atomic_init(&f->n_kept, 0);
 	pthread_mutex_init(&f->lock, NULL);
-	f->kept = NULL;
-	f->n_kept = f->n_reserved = f->cap = 0;
-	f->sweep_at = SWEEP_MIN;
+	f->head = NULL;
+	f->tail = &f->head;
+	atomic_init(&f->full_sweep_at, FULL_SWEEP_MIN);
+}
+
+/* Frees a list of kept events, linked through next_free. */
+static void
+release(struct clq_event *list)
+{
+	while (list) {
+		struct clq_event *e = list;
+
+		list = e->next_free;
+		clReleaseEvent(e->cl);
+		clq__command_event_recycle(e);
+	}
 }
 
 /* Every user event is gone (each holds the context): nothing can fail or
@@ -47,9 +88,8 @@ clq__failsafe_init(struct clq__failsafe *f)
 void
 clq__failsafe_destroy(struct clq__failsafe *f)
 {
-	for (size_t i = 0; i < f->n_kept; i++)
-		clReleaseEvent(f->kept[i]);
-	free(f->kept);
+	release(atomic_load(&f->incoming));
+	release(f->head);
 	pthread_mutex_destroy(&f->lock);
 }
 
@@ -64,96 +104,165 @@ complete(cl_event ev)
 	return status <= CL_COMPLETE;
 }
 
-/* Releases the kept events that have completed; `lock` held. */
+/* Moves the events adopted since the last sweep, newest first on their
+ * stack, to the end of the list in the order they came; `lock` held. */
 static void
-sweep(struct clq__failsafe *f)
+take_incoming(struct clq__failsafe *f)
 {
+	struct clq_event *stack = atomic_exchange(&f->incoming, NULL);
+	struct clq_event *in_order = NULL;
+
+	while (stack) {
+		struct clq_event *e = stack;
+
+		stack = e->next_free;
+		e->next_free = in_order;
+		in_order = e;
+	}
+	*f->tail = in_order;
+	while (*f->tail)
+		f->tail = &(*f->tail)->next_free;
+}
+
+/*
+ * Unlinks the completed events, all of them (`whole`) or those at the front
+ * of the list; `lock` held. Returns them, linked, for release().
+ */
+static struct clq_event *
+unlink_completed(struct clq__failsafe *f, int whole)
+{
+	struct clq_event *done = NULL, **done_tail = &done;
+	struct clq_event **link = &f->head;
 	size_t n = 0;
 
-	for (size_t i = 0; i < f->n_kept; i++) {
-		if (complete(f->kept[i]))
-			clReleaseEvent(f->kept[i]);
-		else
-			f->kept[n++] = f->kept[i];
-	}
-	f->n_kept = n;
-	f->sweep_at = n * 2 > SWEEP_MIN ? n * 2 : SWEEP_MIN;
-}
+	take_incoming(f);
+	while (*link) {
+		struct clq_event *e = *link;
 
-int
-clq__failsafe_reserve(struct clq__failsafe *f, size_t n)
-{
-	int rc = CLQ_SUCCESS;
-
-	pthread_mutex_lock(&f->lock);
-	if (f->n_kept + f->n_reserved + n > f->cap) {
-		size_t cap = (f->n_kept + f->n_reserved + n) * 2;
-		cl_event *kept = realloc(f->kept, cap * sizeof(*kept));
-
-		if (kept) {
-			f->kept = kept;
-			f->cap = cap;
+		if (complete(e->cl)) {
+			*link = e->next_free;
+			*done_tail = e;
+			done_tail = &e->next_free;
+			n++;
+		} else if (whole) {
+			link = &e->next_free;
 		} else {
-			rc = CL_OUT_OF_HOST_MEMORY;
+			break;
 		}
 	}
-	if (rc == CLQ_SUCCESS)
-		f->n_reserved += n;
+	*done_tail = NULL;
+	if (!*link)
+		f->tail = link;
+	atomic_fetch_sub_explicit(&f->n_kept, n, memory_order_relaxed);
+	return done;
+}
+
+/* Sweeps the whole list, and sets when the next whole sweep is due. */
+static void
+sweep_whole(struct clq__failsafe *f)
+{
+	struct clq_event *done;
+	size_t n;
+
+	pthread_mutex_lock(&f->lock);
+	done = unlink_completed(f, 1);
+	n = atomic_load_explicit(&f->n_kept, memory_order_relaxed);
+	atomic_store_explicit(&f->full_sweep_at,
+			      n * 2 > FULL_SWEEP_MIN ? n * 2 : FULL_SWEEP_MIN,
+			      memory_order_relaxed);
 	pthread_mutex_unlock(&f->lock);
-	return rc;
+	release(done);
 }
 
 void
-clq__failsafe_unreserve(struct clq__failsafe *f, size_t n)
+clq__failsafe_sweep(struct clq_context *ctx)
 {
+	struct clq__failsafe *f = &ctx->failsafe;
+	struct clq_event *done;
+
+	if (!atomic_load_explicit(&f->n_kept, memory_order_relaxed))
+		return;
 	pthread_mutex_lock(&f->lock);
-	f->n_reserved -= n;
+	done = unlink_completed(f, 0);
 	pthread_mutex_unlock(&f->lock);
+	release(done);
 }
 
+/*
+ * Adopting is a push onto a lock-free stack (C11 atomics), since it comes
+ * with every event dropped while the failsafe is active; sweeps move the
+ * stack into the list under the lock.
+ */
 void
-clq__failsafe_keep(struct clq__failsafe *f, cl_event ev)
+clq__failsafe_adopt(struct clq_event *e)
 {
-	clRetainEvent(ev);
-	pthread_mutex_lock(&f->lock);
-	f->n_reserved--;
-	f->kept[f->n_kept++] = ev;
-	/* Sweeping only shrinks the list, so reservations still fit. */
-	if (f->n_kept >= f->sweep_at)
-		sweep(f);
-	pthread_mutex_unlock(&f->lock);
+	struct clq_context *ctx = e->ctx;
+	struct clq__failsafe *f = &ctx->failsafe;
+	struct clq_event *top =
+		atomic_load_explicit(&f->incoming, memory_order_relaxed);
+	size_t n;
+
+	/* The list is the context's: the event no longer holds its queue. */
+	clq__queue_handle_drop(e->source);
+	e->source = NULL;
+	do
+		e->next_free = top;
+	while (!atomic_compare_exchange_weak_explicit(&f->incoming, &top, e,
+						      memory_order_release,
+						      memory_order_relaxed));
+	n = atomic_fetch_add_explicit(&f->n_kept, 1, memory_order_relaxed) + 1;
+	if (n >= atomic_load_explicit(&f->full_sweep_at, memory_order_relaxed))
+		sweep_whole(f);
+	/* Last: this may free the context, which releases the list. */
+	clq__context_drop(ctx);
 }
 
 int
-clq__failsafe_extra_begin(struct clq_context *ctx, size_t n,
-			  size_t *reserved_out)
+clq__failsafe_extra_begin(struct clq_queue *q, size_t n,
+			  struct clq__failsafe_extra *x)
 {
-	int rc;
-
-	*reserved_out = 0;
-	if (!clq__failsafe_active(&ctx->failsafe))
+	x->queue = q;
+	x->spare = NULL;
+	if (!clq__failsafe_active(&q->ctx->failsafe))
 		return CLQ_SUCCESS;
-	if ((rc = clq__failsafe_reserve(&ctx->failsafe, n)) < 0)
-		return rc;
-	*reserved_out = n;
+	for (size_t i = 0; i < n; i++) {
+		struct clq_event *e = clq__command_event_new(q);
+
+		if (!e) {
+			clq__failsafe_extra_end(x);
+			return CL_OUT_OF_HOST_MEMORY;
+		}
+		e->kept = 1;
+		e->next_free = x->spare;
+		x->spare = e;
+	}
 	return CLQ_SUCCESS;
 }
 
 void
-clq__failsafe_extra_keep(struct clq_context *ctx, cl_event ev, size_t *reserved)
+clq__failsafe_extra_keep(struct clq__failsafe_extra *x, cl_event ev)
 {
+	struct clq_event *e = x->spare;
+
 	if (!ev)
 		return;
-	clq__failsafe_keep(&ctx->failsafe, ev);
-	(*reserved)--;
-	clReleaseEvent(ev);
+	/* ev was asked for only while a spare was left. */
+	x->spare = e->next_free;
+	e->ctx = x->queue->ctx;
+	e->cl = ev;
+	clq__event_drop(e);
 }
 
 void
-clq__failsafe_extra_end(struct clq_context *ctx, size_t reserved)
+clq__failsafe_extra_end(struct clq__failsafe_extra *x)
 {
-	if (reserved)
-		clq__failsafe_unreserve(&ctx->failsafe, reserved);
+	while (x->spare) {
+		struct clq_event *e = x->spare;
+
+		x->spare = e->next_free;
+		e->ctx = x->queue->ctx;
+		clq__event_drop(e);
+	}
 }
 
 int
@@ -196,21 +305,28 @@ clq__failsafe_fail_stand_in(struct clq_context *ctx, cl_event stand_in,
 	clReleaseEvent(stand_in);
 }
 
+/* The counters stay zero where the failsafe is not needed, so that
+ * clq__failsafe_active() is all an enqueue checks. */
 void
 clq__failsafe_user_created(struct clq__failsafe *f)
 {
-	atomic_fetch_add_explicit(&f->pending_user, 1, memory_order_relaxed);
+	if (f->needed)
+		atomic_fetch_add_explicit(&f->pending_user, 1,
+					  memory_order_relaxed);
 }
 
 /* Before the status is set: commands enqueued from now on are screened. */
 void
 clq__failsafe_user_failing(struct clq__failsafe *f)
 {
-	atomic_store(&f->user_failed, 1);
+	if (f->needed)
+		atomic_store(&f->user_failed, 1);
 }
 
 void
 clq__failsafe_user_completed(struct clq__failsafe *f)
 {
-	atomic_fetch_sub_explicit(&f->pending_user, 1, memory_order_release);
+	if (f->needed)
+		atomic_fetch_sub_explicit(&f->pending_user, 1,
+					  memory_order_release);
 }

@@ -235,7 +235,7 @@ clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 	cl_event inline_buf[CLQ__WAIT_INLINE + 1];
 	cl_event *waits = inline_buf;
 	cl_event map_ev = NULL, unmap_ev = NULL;
-	size_t extra;
+	struct clq__failsafe_extra extra;
 	cl_int err;
 	void *ptr;
 	int rc;
@@ -247,7 +247,7 @@ clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 	}
 	for (cl_uint i = 0; i < n_wait; i++)
 		waits[i] = list[i];
-	if ((rc = clq__failsafe_extra_begin(q->ctx, 1, &extra)) < 0)
+	if ((rc = clq__failsafe_extra_begin(q, 1, &extra)) < 0)
 		goto out_free;
 	pthread_mutex_lock(&h->remap_lock);
 	if (waits_for_last_map(h))
@@ -255,9 +255,9 @@ clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 	rc = clq__check(q->ctx,
 			clEnqueueUnmapMemObject(q->cl, h->pinned, h->data,
 						n_wait, n_wait ? waits : NULL,
-						extra ? &unmap_ev : NULL),
+						extra.spare ? &unmap_ev : NULL),
 			"clEnqueueUnmapMemObject");
-	clq__failsafe_extra_keep(q->ctx, unmap_ev, &extra);
+	clq__failsafe_extra_keep(&extra, unmap_ev);
 	if (rc < 0)
 		goto out;
 	rc = copy(q, data);
@@ -288,7 +288,7 @@ clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 	}
 out:
 	pthread_mutex_unlock(&h->remap_lock);
-	clq__failsafe_extra_end(q->ctx, extra);
+	clq__failsafe_extra_end(&extra);
 out_free:
 	if (waits != inline_buf)
 		free(waits);

@@ -58,11 +58,17 @@ struct clq_device {
  * wait lists are screened for events that have already failed.
  */
 struct clq__failsafe {
+	int needed;		  /* the driver needs it (set at creation) */
 	atomic_uint pending_user; /* user events not completed yet */
 	atomic_int user_failed;	  /* a user event has failed (sticky) */
-	pthread_mutex_t lock;	  /* guards the rest */
-	cl_event *kept;		  /* retained, released once complete */
-	size_t n_kept, n_reserved, cap, sweep_at;
+	atomic_size_t n_kept;	  /* events on the stack and in the list */
+	/* Kept events whose last reference went, each holding its OpenCL
+	 * event, linked through next_free: pushed on `incoming`, a lock-free
+	 * stack, then moved by sweeps to the list, oldest first. */
+	_Atomic(struct clq_event *) incoming;
+	pthread_mutex_t lock; /* guards the list */
+	struct clq_event *head, **tail;
+	atomic_size_t full_sweep_at; /* n_kept that calls a whole sweep */
 };
 
 struct clq_context {
@@ -146,7 +152,10 @@ struct clq_event {
 		struct clq_event *next_free; /* in a thread's cache */
 	};
 	cl_event cl; /* NULL until the enqueue that made it succeeded */
-	int profiled;
+	unsigned char profiled;
+	/* Enqueued while the failsafe was active: the last reference hands
+	 * the event to the context's kept list (failsafe.c). */
+	unsigned char kept;
 	/* Command events: the queue they were enqueued on (held), and whether
 	 * that queue may not have been flushed since. NULL for user events. */
 	atomic_int unflushed;
@@ -449,6 +458,8 @@ clq__event_drop(struct clq_event *e)
  * set ev->cl and hand the event over, or drop it with clq_event_unref().
  */
 struct clq_event *clq__command_event_new(struct clq_queue *queue);
+/* Returns the memory of a command event whose references are all gone. */
+void clq__command_event_recycle(struct clq_event *e);
 
 /*
  * One enqueued operation for clq__enqueue() (queue.c): `enqueue` makes the
@@ -514,7 +525,8 @@ int clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
  * propagates to a command whose event nobody holds, and a command whose
  * wait list holds an event that has already failed never runs.
  */
-void clq__failsafe_init(struct clq__failsafe *f);
+void
+clq__failsafe_init(struct clq__failsafe *f, const struct clq_device *device);
 void clq__failsafe_destroy(struct clq__failsafe *f);
 
 /* Whether commands enqueued now must be kept: a user event of the context
@@ -528,29 +540,34 @@ clq__failsafe_active(struct clq__failsafe *f)
 }
 
 /*
- * Reserves room to keep `n` events, so that keeping them after they are
- * enqueued cannot fail. Returns CLQ_SUCCESS or CL_OUT_OF_HOST_MEMORY.
+ * Takes over a kept event whose last reference went (event.c): the event,
+ * with its OpenCL reference, joins the context's list until its command has
+ * completed. Drops the event's queue handle and context references.
  */
-int clq__failsafe_reserve(struct clq__failsafe *f, size_t n);
-/* Gives back `n` reservations that were not used. */
-void clq__failsafe_unreserve(struct clq__failsafe *f, size_t n);
-/* Keeps `ev` (retains it) in a reserved slot until it has completed. */
-void clq__failsafe_keep(struct clq__failsafe *f, cl_event ev);
+void clq__failsafe_adopt(struct clq_event *e);
+/* Releases the kept events at the front of the list that have completed;
+ * called where the host waits anyway. */
+void clq__failsafe_sweep(struct clq_context *ctx);
 
 /*
  * For enqueues that make more than one OpenCL command (remapped host
- * arrays, block fills): each command after the first may be failed through
- * queue order too, so its event must be kept as well. Begin reserves room
- * for `n` when the failsafe is active (`*reserved_out` = n, else 0); pass
- * `reserved ? &ev : NULL` as each command's event, then extra_keep() it
- * (which takes the enqueue's reference; NULL is a no-op); end() gives back
- * what was not used.
+ * arrays, block fills, copies in pieces): each command after the first may
+ * be failed through queue order too, so its event must be kept as well.
+ * Begin makes `n` spare kept events when the failsafe is active (none
+ * otherwise); pass `x.spare ? &ev : NULL` as each command's event, then
+ * extra_keep() it (which takes the enqueue's reference; NULL is a no-op);
+ * end() frees the spares not used. Spares are linked through next_free,
+ * so their `ctx` is set again when they are used.
  */
-int clq__failsafe_extra_begin(struct clq_context *ctx, size_t n,
-			      size_t *reserved_out);
-void clq__failsafe_extra_keep(struct clq_context *ctx, cl_event ev,
-			      size_t *reserved);
-void clq__failsafe_extra_end(struct clq_context *ctx, size_t reserved);
+struct clq__failsafe_extra {
+	struct clq_queue *queue;
+	struct clq_event *spare;
+};
+
+int clq__failsafe_extra_begin(struct clq_queue *q, size_t n,
+			      struct clq__failsafe_extra *x);
+void clq__failsafe_extra_keep(struct clq__failsafe_extra *x, cl_event ev);
+void clq__failsafe_extra_end(struct clq__failsafe_extra *x);
 
 /*
  * Screens a converted wait list once a user event has failed: entries

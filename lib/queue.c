@@ -331,44 +331,24 @@ needs_event(const struct clq_queue *queue, const struct clq__command *command,
 }
 
 /*
- * The failsafe's part of an enqueue (see failsafe.c): reserves room to keep
- * the command's event and, once a user event has failed, screens the wait
- * list. Sets `*kept` when the event must be kept.
+ * The failsafe's part of an enqueue (see failsafe.c): whether the command's
+ * event must be kept and, once a user event has failed, a screened wait
+ * list.
  */
 static int
 failsafe_begin(struct clq_context *ctx, cl_event *list, cl_uint n_wait,
 	       int *kept, cl_event *stand_in, cl_int *status)
 {
 	struct clq__failsafe *f = &ctx->failsafe;
-	int rc;
 
 	*stand_in = NULL;
 	if (!clq__failsafe_active(f))
 		return CLQ_SUCCESS;
-	if ((rc = clq__failsafe_reserve(f, 1)) < 0)
-		return rc;
-	if (n_wait && atomic_load(&f->user_failed) &&
-	    (rc = clq__failsafe_screen(ctx, list, n_wait, stand_in, status)) <
-		    0) {
-		clq__failsafe_unreserve(f, 1);
-		return rc;
-	}
 	*kept = 1;
+	if (n_wait && atomic_load(&f->user_failed))
+		return clq__failsafe_screen(ctx, list, n_wait, stand_in,
+					    status);
 	return CLQ_SUCCESS;
-}
-
-/* Keeps the enqueued command's event (`cl` NULL: it failed to enqueue)
- * and fails the stand-in, after which the command has failed too. */
-static void
-failsafe_end(struct clq_context *ctx, cl_event cl, cl_event stand_in,
-	     cl_int status)
-{
-	if (cl)
-		clq__failsafe_keep(&ctx->failsafe, cl);
-	else
-		clq__failsafe_unreserve(&ctx->failsafe, 1);
-	if (stand_in)
-		clq__failsafe_fail_stand_in(ctx, stand_in, status);
 }
 
 int
@@ -399,14 +379,10 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 		rc = CL_OUT_OF_HOST_MEMORY;
 		goto out;
 	}
+	if (ev)
+		ev->kept = (unsigned char)kept;
 	rc = command->enqueue(queue, (cl_uint)n_wait, list, ev ? &cl : NULL,
 			      command->data);
-	if (kept) {
-		/* Before anything can release `cl`. */
-		failsafe_end(queue->ctx, rc == CLQ_SUCCESS ? cl : NULL,
-			     stand_in, failed_status);
-		kept = 0;
-	}
 	if (!ev)
 		goto out;
 	if (rc < 0) {
@@ -425,8 +401,11 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 	else
 		clq__event_drop(ev);
 out:
-	if (kept) /* failed before the enqueue */
-		failsafe_end(queue->ctx, NULL, stand_in, failed_status);
+	/* The command, if enqueued, has its event: failing the stand-in
+	 * now fails the command. */
+	if (stand_in)
+		clq__failsafe_fail_stand_in(queue->ctx, stand_in,
+					    failed_status);
 	wait_list_free(list, inline_buf);
 	return rc;
 }
@@ -497,7 +476,11 @@ clq_queue_flush(struct clq_queue *queue)
 int
 clq_queue_finish(struct clq_queue *queue)
 {
+	int rc;
+
 	if (!queue)
 		return clq__invalid(NULL, "clq_queue_finish", "queue is NULL");
-	return clq__check(queue->ctx, clFinish(queue->cl), "clFinish");
+	rc = clq__check(queue->ctx, clFinish(queue->cl), "clFinish");
+	clq__failsafe_sweep(queue->ctx);
+	return rc;
 }

@@ -38,11 +38,13 @@ extern "C" {
  * status is negative; clq_event_wait() returns #CLQ_ERROR_COMMAND_FAILED),
  * on every driver clq was tested on. PoCL 3.1 aborts the process when such
  * a failure reaches a command whose event nobody holds, and never runs a
- * command whose wait list holds an event that had already failed; so while
- * a user event of the context is pending, or once one has failed, clq keeps
- * every command's event until it completes, and a command enqueued after a
- * user event's failure reached its wait list fails at once instead of
- * hanging (DESIGN.md, "Driver faults").
+ * command whose wait list holds an event that had already failed; so on
+ * PoCL, while a user event of the context is pending, or once one has
+ * failed, clq keeps every command's event until it completes (the events
+ * are released at later waits and finishes), and a command enqueued after
+ * a user event's failure reached its wait list fails at once instead of
+ * hanging (DESIGN.md, "Driver faults"). `CLQ_FAILSAFE=on|off`, read when a
+ * context is created, forces this route on or off for other drivers.
  *
  * Thread safety: a queue may be used from several threads at once (OpenCL
  * command queues are thread-safe); commands enqueued concurrently from two
