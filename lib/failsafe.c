@@ -10,8 +10,8 @@
  * does not abort. And a command enqueued with an already failed event in
  * its wait list stays queued for ever.
  *
- * So, on PoCL (see needed()), while a user event of the context is pending
- * (or once one has failed), every command gets a clq event marked `kept`, and when the last
+ * So, on PoCL 3 (see needed()), while a user event of the context is
+ * pending (or once one has failed), every command gets a clq event marked `kept`, and when the last
  * reference to a kept event goes before its command has completed, the
  * event is not freed but handed to the context's list of kept events,
  * together with its OpenCL reference. Wait lists are screened for events
@@ -39,9 +39,12 @@
 #define FULL_SWEEP_MIN 4096
 
 /*
- * Whether contexts on `device` need the failsafe: PoCL's do (every version
- * is assumed to, until one is shown not to). CLQ_FAILSAFE=on|off overrides
- * this, for tests and for drivers found to need it too.
+ * Whether contexts on `device` need their commands' events kept: PoCL's
+ * before 5.0 do (3.1 aborts; 5.0 does not, measured on the GPU machine).
+ * CLQ_FAILSAFE=on|off overrides this, for tests and for drivers found to
+ * need it too. Screening wait lists for failed events is done on every
+ * driver: PoCL 3.1 and 5.0 never run such a command, and NVIDIA's (580)
+ * enqueue returns the failed event's status.
  */
 static int
 needed(const struct clq_device *device)
@@ -52,8 +55,8 @@ needed(const struct clq_device *device)
 		return 1;
 	if (forced && strcmp(forced, "off") == 0)
 		return 0;
-	return strstr(device->platform_name, "Portable Computing Language") !=
-	       NULL;
+	return strstr(device->platform_name, "Portable Computing Language") &&
+	       atoi(device->driver_version) < 5;
 }
 
 void
@@ -223,7 +226,8 @@ clq__failsafe_extra_begin(struct clq_queue *q, size_t n,
 {
 	x->queue = q;
 	x->spare = NULL;
-	if (!clq__failsafe_active(&q->ctx->failsafe))
+	if (!clq__failsafe_active(&q->ctx->failsafe) ||
+	    !q->ctx->failsafe.needed)
 		return CLQ_SUCCESS;
 	for (size_t i = 0; i < n; i++) {
 		struct clq_event *e = clq__command_event_new(q);
@@ -315,12 +319,12 @@ clq__failsafe_user_created(struct clq__failsafe *f)
 					  memory_order_relaxed);
 }
 
-/* Before the status is set: commands enqueued from now on are screened. */
+/* Before the status is set: commands enqueued from now on are screened,
+ * on every driver. */
 void
 clq__failsafe_user_failing(struct clq__failsafe *f)
 {
-	if (f->needed)
-		atomic_store(&f->user_failed, 1);
+	atomic_store(&f->user_failed, 1);
 }
 
 void

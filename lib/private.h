@@ -529,8 +529,9 @@ void
 clq__failsafe_init(struct clq__failsafe *f, const struct clq_device *device);
 void clq__failsafe_destroy(struct clq__failsafe *f);
 
-/* Whether commands enqueued now must be kept: a user event of the context
- * is pending, or one has failed. Inline: an enqueue pays two loads. */
+/* Whether the failsafe has work at an enqueue: a user event of the context
+ * is pending (counted only where events must be kept, see `needed`), or one
+ * has failed. Inline: an enqueue pays two loads. */
 static inline int
 clq__failsafe_active(struct clq__failsafe *f)
 {

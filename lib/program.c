@@ -678,24 +678,31 @@ build(struct clq_context *ctx, const char *name, const char *source,
 		goto fail;
 	}
 	err = clBuildProgram(p->cl, 1, &dev->id, opts, NULL, NULL);
-	if (err == CL_INVALID_BUILD_OPTIONS && added) {
-		/* A driver that refuses the option still builds without it
-		 * (kernels then check argument sizes only); should the
-		 * caller's options be what it refuses, this fails again. */
+	/*
+	 * A driver that refuses the option still builds without it (kernels
+	 * then check argument sizes only). NVIDIA's (580) refuses it late:
+	 * with -cl-kernel-arg-info, a program with a kernel that takes no
+	 * arguments fails in ptxas (CL_BUILD_PROGRAM_FAILURE). So a failed
+	 * build is tried once more without it; should the source or the
+	 * caller's options be at fault, it fails again with its own log.
+	 */
+	if ((err == CL_INVALID_BUILD_OPTIONS ||
+	     err == CL_BUILD_PROGRAM_FAILURE) &&
+	    added) {
 		free(opts);
 		if (!(opts = build_options(dev, 0, options))) {
 			err = CL_OUT_OF_HOST_MEMORY;
 			goto fail;
 		}
 		err = clBuildProgram(p->cl, 1, &dev->id, opts, NULL, NULL);
-		if (err != CL_INVALID_BUILD_OPTIONS) {
-			p->arg_info = 0;
-			clq__log(ctx, CLQ_LOG_WARNING,
+		p->arg_info = 0;
+		if (err == CL_SUCCESS)
+			clq__log(ctx, CLQ_LOG_INFO,
 				 "building %s: the driver refuses "
-				 "-cl-kernel-arg-info; built without it, so "
-				 "kernel argument types are not checked",
+				 "-cl-kernel-arg-info for it; built without "
+				 "it, so its kernels' argument types are not "
+				 "checked",
 				 name);
-		}
 	}
 	p->build_log = read_build_log(p);
 	if (!p->build_log) {

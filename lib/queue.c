@@ -344,7 +344,7 @@ failsafe_begin(struct clq_context *ctx, cl_event *list, cl_uint n_wait,
 	*stand_in = NULL;
 	if (!clq__failsafe_active(f))
 		return CLQ_SUCCESS;
-	*kept = 1;
+	*kept = f->needed;
 	if (n_wait && atomic_load(&f->user_failed))
 		return clq__failsafe_screen(ctx, list, n_wait, stand_in,
 					    status);

@@ -419,12 +419,25 @@ pocl_first_device(void)
  * its platform name. */
 START_TEST(spec_pocl_selects_pocl)
 {
+	/* The last is "PoCL <major>", from the platform version. */
+	static char version[16];
 	static const char *const specs[] = {"pocl", "POCL", "The pocl project",
-					    "PoCL 3", "portable computing"};
+					    version, "portable computing"};
 	long pocl = pocl_first_device();
+	struct clq_device *dev = NULL;
+	char text[256];
+	const char *at;
 
 	if (pocl < 0)
 		return; /* not on PoCL */
+	ck_assert_ok(clq_device_get((size_t)pocl, &dev));
+	ck_assert_int_eq(clGetPlatformInfo(clq_device_get_platform_cl(dev),
+					   CL_PLATFORM_VERSION, sizeof(text),
+					   text, NULL),
+			 CL_SUCCESS);
+	clq_device_unref(dev);
+	ck_assert_ptr_nonnull(at = strstr(text, "PoCL "));
+	snprintf(version, sizeof(version), "PoCL %c", at[5]);
 	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
 		struct clq_device *d = NULL;
 
@@ -953,7 +966,7 @@ child_main(const char *scenario)
 		size_t n = 0;
 		const char *mismatch;
 
-		if (clq_device_count(&n) < 0 || n != 2)
+		if (clq_device_count(&n) < 0 || n < 2)
 			return 77;
 		mismatch = pyopencl_mismatch();
 		if (mismatch)

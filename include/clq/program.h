@@ -55,8 +55,11 @@ extern "C" {
  * `-DCLQ_SIMD_GROUP_SIZE=<n>` (clq_device_get_simd_group_size()) and, on
  * OpenCL 1.2 devices, `-cl-kernel-arg-info`, which makes the driver report
  * argument types for the checks below (set `CLQ_KERNEL_ARG_INFO=0` to
- * leave it out; a driver that refuses it gets the build without it, and a
- * #CLQ_LOG_WARNING). A non-empty build log of a successful build goes to
+ * leave it out). A build that fails with it is tried once more without it
+ * (a #CLQ_LOG_INFO line when that one succeeds): NVIDIA's compiler (driver
+ * 580) fails in ptxas on any program with a kernel that takes no
+ * arguments when asked for argument info; such a program's kernels then
+ * check argument sizes only. A non-empty build log of a successful build goes to
  * the log handler at #CLQ_LOG_INFO; that of a failed build at
  * #CLQ_LOG_ERROR.
  *

@@ -37,14 +37,16 @@ extern "C" {
  * order, for a command or user event that failed fails too (its event's
  * status is negative; clq_event_wait() returns #CLQ_ERROR_COMMAND_FAILED),
  * on every driver clq was tested on. PoCL 3.1 aborts the process when such
- * a failure reaches a command whose event nobody holds, and never runs a
- * command whose wait list holds an event that had already failed; so on
- * PoCL, while a user event of the context is pending, or once one has
- * failed, clq keeps every command's event until it completes (the events
- * are released at later waits and finishes), and a command enqueued after
- * a user event's failure reached its wait list fails at once instead of
- * hanging (DESIGN.md, "Driver faults"). `CLQ_FAILSAFE=on|off`, read when a
- * context is created, forces this route on or off for other drivers.
+ * a failure reaches a command whose event nobody holds, so on PoCL before
+ * 5.0, while a user event of the context is pending or once one has failed,
+ * clq keeps every command's event until it completes (released at later
+ * waits and finishes; `CLQ_FAILSAFE=on|off`, read when a context is
+ * created, forces this on or off). And once a user event of the context
+ * has failed, a command enqueued with an already failed event in its wait
+ * list is enqueued waiting for a stand-in that clq then fails, so the
+ * command fails like any other: PoCL (3.1 and 5.0) would never run it, and
+ * NVIDIA's enqueue would return the failed event's status instead
+ * (DESIGN.md, "Driver faults").
  *
  * Thread safety: a queue may be used from several threads at once (OpenCL
  * command queues are thread-safe); commands enqueued concurrently from two
