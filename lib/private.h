@@ -118,10 +118,9 @@ struct clq_queue {
 	struct clq__queue_handle *handle;
 	unsigned flags;
 	uint64_t id; /* unique in the process, never reused */
-	/* Set while no other thread enqueues (clq_queue_set_timeline()). */
-	struct clq_timeline *timeline;
-	uint32_t track;
-	char *next_label; /* clq_queue_set_next_label(), used once */
+	/* Per-command observers (timelines); changed only while no other
+	 * thread enqueues (clq_queue_set_timeline()). */
+	struct clq__observer *observers;
 	/* Tuning queues only: `tune_lock` guards the rest; while `tuning`,
 	 * the first and the latest command enqueued are held. */
 	pthread_mutex_t tune_lock;
@@ -481,13 +480,36 @@ struct clq__command {
 };
 
 /*
- * Timelines (timeline.c): records a command just enqueued on `q` (which
- * has a timeline) with the queue's one-shot label or the command's own.
+ * Per-command observers (queue.c owns each queue's list): after every
+ * command enqueued on the queue, `enqueued` gets the command and its event
+ * (borrowed; take a reference to keep it); when the queue goes, or the
+ * observer is removed, `detach` frees it. The way SQLite's trace hook and
+ * libuv's metrics hook sit in their cores: timelines record through it,
+ * and the queue knows nothing of them. Observers are added and removed
+ * while no other thread enqueues on the queue.
  */
-void
-clq__timeline_record(struct clq_queue *q, const struct clq__command *command,
-		     struct clq_event *ev);
-void clq__queue_timeline_clear(struct clq_queue *q);
+struct clq__observer;
+
+struct clq__observer_ops {
+	void (*enqueued)(struct clq__observer *o, struct clq_queue *q,
+			 const struct clq__command *command,
+			 struct clq_event *ev);
+	void (*detach)(struct clq__observer *o);
+};
+
+struct clq__observer {
+	const struct clq__observer_ops *ops;
+	struct clq__observer *next; /* queue.c's */
+};
+
+/* Adds `o` (the queue owns it from now on). */
+void clq__queue_add_observer(struct clq_queue *q, struct clq__observer *o);
+/* Removes and detaches `o`. */
+void clq__queue_remove_observer(struct clq_queue *q, struct clq__observer *o);
+/* The queue's first observer with these ops, or NULL. */
+struct clq__observer *
+clq__queue_find_observer(const struct clq_queue *q,
+			 const struct clq__observer_ops *ops);
 
 /*
  * The enqueue protocol every enqueue function follows: clears *event_out,

@@ -111,7 +111,8 @@ clq_queue_unref(struct clq_queue *queue)
 	 * releasing the OpenCL queue (which flushes) waits for the last. */
 	clFlush(queue->cl);
 	clq__queue_handle_drop(queue->handle);
-	clq__queue_timeline_clear(queue);
+	while (queue->observers)
+		clq__queue_remove_observer(queue, queue->observers);
 	if (queue->flags & CLQ_QUEUE_TUNING) {
 		clq_event_unref(queue->tune_first);
 		clq_event_unref(queue->tune_last);
@@ -129,6 +130,36 @@ clq__queue_handle_drop(struct clq__queue_handle *h)
 	/* clReleaseCommandQueue flushes; enqueued commands still run. */
 	clReleaseCommandQueue(h->cl);
 	free(h);
+}
+
+void
+clq__queue_add_observer(struct clq_queue *q, struct clq__observer *o)
+{
+	o->next = q->observers;
+	q->observers = o;
+}
+
+void
+clq__queue_remove_observer(struct clq_queue *q, struct clq__observer *o)
+{
+	for (struct clq__observer **link = &q->observers; *link;
+	     link = &(*link)->next) {
+		if (*link == o) {
+			*link = o->next;
+			o->ops->detach(o);
+			return;
+		}
+	}
+}
+
+struct clq__observer *
+clq__queue_find_observer(const struct clq_queue *q,
+			 const struct clq__observer_ops *ops)
+{
+	for (struct clq__observer *o = q->observers; o; o = o->next)
+		if (o->ops == ops)
+			return o;
+	return NULL;
 }
 
 struct clq_context *
@@ -326,7 +357,7 @@ static int
 needs_event(const struct clq_queue *queue, const struct clq__command *command,
 	    int kept)
 {
-	return kept || command->enqueued || queue->timeline ||
+	return kept || command->enqueued || queue->observers ||
 	       (queue->flags & CLQ_QUEUE_TUNING);
 }
 
@@ -394,8 +425,8 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 		command->enqueued(queue, ev, command->data);
 	if (queue->flags & CLQ_QUEUE_TUNING)
 		tune_record(queue, ev);
-	if (queue->timeline)
-		clq__timeline_record(queue, command, ev);
+	for (struct clq__observer *o = queue->observers; o; o = o->next)
+		o->ops->enqueued(o, queue, command, ev);
 	if (event_out)
 		*event_out = ev;
 	else

@@ -3,9 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "private.h"
-
-#include <clq/timeline.h>
+#include "timeline_snapshot.h"
 
 /* OpenCL 2.1; declared here since clq builds against the 1.2 API and only
  * calls it on devices that report 2.1 or later. */
@@ -15,16 +13,6 @@ clGetDeviceAndHostTimer(cl_device_id device, cl_ulong *device_timestamp,
 
 /* Harvest completed commands once this many are pending. */
 #define HARVEST_AT 1024
-
-enum { RECORD_UNTIMED = 1 };
-
-struct record {
-	uint64_t queued, start, end, bytes;
-	uint32_t track, label, flags, unused;
-};
-
-_Static_assert(sizeof(struct record) == CLQ_TIMELINE_RECORD_BYTES,
-	       "CLQ_TIMELINE_RECORD_BYTES is the size of a record");
 
 struct pending {
 	struct clq_event *ev;
@@ -45,7 +33,7 @@ struct clq_timeline {
 	struct clq_context *ctx;
 	pthread_mutex_t lock; /* guards everything below */
 	struct names tracks, labels;
-	struct record *rec;
+	struct clq__record *rec;
 	size_t n_rec, cap_rec;
 	struct pending *pend;
 	size_t n_pend, cap_pend;
@@ -227,11 +215,11 @@ clq_timeline_unref(struct clq_timeline *tl)
 
 /* Appends a record; lock held. */
 static int
-push_record(struct clq_timeline *tl, const struct record *r)
+push_record(struct clq_timeline *tl, const struct clq__record *r)
 {
 	if (tl->n_rec == tl->cap_rec) {
 		size_t cap = tl->cap_rec ? 2 * tl->cap_rec : 256;
-		struct record *rec = realloc(tl->rec, cap * sizeof(*rec));
+		struct clq__record *rec = realloc(tl->rec, cap * sizeof(*rec));
 
 		if (!rec)
 			return CL_OUT_OF_HOST_MEMORY;
@@ -247,13 +235,13 @@ push_record(struct clq_timeline *tl, const struct record *r)
 static int
 harvest_one(struct clq_timeline *tl, const struct pending *p)
 {
-	struct record r = {
+	struct clq__record r = {
 		.bytes = p->bytes, .track = p->track, .label = p->label};
 	struct clq_event_times t;
 	int rc = clq__event_read_times(p->ev, &t);
 
 	if (rc == CLQ_ERROR_TIMING_UNAVAILABLE) {
-		r.flags = RECORD_UNTIMED;
+		r.flags = CLQ__RECORD_UNTIMED;
 	} else if (rc < 0) {
 		return rc;
 	} else {
@@ -361,35 +349,61 @@ command_label(struct clq_timeline *tl, const struct clq__command *c)
 	return intern(&tl->labels, buf);
 }
 
-void
-clq__timeline_record(struct clq_queue *q, const struct clq__command *command,
-		     struct clq_event *ev)
+/*
+ * A queue's link to a timeline: the queue's per-command observer (queue.c
+ * owns the list and calls it after each enqueue), with the queue's track
+ * and the label for its next command.
+ */
+struct binding {
+	struct clq__observer base; /* first: the queue holds &base */
+	struct clq_timeline *tl;
+	uint32_t track;
+	char *next_label; /* clq_queue_set_next_label(), used once */
+};
+
+static void
+binding_enqueued(struct clq__observer *o, struct clq_queue *q,
+		 const struct clq__command *command, struct clq_event *ev)
 {
-	struct clq_timeline *tl = q->timeline;
+	struct binding *b = (struct binding *)o;
+	struct clq_timeline *tl = b->tl;
 	long label;
 	int rc = CL_OUT_OF_HOST_MEMORY;
 
 	pthread_mutex_lock(&tl->lock);
-	label = q->next_label ? intern(&tl->labels, q->next_label)
+	label = b->next_label ? intern(&tl->labels, b->next_label)
 			      : command_label(tl, command);
 	if (label >= 0)
-		rc = push_pending(tl, ev, q->track, (uint32_t)label,
+		rc = push_pending(tl, ev, b->track, (uint32_t)label,
 				  command->bytes);
 	pthread_mutex_unlock(&tl->lock);
-	free(q->next_label);
-	q->next_label = NULL;
+	free(b->next_label);
+	b->next_label = NULL;
 	if (rc < 0)
-		clq__log(q->ctx, CLQ_LOG_WARNING,
+		clq__log(clq_queue_get_context(q), CLQ_LOG_WARNING,
 			 "timeline: out of memory, a command is not recorded");
 }
 
-void
-clq__queue_timeline_clear(struct clq_queue *q)
+static void
+binding_detach(struct clq__observer *o)
 {
-	clq_timeline_unref(q->timeline);
-	q->timeline = NULL;
-	free(q->next_label);
-	q->next_label = NULL;
+	struct binding *b = (struct binding *)o;
+
+	clq_timeline_unref(b->tl);
+	free(b->next_label);
+	free(b);
+}
+
+static const struct clq__observer_ops binding_ops = {
+	.enqueued = binding_enqueued,
+	.detach = binding_detach,
+};
+
+/* The queue's timeline link, or NULL. */
+static struct binding *
+binding_of(const struct clq_queue *q)
+{
+	return (struct binding *)clq__queue_find_observer(q, &binding_ops);
 }
 
 int
@@ -399,10 +413,14 @@ clq_queue_set_timeline(struct clq_queue *queue, struct clq_timeline *timeline,
 	static const char fn[] = "clq_queue_set_timeline";
 	long id;
 
+	struct binding *b, *old;
+
 	if (!queue)
 		return clq__invalid(NULL, fn, "queue is NULL");
+	old = binding_of(queue);
 	if (!timeline) {
-		clq__queue_timeline_clear(queue);
+		if (old)
+			clq__queue_remove_observer(queue, &old->base);
 		return CLQ_SUCCESS;
 	}
 	if (!track || !*track)
@@ -422,12 +440,14 @@ clq_queue_set_timeline(struct clq_queue *queue, struct clq_timeline *timeline,
 	pthread_mutex_lock(&timeline->lock);
 	id = intern(&timeline->tracks, track);
 	pthread_mutex_unlock(&timeline->lock);
-	if (id < 0)
+	if (id < 0 || !(b = calloc(1, sizeof(*b))))
 		return CL_OUT_OF_HOST_MEMORY;
-	clq_timeline_ref(timeline);
-	clq__queue_timeline_clear(queue);
-	queue->timeline = timeline;
-	queue->track = (uint32_t)id;
+	b->base.ops = &binding_ops;
+	b->tl = clq_timeline_ref(timeline);
+	b->track = (uint32_t)id;
+	if (old)
+		clq__queue_remove_observer(queue, &old->base);
+	clq__queue_add_observer(queue, &b->base);
 	return CLQ_SUCCESS;
 }
 
@@ -435,19 +455,20 @@ int
 clq_queue_set_next_label(struct clq_queue *queue, const char *label)
 {
 	static const char fn[] = "clq_queue_set_next_label";
+	struct binding *b;
 	char *copy;
 
 	if (!queue || !label)
-		return clq__invalid(queue ? queue->ctx : NULL, fn,
+		return clq__invalid(clq_queue_get_context(queue), fn,
 				    "queue or label is NULL");
-	if (!queue->timeline)
-		return clq__invalid(queue->ctx, fn,
+	if (!(b = binding_of(queue)))
+		return clq__invalid(clq_queue_get_context(queue), fn,
 				    "the queue has no timeline");
 	copy = strdup(label);
 	if (!copy)
 		return CL_OUT_OF_HOST_MEMORY;
-	free(queue->next_label);
-	queue->next_label = copy;
+	free(b->next_label);
+	b->next_label = copy;
 	return CLQ_SUCCESS;
 }
 
@@ -502,10 +523,10 @@ clq_timeline_add_span(struct clq_timeline *timeline, const char *track,
 		      uint64_t bytes)
 {
 	static const char fn[] = "clq_timeline_add_span";
-	struct record r = {.queued = start_ns,
-			   .start = start_ns,
-			   .end = end_ns,
-			   .bytes = bytes};
+	struct clq__record r = {.queued = start_ns,
+				.start = start_ns,
+				.end = end_ns,
+				.bytes = bytes};
 	int rc;
 
 	if (!timeline || !track || !*track || !label || !*label)
@@ -595,299 +616,12 @@ clq_timeline_get_memory(struct clq_timeline *timeline)
 	if (!timeline)
 		return 0;
 	pthread_mutex_lock(&timeline->lock);
-	n = sizeof(*timeline) + timeline->cap_rec * sizeof(struct record) +
+	n = sizeof(*timeline) + timeline->cap_rec * sizeof(struct clq__record) +
 	    timeline->cap_pend * sizeof(struct pending) +
 	    (timeline->tracks.cap + timeline->labels.cap) * sizeof(char *) +
 	    timeline->tracks.bytes + timeline->labels.bytes;
 	pthread_mutex_unlock(&timeline->lock);
 	return n;
-}
-
-/* ------------------------------------------------------------- analysis */
-
-struct edge {
-	uint64_t t;
-	uint32_t track;
-	int delta;
-};
-
-static int
-compare_edge(const void *a, const void *b)
-{
-	const struct edge *x = a, *y = b;
-
-	if (x->t != y->t)
-		return (x->t > y->t) - (x->t < y->t);
-	return x->delta - y->delta; /* ends before starts */
-}
-
-static int
-compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* A copy of a timeline's records, analysed without holding its lock. */
-struct snapshot {
-	struct record *rec;
-	size_t n_rec;
-};
-
-/*
- * Per-track busy time and the time with two or more tracks busy, by one
- * sweep over the start and end of every timed record.
- */
-static int
-sweep(const struct snapshot *tl, struct clq_timeline_summary *s)
-{
-	struct edge *e = malloc(2 * tl->n_rec * sizeof(*e) + 1);
-	int *running = calloc(s->n_tracks + 1, sizeof(*running));
-	uint64_t first = UINT64_MAX, last = 0, overlap = 0;
-	size_t n = 0;
-	int busy_tracks = 0;
-
-	if (!e || !running) {
-		free(e);
-		free(running);
-		return CL_OUT_OF_HOST_MEMORY;
-	}
-	for (size_t i = 0; i < tl->n_rec; i++) {
-		const struct record *r = &tl->rec[i];
-
-		if (r->flags & RECORD_UNTIMED)
-			continue;
-		e[n++] = (struct edge){r->start, r->track, +1};
-		e[n++] = (struct edge){r->end, r->track, -1};
-	}
-	qsort(e, n, sizeof(*e), compare_edge);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t dt = i ? e[i].t - e[i - 1].t : 0;
-
-		if (busy_tracks >= 2)
-			overlap += dt;
-		for (size_t k = 0; k < s->n_tracks; k++)
-			if (running[k] > 0)
-				s->tracks[k].busy_s += (double)dt * 1e-9;
-		if (e[i].delta > 0 && running[e[i].track]++ == 0)
-			busy_tracks++;
-		if (e[i].delta < 0 && --running[e[i].track] == 0)
-			busy_tracks--;
-		first = e[i].t < first ? e[i].t : first;
-		last = e[i].t > last ? e[i].t : last;
-	}
-	s->span_s = n ? (double)(last - first) * 1e-9 : 0;
-	s->overlap_s = (double)overlap * 1e-9;
-	free(e);
-	free(running);
-	return CLQ_SUCCESS;
-}
-
-/* Count, total, min, median and max of one label's durations. */
-static int
-label_stats(const struct snapshot *tl, uint32_t label,
-	    struct clq_timeline_label_summary *out)
-{
-	double *d = malloc((tl->n_rec + 1) * sizeof(*d));
-	size_t n = 0;
-
-	if (!d)
-		return CL_OUT_OF_HOST_MEMORY;
-	for (size_t i = 0; i < tl->n_rec; i++) {
-		const struct record *r = &tl->rec[i];
-
-		if (r->label == label && !(r->flags & RECORD_UNTIMED))
-			d[n++] = (double)(r->end - r->start) * 1e-9;
-	}
-	qsort(d, n, sizeof(*d), compare_double);
-	out->count = n;
-	out->total_s = 0;
-	for (size_t i = 0; i < n; i++)
-		out->total_s += d[i];
-	out->min_s = n ? d[0] : 0;
-	out->max_s = n ? d[n - 1] : 0;
-	out->median_s = !n	? 0
-			: n % 2 ? d[n / 2]
-				: 0.5 * (d[n / 2 - 1] + d[n / 2]);
-	free(d);
-	return CLQ_SUCCESS;
-}
-
-void
-clq_timeline_summary_free(struct clq_timeline_summary *summary)
-{
-	if (!summary)
-		return;
-	for (size_t i = 0; i < summary->n_tracks; i++)
-		free((char *)summary->tracks[i].name);
-	for (size_t i = 0; i < summary->n_labels; i++)
-		free((char *)summary->labels[i].label);
-	free(summary->tracks);
-	free(summary->labels);
-	free(summary);
-}
-
-/* Copies the names and records of the summary into `s` and `snap`; lock
- * held. Copying costs a memcpy of the records, so that the sorting that
- * follows does not keep every attached queue waiting for the lock. */
-static int
-snapshot_locked(const struct clq_timeline *tl, struct clq_timeline_summary *s,
-		struct snapshot *snap)
-{
-	s->tracks = calloc(tl->tracks.n + 1, sizeof(*s->tracks));
-	s->labels = calloc(tl->labels.n + 1, sizeof(*s->labels));
-	snap->rec = malloc(tl->n_rec * sizeof(*snap->rec) + 1);
-	if (!s->tracks || !s->labels || !snap->rec)
-		return CL_OUT_OF_HOST_MEMORY;
-	for (; s->n_tracks < tl->tracks.n; s->n_tracks++) {
-		s->tracks[s->n_tracks].name = strdup(tl->tracks.v[s->n_tracks]);
-		if (!s->tracks[s->n_tracks].name)
-			return CL_OUT_OF_HOST_MEMORY;
-	}
-	for (; s->n_labels < tl->labels.n; s->n_labels++) {
-		s->labels[s->n_labels].label =
-			strdup(tl->labels.v[s->n_labels]);
-		if (!s->labels[s->n_labels].label)
-			return CL_OUT_OF_HOST_MEMORY;
-	}
-	if (tl->n_rec)
-		memcpy(snap->rec, tl->rec, tl->n_rec * sizeof(*snap->rec));
-	snap->n_rec = tl->n_rec;
-	return CLQ_SUCCESS;
-}
-
-/* Fills in the summary's numbers from the copied records. */
-static int
-summarize_snapshot(const struct snapshot *snap, struct clq_timeline_summary *s)
-{
-	int rc = CLQ_SUCCESS;
-
-	for (size_t i = 0; i < snap->n_rec; i++) {
-		if (snap->rec[i].flags & RECORD_UNTIMED)
-			s->untimed++;
-		else
-			s->tracks[snap->rec[i].track].count++;
-	}
-	for (size_t l = 0; l < s->n_labels && rc == CLQ_SUCCESS; l++)
-		rc = label_stats(snap, (uint32_t)l, &s->labels[l]);
-	return rc < 0 ? rc : sweep(snap, s);
-}
-
-int
-clq_timeline_summarize(struct clq_timeline *timeline,
-		       struct clq_timeline_summary **summary_out)
-{
-	static const char fn[] = "clq_timeline_summarize";
-	struct clq_timeline_summary *s;
-	struct snapshot snap = {NULL, 0};
-	int rc;
-
-	if (!summary_out)
-		return clq__invalid(timeline ? timeline->ctx : NULL, fn,
-				    "summary_out is NULL");
-	*summary_out = NULL;
-	if (!timeline)
-		return clq__invalid(NULL, fn, "timeline is NULL");
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return CL_OUT_OF_HOST_MEMORY;
-	rc = harvest_all(timeline);
-	if (rc == CLQ_SUCCESS) {
-		pthread_mutex_lock(&timeline->lock);
-		rc = snapshot_locked(timeline, s, &snap);
-		pthread_mutex_unlock(&timeline->lock);
-	}
-	if (rc == CLQ_SUCCESS)
-		rc = summarize_snapshot(&snap, s);
-	free(snap.rec);
-	if (rc < 0) {
-		clq_timeline_summary_free(s);
-		return rc;
-	}
-	*summary_out = s;
-	return CLQ_SUCCESS;
-}
-
-/* --------------------------------------------------------------- export */
-
-static int
-write_done(FILE *out)
-{
-	return ferror(out) || fflush(out) != 0 ? CLQ_ERROR_IO : CLQ_SUCCESS;
-}
-
-int
-clq_timeline_write_summary(struct clq_timeline *timeline, FILE *out)
-{
-	struct clq_timeline_summary *s;
-	int rc;
-
-	if (!out)
-		return clq__invalid(timeline ? timeline->ctx : NULL,
-				    "clq_timeline_write_summary",
-				    "out is NULL");
-	if ((rc = clq_timeline_summarize(timeline, &s)) < 0)
-		return rc;
-	fprintf(out, "span %.3f ms, two or more tracks busy %.3f ms (%.0f%%)",
-		s->span_s * 1e3, s->overlap_s * 1e3,
-		s->span_s > 0 ? 100 * s->overlap_s / s->span_s : 0.0);
-	if (s->untimed)
-		fprintf(out, ", %zu records without timestamps", s->untimed);
-	fprintf(out, "\n%-24s %8s %12s %6s\n", "track", "count", "busy ms",
-		"busy%");
-	for (size_t i = 0; i < s->n_tracks; i++)
-		fprintf(out, "%-24s %8zu %12.3f %5.0f%%\n", s->tracks[i].name,
-			s->tracks[i].count, s->tracks[i].busy_s * 1e3,
-			s->span_s > 0 ? 100 * s->tracks[i].busy_s / s->span_s
-				      : 0.0);
-	fprintf(out, "%-24s %8s %12s %10s %10s %10s\n", "label", "count",
-		"total ms", "min us", "median us", "max us");
-	for (size_t i = 0; i < s->n_labels; i++) {
-		const struct clq_timeline_label_summary *l = &s->labels[i];
-
-		fprintf(out, "%-24s %8zu %12.3f %10.1f %10.1f %10.1f\n",
-			l->label, l->count, l->total_s * 1e3, l->min_s * 1e6,
-			l->median_s * 1e6, l->max_s * 1e6);
-	}
-	clq_timeline_summary_free(s);
-	return write_done(out);
-}
-
-/* Writes `s` as the body of a JSON or XML string. */
-static void
-write_escaped(FILE *out, const char *s, int xml)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (xml && (c == '<' || c == '>' || c == '&' || c == '"'))
-			fprintf(out, "&#%u;", c);
-		else if (!xml && (c == '"' || c == '\\'))
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, xml ? " " : "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-}
-
-/* The earliest start of a timed record, the time axis' zero. */
-static uint64_t
-origin(const struct clq_timeline *tl, uint64_t *last)
-{
-	uint64_t first = UINT64_MAX;
-
-	*last = 0;
-	for (size_t i = 0; i < tl->n_rec; i++) {
-		if (tl->rec[i].flags & RECORD_UNTIMED)
-			continue;
-		if (tl->rec[i].start < first)
-			first = tl->rec[i].start;
-		if (tl->rec[i].end > *last)
-			*last = tl->rec[i].end;
-	}
-	return first == UINT64_MAX ? 0 : first;
 }
 
 int
@@ -908,172 +642,79 @@ clq_timeline_set_title(struct clq_timeline *timeline, const char *title)
 	return CLQ_SUCCESS;
 }
 
-static void
-write_trace_locked(const struct clq_timeline *tl, FILE *out)
+/* Copies `n` names; lock held. */
+static char **
+copy_names(const struct names *t)
 {
-	uint64_t last, t0 = origin(tl, &last);
-	const char *sep = "";
+	char **v = calloc(t->n + 1, sizeof(*v));
 
-	fputs("{\"displayTimeUnit\": \"ns\", \"otherData\": {\"producer\": "
-	      "\"clq\"",
-	      out);
-	if (tl->title) {
-		fputs(", \"title\": \"", out);
-		write_escaped(out, tl->title, 0);
-		fputs("\"", out);
+	for (size_t i = 0; v && i < t->n; i++) {
+		if (!(v[i] = strdup(t->v[i]))) {
+			for (size_t k = 0; k < i; k++)
+				free(v[k]);
+			free(v);
+			return NULL;
+		}
 	}
-	fputs("},\n\"traceEvents\": [\n", out);
-	for (size_t i = 0; i < tl->tracks.n; i++) {
-		fprintf(out,
-			"%s{\"ph\": \"M\", \"name\": \"thread_name\", "
-			"\"pid\": 1, \"tid\": %zu, \"args\": {\"name\": \"",
-			sep, i + 1);
-		write_escaped(out, tl->tracks.v[i], 0);
-		fputs("\"}}", out);
-		sep = ",\n";
-	}
-	for (size_t i = 0; i < tl->n_rec; i++) {
-		const struct record *r = &tl->rec[i];
+	return v;
+}
 
-		if (r->flags & RECORD_UNTIMED)
-			continue;
-		fprintf(out, "%s{\"ph\": \"X\", \"name\": \"", sep);
-		write_escaped(out, tl->labels.v[r->label], 0);
-		fprintf(out,
-			"\", \"pid\": 1, \"tid\": %u, \"ts\": %.3f, "
-			"\"dur\": %.3f, \"args\": {\"bytes\": %llu, "
-			"\"start_ns\": %llu, \"end_ns\": %llu}}",
-			r->track + 1, (double)(r->start - t0) * 1e-3,
-			(double)(r->end - r->start) * 1e-3,
-			(unsigned long long)r->bytes,
-			(unsigned long long)r->start,
-			(unsigned long long)r->end);
-		sep = ",\n";
-	}
-	fputs("\n]}\n", out);
+/* Copies records, names and title; lock held. A memcpy of the records,
+ * so that the reader's sorting and writing happen without the lock. */
+static int
+snapshot_locked(const struct clq_timeline *tl,
+		struct clq__timeline_snapshot *snap)
+{
+	snap->rec = malloc(tl->n_rec * sizeof(*snap->rec) + 1);
+	snap->tracks = copy_names(&tl->tracks);
+	snap->labels = copy_names(&tl->labels);
+	if (!snap->rec || !snap->tracks || !snap->labels ||
+	    (tl->title && !(snap->title = strdup(tl->title))))
+		return CL_OUT_OF_HOST_MEMORY;
+	snap->n_tracks = tl->tracks.n;
+	snap->n_labels = tl->labels.n;
+	if (tl->n_rec)
+		memcpy(snap->rec, tl->rec, tl->n_rec * sizeof(*snap->rec));
+	snap->n_rec = tl->n_rec;
+	return CLQ_SUCCESS;
 }
 
 int
-clq_timeline_write_trace(struct clq_timeline *timeline, FILE *out)
+clq__timeline_snapshot(struct clq_timeline *tl,
+		       struct clq__timeline_snapshot *snap)
 {
 	int rc;
 
-	if (!timeline || !out)
-		return clq__invalid(timeline ? timeline->ctx : NULL,
-				    "clq_timeline_write_trace",
-				    "timeline or out is NULL");
-	rc = harvest_all(timeline);
-	pthread_mutex_lock(&timeline->lock);
-	if (rc == CLQ_SUCCESS)
-		write_trace_locked(timeline, out);
-	pthread_mutex_unlock(&timeline->lock);
-	return rc < 0 ? rc : write_done(out);
-}
-
-/* A tick step of 1, 2 or 5 x 10^k that gives about eight ticks. */
-static double
-tick_step(double span)
-{
-	double raw = span / 8, p = 1;
-
-	while (p * 10 <= raw)
-		p *= 10;
-	while (p > raw && p > 1e-12)
-		p /= 10;
-	return raw >= 5 * p ? 5 * p : raw >= 2 * p ? 2 * p : p;
+	*snap = (struct clq__timeline_snapshot){0};
+	if ((rc = harvest_all(tl)) < 0)
+		return rc;
+	pthread_mutex_lock(&tl->lock);
+	rc = snapshot_locked(tl, snap);
+	pthread_mutex_unlock(&tl->lock);
+	return rc;
 }
 
 static void
-write_svg_locked(const struct clq_timeline *tl, FILE *out)
+free_names(char **v, size_t n)
 {
-	static const char *const palette[] = {
-		"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
-		"#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-	enum { LEFT = 150, RIGHT = 30, ROW = 26, BAR = 18, PLOT = 1000 };
-	const unsigned top = tl->title ? 50 : 30;
-	uint64_t last, t0 = origin(tl, &last);
-	double span_ms = (double)(last - t0) * 1e-6, step;
-	double scale = span_ms > 0 ? PLOT / span_ms : 0;
-	size_t axis_y = top + tl->tracks.n * ROW + 10;
-	size_t height = axis_y + 40 + 20 * ((tl->labels.n + 4) / 5);
-	size_t n_palette = sizeof(palette) / sizeof(palette[0]);
-
-	fprintf(out,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-		"height=\"%zu\" font-family=\"sans-serif\" font-size=\"12\">\n"
-		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-		LEFT + PLOT + RIGHT, height);
-	if (tl->title) {
-		fputs("<title>", out);
-		write_escaped(out, tl->title, 1);
-		fputs("</title>\n<text x=\"8\" y=\"22\" font-size=\"16\" "
-		      "font-weight=\"bold\">",
-		      out);
-		write_escaped(out, tl->title, 1);
-		fputs("</text>\n", out);
-	}
-	for (size_t i = 0; i < tl->tracks.n; i++) {
-		fprintf(out, "<text x=\"8\" y=\"%zu\">", top + i * ROW + 14);
-		write_escaped(out, tl->tracks.v[i], 1);
-		fputs("</text>\n", out);
-	}
-	for (size_t i = 0; i < tl->n_rec; i++) {
-		const struct record *r = &tl->rec[i];
-		double x = (double)(r->start - t0) * 1e-6 * scale;
-		double w = (double)(r->end - r->start) * 1e-6 * scale;
-
-		if (r->flags & RECORD_UNTIMED)
-			continue;
-		fprintf(out,
-			"<rect x=\"%.2f\" y=\"%u\" width=\"%.2f\" "
-			"height=\"%d\" fill=\"%s\"><title>",
-			LEFT + x, top + r->track * ROW, w < 0.5 ? 0.5 : w, BAR,
-			palette[r->label % n_palette]);
-		write_escaped(out, tl->labels.v[r->label], 1);
-		fprintf(out, ": %.3f ms at %.3f ms</title></rect>\n",
-			(double)(r->end - r->start) * 1e-6,
-			(double)(r->start - t0) * 1e-6);
-	}
-	fprintf(out,
-		"<line x1=\"%d\" y1=\"%zu\" x2=\"%d\" y2=\"%zu\" "
-		"stroke=\"black\"/>\n",
-		LEFT, axis_y, LEFT + PLOT, axis_y);
-	step = tick_step(span_ms > 0 ? span_ms : 1);
-	for (double t = 0; t <= span_ms + 1e-9; t += step)
-		fprintf(out,
-			"<line x1=\"%.2f\" y1=\"%zu\" x2=\"%.2f\" y2=\"%zu\" "
-			"stroke=\"black\"/><text x=\"%.2f\" y=\"%zu\" "
-			"text-anchor=\"middle\">%g</text>\n",
-			LEFT + t * scale, axis_y, LEFT + t * scale, axis_y + 5,
-			LEFT + t * scale, axis_y + 18, t);
-	fprintf(out, "<text x=\"%d\" y=\"%zu\">ms</text>\n", 8, axis_y + 18);
-	for (size_t i = 0; i < tl->labels.n; i++) {
-		size_t x = 8 + (i % 5) * 230, y = axis_y + 30 + (i / 5) * 20;
-
-		fprintf(out,
-			"<rect x=\"%zu\" y=\"%zu\" width=\"12\" height=\"12\" "
-			"fill=\"%s\"/><text x=\"%zu\" y=\"%zu\">",
-			x, y, palette[i % n_palette], x + 18, y + 11);
-		write_escaped(out, tl->labels.v[i], 1);
-		fputs("</text>\n", out);
-	}
-	fputs("</svg>\n", out);
+	/* Unset entries were taken over (NULL) or never copied. */
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
-int
-clq_timeline_write_svg(struct clq_timeline *timeline, FILE *out)
+void
+clq__timeline_snapshot_free(struct clq__timeline_snapshot *snap)
 {
-	int rc;
+	free(snap->rec);
+	free_names(snap->tracks, snap->n_tracks);
+	free_names(snap->labels, snap->n_labels);
+	free(snap->title);
+	*snap = (struct clq__timeline_snapshot){0};
+}
 
-	if (!timeline || !out)
-		return clq__invalid(timeline ? timeline->ctx : NULL,
-				    "clq_timeline_write_svg",
-				    "timeline or out is NULL");
-	rc = harvest_all(timeline);
-	pthread_mutex_lock(&timeline->lock);
-	if (rc == CLQ_SUCCESS)
-		write_svg_locked(timeline, out);
-	pthread_mutex_unlock(&timeline->lock);
-	return rc < 0 ? rc : write_done(out);
+struct clq_context *
+clq__timeline_context(const struct clq_timeline *tl)
+{
+	return tl ? tl->ctx : NULL;
 }

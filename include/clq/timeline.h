@@ -27,7 +27,8 @@ extern "C" {
  *
  * A timeline has tracks (one per attached queue, "host" for host spans,
  * any name for events added by hand) and records. A record keeps only its
- * track, label, times and byte count: #CLQ_TIMELINE_RECORD_BYTES bytes.
+ * track, label, times and byte count: 48 bytes on 64-bit systems (see
+ * clq_timeline_get_memory() for what a timeline holds).
  * The byte count of a transfer or fill is the bytes it moves or writes; of
  * a kernel, the total size of its array arguments (what it can touch);
  * of a marker, barrier or wait, 0.
@@ -41,9 +42,6 @@ extern "C" {
  * attached to one timeline may enqueue from several threads at once.
  * @{
  */
-
-/** Bytes one record occupies in a timeline. */
-#define CLQ_TIMELINE_RECORD_BYTES 48
 
 struct clq_timeline;
 
@@ -165,8 +163,10 @@ CLQ_EXPORT size_t clq_timeline_get_pending(struct clq_timeline *timeline);
 
 /**
  * Heap bytes the timeline holds: records, pending commands, track and
- * label names. At most 2 x records x #CLQ_TIMELINE_RECORD_BYTES plus a few
- * kilobytes, since the record array grows by doubling.
+ * label names. At most about 100 bytes per record (48 bytes each, in an
+ * array that grows by doubling), plus 32 bytes per pending command and a
+ * few kilobytes. Readers (summaries, exports) copy the records while they
+ * work, for as long as the call lasts.
  */
 CLQ_EXPORT size_t clq_timeline_get_memory(struct clq_timeline *timeline);
 
