@@ -46,7 +46,15 @@ extern "C" {
  * list is enqueued waiting for a stand-in that clq then fails, so the
  * command fails like any other: PoCL (3.1 and 5.0) would never run it, and
  * NVIDIA's enqueue would return the failed event's status instead
- * (DESIGN.md, "Driver faults").
+ * (DESIGN.md, "Driver faults"). Two PoCL 3.1 faults remain: a user event
+ * that fails on one thread while another thread enqueues a command waiting
+ * for it can leave that command queued for ever (closing that race would
+ * need a lock held across enqueues, which a blocking transfer behind the
+ * same user event would deadlock); and PoCL 3.1 itself may crash when a
+ * command is enqueued on a queue whose previous command failed (a race
+ * inside the driver, seen with raw OpenCL too). Fail user events only when
+ * no other thread is enqueueing behind them, and on PoCL 3.1 prefer
+ * completing them (and skipping the work) to failing them.
  *
  * Thread safety: a queue may be used from several threads at once (OpenCL
  * command queues are thread-safe); commands enqueued concurrently from two
