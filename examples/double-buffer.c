@@ -25,6 +25,8 @@
 
 #include <clq/clq.h>
 
+#include "example.h"
+
 enum { STAGE_UPLOAD, STAGE_KERNEL, STAGE_DOWNLOAD, N_STAGES };
 
 static const char *const stage_names[N_STAGES] = {"upload", "kernel",
@@ -87,29 +89,10 @@ struct run {
 	struct clq_event **ev;	  /* [chunk * N_STAGES + stage] */
 };
 
-static void
-log_to_stderr(enum clq_log_level level, const char *message, void *user_data)
-{
-	(void)user_data;
-	if (level <= CLQ_LOG_WARNING)
-		fprintf(stderr, "clq: %s\n", message);
-}
-
 static int
 fail(const char *what, int rc)
 {
-	fprintf(stderr, "double-buffer: %s: %s (%s)\n", what,
-		clq_error_name(rc), clq_strerror(rc));
-	return rc;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return example_report("double-buffer", what, rc);
 }
 
 /* ---------------------------------------------------------------- options */
@@ -498,85 +481,61 @@ event_seconds(struct clq_event *ev, double *seconds)
 	return rc;
 }
 
-struct edge {
-	uint64_t t;
-	int stage;
-	int delta; /* +1 a command starts, -1 one ends */
-};
-
-static int
-compare_edge(const void *a, const void *b)
-{
-	const struct edge *x = a, *y = b;
-
-	if (x->t != y->t)
-		return (x->t > y->t) - (x->t < y->t);
-	return x->delta - y->delta; /* ends first: touching is no overlap */
-}
-
 /*
- * From the device timestamps of the run's commands (`ev` holds `n` chunks
- * of N_STAGES events): the span from the first start to the last end, the
- * time during which two or more commands ran, and the time during which an
- * upload and a download ran together.
+ * The summary of a timeline holding the events of `stages` (a bit per
+ * stage) of a run, one track per stage: the overlap of two tracks is the
+ * time two commands ran together, since each stage's commands take turns.
  */
 static int
-measure_overlap(struct clq_event **ev, size_t n, struct run *r)
+summarise_stages(struct demo *d, const struct run *r, unsigned stages,
+		 struct clq_timeline_summary **summary_out)
 {
-	size_t n_edges = 2 * n * N_STAGES;
-	struct edge *e = malloc(n_edges * sizeof(*e));
-	uint64_t busy2 = 0, both_ways = 0;
-	int running[N_STAGES] = {0}, total = 0, rc = CLQ_SUCCESS;
+	struct clq_timeline *tl = NULL;
+	int rc = clq_timeline_create(d->ctx, &tl);
 
-	if (!e)
-		return CL_OUT_OF_HOST_MEMORY;
-	for (size_t i = 0; i < n * N_STAGES && rc == CLQ_SUCCESS; i++) {
-		struct clq_event_times t;
+	for (size_t i = 0; i < d->opt->chunks * N_STAGES && rc == CLQ_SUCCESS;
+	     i++) {
 		int stage = (int)(i % N_STAGES);
 
-		rc = clq_event_get_times(ev[i], &t);
-		e[2 * i] = (struct edge){t.start, stage, +1};
-		e[2 * i + 1] = (struct edge){t.end, stage, -1};
+		if (stages & (1u << stage))
+			rc = clq_timeline_add_event(tl, r->ev[i],
+						    stage_names[stage],
+						    stage_names[stage]);
 	}
-	if (rc == CLQ_SUCCESS) {
-		qsort(e, n_edges, sizeof(*e), compare_edge);
-		for (size_t i = 0; i < n_edges; i++) {
-			uint64_t dt = i ? e[i].t - e[i - 1].t : 0;
-
-			if (total >= 2)
-				busy2 += dt;
-			if (running[STAGE_UPLOAD] && running[STAGE_DOWNLOAD])
-				both_ways += dt;
-			running[e[i].stage] += e[i].delta;
-			total += e[i].delta;
-		}
-		r->device_span = (double)(e[n_edges - 1].t - e[0].t) * 1e-9;
-		r->overlap = (double)busy2 * 1e-9;
-		r->transfers_overlap = (double)both_ways * 1e-9;
-	}
-	free(e);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_timeline_summarize(tl, summary_out);
+	clq_timeline_unref(tl);
 	return rc;
 }
 
-/* Fills in the run's stage medians, span and overlap from its events. */
+/*
+ * Fills in the run's stage medians, device span and overlaps from its
+ * events, through clq's timelines: all stages (two or more commands
+ * running), and the uploads with the downloads (both transfers at once).
+ */
 static int
 summarise(struct demo *d, struct run *r)
 {
-	size_t n = d->opt->chunks;
-	double *v = malloc(n * sizeof(*v));
-	int rc = CLQ_SUCCESS;
+	struct clq_timeline_summary *all = NULL, *transfers = NULL;
+	int rc = summarise_stages(d, r, (1u << N_STAGES) - 1, &all);
 
-	if (!v)
-		return CL_OUT_OF_HOST_MEMORY;
-	for (int s = 0; s < N_STAGES && rc == CLQ_SUCCESS; s++) {
-		for (size_t c = 0; c < n && rc == CLQ_SUCCESS; c++)
-			rc = event_seconds(r->ev[c * N_STAGES + s], &v[c]);
-		if (rc == CLQ_SUCCESS)
-			r->stage[s] = median(v, n);
-	}
-	free(v);
 	if (rc == CLQ_SUCCESS)
-		rc = measure_overlap(r->ev, n, r);
+		rc = summarise_stages(
+			d, r, (1u << STAGE_UPLOAD) | (1u << STAGE_DOWNLOAD),
+			&transfers);
+	if (rc == CLQ_SUCCESS) {
+		/* Labels are interned in the order the events came. */
+		for (size_t l = 0; l < all->n_labels; l++)
+			for (int s = 0; s < N_STAGES; s++)
+				if (strcmp(all->labels[l].label,
+					   stage_names[s]) == 0)
+					r->stage[s] = all->labels[l].median_s;
+		r->device_span = all->span_s;
+		r->overlap = all->overlap_s;
+		r->transfers_overlap = transfers->overlap_s;
+	}
+	clq_timeline_summary_free(all);
+	clq_timeline_summary_free(transfers);
 	return rc < 0 ? fail("reading the device timestamps", rc) : rc;
 }
 
@@ -632,7 +591,7 @@ static int
 run_sequential(struct demo *d, struct run *r)
 {
 	struct clq_queue *q = d->queue[STAGE_UPLOAD];
-	double t0 = now();
+	double t0 = example_now();
 	int rc = CLQ_SUCCESS;
 
 	for (size_t c = 0; c < d->opt->chunks && rc == CLQ_SUCCESS; c++) {
@@ -645,7 +604,7 @@ run_sequential(struct demo *d, struct run *r)
 			break;
 		rc = clq_queue_finish(q);
 	}
-	r->wall = now() - t0;
+	r->wall = example_now() - t0;
 	return rc < 0 ? fail("running the sequential loop", rc) : rc;
 }
 
@@ -665,7 +624,7 @@ run_pipeline(struct demo *d, struct run *r)
 {
 	size_t n = d->opt->chunks, nbuf = d->opt->buffers;
 	size_t lag = nbuf > 1 ? 1 : 0;
-	double t0 = now();
+	double t0 = example_now();
 	int rc = CLQ_SUCCESS;
 
 	for (size_t step = 0; step < n + lag && rc == CLQ_SUCCESS; step++) {
@@ -711,7 +670,7 @@ run_pipeline(struct demo *d, struct run *r)
 		if (rc == CLQ_SUCCESS)
 			rc = frc;
 	}
-	r->wall = now() - t0;
+	r->wall = example_now() - t0;
 	return rc < 0 ? fail("running the pipeline", rc) : rc;
 }
 
@@ -1250,7 +1209,7 @@ main(int argc, char **argv)
 
 	if ((rc = parse_options(argc, argv, &opt)) != 0)
 		return rc > 0 ? EXIT_SUCCESS : 2;
-	clq_set_log_handler(log_to_stderr, NULL);
+	clq_set_log_handler(example_log_to_stderr, NULL);
 	rc = demo_open(&d, &opt);
 	if (rc == CLQ_SUCCESS)
 		rep.device = clq_device_ref(clq_context_get_device(d.ctx));

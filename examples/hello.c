@@ -12,19 +12,12 @@
 
 #include <clq/clq.h>
 
-static void
-log_to_stderr(enum clq_log_level level, const char *message, void *user_data)
-{
-	(void)user_data;
-	if (level <= CLQ_LOG_WARNING)
-		fprintf(stderr, "clq: %s\n", message);
-}
+#include "example.h"
 
 static int
 fail(const char *what, int rc)
 {
-	fprintf(stderr, "hello: %s: %s (%s)\n", what, clq_error_name(rc),
-		clq_strerror(rc));
+	example_report("hello", what, rc);
 	return EXIT_FAILURE;
 }
 
@@ -87,7 +80,7 @@ main(int argc, char **argv)
 	struct clq_context *ctx;
 	int rc;
 
-	clq_set_log_handler(log_to_stderr, NULL);
+	clq_set_log_handler(example_log_to_stderr, NULL);
 	if (list_devices() != EXIT_SUCCESS)
 		return EXIT_FAILURE;
 	rc = clq_device_select(argc > 1 ? argv[1] : NULL, &device);

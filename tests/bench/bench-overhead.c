@@ -38,6 +38,8 @@
 
 #include <clq/clq.h>
 
+#include "bench.h"
+
 enum op { OP_KERNEL, OP_MARKER, OP_WRITE, OP_WRITE_WRAPPED, N_OPS };
 static const char *const op_names[N_OPS] = {"kernel", "marker", "write",
 					    "wwrite"};
@@ -57,15 +59,6 @@ struct bench {
 };
 
 static const size_t global_size = 1024, local_size = 64;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int
 clq_call(struct bench *b, enum op op)
@@ -153,9 +146,9 @@ batch(struct bench *b, enum op op, int use_clq, int calls, double *per_call)
 	if ((rc = clq_user_event_create(b->ctx, &b->gate)) < 0)
 		return rc;
 	b->raw_gate = clq_event_get_cl(b->gate);
-	t0 = now();
+	t0 = bench_now();
 	rc = measured_loop(b, op, use_clq, calls);
-	*per_call = (now() - t0) / calls;
+	*per_call = (bench_now() - t0) / calls;
 	if (clq_user_event_complete(b->gate, CL_COMPLETE) < 0 && rc == 0)
 		rc = CLQ_ERROR_COMMAND_FAILED;
 	clq_event_unref(b->gate);
@@ -163,14 +156,6 @@ batch(struct bench *b, enum op op, int use_clq, int calls, double *per_call)
 	if (rc == CLQ_SUCCESS)
 		rc = clq_queue_finish(b->q);
 	return rc;
-}
-
-static int
-compare(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 static int
@@ -190,7 +175,7 @@ run_table(struct bench *b, int calls, int batches)
 	       calls, batches);
 	printf("%-8s %10s %10s %8s\n", "op", "clq us", "raw us", "clq/raw");
 	for (int op = 0; op < N_OPS && rc == CLQ_SUCCESS; op++) {
-		double warm;
+		double warm, raw, with;
 
 		/* Warm-up: first-use costs (kernel args, allocations). */
 		if ((rc = batch(b, (enum op)op, 1, calls, &warm)) < 0 ||
@@ -206,11 +191,10 @@ run_table(struct bench *b, int calls, int batches)
 		}
 		if (rc < 0)
 			break;
-		qsort(t[0], (size_t)batches, sizeof(double), compare);
-		qsort(t[1], (size_t)batches, sizeof(double), compare);
-		printf("%-8s %10.3f %10.3f %8.3f\n", op_names[op],
-		       t[1][batches / 2] * 1e6, t[0][batches / 2] * 1e6,
-		       t[1][batches / 2] / t[0][batches / 2]);
+		raw = bench_median(t[0], (size_t)batches);
+		with = bench_median(t[1], (size_t)batches);
+		printf("%-8s %10.3f %10.3f %8.3f\n", op_names[op], with * 1e6,
+		       raw * 1e6, with / raw);
 	}
 	free(t[0]);
 	free(t[1]);

@@ -22,6 +22,8 @@
 
 #include <clq/clq.h>
 
+#include "bench.h"
+
 enum { MAX_REPEATS = 64 };
 
 struct bench {
@@ -33,15 +35,6 @@ struct bench {
 	float *in, *out;
 	size_t local;
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static cl_int
 enqueue_scale(struct bench *b, cl_command_queue q, size_t buf, cl_uint n_wait,
@@ -135,21 +128,6 @@ count_mismatches(const struct bench *b)
 	return bad;
 }
 
-static int
-compare_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, c = *(const double *)y;
-
-	return (a > c) - (a < c);
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), compare_double);
-	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* One repeat: sequential, check, pipeline, check. */
 static int
 repeat(struct bench *b, cl_event *ev, double *seq, double *pipe)
@@ -159,15 +137,15 @@ repeat(struct bench *b, cl_event *ev, double *seq, double *pipe)
 	cl_int err;
 
 	memset(b->out, 0, total * sizeof(float));
-	t0 = now();
+	t0 = bench_now();
 	err = run_sequential(b);
-	*seq = now() - t0;
+	*seq = bench_now() - t0;
 	if (err != CL_SUCCESS || count_mismatches(b))
 		return err != CL_SUCCESS ? err : CLQ_ERROR_COMMAND_FAILED;
 	memset(b->out, 0, total * sizeof(float));
-	t0 = now();
+	t0 = bench_now();
 	err = run_pipeline(b, ev);
-	*pipe = now() - t0;
+	*pipe = bench_now() - t0;
 	for (size_t i = 0; i < 3 * b->chunks; i++) {
 		if (ev[i])
 			clReleaseEvent(ev[i]);
@@ -199,8 +177,9 @@ run_all(struct bench *b, int repeats)
 	if (rc == CLQ_SUCCESS)
 		printf("raw OpenCL median of %d: sequential %.3f ms, pipelined "
 		       "%.3f ms, speedup %.3fx\n",
-		       repeats, median(seq, repeats) * 1e3,
-		       median(pipe, repeats) * 1e3, median(speedup, repeats));
+		       repeats, bench_median(seq, (size_t)repeats) * 1e3,
+		       bench_median(pipe, (size_t)repeats) * 1e3,
+		       bench_median(speedup, (size_t)repeats));
 	return rc;
 }
 

@@ -18,14 +18,7 @@
 
 #include <clq/clq.h>
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "bench.h"
 
 static int
 clq_once(struct clq_device_array *a, struct clq_queue *q,
@@ -76,15 +69,15 @@ measure(struct clq_device_array *a, struct clq_queue *q,
 	    (rc = raw_once(mem, cq, host, bytes, to_device)) < 0)
 		return rc;
 	for (int i = 0; i < iterations; i++) {
-		double t0 = now();
+		double t0 = bench_now();
 
 		if ((rc = clq_once(a, q, h, to_device)) < 0)
 			return rc;
-		t_clq += now() - t0;
-		t0 = now();
+		t_clq += bench_now() - t0;
+		t0 = bench_now();
 		if ((rc = raw_once(mem, cq, host, bytes, to_device)) < 0)
 			return rc;
-		t_raw += now() - t0;
+		t_raw += bench_now() - t0;
 	}
 	*clq_gbs = (double)bytes * iterations / t_clq * 1e-9;
 	*raw_gbs = (double)bytes * iterations / t_raw * 1e-9;
