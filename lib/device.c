@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <ctype.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,64 +276,105 @@ read_work_item_sizes(struct clq_device *d)
 	return rc;
 }
 
+/* The fixed-size properties of a device, as OpenCL gives them. */
+struct raw_properties {
+	cl_device_type type;
+	cl_uint compute_units;
+	size_t max_work_group_size;
+	cl_ulong global_memory, max_alloc, local_memory;
+	size_t timer_resolution;
+	cl_command_queue_properties queue_props;
+};
+
+#define RAW(param, field)                                              \
+	{                                                              \
+		param, #param, offsetof(struct raw_properties, field), \
+			sizeof(((struct raw_properties *)0)->field)    \
+	}
+
+/* One clGetDeviceInfo() each, in this order. */
+static const struct raw_property {
+	cl_device_info param;
+	const char *name;
+	size_t offset, size;
+} raw_properties[] = {
+	RAW(CL_DEVICE_TYPE, type),
+	RAW(CL_DEVICE_MAX_COMPUTE_UNITS, compute_units),
+	RAW(CL_DEVICE_MAX_WORK_GROUP_SIZE, max_work_group_size),
+	RAW(CL_DEVICE_GLOBAL_MEM_SIZE, global_memory),
+	RAW(CL_DEVICE_MAX_MEM_ALLOC_SIZE, max_alloc),
+	RAW(CL_DEVICE_PROFILING_TIMER_RESOLUTION, timer_resolution),
+	RAW(CL_DEVICE_QUEUE_PROPERTIES, queue_props),
+	RAW(CL_DEVICE_LOCAL_MEM_SIZE, local_memory),
+};
+
+/* The device's strings, read into the fields they name. */
+static const struct string_property {
+	cl_device_info param;
+	size_t offset;
+} string_properties[] = {
+	{CL_DEVICE_NAME, offsetof(struct clq_device, name)},
+	{CL_DEVICE_VENDOR, offsetof(struct clq_device, vendor)},
+	{CL_DRIVER_VERSION, offsetof(struct clq_device, driver_version)},
+	{CL_DEVICE_VERSION, offsetof(struct clq_device, opencl_version)},
+};
+
+static int
+read_strings(struct clq_device *d)
+{
+	int ok = 1;
+
+	for (size_t i = 0;
+	     i < sizeof(string_properties) / sizeof(*string_properties); i++) {
+		char **field =
+			(char **)((char *)d + string_properties[i].offset);
+
+		*field = device_info_string(d->id, string_properties[i].param);
+		ok = ok && *field;
+	}
+	d->platform_name = platform_info_string(d->platform, CL_PLATFORM_NAME);
+	if (ok && d->platform_name)
+		return CLQ_SUCCESS;
+	clq__log(NULL, CLQ_LOG_ERROR,
+		 "device %zu: cannot read its name strings", d->index);
+	return CL_OUT_OF_HOST_MEMORY;
+}
+
 static int
 read_properties(struct clq_device *d)
 {
-	cl_device_type type = 0;
-	cl_uint compute_units = 0;
-	cl_ulong global_memory = 0, max_alloc = 0;
-	cl_command_queue_properties queue_props = 0;
+	struct raw_properties raw = {0};
 	char *extensions;
 	int rc;
 
-	d->name = device_info_string(d->id, CL_DEVICE_NAME);
-	d->vendor = device_info_string(d->id, CL_DEVICE_VENDOR);
-	d->driver_version = device_info_string(d->id, CL_DRIVER_VERSION);
-	d->opencl_version = device_info_string(d->id, CL_DEVICE_VERSION);
-	d->platform_name = platform_info_string(d->platform, CL_PLATFORM_NAME);
-	extensions = device_info_string(d->id, CL_DEVICE_EXTENSIONS);
-	if (!d->name || !d->vendor || !d->driver_version ||
-	    !d->opencl_version || !d->platform_name || !extensions) {
-		free(extensions);
+	if ((rc = read_strings(d)) < 0)
+		return rc;
+	if (!(extensions = device_info_string(d->id, CL_DEVICE_EXTENSIONS))) {
 		clq__log(NULL, CLQ_LOG_ERROR,
-			 "device %zu: cannot read its name strings", d->index);
+			 "device %zu: cannot read its extensions", d->index);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
 	d->simd_group_size = simd_group_size_of(d->id, extensions);
 	free(extensions);
+	for (size_t i = 0; i < sizeof(raw_properties) / sizeof(*raw_properties);
+	     i++) {
+		const struct raw_property *p = &raw_properties[i];
 
-	if ((rc = device_info(d->id, CL_DEVICE_TYPE, &type, sizeof(type),
-			      "CL_DEVICE_TYPE")) < 0 ||
-	    (rc = device_info(d->id, CL_DEVICE_MAX_COMPUTE_UNITS,
-			      &compute_units, sizeof(compute_units),
-			      "CL_DEVICE_MAX_COMPUTE_UNITS")) < 0 ||
-	    (rc = device_info(d->id, CL_DEVICE_MAX_WORK_GROUP_SIZE,
-			      &d->max_work_group_size,
-			      sizeof(d->max_work_group_size),
-			      "CL_DEVICE_MAX_WORK_GROUP_SIZE")) < 0 ||
-	    (rc = device_info(d->id, CL_DEVICE_GLOBAL_MEM_SIZE, &global_memory,
-			      sizeof(global_memory),
-			      "CL_DEVICE_GLOBAL_MEM_SIZE")) < 0 ||
-	    (rc = device_info(d->id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, &max_alloc,
-			      sizeof(max_alloc),
-			      "CL_DEVICE_MAX_MEM_ALLOC_SIZE")) < 0 ||
-	    (rc = device_info(d->id, CL_DEVICE_PROFILING_TIMER_RESOLUTION,
-			      &d->timer_resolution, sizeof(d->timer_resolution),
-			      "CL_DEVICE_PROFILING_TIMER_RESOLUTION")) < 0 ||
-	    (rc = device_info(d->id, CL_DEVICE_QUEUE_PROPERTIES, &queue_props,
-			      sizeof(queue_props),
-			      "CL_DEVICE_QUEUE_PROPERTIES")) < 0 ||
-	    (rc = device_info(d->id, CL_DEVICE_LOCAL_MEM_SIZE, &d->local_memory,
-			      sizeof(d->local_memory),
-			      "CL_DEVICE_LOCAL_MEM_SIZE")) < 0 ||
-	    (rc = read_work_item_sizes(d)) < 0)
+		rc = device_info(d->id, p->param, (char *)&raw + p->offset,
+				 p->size, p->name);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = read_work_item_sizes(d)) < 0)
 		return rc;
-
-	d->type = device_type_of(type);
-	d->compute_units = compute_units;
-	d->global_memory = global_memory;
-	d->max_alloc_size = max_alloc;
-	d->can_profile = (queue_props & CL_QUEUE_PROFILING_ENABLE) != 0;
+	d->type = device_type_of(raw.type);
+	d->compute_units = raw.compute_units;
+	d->max_work_group_size = raw.max_work_group_size;
+	d->global_memory = raw.global_memory;
+	d->max_alloc_size = raw.max_alloc;
+	d->local_memory = raw.local_memory;
+	d->timer_resolution = raw.timer_resolution;
+	d->can_profile = (raw.queue_props & CL_QUEUE_PROFILING_ENABLE) != 0;
 	d->opencl_version_number = version_number_of(d->opencl_version);
 	return CLQ_SUCCESS;
 }
