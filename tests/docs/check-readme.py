@@ -29,8 +29,8 @@ right before its opening fence:
   ```sh                commands, run in order as one bash session (set -e)
                        in a copy of the source tree, with HOME a temporary
                        directory (so $HOME/.local is a throwaway prefix),
-                       the build's examples/ on PATH and CLQ_DEVICE the
-                       test device.
+                       the build's tools/clq-time/ and examples/ on PATH
+                       and CLQ_DEVICE the test device.
   <!-- docs-test: needs PROGRAM -->
                        an sh block that is skipped when PROGRAM is not
                        installed.
@@ -340,7 +340,9 @@ class Checker:
             ran.append(block)
         env = dict(self.env)
         env["HOME"] = home
-        env["PATH"] = os.path.join(self.build, "examples") + ":" + env["PATH"]
+        env["PATH"] = ":".join([os.path.join(self.build, "tools", "clq-time"),
+                                os.path.join(self.build, "examples"),
+                                env["PATH"]])
         # What a user's shell would not have.
         for var in ("PKG_CONFIG_PATH", "LD_LIBRARY_PATH", "MESON_TESTTHREADS",
                     "MALLOC_PERTURB_", "ASAN_OPTIONS", "UBSAN_OPTIONS",

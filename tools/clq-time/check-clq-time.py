@@ -4,7 +4,7 @@
 # numbers and give every time in seconds; the help lists exactly the
 # options each command takes; usage errors exit 2, device errors 1, each
 # with a message.
-# usage: check-clq-time.py CLQ-TIME CL-DIR CLQ-TIME.C
+# usage: check-clq-time.py CLQ-TIME CL-DIR OPTIONS.C
 import collections, json, math, os, re, subprocess, sys, tempfile
 import xml.etree.ElementTree as ET
 
