@@ -166,8 +166,15 @@ int time_repeatedly(const struct timed *timed, double budget,
 
 /* ---------------------------------------------------------- json.c */
 
-/* `s` as a JSON string, quotes included: the one place clq-time escapes
- * text (`"`, `\` and control characters). */
+/*
+ * `s` as a JSON string, quotes included: the one place clq-time escapes
+ * text. `"` and `\` are backslash-escaped, control characters (U+0001 to
+ * U+001F and U+007F) written as \u00XX; valid UTF-8 is copied as it is
+ * (`<`, `&` and `>` too: JSON needs no escape for them) and every
+ * maximal ill-formed subsequence of bytes becomes one \ufffd, as
+ * Unicode's recommended practice (and Python's errors="replace") has it,
+ * so a driver's Latin-1 device name still gives a valid document.
+ */
 void json_write_string(FILE *out, const char *s);
 
 /* A number, or null for one that JSON cannot hold (inf, nan). */
