@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # Runs clq-time's commands with --json (and --trace/--svg) and checks what
 # they print: the documents parse, carry the format version, hold sane
-# numbers and give every time in seconds; the help lists exactly the
-# options each command takes; usage errors exit 2, device errors 1, each
-# with a message.
+# numbers and give every time in seconds; traces and charts are titled
+# with the command and the device; the help lists exactly the options
+# each command takes; usage errors exit 2, device errors 1, each with a
+# message.
 # usage: check-clq-time.py CLQ-TIME CL-DIR OPTIONS.C
 import collections, json, math, os, re, subprocess, sys, tempfile
 import xml.etree.ElementTree as ET
@@ -53,8 +54,10 @@ def check_stats(s, lo=0.0):
     assert lo <= s["min"] <= s["median"] <= s["max"], s
 
 
-def check_exports(trace, svg, names):
-    events = json.load(open(trace))["traceEvents"]
+def check_exports(trace, svg, names, title):
+    doc = json.load(open(trace))
+    events = doc["traceEvents"]
+    assert doc["otherData"]["title"] == title, (doc["otherData"], title)
     spans = [e for e in events if e["ph"] == "X"]
     assert spans and all(e["dur"] >= 0 for e in spans)
     assert names <= {e["name"] for e in spans}, {e["name"] for e in spans}
@@ -62,6 +65,9 @@ def check_exports(trace, svg, names):
         root = ET.parse(svg).getroot()
         assert root.tag == SVG + "svg"
         assert len(root.findall(f"{SVG}rect/{SVG}title")) == len(spans)
+        # the picture's title, and the same text drawn above the chart
+        assert root.find(f"{SVG}title").text == title, ET.tostring(root)
+        assert title in [t.text for t in root.iter(f"{SVG}text")], title
     return collections.Counter(e["name"] for e in spans)
 
 
@@ -76,6 +82,10 @@ for d in doc["devices"]:
         assert [x["index"] for x in one] == [d["index"]], (spec, one)
 assert doc["default"] in [d["index"] for d in doc["devices"]]
 default_device = str(doc["default"])
+# what every timeline's title ends with: the device that ran the command
+# (the default, which is CLQ_DEVICE's when that is set)
+used = next(d for d in doc["devices"] if d["index"] == doc["default"])
+on = f" on {used['name']} ({used['platform']})"
 
 with tempfile.TemporaryDirectory() as tmp:
     trace, svg = os.path.join(tmp, "t.json"), os.path.join(tmp, "t.svg")
@@ -103,7 +113,8 @@ with tempfile.TemporaryDirectory() as tmp:
     assert host_array in ("pinned", "not pinned"), doc["results"][0]
     labels = check_exports(trace, svg, {f"write {host_array} 64 KiB",
                                         "read pageable 256 KiB",
-                                        "copy device 256 KiB"})
+                                        "copy device 256 KiB"},
+                           "clq-time transfer" + on)
     # every timed run on the timeline under its label, the two warm-ups
     # of each under "warm-up LABEL"
     for r in doc["results"]:
@@ -133,7 +144,8 @@ with tempfile.TemporaryDirectory() as tmp:
             assert (" not pinned " in row) == (memory == "not pinned"), row
         assert ("not pinned:" in text) == (memory == "not pinned"), text
         check_exports(trace, None, {f"write {memory} 4 KiB",
-                                    f"warm-up read {memory} 4 KiB"})
+                                    f"warm-up read {memory} 4 KiB"},
+                      "clq-time transfer" + on)
 
     # --memory picks kinds: pageable only is two results per size
     doc = document("transfer", "--size", "4K", "--budget", "0.01",
@@ -159,7 +171,8 @@ with tempfile.TemporaryDirectory() as tmp:
     if t > 0:
         assert math.isclose(doc["gbps"], 8 * n / t * 1e-9, rel_tol=1e-6)
         assert math.isclose(doc["gflops"], 16 * n / t * 1e-9, rel_tol=1e-6)
-    labels = check_exports(trace, svg, {"kernel scale", "upload --arg 1"})
+    labels = check_exports(trace, svg, {"kernel scale", "upload --arg 1"},
+                           f"clq-time kernel scale from {scale}" + on)
     assert labels["kernel scale"] == doc["device_s"]["n"], labels
     assert labels["warm-up kernel scale"] == 2, labels
     kernels = [e for e in json.load(open(trace))["traceEvents"]
@@ -223,7 +236,7 @@ with tempfile.TemporaryDirectory() as tmp:
         check_stats(doc[key])
     assert doc["enqueue_marker_s"]["median"] > 0
     assert doc["marker_round_trip_s"]["median"] < 1  # seconds, not us
-    labels = check_exports(trace, None, {"marker"})
+    labels = check_exports(trace, None, {"marker"}, "clq-time latency" + on)
     assert labels["warm-up marker"] == 2, labels
     assert labels["warm-up kernel clq_time_noop"] == 2, labels
 

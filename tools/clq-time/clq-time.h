@@ -113,8 +113,10 @@ int fail(const char *what, int rc);
 
 /*
  * Opens the device, a context and a profiling queue; with --trace or
- * --svg also a timeline that records the queue on the track `track`. On
- * failure (reported) `s` can still be given to session_close().
+ * --svg also a timeline that records the queue on the track `track`,
+ * titled "clq-time COMMAND on DEVICE (PLATFORM)" ("clq-time kernel NAME
+ * from FILE on ..." for a kernel). On failure (reported) `s` can still be
+ * given to session_close().
  */
 int
 session_open(struct session *s, const struct options *opt, const char *track);

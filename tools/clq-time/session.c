@@ -2,18 +2,48 @@
 /*
  * clq-time's session: the chosen device, a context, the one profiling
  * queue every command runs on and, with --trace or --svg, the timeline
- * that records it.
+ * that records it, titled with the command and the device.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clq-time.h"
+
+#define TITLE_FORMAT "clq-time %s%s%s%s%s on %s (%s)"
 
 int
 fail(const char *what, int rc)
 {
 	fprintf(stderr, "clq-time: %s: %s (%s)\n", what, clq_error_name(rc),
 		clq_strerror(rc));
+	return rc;
+}
+
+/* "clq-time transfer on NVIDIA H200 (NVIDIA CUDA)", "clq-time kernel
+ * scale from scale.cl on ...": the command, what it times and the device,
+ * so that a saved chart says where it came from. */
+static int
+set_title(struct session *s)
+{
+	const struct options *o = s->opt;
+	const char *name = clq_device_get_name(s->device);
+	const char *platform = clq_device_get_platform_name(s->device);
+	const char *kernel = o->kernel_name ? o->kernel_name : "";
+	const char *from = o->kernel_name ? " from " : "";
+	const char *file = o->kernel_name ? o->file : "";
+	const char *sep = o->kernel_name ? " " : "";
+	int len, rc;
+	char *title;
+
+	len = snprintf(NULL, 0, TITLE_FORMAT, o->command, sep, kernel, from,
+		       file, name, platform);
+	if (len < 0 || !(title = malloc((size_t)len + 1)))
+		return CL_OUT_OF_HOST_MEMORY;
+	snprintf(title, (size_t)len + 1, TITLE_FORMAT, o->command, sep, kernel,
+		 from, file, name, platform);
+	rc = clq_timeline_set_title(s->timeline, title);
+	free(title);
 	return rc;
 }
 
@@ -33,6 +63,7 @@ session_open(struct session *s, const struct options *opt, const char *track)
 	if (!opt->trace && !opt->svg)
 		return CLQ_SUCCESS;
 	if ((rc = clq_timeline_create(s->ctx, &s->timeline)) < 0 ||
+	    (rc = set_title(s)) < 0 ||
 	    (rc = clq_queue_set_timeline(s->queue, s->timeline, track)) < 0)
 		return fail("creating a timeline", rc);
 	return CLQ_SUCCESS;
