@@ -53,13 +53,15 @@ struct clq_device {
 
 /*
  * The route around drivers that abort or hang when a user event fails
- * (failsafe.c). While a user event of the context is pending, or once one
- * has failed, every command's OpenCL event is kept until it completes, and
- * wait lists are screened for events that have already failed.
+ * (failsafe.c). Where the driver needs it (`needed`), while a user event
+ * of the context is pending or once one has failed, every command's
+ * OpenCL event is kept until it completes; on every driver, once a user
+ * event has failed, wait lists are screened for events that have already
+ * failed.
  */
 struct clq__failsafe {
-	int needed;		  /* the driver needs it (set at creation) */
-	atomic_uint pending_user; /* user events not completed yet */
+	int needed;		  /* events must be kept (set at creation) */
+	atomic_uint pending_user; /* user events pending (if needed) */
 	atomic_int user_failed;	  /* a user event has failed (sticky) */
 	atomic_size_t n_kept;	  /* events on the stack and in the list */
 	/* Kept events whose last reference went, each holding its OpenCL
@@ -148,19 +150,23 @@ struct clq_event {
 	atomic_uint refs; /* every reference; frees at zero */
 	union {
 		struct clq_context *ctx;
-		struct clq_event *next_free; /* in a thread's cache */
+		/* in a thread's cache, the failsafe's kept list or a
+		 * clq__failsafe_extra's spares */
+		struct clq_event *next_free;
 	};
 	cl_event cl; /* NULL until the enqueue that made it succeeded */
 	unsigned char profiled;
-	/* Enqueued while the failsafe was active: the last reference hands
-	 * the event to the context's kept list (failsafe.c). */
+	/* Enqueued while events had to be kept (the failsafe active where
+	 * `needed`): the last reference hands the event to the context's
+	 * kept list (failsafe.c). */
 	unsigned char kept;
-	/* Command events: the queue they were enqueued on (held), and whether
+	/* Command events: the handle of the queue they were enqueued on
+	 * (held; dropped once the failsafe adopts the event), and whether
 	 * that queue may not have been flushed since. NULL for user events. */
 	atomic_int unflushed;
 	struct clq__queue_handle *source;
 	/* NULL for command events, which stay this small: every enqueue
-	 * that returns an event allocates one. */
+	 * that returns an event needs one (recycled, see event.c). */
 	struct clq__user_event *user;
 };
 
@@ -324,17 +330,21 @@ int clq__fill_plan(const struct clq__layout *l, const struct clq__box *b,
 		   int (*step)(const struct clq__fill_step *s, void *data),
 		   void *data);
 
-/* Logging (log.c). ctx may be NULL: the process-wide handler is used. */
+/*
+ * Logging (log.c): to the context's handler, else the process-wide one
+ * (always, when ctx is NULL), else to stderr as CLQ_LOG asks.
+ */
 void clq__log(struct clq_context *ctx, enum clq_log_level level,
 	      const char *fmt, ...) CLQ__PRINTF(3, 4);
+
+/* clq__check()'s failure path: logs, then returns err. */
+int clq__check_failed(struct clq_context *ctx, cl_int err, const char *what);
 
 /*
  * Returns err unchanged; when it is an error, logs "<what>: NAME (message)"
  * first. Meant to wrap every OpenCL call whose result is returned; inline,
  * so that the success path of an enqueue costs a compare, not a call.
  */
-int clq__check_failed(struct clq_context *ctx, cl_int err, const char *what);
-
 static inline int
 clq__check(struct clq_context *ctx, cl_int err, const char *what)
 {
@@ -342,7 +352,7 @@ clq__check(struct clq_context *ctx, cl_int err, const char *what)
 				 : clq__check_failed(ctx, err, what);
 }
 
-/* Logs "<function>: <what>" as an error and returns CLQ_ERROR_INVALID_ARGUMENT. */
+/* Logs "<function>: <what>" as an error; returns CLQ_ERROR_INVALID_ARGUMENT. */
 int
 clq__invalid(struct clq_context *ctx, const char *function, const char *what);
 
@@ -368,7 +378,8 @@ void clq__strbuf_free(struct clq__strbuf *b);
  * What clq_program_create_from_file() (`name` not NULL) or
  * clq_program_create_from_source() (`source`) compiles: the top-level
  * source found along the search path (`dirs`, CLQ_KERNEL_PATH, the
- * installed and built-in kernels) with its includes pasted in. On success
+ * current directory, the installed and built-in kernels) with its
+ * includes pasted in (program.c says why clq pastes them itself). On success
  * `*text_out` and `*name_out` (the program's name) are malloc'ed. `ctx`
  * may be NULL: messages then go to the process-wide handler. Returns
  * CLQ_SUCCESS, CLQ_ERROR_INVALID_ARGUMENT (bad dirs), CLQ_ERROR_NOT_FOUND,
@@ -454,7 +465,7 @@ clq__event_drop(struct clq_event *e)
  * A new command event for `queue`, with no OpenCL event yet (cl NULL), or
  * NULL when out of memory. Enqueue functions never fail after the command
  * is in the queue: they make the event first, pass `&cl` to OpenCL, then
- * set ev->cl and hand the event over, or drop it with clq_event_unref().
+ * set ev->cl and hand the event over, or drop it with clq__event_drop().
  */
 struct clq_event *clq__command_event_new(struct clq_queue *queue);
 /* Returns the memory of a command event whose references are all gone. */
@@ -513,9 +524,12 @@ clq__queue_find_observer(const struct clq_queue *q,
 
 /*
  * The enqueue protocol every enqueue function follows: clears *event_out,
- * checks and converts the wait list, allocates the caller's event before
- * the command is enqueued (so nothing can fail after it), enqueues, and
- * hands the event over. `function` names the caller in log messages.
+ * checks and converts the wait list (flushing the queues its events come
+ * from), applies the failsafe, makes the command's event before the
+ * command is enqueued when the caller or the queue needs one (so nothing
+ * can fail after it), enqueues, passes the event to `enqueued`, the
+ * tuning record and the queue's observers, and hands it over or drops it.
+ * `function` names the caller in log messages.
  */
 int
 clq__enqueue(struct clq_queue *queue, const char *function,
@@ -523,18 +537,18 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 	     size_t n_wait, struct clq_event **event_out);
 
 /*
- * Remapped host arrays (host_array.c): enqueues on `q` an unmap of `h`'s
- * memory (after `list` and the array's previous remap), then `copy`, which
- * enqueues device copies to or from `h->pinned`, then a map, which may
- * block and gives `*ev`. Concurrent calls for one host array take turns.
- */
-/*
  * Keeps `h` alive until `ev`, an async transfer just enqueued on `q`, has
  * completed (see clq_host_array.pending). Takes its own reference to `ev`.
  */
 void clq__host_array_track(struct clq_host_array *h, struct clq_queue *q,
 			   struct clq_event *ev);
 
+/*
+ * Remapped host arrays (host_array.c): enqueues on `q` an unmap of `h`'s
+ * memory (after `list` and the array's previous remap), then `copy`, which
+ * enqueues device copies to or from `h->pinned`, then a map, which may
+ * block and gives `*ev`. Concurrent calls for one host array take turns.
+ */
 int clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 				 cl_bool blocking, cl_uint n_wait,
 				 const cl_event *list, cl_event *ev,
@@ -542,10 +556,11 @@ int clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 				 void *data);
 
 /*
- * The failed-user-event route (failsafe.c), for the PoCL 3.1 faults
- * DESIGN.md lists under "Driver faults": PoCL aborts when a failure
- * propagates to a command whose event nobody holds, and a command whose
- * wait list holds an event that has already failed never runs.
+ * The failed-user-event route (failsafe.c), for the faults DESIGN.md lists
+ * under "Driver faults": PoCL 3.1 aborts when a failure propagates to a
+ * command whose event nobody holds (so events are kept, on PoCL before 5
+ * only), and no driver runs a command whose wait list holds an event that
+ * has already failed (so wait lists are screened, on every driver).
  */
 void
 clq__failsafe_init(struct clq__failsafe *f, const struct clq_device *device);
@@ -576,11 +591,12 @@ void clq__failsafe_sweep(struct clq_context *ctx);
  * For enqueues that make more than one OpenCL command (remapped host
  * arrays, block fills, copies in pieces): each command after the first may
  * be failed through queue order too, so its event must be kept as well.
- * Begin makes `n` spare kept events when the failsafe is active (none
- * otherwise); pass `x.spare ? &ev : NULL` as each command's event, then
- * extra_keep() it (which takes the enqueue's reference; NULL is a no-op);
- * end() frees the spares not used. Spares are linked through next_free,
- * so their `ctx` is set again when they are used.
+ * Begin makes `n` spare kept events when events must be kept (the
+ * failsafe active where `needed`; none otherwise); pass
+ * `x.spare ? &ev : NULL` as each command's event, then extra_keep() it
+ * (which takes the enqueue's reference; NULL is a no-op); end() frees the
+ * spares not used. Spares are linked through next_free, so their `ctx` is
+ * set again when they are used.
  */
 struct clq__failsafe_extra {
 	struct clq_queue *queue;
@@ -606,8 +622,12 @@ clq__failsafe_screen(struct clq_context *ctx, cl_event *list, cl_uint n_wait,
 void clq__failsafe_fail_stand_in(struct clq_context *ctx, cl_event stand_in,
 				 cl_int status);
 
-/* A user event was made (+1) or completed (-1, `failed` if negative);
- * called around clSetUserEventStatus() (see event.c). */
+/*
+ * User events' part (event.c): one was made (pending +1); one is about to
+ * be failed, before clSetUserEventStatus() (sets `user_failed`, on every
+ * driver); one was completed (pending -1). Pending counts only where
+ * `needed`.
+ */
 void clq__failsafe_user_created(struct clq__failsafe *f);
 void clq__failsafe_user_failing(struct clq__failsafe *f);
 void clq__failsafe_user_completed(struct clq__failsafe *f);
