@@ -441,6 +441,31 @@ append_line_directive(struct clq__strbuf *b, size_t line, const char *name)
 }
 
 /*
+ * Why clq pastes includes in itself rather than passing `-I` directories
+ * to clBuildProgram:
+ *
+ * - The library's own kernels are also strings built into it
+ *   (cl/embed.py), with no directory a `-I` could name, and
+ *   `#include <fill.cl>` must find them before installation too.
+ * - One search path with one meaning on every driver (program.h): the
+ *   caller's dirs, CLQ_KERNEL_PATH, the current directory, the installed
+ *   and built-in kernels, files told apart by their real path. OpenCL
+ *   leaves `-I` to each driver: what a relative directory is relative
+ *   to, how a directory with a space is quoted in the option string,
+ *   whether its compiler (Apple's runs in a sandboxed service) may read
+ *   the directory at all.
+ * - The driver sees the whole program as one text, so its cache of built
+ *   programs notices an edited include: NVIDIA's keys on the source text
+ *   and options, and goes on using a stale binary when only a header
+ *   pulled in through `-I` changed (GROMACS and others turn that cache
+ *   off for this). The text can also be hashed (DESIGN.md keys tuning
+ *   results on it) and fuzzed (tests/fuzz/fuzz-include.c).
+ *
+ * The price, documented in program.h: `#line` directives name the files
+ * in build logs only where the compiler honours them (PoCL, not NVIDIA),
+ * and conditionals are not evaluated, so an include under `#if 0` is
+ * pasted too.
+ *
  * Pastes a source's includes in, recursively (see program.h). Files are
  * told apart by their identity (struct source's `id`), never by how an
  * include spells them: `stack` holds those being included, `once` (all
