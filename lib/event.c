@@ -274,10 +274,26 @@ clq_event_wait(struct clq_event *event)
 	if (rc < 0)
 		return rc;
 	if (status < 0 || err != CL_SUCCESS) {
-		clq__log(event->ctx, CLQ_LOG_ERROR,
-			 "clq_event_wait: the command failed with execution "
-			 "status %d (%s: %s)",
-			 status, clq_error_name(status), clq_strerror(status));
+		/* PoCL gives -1 to a command that failed because one it
+		 * waited for did, whatever that one's status: named, it would
+		 * read CL_DEVICE_NOT_FOUND, which no command runs into. */
+		if (status >= 0)
+			clq__log(event->ctx, CLQ_LOG_ERROR,
+				 "clq_event_wait: the command failed, or one "
+				 "it waited for (clWaitForEvents: %s; "
+				 "execution status %d)",
+				 clq_error_name(err), status);
+		else if (status == CL_DEVICE_NOT_FOUND)
+			clq__log(event->ctx, CLQ_LOG_ERROR,
+				 "clq_event_wait: the command failed "
+				 "(execution status %d)",
+				 status);
+		else
+			clq__log(event->ctx, CLQ_LOG_ERROR,
+				 "clq_event_wait: the command failed with "
+				 "execution status %d (%s: %s)",
+				 status, clq_error_name(status),
+				 clq_strerror(status));
 		return CLQ_ERROR_COMMAND_FAILED;
 	}
 	return CLQ_SUCCESS;

@@ -86,6 +86,39 @@ START_TEST(failed_user_event_fails_waiters)
 END_TEST
 
 /*
+ * The log of a wait on a command failed through its gate names no code
+ * that misleads: PoCL gives such a command -1, which as a code reads
+ * CL_DEVICE_NOT_FOUND; the gate's own status is named.
+ */
+START_TEST(failed_waiter_log_does_not_mislead)
+{
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *m = NULL;
+	char *text;
+
+	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &m));
+	ck_assert_ok(clq_queue_flush(q));
+	ck_assert_ok(clq_user_event_complete(u, CL_INVALID_VALUE));
+	test_log_expect("the command failed");
+	ck_assert_rc(clq_event_wait(m), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert(test_log_seen());
+	text = strdup(test_log_text());
+	ck_assert_msg(!strstr(text, "CL_DEVICE_NOT_FOUND"), "logged: %s", text);
+	if (test_event_status(m) == CL_DEVICE_NOT_FOUND)
+		ck_assert_msg(strstr(text, "(execution status -1)"),
+			      "logged: %s", text);
+	free(text);
+	test_log_expect("the command failed");
+	ck_assert_rc(clq_event_wait(u), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_msg(strstr(test_log_text(), "CL_INVALID_VALUE"), "logged: %s",
+		      test_log_text());
+	clq_event_unref(u);
+	clq_event_unref(m);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/*
  * Failed user events and PoCL 3.1 (DESIGN.md, "Driver faults"): a failure
  * that reaches a command whose event nobody holds aborts the process
  * (pocl_update_event_failed); clq keeps such events itself (failsafe.c).
@@ -661,6 +694,7 @@ event_suite(void)
 	tcase_add_test(tc, user_event_lifecycle);
 	tcase_add_test(tc, user_event_misuse);
 	tcase_add_test(tc, failed_user_event_fails_waiters);
+	tcase_add_test(tc, failed_waiter_log_does_not_mislead);
 	tcase_add_test(tc, events_wait_waits_for_all);
 	tcase_add_test(tc, abandoned_user_event_fails_waiters);
 	tcase_add_test(tc, recycled_events_start_fresh);
