@@ -302,7 +302,7 @@ box_bytes(const struct clq__layout *l, const struct clq__box *b)
 	return bytes;
 }
 
-/* Whether the box is the whole array of a layout with this padded shape. */
+/* Whether the box is the whole of an array with layout `l`. */
 static int
 is_whole(const struct clq__layout *l, const struct clq__box *b)
 {
@@ -596,15 +596,21 @@ struct copy {
 				     * an async copy completes */
 };
 
-/* Whether a copy between these sides is one plain (not rectangular)
- * command: both are whole arrays with the same padded shape. */
+/*
+ * Whether a copy between these sides is one plain (not rectangular)
+ * command, which moves every byte of both arrays, padding included: only
+ * when each box is the whole of its own array and the padded shapes agree
+ * (the boxes' counts being equal, so do the shapes). A box is whole
+ * against its own array's shape, not the other's: a block of 3 elements
+ * at the start of a 4-element array is not that array.
+ */
 static int
 is_flat(const struct side *a, const struct side *b)
 {
-	const struct clq__layout *l = a->layout;
+	const struct clq__layout *la = a->layout, *lb = b->layout;
 
-	return memcmp(l->padded, b->layout->padded, sizeof(l->padded)) == 0 &&
-	       is_whole(l, a->box) && is_whole(l, b->box);
+	return memcmp(la->padded, lb->padded, sizeof(la->padded)) == 0 &&
+	       is_whole(la, a->box) && is_whole(lb, b->box);
 }
 
 /*

@@ -837,6 +837,49 @@ START_TEST(copy_region_and_whole_copy)
 }
 END_TEST
 
+/*
+ * A block that is the whole of the device array but not of the host array
+ * (with the same padded shape) is copied as a block: the host elements
+ * past it keep their values, though the device array's padding lies
+ * there. Shapes 3 and (2, 3), padded 4 and (2, 4), into hosts of shape 4
+ * and (2, 4).
+ */
+START_TEST(get_region_stays_in_its_block)
+{
+	static const size_t shapes[2][2] = {{3}, {2, 3}},
+			    padded[2][2] = {{4}, {2, 4}},
+			    host_shape[2][2] = {{4}, {2, 4}};
+	const size_t zero[2] = {0, 0};
+	const int32_t padding = -1;
+	struct clq_queue *q = make_queue();
+
+	for (size_t nd = 1; nd <= 2; nd++) {
+		struct clq_device_array *a = make_device(
+			CLQ_DTYPE_INT32, nd, shapes[nd - 1], padded[nd - 1]);
+		struct clq_host_array *h = make_host(CLQ_DTYPE_INT32, nd,
+						     host_shape[nd - 1], NULL);
+		int32_t *v = clq_host_array_data(h);
+		size_t n = nd == 1 ? 4 : 8;
+
+		for (size_t i = 0; i < n; i++)
+			v[i] = (int32_t)(100 + i);
+		ck_assert_ok(
+			clq_device_array_fill(a, q, &padding, NULL, 0, NULL));
+		ck_assert_ok(clq_device_array_get_region(
+			a, q, h, zero, zero, shapes[nd - 1], NULL, 0, NULL));
+		ck_assert_ok(clq_queue_finish(q));
+		for (size_t i = 0; i < n; i++)
+			ck_assert_msg(v[i] == (i % 4 == 3 ? (int32_t)(100 + i)
+							  : padding),
+				      "%zu axes: host element %zu is %d", nd, i,
+				      (int)v[i]);
+		clq_host_array_unref(h);
+		clq_device_array_unref(a);
+	}
+	clq_queue_unref(q);
+}
+END_TEST
+
 /* fill with one random element of each dtype; zero clears everything. */
 START_TEST(fill_and_zero_every_dtype)
 {
@@ -1609,6 +1652,7 @@ array_suite(void)
 	tcase_add_loop_test(tc, regions_match_cpu_reference, 0,
 			    sizeof(region_cases) / sizeof(region_cases[0]));
 	tcase_add_test(tc, copy_region_and_whole_copy);
+	tcase_add_test(tc, get_region_stays_in_its_block);
 	tcase_add_loop_test(tc, fill_and_zero_every_dtype, 0, N_DTYPES);
 	tcase_add_test(tc, bad_regions_refused);
 	suite_add_tcase(s, tc);
