@@ -497,10 +497,101 @@ box_span(const struct side *s, size_t *first, size_t *end)
 	}
 }
 
+/* Floored remainder: in [0, m) for m > 0, whatever the sign of `a`. */
+static long long
+floor_mod(long long a, long long m)
+{
+	long long r = a % m;
+
+	return r < 0 ? r + m : r;
+}
+
+/*
+ * Whether two rectangular blocks of one buffer, of one region and the
+ * same pitches, share a byte. Each block is `x` bytes in each of `y` rows
+ * `row` bytes apart, in each of `z` slices `height` rows apart (x <= row,
+ * y <= height); the second starts `d` bytes after the first (before, when
+ * negative). They meet iff d = (dz * height + dy) * row + dx for some
+ * |dz| < z, |dy| < y, |dx| < x: since x <= row and y <= height, only two
+ * values of dx, and for each two of dy, can fit.
+ */
+static int
+blocks_meet(long long d, const size_t region[3], long long row,
+	    long long height)
+{
+	long long x = (long long)region[0], y = (long long)region[1],
+		  z = (long long)region[2];
+	long long r = floor_mod(d, row);
+
+	for (int i = 0; i < 2; i++) {
+		long long dx = i ? r - row : r, e, h;
+
+		if (dx <= -x || dx >= x)
+			continue;
+		e = (d - dx) / row; /* exact */
+		h = floor_mod(e, height);
+		for (int j = 0; j < 2; j++) {
+			long long dy = j ? h - height : h, dz;
+
+			if (dy <= -y || dy >= y)
+				continue;
+			dz = (e - dy) / height; /* exact */
+			if (dz > -z && dz < z)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Whether the boxes of two sides in one buffer with the same row and slice
+ * pitches (not needs_rows()) share a byte: each is one rectangular block
+ * per index of a fourth axis (see enqueue_copy()), and every pair whose
+ * byte spans meet is tested, a few per block since a block's span is no
+ * longer than the fourth axis's stride.
+ */
+static int
+rect_blocks_overlap(const struct side *a, const struct side *b)
+{
+	const struct clq__layout *la = a->layout, *lb = b->layout;
+	size_t n = la->ndim, outer = n == 4 ? a->box->count[0] : 1;
+	size_t a_step = n == 4 ? la->strides[0] : 0;
+	size_t b_step = n == 4 ? lb->strides[0] : 0;
+	size_t region[3], a_first, b_first, end, span;
+	long long row = (long long)(la->padded[n - 1] * la->itemsize);
+	long long height = n >= 2 ? (long long)la->padded[n - 2] : 1;
+
+	rect_region_of(la, a->box, region);
+	span = ((region[2] - 1) * (size_t)height + region[1] - 1) *
+		       (size_t)row +
+	       region[0];
+	box_span(a, &a_first, &end);
+	box_span(b, &b_first, &end);
+	for (size_t i = 0; i < outer; i++) {
+		size_t at = a_first + i * a_step, j;
+
+		/* the first block of `b` that ends after this one starts */
+		if (b_first + span > at)
+			j = 0;
+		else if (b_step)
+			j = (at - b_first - span) / b_step + 1;
+		else
+			continue;
+		for (; j < outer && b_first + j * b_step < at + span; j++) {
+			if (blocks_meet((long long)(b_first + j * b_step) -
+						(long long)at,
+					region, row, height))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /*
  * A device copy (see needs_rows()) as one flat copy per row of the boxes,
- * on their common root buffer; their spans do not overlap (device_copy()
- * checks). Only the first command waits for `list`; the last gives `*ev`.
+ * on their common root buffer; their spans do not overlap (see
+ * check_overlap()). Only the first command waits for `list`; the last
+ * gives `*ev`.
  */
 static int
 enqueue_rows(struct clq_queue *q, const struct side *dst,
@@ -594,6 +685,7 @@ struct copy {
 	struct side other;
 	struct clq_host_array *host; /* NULL between device arrays; held until
 				     * an async copy completes */
+	const char *function;	     /* the caller, for messages */
 };
 
 /*
@@ -645,12 +737,57 @@ copy_unmapped(struct clq_queue *q, void *data)
 	return rc;
 }
 
+/*
+ * Refuses a device copy whose blocks share a byte of one buffer, with
+ * OpenCL's CL_MEM_COPY_OVERLAP, before anything is enqueued (after the
+ * wait list is checked, as a driver would). A driver checks one command
+ * at a time, but a 4-D copy is one command per index of its first axis,
+ * any of which may overlap another (or be refused after the ones before it
+ * ran), and a copy row by row has no command that sees both blocks.
+ * Blocks with different pitches (row by row) are refused when their byte
+ * spans meet; a flat copy moves whole arrays, padding included.
+ */
+static int
+check_overlap(struct clq_context *ctx, const struct copy *c)
+{
+	const struct side *d = &c->dev, *s = &c->other;
+	size_t d_first, d_end, s_first, s_end;
+	int rows = 0, overlap;
+
+	if (d->root != s->root)
+		return CLQ_SUCCESS;
+	box_span(d, &d_first, &d_end);
+	box_span(s, &s_first, &s_end);
+	if (c->flat) {
+		d_first = d->root_offset;
+		d_end = d_first + d->layout->nbytes;
+		s_first = s->root_offset;
+		s_end = s_first + s->layout->nbytes;
+		overlap = d_first < s_end && s_first < d_end;
+	} else if ((rows = needs_rows(d, s))) {
+		overlap = d_first < s_end && s_first < d_end;
+	} else {
+		overlap = rect_blocks_overlap(d, s);
+	}
+	if (!overlap)
+		return CLQ_SUCCESS;
+	clq__log(ctx, CLQ_LOG_ERROR,
+		 "%s: the blocks lie in one buffer%s and overlap: bytes "
+		 "[%zu, %zu) and [%zu, %zu) of it",
+		 c->function, rows ? " with different pitches" : "", d_first,
+		 d_end, s_first, s_end);
+	return CL_MEM_COPY_OVERLAP;
+}
+
 static int
 copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 	     cl_event *ev, void *data)
 {
 	struct copy *c = data;
+	int rc;
 
+	if (c->dir == ON_DEVICE && (rc = check_overlap(q->ctx, c)) < 0)
+		return rc;
 	if (c->host && c->host->strategy == CLQ__HOST_REMAPPED)
 		return clq__host_array_remap_around(c->host, q, c->blocking,
 						    n_wait, list, ev,
@@ -726,6 +863,7 @@ transfer(const char *function, struct clq_device_array *a, struct clq_queue *q,
 		return rc;
 	c.dir = dir;
 	c.blocking = !async;
+	c.function = function;
 	/* Whole arrays of one shape: one command if the padding agrees; the
 	 * boxes are needed only for rectangular copies. */
 	c.flat = (a->layout.packed && h->layout.packed) ||
@@ -844,7 +982,10 @@ host_region(const char *function, struct clq_device_array *a,
 	    struct clq_event **event_out)
 {
 	struct clq__box dev_box, host_box;
-	struct copy c = {.dir = dir, .host = h, .blocking = CL_FALSE};
+	struct copy c = {.dir = dir,
+			 .host = h,
+			 .blocking = CL_FALSE,
+			 .function = function};
 	int rc;
 
 	if (event_out)
@@ -898,7 +1039,10 @@ device_copy(const char *function, struct clq_device_array *dst,
 	    struct clq_event **event_out)
 {
 	struct clq__box dst_box, src_box;
-	struct copy c = {.dir = ON_DEVICE, .host = NULL, .blocking = CL_FALSE};
+	struct copy c = {.dir = ON_DEVICE,
+			 .host = NULL,
+			 .blocking = CL_FALSE,
+			 .function = function};
 	int rc;
 
 	if (event_out)
@@ -930,22 +1074,6 @@ device_copy(const char *function, struct clq_device_array *dst,
 	device_side(dst, &dst_box, &c.dev);
 	device_side(src, &src_box, &c.other);
 	c.flat = is_flat(&c.dev, &c.other);
-	if (!c.flat && needs_rows(&c.dev, &c.other)) {
-		size_t d_first, d_end, s_first, s_end;
-
-		/* Row by row, the driver could not see an overlap: refuse
-		 * one as OpenCL does for overlapping sub-buffers. */
-		box_span(&c.dev, &d_first, &d_end);
-		box_span(&c.other, &s_first, &s_end);
-		if (d_first < s_end && s_first < d_end) {
-			clq__log(dst->ctx, CLQ_LOG_ERROR,
-				 "%s: the blocks lie in one buffer with "
-				 "different pitches and overlap: bytes "
-				 "[%zu, %zu) and [%zu, %zu) of it",
-				 function, d_first, d_end, s_first, s_end);
-			return CL_MEM_COPY_OVERLAP;
-		}
-	}
 	return run_copy(function, q, &c, box_bytes(&dst->layout, &dst_box),
 			wait, n_wait, event_out);
 }

@@ -1341,6 +1341,202 @@ START_TEST(alias_copy_within_one_buffer)
 }
 END_TEST
 
+/*
+ * Copies within one buffer whose blocks overlap are refused before
+ * anything is enqueued, with 4 axes as with 3, though a 4-D copy is one
+ * command per index of the first axis: blocks of one array one index
+ * apart along the first axis, which overlap only across two commands, and
+ * blocks of an array and an alias over it (its first axes padded
+ * otherwise) that meet only at the second index, where the first
+ * command used to run before the driver refused the second.
+ */
+START_TEST(copy_4d_overlap_refused_before_enqueue)
+{
+	/* [3 axes] then [4 axes]: 3 x 2 elements, the block moved by one */
+	const size_t shapes[2][4] = {{3, 1, 2}, {3, 1, 1, 2}},
+		     to[2][4] = {{1, 0, 0}, {1, 0, 0, 0}},
+		     from[2][4] = {{0}, {0}},
+		     counts[2][4] = {{2, 1, 2}, {2, 1, 1, 2}};
+	const size_t r_shape[4] = {4, 3, 1, 2}, x_shape[4] = {5, 1, 1, 2};
+	const size_t r_to[4] = {0, 1, 0, 0}, x_from[4] = {3, 0, 0, 0},
+		     r_count[4] = {2, 1, 1, 2};
+	struct clq_queue *q = make_queue();
+	struct clq_device_array *r, *x = NULL;
+	struct clq_event *ev;
+	int32_t want[24], got[24];
+
+	for (size_t nd = 3; nd <= 4; nd++) {
+		struct clq_device_array *a =
+			make_device(CLQ_DTYPE_INT32, nd, shapes[nd - 3], NULL);
+
+		random_bytes(want, 6 * sizeof(int32_t));
+		raw_write(q, clq_device_array_get_cl(a), 0, 6 * sizeof(int32_t),
+			  want);
+		ev = (struct clq_event *)&ev;
+		test_log_expect("and overlap");
+		ck_assert_rc(clq_device_array_copy_region(
+				     a, q, a, to[nd - 3], from[nd - 3],
+				     counts[nd - 3], NULL, 0, &ev),
+			     CL_MEM_COPY_OVERLAP);
+		ck_assert(test_log_seen());
+		ck_assert_ptr_null(ev);
+		ck_assert_ok(clq_queue_finish(q));
+		raw_read(q, clq_device_array_get_cl(a), 0, 6 * sizeof(int32_t),
+			 got);
+		ck_assert_mem_eq(got, want, 6 * sizeof(int32_t));
+		clq_device_array_unref(a);
+	}
+
+	r = make_device(CLQ_DTYPE_INT32, 4, r_shape, NULL);
+	ck_assert_ok(clq_device_array_create_alias(
+		test_ctx, clq_device_array_get_cl(r), 0, CLQ_DTYPE_INT32, 4,
+		x_shape, NULL, &x));
+	random_bytes(want, sizeof(want));
+	raw_write(q, clq_device_array_get_cl(r), 0, sizeof(want), want);
+	ev = (struct clq_event *)&ev;
+	test_log_expect("and overlap");
+	ck_assert_rc(clq_device_array_copy_region(r, q, x, r_to, x_from,
+						  r_count, NULL, 0, &ev),
+		     CL_MEM_COPY_OVERLAP);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_null(ev);
+	ck_assert_ok(clq_queue_finish(q));
+	raw_read(q, clq_device_array_get_cl(r), 0, sizeof(got), got);
+	ck_assert_mem_eq(got, want, sizeof(want));
+	clq_device_array_unref(x);
+	clq_device_array_unref(r);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/* A random index below `n`. */
+static size_t
+random_below(size_t n)
+{
+	return (size_t)random_byte() % n;
+}
+
+/* Byte offset in its buffer of element `idx` of a block at `start`. */
+static size_t
+block_offset(const struct clq_device_array *a, const size_t *start,
+	     const size_t *idx)
+{
+	const size_t *strides = clq_device_array_get_strides(a);
+	size_t o = 0;
+
+	for (size_t i = 0; i < clq_device_array_get_ndim(a); i++)
+		o += (start[i] + idx[i]) * strides[i];
+	return o;
+}
+
+/*
+ * Device copies within one buffer between blocks drawn at random, with 1
+ * to 4 axes (_i + 1): each is refused with CL_MEM_COPY_OVERLAP exactly when
+ * the blocks share a byte (marked on the CPU), and otherwise done as a CPU
+ * copy predicts. Blocks that interleave without sharing a byte (columns
+ * of one array) are copies like any other. With 4 axes the blocks lie in
+ * an array and in an alias over its buffer whose first two axes are
+ * padded otherwise, in every combination.
+ */
+START_TEST(copies_in_one_buffer_refused_iff_they_overlap)
+{
+	const size_t nd = (size_t)_i + 1;
+	const size_t a_shape[4] = {3, 3, 3, 4}, a_pad[4] = {3, 4, 3, 5};
+	const size_t x_shape[4] = {2, 4, 3, 4}, x_pad[4] = {2, 6, 3, 5};
+	const size_t esize = sizeof(int32_t);
+	struct clq_queue *q = make_queue();
+	struct clq_device_array *arrays[2] = {NULL, NULL};
+	size_t nbytes, refused = 0, copied = 0;
+	uint8_t *before, *want, *got, *mark;
+	cl_mem mem;
+
+	arrays[0] = make_device(CLQ_DTYPE_INT32, nd, a_shape + 4 - nd,
+				a_pad + 4 - nd);
+	mem = clq_device_array_get_cl(arrays[0]);
+	nbytes = clq_device_array_get_nbytes(arrays[0]);
+	if (nd == 4)
+		ck_assert_ok(clq_device_array_create_alias(
+			test_ctx, mem, 0, CLQ_DTYPE_INT32, 4, x_shape, x_pad,
+			&arrays[1]));
+	before = malloc(nbytes);
+	want = malloc(nbytes);
+	got = malloc(nbytes);
+	mark = malloc(nbytes);
+	for (int t = 0; t < 200; t++) {
+		struct clq_device_array *dst = arrays[0], *src = arrays[0];
+		size_t dst_start[4], src_start[4], count[4], idx[4] = {0};
+		const size_t *ds, *ss;
+		int overlap = 0, rc;
+
+		if (nd == 4) {
+			dst = arrays[random_below(2)];
+			src = arrays[random_below(2)];
+		}
+		ds = clq_device_array_get_shape(dst);
+		ss = clq_device_array_get_shape(src);
+		for (size_t i = 0; i < nd; i++) {
+			size_t most = ds[i] < ss[i] ? ds[i] : ss[i];
+
+			count[i] = 1 + random_below(most);
+			dst_start[i] = random_below(ds[i] - count[i] + 1);
+			src_start[i] = random_below(ss[i] - count[i] + 1);
+		}
+		memset(mark, 0, nbytes);
+		do {
+			memset(mark + block_offset(dst, dst_start, idx), 1,
+			       esize);
+		} while (next_index(nd, count, idx));
+		do {
+			size_t o = block_offset(src, src_start, idx);
+
+			for (size_t b = 0; b < esize; b++)
+				overlap |= mark[o + b];
+		} while (next_index(nd, count, idx));
+		random_bytes(before, nbytes);
+		memcpy(want, before, nbytes);
+		if (!overlap) {
+			do {
+				memcpy(want + block_offset(dst, dst_start, idx),
+				       before + block_offset(src, src_start,
+							     idx),
+				       esize);
+			} while (next_index(nd, count, idx));
+		}
+		raw_write(q, mem, 0, nbytes, before);
+		test_log_expect("and overlap");
+		rc = clq_device_array_copy_region(dst, q, src, dst_start,
+						  src_start, count, NULL, 0,
+						  NULL);
+		ck_assert_msg(
+			rc == (overlap ? CL_MEM_COPY_OVERLAP : CLQ_SUCCESS),
+			"case %d: %zu axes, %s <- %s, count [%zu %zu "
+			"%zu %zu]: %s",
+			t, nd, dst == arrays[0] ? "array" : "alias",
+			src == arrays[0] ? "array" : "alias", count[0],
+			count[1 % nd], count[2 % nd], count[3 % nd],
+			clq_error_name(rc));
+		ck_assert_ok(clq_queue_finish(q));
+		raw_read(q, mem, 0, nbytes, got);
+		ck_assert_msg(memcmp(got, want, nbytes) == 0,
+			      "case %d: wrong bytes after the copy", t);
+		if (overlap)
+			refused++;
+		else
+			copied++;
+	}
+	/* both outcomes were tried */
+	ck_assert_uint_gt(refused, 0);
+	ck_assert_uint_gt(copied, 0);
+	free(before);
+	free(want);
+	free(got);
+	free(mark);
+	clq_device_array_unref(arrays[1]);
+	clq_device_array_unref(arrays[0]);
+	clq_queue_unref(q);
+}
+END_TEST
+
 /* -------------------------------------------------------- block fills */
 
 /* Whether byte `offset` of an array lies in an element of the block. */
@@ -1666,6 +1862,9 @@ array_suite(void)
 	tcase_add_loop_test(tc, alias_copy_other_padding, 0, 2);
 	tcase_add_loop_test(tc, alias_host_transfers, 0, 2);
 	tcase_add_test(tc, alias_copy_within_one_buffer);
+	tcase_add_test(tc, copy_4d_overlap_refused_before_enqueue);
+	tcase_add_loop_test(tc, copies_in_one_buffer_refused_iff_they_overlap,
+			    0, 4);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fill_region");

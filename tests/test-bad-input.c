@@ -407,6 +407,11 @@ enqueue_fill_wait(struct clq_event *const *wait, size_t n_wait)
 	X(copyr_ctx, CTX,                                                      \
 	  clq_device_array_copy_region(F.a, F.q, F.a2, Z2, Z2, ONE2, NULL, 0,  \
 				       &S.ev))                                 \
+	X(copyr_overlap, OVERLAP,                                              \
+	  clq_device_array_copy_region(F.a, F.q, F.a, ONE2, ONE2, ONE2, NULL,  \
+				       0, &S.ev))                              \
+	X(copy_overlap, OVERLAP,                                               \
+	  clq_device_array_copy(F.a, F.q, F.a, NULL, 0, &S.ev))                \
 	X(copy_null_dst, INV,                                                  \
 	  clq_device_array_copy(NULL, F.q, F.a, NULL, 0, &S.ev))               \
 	X(copy_null_queue, INV,                                                \
@@ -712,6 +717,7 @@ enqueue_fill_wait(struct clq_event *const *wait, size_t n_wait)
 #define WORKSIZE CLQ_ERROR_WORK_SIZE
 #define LOCALSIZE CLQ_ERROR_LOCAL_SIZE
 #define NOTTUNING CLQ_ERROR_NOT_TUNING
+#define OVERLAP CL_MEM_COPY_OVERLAP
 #define BUILD CL_BUILD_PROGRAM_FAILURE
 /* The spec's code for bad build options; NVIDIA's compiler reports them
  * as a failed build instead (seen on the H200), which is_expected()

@@ -299,13 +299,14 @@ clq_device_array_get_region(struct clq_device_array *array,
 
 /**
  * Enqueues a device-to-device copy of a block of `src` into a block of
- * `dst`. As clq_device_array_set_region(); overlapping blocks of one
- * buffer give OpenCL's `CL_MEM_COPY_OVERLAP`. Two arrays in one buffer
- * (an alias and the buffer it was made in, or two aliases of one buffer)
+ * `dst`. As clq_device_array_set_region(). Blocks that share a byte of
+ * one buffer (one array, an alias and the buffer it was made in, or two
+ * aliases of one buffer) give OpenCL's `CL_MEM_COPY_OVERLAP`, with any
+ * number of axes, before anything is enqueued. Two arrays in one buffer
  * whose padded shapes give different pitches are copied one row at a
  * time, since OpenCL has no rectangular copy within one buffer with two
- * pitches; their blocks must not share a byte range (else
- * `CL_MEM_COPY_OVERLAP`, before anything is enqueued).
+ * pitches; their blocks must not even share a byte range (else
+ * `CL_MEM_COPY_OVERLAP`).
  */
 CLQ_EXPORT int
 clq_device_array_copy_region(struct clq_device_array *dst,
