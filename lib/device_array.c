@@ -685,7 +685,8 @@ struct copy {
 	struct side other;
 	struct clq_host_array *host; /* NULL between device arrays; held until
 				     * an async copy completes */
-	const char *function;	     /* the caller, for messages */
+	cl_int status;	      /* blocking: the execution status it ended with */
+	const char *function; /* the caller, for messages */
 };
 
 /*
@@ -780,14 +781,9 @@ check_overlap(struct clq_context *ctx, const struct copy *c)
 }
 
 static int
-copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
-	     cl_event *ev, void *data)
+copy_enqueue_any(struct clq_queue *q, struct copy *c, cl_uint n_wait,
+		 const cl_event *list, cl_event *ev)
 {
-	struct copy *c = data;
-	int rc;
-
-	if (c->dir == ON_DEVICE && (rc = check_overlap(q->ctx, c)) < 0)
-		return rc;
 	if (c->host && c->host->strategy == CLQ__HOST_REMAPPED)
 		return clq__host_array_remap_around(c->host, q, c->blocking,
 						    n_wait, list, ev,
@@ -799,13 +795,67 @@ copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 			    n_wait, list, ev);
 }
 
+/*
+ * A blocking copy returns once its (last) command has ended, and ending
+ * includes failing: one queued behind a command that fails (a user event
+ * failed from another thread) returns CL_SUCCESS on PoCL having written
+ * nothing. So it always takes an event, its own when clq__enqueue() gives
+ * none, and keeps the status the command ended with for run_copy().
+ */
+static int
+copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
+	     cl_event *ev, void *data)
+{
+	struct copy *c = data;
+	cl_event own = NULL;
+	int rc;
+
+	if (c->dir == ON_DEVICE && (rc = check_overlap(q->ctx, c)) < 0)
+		return rc;
+	if (!c->blocking)
+		return copy_enqueue_any(q, c, n_wait, list, ev);
+	rc = copy_enqueue_any(q, c, n_wait, list, ev ? ev : &own);
+	if (rc == CLQ_SUCCESS &&
+	    clGetEventInfo(ev ? *ev : own, CL_EVENT_COMMAND_EXECUTION_STATUS,
+			   sizeof(c->status), &c->status, NULL) != CL_SUCCESS)
+		c->status = CL_COMPLETE; /* the enqueue said it ran */
+	if (own)
+		clReleaseEvent(own);
+	return rc;
+}
+
 static void
 copy_enqueued(struct clq_queue *q, struct clq_event *ev, void *data)
 {
 	clq__host_array_track(((struct copy *)data)->host, q, ev);
 }
 
-/* Enqueues `c`, which moves `bytes` bytes of data. */
+/*
+ * Logs that a blocking copy's command failed, as clq_event_wait() does;
+ * returns CLQ_ERROR_COMMAND_FAILED. PoCL gives -1 to a command that failed
+ * because one it waited for did, whatever that one's status: named, it
+ * would read CL_DEVICE_NOT_FOUND, which no command runs into.
+ */
+static int
+command_failed(struct clq_context *ctx, const char *function, cl_int status)
+{
+	if (status == CL_DEVICE_NOT_FOUND)
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the command failed (execution status %d)",
+			 function, status);
+	else
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the command failed with execution status %d "
+			 "(%s: %s)",
+			 function, status, clq_error_name(status),
+			 clq_strerror(status));
+	return CLQ_ERROR_COMMAND_FAILED;
+}
+
+/*
+ * Enqueues `c`, which moves `bytes` bytes of data. A blocking copy whose
+ * command failed gives CLQ_ERROR_COMMAND_FAILED (see copy_enqueue()).
+ */
 static int
 run_copy(const char *function, struct clq_queue *q, struct copy *c,
 	 uint64_t bytes, struct clq_event *const *wait, size_t n_wait,
@@ -816,12 +866,21 @@ run_copy(const char *function, struct clq_queue *q, struct copy *c,
 					     [ON_DEVICE] = "copy"};
 	struct clq__command command = {copy_enqueue,   NULL, c,
 				       labels[c->dir], NULL, bytes};
+	int rc;
 
 	/* Wrapped memory is the caller's to keep (clq_host_array_wrap()):
 	 * nothing of the array is used after the enqueue. */
 	if (c->host && !c->blocking && c->host->strategy != CLQ__HOST_WRAPPED)
 		command.enqueued = copy_enqueued;
-	return clq__enqueue(q, function, &command, wait, n_wait, event_out);
+	rc = clq__enqueue(q, function, &command, wait, n_wait, event_out);
+	if (!c->blocking)
+		return rc;
+	/* Some drivers report the failure from the blocking call itself. */
+	if (rc == CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+		return CLQ_ERROR_COMMAND_FAILED;
+	if (rc == CLQ_SUCCESS && c->status < 0)
+		return command_failed(q->ctx, function, c->status);
+	return rc;
 }
 
 static void
@@ -863,6 +922,7 @@ transfer(const char *function, struct clq_device_array *a, struct clq_queue *q,
 		return rc;
 	c.dir = dir;
 	c.blocking = !async;
+	c.status = CL_COMPLETE;
 	c.function = function;
 	/* Whole arrays of one shape: one command if the padding agrees; the
 	 * boxes are needed only for rectangular copies. */

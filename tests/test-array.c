@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,6 +441,136 @@ START_TEST(remapped_transfers_take_turns)
 	clq_device_array_unref(b);
 	clq_queue_unref(q1);
 	clq_queue_unref(q2);
+}
+END_TEST
+
+/* A user event that another thread fails, and what the call returned. */
+struct late_failure {
+	struct clq_event *u;
+	int rc;
+};
+
+/* Fails the user event, once the main thread blocks. */
+static void *
+fail_later(void *data)
+{
+	struct late_failure *f = data;
+
+	test_sleep_ms(100);
+	f->rc = clq_user_event_complete(f->u, CL_INVALID_VALUE);
+	return NULL;
+}
+
+/*
+ * A blocking set and get queued behind a gate that fails from another
+ * thread while they wait: they return CLQ_ERROR_COMMAND_FAILED, logged
+ * with the status, having moved nothing (or, on a driver that runs
+ * commands behind a failed one, succeed having moved everything). _i 0:
+ * host arrays of this run's strategy on the test context; _i 1: wrapped
+ * memory on a context with CLQ_FAILSAFE=off, where the transfer has no
+ * clq event of its own (the gate's event is held, as PoCL 3.1 needs).
+ */
+START_TEST(blocking_transfer_behind_failed_gate)
+{
+	const size_t n = 16;
+	struct clq_context *ctx = test_ctx;
+	struct clq_queue *q = NULL, *other = NULL;
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *src = NULL, *dst = NULL, *check = NULL;
+	int32_t src_mem[16], dst_mem[16], device[16] = {0};
+	const int32_t zero = 0;
+
+	if (_i == 1) {
+		const char *saved = getenv("CLQ_FAILSAFE");
+		char *copy = saved ? strdup(saved) : NULL;
+
+		setenv("CLQ_FAILSAFE", "off", 1);
+		ck_assert_ok(clq_context_create(
+			clq_context_get_device(test_ctx), &ctx));
+		if (copy)
+			setenv("CLQ_FAILSAFE", copy, 1);
+		else
+			unsetenv("CLQ_FAILSAFE");
+		free(copy);
+		ck_assert_ok(clq_host_array_wrap(CLQ_DTYPE_INT32, 1, &n, NULL,
+						 src_mem, &src));
+		ck_assert_ok(clq_host_array_wrap(CLQ_DTYPE_INT32, 1, &n, NULL,
+						 dst_mem, &dst));
+	} else {
+		src = make_host(CLQ_DTYPE_INT32, 1, &n, NULL);
+		dst = make_host(CLQ_DTYPE_INT32, 1, &n, NULL);
+	}
+	ck_assert_ok(clq_queue_create(ctx, 0, &q));
+	ck_assert_ok(clq_queue_create(ctx, 0, &other));
+	ck_assert_ok(clq_host_array_create(ctx, CLQ_DTYPE_INT32, 1, &n, NULL,
+					   &check));
+	ck_assert_ok(
+		clq_device_array_create(ctx, CLQ_DTYPE_INT32, 1, &n, NULL, &a));
+	ck_assert_ok(clq_device_array_fill(a, q, &zero, NULL, 0, NULL));
+	ck_assert_ok(clq_queue_finish(q));
+	for (size_t i = 0; i < n; i++) {
+		((int32_t *)clq_host_array_data(src))[i] = (int32_t)(i + 1);
+		((int32_t *)clq_host_array_data(dst))[i] = -1;
+	}
+
+	for (int get = 0; get <= 1; get++) {
+		struct late_failure fail = {NULL, CLQ_SUCCESS};
+		struct clq_event *gate = NULL;
+		const int32_t *got;
+		pthread_t t;
+		int rc, moved = 1;
+
+		ck_assert_ok(clq_user_event_create(ctx, &fail.u));
+		ck_assert_ok(clq_queue_enqueue_marker(q, &fail.u, 1, &gate));
+		ck_assert_int_eq(pthread_create(&t, NULL, fail_later, &fail),
+				 0);
+		test_log_expect("the command failed");
+		rc = get ? clq_device_array_get(a, q, dst)
+			 : clq_device_array_set(a, q, src);
+		ck_assert_int_eq(pthread_join(t, NULL), 0);
+		ck_assert_ok(fail.rc);
+		ck_assert_msg(rc == CLQ_ERROR_COMMAND_FAILED ||
+				      rc == CLQ_SUCCESS,
+			      "%s returned %s", get ? "get" : "set",
+			      clq_error_name(rc));
+		if (rc == CLQ_ERROR_COMMAND_FAILED)
+			ck_assert(test_log_seen());
+		test_log_expect("*");
+		clq_event_wait(gate);
+		test_log_expect(NULL);
+		if (get) {
+			got = clq_host_array_data(dst);
+		} else {
+			ck_assert_ok(clq_device_array_get(a, other, check));
+			got = clq_host_array_data(check);
+		}
+		/* moved: the data of the other side; else as it was */
+		for (size_t i = 0; i < n; i++)
+			moved = moved &&
+				got[i] == (get ? device[i] : (int32_t)(i + 1));
+		for (size_t i = 0; i < n && !moved; i++)
+			ck_assert_msg(got[i] == (get ? -1 : device[i]),
+				      "%s: element %zu is %d, neither moved "
+				      "nor as it was",
+				      get ? "get" : "set", i, (int)got[i]);
+		ck_assert_msg(moved == (rc == CLQ_SUCCESS),
+			      "%s returned %s but %s the data",
+			      get ? "get" : "set", clq_error_name(rc),
+			      moved ? "moved" : "did not move");
+		if (moved && !get)
+			for (size_t i = 0; i < n; i++)
+				device[i] = (int32_t)(i + 1);
+		clq_event_unref(gate);
+		clq_event_unref(fail.u);
+	}
+	clq_host_array_unref(check);
+	clq_host_array_unref(src);
+	clq_host_array_unref(dst);
+	clq_device_array_unref(a);
+	clq_queue_unref(other);
+	clq_queue_unref(q);
+	if (ctx != test_ctx)
+		clq_context_unref(ctx);
 }
 END_TEST
 
@@ -1839,6 +1970,7 @@ array_suite(void)
 	tcase_add_test(tc, async_keeps_host_array_alive_across_queues);
 	tcase_add_test(tc, remapped_transfers_take_turns);
 	tcase_add_test(tc, transfer_mismatches_refused);
+	tcase_add_loop_test(tc, blocking_transfer_behind_failed_gate, 0, 2);
 	tcase_add_test(tc, wrapped_caller_memory);
 	suite_add_tcase(s, tc);
 

@@ -230,7 +230,10 @@ CLQ_EXPORT size_t clq_host_array_get_nbytes(const struct clq_host_array *array);
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
  *         #CLQ_ERROR_TYPE_MISMATCH; #CLQ_ERROR_SHAPE_MISMATCH;
  *         #CLQ_ERROR_CONTEXT_MISMATCH when the queue, the device array or a
- *         pinned host array belong to different contexts; an OpenCL code.
+ *         pinned host array belong to different contexts;
+ *         #CLQ_ERROR_COMMAND_FAILED when the copy failed, as a command
+ *         queued behind one that fails does (the log gives its execution
+ *         status, as clq_event_wait() does); an OpenCL code.
  */
 CLQ_EXPORT int
 clq_device_array_set(struct clq_device_array *array, struct clq_queue *queue,
