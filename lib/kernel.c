@@ -516,7 +516,8 @@ arg_mismatch(struct clq_queue *q, const struct clq_kernel *k, size_t i,
  * Checks the arguments; `*array_bytes` gets the sum of the array
  * arguments' sizes (a timeline records it as the kernel's bytes). Kinds,
  * types and sizes are compared with what clq_kernel_create() read: a few
- * compares per argument.
+ * compares per argument. The CLQ_ARG_LOCAL() sizes and the kernel's own
+ * __local memory must fit in the device's.
  */
 static int
 check_args(struct clq_queue *q, struct clq_kernel *k,
@@ -524,6 +525,7 @@ check_args(struct clq_queue *q, struct clq_kernel *k,
 {
 	static const char fn[] = "clq_queue_enqueue_kernel";
 	struct clq_context *ctx = q->ctx;
+	uint64_t local_bytes = 0, total;
 
 	if (n_args != k->n_args) {
 		clq__log(ctx, CLQ_LOG_ERROR,
@@ -563,6 +565,10 @@ check_args(struct clq_queue *q, struct clq_kernel *k,
 			break;
 		case CLQ_ARG_KIND_LOCAL:
 			bad = a->size == 0;
+			if (local_bytes <= UINT64_MAX - a->size)
+				local_bytes += a->size;
+			else
+				local_bytes = UINT64_MAX;
 			break;
 		default:
 			bad = 1;
@@ -577,6 +583,22 @@ check_args(struct clq_queue *q, struct clq_kernel *k,
 		}
 		if (mismatch || (want->kind && a->kind != want->kind))
 			return arg_mismatch(q, k, i, a);
+	}
+	/* Too much __local memory makes PoCL 3.1 abort the process when the
+	 * kernel runs, after the enqueue succeeded: refuse it here. */
+	total = local_bytes > UINT64_MAX - k->local_memory
+			? UINT64_MAX
+			: local_bytes + k->local_memory;
+	if (total > ctx->device->local_memory) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: kernel '%s' needs %llu bytes of __local memory "
+			 "(%llu in CLQ_ARG_LOCAL() arguments, %llu of its "
+			 "own); the device has %llu",
+			 fn, k->name, (unsigned long long)total,
+			 (unsigned long long)local_bytes,
+			 (unsigned long long)k->local_memory,
+			 (unsigned long long)ctx->device->local_memory);
+		return CLQ_ERROR_OUT_OF_RANGE;
 	}
 	return CLQ_SUCCESS;
 }

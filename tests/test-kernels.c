@@ -213,6 +213,113 @@ START_TEST(scale_matches_reference)
 }
 END_TEST
 
+/* Writes the sum of a work-group's local ids, shared through __local
+ * memory, to each of its items; `own` adds memory of the kernel's own. */
+static const char local_source[] =
+	"__kernel void sum(__global int *out, __local int *s)\n"
+	"{\n"
+	"	size_t l = get_local_id(0), n = get_local_size(0);\n"
+	"	int t = 0;\n"
+	"	s[l] = (int)l;\n"
+	"	barrier(CLK_LOCAL_MEM_FENCE);\n"
+	"	for (size_t i = 0; i < n; i++)\n"
+	"		t += s[i];\n"
+	"	out[get_global_id(0)] = t;\n"
+	"}\n"
+	"__kernel void own(__global int *out, __local int *s)\n"
+	"{\n"
+	"	__local int mine[4096];\n"
+	"	size_t l = get_local_id(0), n = get_local_size(0);\n"
+	"	int t = 0;\n"
+	"	s[l] = (int)l;\n"
+	"	mine[l] = 1;\n"
+	"	barrier(CLK_LOCAL_MEM_FENCE);\n"
+	"	for (size_t i = 0; i < n; i++)\n"
+	"		t += s[i] + mine[i];\n"
+	"	out[get_global_id(0)] = t;\n"
+	"}\n";
+
+/* Launches `k` with `local_bytes` of CLQ_ARG_LOCAL(); on success checks the
+ * sums (`extra` per item from the kernel's own memory). */
+static int
+launch_with_local(struct clq_queue *q, struct clq_kernel *k, size_t local_bytes,
+		  int extra)
+{
+	const size_t n = 64, group = 16;
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	struct clq_arg args[2];
+	int rc;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					     NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					   NULL, &h));
+	args[0] = CLQ_ARG_ARRAY(a);
+	args[1] = CLQ_ARG_LOCAL(local_bytes);
+	rc = clq_queue_enqueue_kernel(q, k, args, 2, 1, &n, &group, NULL, 0,
+				      NULL);
+	if (rc == CLQ_SUCCESS) {
+		const cl_int *v = clq_host_array_data(h);
+
+		ck_assert_ok(clq_device_array_get(a, q, h));
+		for (size_t i = 0; i < n; i++)
+			ck_assert_int_eq(v[i], 120 + (int)group * extra);
+	}
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	return rc;
+}
+
+/*
+ * __local memory beyond the device's is refused before the enqueue (PoCL
+ * 3.1 aborts the process when such a kernel runs), with the sizes in the
+ * log: CLQ_ARG_LOCAL() sizes plus the kernel's own static __local memory.
+ * Exactly the device's runs.
+ */
+START_TEST(too_much_local_memory_refused)
+{
+	struct clq_program *p = NULL;
+	struct clq_kernel *sum = NULL, *own = NULL;
+	struct clq_queue *q = test_queue_new(0);
+	size_t device = (size_t)clq_device_get_local_memory(
+		clq_context_get_device(test_ctx));
+	size_t mine;
+
+	ck_assert_ok(clq_program_create_from_source(test_ctx, local_source,
+						    NULL, &p));
+	ck_assert_ok(clq_kernel_create(p, "sum", &sum));
+	ck_assert_ok(clq_kernel_create(p, "own", &own));
+	mine = (size_t)clq_kernel_get_local_memory(own);
+	ck_assert_uint_gt(device, mine);
+
+	ck_assert_ok(launch_with_local(q, sum, 64 * sizeof(cl_int), 0));
+	ck_assert_ok(launch_with_local(q, sum, device, 0));
+	test_log_expect("bytes of __local memory");
+	ck_assert_rc(launch_with_local(q, sum, device + 1, 0),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	ck_assert(test_log_seen());
+	ck_assert_rc(launch_with_local(q, sum, 4 * device, 0),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	ck_assert_rc(launch_with_local(q, sum, SIZE_MAX, 0),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	test_log_expect(NULL);
+
+	/* the kernel's own memory counts too, where the driver reports it */
+	ck_assert_ok(launch_with_local(q, own, device - mine, 1));
+	if (mine >= 4096 * sizeof(cl_int)) {
+		test_log_expect("of its own");
+		ck_assert_rc(launch_with_local(q, own, device - mine + 1, 1),
+			     CLQ_ERROR_OUT_OF_RANGE);
+		ck_assert(test_log_seen());
+	}
+	clq_kernel_unref(sum);
+	clq_kernel_unref(own);
+	clq_program_unref(p);
+	clq_queue_unref(q);
+}
+END_TEST
+
 static Suite *
 kernels_suite(void)
 {
@@ -225,6 +332,13 @@ kernels_suite(void)
 	tcase_add_test(tc, transpose_matches_reference);
 	tcase_add_test(tc, transpose_default_tile);
 	tcase_add_test(tc, scale_matches_reference);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("local memory");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, too_much_local_memory_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

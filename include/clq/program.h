@@ -402,6 +402,10 @@ struct clq_arg {
  *         per-axis or total limit, the kernel's limit, or differs from the
  *         size the kernel requires on any of the three axes (the log says
  *         both);
+ *         #CLQ_ERROR_OUT_OF_RANGE when the `__local` memory of the launch,
+ *         the CLQ_ARG_LOCAL() sizes plus the kernel's own
+ *         (clq_kernel_get_local_memory()), exceeds the device's
+ *         (clq_device_get_local_memory()); the log says the sizes;
  *         an OpenCL code from `clSetKernelArg` (the log names the
  *         argument; `CL_INVALID_ARG_SIZE` for a value of the wrong size
  *         where clq does not know the parameter's type) or
