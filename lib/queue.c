@@ -416,11 +416,13 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 			      command->data);
 	if (!ev)
 		goto out;
+	/* Set even on failure: a driver may fill the event of a command
+	 * it reports as failed (a blocking one), and dropping releases it. */
+	ev->cl = cl;
 	if (rc < 0) {
 		clq__event_drop(ev);
 		goto out;
 	}
-	ev->cl = cl;
 	if (command->enqueued)
 		command->enqueued(queue, ev, command->data);
 	if (queue->flags & CLQ_QUEUE_TUNING)
