@@ -72,37 +72,37 @@ extern "C" {
  * The one list of clq's status codes: X(name, value, message). The enum
  * below and the strings of clq_strerror() are both generated from it.
  */
-#define CLQ_STATUS_CODES(X)                                                   \
-	X(CLQ_SUCCESS, 0, "success")                                          \
-	X(CLQ_ERROR_INVALID_ARGUMENT, -4000,                                  \
-	  "invalid argument (NULL pointer, zero or out-of-range value)")      \
-	X(CLQ_ERROR_NO_DEVICE, -4001, "no OpenCL device matches")             \
-	X(CLQ_ERROR_BAD_DEVICE_SPEC, -4002, "malformed device spec")          \
-	X(CLQ_ERROR_OUT_OF_RANGE, -4003, "index or region out of range")      \
-	X(CLQ_ERROR_CONTEXT_MISMATCH, -4004,                                  \
-	  "objects belong to different contexts")                             \
-	X(CLQ_ERROR_SHAPE_MISMATCH, -4005, "array shapes do not match")       \
-	X(CLQ_ERROR_TYPE_MISMATCH, -4006, "array element types do not match") \
-	X(CLQ_ERROR_PROFILING_DISABLED, -4007,                                \
-	  "profiling is not enabled for this queue or event")                 \
-	X(CLQ_ERROR_TIMING_UNAVAILABLE, -4008,                                \
-	  "the driver reported no usable timestamps")                         \
-	X(CLQ_ERROR_COMMAND_FAILED, -4009,                                    \
-	  "the command or one it waited for failed")                          \
-	X(CLQ_ERROR_NOT_FOUND, -4010, "not found")                            \
-	X(CLQ_ERROR_IO, -4011, "input/output error")                          \
-	X(CLQ_ERROR_OVERFLOW, -4012, "size computation overflows")            \
-	X(CLQ_ERROR_NOT_USER_EVENT, -4013, "the event is not a user event")   \
-	X(CLQ_ERROR_ALREADY_COMPLETE, -4014,                                  \
-	  "the user event was already completed")                             \
-	X(CLQ_ERROR_ABANDONED, -4015,                                         \
-	  "user event released before anyone completed it")                   \
-	X(CLQ_ERROR_ARG_COUNT, -4016, "wrong number of kernel arguments")     \
-	X(CLQ_ERROR_WORK_SIZE, -4017,                                         \
-	  "global work size is not a multiple of the local size")             \
-	X(CLQ_ERROR_LOCAL_SIZE, -4018,                                        \
-	  "work-group larger than the device or kernel allows")               \
-	X(CLQ_ERROR_NOT_TUNING, -4019,                                        \
+#define CLQ_STATUS_CODES(X)                                                 \
+	X(CLQ_SUCCESS, 0, "success")                                        \
+	X(CLQ_ERROR_INVALID_ARGUMENT, -4000,                                \
+	  "invalid argument (NULL pointer, zero or out-of-range value)")    \
+	X(CLQ_ERROR_NO_DEVICE, -4001, "no OpenCL device matches")           \
+	X(CLQ_ERROR_BAD_DEVICE_SPEC, -4002, "malformed device spec")        \
+	X(CLQ_ERROR_OUT_OF_RANGE, -4003, "index or region out of range")    \
+	X(CLQ_ERROR_CONTEXT_MISMATCH, -4004,                                \
+	  "objects belong to different contexts")                           \
+	X(CLQ_ERROR_SHAPE_MISMATCH, -4005, "array shapes do not match")     \
+	X(CLQ_ERROR_TYPE_MISMATCH, -4006, "types do not match")             \
+	X(CLQ_ERROR_PROFILING_DISABLED, -4007,                              \
+	  "profiling is not enabled for this queue or event")               \
+	X(CLQ_ERROR_TIMING_UNAVAILABLE, -4008,                              \
+	  "the driver reported no usable timestamps")                       \
+	X(CLQ_ERROR_COMMAND_FAILED, -4009,                                  \
+	  "the command or one it waited for failed")                        \
+	X(CLQ_ERROR_NOT_FOUND, -4010, "not found")                          \
+	X(CLQ_ERROR_IO, -4011, "input/output error")                        \
+	X(CLQ_ERROR_OVERFLOW, -4012, "size computation overflows")          \
+	X(CLQ_ERROR_NOT_USER_EVENT, -4013, "the event is not a user event") \
+	X(CLQ_ERROR_ALREADY_COMPLETE, -4014,                                \
+	  "the user event was already completed")                           \
+	X(CLQ_ERROR_ABANDONED, -4015,                                       \
+	  "user event released before anyone completed it")                 \
+	X(CLQ_ERROR_ARG_COUNT, -4016, "wrong number of kernel arguments")   \
+	X(CLQ_ERROR_WORK_SIZE, -4017,                                       \
+	  "global work size is not a multiple of the local size")           \
+	X(CLQ_ERROR_LOCAL_SIZE, -4018,                                      \
+	  "work-group larger than the device or kernel allows")             \
+	X(CLQ_ERROR_NOT_TUNING, -4019,                                      \
 	  "the queue is not a tuning queue or is not tuning")
 
 #define CLQ__STATUS_ENUM(name, value, message) name = (value),
@@ -127,8 +127,10 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
  * clq_device_select() was given a malformed spec, such as `1:` or `-1`. */
 /** @var CLQ_ERROR_OUT_OF_RANGE
  * A device index past the last device, an array region that does not lie
- * inside its array, an alias that does not fit in its buffer, or an array
- * larger than the device's largest allocation. */
+ * inside its array, an alias that does not fit in its buffer, an array
+ * larger than the device's largest allocation, or a kernel launch whose
+ * `__local` memory (its CLQ_ARG_LOCAL() arguments and its own) exceeds the
+ * device's. */
 /** @var CLQ_ERROR_CONTEXT_MISMATCH
  * Objects of two contexts were combined: a queue, array, kernel or event
  * of one with another's, or two events whose clocks need not agree. */
@@ -136,7 +138,9 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
  * A transfer or copy between arrays of different shapes (or, for regions,
  * different numbers of axes). */
 /** @var CLQ_ERROR_TYPE_MISMATCH
- * A transfer or copy between arrays of different element types. */
+ * A transfer or copy between arrays of different element types, or a
+ * kernel argument of the wrong kind or type (an array of another dtype, a
+ * value where a pointer goes, an `int` for a `float`). */
 /** @var CLQ_ERROR_PROFILING_DISABLED
  * Device times were asked of an event, queue or timeline without profiling
  * (a queue made without #CLQ_QUEUE_PROFILING, a user event), or profiling
@@ -145,8 +149,9 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
  * The driver reported zero, missing or inconsistent timestamps for a
  * command; clq returns this rather than a meaningless time. */
 /** @var CLQ_ERROR_COMMAND_FAILED
- * Waiting found that the command, or an event it waited for, failed; its
- * negative execution status goes to the log. */
+ * The command failed, or an event it waited for did: found by waiting on
+ * its event, or by a blocking transfer; its negative execution status goes
+ * to the log. */
 /** @var CLQ_ERROR_NOT_FOUND
  * clq_program_create_from_file() found the file in no directory of the
  * search path; the log lists those searched. */
