@@ -864,8 +864,10 @@ run_copy(const char *function, struct clq_queue *q, struct copy *c,
 	static const char *const labels[] = {[TO_DEVICE] = "write",
 					     [TO_HOST] = "read",
 					     [ON_DEVICE] = "copy"};
-	struct clq__command command = {copy_enqueue,   NULL, c,
-				       labels[c->dir], NULL, bytes};
+	struct clq__command command = {.enqueue = copy_enqueue,
+				       .data = c,
+				       .label = labels[c->dir],
+				       .bytes = bytes};
 	int rc;
 
 	/* Wrapped memory is the caller's to keep (clq_host_array_wrap()):
@@ -1193,9 +1195,11 @@ clq_device_array_fill(struct clq_device_array *array, struct clq_queue *queue,
 {
 	static const char fn[] = "clq_device_array_fill";
 	struct fill f = {array, value};
-	struct clq__command command = {
-		fill_enqueue, NULL, &f,
-		"fill",	      NULL, array ? array->layout.nbytes : 0};
+	struct clq__command command = {.enqueue = fill_enqueue,
+				       .data = &f,
+				       .label = "fill",
+				       .bytes = array ? array->layout.nbytes
+						      : 0};
 
 	if (event_out)
 		*event_out = NULL;
@@ -1447,7 +1451,7 @@ clq_device_array_fill_region(struct clq_device_array *array,
 	static const char fn[] = "clq_device_array_fill_region";
 	struct fill_region f = {.array = array, .pattern = value};
 	struct clq__command command = {
-		fill_region_enqueue, NULL, &f, "fill", NULL, 0};
+		.enqueue = fill_region_enqueue, .data = &f, .label = "fill"};
 	int rc;
 
 	if (event_out)

@@ -463,10 +463,10 @@ enqueue_barrier(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 			  "clEnqueueBarrierWithWaitList");
 }
 
-static const struct clq__command marker_command = {enqueue_marker, NULL, NULL,
-						   "marker",	   NULL, 0};
-static const struct clq__command barrier_command = {enqueue_barrier, NULL, NULL,
-						    "barrier",	     NULL, 0};
+static const struct clq__command marker_command = {.enqueue = enqueue_marker,
+						   .label = "marker"};
+static const struct clq__command barrier_command = {.enqueue = enqueue_barrier,
+						    .label = "barrier"};
 
 int
 clq_queue_enqueue_marker(struct clq_queue *queue, struct clq_event *const *wait,
