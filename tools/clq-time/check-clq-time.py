@@ -359,4 +359,10 @@ with tempfile.TemporaryDirectory() as tmp:
     err = subprocess.run([tool, "kernel", broken, "k", "--global", "4"],
                          capture_output=True, text=True)
     assert err.returncode == 1 and "CL_BUILD_PROGRAM_FAILURE" in err.stderr, err
+# a scalar of the wrong type is refused by clq, naming the argument
+err = subprocess.run([tool, "kernel", scale, "scale", "--global", "4",
+                      "--arg", "buf:float32:4", "--arg", "uint:4",
+                      "--arg", "int:1", "--arg", "float:1", "--arg", "uint:1",
+                      "--budget", "0.01"], capture_output=True, text=True)
+assert err.returncode == 1 and "CLQ_ERROR_TYPE_MISMATCH" in err.stderr, err
 print("clq-time: every command, option and mistake checked")

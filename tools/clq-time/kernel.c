@@ -228,6 +228,37 @@ half_from_float(float f)
 }
 
 /* TYPE:VALUE: a scalar of `dtype`, range-checked. */
+/* The clq argument type of a scalar of `dtype` (half: see program.h). */
+static enum clq_arg_type
+arg_type_of(enum clq_dtype dtype)
+{
+	switch (dtype) {
+	case CLQ_DTYPE_INT8:
+		return CLQ_ARG_TYPE_CHAR;
+	case CLQ_DTYPE_UINT8:
+		return CLQ_ARG_TYPE_UCHAR;
+	case CLQ_DTYPE_INT16:
+		return CLQ_ARG_TYPE_SHORT;
+	case CLQ_DTYPE_UINT16:
+	case CLQ_DTYPE_FLOAT16:
+		return CLQ_ARG_TYPE_USHORT;
+	case CLQ_DTYPE_INT32:
+		return CLQ_ARG_TYPE_INT;
+	case CLQ_DTYPE_UINT32:
+		return CLQ_ARG_TYPE_UINT;
+	case CLQ_DTYPE_INT64:
+		return CLQ_ARG_TYPE_LONG;
+	case CLQ_DTYPE_UINT64:
+		return CLQ_ARG_TYPE_ULONG;
+	case CLQ_DTYPE_FLOAT32:
+		return CLQ_ARG_TYPE_FLOAT;
+	case CLQ_DTYPE_FLOAT64:
+		return CLQ_ARG_TYPE_DOUBLE;
+	default:
+		return CLQ_ARG_TYPE_UNKNOWN;
+	}
+}
+
 static int
 make_scalar_arg(const char *spec, const char *text, enum clq_dtype dtype,
 		struct kernel_args *ka)
@@ -303,6 +334,8 @@ make_scalar_arg(const char *spec, const char *text, enum clq_dtype dtype,
 		}
 	}
 	ka->args[ka->n] = CLQ_ARG_BYTES(ka->values[ka->n].bytes, size);
+	/* Typed, so that clq refuses an int for a float parameter. */
+	ka->args[ka->n].type = arg_type_of(dtype);
 	return CLQ_SUCCESS;
 }
 

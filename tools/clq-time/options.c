@@ -230,8 +230,9 @@ static const struct option_spec {
 	[OPT_JSON] = {"json", NULL, CMD_ALL,
 		      "print a JSON document (" JSON_FORMAT "; every\n"
 		      "time in seconds, in a field named ..._s)"},
-	[OPT_HELP] = {"help", NULL, CMD_ALL,
-		      "show this help; after a command, that command's"},
+	[OPT_HELP] =
+		{"help", NULL, CMD_ALL,
+		 "show this help; after a command, that command's\nhelp only"},
 	[OPT_BUDGET] = {"budget", "SECONDS",
 			CMD_TRANSFER | CMD_KERNEL | CMD_LATENCY,
 			"time per measurement after two warm-up runs\n"
