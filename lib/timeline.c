@@ -666,13 +666,15 @@ snapshot_locked(const struct clq_timeline *tl,
 		struct clq__timeline_snapshot *snap)
 {
 	snap->rec = malloc(tl->n_rec * sizeof(*snap->rec) + 1);
-	snap->tracks = copy_names(&tl->tracks);
-	snap->labels = copy_names(&tl->labels);
+	/* Counts set with the copies, so that freeing a partial snapshot
+	 * frees what it holds. */
+	if ((snap->tracks = copy_names(&tl->tracks)))
+		snap->n_tracks = tl->tracks.n;
+	if ((snap->labels = copy_names(&tl->labels)))
+		snap->n_labels = tl->labels.n;
 	if (!snap->rec || !snap->tracks || !snap->labels ||
 	    (tl->title && !(snap->title = strdup(tl->title))))
 		return CL_OUT_OF_HOST_MEMORY;
-	snap->n_tracks = tl->tracks.n;
-	snap->n_labels = tl->labels.n;
 	if (tl->n_rec)
 		memcpy(snap->rec, tl->rec, tl->n_rec * sizeof(*snap->rec));
 	snap->n_rec = tl->n_rec;
