@@ -33,14 +33,9 @@ struct event_cache {
 	int closed; /* the thread is exiting: cache nothing more */
 };
 
-/* initial-exec: a direct %fs-relative access, not a __tls_get_addr call
- * per use (33 instructions per enqueue); 24 bytes of static TLS. */
-#if defined(__GNUC__)
-#define CLQ__TLS_FAST __attribute__((tls_model("initial-exec")))
-#else
-#define CLQ__TLS_FAST
-#endif
-static _Thread_local struct event_cache cache CLQ__TLS_FAST;
+/* The default TLS model, not initial-exec: a library with static TLS may
+ * fail to dlopen (as ctypes and cffi load it) once the surplus is spent. */
+static _Thread_local struct event_cache cache;
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 static int cache_key_ok;
@@ -73,12 +68,12 @@ cache_key_create(void)
 
 /* Lets this thread cache events once its destructor is in place. */
 static void
-cache_register(void)
+cache_register(struct event_cache *c)
 {
-	cache.registered = 1;
+	c->registered = 1;
 	pthread_once(&cache_once, cache_key_create);
-	if (cache_key_ok && pthread_setspecific(cache_key, &cache) == 0)
-		cache.limit = CLQ__EVENT_CACHE_MAX;
+	if (cache_key_ok && pthread_setspecific(cache_key, c) == 0)
+		c->limit = CLQ__EVENT_CACHE_MAX;
 }
 
 #if defined(__GNUC__)
@@ -92,31 +87,47 @@ cache_unload(void)
 }
 #endif
 
+/* Each function below finds the thread's cache once: outside the main
+ * program, every lookup of a thread-local is a __tls_get_addr call. */
 static struct clq_event *
 command_event_alloc(void)
 {
-	struct clq_event *e = cache.head;
+	struct event_cache *c = &cache;
+	struct clq_event *e = c->head;
 
 	if (!e)
 		return malloc(sizeof(*e));
-	cache.head = e->next_free;
-	cache.n--;
+	c->head = e->next_free;
+	c->n--;
 	return e;
+}
+
+static void
+cache_push(struct event_cache *c, struct clq_event *e)
+{
+	e->next_free = c->head;
+	c->head = e;
+	c->n++;
 }
 
 /* Caches `e` if the thread's cache can take it, else frees it. */
 static void
 command_event_free(struct clq_event *e)
 {
-	if (cache.n >= cache.limit && !cache.registered && !cache.closed)
-		cache_register();
-	if (cache.n >= cache.limit) {
-		free(e);
+	struct event_cache *c = &cache;
+
+	if (c->n < c->limit) {
+		cache_push(c, e);
 		return;
 	}
-	e->next_free = cache.head;
-	cache.head = e;
-	cache.n++;
+	if (!c->registered && !c->closed) {
+		cache_register(c);
+		if (c->n < c->limit) {
+			cache_push(c, e);
+			return;
+		}
+	}
+	free(e);
 }
 
 /* A user event with its state, in one block; NULL when out of memory. */
