@@ -114,7 +114,7 @@ host_array_alloc(void)
 
 	if (!h)
 		return NULL;
-	if (clq__lock_init(&h->pending_lock) != 0) {
+	if (pthread_mutex_init(&h->pending_lock, NULL) != 0) {
 		free(h);
 		return NULL;
 	}
@@ -133,7 +133,7 @@ host_array_free(struct clq_host_array *h)
 		clq_event_unref(h->pending[i].ev);
 	if (h->pending != h->pending_inline)
 		free(h->pending);
-	clq__lock_destroy(&h->pending_lock);
+	pthread_mutex_destroy(&h->pending_lock);
 	if (is_mapped(h)) {
 		if (h->data)
 			unmap_for_good(h);
@@ -362,7 +362,7 @@ clq__host_array_track(struct clq_host_array *h, struct clq_queue *q,
 	size_t i;
 
 	clq__event_hold(ev);
-	clq__lock_acquire(&h->pending_lock);
+	pthread_mutex_lock(&h->pending_lock);
 	for (i = 0; i < h->n_pending; i++)
 		if (h->pending[i].queue_id == q->id)
 			break;
@@ -374,7 +374,7 @@ clq__host_array_track(struct clq_host_array *h, struct clq_queue *q,
 	} else {
 		old = ev; /* no room: wait instead (slower, never unsafe) */
 	}
-	clq__lock_release(&h->pending_lock);
+	pthread_mutex_unlock(&h->pending_lock);
 	if (old == ev) {
 		clq__log(q->ctx, CLQ_LOG_WARNING,
 			 "out of memory: waiting for the transfer to keep its "

@@ -309,7 +309,7 @@ kernel_free(struct clq_kernel *k)
 	if (k->cl)
 		clReleaseKernel(k->cl);
 	free_args(k->args, k->n_args);
-	clq__lock_destroy(&k->lock);
+	pthread_mutex_destroy(&k->lock);
 	free(k->name);
 	clq_program_unref(k->program);
 	free(k);
@@ -338,7 +338,7 @@ clq_kernel_create(struct clq_program *program, const char *name,
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return CL_OUT_OF_HOST_MEMORY;
-	if (clq__lock_init(&k->lock) != 0) {
+	if (pthread_mutex_init(&k->lock, NULL) != 0) {
 		free(k);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
@@ -768,7 +768,7 @@ launch_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 	struct clq_kernel *k = l->kernel;
 	cl_int err = CL_SUCCESS;
 
-	clq__lock_acquire(&k->lock);
+	pthread_mutex_lock(&k->lock);
 	for (size_t i = 0; i < l->n_args && err == CL_SUCCESS; i++)
 		err = set_arg(q, k, (cl_uint)i, &l->args[i]);
 	if (err == CL_SUCCESS)
@@ -777,7 +777,7 @@ launch_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 					 q->cl, k->cl, l->work_dim, NULL,
 					 l->global, l->local, n_wait, list, ev),
 				 "clEnqueueNDRangeKernel");
-	clq__lock_release(&k->lock);
+	pthread_mutex_unlock(&k->lock);
 	return err;
 }
 

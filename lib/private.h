@@ -11,8 +11,6 @@
 
 #include <clq/clq.h>
 
-#include "lock.h"
-
 #if defined(__GNUC__)
 #define CLQ__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
@@ -237,7 +235,7 @@ struct clq_host_array {
 	 * unref frees the array once those events have completed. Guarded by
 	 * `pending_lock`; `pending_left` counts the events the freeing still
 	 * waits for. */
-	struct clq__lock pending_lock;
+	pthread_mutex_t pending_lock;
 	struct clq__pending *pending;
 	size_t n_pending, cap_pending;
 	struct clq__pending pending_inline[2];
@@ -260,7 +258,7 @@ struct clq_kernel {
 	cl_kernel cl;
 	char *name;
 	/* Held while arguments are set and the kernel enqueued. */
-	struct clq__lock lock;
+	pthread_mutex_t lock;
 	size_t n_args;
 	size_t work_group_size;
 	size_t preferred_multiple;
