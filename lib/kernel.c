@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -252,54 +253,65 @@ read_arg_info(struct clq_kernel *k)
 	return CLQ_SUCCESS;
 }
 
+/* The work-group properties of a kernel, as OpenCL gives them. */
+struct raw_work_group {
+	size_t work_group_size, preferred_multiple, compile_size[3];
+	cl_ulong local, private_mem;
+};
+
+#define RAW(param, field)                                           \
+	{                                                           \
+		param, "clGetKernelWorkGroupInfo(" #param ")",      \
+			offsetof(struct raw_work_group, field),     \
+			sizeof(((struct raw_work_group *)0)->field) \
+	}
+
+/* One clGetKernelWorkGroupInfo() each. */
+static const struct raw_property {
+	cl_kernel_work_group_info param;
+	const char *what;
+	size_t offset, size;
+} work_group_properties[] = {
+	RAW(CL_KERNEL_WORK_GROUP_SIZE, work_group_size),
+	RAW(CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE, preferred_multiple),
+	RAW(CL_KERNEL_COMPILE_WORK_GROUP_SIZE, compile_size),
+	RAW(CL_KERNEL_LOCAL_MEM_SIZE, local),
+	RAW(CL_KERNEL_PRIVATE_MEM_SIZE, private_mem),
+};
+
 static int
 kernel_info(struct clq_kernel *k)
 {
 	struct clq_context *ctx = k->program->ctx;
 	cl_device_id dev = ctx->device->id;
+	struct raw_work_group raw = {0};
 	cl_uint n_args = 0;
-	cl_ulong local = 0, private_mem = 0;
-	int rc;
+	int rc = clq__check(ctx,
+			    clGetKernelInfo(k->cl, CL_KERNEL_NUM_ARGS,
+					    sizeof(n_args), &n_args, NULL),
+			    "clGetKernelInfo(CL_KERNEL_NUM_ARGS)");
 
-	if ((rc = clq__check(ctx,
-			     clGetKernelInfo(k->cl, CL_KERNEL_NUM_ARGS,
-					     sizeof(n_args), &n_args, NULL),
-			     "clGetKernelInfo(CL_KERNEL_NUM_ARGS)")) < 0 ||
-	    (rc = clq__check(ctx,
-			     clGetKernelWorkGroupInfo(
-				     k->cl, dev, CL_KERNEL_WORK_GROUP_SIZE,
-				     sizeof(k->work_group_size),
-				     &k->work_group_size, NULL),
-			     "clGetKernelWorkGroupInfo")) < 0 ||
-	    (rc = clq__check(
-		     ctx,
-		     clGetKernelWorkGroupInfo(
-			     k->cl, dev,
-			     CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
-			     sizeof(k->preferred_multiple),
-			     &k->preferred_multiple, NULL),
-		     "clGetKernelWorkGroupInfo")) < 0 ||
-	    (rc = clq__check(ctx,
-			     clGetKernelWorkGroupInfo(
-				     k->cl, dev,
-				     CL_KERNEL_COMPILE_WORK_GROUP_SIZE,
-				     sizeof(k->compile_work_group_size),
-				     k->compile_work_group_size, NULL),
-			     "clGetKernelWorkGroupInfo")) < 0 ||
-	    (rc = clq__check(ctx,
-			     clGetKernelWorkGroupInfo(
-				     k->cl, dev, CL_KERNEL_LOCAL_MEM_SIZE,
-				     sizeof(local), &local, NULL),
-			     "clGetKernelWorkGroupInfo")) < 0 ||
-	    (rc = clq__check(ctx,
-			     clGetKernelWorkGroupInfo(
-				     k->cl, dev, CL_KERNEL_PRIVATE_MEM_SIZE,
-				     sizeof(private_mem), &private_mem, NULL),
-			     "clGetKernelWorkGroupInfo")) < 0)
+	for (size_t i = 0;
+	     rc == CLQ_SUCCESS &&
+	     i < sizeof(work_group_properties) / sizeof(*work_group_properties);
+	     i++) {
+		const struct raw_property *p = &work_group_properties[i];
+
+		rc = clq__check(ctx,
+				clGetKernelWorkGroupInfo(
+					k->cl, dev, p->param, p->size,
+					(char *)&raw + p->offset, NULL),
+				p->what);
+	}
+	if (rc < 0)
 		return rc;
 	k->n_args = n_args;
-	k->local_memory = local;
-	k->private_memory = private_mem;
+	k->work_group_size = raw.work_group_size;
+	k->preferred_multiple = raw.preferred_multiple;
+	memcpy(k->compile_work_group_size, raw.compile_size,
+	       sizeof(raw.compile_size));
+	k->local_memory = raw.local;
+	k->private_memory = raw.private_mem;
 	return read_arg_info(k);
 }
 
@@ -790,12 +802,11 @@ clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
 {
 	static const char fn[] = "clq_queue_enqueue_kernel";
 	struct launch l = {kernel, args, n_args, work_dim, global, local};
-	struct clq__command command = {launch_enqueue,
-				       NULL,
-				       &l,
-				       "kernel",
-				       kernel ? kernel->name : NULL,
-				       0};
+	struct clq__command command = {.enqueue = launch_enqueue,
+				       .data = &l,
+				       .label = "kernel",
+				       .label_arg =
+					       kernel ? kernel->name : NULL};
 	int rc;
 
 	if (event_out)
