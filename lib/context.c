@@ -34,7 +34,7 @@ clq_context_create(struct clq_device *device, struct clq_context **ctx_out)
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return CL_OUT_OF_HOST_MEMORY;
-	atomic_init(&ctx->refs, 1);
+	clq__ref_init(&ctx->refs);
 	clq__log_sink_init(&ctx->log);
 	clq__failsafe_init(&ctx->failsafe, device);
 	/* The notify callback gets ctx before ctx->cl is set; it only logs. */
@@ -73,7 +73,7 @@ struct clq_context *
 clq_context_ref(struct clq_context *ctx)
 {
 	if (ctx)
-		atomic_fetch_add_explicit(&ctx->refs, 1, memory_order_relaxed);
+		clq__ref_get(&ctx->refs);
 	return ctx;
 }
 

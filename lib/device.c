@@ -387,7 +387,7 @@ device_create(const struct device_slot *slot, struct clq_device **device_out)
 
 	if (!d)
 		return CL_OUT_OF_HOST_MEMORY;
-	atomic_init(&d->refs, 1);
+	clq__ref_init(&d->refs);
 	d->platform = slot->platform;
 	d->id = slot->id;
 	d->index = slot->index;
@@ -1084,16 +1084,14 @@ struct clq_device *
 clq_device_ref(struct clq_device *device)
 {
 	if (device)
-		atomic_fetch_add_explicit(&device->refs, 1,
-					  memory_order_relaxed);
+		clq__ref_get(&device->refs);
 	return device;
 }
 
 void
 clq_device_unref(struct clq_device *device)
 {
-	if (!device || atomic_fetch_sub_explicit(&device->refs, 1,
-						 memory_order_acq_rel) != 1)
+	if (!device || !clq__ref_put(&device->refs))
 		return;
 	device_free(device);
 }

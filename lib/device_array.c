@@ -30,7 +30,7 @@ array_new(struct clq_context *ctx, const char *function, enum clq_dtype dtype,
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return CL_OUT_OF_HOST_MEMORY;
-	atomic_init(&a->refs, 1);
+	clq__ref_init(&a->refs);
 	a->layout = layout;
 	*array_out = a;
 	return CLQ_SUCCESS;
@@ -148,16 +148,14 @@ struct clq_device_array *
 clq_device_array_ref(struct clq_device_array *array)
 {
 	if (array)
-		atomic_fetch_add_explicit(&array->refs, 1,
-					  memory_order_relaxed);
+		clq__ref_get(&array->refs);
 	return array;
 }
 
 void
 clq_device_array_unref(struct clq_device_array *array)
 {
-	if (!array || atomic_fetch_sub_explicit(&array->refs, 1,
-						memory_order_acq_rel) != 1)
+	if (!array || !clq__ref_put(&array->refs))
 		return;
 	clReleaseMemObject(array->mem);
 	if (array->root != array->mem)
@@ -831,28 +829,6 @@ copy_enqueued(struct clq_queue *q, struct clq_event *ev, void *data)
 }
 
 /*
- * Logs that a blocking copy's command failed, as clq_event_wait() does;
- * returns CLQ_ERROR_COMMAND_FAILED. PoCL gives -1 to a command that failed
- * because one it waited for did, whatever that one's status: named, it
- * would read CL_DEVICE_NOT_FOUND, which no command runs into.
- */
-static int
-command_failed(struct clq_context *ctx, const char *function, cl_int status)
-{
-	if (status == CL_DEVICE_NOT_FOUND)
-		clq__log(ctx, CLQ_LOG_ERROR,
-			 "%s: the command failed (execution status %d)",
-			 function, status);
-	else
-		clq__log(ctx, CLQ_LOG_ERROR,
-			 "%s: the command failed with execution status %d "
-			 "(%s: %s)",
-			 function, status, clq_error_name(status),
-			 clq_strerror(status));
-	return CLQ_ERROR_COMMAND_FAILED;
-}
-
-/*
  * Enqueues `c`, which moves `bytes` bytes of data. A blocking copy whose
  * command failed gives CLQ_ERROR_COMMAND_FAILED (see copy_enqueue()).
  */
@@ -881,7 +857,7 @@ run_copy(const char *function, struct clq_queue *q, struct copy *c,
 	if (rc == CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
 		return CLQ_ERROR_COMMAND_FAILED;
 	if (rc == CLQ_SUCCESS && c->status < 0)
-		return command_failed(q->ctx, function, c->status);
+		return clq__command_failed(q->ctx, function, c->status);
 	return rc;
 }
 

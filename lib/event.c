@@ -140,10 +140,10 @@ user_event_new(struct clq_context *ctx)
 	if (!block)
 		return NULL;
 	e = &block->event;
-	atomic_init(&e->refs, 1);
+	clq__ref_init(&e->refs);
 	e->ctx = clq_context_ref(ctx);
 	e->user = &block->user;
-	atomic_init(&e->user->holders, 1);
+	clq__ref_init(&e->user->holders);
 	atomic_init(&e->user->completed, 0);
 	pthread_mutex_init(&e->user->lock, NULL);
 	return e;
@@ -189,7 +189,7 @@ clq__command_event_new(struct clq_queue *queue)
 
 	if (!e)
 		return NULL;
-	atomic_init(&e->refs, 1);
+	clq__ref_init(&e->refs);
 	e->ctx = clq__context_hold(queue->ctx);
 	e->cl = NULL;
 	e->profiled = (queue->flags & CLQ_QUEUE_PROFILING) != 0;
@@ -197,7 +197,7 @@ clq__command_event_new(struct clq_queue *queue)
 	e->kept = 0;
 	atomic_init(&e->unflushed, 1);
 	e->source = queue->handle;
-	atomic_fetch_add_explicit(&e->source->refs, 1, memory_order_relaxed);
+	clq__ref_get(&e->source->refs);
 	return e;
 }
 
@@ -205,11 +205,9 @@ struct clq_event *
 clq_event_ref(struct clq_event *event)
 {
 	if (event) {
-		atomic_fetch_add_explicit(&event->refs, 1,
-					  memory_order_relaxed);
+		clq__ref_get(&event->refs);
 		if (event->user)
-			atomic_fetch_add_explicit(&event->user->holders, 1,
-						  memory_order_relaxed);
+			clq__ref_get(&event->user->holders);
 	}
 	return event;
 }
@@ -219,10 +217,8 @@ clq_event_unref(struct clq_event *event)
 {
 	if (!event)
 		return;
-	if (event->user &&
-	    atomic_fetch_sub_explicit(&event->user->holders, 1,
-				      memory_order_acq_rel) == 1 &&
-	    event->cl && !atomic_exchange(&event->user->completed, 1)) {
+	if (event->user && clq__ref_put(&event->user->holders) && event->cl &&
+	    !atomic_exchange(&event->user->completed, 1)) {
 		clq__log(event->ctx, CLQ_LOG_WARNING,
 			 "a user event was released without being completed; "
 			 "it fails with CLQ_ERROR_ABANDONED");
@@ -255,6 +251,39 @@ clq_event_is_profiled(const struct clq_event *event)
 	return event ? event->profiled : 0;
 }
 
+/*
+ * PoCL gives -1 to a command that failed because one it waited for did,
+ * whatever that one's status: named, it would read CL_DEVICE_NOT_FOUND,
+ * which no command runs into.
+ */
+int
+clq__command_failed(struct clq_context *ctx, const char *function,
+		    cl_int status)
+{
+	if (status == CL_DEVICE_NOT_FOUND)
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the command failed (execution status %d)",
+			 function, status);
+	else
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the command failed with execution status %d "
+			 "(%s: %s)",
+			 function, status, clq_error_name(status),
+			 clq_strerror(status));
+	return CLQ_ERROR_COMMAND_FAILED;
+}
+
+int
+clq__cl_event_ended(cl_event ev)
+{
+	cl_int status;
+
+	if (clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
+			   sizeof(status), &status, NULL) != CL_SUCCESS)
+		return 1; /* a broken event: nothing will run any more */
+	return status <= CL_COMPLETE;
+}
+
 static int
 read_status(struct clq_event *event, cl_int *status)
 {
@@ -285,26 +314,15 @@ clq_event_wait(struct clq_event *event)
 	if (rc < 0)
 		return rc;
 	if (status < 0 || err != CL_SUCCESS) {
-		/* PoCL gives -1 to a command that failed because one it
-		 * waited for did, whatever that one's status: named, it would
-		 * read CL_DEVICE_NOT_FOUND, which no command runs into. */
 		if (status >= 0)
 			clq__log(event->ctx, CLQ_LOG_ERROR,
 				 "clq_event_wait: the command failed, or one "
 				 "it waited for (clWaitForEvents: %s; "
 				 "execution status %d)",
 				 clq_error_name(err), status);
-		else if (status == CL_DEVICE_NOT_FOUND)
-			clq__log(event->ctx, CLQ_LOG_ERROR,
-				 "clq_event_wait: the command failed "
-				 "(execution status %d)",
-				 status);
 		else
-			clq__log(event->ctx, CLQ_LOG_ERROR,
-				 "clq_event_wait: the command failed with "
-				 "execution status %d (%s: %s)",
-				 status, clq_error_name(status),
-				 clq_strerror(status));
+			clq__command_failed(event->ctx, "clq_event_wait",
+					    status);
 		return CLQ_ERROR_COMMAND_FAILED;
 	}
 	return CLQ_SUCCESS;
@@ -530,7 +548,7 @@ clq_event_set_callback(struct clq_event *event, clq_event_callback_fn fn,
 		return CLQ_SUCCESS;
 	}
 	/* A reference that is not a holder's, dropped after the call. */
-	atomic_fetch_add_explicit(&event->refs, 1, memory_order_relaxed);
+	clq__ref_get(&event->refs);
 	err = clSetEventCallback(event->cl, CL_COMPLETE, run_callback, cb);
 	if (err != CL_SUCCESS) {
 		clq__event_drop(event);

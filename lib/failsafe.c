@@ -96,17 +96,6 @@ clq__failsafe_destroy(struct clq__failsafe *f)
 	pthread_mutex_destroy(&f->lock);
 }
 
-static int
-complete(cl_event ev)
-{
-	cl_int status;
-
-	if (clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
-			   sizeof(status), &status, NULL) != CL_SUCCESS)
-		return 1; /* a broken event: nothing will run any more */
-	return status <= CL_COMPLETE;
-}
-
 /* Moves the events adopted since the last sweep, newest first on their
  * stack, to the end of the list in the order they came; `lock` held. */
 static void
@@ -142,7 +131,7 @@ unlink_completed(struct clq__failsafe *f, int whole)
 	while (*link) {
 		struct clq_event *e = *link;
 
-		if (complete(e->cl)) {
+		if (clq__cl_event_ended(e->cl)) {
 			*link = e->next_free;
 			*done_tail = e;
 			done_tail = &e->next_free;

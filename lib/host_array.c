@@ -118,7 +118,7 @@ host_array_alloc(void)
 		free(h);
 		return NULL;
 	}
-	atomic_init(&h->refs, 1);
+	clq__ref_init(&h->refs);
 	atomic_init(&h->pending_left, 0);
 	h->pending = h->pending_inline;
 	h->cap_pending =
@@ -130,7 +130,7 @@ static void
 host_array_free(struct clq_host_array *h)
 {
 	for (size_t i = 0; i < h->n_pending; i++)
-		clq_event_unref(h->pending[i].ev);
+		clq__event_drop(h->pending[i].ev);
 	if (h->pending != h->pending_inline)
 		free(h->pending);
 	pthread_mutex_destroy(&h->pending_lock);
@@ -299,20 +299,8 @@ struct clq_host_array *
 clq_host_array_ref(struct clq_host_array *array)
 {
 	if (array)
-		atomic_fetch_add_explicit(&array->refs, 1,
-					  memory_order_relaxed);
+		clq__ref_get(&array->refs);
 	return array;
-}
-
-static int
-event_done(struct clq_event *ev)
-{
-	cl_int status;
-
-	if (clGetEventInfo(ev->cl, CL_EVENT_COMMAND_EXECUTION_STATUS,
-			   sizeof(status), &status, NULL) != CL_SUCCESS)
-		return 1; /* a broken event: nothing will run any more */
-	return status <= CL_COMPLETE;
 }
 
 /* Drops the pending transfers that have completed; `pending_lock` held. */
@@ -322,8 +310,8 @@ prune_pending(struct clq_host_array *h)
 	size_t kept = 0;
 
 	for (size_t i = 0; i < h->n_pending; i++) {
-		if (event_done(h->pending[i].ev))
-			clq_event_unref(h->pending[i].ev);
+		if (clq__cl_event_ended(h->pending[i].ev->cl))
+			clq__event_drop(h->pending[i].ev);
 		else
 			h->pending[kept++] = h->pending[i];
 	}
@@ -422,8 +410,7 @@ host_array_release(struct clq_host_array *h)
 void
 clq_host_array_unref(struct clq_host_array *array)
 {
-	if (!array || atomic_fetch_sub_explicit(&array->refs, 1,
-						memory_order_acq_rel) != 1)
+	if (!array || !clq__ref_put(&array->refs))
 		return;
 	host_array_release(array);
 }

@@ -354,7 +354,7 @@ clq_kernel_create(struct clq_program *program, const char *name,
 		free(k);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
-	atomic_init(&k->refs, 1);
+	clq__ref_init(&k->refs);
 	k->program = clq_program_ref(program);
 	k->name = strdup(name);
 	if (!k->name) {
@@ -382,16 +382,14 @@ struct clq_kernel *
 clq_kernel_ref(struct clq_kernel *kernel)
 {
 	if (kernel)
-		atomic_fetch_add_explicit(&kernel->refs, 1,
-					  memory_order_relaxed);
+		clq__ref_get(&kernel->refs);
 	return kernel;
 }
 
 void
 clq_kernel_unref(struct clq_kernel *kernel)
 {
-	if (!kernel || atomic_fetch_sub_explicit(&kernel->refs, 1,
-						 memory_order_acq_rel) != 1)
+	if (!kernel || !clq__ref_put(&kernel->refs))
 		return;
 	kernel_free(kernel);
 }

@@ -17,6 +17,31 @@
 #define CLQ__PRINTF(fmt, args)
 #endif
 
+/*
+ * Reference counts, the one rule for every object: made with one
+ * reference, clq__ref_get() adds one, clq__ref_put() drops one and says
+ * whether it was the last (the caller then frees). Adding is relaxed (a
+ * reference is only ever copied from one already held); the last drop
+ * acquires what every other holder released.
+ */
+static inline void
+clq__ref_init(atomic_uint *refs)
+{
+	atomic_init(refs, 1);
+}
+
+static inline void
+clq__ref_get(atomic_uint *refs)
+{
+	atomic_fetch_add_explicit(refs, 1, memory_order_relaxed);
+}
+
+static inline int
+clq__ref_put(atomic_uint *refs)
+{
+	return atomic_fetch_sub_explicit(refs, 1, memory_order_acq_rel) == 1;
+}
+
 /* A handler and its data, swapped as a pair under a lock. */
 struct clq__log_sink {
 	pthread_mutex_t lock;
@@ -86,14 +111,14 @@ void clq__context_free(struct clq_context *ctx);
 static inline struct clq_context *
 clq__context_hold(struct clq_context *ctx)
 {
-	atomic_fetch_add_explicit(&ctx->refs, 1, memory_order_relaxed);
+	clq__ref_get(&ctx->refs);
 	return ctx;
 }
 
 static inline void
 clq__context_drop(struct clq_context *ctx)
 {
-	if (atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) == 1)
+	if (clq__ref_put(&ctx->refs))
 		clq__context_free(ctx);
 }
 
@@ -432,6 +457,15 @@ int clq__pyopencl_index(const char *answer, size_t *index_out);
 
 /* Events (event.c). */
 
+/* Whether the command of `ev` has ended: complete, failed (a negative
+ * status), or an event the driver no longer answers for. */
+int clq__cl_event_ended(cl_event ev);
+
+/* Logs that a command failed with execution status `status` (< 0), as
+ * `function`; returns CLQ_ERROR_COMMAND_FAILED. */
+int clq__command_failed(struct clq_context *ctx, const char *function,
+			cl_int status);
+
 /* clq_event_get_times() for a profiled event, without logging: waits,
  * then reads the four times; CLQ_ERROR_TIMING_UNAVAILABLE for zero or
  * reversed start/end (timelines flag those records instead). */
@@ -447,15 +481,14 @@ void clq__event_destroy(struct clq_event *e);
 static inline struct clq_event *
 clq__event_hold(struct clq_event *e)
 {
-	atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+	clq__ref_get(&e->refs);
 	return e;
 }
 
 static inline void
 clq__event_drop(struct clq_event *e)
 {
-	if (e &&
-	    atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
+	if (e && clq__ref_put(&e->refs))
 		clq__event_destroy(e);
 }
 

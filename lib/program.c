@@ -685,7 +685,7 @@ build(struct clq_context *ctx, const char *name, const char *source,
 
 	if (!p)
 		return CL_OUT_OF_HOST_MEMORY;
-	atomic_init(&p->refs, 1);
+	clq__ref_init(&p->refs);
 	p->ctx = clq_context_ref(ctx);
 	p->name = strdup(name);
 	p->arg_info = want_arg_info(dev);
@@ -852,16 +852,14 @@ struct clq_program *
 clq_program_ref(struct clq_program *program)
 {
 	if (program)
-		atomic_fetch_add_explicit(&program->refs, 1,
-					  memory_order_relaxed);
+		clq__ref_get(&program->refs);
 	return program;
 }
 
 void
 clq_program_unref(struct clq_program *program)
 {
-	if (!program || atomic_fetch_sub_explicit(&program->refs, 1,
-						  memory_order_acq_rel) != 1)
+	if (!program || !clq__ref_put(&program->refs))
 		return;
 	program_free(program);
 }

@@ -46,9 +46,9 @@ queue_new(struct clq_context *ctx, const char *function, unsigned flags,
 		return clq__check(ctx, err, "clCreateCommandQueue");
 	}
 	/* The handle holds the queue's one OpenCL reference. */
-	atomic_init(&queue->handle->refs, 1);
+	clq__ref_init(&queue->handle->refs);
 	queue->handle->cl = queue->cl;
-	atomic_init(&queue->refs, 1);
+	clq__ref_init(&queue->refs);
 	queue->ctx = clq_context_ref(ctx);
 	queue->flags = flags;
 	queue->id = atomic_fetch_add_explicit(&next_queue_id, 1,
@@ -96,16 +96,14 @@ struct clq_queue *
 clq_queue_ref(struct clq_queue *queue)
 {
 	if (queue)
-		atomic_fetch_add_explicit(&queue->refs, 1,
-					  memory_order_relaxed);
+		clq__ref_get(&queue->refs);
 	return queue;
 }
 
 void
 clq_queue_unref(struct clq_queue *queue)
 {
-	if (!queue || atomic_fetch_sub_explicit(&queue->refs, 1,
-						memory_order_acq_rel) != 1)
+	if (!queue || !clq__ref_put(&queue->refs))
 		return;
 	/* Flush now: the handle may outlive the queue in its events, and
 	 * releasing the OpenCL queue (which flushes) waits for the last. */
@@ -114,8 +112,8 @@ clq_queue_unref(struct clq_queue *queue)
 	while (queue->observers)
 		clq__queue_remove_observer(queue, queue->observers);
 	if (queue->flags & CLQ_QUEUE_TUNING) {
-		clq_event_unref(queue->tune_first);
-		clq_event_unref(queue->tune_last);
+		clq__event_drop(queue->tune_first);
+		clq__event_drop(queue->tune_last);
 		pthread_mutex_destroy(&queue->tune_lock);
 	}
 	clq_context_unref(queue->ctx);
@@ -125,7 +123,7 @@ clq_queue_unref(struct clq_queue *queue)
 void
 clq__queue_handle_drop(struct clq__queue_handle *h)
 {
-	if (atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) != 1)
+	if (!clq__ref_put(&h->refs))
 		return;
 	/* clReleaseCommandQueue flushes; enqueued commands still run. */
 	clReleaseCommandQueue(h->cl);
@@ -187,9 +185,9 @@ tune_record(struct clq_queue *queue, struct clq_event *ev)
 	pthread_mutex_lock(&queue->tune_lock);
 	if (queue->tuning) {
 		if (!queue->tune_first)
-			queue->tune_first = clq_event_ref(ev);
-		clq_event_unref(queue->tune_last);
-		queue->tune_last = clq_event_ref(ev);
+			queue->tune_first = clq__event_hold(ev);
+		clq__event_drop(queue->tune_last);
+		queue->tune_last = clq__event_hold(ev);
 	}
 	pthread_mutex_unlock(&queue->tune_lock);
 }
@@ -223,8 +221,8 @@ clq_queue_start_tuning(struct clq_queue *queue)
 	queue->tune_first = queue->tune_last = NULL;
 	queue->tuning = 1;
 	pthread_mutex_unlock(&queue->tune_lock);
-	clq_event_unref(first);
-	clq_event_unref(last);
+	clq__event_drop(first);
+	clq__event_drop(last);
 	return CLQ_SUCCESS;
 }
 
@@ -263,8 +261,8 @@ clq_queue_stop_tuning(struct clq_queue *queue, double *seconds_out)
 		*seconds_out = end.end > start.start
 				       ? (double)(end.end - start.start) * 1e-9
 				       : 0.0;
-	clq_event_unref(first);
-	clq_event_unref(last);
+	clq__event_drop(first);
+	clq__event_drop(last);
 	return rc;
 }
 

@@ -174,7 +174,7 @@ clq_timeline_create(struct clq_context *ctx, struct clq_timeline **timeline_out)
 		free(tl);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
-	atomic_init(&tl->refs, 1);
+	clq__ref_init(&tl->refs);
 	tl->ctx = clq_context_ref(ctx);
 	if ((rc = calibrate(tl)) < 0) {
 		clq_timeline_unref(tl);
@@ -188,19 +188,17 @@ struct clq_timeline *
 clq_timeline_ref(struct clq_timeline *timeline)
 {
 	if (timeline)
-		atomic_fetch_add_explicit(&timeline->refs, 1,
-					  memory_order_relaxed);
+		clq__ref_get(&timeline->refs);
 	return timeline;
 }
 
 void
 clq_timeline_unref(struct clq_timeline *tl)
 {
-	if (!tl ||
-	    atomic_fetch_sub_explicit(&tl->refs, 1, memory_order_acq_rel) != 1)
+	if (!tl || !clq__ref_put(&tl->refs))
 		return;
 	for (size_t i = 0; i < tl->n_pend; i++)
-		clq_event_unref(tl->pend[i].ev);
+		clq__event_drop(tl->pend[i].ev);
 	free(tl->pend);
 	free(tl->rec);
 	names_free(&tl->tracks);
@@ -252,17 +250,6 @@ harvest_one(struct clq_timeline *tl, const struct pending *p)
 	return push_record(tl, &r);
 }
 
-static int
-command_done(struct clq_event *ev)
-{
-	cl_int status;
-
-	if (clGetEventInfo(ev->cl, CL_EVENT_COMMAND_EXECUTION_STATUS,
-			   sizeof(status), &status, NULL) != CL_SUCCESS)
-		return 1;
-	return status <= CL_COMPLETE;
-}
-
 /* Harvests the pending commands that have completed; lock held. */
 static void
 harvest_completed(struct clq_timeline *tl)
@@ -272,12 +259,12 @@ harvest_completed(struct clq_timeline *tl)
 	for (size_t i = 0; i < tl->n_pend; i++) {
 		struct pending *p = &tl->pend[i];
 
-		if (!command_done(p->ev)) {
+		if (!clq__cl_event_ended(p->ev->cl)) {
 			tl->pend[kept++] = *p;
 			continue;
 		}
 		harvest_one(tl, p);
-		clq_event_unref(p->ev);
+		clq__event_drop(p->ev);
 	}
 	tl->n_pend = kept;
 }
@@ -309,7 +296,7 @@ harvest_all(struct clq_timeline *tl)
 
 		if (prc < 0 && rc == CLQ_SUCCESS)
 			rc = prc;
-		clq_event_unref(p[i].ev);
+		clq__event_drop(p[i].ev);
 	}
 	pthread_mutex_unlock(&tl->lock);
 	free(p);
@@ -333,7 +320,7 @@ push_pending(struct clq_timeline *tl, struct clq_event *ev, uint32_t track,
 		tl->cap_pend = cap;
 	}
 	tl->pend[tl->n_pend++] =
-		(struct pending){clq_event_ref(ev), bytes, track, label};
+		(struct pending){clq__event_hold(ev), bytes, track, label};
 	return CLQ_SUCCESS;
 }
 
