@@ -778,7 +778,7 @@ check_overlap(struct clq_context *ctx, const struct copy *c)
 	return CL_MEM_COPY_OVERLAP;
 }
 
-static int
+static inline int
 copy_enqueue_any(struct clq_queue *q, struct copy *c, cl_uint n_wait,
 		 const cl_event *list, cl_event *ev)
 {
