@@ -794,29 +794,42 @@ copy_enqueue_any(struct clq_queue *q, struct copy *c, cl_uint n_wait,
 }
 
 /*
- * A blocking copy returns once its (last) command has ended, and ending
- * includes failing: one queued behind a command that fails (a user event
- * failed from another thread) returns CL_SUCCESS on PoCL having written
- * nothing. So it always takes an event, its own when clq__enqueue() gives
- * none, and keeps the status the command ended with for run_copy().
+ * A blocking copy is enqueued without blocking, then waited for: a
+ * blocking call returns once its command has ended, and ending includes
+ * failing. Behind a command that fails (a user event failed from another
+ * thread), PoCL's blocking call returns CL_SUCCESS having written nothing,
+ * and NVIDIA's returns the failed status as if the call itself were wrong.
+ * Waiting on the command's event and reading its status says the same on
+ * both; run_copy() turns a negative one into CLQ_ERROR_COMMAND_FAILED.
  */
 static int
 copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 	     cl_event *ev, void *data)
 {
 	struct copy *c = data;
-	cl_event own = NULL;
+	cl_event own = NULL, *done = ev ? ev : &own;
 	int rc;
 
 	if (c->dir == ON_DEVICE && (rc = check_overlap(q->ctx, c)) < 0)
 		return rc;
 	if (!c->blocking)
 		return copy_enqueue_any(q, c, n_wait, list, ev);
-	rc = copy_enqueue_any(q, c, n_wait, list, ev ? ev : &own);
-	if (rc == CLQ_SUCCESS &&
-	    clGetEventInfo(ev ? *ev : own, CL_EVENT_COMMAND_EXECUTION_STATUS,
-			   sizeof(c->status), &c->status, NULL) != CL_SUCCESS)
-		c->status = CL_COMPLETE; /* the enqueue said it ran */
+	c->blocking = CL_FALSE;
+	rc = copy_enqueue_any(q, c, n_wait, list, done);
+	c->blocking = CL_TRUE;
+	if (rc == CLQ_SUCCESS) {
+		cl_int err = clWaitForEvents(1, done);
+
+		/* A failed command: its status tells (run_copy()). */
+		if (err != CL_SUCCESS &&
+		    err != CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+			rc = clq__check(q->ctx, err, "clWaitForEvents");
+		else if (clGetEventInfo(*done,
+					CL_EVENT_COMMAND_EXECUTION_STATUS,
+					sizeof(c->status), &c->status,
+					NULL) != CL_SUCCESS)
+			c->status = CL_COMPLETE; /* the wait said it ended */
+	}
 	if (own)
 		clReleaseEvent(own);
 	return rc;
