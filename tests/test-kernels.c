@@ -285,6 +285,7 @@ START_TEST(too_much_local_memory_refused)
 	size_t device = (size_t)clq_device_get_local_memory(
 		clq_context_get_device(test_ctx));
 	size_t mine, room;
+	int rc;
 
 	ck_assert_ok(clq_program_create_from_source(test_ctx, local_source,
 						    NULL, &p));
@@ -297,7 +298,12 @@ START_TEST(too_much_local_memory_refused)
 	 * every kernel (CL_KERNEL_LOCAL_MEM_SIZE), PoCL none. */
 	room = device - (size_t)clq_kernel_get_local_memory(sum);
 	ck_assert_ok(launch_with_local(q, sum, 64 * sizeof(cl_int), 0));
-	ck_assert_ok(launch_with_local(q, sum, room, 0));
+	/* clq lets the exact fit through; the driver may still want more
+	 * (NVIDIA's launch says CL_OUT_OF_RESOURCES), PoCL runs it. */
+	test_log_expect("*");
+	rc = launch_with_local(q, sum, room, 0);
+	ck_assert_msg(rc == CLQ_SUCCESS || rc == CL_OUT_OF_RESOURCES,
+		      "an exact fit gave %s", clq_error_name(rc));
 	test_log_expect("bytes of __local memory");
 	ck_assert_rc(launch_with_local(q, sum, room + 1, 0),
 		     CLQ_ERROR_OUT_OF_RANGE);
@@ -309,7 +315,11 @@ START_TEST(too_much_local_memory_refused)
 	test_log_expect(NULL);
 
 	/* the kernel's own memory counts too, where the driver reports it */
-	ck_assert_ok(launch_with_local(q, own, device - mine, 1));
+	test_log_expect("*");
+	rc = launch_with_local(q, own, device - mine, 1);
+	ck_assert_msg(rc == CLQ_SUCCESS || rc == CL_OUT_OF_RESOURCES,
+		      "an exact fit gave %s", clq_error_name(rc));
+	test_log_expect(NULL);
 	if (mine >= 4096 * sizeof(cl_int)) {
 		test_log_expect("of its own");
 		ck_assert_rc(launch_with_local(q, own, device - mine + 1, 1),
