@@ -225,41 +225,30 @@ clq_host_array_wrap(enum clq_dtype dtype, size_t ndim, const size_t *shape,
 	return CLQ_SUCCESS;
 }
 
-int
-clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
-			     cl_bool blocking, cl_uint n_wait,
-			     const cl_event *list, cl_event *ev,
-			     int (*copy)(struct clq_queue *q, void *data),
-			     void *data)
+/* The unmap, copy and map of clq__host_array_remap_around(); `remap_lock`
+ * held. `waits` has room for one more entry than `n_wait`. */
+static int
+remap_locked(struct clq_host_array *h, struct clq_queue *q, cl_bool blocking,
+	     cl_uint n_wait, cl_event *waits, cl_event *ev,
+	     int (*copy)(struct clq_queue *q, void *data), void *data,
+	     struct clq__failsafe_extra *extra)
 {
-	cl_event inline_buf[CLQ__WAIT_INLINE + 1];
-	cl_event *waits = inline_buf;
 	cl_event map_ev = NULL, unmap_ev = NULL;
-	struct clq__failsafe_extra extra;
 	cl_int err;
 	void *ptr;
 	int rc;
 
-	if (n_wait + 1 > CLQ__WAIT_INLINE + 1) {
-		waits = malloc((n_wait + 1) * sizeof(*waits));
-		if (!waits)
-			return CL_OUT_OF_HOST_MEMORY;
-	}
-	for (cl_uint i = 0; i < n_wait; i++)
-		waits[i] = list[i];
-	if ((rc = clq__failsafe_extra_begin(q, 1, &extra)) < 0)
-		goto out_free;
-	pthread_mutex_lock(&h->remap_lock);
 	if (waits_for_last_map(h))
 		waits[n_wait++] = h->last_map;
-	rc = clq__check(q->ctx,
-			clEnqueueUnmapMemObject(q->cl, h->pinned, h->data,
-						n_wait, n_wait ? waits : NULL,
-						extra.spare ? &unmap_ev : NULL),
-			"clEnqueueUnmapMemObject");
-	clq__failsafe_extra_keep(&extra, unmap_ev);
+	rc = clq__check(
+		q->ctx,
+		clEnqueueUnmapMemObject(q->cl, h->pinned, h->data, n_wait,
+					n_wait ? waits : NULL,
+					extra->spare ? &unmap_ev : NULL),
+		"clEnqueueUnmapMemObject");
+	clq__failsafe_extra_keep(extra, unmap_ev);
 	if (rc < 0)
-		goto out;
+		return rc;
 	rc = copy(q, data);
 	/* Map again even when the copy failed: the memory must come back. */
 	ptr = clEnqueueMapBuffer(q->cl, h->pinned, blocking,
@@ -269,8 +258,7 @@ clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 		clq__log(q->ctx, CLQ_LOG_ERROR,
 			 "a host array could not be mapped again: its memory "
 			 "is unusable until it is released");
-		rc = clq__check(q->ctx, err, "clEnqueueMapBuffer");
-		goto out;
+		return clq__check(q->ctx, err, "clEnqueueMapBuffer");
 	}
 	if (ptr != h->data) {
 		/* OpenCL does not promise one address for every mapping. */
@@ -286,10 +274,35 @@ clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
 		clRetainEvent(map_ev);
 		*ev = map_ev;
 	}
-out:
-	pthread_mutex_unlock(&h->remap_lock);
-	clq__failsafe_extra_end(&extra);
-out_free:
+	return rc;
+}
+
+int
+clq__host_array_remap_around(struct clq_host_array *h, struct clq_queue *q,
+			     cl_bool blocking, cl_uint n_wait,
+			     const cl_event *list, cl_event *ev,
+			     int (*copy)(struct clq_queue *q, void *data),
+			     void *data)
+{
+	cl_event inline_buf[CLQ__WAIT_INLINE + 1];
+	cl_event *waits = inline_buf;
+	struct clq__failsafe_extra extra;
+	int rc;
+
+	if (n_wait + 1 > CLQ__WAIT_INLINE + 1) {
+		waits = malloc((n_wait + 1) * sizeof(*waits));
+		if (!waits)
+			return CL_OUT_OF_HOST_MEMORY;
+	}
+	for (cl_uint i = 0; i < n_wait; i++)
+		waits[i] = list[i];
+	if ((rc = clq__failsafe_extra_begin(q, 1, &extra)) == CLQ_SUCCESS) {
+		pthread_mutex_lock(&h->remap_lock);
+		rc = remap_locked(h, q, blocking, n_wait, waits, ev, copy, data,
+				  &extra);
+		pthread_mutex_unlock(&h->remap_lock);
+		clq__failsafe_extra_end(&extra);
+	}
 	if (waits != inline_buf)
 		free(waits);
 	return rc;
