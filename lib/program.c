@@ -695,12 +695,12 @@ build(struct clq_context *ctx, const char *name, const char *source,
 	opts = build_options(dev, added, options);
 	if (!p->name || !opts) {
 		err = CL_OUT_OF_HOST_MEMORY;
-		goto fail;
+		goto out;
 	}
 	p->cl = clCreateProgramWithSource(ctx->cl, 1, &source, NULL, &err);
 	if (err != CL_SUCCESS) {
 		clq__check(ctx, err, "clCreateProgramWithSource");
-		goto fail;
+		goto out;
 	}
 	err = clBuildProgram(p->cl, 1, &dev->id, opts, NULL, NULL);
 	/*
@@ -717,7 +717,7 @@ build(struct clq_context *ctx, const char *name, const char *source,
 		free(opts);
 		if (!(opts = build_options(dev, 0, options))) {
 			err = CL_OUT_OF_HOST_MEMORY;
-			goto fail;
+			goto out;
 		}
 		err = clBuildProgram(p->cl, 1, &dev->id, opts, NULL, NULL);
 		p->arg_info = 0;
@@ -732,9 +732,10 @@ build(struct clq_context *ctx, const char *name, const char *source,
 	p->build_log = read_build_log(p);
 	if (!p->build_log) {
 		err = CL_OUT_OF_HOST_MEMORY;
-		goto fail;
+		goto out;
 	}
 	if (err == CL_SUCCESS || err == CL_BUILD_PROGRAM_FAILURE) {
+		/* Handed over even when the build failed: its log is data. */
 		p->built = err == CL_SUCCESS;
 		if (!p->built)
 			clq__log(ctx, CLQ_LOG_ERROR, "building %s failed:\n%s",
@@ -742,15 +743,17 @@ build(struct clq_context *ctx, const char *name, const char *source,
 		else if (*p->build_log)
 			clq__log(ctx, CLQ_LOG_INFO, "build log of %s:\n%s",
 				 name, p->build_log);
-		free(opts);
 		*program_out = p;
-		return err;
+		p = NULL;
+	} else {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "building %s with options '%s': %s (%s)", name, opts,
+			 clq_error_name(err), clq_strerror(err));
 	}
-	clq__log(ctx, CLQ_LOG_ERROR, "building %s with options '%s': %s (%s)",
-		 name, opts, clq_error_name(err), clq_strerror(err));
-fail:
+out:
 	free(opts);
-	program_free(p);
+	if (p)
+		program_free(p);
 	return err;
 }
 
