@@ -1177,19 +1177,12 @@ fill_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 			  "clEnqueueFillBuffer");
 }
 
-int
-clq_device_array_fill(struct clq_device_array *array, struct clq_queue *queue,
-		      const void *value, struct clq_event *const *wait,
-		      size_t n_wait, struct clq_event **event_out)
+/* The checks a fill makes of its arguments; clears *event_out. */
+static int
+check_fill(const char *fn, struct clq_device_array *array,
+	   struct clq_queue *queue, const void *value,
+	   struct clq_event **event_out)
 {
-	static const char fn[] = "clq_device_array_fill";
-	struct fill f = {array, value};
-	struct clq__command command = {.enqueue = fill_enqueue,
-				       .data = &f,
-				       .label = "fill",
-				       .bytes = array ? array->layout.nbytes
-						      : 0};
-
 	if (event_out)
 		*event_out = NULL;
 	if (!array || !queue || !value)
@@ -1202,6 +1195,25 @@ clq_device_array_fill(struct clq_device_array *array, struct clq_queue *queue,
 			 fn);
 		return CLQ_ERROR_CONTEXT_MISMATCH;
 	}
+	return CLQ_SUCCESS;
+}
+
+int
+clq_device_array_fill(struct clq_device_array *array, struct clq_queue *queue,
+		      const void *value, struct clq_event *const *wait,
+		      size_t n_wait, struct clq_event **event_out)
+{
+	static const char fn[] = "clq_device_array_fill";
+	struct fill f = {array, value};
+	struct clq__command command = {.enqueue = fill_enqueue,
+				       .data = &f,
+				       .label = "fill",
+				       .bytes = array ? array->layout.nbytes
+						      : 0};
+	int rc;
+
+	if ((rc = check_fill(fn, array, queue, value, event_out)) < 0)
+		return rc;
 	return clq__enqueue(queue, fn, &command, wait, n_wait, event_out);
 }
 
@@ -1443,18 +1455,8 @@ clq_device_array_fill_region(struct clq_device_array *array,
 		.enqueue = fill_region_enqueue, .data = &f, .label = "fill"};
 	int rc;
 
-	if (event_out)
-		*event_out = NULL;
-	if (!array || !queue || !value)
-		return clq__invalid(array ? array->ctx : NULL, fn,
-				    "array, queue or value is NULL");
-	if (queue->ctx != array->ctx) {
-		clq__log(array->ctx, CLQ_LOG_ERROR,
-			 "%s: the array and the queue belong to different "
-			 "contexts",
-			 fn);
-		return CLQ_ERROR_CONTEXT_MISMATCH;
-	}
+	if ((rc = check_fill(fn, array, queue, value, event_out)) < 0)
+		return rc;
 	rc = clq__make_box(array->ctx, fn, &array->layout, start, count,
 			   "array", &f.box);
 	if (rc < 0)
