@@ -40,6 +40,9 @@ struct clq_timeline {
 	int64_t host_offset_ns; /* device time = host monotonic + offset */
 	double host_error_s;
 	char *title; /* clq_timeline_set_title(); NULL: none */
+	/* The first error of a command harvested on the way (push_pending()),
+	 * reported by the next flush or reader. */
+	int harvest_rc;
 };
 
 static uint64_t
@@ -255,6 +258,7 @@ static void
 harvest_completed(struct clq_timeline *tl)
 {
 	size_t kept = 0;
+	int rc;
 
 	for (size_t i = 0; i < tl->n_pend; i++) {
 		struct pending *p = &tl->pend[i];
@@ -263,7 +267,9 @@ harvest_completed(struct clq_timeline *tl)
 			tl->pend[kept++] = *p;
 			continue;
 		}
-		harvest_one(tl, p);
+		rc = harvest_one(tl, p);
+		if (rc < 0 && tl->harvest_rc == CLQ_SUCCESS)
+			tl->harvest_rc = rc;
 		clq__event_drop(p->ev);
 	}
 	tl->n_pend = kept;
@@ -287,6 +293,8 @@ harvest_all(struct clq_timeline *tl)
 	n = tl->n_pend;
 	tl->pend = NULL;
 	tl->n_pend = tl->cap_pend = 0;
+	rc = tl->harvest_rc;
+	tl->harvest_rc = CLQ_SUCCESS;
 	pthread_mutex_unlock(&tl->lock);
 	for (size_t i = 0; i < n; i++)
 		clq_event_wait(p[i].ev);
@@ -354,18 +362,21 @@ binding_enqueued(struct clq__observer *o, struct clq_queue *q,
 {
 	struct binding *b = (struct binding *)o;
 	struct clq_timeline *tl = b->tl;
+	char *next;
 	long label;
 	int rc = CL_OUT_OF_HOST_MEMORY;
 
+	/* The timeline's lock guards the binding's label too: two threads
+	 * may enqueue on one queue, and one may set the next label. */
 	pthread_mutex_lock(&tl->lock);
-	label = b->next_label ? intern(&tl->labels, b->next_label)
-			      : command_label(tl, command);
+	next = b->next_label;
+	b->next_label = NULL;
+	label = next ? intern(&tl->labels, next) : command_label(tl, command);
 	if (label >= 0)
 		rc = push_pending(tl, ev, b->track, (uint32_t)label,
 				  command->bytes);
 	pthread_mutex_unlock(&tl->lock);
-	free(b->next_label);
-	b->next_label = NULL;
+	free(next);
 	if (rc < 0)
 		clq__log(clq_queue_get_context(q), CLQ_LOG_WARNING,
 			 "timeline: out of memory, a command is not recorded");
@@ -443,7 +454,7 @@ clq_queue_set_next_label(struct clq_queue *queue, const char *label)
 {
 	static const char fn[] = "clq_queue_set_next_label";
 	struct binding *b;
-	char *copy;
+	char *copy, *old;
 
 	if (!queue || !label)
 		return clq__invalid(clq_queue_get_context(queue), fn,
@@ -454,8 +465,11 @@ clq_queue_set_next_label(struct clq_queue *queue, const char *label)
 	copy = strdup(label);
 	if (!copy)
 		return CL_OUT_OF_HOST_MEMORY;
-	free(b->next_label);
+	pthread_mutex_lock(&b->tl->lock);
+	old = b->next_label;
 	b->next_label = copy;
+	pthread_mutex_unlock(&b->tl->lock);
+	free(old);
 	return CLQ_SUCCESS;
 }
 

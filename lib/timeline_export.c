@@ -2,20 +2,69 @@
 /* What the timeline exporters share: escaping, the time axis, errors. */
 #include "timeline_snapshot.h"
 
-void
-clq__write_escaped(FILE *out, const char *s, int xml)
+/*
+ * The length of the well-formed UTF-8 sequence at `s` (RFC 3629: no
+ * overlongs, no surrogates, nothing past U+10FFFF), or 0. `*cp` gets the
+ * code point.
+ */
+static size_t
+utf8_sequence(const unsigned char *s, uint32_t *cp)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+	uint32_t v;
 
-		if (xml && (c == '<' || c == '>' || c == '&' || c == '"'))
-			fprintf(out, "&#%u;", c);
-		else if (!xml && (c == '"' || c == '\\'))
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, xml ? " " : "\\u%04x", c);
-		else
-			fputc(c, out);
+	if (!n || s[0] > 0xf4)
+		return 0;
+	v = s[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	if (v < min[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/*
+ * Track, label and title strings come from callers and drivers and need
+ * not be UTF-8: an ill-formed sequence is written as U+FFFD, as are
+ * U+FFFE and U+FFFF in XML (which allows neither), so that both outputs
+ * always parse.
+ */
+void
+clq__write_escaped(FILE *out, const char *str, int xml)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s) {
+		unsigned char c = *s;
+		uint32_t cp;
+		size_t n;
+
+		if (c < 0x80) {
+			if (xml &&
+			    (c == '<' || c == '>' || c == '&' || c == '"'))
+				fprintf(out, "&#%u;", c);
+			else if (!xml && (c == '"' || c == '\\'))
+				fprintf(out, "\\%c", c);
+			else if (c < 0x20 || c == 0x7f)
+				fprintf(out, xml ? " " : "\\u%04x", c);
+			else
+				fputc(c, out);
+			s++;
+			continue;
+		}
+		n = utf8_sequence(s, &cp);
+		if (!n || (xml && (cp == 0xfffe || cp == 0xffff))) {
+			fputs("\xef\xbf\xbd", out); /* U+FFFD */
+			s += n ? n : 1;
+			continue;
+		}
+		fwrite(s, 1, n, out);
+		s += n;
 	}
 }
 

@@ -500,6 +500,108 @@ START_TEST(slow_writer_does_not_stall_enqueues)
 }
 END_TEST
 
+/* Strings that are not UTF-8 come out as U+FFFD, so the outputs parse. */
+START_TEST(ill_formed_strings_are_replaced)
+{
+	static const char *const bad[] = {"bad\xff\xfe", "cut\xe2\x82",
+					  "sur\xed\xa0\x80", "over\xc0\x80",
+					  "nonchar\xef\xbf\xbf"};
+	struct clq_timeline *tl = timeline_new();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_ok(clq_timeline_add_span(tl, bad[i], bad[i], 1000,
+						   2000, 0));
+	for (int svg = 0; svg <= 1; svg++) {
+		out = open_memstream(&text, &len);
+		ck_assert_ok(svg ? clq_timeline_write_svg(tl, out)
+				 : clq_timeline_write_trace(tl, out));
+		fclose(out);
+		ck_assert_ptr_null(strstr(text, "\xff"));
+		ck_assert_ptr_null(strstr(text, "\xc0\x80"));
+		ck_assert_ptr_null(strstr(text, "\xed\xa0\x80"));
+		ck_assert_ptr_nonnull(strstr(text, "bad\xef\xbf\xbd"));
+		/* U+FFFF is valid JSON but not XML */
+		ck_assert_ptr_nonnull(
+			strstr(text, svg ? "nonchar\xef\xbf\xbd"
+					 : "nonchar\xef\xbf\xbf"));
+		free(text);
+	}
+	clq_timeline_unref(tl);
+}
+END_TEST
+
+/* A command that failed and was harvested on the way (past 1024 pending)
+ * still makes the next flush fail. */
+START_TEST(failure_harvested_on_the_way_is_reported)
+{
+	struct clq_timeline *tl = timeline_new();
+	struct clq_queue *a = test_queue_new(CLQ_QUEUE_PROFILING);
+	struct clq_queue *b = test_queue_new(CLQ_QUEUE_PROFILING);
+	struct clq_event *u = test_user_event_new();
+
+	ck_assert_ok(clq_queue_set_timeline(a, tl, "a"));
+	ck_assert_ok(clq_queue_set_timeline(b, tl, "b"));
+	ck_assert_ok(clq_queue_enqueue_marker(a, &u, 1, NULL));
+	test_log_expect("*");
+	ck_assert_ok(clq_user_event_complete(u, CL_INVALID_VALUE));
+	ck_assert_ok(clq_queue_finish(a));
+	for (int i = 0; i < 2200; i++) {
+		ck_assert_ok(clq_queue_enqueue_marker(b, NULL, 0, NULL));
+		if (i == 1100)
+			ck_assert_ok(clq_queue_finish(b));
+	}
+	ck_assert_rc(clq_timeline_flush(tl), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_ok(clq_timeline_flush(tl)); /* reported once */
+	clq_event_unref(u);
+	clq_queue_unref(a);
+	clq_queue_unref(b);
+	clq_timeline_unref(tl);
+}
+END_TEST
+
+/* Two threads on one attached queue, one setting labels: no race on the
+ * queue's next label (TSan checks). */
+struct labeller {
+	struct clq_queue *q;
+	int set_labels;
+};
+
+static void *
+labeller_run(void *data)
+{
+	struct labeller *l = data;
+
+	for (int i = 0; i < 300; i++) {
+		if (l->set_labels)
+			ck_assert_ok(clq_queue_set_next_label(l->q, "mine"));
+		ck_assert_ok(clq_queue_enqueue_marker(l->q, NULL, 0, NULL));
+	}
+	return NULL;
+}
+
+START_TEST(two_threads_on_one_attached_queue)
+{
+	struct clq_timeline *tl = timeline_new();
+	struct clq_queue *q = test_queue_new(CLQ_QUEUE_PROFILING);
+	struct labeller l[2] = {{q, 1}, {q, 0}};
+	pthread_t t[2];
+
+	ck_assert_ok(clq_queue_set_timeline(q, tl, "q"));
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(
+			pthread_create(&t[i], NULL, labeller_run, &l[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_ok(clq_timeline_flush(tl));
+	ck_assert_uint_eq(clq_timeline_get_count(tl), 600);
+	clq_queue_unref(q);
+	clq_timeline_unref(tl);
+}
+END_TEST
+
 START_TEST(mistakes_refused)
 {
 	struct clq_timeline *tl = timeline_new();
@@ -566,6 +668,9 @@ timeline_suite(void)
 	tcase_add_test(tc, host_spans_align_with_the_device);
 	tcase_add_test(tc, mistakes_refused);
 	tcase_add_test(tc, title_in_svg_and_trace);
+	tcase_add_test(tc, ill_formed_strings_are_replaced);
+	tcase_add_test(tc, failure_harvested_on_the_way_is_reported);
+	tcase_add_test(tc, two_threads_on_one_attached_queue);
 	tcase_add_loop_test(tc, slow_writer_does_not_stall_enqueues, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;

@@ -85,6 +85,11 @@ CLQ_EXPORT void clq_timeline_unref(struct clq_timeline *timeline);
  * clq_queue_enqueue_wait_for_events() included). A NULL timeline detaches
  * the queue.
  *
+ * Thread safety: attach or detach a queue while no other thread enqueues
+ * on it (the queue's list of observers is read by every enqueue without a
+ * lock, so that enqueues on queues without a timeline pay nothing);
+ * enqueueing on attached queues from several threads is safe.
+ *
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL queue, or a
  *         NULL or empty track with a timeline;
  *         #CLQ_ERROR_PROFILING_DISABLED for a queue without
@@ -97,7 +102,9 @@ clq_queue_set_timeline(struct clq_queue *queue, struct clq_timeline *timeline,
 
 /**
  * Labels the next command enqueued on `queue` (copied; used once) instead
- * of the default label. Meant for a queue one thread enqueues on.
+ * of the default label. Meant for a queue one thread enqueues on: with
+ * several, the label goes to whichever command comes next (safe, but
+ * unpredictable).
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL or a queue
  *         with no timeline; `CL_OUT_OF_HOST_MEMORY`.
  */
