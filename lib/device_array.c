@@ -820,14 +820,17 @@ copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 	if (rc == CLQ_SUCCESS) {
 		cl_int err = clWaitForEvents(1, done);
 
-		/* A failed command: its status tells (run_copy()). */
+		/* A failed command: its status tells (run_copy()). A wait
+		 * that fails for other reasons must still not return while
+		 * the copy may read or write the caller's memory. */
 		if (err != CL_SUCCESS &&
-		    err != CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+		    err != CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) {
 			rc = clq__check(q->ctx, err, "clWaitForEvents");
-		else if (clGetEventInfo(*done,
-					CL_EVENT_COMMAND_EXECUTION_STATUS,
-					sizeof(c->status), &c->status,
-					NULL) != CL_SUCCESS)
+			clFinish(q->cl);
+		} else if (clGetEventInfo(*done,
+					  CL_EVENT_COMMAND_EXECUTION_STATUS,
+					  sizeof(c->status), &c->status,
+					  NULL) != CL_SUCCESS)
 			c->status = CL_COMPLETE; /* the wait said it ended */
 	}
 	if (own)
