@@ -32,6 +32,11 @@ struct clq_timeline {
 	atomic_uint refs;
 	struct clq_context *ctx;
 	pthread_mutex_t lock; /* guards everything below */
+	/* Threads in harvest_all() (their pending lists taken out of `pend`),
+	 * and the signal that one has finished: a reader waits for the
+	 * others, so that it never sees less than was recorded before it. */
+	unsigned harvesting;
+	pthread_cond_t harvested;
 	struct names tracks, labels;
 	struct clq__record *rec;
 	size_t n_rec, cap_rec;
@@ -177,6 +182,12 @@ clq_timeline_create(struct clq_context *ctx, struct clq_timeline **timeline_out)
 		free(tl);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
+	if (pthread_cond_init(&tl->harvested, NULL) != 0) {
+		pthread_cond_destroy(&tl->harvested);
+		pthread_mutex_destroy(&tl->lock);
+		free(tl);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
 	clq__ref_init(&tl->refs);
 	tl->ctx = clq_context_ref(ctx);
 	if ((rc = calibrate(tl)) < 0) {
@@ -295,6 +306,7 @@ harvest_all(struct clq_timeline *tl)
 	tl->n_pend = tl->cap_pend = 0;
 	rc = tl->harvest_rc;
 	tl->harvest_rc = CLQ_SUCCESS;
+	tl->harvesting++;
 	pthread_mutex_unlock(&tl->lock);
 	for (size_t i = 0; i < n; i++)
 		clq_event_wait(p[i].ev);
@@ -306,6 +318,10 @@ harvest_all(struct clq_timeline *tl)
 			rc = prc;
 		clq__event_drop(p[i].ev);
 	}
+	tl->harvesting--;
+	pthread_cond_broadcast(&tl->harvested);
+	while (tl->harvesting)
+		pthread_cond_wait(&tl->harvested, &tl->lock);
 	pthread_mutex_unlock(&tl->lock);
 	free(p);
 	return rc;
@@ -456,9 +472,10 @@ clq_queue_set_next_label(struct clq_queue *queue, const char *label)
 	struct binding *b;
 	char *copy, *old;
 
-	if (!queue || !label)
-		return clq__invalid(clq_queue_get_context(queue), fn,
-				    "queue or label is NULL");
+	if (!queue || !label || !*label)
+		return clq__invalid(
+			clq_queue_get_context(queue), fn,
+			"queue or label is NULL, or the label empty");
 	if (!(b = binding_of(queue)))
 		return clq__invalid(clq_queue_get_context(queue), fn,
 				    "the queue has no timeline");

@@ -602,6 +602,62 @@ START_TEST(two_threads_on_one_attached_queue)
 }
 END_TEST
 
+/* A reader while another thread flushes waits for that flush: it never
+ * sees less than was recorded before it started. */
+struct flusher {
+	struct clq_timeline *tl;
+	int rc;
+	size_t count;
+};
+
+static void *
+flush_run(void *data)
+{
+	struct flusher *f = data;
+
+	f->rc = clq_timeline_flush(f->tl);
+	return NULL;
+}
+
+static void *
+summarize_run(void *data)
+{
+	struct flusher *f = data;
+	struct clq_timeline_summary *s = NULL;
+
+	f->rc = clq_timeline_summarize(f->tl, &s);
+	f->count = s ? s->tracks[0].count : 0;
+	clq_timeline_summary_free(s);
+	return NULL;
+}
+
+START_TEST(reader_waits_for_a_concurrent_flush)
+{
+	struct clq_timeline *tl = timeline_new();
+	struct clq_queue *q = test_queue_new(CLQ_QUEUE_PROFILING);
+	struct clq_event *u = test_user_event_new();
+	struct flusher flusher = {tl, -1, 0}, reader = {tl, -1, 0};
+	pthread_t tf, tr;
+
+	ck_assert_ok(clq_queue_set_timeline(q, tl, "q"));
+	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, NULL));
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, NULL));
+	ck_assert_int_eq(pthread_create(&tf, NULL, flush_run, &flusher), 0);
+	test_sleep_ms(50); /* the flusher has taken the pending commands */
+	ck_assert_int_eq(pthread_create(&tr, NULL, summarize_run, &reader), 0);
+	test_sleep_ms(50);
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	pthread_join(tf, NULL);
+	pthread_join(tr, NULL);
+	ck_assert_ok(flusher.rc);
+	ck_assert_ok(reader.rc);
+	ck_assert_uint_eq(reader.count, 2);
+	clq_event_unref(u);
+	clq_queue_unref(q);
+	clq_timeline_unref(tl);
+}
+END_TEST
+
 START_TEST(mistakes_refused)
 {
 	struct clq_timeline *tl = timeline_new();
@@ -622,6 +678,10 @@ START_TEST(mistakes_refused)
 			 CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_int_eq(clq_queue_set_next_label(q, "x"),
 			 CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_int_eq(clq_queue_set_timeline(q, tl, "t"), CLQ_SUCCESS);
+	ck_assert_int_eq(clq_queue_set_next_label(q, ""),
+			 CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_int_eq(clq_queue_set_timeline(q, NULL, NULL), CLQ_SUCCESS);
 	ck_assert_int_eq(clq_timeline_add_event(tl, user, "t", "x"),
 			 CLQ_ERROR_PROFILING_DISABLED);
 	ck_assert_int_eq(clq_timeline_add_event(tl, NULL, "t", "x"),
@@ -671,6 +731,7 @@ timeline_suite(void)
 	tcase_add_test(tc, ill_formed_strings_are_replaced);
 	tcase_add_test(tc, failure_harvested_on_the_way_is_reported);
 	tcase_add_test(tc, two_threads_on_one_attached_queue);
+	tcase_add_test(tc, reader_waits_for_a_concurrent_flush);
 	tcase_add_loop_test(tc, slow_writer_does_not_stall_enqueues, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;

@@ -105,8 +105,8 @@ clq_queue_set_timeline(struct clq_queue *queue, struct clq_timeline *timeline,
  * of the default label. Meant for a queue one thread enqueues on: with
  * several, the label goes to whichever command comes next (safe, but
  * unpredictable).
- * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL or a queue
- *         with no timeline; `CL_OUT_OF_HOST_MEMORY`.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL, an empty
+ *         label or a queue with no timeline; `CL_OUT_OF_HOST_MEMORY`.
  */
 CLQ_EXPORT int
 clq_queue_set_next_label(struct clq_queue *queue, const char *label);
