@@ -36,12 +36,18 @@ clq_context_create(struct clq_device *device, struct clq_context **ctx_out)
 		return CL_OUT_OF_HOST_MEMORY;
 	clq__ref_init(&ctx->refs);
 	clq__log_sink_init(&ctx->log);
+	if ((err = clq__order_init(ctx)) < 0) {
+		clq__log_sink_destroy(&ctx->log);
+		free(ctx);
+		return err;
+	}
 	clq__failsafe_init(&ctx->failsafe, device);
 	/* The notify callback gets ctx before ctx->cl is set; it only logs. */
 	ctx->cl = clCreateContext(props, 1, &id, context_notify, ctx, &err);
 	if (err != CL_SUCCESS) {
 		clq__check(NULL, err, "clCreateContext");
 		clq__failsafe_destroy(&ctx->failsafe);
+		clq__order_destroy(&ctx->order);
 		clq__log_sink_destroy(&ctx->log);
 		free(ctx);
 		return err;
@@ -81,6 +87,7 @@ void
 clq__context_free(struct clq_context *ctx)
 {
 	clq__failsafe_destroy(&ctx->failsafe);
+	clq__order_destroy(&ctx->order);
 	clReleaseContext(ctx->cl);
 	clq_device_unref(ctx->device);
 	clq__log_sink_destroy(&ctx->log);

@@ -46,6 +46,21 @@ array_attach(struct clq_device_array *a, struct clq_context *ctx, cl_mem mem)
 	a->root_offset = 0;
 }
 
+/* Joins the record of the array's root buffer (ordering), then hands the
+ * array over; on failure releases it. */
+static int
+array_publish(struct clq_device_array *a, struct clq_device_array **array_out)
+{
+	int rc = clq__order_array_add(a);
+
+	if (rc < 0) {
+		clq_device_array_unref(a);
+		return rc;
+	}
+	*array_out = a;
+	return CLQ_SUCCESS;
+}
+
 int
 clq_device_array_create(struct clq_context *ctx, enum clq_dtype dtype,
 			size_t ndim, const size_t *shape,
@@ -73,8 +88,7 @@ clq_device_array_create(struct clq_context *ctx, enum clq_dtype dtype,
 		return clq__check(ctx, err, "clCreateBuffer");
 	}
 	array_attach(a, ctx, mem);
-	*array_out = a;
-	return CLQ_SUCCESS;
+	return array_publish(a, array_out);
 }
 
 int
@@ -140,8 +154,7 @@ clq_device_array_create_alias(struct clq_context *ctx, cl_mem buffer,
 	clRetainMemObject(buffer);
 	a->root = buffer;
 	a->root_offset = offset;
-	*array_out = a;
-	return CLQ_SUCCESS;
+	return array_publish(a, array_out);
 }
 
 struct clq_device_array *
@@ -157,6 +170,7 @@ clq_device_array_unref(struct clq_device_array *array)
 {
 	if (!array || !clq__ref_put(&array->refs))
 		return;
+	clq__order_array_remove(array);
 	clReleaseMemObject(array->mem);
 	if (array->root != array->mem)
 		clReleaseMemObject(array->root);
@@ -683,8 +697,10 @@ struct copy {
 	struct side other;
 	struct clq_host_array *host; /* NULL between device arrays; held until
 				     * an async copy completes */
-	cl_int status;	      /* blocking: the execution status it ended with */
-	const char *function; /* the caller, for messages */
+	const char *function;	     /* the caller, for messages */
+	/* Ordering: the device array, and the source of a device copy. */
+	struct clq__touch touches[2];
+	size_t n_touches;
 };
 
 /*
@@ -793,48 +809,20 @@ copy_enqueue_any(struct clq_queue *q, struct copy *c, cl_uint n_wait,
 			    n_wait, list, ev);
 }
 
-/*
- * A blocking copy is enqueued without blocking, then waited for: a
- * blocking call returns once its command has ended, and ending includes
- * failing. Behind a command that fails (a user event failed from another
- * thread), PoCL's blocking call returns CL_SUCCESS having written nothing,
- * and NVIDIA's returns the failed status as if the call itself were wrong.
- * Waiting on the command's event and reading its status says the same on
- * both; run_copy() turns a negative one into CLQ_ERROR_COMMAND_FAILED.
- */
+/* A blocking copy is enqueued without blocking; clq__enqueue() waits. */
 static int
 copy_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 	     cl_event *ev, void *data)
 {
 	struct copy *c = data;
-	cl_event own = NULL, *done = ev ? ev : &own;
+	cl_bool blocking = c->blocking;
 	int rc;
 
 	if (c->dir == ON_DEVICE && (rc = check_overlap(q->ctx, c)) < 0)
 		return rc;
-	if (!c->blocking)
-		return copy_enqueue_any(q, c, n_wait, list, ev);
 	c->blocking = CL_FALSE;
-	rc = copy_enqueue_any(q, c, n_wait, list, done);
-	c->blocking = CL_TRUE;
-	if (rc == CLQ_SUCCESS) {
-		cl_int err = clWaitForEvents(1, done);
-
-		/* A failed command: its status tells (run_copy()). A wait
-		 * that fails for other reasons must still not return while
-		 * the copy may read or write the caller's memory. */
-		if (err != CL_SUCCESS &&
-		    err != CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) {
-			rc = clq__check(q->ctx, err, "clWaitForEvents");
-			clFinish(q->cl);
-		} else if (clGetEventInfo(*done,
-					  CL_EVENT_COMMAND_EXECUTION_STATUS,
-					  sizeof(c->status), &c->status,
-					  NULL) != CL_SUCCESS)
-			c->status = CL_COMPLETE; /* the wait said it ended */
-	}
-	if (own)
-		clReleaseEvent(own);
+	rc = copy_enqueue_any(q, c, n_wait, list, ev);
+	c->blocking = blocking;
 	return rc;
 }
 
@@ -846,7 +834,7 @@ copy_enqueued(struct clq_queue *q, struct clq_event *ev, void *data)
 
 /*
  * Enqueues `c`, which moves `bytes` bytes of data. A blocking copy whose
- * command failed gives CLQ_ERROR_COMMAND_FAILED (see copy_enqueue()).
+ * command failed gives CLQ_ERROR_COMMAND_FAILED (see clq__enqueue()).
  */
 static int
 run_copy(const char *function, struct clq_queue *q, struct copy *c,
@@ -859,7 +847,10 @@ run_copy(const char *function, struct clq_queue *q, struct copy *c,
 	struct clq__command command = {.enqueue = copy_enqueue,
 				       .data = c,
 				       .label = labels[c->dir],
-				       .bytes = bytes};
+				       .bytes = bytes,
+				       .touches = c->touches,
+				       .n_touches = c->n_touches,
+				       .blocking = c->blocking};
 	int rc;
 
 	/* Wrapped memory is the caller's to keep (clq_host_array_wrap()):
@@ -867,14 +858,20 @@ run_copy(const char *function, struct clq_queue *q, struct copy *c,
 	if (c->host && !c->blocking && c->host->strategy != CLQ__HOST_WRAPPED)
 		command.enqueued = copy_enqueued;
 	rc = clq__enqueue(q, function, &command, wait, n_wait, event_out);
-	if (!c->blocking)
-		return rc;
-	/* Some drivers report the failure from the blocking call itself. */
-	if (rc == CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+	/* Some drivers report a failed wait list entry from the call. */
+	if (c->blocking && rc == CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
 		return CLQ_ERROR_COMMAND_FAILED;
-	if (rc == CLQ_SUCCESS && c->status < 0)
-		return clq__command_failed(q->ctx, function, c->status);
 	return rc;
+}
+
+/* The ordering touches of a copy between device array `a` and the host. */
+static void
+touch_host_copy(struct copy *c, struct clq_device_array *a)
+{
+	c->touches[0].array = a;
+	c->touches[0].mode =
+		c->dir == TO_DEVICE ? CLQ__TOUCH_WRITE : CLQ__TOUCH_READ;
+	c->n_touches = 1;
 }
 
 static void
@@ -916,8 +913,8 @@ transfer(const char *function, struct clq_device_array *a, struct clq_queue *q,
 		return rc;
 	c.dir = dir;
 	c.blocking = !async;
-	c.status = CL_COMPLETE;
 	c.function = function;
+	touch_host_copy(&c, a);
 	/* Whole arrays of one shape: one command if the padding agrees; the
 	 * boxes are needed only for rectangular copies. */
 	c.flat = (a->layout.packed && h->layout.packed) ||
@@ -1057,6 +1054,7 @@ host_region(const char *function, struct clq_device_array *a,
 	device_side(a, &dev_box, &c.dev);
 	host_side(h, &host_box, &c.other);
 	c.flat = is_flat(&c.dev, &c.other);
+	touch_host_copy(&c, a);
 	return run_copy(function, q, &c, box_bytes(&a->layout, &dev_box), wait,
 			n_wait, event_out);
 }
@@ -1128,6 +1126,9 @@ device_copy(const char *function, struct clq_device_array *dst,
 	device_side(dst, &dst_box, &c.dev);
 	device_side(src, &src_box, &c.other);
 	c.flat = is_flat(&c.dev, &c.other);
+	c.touches[0] = (struct clq__touch){dst, CLQ__TOUCH_WRITE};
+	c.touches[1] = (struct clq__touch){src, CLQ__TOUCH_READ};
+	c.n_touches = 2;
 	return run_copy(function, q, &c, box_bytes(&dst->layout, &dst_box),
 			wait, n_wait, event_out);
 }
@@ -1208,11 +1209,14 @@ clq_device_array_fill(struct clq_device_array *array, struct clq_queue *queue,
 {
 	static const char fn[] = "clq_device_array_fill";
 	struct fill f = {array, value};
+	struct clq__touch touch = {array, CLQ__TOUCH_WRITE};
 	struct clq__command command = {.enqueue = fill_enqueue,
 				       .data = &f,
 				       .label = "fill",
-				       .bytes = array ? array->layout.nbytes
-						      : 0};
+				       .bytes =
+					       array ? array->layout.nbytes : 0,
+				       .touches = &touch,
+				       .n_touches = 1};
 	int rc;
 
 	if ((rc = check_fill(fn, array, queue, value, event_out)) < 0)
@@ -1454,8 +1458,12 @@ clq_device_array_fill_region(struct clq_device_array *array,
 {
 	static const char fn[] = "clq_device_array_fill_region";
 	struct fill_region f = {.array = array, .pattern = value};
-	struct clq__command command = {
-		.enqueue = fill_region_enqueue, .data = &f, .label = "fill"};
+	struct clq__touch touch = {array, CLQ__TOUCH_WRITE};
+	struct clq__command command = {.enqueue = fill_region_enqueue,
+				       .data = &f,
+				       .label = "fill",
+				       .touches = &touch,
+				       .n_touches = 1};
 	int rc;
 
 	if ((rc = check_fill(fn, array, queue, value, event_out)) < 0)

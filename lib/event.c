@@ -158,6 +158,8 @@ clq__command_event_recycle(struct clq_event *e)
 void
 clq__event_destroy(struct clq_event *e)
 {
+	clq__clock_drop(e->clock);
+	e->clock = NULL;
 	if (e->kept && e->cl) {
 		clq__failsafe_adopt(e);
 		return;
@@ -195,6 +197,7 @@ clq__command_event_new(struct clq_queue *queue)
 	e->profiled = (queue->flags & CLQ_QUEUE_PROFILING) != 0;
 	e->user = NULL;
 	e->kept = 0;
+	e->clock = NULL;
 	atomic_init(&e->unflushed, 1);
 	e->source = queue->handle;
 	clq__ref_get(&e->source->refs);

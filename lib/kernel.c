@@ -791,6 +791,40 @@ launch_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 	return err;
 }
 
+/*
+ * A launch in CHECK or AUTO: the array arguments become the command's
+ * touches, by their access (CLQ_ARG_IN() reads, CLQ_ARG_OUT() writes, the
+ * rest do both).
+ */
+static int
+enqueue_tracked(struct clq_queue *queue, struct clq__command *command,
+		const struct clq_arg *args, size_t n_args,
+		struct clq_event *const *wait, size_t n_wait,
+		struct clq_event **event_out)
+{
+	struct clq__touch inline_touches[8], *touches = inline_touches;
+	size_t n = 0;
+	int rc;
+
+	if (n_args > 8 && !(touches = malloc(n_args * sizeof(*touches))))
+		return CL_OUT_OF_HOST_MEMORY;
+	for (size_t i = 0; i < n_args; i++) {
+		if (args[i].kind != CLQ_ARG_KIND_ARRAY)
+			continue;
+		touches[n].array = args[i].array;
+		touches[n].mode = args[i].access ? (unsigned)args[i].access
+						 : CLQ_ACCESS_READ_WRITE;
+		n++;
+	}
+	command->touches = touches;
+	command->n_touches = n;
+	rc = clq__enqueue(queue, "clq_queue_enqueue_kernel", command, wait,
+			  n_wait, event_out);
+	if (touches != inline_touches)
+		free(touches);
+	return rc;
+}
+
 int
 clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
 			 const struct clq_arg *args, size_t n_args,
@@ -804,7 +838,8 @@ clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
 				       .data = &l,
 				       .label = "kernel",
 				       .label_arg =
-					       kernel ? kernel->name : NULL};
+					       kernel ? kernel->name : NULL,
+				       .kernel = kernel};
 	int rc;
 
 	if (event_out)
@@ -823,5 +858,8 @@ clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
 		    0 ||
 	    (rc = check_range(queue, kernel, work_dim, global, &l.local)) < 0)
 		return rc;
+	if (clq__ordering(queue->ctx))
+		return enqueue_tracked(queue, &command, args, n_args, wait,
+				       n_wait, event_out);
 	return clq__enqueue(queue, fn, &command, wait, n_wait, event_out);
 }

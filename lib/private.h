@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include <clq/clq.h>
 
@@ -96,12 +97,74 @@ struct clq__failsafe {
 	atomic_size_t full_sweep_at; /* n_kept that calls a whole sweep */
 };
 
+/*
+ * Vector clocks (order.c): what the commands stamped with a clock know.
+ * `v[k]` is the newest sequence number of queue slot k known to happen
+ * before them (0: none; slots at or past `n` are 0). Immutable once made
+ * and shared, refcounted, by a queue and the events it stamped.
+ */
+struct clq__clock {
+	atomic_uint refs;
+	unsigned slot; /* the queue slot whose commands it stamps */
+	unsigned n;
+	uint64_t v[];
+};
+
+static inline struct clq__clock *
+clq__clock_hold(struct clq__clock *c)
+{
+	clq__ref_get(&c->refs);
+	return c;
+}
+
+static inline void
+clq__clock_drop(struct clq__clock *c)
+{
+	if (c && clq__ref_put(&c->refs))
+		free(c);
+}
+
+/*
+ * A queue slot of a context's ordering: a small index for vector clocks.
+ * A slot's sequence numbers keep growing across the queues that use it in
+ * turn; a slot is reused only once its last queue's commands have all
+ * ended (`retired`, a marker enqueued when that queue went), so that what
+ * clocks say of the old queue stays true.
+ */
+struct clq__slot {
+	struct clq_queue *queue; /* NULL when free */
+	uint64_t seq;		 /* the newest command's sequence number */
+	cl_event retired;	 /* free slots: ends after the old queue */
+	int dead;		 /* free for good: the marker failed */
+};
+
+/* A root buffer's tracked accesses (order.c). */
+struct clq__buffer;
+
+/* A context's ordering (order.c, clq/order.h). */
+struct clq__order {
+	/* The mode, with CLQ__ORDER_STARTED set by the first enqueue. */
+	atomic_int state;
+	/* Guards the rest, queues' `slot` and `clock`, arrays' `label`, and
+	 * (in CHECK and AUTO) every enqueue's check, OpenCL call and record. */
+	pthread_mutex_t lock;
+	struct clq__slot *slots;
+	unsigned n_slots, cap_slots;
+	struct clq__buffer **buckets; /* by root cl_mem, chained */
+	size_t n_buckets;
+	struct clq_ordering_stats stats;
+};
+
+#define CLQ__ORDER_MODE 3
+#define CLQ__ORDER_STARTED 4
+
 struct clq_context {
 	atomic_uint refs;
 	struct clq_device *device;
 	cl_context cl;
 	struct clq__log_sink log;
 	struct clq__failsafe failsafe;
+	struct clq__order order;
 };
 
 /* Context references from inside the library: the context is known to
@@ -143,6 +206,9 @@ struct clq_queue {
 	struct clq__queue_handle *handle;
 	unsigned flags;
 	uint64_t id; /* unique in the process, never reused */
+	/* Ordering (under ctx->order.lock): the queue's slot and clock. */
+	unsigned slot;
+	struct clq__clock *clock;
 	/* Per-command observers (timelines); changed only while no other
 	 * thread enqueues (clq_queue_set_timeline()). */
 	struct clq__observer *observers;
@@ -191,6 +257,10 @@ struct clq_event {
 	/* NULL for command events, which stay this small: every enqueue
 	 * that returns an event needs one (recycled, see event.c). */
 	struct clq__user_event *user;
+	/* Ordering's stamp (CHECK and AUTO): the queue's clock when the
+	 * command was enqueued (held) and its sequence number there. */
+	struct clq__clock *clock;
+	uint64_t seq;
 };
 
 /* A registered completion callback (event.c). */
@@ -225,6 +295,10 @@ struct clq_device_array {
 	cl_mem root;
 	size_t root_offset;
 	struct clq__layout layout;
+	/* Ordering: the root buffer's tracked accesses (shared by the root's
+	 * arrays) and the label (under ctx->order.lock). */
+	struct clq__buffer *buffer;
+	char *label;
 };
 
 enum clq__host_strategy {
@@ -519,6 +593,15 @@ struct clq__command {
 	const char *label;
 	const char *label_arg;
 	uint64_t bytes;
+	/* Ordering: the device arrays the command reads and writes, and the
+	 * kernel it launches (named in hazard messages). */
+	const struct clq__touch *touches;
+	size_t n_touches;
+	struct clq_kernel *kernel;
+	/* A blocking call: clq__enqueue() waits for the command (after
+	 * releasing the ordering lock) and reports a failed one as
+	 * CLQ_ERROR_COMMAND_FAILED. */
+	int blocking;
 };
 
 /*
@@ -662,6 +745,89 @@ void clq__failsafe_fail_stand_in(struct clq_context *ctx, cl_event stand_in,
 void clq__failsafe_user_created(struct clq__failsafe *f);
 void clq__failsafe_user_failing(struct clq__failsafe *f);
 void clq__failsafe_user_completed(struct clq__failsafe *f);
+
+/* Ordering (order.c). */
+
+/* How a command touches an array: CLQ_ACCESS_READ, _WRITE or both. */
+struct clq__touch {
+	struct clq_device_array *array;
+	unsigned mode;
+};
+
+#define CLQ__TOUCH_READ 1u
+#define CLQ__TOUCH_WRITE 2u
+
+/* Reads CLQ_ORDERING; CLQ_ERROR_INVALID_ARGUMENT (logged) for a bad one. */
+int clq__order_init(struct clq_context *ctx);
+void clq__order_destroy(struct clq__order *o);
+/* Gives a new queue its slot and clock; CL_OUT_OF_HOST_MEMORY. */
+int clq__order_queue_add(struct clq_queue *q);
+/* Frees the queue's slot (retiring it behind a marker in CHECK/AUTO). */
+void clq__order_queue_remove(struct clq_queue *q);
+/* Attaches a new array to its root buffer's record; CL_OUT_OF_HOST_MEMORY. */
+int clq__order_array_add(struct clq_device_array *a);
+void clq__order_array_remove(struct clq_device_array *a);
+
+/* The context's mode, without marking it started. */
+static inline int
+clq__ordering(const struct clq_context *ctx)
+{
+	return atomic_load_explicit(&ctx->order.state, memory_order_relaxed) &
+	       CLQ__ORDER_MODE;
+}
+
+/* The context's mode at an enqueue: marks the context started (after
+ * which the mode is fixed). One load once started. */
+static inline int
+clq__ordering_start(struct clq_context *ctx)
+{
+	int s = atomic_load_explicit(&ctx->order.state, memory_order_relaxed);
+
+	if (!(s & CLQ__ORDER_STARTED))
+		s = atomic_fetch_or(&ctx->order.state, CLQ__ORDER_STARTED);
+	return s & CLQ__ORDER_MODE;
+}
+
+#define CLQ__PLAN_INLINE 8
+
+/*
+ * One command's ordering, made under the lock before the enqueue (so that
+ * nothing can fail after it) and committed after: the root buffers it
+ * touches, the waits AUTO adds, and the queue's clock after it.
+ */
+struct clq__plan_use {
+	struct clq__buffer *buffer;
+	struct clq_device_array *array; /* the first array seen on it */
+	unsigned mode;
+};
+
+struct clq__order_plan {
+	struct clq__plan_use *uses;
+	size_t n_uses;
+	struct clq_event **extra; /* AUTO: events to wait for, borrowed */
+	size_t n_extra;
+	struct clq__clock *clock; /* the queue's next clock, or NULL */
+	uint64_t *v;		  /* scratch: the merged clock */
+	struct clq__plan_use uses_inline[CLQ__PLAN_INLINE];
+	struct clq_event *extra_inline[CLQ__PLAN_INLINE];
+	uint64_t v_inline[CLQ__PLAN_INLINE];
+};
+
+/*
+ * With the ordering lock held: plans `command` on `q` after `wait` (valid
+ * entries of q's context). CHECK: CLQ_ERROR_HAZARD (logged) for an
+ * unordered conflict. Also CL_OUT_OF_HOST_MEMORY. Free with
+ * clq__order_plan_free() whether or not it was committed.
+ */
+int clq__order_plan(struct clq_queue *q, const char *function,
+		    const struct clq__command *command,
+		    struct clq_event *const *wait, size_t n_wait, int mode,
+		    struct clq__order_plan *p);
+/* With the lock held, after the command was enqueued with event `ev`
+ * (not NULL when it touches arrays): stamps it and records its accesses. */
+void clq__order_commit(struct clq_queue *q, const struct clq__command *command,
+		       struct clq__order_plan *p, struct clq_event *ev);
+void clq__order_plan_free(struct clq__order_plan *p);
 
 /* Size of the on-stack wait lists used by enqueue functions. */
 #define CLQ__WAIT_INLINE 16

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdlib.h>
+#include <string.h>
 
 #include "private.h"
 
@@ -49,7 +50,16 @@ queue_new(struct clq_context *ctx, const char *function, unsigned flags,
 	clq__ref_init(&queue->handle->refs);
 	queue->handle->cl = queue->cl;
 	clq__ref_init(&queue->refs);
-	queue->ctx = clq_context_ref(ctx);
+	queue->ctx = ctx;
+	if (clq__order_queue_add(queue) < 0) {
+		clReleaseCommandQueue(queue->cl);
+		if (flags & CLQ_QUEUE_TUNING)
+			pthread_mutex_destroy(&queue->tune_lock);
+		free(queue->handle);
+		free(queue);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
+	clq_context_ref(ctx);
 	queue->flags = flags;
 	queue->id = atomic_fetch_add_explicit(&next_queue_id, 1,
 					      memory_order_relaxed);
@@ -107,6 +117,7 @@ clq_queue_unref(struct clq_queue *queue)
 		return;
 	/* Flush now: the handle may outlive the queue in its events, and
 	 * releasing the OpenCL queue (which flushes) waits for the last. */
+	clq__order_queue_remove(queue);
 	clFlush(queue->cl);
 	clq__queue_handle_drop(queue->handle);
 	while (queue->observers)
@@ -355,8 +366,8 @@ static int
 needs_event(const struct clq_queue *queue, const struct clq__command *command,
 	    int kept)
 {
-	return kept || command->enqueued || queue->observers ||
-	       (queue->flags & CLQ_QUEUE_TUNING);
+	return kept || command->enqueued || command->blocking ||
+	       queue->observers || (queue->flags & CLQ_QUEUE_TUNING);
 }
 
 /*
@@ -380,6 +391,67 @@ failsafe_begin(struct clq_context *ctx, cl_event *list, cl_uint n_wait,
 	return CLQ_SUCCESS;
 }
 
+/*
+ * Appends AUTO's extra waits to the converted wait list `*list` of
+ * `n_wait` entries (which may be `inline_buf`), flushing their queues.
+ */
+static int
+wait_list_extend(struct clq_queue *queue, const struct clq__order_plan *plan,
+		 size_t n_wait, cl_event *inline_buf, cl_event **list)
+{
+	size_t n = n_wait + plan->n_extra;
+	cl_event *l = *list ? *list : inline_buf;
+	int rc;
+
+	if (n > CLQ__WAIT_INLINE) {
+		if (n > (cl_uint)-1)
+			return clq__invalid(queue->ctx, "clq__enqueue",
+					    "the wait list is too long");
+		if (!(l = malloc(n * sizeof(*l))))
+			return CL_OUT_OF_HOST_MEMORY;
+		if (n_wait)
+			memcpy(l, *list, n_wait * sizeof(*l));
+		wait_list_free(*list, inline_buf);
+	}
+	for (size_t i = 0; i < plan->n_extra; i++)
+		l[n_wait + i] = plan->extra[i]->cl;
+	*list = l;
+	for (size_t i = 0; i < plan->n_extra; i++)
+		if ((rc = flush_source(queue, plan->extra[i])) < 0)
+			return rc;
+	return CLQ_SUCCESS;
+}
+
+/*
+ * Waits for a blocking command, enqueued without blocking: a blocking call
+ * returns once its command has ended, and ending includes failing. Behind
+ * a command that fails (a user event failed from another thread), PoCL's
+ * blocking calls return CL_SUCCESS having done nothing, and NVIDIA's
+ * return the failed status as if the call itself were wrong; the event's
+ * status says the same on both. A wait that fails for another reason must
+ * still not return while the command may touch the caller's memory.
+ */
+static int
+wait_blocking(struct clq_queue *queue, const char *function,
+	      struct clq_event *ev)
+{
+	cl_int status = CL_COMPLETE;
+	cl_int err = clWaitForEvents(1, &ev->cl);
+
+	if (err != CL_SUCCESS &&
+	    err != CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) {
+		int rc = clq__check(queue->ctx, err, "clWaitForEvents");
+
+		clFinish(queue->cl);
+		return rc;
+	}
+	if (clGetEventInfo(ev->cl, CL_EVENT_COMMAND_EXECUTION_STATUS,
+			   sizeof(status), &status, NULL) != CL_SUCCESS)
+		status = CL_COMPLETE; /* the wait said it ended */
+	return status < 0 ? clq__command_failed(queue->ctx, function, status)
+			  : CLQ_SUCCESS;
+}
+
 int
 clq__enqueue(struct clq_queue *queue, const char *function,
 	     const struct clq__command *command, struct clq_event *const *wait,
@@ -390,7 +462,10 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 	struct clq_event *ev = NULL;
 	cl_event cl = NULL, stand_in = NULL;
 	cl_int failed_status = 0;
-	int kept = 0;
+	struct clq__order_plan plan;
+	struct clq__order *order;
+	int kept = 0, ordering;
+	size_t n_list = n_wait;
 	int rc;
 
 	if (event_out)
@@ -400,44 +475,68 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 	if (n_wait && (rc = wait_list(queue, function, wait, n_wait, inline_buf,
 				      &list)) < 0)
 		return rc;
-	if ((rc = failsafe_begin(queue->ctx, list, (cl_uint)n_wait, &kept,
+	order = &queue->ctx->order;
+	if ((ordering = clq__ordering_start(queue->ctx))) {
+		pthread_mutex_lock(&order->lock);
+		rc = clq__order_plan(queue, function, command, wait, n_wait,
+				     ordering, &plan);
+		if (rc == CLQ_SUCCESS && plan.n_extra) {
+			rc = wait_list_extend(queue, &plan, n_wait, inline_buf,
+					      &list);
+			n_list += plan.n_extra;
+		}
+		if (rc < 0)
+			goto out;
+	}
+	if ((rc = failsafe_begin(queue->ctx, list, (cl_uint)n_list, &kept,
 				 &stand_in, &failed_status)) < 0)
 		goto out;
-	if ((event_out || needs_event(queue, command, kept)) &&
+	if ((event_out || needs_event(queue, command, kept) ||
+	     (ordering && command->n_touches)) &&
 	    !(ev = clq__command_event_new(queue))) {
 		rc = CL_OUT_OF_HOST_MEMORY;
 		goto out;
 	}
 	if (ev)
 		ev->kept = (unsigned char)kept;
-	rc = command->enqueue(queue, (cl_uint)n_wait, list, ev ? &cl : NULL,
+	rc = command->enqueue(queue, (cl_uint)n_list, list, ev ? &cl : NULL,
 			      command->data);
-	if (!ev)
-		goto out;
-	/* Set even on failure: a driver may fill the event of a command
-	 * it reports as failed (a blocking one), and dropping releases it. */
-	ev->cl = cl;
-	if (rc < 0) {
-		clq__event_drop(ev);
-		goto out;
+	if (ev) {
+		/* Set even on failure: a driver may fill the event of a
+		 * command it reports as failed, and dropping releases it. */
+		ev->cl = cl;
+		if (rc < 0) {
+			clq__event_drop(ev);
+			ev = NULL;
+		}
 	}
-	if (command->enqueued)
-		command->enqueued(queue, ev, command->data);
-	if (queue->flags & CLQ_QUEUE_TUNING)
-		tune_record(queue, ev);
-	for (struct clq__observer *o = queue->observers; o; o = o->next)
-		o->ops->enqueued(o, queue, command, ev);
-	if (event_out)
-		*event_out = ev;
-	else
-		clq__event_drop(ev);
+	if (ordering && rc == CLQ_SUCCESS)
+		clq__order_commit(queue, command, &plan, ev);
 out:
+	if (ordering) {
+		pthread_mutex_unlock(&order->lock);
+		clq__order_plan_free(&plan);
+	}
 	/* The command, if enqueued, has its event: failing the stand-in
 	 * now fails the command. */
 	if (stand_in)
 		clq__failsafe_fail_stand_in(queue->ctx, stand_in,
 					    failed_status);
 	wait_list_free(list, inline_buf);
+	if (rc < 0 || !ev)
+		return rc;
+	if (command->enqueued)
+		command->enqueued(queue, ev, command->data);
+	if (queue->flags & CLQ_QUEUE_TUNING)
+		tune_record(queue, ev);
+	for (struct clq__observer *o = queue->observers; o; o = o->next)
+		o->ops->enqueued(o, queue, command, ev);
+	if (command->blocking)
+		rc = wait_blocking(queue, function, ev);
+	if (event_out && rc == CLQ_SUCCESS)
+		*event_out = ev;
+	else
+		clq__event_drop(ev);
 	return rc;
 }
 

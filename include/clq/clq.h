@@ -14,6 +14,7 @@
 #include <clq/event.h>
 #include <clq/queue.h>
 #include <clq/array.h>
+#include <clq/order.h>
 #include <clq/program.h>
 #include <clq/timeline.h>
 

@@ -103,7 +103,10 @@ extern "C" {
 	X(CLQ_ERROR_LOCAL_SIZE, -4018,                                      \
 	  "work-group larger than the device or kernel allows")             \
 	X(CLQ_ERROR_NOT_TUNING, -4019,                                      \
-	  "the queue is not a tuning queue or is not tuning")
+	  "the queue is not a tuning queue or is not tuning")               \
+	X(CLQ_ERROR_HAZARD, -4020,                                          \
+	  "access conflicts with an unordered command on another queue")    \
+	X(CLQ_ERROR_IN_USE, -4021, "the object is already in use")
 
 #define CLQ__STATUS_ENUM(name, value, message) name = (value),
 
@@ -182,6 +185,14 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
 /** @var CLQ_ERROR_NOT_TUNING
  * clq_queue_start_tuning() or clq_queue_stop_tuning() on a queue that is
  * not a tuning queue, or a stop without a start. */
+/** @var CLQ_ERROR_HAZARD
+ * #CLQ_ORDERING_CHECK refused a command: it reads or writes a buffer that
+ * a command of another queue writes or reads, and nothing orders the two
+ * (see @ref order); nothing was enqueued, and the log says which wait is
+ * missing. */
+/** @var CLQ_ERROR_IN_USE
+ * A setting that must come before an object is used, such as
+ * clq_context_set_ordering() after the context's first command. */
 
 /**
  * Describes a status code in a short English phrase.

@@ -1,0 +1,769 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Ordering across queues (clq/order.h): access tracking per root buffer,
+ * happens-before by vector clocks, the CHECK refusal and the AUTO waits.
+ *
+ * Every queue of a context has a slot, a small index. A queue's slot
+ * numbers its commands 1, 2, 3... (`seq`), and its clock says, for every
+ * other slot, the newest command known to happen before the queue's next
+ * one. A wait for an event merges the event's stamp (its queue's clock
+ * then, and its own seq) into the waiting queue's clock, so knowledge
+ * passes along any chain of waits, markers and barriers. An earlier
+ * command E (slot p, seq s) is ordered before a new command on queue Q
+ * when p is Q's slot, when Q's clock (with this command's wait list
+ * merged in) has v[p] >= s, or when E has ended.
+ *
+ * Per root buffer, the last write and, per slot, the newest read since;
+ * a write ordered after all of them replaces them all, a read replaces
+ * its own slot's. Ended accesses are released when met.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "private.h"
+
+/* One tracked access: the command's event (held) and what to call it. */
+struct use {
+	struct clq_event *ev;
+	const char *what; /* the command's label: "write", "kernel"... */
+	struct clq_kernel *kernel; /* held: a kernel launch's kernel */
+};
+
+struct clq__buffer {
+	struct clq__buffer *next; /* in its bucket */
+	cl_mem root;
+	unsigned arrays; /* device arrays made on it */
+	struct use write;
+	struct use *reads; /* the newest read per slot since the write */
+	unsigned n_reads, cap_reads;
+};
+
+static const char *const mode_names[] = {"manual", "check", "auto"};
+
+int
+clq__order_init(struct clq_context *ctx)
+{
+	struct clq__order *o = &ctx->order;
+	const char *env = getenv("CLQ_ORDERING");
+	int mode = -1;
+
+	if (!env || !*env)
+		mode = CLQ_ORDERING_MANUAL;
+	for (int i = 0; mode < 0 && i < 3; i++)
+		if (strcasecmp(env, mode_names[i]) == 0)
+			mode = i;
+	if (mode < 0) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "clq_context_create: CLQ_ORDERING is '%s'; expected "
+			 "manual, check or auto (or unset)",
+			 env);
+		return CLQ_ERROR_INVALID_ARGUMENT;
+	}
+	memset(o, 0, sizeof(*o));
+	atomic_init(&o->state, mode);
+	if (pthread_mutex_init(&o->lock, NULL) != 0)
+		return CL_OUT_OF_HOST_MEMORY;
+	return CLQ_SUCCESS;
+}
+
+void
+clq__order_destroy(struct clq__order *o)
+{
+	/* Arrays and queues hold the context: all gone by now. */
+	for (unsigned i = 0; i < o->n_slots; i++)
+		if (o->slots[i].retired)
+			clReleaseEvent(o->slots[i].retired);
+	free(o->slots);
+	free(o->buckets);
+	pthread_mutex_destroy(&o->lock);
+}
+
+int
+clq_context_set_ordering(struct clq_context *ctx, enum clq_ordering mode)
+{
+	static const char fn[] = "clq_context_set_ordering";
+	int s;
+
+	if (!ctx)
+		return clq__invalid(NULL, fn, "ctx is NULL");
+	if ((unsigned)mode > CLQ_ORDERING_AUTO) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: mode %d is not CLQ_ORDERING_MANUAL, _CHECK or "
+			 "_AUTO",
+			 fn, (int)mode);
+		return CLQ_ERROR_INVALID_ARGUMENT;
+	}
+	s = atomic_load(&ctx->order.state);
+	do {
+		if (s & CLQ__ORDER_STARTED) {
+			clq__log(ctx, CLQ_LOG_ERROR,
+				 "%s: the context has enqueued commands in "
+				 "mode %s; the mode is set before the first",
+				 fn, mode_names[s & CLQ__ORDER_MODE]);
+			return CLQ_ERROR_IN_USE;
+		}
+	} while (!atomic_compare_exchange_weak(&ctx->order.state, &s,
+					       (int)mode));
+	return CLQ_SUCCESS;
+}
+
+enum clq_ordering
+clq_context_get_ordering(const struct clq_context *ctx)
+{
+	return ctx ? (enum clq_ordering)clq__ordering(ctx)
+		   : CLQ_ORDERING_MANUAL;
+}
+
+int
+clq_context_get_ordering_stats(struct clq_context *ctx,
+			       struct clq_ordering_stats *out)
+{
+	if (!ctx || !out)
+		return clq__invalid(ctx, "clq_context_get_ordering_stats",
+				    "ctx or out is NULL");
+	pthread_mutex_lock(&ctx->order.lock);
+	*out = ctx->order.stats;
+	pthread_mutex_unlock(&ctx->order.lock);
+	return CLQ_SUCCESS;
+}
+
+/* Clocks. */
+
+static struct clq__clock *
+clock_new(unsigned slot, const uint64_t *v, unsigned n)
+{
+	struct clq__clock *c = malloc(sizeof(*c) + n * sizeof(c->v[0]));
+
+	if (!c)
+		return NULL;
+	clq__ref_init(&c->refs);
+	c->slot = slot;
+	c->n = n;
+	if (n)
+		memcpy(c->v, v, n * sizeof(c->v[0]));
+	return c;
+}
+
+/* Queue slots. */
+
+/* A free slot whose old queue has ended, or n_slots if none. */
+static unsigned
+reusable_slot(struct clq__order *o)
+{
+	for (unsigned i = 0; i < o->n_slots; i++) {
+		struct clq__slot *s = &o->slots[i];
+
+		if (s->queue || s->dead)
+			continue;
+		if (s->retired && !clq__cl_event_ended(s->retired))
+			continue;
+		if (s->retired)
+			clReleaseEvent(s->retired);
+		s->retired = NULL;
+		return i;
+	}
+	return o->n_slots;
+}
+
+int
+clq__order_queue_add(struct clq_queue *q)
+{
+	struct clq__order *o = &q->ctx->order;
+	struct clq__clock *clock = clock_new(0, NULL, 0);
+	unsigned i;
+
+	if (!clock)
+		return CL_OUT_OF_HOST_MEMORY;
+	pthread_mutex_lock(&o->lock);
+	i = reusable_slot(o);
+	if (i == o->n_slots) {
+		if (o->n_slots == o->cap_slots) {
+			unsigned cap = o->cap_slots ? 2 * o->cap_slots : 4;
+			struct clq__slot *s =
+				realloc(o->slots, cap * sizeof(*s));
+
+			if (!s) {
+				pthread_mutex_unlock(&o->lock);
+				free(clock);
+				return CL_OUT_OF_HOST_MEMORY;
+			}
+			o->slots = s;
+			o->cap_slots = cap;
+		}
+		memset(&o->slots[i], 0, sizeof(o->slots[i]));
+		o->n_slots++;
+	}
+	o->slots[i].queue = q;
+	clock->slot = i;
+	q->slot = i;
+	q->clock = clock;
+	pthread_mutex_unlock(&o->lock);
+	return CLQ_SUCCESS;
+}
+
+void
+clq__order_queue_remove(struct clq_queue *q)
+{
+	struct clq__order *o = &q->ctx->order;
+	struct clq__slot *s;
+
+	pthread_mutex_lock(&o->lock);
+	s = &o->slots[q->slot];
+	s->queue = NULL;
+	/* Clocks may still speak of this slot's commands: the next queue
+	 * gets it once they have all ended. Without tracking (MANUAL), no
+	 * clock says anything. */
+	if (clq__ordering(q->ctx) != CLQ_ORDERING_MANUAL && s->seq &&
+	    clEnqueueMarkerWithWaitList(q->cl, 0, NULL, &s->retired) !=
+		    CL_SUCCESS) {
+		s->retired = NULL;
+		s->dead = 1;
+	}
+	pthread_mutex_unlock(&o->lock);
+	clq__clock_drop(q->clock);
+	q->clock = NULL;
+}
+
+/* Root buffers. */
+
+static size_t
+bucket_of(cl_mem root, size_t n_buckets)
+{
+	uint64_t h = (uint64_t)(uintptr_t)root * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 32) & (n_buckets - 1);
+}
+
+static struct clq__buffer **
+find_buffer(struct clq__order *o, cl_mem root)
+{
+	struct clq__buffer **link;
+
+	if (!o->n_buckets)
+		return NULL;
+	for (link = &o->buckets[bucket_of(root, o->n_buckets)]; *link;
+	     link = &(*link)->next)
+		if ((*link)->root == root)
+			return link;
+	return NULL;
+}
+
+/* Doubles the table when it holds as many buffers as buckets. */
+static int
+grow_buckets(struct clq__order *o)
+{
+	size_t n = o->n_buckets ? 2 * o->n_buckets : 16;
+	struct clq__buffer **b;
+
+	if (o->stats.buffers < o->n_buckets)
+		return CLQ_SUCCESS;
+	if (!(b = calloc(n, sizeof(*b))))
+		return CL_OUT_OF_HOST_MEMORY;
+	for (size_t i = 0; i < o->n_buckets; i++) {
+		for (struct clq__buffer *e = o->buckets[i], *next; e;
+		     e = next) {
+			size_t k = bucket_of(e->root, n);
+
+			next = e->next;
+			e->next = b[k];
+			b[k] = e;
+		}
+	}
+	free(o->buckets);
+	o->buckets = b;
+	o->n_buckets = n;
+	return CLQ_SUCCESS;
+}
+
+int
+clq__order_array_add(struct clq_device_array *a)
+{
+	struct clq__order *o = &a->ctx->order;
+	struct clq__buffer **link, *b;
+	int rc = CLQ_SUCCESS;
+
+	pthread_mutex_lock(&o->lock);
+	if ((link = find_buffer(o, a->root))) {
+		b = *link;
+	} else if ((rc = grow_buckets(o)) < 0 || !(b = calloc(1, sizeof(*b)))) {
+		pthread_mutex_unlock(&o->lock);
+		return rc < 0 ? rc : CL_OUT_OF_HOST_MEMORY;
+	} else {
+		size_t k = bucket_of(a->root, o->n_buckets);
+
+		b->root = a->root;
+		b->next = o->buckets[k];
+		o->buckets[k] = b;
+		o->stats.buffers++;
+	}
+	b->arrays++;
+	a->buffer = b;
+	pthread_mutex_unlock(&o->lock);
+	return CLQ_SUCCESS;
+}
+
+static void
+use_clear(struct clq__order *o, struct use *u)
+{
+	if (u->ev) {
+		clq__event_drop(u->ev);
+		o->stats.events_held--;
+	}
+	if (u->kernel)
+		clq_kernel_unref(u->kernel);
+	u->ev = NULL;
+	u->kernel = NULL;
+}
+
+static void
+use_set(struct clq__order *o, struct use *u, struct clq_event *ev,
+	const struct clq__command *command)
+{
+	use_clear(o, u);
+	u->ev = clq__event_hold(ev);
+	o->stats.events_held++;
+	u->what = command->label;
+	u->kernel = command->kernel ? clq_kernel_ref(command->kernel) : NULL;
+}
+
+static void
+clear_reads(struct clq__order *o, struct clq__buffer *b)
+{
+	for (unsigned i = 0; i < b->n_reads; i++)
+		use_clear(o, &b->reads[i]);
+	b->n_reads = 0;
+}
+
+void
+clq__order_array_remove(struct clq_device_array *a)
+{
+	struct clq__order *o = &a->ctx->order;
+	struct clq__buffer *b = a->buffer, **link;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&o->lock);
+	free(a->label);
+	a->label = NULL;
+	if (--b->arrays == 0) {
+		link = find_buffer(o, b->root);
+		*link = b->next;
+		o->stats.buffers--;
+		use_clear(o, &b->write);
+		clear_reads(o, b);
+	} else {
+		b = NULL;
+	}
+	pthread_mutex_unlock(&o->lock);
+	if (b) {
+		free(b->reads);
+		free(b);
+	}
+}
+
+int
+clq_device_array_set_label(struct clq_device_array *array, const char *label)
+{
+	char *copy = NULL;
+
+	if (!array)
+		return clq__invalid(NULL, "clq_device_array_set_label",
+				    "array is NULL");
+	if (label && *label && !(copy = strdup(label)))
+		return CL_OUT_OF_HOST_MEMORY;
+	pthread_mutex_lock(&array->ctx->order.lock);
+	free(array->label);
+	array->label = copy;
+	pthread_mutex_unlock(&array->ctx->order.lock);
+	return CLQ_SUCCESS;
+}
+
+size_t
+clq_device_array_get_label(const struct clq_device_array *array, char *buf,
+			   size_t size)
+{
+	size_t len;
+
+	if (!array)
+		return 0;
+	pthread_mutex_lock(&array->ctx->order.lock);
+	len = array->label ? strlen(array->label) : 0;
+	if (size) {
+		size_t n = len < size - 1 ? len : size - 1;
+
+		if (n)
+			memcpy(buf, array->label, n);
+		buf[n] = '\0';
+	}
+	pthread_mutex_unlock(&array->ctx->order.lock);
+	return len;
+}
+
+/* Planning. */
+
+static void
+plan_init(struct clq__order_plan *p)
+{
+	p->uses = p->uses_inline;
+	p->n_uses = 0;
+	p->extra = p->extra_inline;
+	p->n_extra = 0;
+	p->clock = NULL;
+	p->v = NULL;
+}
+
+void
+clq__order_plan_free(struct clq__order_plan *p)
+{
+	if (p->uses != p->uses_inline)
+		free(p->uses);
+	if (p->extra != p->extra_inline)
+		free(p->extra);
+	if (p->v != p->v_inline)
+		free(p->v);
+	clq__clock_drop(p->clock);
+	p->clock = NULL;
+}
+
+/* The command's touches, one per root buffer, modes merged. */
+static int
+plan_uses(struct clq__order_plan *p, const struct clq__command *command)
+{
+	if (command->n_touches > CLQ__PLAN_INLINE &&
+	    !(p->uses = malloc(command->n_touches * sizeof(*p->uses)))) {
+		p->uses = p->uses_inline;
+		return CL_OUT_OF_HOST_MEMORY;
+	}
+	for (size_t i = 0; i < command->n_touches; i++) {
+		const struct clq__touch *t = &command->touches[i];
+		size_t j = 0;
+
+		while (j < p->n_uses && p->uses[j].buffer != t->array->buffer)
+			j++;
+		if (j == p->n_uses) {
+			p->uses[j].buffer = t->array->buffer;
+			p->uses[j].array = t->array;
+			p->uses[j].mode = 0;
+			p->n_uses++;
+		}
+		p->uses[j].mode |= t->mode;
+	}
+	return CLQ_SUCCESS;
+}
+
+/* The merged clock: the queue's, widened to every slot. */
+static int
+plan_clock(struct clq__order_plan *p, const struct clq__order *o,
+	   const struct clq__clock *base)
+{
+	unsigned n = o->n_slots;
+
+	if (n > CLQ__PLAN_INLINE && !(p->v = malloc(n * sizeof(*p->v))))
+		return CL_OUT_OF_HOST_MEMORY;
+	if (n <= CLQ__PLAN_INLINE)
+		p->v = p->v_inline;
+	memcpy(p->v, base->v, base->n * sizeof(*p->v));
+	memset(p->v + base->n, 0, (n - base->n) * sizeof(*p->v));
+	return CLQ_SUCCESS;
+}
+
+/* Merges what `e` knows into the plan's clock; whether it added anything. */
+static int
+merge(struct clq__order_plan *p, unsigned own, const struct clq_event *e)
+{
+	const struct clq__clock *c = e->clock;
+	int changed = 0;
+
+	if (!c)
+		return 0; /* a user event: no queue behind it */
+	for (unsigned k = 0; k < c->n; k++) {
+		if (k != own && c->v[k] > p->v[k]) {
+			p->v[k] = c->v[k];
+			changed = 1;
+		}
+	}
+	if (c->slot != own && e->seq > p->v[c->slot]) {
+		p->v[c->slot] = e->seq;
+		changed = 1;
+	}
+	return changed;
+}
+
+static int
+happens_before(const struct clq__order_plan *p, unsigned own,
+	       const struct clq_event *e)
+{
+	return e->clock->slot == own || p->v[e->clock->slot] >= e->seq;
+}
+
+/* Whether `a` (an event with a stamp) knows that `b` happens before it. */
+static int
+implies(const struct clq_event *a, const struct clq_event *b)
+{
+	unsigned slot = b->clock->slot;
+
+	if (a->clock->slot == slot)
+		return a->seq >= b->seq;
+	return slot < a->clock->n && a->clock->v[slot] >= b->seq;
+}
+
+enum conflict { READ_AFTER_WRITE, WRITE_AFTER_READ, WRITE_AFTER_WRITE };
+
+static const char *const conflict_names[] = {
+	"read-after-write", "write-after-read", "write-after-write"};
+
+/* "queue 3", with the queue's timeline track name if any. */
+static void
+describe_slot(struct clq__strbuf *b, const struct clq__order *o, unsigned slot)
+{
+	const struct clq_queue *q = o->slots[slot].queue;
+
+	if (q)
+		clq__strbuf_appendf(b, "queue %llu", (unsigned long long)q->id);
+	else
+		clq__strbuf_appendf(b, "a queue since released");
+}
+
+static void
+describe_command(struct clq__strbuf *b, const char *what,
+		 const struct clq_kernel *kernel)
+{
+	if (kernel)
+		clq__strbuf_appendf(b, "%s '%s'", what, kernel->name);
+	else
+		clq__strbuf_appendf(b, "%s", what);
+}
+
+static void
+describe_array(struct clq__strbuf *b, const struct clq_device_array *a)
+{
+	const struct clq__layout *l = &a->layout;
+
+	if (a->label) {
+		clq__strbuf_appendf(b, "'%s'", a->label);
+		return;
+	}
+	clq__strbuf_appendf(b, "an unlabelled %s array of shape [",
+			    clq_dtype_name(l->dtype));
+	for (size_t i = 0; i < l->ndim; i++)
+		clq__strbuf_appendf(b, "%s%zu", i ? ", " : "", l->shape[i]);
+	clq__strbuf_appendf(b, "]");
+}
+
+/* Logs an unordered conflict between the new command and `u`. */
+static void
+log_hazard(struct clq_queue *q, const char *function,
+	   const struct clq__command *command, const struct clq__plan_use *pu,
+	   const struct use *u, enum conflict kind)
+{
+	const struct clq__order *o = &q->ctx->order;
+	unsigned other = u->ev->clock->slot;
+	struct clq__strbuf b = {0};
+
+	clq__strbuf_appendf(&b, "%s: hazard (%s) on buffer ", function,
+			    conflict_names[kind]);
+	describe_array(&b, pu->array);
+	clq__strbuf_appendf(&b, ": this ");
+	describe_command(&b, command->label, command->kernel);
+	clq__strbuf_appendf(&b, " on ");
+	describe_slot(&b, o, q->slot);
+	clq__strbuf_appendf(&b, kind == READ_AFTER_WRITE
+					? " reads what the "
+					: " overwrites what the ");
+	describe_command(&b, u->what, u->kernel);
+	clq__strbuf_appendf(&b, " on ");
+	describe_slot(&b, o, other);
+	clq__strbuf_appendf(
+		&b,
+		" %s, and nothing orders the two. Order them: put that "
+		"command's event (or a marker's enqueued after it on its "
+		"queue) in this command's wait list, or call "
+		"clq_queue_enqueue_wait_for_events() on queue %llu with it "
+		"first; nothing was enqueued",
+		kind == WRITE_AFTER_READ ? "reads" : "writes",
+		(unsigned long long)q->id);
+	clq__log(q->ctx, CLQ_LOG_ERROR, "%s",
+		 b.failed ? "hazard: an unordered conflicting access" : b.s);
+	clq__strbuf_free(&b);
+}
+
+/* Adds `ev` to the plan's extra waits, once. */
+static int
+add_extra(struct clq__order_plan *p, struct clq_event *ev, size_t max)
+{
+	for (size_t i = 0; i < p->n_extra; i++)
+		if (p->extra[i] == ev)
+			return CLQ_SUCCESS;
+	if (p->n_extra == CLQ__PLAN_INLINE && p->extra == p->extra_inline) {
+		struct clq_event **e = malloc(max * sizeof(*e));
+
+		if (!e)
+			return CL_OUT_OF_HOST_MEMORY;
+		memcpy(e, p->extra, p->n_extra * sizeof(*e));
+		p->extra = e;
+	}
+	p->extra[p->n_extra++] = ev;
+	return CLQ_SUCCESS;
+}
+
+/*
+ * One earlier access against the new command: ordered, ended (then
+ * released), or a conflict, which CHECK refuses and AUTO waits for.
+ */
+static int
+check_use(struct clq_queue *q, const char *function,
+	  const struct clq__command *command, int mode,
+	  struct clq__order_plan *p, const struct clq__plan_use *pu,
+	  struct use *u, enum conflict kind, size_t max_extra)
+{
+	struct clq__order *o = &q->ctx->order;
+
+	if (!u->ev || happens_before(p, q->slot, u->ev))
+		return CLQ_SUCCESS;
+	if (clq__cl_event_ended(u->ev->cl)) {
+		use_clear(o, u);
+		return CLQ_SUCCESS;
+	}
+	if (mode == CLQ_ORDERING_CHECK) {
+		log_hazard(q, function, command, pu, u, kind);
+		o->stats.hazards++;
+		return CLQ_ERROR_HAZARD;
+	}
+	return add_extra(p, u->ev, max_extra);
+}
+
+/* Drops from the extra waits those another extra wait implies, then
+ * merges the rest into the clock. */
+static void
+prune_extra(struct clq__order_plan *p, unsigned own)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < p->n_extra; i++) {
+		int implied = 0;
+
+		for (size_t j = 0; j < p->n_extra && !implied; j++)
+			implied = j != i && p->extra[j] &&
+				  implies(p->extra[j], p->extra[i]);
+		if (implied)
+			p->extra[i] = NULL;
+	}
+	for (size_t i = 0; i < p->n_extra; i++) {
+		if (p->extra[i]) {
+			merge(p, own, p->extra[i]);
+			p->extra[kept++] = p->extra[i];
+		}
+	}
+	p->n_extra = kept;
+}
+
+/* Room for one more read in each buffer the command only reads. */
+static int
+reserve_reads(struct clq__order_plan *p)
+{
+	for (size_t i = 0; i < p->n_uses; i++) {
+		struct clq__buffer *b = p->uses[i].buffer;
+		unsigned cap = b->cap_reads ? 2 * b->cap_reads : 2;
+		struct use *r;
+
+		if (p->uses[i].mode != CLQ__TOUCH_READ ||
+		    b->n_reads < b->cap_reads)
+			continue;
+		if (!(r = realloc(b->reads, cap * sizeof(*r))))
+			return CL_OUT_OF_HOST_MEMORY;
+		b->reads = r;
+		b->cap_reads = cap;
+	}
+	return CLQ_SUCCESS;
+}
+
+int
+clq__order_plan(struct clq_queue *q, const char *function,
+		const struct clq__command *command,
+		struct clq_event *const *wait, size_t n_wait, int mode,
+		struct clq__order_plan *p)
+{
+	struct clq__order *o = &q->ctx->order;
+	size_t max_extra = 0;
+	int changed = 0, rc;
+
+	plan_init(p);
+	if ((rc = plan_uses(p, command)) < 0 ||
+	    (rc = plan_clock(p, o, q->clock)) < 0)
+		return rc;
+	for (size_t i = 0; i < n_wait; i++)
+		changed |= merge(p, q->slot, wait[i]);
+	for (size_t i = 0; i < p->n_uses; i++)
+		max_extra += 1 + p->uses[i].buffer->n_reads;
+	for (size_t i = 0; i < p->n_uses; i++) {
+		struct clq__plan_use *pu = &p->uses[i];
+		struct clq__buffer *b = pu->buffer;
+		int writes = (pu->mode & CLQ__TOUCH_WRITE) != 0;
+
+		rc = check_use(q, function, command, mode, p, pu, &b->write,
+			       writes ? WRITE_AFTER_WRITE : READ_AFTER_WRITE,
+			       max_extra);
+		for (unsigned r = 0;
+		     writes && rc == CLQ_SUCCESS && r < b->n_reads; r++)
+			rc = check_use(q, function, command, mode, p, pu,
+				       &b->reads[r], WRITE_AFTER_READ,
+				       max_extra);
+		if (rc < 0)
+			return rc;
+	}
+	if (p->n_extra) {
+		prune_extra(p, q->slot);
+		changed = 1;
+	}
+	if ((rc = reserve_reads(p)) < 0)
+		return rc;
+	if (changed && !(p->clock = clock_new(q->slot, p->v, o->n_slots)))
+		return CL_OUT_OF_HOST_MEMORY;
+	return CLQ_SUCCESS;
+}
+
+/* The buffer's read entry for `slot`, a new one if it has none. */
+static struct use *
+read_entry(struct clq__buffer *b, unsigned slot)
+{
+	for (unsigned i = 0; i < b->n_reads; i++)
+		if (b->reads[i].ev && b->reads[i].ev->clock->slot == slot)
+			return &b->reads[i];
+	for (unsigned i = 0; i < b->n_reads; i++)
+		if (!b->reads[i].ev)
+			return &b->reads[i];
+	b->reads[b->n_reads] = (struct use){0};
+	return &b->reads[b->n_reads++];
+}
+
+void
+clq__order_commit(struct clq_queue *q, const struct clq__command *command,
+		  struct clq__order_plan *p, struct clq_event *ev)
+{
+	struct clq__order *o = &q->ctx->order;
+	uint64_t seq = ++o->slots[q->slot].seq;
+
+	if (p->clock) {
+		clq__clock_drop(q->clock);
+		q->clock = p->clock;
+		p->clock = NULL;
+	}
+	o->stats.waits_added += p->n_extra;
+	if (!ev)
+		return;
+	ev->clock = clq__clock_hold(q->clock);
+	ev->seq = seq;
+	for (size_t i = 0; i < p->n_uses; i++) {
+		struct clq__buffer *b = p->uses[i].buffer;
+
+		o->stats.accesses++;
+		if (p->uses[i].mode & CLQ__TOUCH_WRITE) {
+			use_set(o, &b->write, ev, command);
+			clear_reads(o, b);
+		} else {
+			use_set(o, read_entry(b, q->slot), ev, command);
+		}
+	}
+}
