@@ -404,18 +404,20 @@ clq_device_array_get_label(const struct clq_device_array *array, char *buf,
 /* Planning. */
 
 static void
-plan_init(struct clq__order_plan *p)
+plan_init(struct clq__order_plan *p, const struct clq__clock *base)
 {
 	p->uses = p->uses_inline;
 	p->n_uses = 0;
 	p->extra = p->extra_inline;
 	p->n_extra = 0;
 	p->clock = NULL;
+	p->base = base;
 	p->v = NULL;
+	p->allocated = 0;
 }
 
 void
-clq__order_plan_free(struct clq__order_plan *p)
+clq__order_plan_release(struct clq__order_plan *p)
 {
 	if (p->uses != p->uses_inline)
 		free(p->uses);
@@ -425,16 +427,20 @@ clq__order_plan_free(struct clq__order_plan *p)
 		free(p->v);
 	clq__clock_drop(p->clock);
 	p->clock = NULL;
+	p->allocated = 0;
 }
 
 /* The command's touches, one per root buffer, modes merged. */
 static int
 plan_uses(struct clq__order_plan *p, const struct clq__command *command)
 {
-	if (command->n_touches > CLQ__PLAN_INLINE &&
-	    !(p->uses = malloc(command->n_touches * sizeof(*p->uses)))) {
-		p->uses = p->uses_inline;
-		return CL_OUT_OF_HOST_MEMORY;
+	if (command->n_touches > CLQ__PLAN_INLINE) {
+		if (!(p->uses =
+			      malloc(command->n_touches * sizeof(*p->uses)))) {
+			p->uses = p->uses_inline;
+			return CL_OUT_OF_HOST_MEMORY;
+		}
+		p->allocated = 1;
 	}
 	for (size_t i = 0; i < command->n_touches; i++) {
 		const struct clq__touch *t = &command->touches[i];
@@ -453,41 +459,68 @@ plan_uses(struct clq__order_plan *p, const struct clq__command *command)
 	return CLQ_SUCCESS;
 }
 
-/* The merged clock: the queue's, widened to every slot. */
-static int
-plan_clock(struct clq__order_plan *p, const struct clq__order *o,
-	   const struct clq__clock *base)
+/* What the plan's clock says of `slot`: the queue's clock until a merge
+ * adds to it, then the scratch copy. */
+static inline uint64_t
+known(const struct clq__order_plan *p, unsigned slot)
 {
-	unsigned n = o->n_slots;
+	if (p->v)
+		return p->v[slot];
+	return slot < p->base->n ? p->base->v[slot] : 0;
+}
 
-	if (n > CLQ__PLAN_INLINE && !(p->v = malloc(n * sizeof(*p->v))))
-		return CL_OUT_OF_HOST_MEMORY;
-	if (n <= CLQ__PLAN_INLINE)
+/* Copies the queue's clock, widened to every slot, to add to it. */
+static int
+materialise(struct clq__order_plan *p, unsigned n_slots)
+{
+	const struct clq__clock *base = p->base;
+
+	if (n_slots <= CLQ__PLAN_INLINE) {
 		p->v = p->v_inline;
+	} else {
+		if (!(p->v = malloc(n_slots * sizeof(*p->v))))
+			return CL_OUT_OF_HOST_MEMORY;
+		p->allocated = 1;
+	}
 	memcpy(p->v, base->v, base->n * sizeof(*p->v));
-	memset(p->v + base->n, 0, (n - base->n) * sizeof(*p->v));
+	memset(p->v + base->n, 0, (n_slots - base->n) * sizeof(*p->v));
 	return CLQ_SUCCESS;
 }
 
-/* Merges what `e` knows into the plan's clock; whether it added anything. */
+/* Raises the plan's clock at `slot` to `seq`, if that is news. */
 static int
-merge(struct clq__order_plan *p, unsigned own, const struct clq_event *e)
+learn(struct clq__order_plan *p, unsigned n_slots, unsigned slot, uint64_t seq)
+{
+	int rc;
+
+	if (seq <= known(p, slot))
+		return 0;
+	if (!p->v && (rc = materialise(p, n_slots)) < 0)
+		return rc;
+	p->v[slot] = seq;
+	return 1;
+}
+
+/* Merges what `e` knows into the plan's clock: 1 if it added anything,
+ * 0 if not, CL_OUT_OF_HOST_MEMORY. */
+static int
+merge(struct clq__order_plan *p, unsigned n_slots, unsigned own,
+      const struct clq_event *e)
 {
 	const struct clq__clock *c = e->clock;
-	int changed = 0;
+	int changed = 0, rc;
 
 	if (!c)
 		return 0; /* a user event: no queue behind it */
 	for (unsigned k = 0; k < c->n; k++) {
-		if (k != own && c->v[k] > p->v[k]) {
-			p->v[k] = c->v[k];
+		if (k != own && (rc = learn(p, n_slots, k, c->v[k])) != 0) {
+			if (rc < 0)
+				return rc;
 			changed = 1;
 		}
 	}
-	if (c->slot != own && e->seq > p->v[c->slot]) {
-		p->v[c->slot] = e->seq;
-		changed = 1;
-	}
+	if (c->slot != own && (rc = learn(p, n_slots, c->slot, e->seq)) != 0)
+		return rc;
 	return changed;
 }
 
@@ -495,7 +528,7 @@ static int
 happens_before(const struct clq__order_plan *p, unsigned own,
 	       const struct clq_event *e)
 {
-	return e->clock->slot == own || p->v[e->clock->slot] >= e->seq;
+	return e->clock->slot == own || known(p, e->clock->slot) >= e->seq;
 }
 
 /* Whether `a` (an event with a stamp) knows that `b` happens before it. */
@@ -603,6 +636,7 @@ add_extra(struct clq__order_plan *p, struct clq_event *ev, size_t max)
 			return CL_OUT_OF_HOST_MEMORY;
 		memcpy(e, p->extra, p->n_extra * sizeof(*e));
 		p->extra = e;
+		p->allocated = 1;
 	}
 	p->extra[p->n_extra++] = ev;
 	return CLQ_SUCCESS;
@@ -636,9 +670,11 @@ check_use(struct clq_queue *q, const char *function,
 
 /* Drops from the extra waits those another extra wait implies, then
  * merges the rest into the clock. */
-static void
-prune_extra(struct clq__order_plan *p, unsigned own)
+static int
+prune_extra(struct clq__order_plan *p, unsigned n_slots, unsigned own)
 {
+	int rc;
+
 	size_t kept = 0;
 
 	for (size_t i = 0; i < p->n_extra; i++) {
@@ -651,12 +687,14 @@ prune_extra(struct clq__order_plan *p, unsigned own)
 			p->extra[i] = NULL;
 	}
 	for (size_t i = 0; i < p->n_extra; i++) {
-		if (p->extra[i]) {
-			merge(p, own, p->extra[i]);
-			p->extra[kept++] = p->extra[i];
-		}
+		if (!p->extra[i])
+			continue;
+		if ((rc = merge(p, n_slots, own, p->extra[i])) < 0)
+			return rc;
+		p->extra[kept++] = p->extra[i];
 	}
 	p->n_extra = kept;
+	return CLQ_SUCCESS;
 }
 
 /* Room for one more read in each buffer the command only reads. */
@@ -689,12 +727,14 @@ clq__order_plan(struct clq_queue *q, const char *function,
 	size_t max_extra = 0;
 	int changed = 0, rc;
 
-	plan_init(p);
-	if ((rc = plan_uses(p, command)) < 0 ||
-	    (rc = plan_clock(p, o, q->clock)) < 0)
+	plan_init(p, q->clock);
+	if (command->n_touches && (rc = plan_uses(p, command)) < 0)
 		return rc;
-	for (size_t i = 0; i < n_wait; i++)
-		changed |= merge(p, q->slot, wait[i]);
+	for (size_t i = 0; i < n_wait; i++) {
+		if ((rc = merge(p, o->n_slots, q->slot, wait[i])) < 0)
+			return rc;
+		changed |= rc;
+	}
 	for (size_t i = 0; i < p->n_uses; i++)
 		max_extra += 1 + p->uses[i].buffer->n_reads;
 	for (size_t i = 0; i < p->n_uses; i++) {
@@ -714,7 +754,8 @@ clq__order_plan(struct clq_queue *q, const char *function,
 			return rc;
 	}
 	if (p->n_extra) {
-		prune_extra(p, q->slot);
+		if ((rc = prune_extra(p, o->n_slots, q->slot)) < 0)
+			return rc;
 		changed = 1;
 	}
 	if ((rc = reserve_reads(p)) < 0)

@@ -14,8 +14,12 @@
 
 #if defined(__GNUC__)
 #define CLQ__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#define CLQ__ALWAYS_INLINE inline __attribute__((always_inline))
+#define CLQ__NOINLINE __attribute__((noinline))
 #else
 #define CLQ__PRINTF(fmt, args)
+#define CLQ__ALWAYS_INLINE inline
+#define CLQ__NOINLINE
 #endif
 
 /*
@@ -806,8 +810,10 @@ struct clq__order_plan {
 	size_t n_uses;
 	struct clq_event **extra; /* AUTO: events to wait for, borrowed */
 	size_t n_extra;
-	struct clq__clock *clock; /* the queue's next clock, or NULL */
-	uint64_t *v;		  /* scratch: the merged clock */
+	struct clq__clock *clock;      /* the queue's next clock, or NULL */
+	const struct clq__clock *base; /* the queue's clock now */
+	uint64_t *v;   /* the merged clock once a merge adds to base, or NULL */
+	int allocated; /* something for clq__order_plan_release() */
 	struct clq__plan_use uses_inline[CLQ__PLAN_INLINE];
 	struct clq_event *extra_inline[CLQ__PLAN_INLINE];
 	uint64_t v_inline[CLQ__PLAN_INLINE];
@@ -827,7 +833,14 @@ int clq__order_plan(struct clq_queue *q, const char *function,
  * (not NULL when it touches arrays): stamps it and records its accesses. */
 void clq__order_commit(struct clq_queue *q, const struct clq__command *command,
 		       struct clq__order_plan *p, struct clq_event *ev);
-void clq__order_plan_free(struct clq__order_plan *p);
+void clq__order_plan_release(struct clq__order_plan *p);
+
+static inline void
+clq__order_plan_free(struct clq__order_plan *p)
+{
+	if (p->allocated || p->clock)
+		clq__order_plan_release(p);
+}
 
 /* Size of the on-stack wait lists used by enqueue functions. */
 #define CLQ__WAIT_INLINE 16

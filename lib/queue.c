@@ -305,7 +305,7 @@ wait_list_free(cl_event *list, const cl_event *inline_buf)
  * command of `queue` waits for it: OpenCL 1.2 section 5.13 says a wait on
  * an event of another queue is undefined unless that queue was flushed.
  */
-static int
+static CLQ__ALWAYS_INLINE int
 flush_source(struct clq_queue *queue, struct clq_event *entry)
 {
 	if (!entry->source || entry->source == queue->handle ||
@@ -322,7 +322,7 @@ flush_source(struct clq_queue *queue, struct clq_event *entry)
  * CLQ__WAIT_INLINE entries) when it is large enough, otherwise allocates;
  * release with wait_list_free(). `function` names the caller in logs.
  */
-static int
+static CLQ__ALWAYS_INLINE int
 wait_list(struct clq_queue *queue, const char *function,
 	  struct clq_event *const *wait, size_t n_wait, cl_event *inline_buf,
 	  cl_event **list_out)
@@ -362,7 +362,7 @@ wait_list(struct clq_queue *queue, const char *function,
 }
 
 /* Whether the command needs a clq event even if the caller wants none. */
-static int
+static CLQ__ALWAYS_INLINE int
 needs_event(const struct clq_queue *queue, const struct clq__command *command,
 	    int kept)
 {
@@ -375,7 +375,7 @@ needs_event(const struct clq_queue *queue, const struct clq__command *command,
  * event must be kept and, once a user event has failed, a screened wait
  * list.
  */
-static int
+static CLQ__ALWAYS_INLINE int
 failsafe_begin(struct clq_context *ctx, cl_event *list, cl_uint n_wait,
 	       int *kept, cl_event *stand_in, cl_int *status)
 {
@@ -452,10 +452,15 @@ wait_blocking(struct clq_queue *queue, const char *function,
 			  : CLQ_SUCCESS;
 }
 
-int
-clq__enqueue(struct clq_queue *queue, const char *function,
+/*
+ * The enqueue protocol (see clq__enqueue()) once the queue is known, for
+ * an ordering mode: always inlined, so that the MANUAL copy, with
+ * `ordering` a constant 0, carries none of the ordering code.
+ */
+static CLQ__ALWAYS_INLINE int
+enqueue_with(struct clq_queue *queue, const char *function,
 	     const struct clq__command *command, struct clq_event *const *wait,
-	     size_t n_wait, struct clq_event **event_out)
+	     size_t n_wait, struct clq_event **event_out, int ordering)
 {
 	cl_event inline_buf[CLQ__WAIT_INLINE];
 	cl_event *list = NULL;
@@ -463,20 +468,15 @@ clq__enqueue(struct clq_queue *queue, const char *function,
 	cl_event cl = NULL, stand_in = NULL;
 	cl_int failed_status = 0;
 	struct clq__order_plan plan;
-	struct clq__order *order;
-	int kept = 0, ordering;
+	struct clq__order *order = &queue->ctx->order;
+	int kept = 0;
 	size_t n_list = n_wait;
 	int rc;
 
-	if (event_out)
-		*event_out = NULL;
-	if (!queue)
-		return clq__invalid(NULL, function, "queue is NULL");
 	if (n_wait && (rc = wait_list(queue, function, wait, n_wait, inline_buf,
 				      &list)) < 0)
 		return rc;
-	order = &queue->ctx->order;
-	if ((ordering = clq__ordering_start(queue->ctx))) {
+	if (ordering) {
 		pthread_mutex_lock(&order->lock);
 		rc = clq__order_plan(queue, function, command, wait, n_wait,
 				     ordering, &plan);
@@ -538,6 +538,35 @@ out:
 	else
 		clq__event_drop(ev);
 	return rc;
+}
+
+/* The CHECK and AUTO copy, out of the MANUAL path's way. */
+static CLQ__NOINLINE int
+enqueue_ordered(struct clq_queue *queue, const char *function,
+		const struct clq__command *command,
+		struct clq_event *const *wait, size_t n_wait,
+		struct clq_event **event_out, int ordering)
+{
+	return enqueue_with(queue, function, command, wait, n_wait, event_out,
+			    ordering);
+}
+
+int
+clq__enqueue(struct clq_queue *queue, const char *function,
+	     const struct clq__command *command, struct clq_event *const *wait,
+	     size_t n_wait, struct clq_event **event_out)
+{
+	int ordering;
+
+	if (event_out)
+		*event_out = NULL;
+	if (!queue)
+		return clq__invalid(NULL, function, "queue is NULL");
+	if ((ordering = clq__ordering_start(queue->ctx)))
+		return enqueue_ordered(queue, function, command, wait, n_wait,
+				       event_out, ordering);
+	return enqueue_with(queue, function, command, wait, n_wait, event_out,
+			    0);
 }
 
 static int

@@ -15,7 +15,12 @@
  *           completes: the array holds its newest transfer per queue,
  *           bookkeeping raw OpenCL does not pay for);
  *   wwrite  the same from caller memory (clq: a wrapped host array, which
- *           transfers need not keep alive).
+ *           transfers need not keep alive);
+ *   xwrite  the write, on two queues in turn, each waiting also for the
+ *           previous one (a cross-queue wait per command: what ordering's
+ *           vector clocks merge at every call).
+ * CLQ_ORDERING=check or auto in the environment measures clq's ordering
+ * modes (raw OpenCL does the same either way).
  * Every command waits for one user event that completes only after the
  * timed loop, so that the device runs nothing while the host is timed and
  * only enqueue costs are measured; both sides pass that one-entry wait
@@ -40,13 +45,14 @@
 
 #include "bench.h"
 
-enum op { OP_KERNEL, OP_MARKER, OP_WRITE, OP_WRITE_WRAPPED, N_OPS };
+enum op { OP_KERNEL, OP_MARKER, OP_WRITE, OP_WRITE_WRAPPED, OP_XWRITE, N_OPS };
 static const char *const op_names[N_OPS] = {"kernel", "marker", "write",
-					    "wwrite"};
+					    "wwrite", "xwrite"};
 
 struct bench {
 	struct clq_context *ctx;
 	struct clq_queue *q;
+	struct clq_queue *q2; /* xwrite's other queue */
 	struct clq_program *program;
 	struct clq_kernel *kernel;
 	struct clq_device_array *array;	 /* the kernel's output */
@@ -56,6 +62,10 @@ struct bench {
 	cl_uint word;			 /* that memory */
 	struct clq_event *gate;
 	cl_event raw_gate;
+	/* xwrite: the previous write and the call count */
+	struct clq_event *prev;
+	cl_event raw_prev;
+	unsigned long n_x;
 };
 
 static const size_t global_size = 1024, local_size = 64;
@@ -78,6 +88,15 @@ clq_call(struct bench *b, enum op op)
 					      &b->gate, 1, &ev);
 	} else if (op == OP_MARKER) {
 		rc = clq_queue_enqueue_marker(b->q, &b->gate, 1, &ev);
+	} else if (op == OP_XWRITE) {
+		struct clq_event *wait[2] = {b->gate, b->prev};
+
+		rc = clq_device_array_set_async(
+			b->target, b->n_x++ % 2 ? b->q2 : b->q, b->source, wait,
+			b->prev ? 2 : 1, &ev);
+		clq_event_unref(b->prev);
+		b->prev = ev;
+		return rc;
 	} else {
 		rc = clq_device_array_set_async(b->target, b->q,
 						op == OP_WRITE ? b->source
@@ -112,6 +131,23 @@ raw_call(struct bench *b, enum op op)
 						     1, &b->raw_gate, &ev);
 	} else if (op == OP_MARKER) {
 		err = clEnqueueMarkerWithWaitList(q, 1, &b->raw_gate, &ev);
+	} else if (op == OP_XWRITE) {
+		cl_event wait[2] = {b->raw_gate, b->raw_prev};
+
+		if (b->n_x++ % 2)
+			q = clq_queue_get_cl(b->q2);
+		err = clEnqueueWriteBuffer(
+			q, clq_device_array_get_cl(b->target), CL_FALSE, 0, 4,
+			clq_host_array_data(b->source), b->raw_prev ? 2 : 1,
+			wait, &ev);
+		/* OpenCL 1.2 section 5.13: the other queue must be flushed
+		 * before a wait for its event is defined (clq does it). */
+		if (err == CL_SUCCESS)
+			err = clFlush(q);
+		if (b->raw_prev)
+			clReleaseEvent(b->raw_prev);
+		b->raw_prev = ev;
+		return err;
 	} else {
 		struct clq_host_array *h =
 			op == OP_WRITE ? b->source : b->wrapped;
@@ -153,8 +189,15 @@ batch(struct bench *b, enum op op, int use_clq, int calls, double *per_call)
 		rc = CLQ_ERROR_COMMAND_FAILED;
 	clq_event_unref(b->gate);
 	b->gate = NULL;
+	clq_event_unref(b->prev);
+	b->prev = NULL;
+	if (b->raw_prev)
+		clReleaseEvent(b->raw_prev);
+	b->raw_prev = NULL;
 	if (rc == CLQ_SUCCESS)
 		rc = clq_queue_finish(b->q);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_finish(b->q2);
 	return rc;
 }
 
@@ -236,6 +279,7 @@ setup(struct bench *b)
 
 	if ((rc = clq_context_create_default(&b->ctx)) < 0 ||
 	    (rc = clq_queue_create(b->ctx, 0, &b->q)) < 0 ||
+	    (rc = clq_queue_create(b->ctx, 0, &b->q2)) < 0 ||
 	    (rc = clq_program_create_from_file(b->ctx, "fill.cl", NULL, 0, NULL,
 					       &b->program)) < 0 ||
 	    (rc = clq_kernel_create(b->program, "fill", &b->kernel)) < 0 ||
@@ -262,6 +306,7 @@ teardown(struct bench *b)
 	clq_kernel_unref(b->kernel);
 	clq_program_unref(b->program);
 	clq_queue_unref(b->q);
+	clq_queue_unref(b->q2);
 	clq_context_unref(b->ctx);
 }
 
