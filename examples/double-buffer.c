@@ -58,6 +58,9 @@ struct options {
 	bool json;
 	const char *trace; /* --trace FILE.json */
 	const char *svg;   /* --svg FILE.svg */
+	bool ordering_set; /* --ordering given; else CLQ_ORDERING decides */
+	enum clq_ordering ordering;
+	bool no_reuse_wait; /* --no-reuse-wait */
 };
 
 struct demo {
@@ -76,6 +79,10 @@ struct demo {
 	struct clq_host_array *input, *output;
 	struct clq_device_array **buffers;
 	unsigned iters;
+	/* Whether an upload waits for the download that last used its
+	 * buffer: yes, unless clq adds that wait (AUTO) or --no-reuse-wait
+	 * leaves it out. */
+	bool reuse_wait;
 };
 
 /* What one run (sequential or pipelined) measured. */
@@ -130,6 +137,28 @@ usage(FILE *out)
 	      "chrome://tracing)\n"
 	      "  --svg FILE      write the pipelined run's timeline as an SVG "
 	      "chart\n"
+	      "  --ordering MODE how clq orders commands of different queues\n"
+	      "                  (default: CLQ_ORDERING, else manual):\n"
+	      "                  manual  the demo's own waits order the "
+	      "stages\n"
+	      "                  check   the same, and clq refuses any access "
+	      "to a\n"
+	      "                          buffer that nothing orders after a\n"
+	      "                          conflicting one on another queue\n"
+	      "                  auto    the demo leaves out the reuse wait "
+	      "(an\n"
+	      "                          upload waiting for the download that "
+	      "last\n"
+	      "                          used its buffer), and clq adds it\n"
+	      "  --no-reuse-wait leave out the reuse wait in every mode, the "
+	      "bug it\n"
+	      "                  prevents: check stops at the first upload "
+	      "into a\n"
+	      "                  reused buffer and says why, auto runs as "
+	      "without\n"
+	      "                  it, manual gives wrong results where the "
+	      "device\n"
+	      "                  runs the queues at once\n"
 	      "  --help          show this help\n\n",
 	      out);
 	fprintf(out,
@@ -143,7 +172,8 @@ usage(FILE *out)
 		100 * OVERLAP_MIN, SPEEDUP_MIN);
 	fputs("Exits 0 when both runs match the CPU reference, 1 on a mismatch "
 	      "or an\n"
-	      "error, 2 on a bad option.\n",
+	      "error (a hazard that check refused among them), 2 on a bad "
+	      "option.\n",
 	      out);
 }
 
@@ -187,6 +217,26 @@ parse_mib(const char *text, double *out)
 	return 0;
 }
 
+static int
+parse_ordering(const char *text, enum clq_ordering *out)
+{
+	static const char *const names[] = {"manual", "check", "auto"};
+	static const enum clq_ordering modes[] = {
+		CLQ_ORDERING_MANUAL, CLQ_ORDERING_CHECK, CLQ_ORDERING_AUTO};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(text, names[i]) == 0) {
+			*out = modes[i];
+			return 0;
+		}
+	}
+	fprintf(stderr,
+		"double-buffer: --ordering wants manual, check or auto, not "
+		"'%s'\n",
+		text);
+	return -1;
+}
+
 /* Returns 0 to run, 1 when --help was printed, -1 on a bad option. */
 static int
 parse_options(int argc, char **argv, struct options *opt)
@@ -198,7 +248,9 @@ parse_options(int argc, char **argv, struct options *opt)
 		O_QUEUES,
 		O_ITERS,
 		O_TRACE,
-		O_SVG
+		O_SVG,
+		O_ORDERING,
+		O_NO_REUSE_WAIT
 	};
 	static const struct option longopts[] = {
 		{"device", required_argument, NULL, 'd'},
@@ -212,6 +264,8 @@ parse_options(int argc, char **argv, struct options *opt)
 		{"json", no_argument, NULL, 'j'},
 		{"trace", required_argument, NULL, O_TRACE},
 		{"svg", required_argument, NULL, O_SVG},
+		{"ordering", required_argument, NULL, O_ORDERING},
+		{"no-reuse-wait", no_argument, NULL, O_NO_REUSE_WAIT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -266,6 +320,14 @@ parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case O_SVG:
 			opt->svg = optarg;
+			break;
+		case O_ORDERING:
+			if (parse_ordering(optarg, &opt->ordering) < 0)
+				return -1;
+			opt->ordering_set = true;
+			break;
+		case O_NO_REUSE_WAIT:
+			opt->no_reuse_wait = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -338,11 +400,17 @@ open_arrays(struct demo *d)
 	if (!d->buffers)
 		return fail("allocating", CL_OUT_OF_HOST_MEMORY);
 	for (size_t i = 0; i < d->opt->buffers; i++) {
+		char label[32];
+
 		rc = clq_device_array_create(d->ctx, CLQ_DTYPE_FLOAT32, 1,
 					     &d->chunk_elems, NULL,
 					     &d->buffers[i]);
 		if (rc < 0)
 			return fail("allocating a device buffer", rc);
+		/* what check's messages call it */
+		snprintf(label, sizeof(label), "buffer %zu", i);
+		if ((rc = clq_device_array_set_label(d->buffers[i], label)) < 0)
+			return fail("labelling a device buffer", rc);
 	}
 	return CLQ_SUCCESS;
 }
@@ -370,6 +438,11 @@ demo_open(struct demo *d, const struct options *opt)
 	clq_device_unref(dev);
 	if (rc < 0)
 		return fail("creating a context", rc);
+	if (opt->ordering_set &&
+	    (rc = clq_context_set_ordering(d->ctx, opt->ordering)) < 0)
+		return fail("setting the ordering", rc);
+	d->reuse_wait = !opt->no_reuse_wait &&
+			clq_context_get_ordering(d->ctx) != CLQ_ORDERING_AUTO;
 	if ((rc = open_queues(d)) < 0 || (rc = open_arrays(d)) < 0)
 		return rc;
 	rc = clq_program_create_from_file(d->ctx, "scale.cl", NULL, 0, NULL,
@@ -612,7 +685,13 @@ run_sequential(struct demo *d, struct run *r)
  * The pipeline. Chunk c uses buffer c % B. Its upload waits until the
  * download of the chunk that last used the buffer (c - B) has finished, its
  * kernel waits for its upload, its download for its kernel: each wait is an
- * event of another queue, so the host never blocks until the end.
+ * event of another queue in the command's wait list, so the host never
+ * blocks until the end.
+ *
+ * The first of those waits is the one a program forgets: in AUTO mode the
+ * demo leaves it out and clq adds it, having seen the download read the
+ * buffer that the upload overwrites; in CHECK mode clq refuses an upload
+ * that lacks it (--no-reuse-wait shows that).
  *
  * Downloads are enqueued one chunk behind (after the next chunk's upload
  * and kernel) so that with --queues 2 the next upload is not stuck behind a
@@ -622,6 +701,7 @@ run_sequential(struct demo *d, struct run *r)
 static int
 run_pipeline(struct demo *d, struct run *r)
 {
+	struct clq_queue *const *q = d->queue;
 	size_t n = d->opt->chunks, nbuf = d->opt->buffers;
 	size_t lag = nbuf > 1 ? 1 : 0;
 	double t0 = example_now();
@@ -629,43 +709,37 @@ run_pipeline(struct demo *d, struct run *r)
 
 	for (size_t step = 0; step < n + lag && rc == CLQ_SUCCESS; step++) {
 		if (step < n) {
-			size_t c = step;
+			size_t c = step, b = c % nbuf;
 			struct clq_event **ev = &r->ev[c * N_STAGES];
+			/* the download of the chunk that last used buffer b */
+			struct clq_event *const *reuse =
+				c >= nbuf ? &r->ev[(c - nbuf) * N_STAGES +
+						   STAGE_DOWNLOAD]
+					  : NULL;
+			size_t n_reuse = reuse && d->reuse_wait ? 1 : 0;
 
-			if (c >= nbuf)
-				rc = clq_queue_enqueue_wait_for_events(
-					d->queue[STAGE_UPLOAD],
-					&r->ev[(c - nbuf) * N_STAGES + 2], 1);
+			rc = enqueue_upload(d, q[STAGE_UPLOAD], c, b, reuse,
+					    n_reuse, &ev[STAGE_UPLOAD]);
 			if (rc == CLQ_SUCCESS)
-				rc = enqueue_upload(d, d->queue[STAGE_UPLOAD],
-						    c, c % nbuf, NULL, 0,
-						    &ev[0]);
-			if (rc == CLQ_SUCCESS)
-				rc = clq_queue_enqueue_wait_for_events(
-					d->queue[STAGE_KERNEL], &ev[0], 1);
-			if (rc == CLQ_SUCCESS)
-				rc = enqueue_kernel(d, d->queue[STAGE_KERNEL],
-						    c % nbuf, d->iters, NULL, 0,
-						    &ev[1]);
+				rc = enqueue_kernel(d, q[STAGE_KERNEL], b,
+						    d->iters, &ev[STAGE_UPLOAD],
+						    1, &ev[STAGE_KERNEL]);
 		}
 		if (rc == CLQ_SUCCESS && step >= lag) {
 			size_t c = step - lag;
 			struct clq_event **ev = &r->ev[c * N_STAGES];
 
-			rc = clq_queue_enqueue_wait_for_events(
-				d->queue[STAGE_DOWNLOAD], &ev[1], 1);
-			if (rc == CLQ_SUCCESS)
-				rc = enqueue_download(
-					d, d->queue[STAGE_DOWNLOAD], c,
-					c % nbuf, NULL, 0, &ev[2]);
+			rc = enqueue_download(d, q[STAGE_DOWNLOAD], c, c % nbuf,
+					      &ev[STAGE_KERNEL], 1,
+					      &ev[STAGE_DOWNLOAD]);
 		}
 		/* Start the device on the first chunk while the host
 		 * enqueues the rest. */
 		for (int s = 0; s < N_STAGES && rc == CLQ_SUCCESS; s++)
-			rc = clq_queue_flush(d->queue[s]);
+			rc = clq_queue_flush(q[s]);
 	}
 	for (int s = 0; s < N_STAGES; s++) {
-		int frc = clq_queue_finish(d->queue[s]);
+		int frc = clq_queue_finish(q[s]);
 
 		if (rc == CLQ_SUCCESS)
 			rc = frc;
@@ -1101,24 +1175,30 @@ print_json(const struct demo *d, const struct report *rep)
 
 /* ------------------------------------------------------------------- main */
 
-/* One chunk through every stage, so that the timed runs do not pay for
- * first-use costs (kernel compilation, page mapping). */
+/* One chunk through every stage in each device buffer, so that the timed
+ * runs do not pay for first-use costs (kernel compilation, page mapping,
+ * a driver allocating a buffer's memory when it is first used). */
 static int
 warm_up(struct demo *d)
 {
 	struct clq_queue *const *q = d->queue;
-	struct clq_event *ev[N_STAGES] = {NULL};
-	int rc;
+	size_t nbuf = d->opt->buffers;
+	int rc = CLQ_SUCCESS;
 
-	if ((rc = enqueue_upload(d, q[STAGE_UPLOAD], 0, 0, NULL, 0, &ev[0])) ==
-		    CLQ_SUCCESS &&
-	    (rc = enqueue_kernel(d, q[STAGE_KERNEL], 0, d->iters, &ev[0], 1,
-				 &ev[1])) == CLQ_SUCCESS &&
-	    (rc = enqueue_download(d, q[STAGE_DOWNLOAD], 0, 0, &ev[1], 1,
-				   &ev[2])) == CLQ_SUCCESS)
-		rc = clq_event_wait(ev[2]);
-	for (int s = 0; s < N_STAGES; s++)
-		clq_event_unref(ev[s]);
+	for (size_t b = 0; b < nbuf && rc == CLQ_SUCCESS; b++) {
+		struct clq_event *ev[N_STAGES] = {NULL};
+		size_t c = b % d->opt->chunks;
+
+		if ((rc = enqueue_upload(d, q[STAGE_UPLOAD], c, b, NULL, 0,
+					 &ev[0])) == CLQ_SUCCESS &&
+		    (rc = enqueue_kernel(d, q[STAGE_KERNEL], b, d->iters,
+					 &ev[0], 1, &ev[1])) == CLQ_SUCCESS &&
+		    (rc = enqueue_download(d, q[STAGE_DOWNLOAD], c, b, &ev[1],
+					   1, &ev[2])) == CLQ_SUCCESS)
+			rc = clq_event_wait(ev[2]);
+		for (int s = 0; s < N_STAGES; s++)
+			clq_event_unref(ev[s]);
+	}
 	return rc < 0 ? fail("warming up", rc) : rc;
 }
 
