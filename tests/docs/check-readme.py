@@ -26,6 +26,13 @@ right before its opening fence:
                        the lines it prints, in order, by their labels (the
                        text before a line's first ':' or digit); a sample
                        may leave lines out.
+  <!-- docs-test: fails COMMAND ARGS... -->
+                       a block of sample messages (no language) from
+                       COMMAND (relative to the build root), which must
+                       exit with a status other than 0: each line of the
+                       sample must be a whole line of what it prints
+                       (stdout and stderr), in order, runs of blanks
+                       counting as one space.
   ```sh                commands, run in order as one bash session (set -e)
                        in a copy of the source tree, with HOME a temporary
                        directory (so $HOME/.local is a throwaway prefix),
@@ -131,9 +138,9 @@ def classify(block):
         return "c" if lang == "c" else "file"
     if verb == "excerpt":
         return "excerpt" if lang == "c" else "an excerpt must be a C block"
-    if verb == "output":
-        return "output" if lang in ("", "text") and block.arg else \
-            "output needs a command and a block without a language"
+    if verb in ("output", "fails"):
+        return verb if lang in ("", "text") and block.arg else \
+            f"{verb} needs a command and a block without a language"
     if verb in ("needs", "skip-line"):
         if lang != "sh":
             return f"{verb} applies to sh blocks only"
@@ -282,6 +289,35 @@ class Checker:
         print(f"ok   {block.where()}: sample output has the lines "
               f"{block.arg} prints")
 
+    def check_fails(self, block):
+        argv = shlex.split(block.arg)
+        argv[0] = os.path.join(self.build, argv[0])
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True,
+                               env=self.env, cwd=self.tmp, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            self.fail(block, f"cannot run {block.arg}: {e}")
+            return
+        if r.returncode == 0:
+            self.fail(block, f"{block.arg} exited 0, not with a failure",
+                      r.stdout + r.stderr)
+            return
+
+        def lines(text):
+            return [" ".join(l.split()) for l in text.splitlines()
+                    if l.strip()]
+
+        rest = iter(lines(r.stdout) + lines(r.stderr))
+        for want in lines(block.text):
+            if want not in rest:
+                self.fail(block, f"this line of the sample is not among "
+                          f"those {block.arg} prints now (after the "
+                          f"sample's earlier lines):\n  {want}",
+                          r.stdout + r.stderr)
+                return
+        print(f"ok   {block.where()}: {block.arg} fails with the "
+              f"sample's lines (exit {r.returncode})")
+
     def copy_tree(self, dest):
         """The source tree as a checkout has it: tracked and untracked
         files that git does not ignore (no build directories)."""
@@ -389,7 +425,8 @@ def main():
     plan, bad = [], 0
     for block in blocks:
         what = classify(block)
-        if what in ("skip", "c", "file", "excerpt", "output", "sh"):
+        if what in ("skip", "c", "file", "excerpt", "output", "fails",
+                    "sh"):
             plan.append((block, what))
         else:
             print(f"FAIL {block.where()}: {what}")
@@ -413,6 +450,8 @@ def main():
                     checker.check_excerpt(block)
                 elif what == "output":
                     checker.check_output(block)
+                elif what == "fails":
+                    checker.check_fails(block)
         else:
             checker.run_commands(plan)
     finally:

@@ -81,28 +81,22 @@ main(void)
 					 CLQ_ARG_VALUE(add),
 					 CLQ_ARG_VALUE(iters)};
 
-		/* chunk c, in device buffer c % B */
-		if (c >= B)
-			rc = clq_queue_enqueue_wait_for_events(
-				upload_q, &download_done[c - B], 1);
+		/* chunk c, in device buffer c % B, which is free once the
+		 * download of the chunk that last used it (c - B) is done */
+		size_t n_free = c >= B ? 1 : 0;
+
+		rc = clq_device_array_set_region(
+			buf[c % B], upload_q, input, &at, &from, &chunk,
+			n_free ? &download_done[c - B] : NULL, n_free,
+			&upload_done[c]);
 		if (rc == 0)
-			rc = clq_device_array_set_region(
-				buf[c % B], upload_q, input, &at, &from, &chunk,
-				NULL, 0, &upload_done[c]);
-		if (rc == 0)
-			rc = clq_queue_enqueue_wait_for_events(
-				compute_q, &upload_done[c], 1);
-		if (rc == 0)
-			rc = clq_queue_enqueue_kernel(compute_q, scale, args, 5,
-						      1, &global, &local, NULL,
-						      0, &kernel_done[c]);
-		if (rc == 0)
-			rc = clq_queue_enqueue_wait_for_events(
-				download_q, &kernel_done[c], 1);
+			rc = clq_queue_enqueue_kernel(
+				compute_q, scale, args, 5, 1, &global, &local,
+				&upload_done[c], 1, &kernel_done[c]);
 		if (rc == 0)
 			rc = clq_device_array_get_region(
 				buf[c % B], download_q, output, &at, &from,
-				&chunk, NULL, 0, &download_done[c]);
+				&chunk, &kernel_done[c], 1, &download_done[c]);
 	}
 	/* The host waits once, at the end. */
 	if (rc == 0)
