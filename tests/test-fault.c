@@ -357,6 +357,313 @@ scenario_timeline(void)
 	return rc;
 }
 
+/*
+ * Ordering (clq/order.h): ten queues (more slots than a plan holds
+ * inline), a root array and a labelled alias, a write held by a gate,
+ * reads on nine other queues, then a write after them all: in AUTO nine
+ * waits added to eight of the caller's (longer than the inline wait
+ * lists), in CHECK first refused, then ordered by its wait list. A queue
+ * is then released and another made (in its slot once the old one's
+ * retiring marker has ended, else in a new one).
+ */
+#define OQ 10
+#define ON 1024 /* elements: the alias's offset suits any device */
+
+struct order_run {
+	int nq; /* queues made: OQ, or fewer */
+	struct clq_context *ctx;
+	struct clq_queue *q[OQ];
+	struct clq_device_array *x, *y;
+	struct clq_host_array *in, *in2, *back;
+	/* one per reading queue: a host array pending on more than two
+	 * queues needs an allocation whose failure makes the enqueue wait
+	 * for the transfer (host_array.c), which the closed gate would hold
+	 * for ever: a deadlock in clq, reported, not tested here */
+	struct clq_host_array *out[OQ - 1];
+	struct clq_event *gate;
+	struct clq_event *reads[OQ - 1];
+	struct clq_event *markers[8];
+};
+
+static void
+order_run_free(struct order_run *r)
+{
+	if (r->gate)
+		clq_user_event_complete(r->gate, CL_COMPLETE); /* may be done */
+	for (int i = 0; i < r->nq; i++)
+		if (r->q[i])
+			clq_queue_finish(r->q[i]);
+	for (int i = 0; i < OQ - 1; i++)
+		clq_event_unref(r->reads[i]);
+	for (int i = 0; i < 8; i++)
+		clq_event_unref(r->markers[i]);
+	clq_event_unref(r->gate);
+	clq_host_array_unref(r->in);
+	clq_host_array_unref(r->in2);
+	for (int i = 0; i < OQ - 1; i++)
+		clq_host_array_unref(r->out[i]);
+	clq_host_array_unref(r->back);
+	clq_device_array_unref(r->x);
+	clq_device_array_unref(r->y);
+	for (int i = 1; i < r->nq; i++)
+		clq_queue_unref(r->q[i]);
+	close_queue(r->ctx, r->q[0]);
+}
+
+/* Context, `nq` queues, arrays, host data and the gate. */
+static int
+order_open(struct order_run *r, enum clq_ordering mode, int nq)
+{
+	const size_t n = ON, n2 = 2 * ON;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->nq = nq;
+	rc = open_queue(&r->ctx, &r->q[0], 0);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_context_set_ordering(r->ctx, mode);
+	for (int i = 1; i < nq && rc == CLQ_SUCCESS; i++)
+		rc = clq_queue_create(r->ctx, 0, &r->q[i]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_create(r->ctx, CLQ_DTYPE_UINT32, 1, &n2,
+					     NULL, &r->x);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_create_alias(
+			r->ctx, clq_device_array_get_cl(r->x),
+			ON * sizeof(cl_uint), CLQ_DTYPE_UINT32, 1, &n, NULL,
+			&r->y);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_set_label(r->x, "x");
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_set_label(r->y, "second half of x");
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(r->ctx, CLQ_DTYPE_UINT32, 1, &n2,
+					   NULL, &r->in);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(r->ctx, CLQ_DTYPE_UINT32, 1, &n2,
+					   NULL, &r->in2);
+	for (int i = 0; i < nq - 1 && rc == CLQ_SUCCESS; i++)
+		rc = clq_host_array_create(r->ctx, CLQ_DTYPE_UINT32, 1, &n,
+					   NULL, &r->out[i]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(r->ctx, CLQ_DTYPE_UINT32, 1, &n2,
+					   NULL, &r->back);
+	if (rc == CLQ_SUCCESS) {
+		for (size_t i = 0; i < n2; i++) {
+			((cl_uint *)clq_host_array_data(r->in))[i] =
+				(cl_uint)i + 1;
+			((cl_uint *)clq_host_array_data(r->in2))[i] =
+				(cl_uint)i + 5000;
+		}
+		rc = clq_user_event_create(r->ctx, &r->gate);
+	}
+	return rc;
+}
+
+/* The held write of x on queue 0, then a read of the alias on each other
+ * queue; in CHECK each read waits for the write through its wait list. */
+static int
+order_reads(struct order_run *r, enum clq_ordering mode)
+{
+	struct clq_event *w = NULL;
+	int rc = clq_device_array_set_async(r->x, r->q[0], r->in, &r->gate, 1,
+					    &w);
+
+	for (int i = 1; i < OQ && rc == CLQ_SUCCESS; i++)
+		rc = clq_device_array_get_async(r->y, r->q[i], r->out[i - 1],
+						&w, mode == CLQ_ORDERING_CHECK,
+						&r->reads[i - 1]);
+	clq_event_unref(w);
+	return rc;
+}
+
+/* After the gate: every read saw the first write, x holds the second. */
+static int
+order_verify(struct order_run *r)
+{
+	const cl_uint *back = clq_host_array_data(r->back);
+	int rc = clq_device_array_get(r->x, r->q[0], r->back);
+
+	for (int i = 0; rc == CLQ_SUCCESS && i < OQ - 1; i++)
+		rc = clq_event_wait(r->reads[i]);
+	if (rc != CLQ_SUCCESS)
+		return rc;
+	for (size_t i = 0; i < 2 * ON; i++)
+		if (back[i] != (cl_uint)i + 5000)
+			return WRONG_RESULT;
+	for (int k = 0; k < OQ - 1; k++) {
+		const cl_uint *out = clq_host_array_data(r->out[k]);
+
+		for (size_t i = 0; i < ON; i++)
+			if (out[i] != (cl_uint)(ON + i) + 1)
+				return WRONG_RESULT;
+	}
+	return CLQ_SUCCESS;
+}
+
+/* Releases queue 5 and makes another, which writes the alias. */
+static int
+order_reuse_slot(struct order_run *r)
+{
+	int rc;
+
+	clq_queue_unref(r->q[5]);
+	r->q[5] = NULL;
+	rc = clq_queue_create(r->ctx, 0, &r->q[5]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_zero(r->y, r->q[5], NULL, 0, NULL);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_finish(r->q[5]);
+	return rc;
+}
+
+static int
+scenario_order_auto(void)
+{
+	struct order_run r;
+	int rc = order_open(&r, CLQ_ORDERING_AUTO, OQ);
+
+	if (rc == CLQ_SUCCESS)
+		rc = order_reads(&r, CLQ_ORDERING_AUTO);
+	for (int i = 0; i < 8 && rc == CLQ_SUCCESS; i++)
+		rc = clq_queue_enqueue_marker(r.q[0], NULL, 0, &r.markers[i]);
+	/* eight waits of the caller's, nine of clq's */
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_set_async(r.x, r.q[0], r.in2, r.markers,
+						8, NULL);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_user_event_complete(r.gate, CL_COMPLETE);
+	if (rc == CLQ_SUCCESS)
+		rc = order_verify(&r);
+	if (rc == CLQ_SUCCESS) {
+		struct clq_ordering_stats s;
+
+		rc = clq_context_get_ordering_stats(r.ctx, &s);
+		if (rc == CLQ_SUCCESS &&
+		    (s.waits_added != 2 * (OQ - 1) || s.hazards))
+			rc = WRONG_RESULT;
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = order_reuse_slot(&r);
+	order_run_free(&r);
+	return rc;
+}
+
+static int
+scenario_order_check(void)
+{
+	struct order_run r;
+	int rc = order_open(&r, CLQ_ORDERING_CHECK, OQ);
+
+	if (rc == CLQ_SUCCESS)
+		rc = order_reads(&r, CLQ_ORDERING_CHECK);
+	/* unordered: refused, with a message (whose allocations may fail) */
+	if (rc == CLQ_SUCCESS) {
+		rc = clq_device_array_set_async(r.x, r.q[0], r.in2, NULL, 0,
+						NULL);
+		rc = rc == CLQ_ERROR_HAZARD ? CLQ_SUCCESS
+		     : rc == CLQ_SUCCESS    ? WRONG_RESULT
+					    : rc;
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_set_async(r.x, r.q[0], r.in2, r.reads,
+						OQ - 1, NULL);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_user_event_complete(r.gate, CL_COMPLETE);
+	if (rc == CLQ_SUCCESS)
+		rc = order_verify(&r);
+	if (rc == CLQ_SUCCESS) {
+		struct clq_ordering_stats s;
+
+		rc = clq_context_get_ordering_stats(r.ctx, &s);
+		if (rc == CLQ_SUCCESS && (s.waits_added || s.hazards != 1))
+			rc = WRONG_RESULT;
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = order_reuse_slot(&r);
+	order_run_free(&r);
+	return rc;
+}
+
+/* A kernel with nine array arguments (more than a plan holds inline) on
+ * one root buffer through two arrays, and an output, in AUTO. */
+static const char sum_source[] =
+	"__kernel void sum8(__global uint *out, __global const uint *a,\n"
+	"	__global const uint *b, __global const uint *c,\n"
+	"	__global const uint *d, __global const uint *e,\n"
+	"	__global const uint *f, __global const uint *g,\n"
+	"	__global const uint *h, uint n)\n"
+	"{\n"
+	"	size_t i = get_global_id(0);\n"
+	"	if (i < n)\n"
+	"		out[i] = a[i] + b[i] + c[i] + d[i] + e[i] + f[i] + "
+	"g[i]\n"
+	"			 + h[i];\n"
+	"}\n";
+
+static int
+scenario_order_kernel(void)
+{
+	struct order_run r;
+	struct clq_program *p = NULL;
+	struct clq_kernel *k = NULL;
+	struct clq_device_array *z = NULL;
+	const size_t n = ON;
+	cl_uint count = ON;
+	int rc = order_open(&r, CLQ_ORDERING_AUTO, 3);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_program_create_from_source(r.ctx, sum_source, NULL,
+						    &p);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_kernel_create(p, "sum8", &k);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_create(r.ctx, CLQ_DTYPE_UINT32, 1, &n,
+					     NULL, &z);
+	/* x written on queue 0 (held), the sum on queue 1, z read on 2 */
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_set_async(r.x, r.q[0], r.in, &r.gate, 1,
+						NULL);
+	if (rc == CLQ_SUCCESS) {
+		struct clq_arg args[] = {
+			CLQ_ARG_OUT(z),	    CLQ_ARG_IN(r.x),
+			CLQ_ARG_IN(r.y),    CLQ_ARG_IN(r.x),
+			CLQ_ARG_INOUT(r.y), CLQ_ARG_IN(r.x),
+			CLQ_ARG_IN(r.y),    CLQ_ARG_IN(r.x),
+			CLQ_ARG_IN(r.y),    CLQ_ARG_VALUE(count)};
+
+		rc = clq_queue_enqueue_kernel(r.q[1], k, args, 10, 1, &n, NULL,
+					      NULL, 0, NULL);
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_get_async(z, r.q[2], r.out[0], NULL, 0,
+						&r.reads[0]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_user_event_complete(r.gate, CL_COMPLETE);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_event_wait(r.reads[0]);
+	for (size_t i = 0; rc == CLQ_SUCCESS && i < ON; i++) {
+		/* x[i] = i + 1, y[i] = x[ON + i] */
+		cl_uint want =
+			4 * ((cl_uint)i + 1) + 4 * ((cl_uint)(ON + i) + 1);
+
+		if (((cl_uint *)clq_host_array_data(r.out[0]))[i] != want)
+			rc = WRONG_RESULT;
+	}
+	if (rc == CLQ_SUCCESS) {
+		struct clq_ordering_stats s;
+
+		rc = clq_context_get_ordering_stats(r.ctx, &s);
+		if (rc == CLQ_SUCCESS && s.waits_added != 2)
+			rc = WRONG_RESULT;
+	}
+	order_run_free(&r);
+	clq_device_array_unref(z);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ loop */
 
 static void
@@ -423,6 +730,14 @@ START_TEST(timeline)
 }
 END_TEST
 
+START_TEST(ordering)
+{
+	run_scenario("auto", scenario_order_auto);
+	run_scenario("check", scenario_order_check);
+	run_scenario("ordkernel", scenario_order_kernel);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -438,6 +753,7 @@ main(void)
 	tcase_add_test(tc, program_and_kernel);
 	tcase_add_test(tc, pipeline);
 	tcase_add_test(tc, timeline);
+	tcase_add_test(tc, ordering);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
