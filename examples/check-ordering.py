@@ -27,8 +27,9 @@ assert "verdict" not in p.stdout, p.stdout
 assert "running the pipeline: CLQ_ERROR_HAZARD" in p.stderr, p.stderr
 m = re.search(r"^clq: clq_device_array_set_region: hazard "
               r"\((write-after-write|write-after-read)\) on buffer "
-              r"'buffer 0': this write on queue (\d+) overwrites what the "
-              r"(kernel 'scale'|read) on queue (\d+) (writes|reads), and "
+              r"'buffer 0': this write on queue (\d+) \('upload'\) "
+              r"overwrites what the (kernel 'scale'|read) on queue (\d+) "
+              r"\('(kernel|download)'\) (writes|reads), and "
               r"nothing orders the two\..*nothing was enqueued$",
               p.stderr, re.M)
 assert m, p.stderr

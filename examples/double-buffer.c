@@ -372,6 +372,9 @@ host_array_open(struct demo *d, size_t n, float **data_out,
 static int
 open_queues(struct demo *d)
 {
+	/* Labels name the queues in ordering messages (clq/order.h). */
+	static const char *const labels[N_STAGES] = {"upload", "kernel",
+						     "download"};
 	int rc;
 
 	for (int s = 0; s < N_STAGES; s++) {
@@ -383,6 +386,12 @@ open_queues(struct demo *d)
 				      &d->queue[s]);
 		if (rc < 0)
 			return fail("creating a profiling queue", rc);
+		rc = clq_queue_set_label(
+			d->queue[s], d->opt->queues == 2 && s == STAGE_UPLOAD
+					     ? "transfer"
+					     : labels[s]);
+		if (rc < 0)
+			return fail("labelling a queue", rc);
 	}
 	return CLQ_SUCCESS;
 }

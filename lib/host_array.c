@@ -355,11 +355,21 @@ reserve_pending(struct clq_host_array *h)
 	return 0;
 }
 
+/* An untracked transfer's end: drops the reference it held (track()). */
+static void CL_CALLBACK
+untracked_done(cl_event ev, cl_int status, void *data)
+{
+	(void)ev;
+	(void)status;
+	clq_host_array_unref(data);
+}
+
 void
 clq__host_array_track(struct clq_host_array *h, struct clq_queue *q,
 		      struct clq_event *ev)
 {
 	struct clq_event *old = NULL;
+	int untracked = 0;
 	size_t i;
 
 	clq__event_hold(ev);
@@ -373,14 +383,24 @@ clq__host_array_track(struct clq_host_array *h, struct clq_queue *q,
 	} else if (reserve_pending(h) == 0) {
 		h->pending[h->n_pending++] = (struct clq__pending){q->id, ev};
 	} else {
-		old = ev; /* no room: wait instead (slower, never unsafe) */
+		untracked = 1;
 	}
 	pthread_mutex_unlock(&h->pending_lock);
-	if (old == ev) {
+	if (untracked) {
+		/* No room (out of memory): the transfer holds a reference of
+		 * its own until it ends. Waiting here instead could wait
+		 * forever for a command gated on a user event that this
+		 * thread completes later. */
 		clq__log(q->ctx, CLQ_LOG_WARNING,
-			 "out of memory: waiting for the transfer to keep its "
-			 "host array alive");
-		clWaitForEvents(1, &ev->cl);
+			 "out of memory: a transfer holds its host array "
+			 "through a completion callback");
+		clq_host_array_ref(h);
+		if (clSetEventCallback(ev->cl, CL_COMPLETE, untracked_done,
+				       h) != CL_SUCCESS)
+			clq__log(q->ctx, CLQ_LOG_WARNING,
+				 "clSetEventCallback failed: the host array "
+				 "stays allocated");
+		old = ev;
 	}
 	clq__event_drop(old);
 }

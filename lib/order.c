@@ -224,6 +224,54 @@ clq__order_queue_remove(struct clq_queue *q)
 	pthread_mutex_unlock(&o->lock);
 	clq__clock_drop(q->clock);
 	q->clock = NULL;
+	free(q->name);
+	q->name = NULL;
+}
+
+int
+clq_queue_set_label(struct clq_queue *queue, const char *label)
+{
+	char *copy = NULL;
+
+	if (!queue)
+		return clq__invalid(NULL, "clq_queue_set_label",
+				    "queue is NULL");
+	if (label && *label && !(copy = strdup(label)))
+		return CL_OUT_OF_HOST_MEMORY;
+	pthread_mutex_lock(&queue->ctx->order.lock);
+	free(queue->name);
+	queue->name = copy;
+	pthread_mutex_unlock(&queue->ctx->order.lock);
+	return CLQ_SUCCESS;
+}
+
+/* Copies `label` (or "") to buf, as snprintf(); lock held. */
+static size_t
+copy_label(const char *label, char *buf, size_t size)
+{
+	size_t len = label ? strlen(label) : 0;
+
+	if (size) {
+		size_t n = len < size - 1 ? len : size - 1;
+
+		if (n)
+			memcpy(buf, label, n);
+		buf[n] = '\0';
+	}
+	return len;
+}
+
+size_t
+clq_queue_get_label(const struct clq_queue *queue, char *buf, size_t size)
+{
+	size_t len;
+
+	if (!queue || (!buf && size))
+		return 0;
+	pthread_mutex_lock(&queue->ctx->order.lock);
+	len = copy_label(queue->name, buf, size);
+	pthread_mutex_unlock(&queue->ctx->order.lock);
+	return len;
 }
 
 /* Root buffers. */
@@ -304,7 +352,7 @@ clq__order_array_add(struct clq_device_array *a)
 	return CLQ_SUCCESS;
 }
 
-static void
+static inline void
 use_clear(struct clq__order *o, struct use *u)
 {
 	if (u->ev) {
@@ -317,7 +365,7 @@ use_clear(struct clq__order *o, struct use *u)
 	u->kernel = NULL;
 }
 
-static void
+static inline void
 use_set(struct clq__order *o, struct use *u, struct clq_event *ev,
 	const struct clq__command *command)
 {
@@ -386,17 +434,10 @@ clq_device_array_get_label(const struct clq_device_array *array, char *buf,
 {
 	size_t len;
 
-	if (!array)
+	if (!array || (!buf && size))
 		return 0;
 	pthread_mutex_lock(&array->ctx->order.lock);
-	len = array->label ? strlen(array->label) : 0;
-	if (size) {
-		size_t n = len < size - 1 ? len : size - 1;
-
-		if (n)
-			memcpy(buf, array->label, n);
-		buf[n] = '\0';
-	}
+	len = copy_label(array->label, buf, size);
 	pthread_mutex_unlock(&array->ctx->order.lock);
 	return len;
 }
@@ -409,6 +450,7 @@ plan_init(struct clq__order_plan *p, const struct clq__clock *base)
 	p->uses = p->uses_inline;
 	p->n_uses = 0;
 	p->extra = p->extra_inline;
+	p->why = p->why_inline;
 	p->n_extra = 0;
 	p->clock = NULL;
 	p->base = base;
@@ -421,8 +463,10 @@ clq__order_plan_release(struct clq__order_plan *p)
 {
 	if (p->uses != p->uses_inline)
 		free(p->uses);
-	if (p->extra != p->extra_inline)
+	if (p->extra != p->extra_inline) {
 		free(p->extra);
+		free(p->why);
+	}
 	if (p->v != p->v_inline)
 		free(p->v);
 	clq__clock_drop(p->clock);
@@ -434,6 +478,13 @@ clq__order_plan_release(struct clq__order_plan *p)
 static int
 plan_uses(struct clq__order_plan *p, const struct clq__command *command)
 {
+	if (command->n_touches == 1) {
+		p->uses[0].buffer = command->touches[0].array->buffer;
+		p->uses[0].array = command->touches[0].array;
+		p->uses[0].mode = command->touches[0].mode;
+		p->n_uses = 1;
+		return CLQ_SUCCESS;
+	}
 	if (command->n_touches > CLQ__PLAN_INLINE) {
 		if (!(p->uses =
 			      malloc(command->n_touches * sizeof(*p->uses)))) {
@@ -547,13 +598,16 @@ enum conflict { READ_AFTER_WRITE, WRITE_AFTER_READ, WRITE_AFTER_WRITE };
 static const char *const conflict_names[] = {
 	"read-after-write", "write-after-read", "write-after-write"};
 
-/* "queue 3", with the queue's timeline track name if any. */
+/* "queue 3", with its label if it has one: "queue 3 ('upload')". */
 static void
 describe_slot(struct clq__strbuf *b, const struct clq__order *o, unsigned slot)
 {
 	const struct clq_queue *q = o->slots[slot].queue;
 
-	if (q)
+	if (q && q->name)
+		clq__strbuf_appendf(b, "queue %llu ('%s')",
+				    (unsigned long long)q->id, q->name);
+	else if (q)
 		clq__strbuf_appendf(b, "queue %llu", (unsigned long long)q->id);
 	else
 		clq__strbuf_appendf(b, "a queue since released");
@@ -585,14 +639,17 @@ describe_array(struct clq__strbuf *b, const struct clq_device_array *a)
 	clq__strbuf_appendf(b, "]");
 }
 
-/* Logs an unordered conflict between the new command and `u`. */
+/* Logs the unordered conflict between the new command and an earlier
+ * command, whose event is `ev`. */
 static void
 log_hazard(struct clq_queue *q, const char *function,
-	   const struct clq__command *command, const struct clq__plan_use *pu,
-	   const struct use *u, enum conflict kind)
+	   const struct clq__command *command, const struct clq_event *ev,
+	   const struct clq__conflict *c)
 {
 	const struct clq__order *o = &q->ctx->order;
-	unsigned other = u->ev->clock->slot;
+	const struct clq__plan_use *pu = c->use;
+	enum conflict kind = (enum conflict)c->kind;
+	unsigned other = ev->clock->slot;
 	struct clq__strbuf b = {0};
 
 	clq__strbuf_appendf(&b, "%s: hazard (%s) on buffer ", function,
@@ -605,67 +662,116 @@ log_hazard(struct clq_queue *q, const char *function,
 	clq__strbuf_appendf(&b, kind == READ_AFTER_WRITE
 					? " reads what the "
 					: " overwrites what the ");
-	describe_command(&b, u->what, u->kernel);
+	describe_command(&b, c->what, c->kernel);
 	clq__strbuf_appendf(&b, " on ");
 	describe_slot(&b, o, other);
-	clq__strbuf_appendf(
-		&b,
-		" %s, and nothing orders the two. Order them: put that "
-		"command's event (or a marker's enqueued after it on its "
-		"queue) in this command's wait list, or call "
-		"clq_queue_enqueue_wait_for_events() on queue %llu with it "
-		"first; nothing was enqueued",
-		kind == WRITE_AFTER_READ ? "reads" : "writes",
-		(unsigned long long)q->id);
+	clq__strbuf_appendf(&b,
+			    " %s, and nothing orders the two. Put the "
+			    "event of that %s (or of a later command of its "
+			    "queue) in this %s's wait list, or pass it to "
+			    "clq_queue_enqueue_wait_for_events() on queue %llu "
+			    "first; nothing was enqueued",
+			    kind == WRITE_AFTER_READ ? "reads" : "writes",
+			    c->kernel ? "kernel" : c->what,
+			    command->kernel ? "kernel" : command->label,
+			    (unsigned long long)q->id);
 	clq__log(q->ctx, CLQ_LOG_ERROR, "%s",
 		 b.failed ? "hazard: an unordered conflicting access" : b.s);
 	clq__strbuf_free(&b);
 }
 
-/* Adds `ev` to the plan's extra waits, once. */
+/* Moves the plan's conflicts to the heap, with room for every use's
+ * events (the most there can be). */
 static int
-add_extra(struct clq__order_plan *p, struct clq_event *ev, size_t max)
+grow_extra(struct clq__order_plan *p)
 {
-	for (size_t i = 0; i < p->n_extra; i++)
-		if (p->extra[i] == ev)
-			return CLQ_SUCCESS;
-	if (p->n_extra == CLQ__PLAN_INLINE && p->extra == p->extra_inline) {
-		struct clq_event **e = malloc(max * sizeof(*e));
+	size_t max = 0;
+	struct clq_event **e;
+	struct clq__conflict *w;
 
-		if (!e)
-			return CL_OUT_OF_HOST_MEMORY;
-		memcpy(e, p->extra, p->n_extra * sizeof(*e));
-		p->extra = e;
-		p->allocated = 1;
+	for (size_t i = 0; i < p->n_uses; i++)
+		max += 1 + p->uses[i].buffer->n_reads;
+	e = malloc(max * sizeof(*e));
+	w = malloc(max * sizeof(*w));
+	if (!e || !w) {
+		free(e);
+		free(w);
+		return CL_OUT_OF_HOST_MEMORY;
 	}
-	p->extra[p->n_extra++] = ev;
+	memcpy(e, p->extra, p->n_extra * sizeof(*e));
+	memcpy(w, p->why, p->n_extra * sizeof(*w));
+	p->extra = e;
+	p->why = w;
+	p->allocated = 1;
+	return CLQ_SUCCESS;
+}
+
+/* Adds the unordered access `u` to the plan's conflicts, once. */
+static int
+add_conflict(struct clq__order_plan *p, const struct use *u,
+	     const struct clq__plan_use *pu, enum conflict kind)
+{
+	int rc;
+
+	for (size_t i = 0; i < p->n_extra; i++)
+		if (p->extra[i] == u->ev)
+			return CLQ_SUCCESS;
+	if (p->n_extra == CLQ__PLAN_INLINE && p->extra == p->extra_inline &&
+	    (rc = grow_extra(p)) < 0)
+		return rc;
+	p->extra[p->n_extra] = u->ev;
+	p->why[p->n_extra] =
+		(struct clq__conflict){u->what, u->kernel, pu, (int)kind};
+	p->n_extra++;
 	return CLQ_SUCCESS;
 }
 
 /*
- * One earlier access against the new command: ordered, ended (then
- * released), or a conflict, which CHECK refuses and AUTO waits for.
+ * An earlier access that the plan's clock does not order before the new
+ * command: released if it has ended, else a conflict (which CHECK refuses
+ * and AUTO waits for, once the plan has them all).
  */
-static int
-check_use(struct clq_queue *q, const char *function,
-	  const struct clq__command *command, int mode,
-	  struct clq__order_plan *p, const struct clq__plan_use *pu,
-	  struct use *u, enum conflict kind, size_t max_extra)
+static CLQ__NOINLINE int
+unordered_use(struct clq__order *o, struct clq__order_plan *p,
+	      const struct clq__plan_use *pu, struct use *u, enum conflict kind)
 {
-	struct clq__order *o = &q->ctx->order;
-
-	if (!u->ev || happens_before(p, q->slot, u->ev))
-		return CLQ_SUCCESS;
 	if (clq__cl_event_ended(u->ev->cl)) {
 		use_clear(o, u);
 		return CLQ_SUCCESS;
 	}
-	if (mode == CLQ_ORDERING_CHECK) {
-		log_hazard(q, function, command, pu, u, kind);
-		o->stats.hazards++;
-		return CLQ_ERROR_HAZARD;
-	}
-	return add_extra(p, u->ev, max_extra);
+	return add_conflict(p, u, pu, kind);
+}
+
+/* Whether the earlier access `u` may conflict: held, and not known to
+ * happen before the new command. */
+static inline int
+may_conflict(const struct clq__order_plan *p, unsigned own, const struct use *u)
+{
+	return u->ev && !happens_before(p, own, u->ev);
+}
+
+/* Collects the unordered accesses that the new command's use `pu` of a
+ * buffer conflicts with. */
+static int
+check_buffer(struct clq_queue *q, struct clq__order_plan *p,
+	     const struct clq__plan_use *pu)
+{
+	struct clq__order *o = &q->ctx->order;
+	struct clq__buffer *b = pu->buffer;
+	int writes = (pu->mode & CLQ__TOUCH_WRITE) != 0;
+	int rc;
+
+	if (may_conflict(p, q->slot, &b->write) &&
+	    (rc = unordered_use(o, p, pu, &b->write,
+				writes ? WRITE_AFTER_WRITE
+				       : READ_AFTER_WRITE)) < 0)
+		return rc;
+	for (unsigned r = 0; writes && r < b->n_reads; r++)
+		if (may_conflict(p, q->slot, &b->reads[r]) &&
+		    (rc = unordered_use(o, p, pu, &b->reads[r],
+					WRITE_AFTER_READ)) < 0)
+			return rc;
+	return CLQ_SUCCESS;
 }
 
 /* Drops from the extra waits those another extra wait implies, then
@@ -691,29 +797,39 @@ prune_extra(struct clq__order_plan *p, unsigned n_slots, unsigned own)
 			continue;
 		if ((rc = merge(p, n_slots, own, p->extra[i])) < 0)
 			return rc;
+		p->why[kept] = p->why[i];
 		p->extra[kept++] = p->extra[i];
 	}
 	p->n_extra = kept;
 	return CLQ_SUCCESS;
 }
 
-/* Room for one more read in each buffer the command only reads. */
+/* CHECK: logs every conflict left (none implied by another, so that the
+ * waits named order everything) and refuses the command. */
 static int
-reserve_reads(struct clq__order_plan *p)
+refuse(struct clq_queue *q, const char *function,
+       const struct clq__command *command, const struct clq__order_plan *p)
 {
-	for (size_t i = 0; i < p->n_uses; i++) {
-		struct clq__buffer *b = p->uses[i].buffer;
-		unsigned cap = b->cap_reads ? 2 * b->cap_reads : 2;
-		struct use *r;
+	for (size_t i = 0; i < p->n_extra; i++)
+		log_hazard(q, function, command, p->extra[i], &p->why[i]);
+	q->ctx->order.stats.hazards++;
+	return CLQ_ERROR_HAZARD;
+}
 
-		if (p->uses[i].mode != CLQ__TOUCH_READ ||
-		    b->n_reads < b->cap_reads)
-			continue;
-		if (!(r = realloc(b->reads, cap * sizeof(*r))))
-			return CL_OUT_OF_HOST_MEMORY;
-		b->reads = r;
-		b->cap_reads = cap;
-	}
+/* Room for one more read in a buffer the command only reads. */
+static int
+reserve_read(struct clq__plan_use *pu)
+{
+	struct clq__buffer *b = pu->buffer;
+	unsigned cap = b->cap_reads ? 2 * b->cap_reads : 2;
+	struct use *r;
+
+	if (pu->mode != CLQ__TOUCH_READ || b->n_reads < b->cap_reads)
+		return CLQ_SUCCESS;
+	if (!(r = realloc(b->reads, cap * sizeof(*r))))
+		return CL_OUT_OF_HOST_MEMORY;
+	b->reads = r;
+	b->cap_reads = cap;
 	return CLQ_SUCCESS;
 }
 
@@ -724,42 +840,29 @@ clq__order_plan(struct clq_queue *q, const char *function,
 		struct clq__order_plan *p)
 {
 	struct clq__order *o = &q->ctx->order;
-	size_t max_extra = 0;
 	int changed = 0, rc;
 
 	plan_init(p, q->clock);
 	if (command->n_touches && (rc = plan_uses(p, command)) < 0)
 		return rc;
 	for (size_t i = 0; i < n_wait; i++) {
+		if (!wait[i]->clock)
+			continue; /* a user event: no queue behind it */
 		if ((rc = merge(p, o->n_slots, q->slot, wait[i])) < 0)
 			return rc;
 		changed |= rc;
 	}
 	for (size_t i = 0; i < p->n_uses; i++)
-		max_extra += 1 + p->uses[i].buffer->n_reads;
-	for (size_t i = 0; i < p->n_uses; i++) {
-		struct clq__plan_use *pu = &p->uses[i];
-		struct clq__buffer *b = pu->buffer;
-		int writes = (pu->mode & CLQ__TOUCH_WRITE) != 0;
-
-		rc = check_use(q, function, command, mode, p, pu, &b->write,
-			       writes ? WRITE_AFTER_WRITE : READ_AFTER_WRITE,
-			       max_extra);
-		for (unsigned r = 0;
-		     writes && rc == CLQ_SUCCESS && r < b->n_reads; r++)
-			rc = check_use(q, function, command, mode, p, pu,
-				       &b->reads[r], WRITE_AFTER_READ,
-				       max_extra);
-		if (rc < 0)
+		if ((rc = check_buffer(q, p, &p->uses[i])) < 0 ||
+		    (rc = reserve_read(&p->uses[i])) < 0)
 			return rc;
-	}
 	if (p->n_extra) {
 		if ((rc = prune_extra(p, o->n_slots, q->slot)) < 0)
 			return rc;
+		if (mode == CLQ_ORDERING_CHECK)
+			return refuse(q, function, command, p);
 		changed = 1;
 	}
-	if ((rc = reserve_reads(p)) < 0)
-		return rc;
 	if (changed && !(p->clock = clock_new(q->slot, p->v, o->n_slots)))
 		return CL_OUT_OF_HOST_MEMORY;
 	return CLQ_SUCCESS;

@@ -210,9 +210,11 @@ struct clq_queue {
 	struct clq__queue_handle *handle;
 	unsigned flags;
 	uint64_t id; /* unique in the process, never reused */
-	/* Ordering (under ctx->order.lock): the queue's slot and clock. */
+	/* Ordering (under ctx->order.lock): the queue's slot and clock, and
+	 * its label (clq_queue_set_label()), or NULL. */
 	unsigned slot;
 	struct clq__clock *clock;
+	char *name;
 	/* Per-command observers (timelines); changed only while no other
 	 * thread enqueues (clq_queue_set_timeline()). */
 	struct clq__observer *observers;
@@ -805,10 +807,21 @@ struct clq__plan_use {
 	unsigned mode;
 };
 
+/* What a hazard message says of an unordered earlier access. */
+struct clq__conflict {
+	const char *what;		 /* its command's label */
+	const struct clq_kernel *kernel; /* the kernel it launched, or NULL */
+	const struct clq__plan_use *use; /* the new command's use it meets */
+	int kind;			 /* read-after-write... (order.c) */
+};
+
 struct clq__order_plan {
 	struct clq__plan_use *uses;
 	size_t n_uses;
-	struct clq_event **extra; /* AUTO: events to wait for, borrowed */
+	/* The unordered earlier accesses, none implied by another: AUTO
+	 * waits for their events (borrowed), CHECK names them (`why`). */
+	struct clq_event **extra;
+	struct clq__conflict *why;
 	size_t n_extra;
 	struct clq__clock *clock;      /* the queue's next clock, or NULL */
 	const struct clq__clock *base; /* the queue's clock now */
@@ -816,6 +829,7 @@ struct clq__order_plan {
 	int allocated; /* something for clq__order_plan_release() */
 	struct clq__plan_use uses_inline[CLQ__PLAN_INLINE];
 	struct clq_event *extra_inline[CLQ__PLAN_INLINE];
+	struct clq__conflict why_inline[CLQ__PLAN_INLINE];
 	uint64_t v_inline[CLQ__PLAN_INLINE];
 };
 

@@ -11,6 +11,7 @@
 
 #include <clq/array.h>
 #include <clq/context.h>
+#include <clq/queue.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,8 +66,14 @@ extern "C" {
  * - #CLQ_ORDERING_CHECK: an enqueue whose access conflicts with an
  *   unordered earlier one enqueues nothing and returns #CLQ_ERROR_HAZARD;
  *   the log (at #CLQ_LOG_ERROR) names the buffer (its label, see
- *   clq_device_array_set_label()), both queues, both commands, the kind of
- *   conflict and the wait that would order it. For finding missing waits in
+ *   clq_device_array_set_label()), both queues (by id and label, see
+ *   clq_queue_set_label()), both commands, the kind of conflict and the
+ *   wait that would order it, as in `clq_device_array_set_async: hazard
+ *   (write-after-read) on buffer 'in[1]': this write on queue 1
+ *   ('upload') overwrites what the read on queue 3 ('download') reads,
+ *   and nothing orders the two. ...`. When several earlier commands
+ *   conflict, one message is logged for each of those that no other one
+ *   implies: adding the waits they name orders them all. For finding missing waits in
  *   code that orders by hand.
  * - #CLQ_ORDERING_AUTO: the events of the unordered conflicting commands
  *   join the command's wait list (their queues are flushed, as OpenCL 1.2
@@ -149,12 +156,30 @@ clq_device_array_set_label(struct clq_device_array *array, const char *label);
 
 /**
  * Copies the array's label, or "" when it has none, into `buf` of `size`
- * bytes, truncated and always terminated (when size > 0).
+ * bytes, truncated and always terminated (when size > 0; `buf` may be
+ * NULL when size is 0). Thread-safe.
  * @return the label's length (as snprintf(): longer than size - 1 means it
- *         was truncated); 0 for a NULL array.
+ *         was truncated); 0 for a NULL array, or a NULL `buf` with size > 0.
  */
 CLQ_EXPORT size_t clq_device_array_get_label(
 	const struct clq_device_array *array, char *buf, size_t size);
+
+/**
+ * Names a queue in ordering messages, after its id: "queue 3 ('upload')".
+ *
+ * `label` is copied; NULL or "" removes it. Queue ids count the queues of
+ * the process from 1 in creation order. Thread-safe.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL queue;
+ *         `CL_OUT_OF_HOST_MEMORY` (the old label stays).
+ */
+CLQ_EXPORT int clq_queue_set_label(struct clq_queue *queue, const char *label);
+
+/**
+ * Copies the queue's label as clq_device_array_get_label() does.
+ * @return the label's length; 0 for a NULL queue.
+ */
+CLQ_EXPORT size_t clq_queue_get_label(const struct clq_queue *queue, char *buf,
+				      size_t size);
 
 /** @} */
 
