@@ -833,6 +833,39 @@ reserve_read(struct clq__plan_use *pu)
 	return CLQ_SUCCESS;
 }
 
+/*
+ * Whether the command is ordered after every access it conflicts with by
+ * its own queue alone, so that planning has nothing to do: its wait list
+ * holds no event of another queue, the last write of each buffer it
+ * touches was on this queue (or is gone), and a buffer it writes has no
+ * reads since, a buffer it only reads room for its read. Touches of one
+ * buffer twice take the general path (which merges them).
+ */
+static int
+trivially_ordered(const struct clq_queue *q, const struct clq__command *command,
+		  struct clq_event *const *wait, size_t n_wait)
+{
+	unsigned own = q->slot;
+
+	for (size_t i = 0; i < n_wait; i++)
+		if (wait[i]->clock && wait[i]->clock->slot != own)
+			return 0;
+	for (size_t i = 0; i < command->n_touches; i++) {
+		const struct clq__touch *t = &command->touches[i];
+		const struct clq__buffer *b = t->array->buffer;
+
+		if (b->write.ev && b->write.ev->clock->slot != own)
+			return 0;
+		if (t->mode & CLQ__TOUCH_WRITE ? b->n_reads != 0
+					       : b->n_reads == b->cap_reads)
+			return 0;
+		for (size_t j = 0; j < i; j++)
+			if (command->touches[j].array->buffer == b)
+				return 0;
+	}
+	return 1;
+}
+
 int
 clq__order_plan(struct clq_queue *q, const char *function,
 		const struct clq__command *command,
@@ -843,6 +876,8 @@ clq__order_plan(struct clq_queue *q, const char *function,
 	int changed = 0, rc;
 
 	plan_init(p, q->clock);
+	if ((p->trivial = trivially_ordered(q, command, wait, n_wait)))
+		return CLQ_SUCCESS;
 	if (command->n_touches && (rc = plan_uses(p, command)) < 0)
 		return rc;
 	for (size_t i = 0; i < n_wait; i++) {
@@ -899,6 +934,20 @@ clq__order_commit(struct clq_queue *q, const struct clq__command *command,
 		return;
 	ev->clock = clq__clock_hold(q->clock);
 	ev->seq = seq;
+	if (p->trivial) {
+		for (size_t i = 0; i < command->n_touches; i++) {
+			const struct clq__touch *t = &command->touches[i];
+			struct clq__buffer *b = t->array->buffer;
+
+			o->stats.accesses++;
+			use_set(o,
+				t->mode & CLQ__TOUCH_WRITE
+					? &b->write
+					: read_entry(b, q->slot),
+				ev, command);
+		}
+		return;
+	}
 	for (size_t i = 0; i < p->n_uses; i++) {
 		struct clq__buffer *b = p->uses[i].buffer;
 

@@ -827,6 +827,7 @@ struct clq__order_plan {
 	const struct clq__clock *base; /* the queue's clock now */
 	uint64_t *v;   /* the merged clock once a merge adds to base, or NULL */
 	int allocated; /* something for clq__order_plan_release() */
+	int trivial;   /* ordered by its own queue alone: `uses` unused */
 	struct clq__plan_use uses_inline[CLQ__PLAN_INLINE];
 	struct clq_event *extra_inline[CLQ__PLAN_INLINE];
 	struct clq__conflict why_inline[CLQ__PLAN_INLINE];
