@@ -358,11 +358,12 @@ scenario_timeline(void)
 }
 
 /*
- * Ordering (clq/order.h): ten queues (more slots than a plan holds
- * inline), a root array and a labelled alias, a write held by a gate,
- * reads on nine other queues, then a write after them all: in AUTO nine
- * waits added to eight of the caller's (longer than the inline wait
- * lists), in CHECK first refused, then ordered by its wait list. A queue
+ * Ordering (clq/order.h): a root array and a labelled alias, a write held
+ * by a gate, reads on the other queues, then a write after them all. In
+ * AUTO, ten queues (more slots than a plan holds inline) and nine waits
+ * added to eight of the caller's (longer than the inline wait lists); in
+ * CHECK, three queues, the write first refused, then ordered by its wait
+ * list. A queue
  * is then released and another made (in its slot once the old one's
  * retiring marker has ended, else in a new one).
  */
@@ -469,7 +470,7 @@ order_reads(struct order_run *r, enum clq_ordering mode)
 	int rc = clq_device_array_set_async(r->x, r->q[0], r->in, &r->gate, 1,
 					    &w);
 
-	for (int i = 1; i < OQ && rc == CLQ_SUCCESS; i++)
+	for (int i = 1; i < r->nq && rc == CLQ_SUCCESS; i++)
 		rc = clq_device_array_get_async(r->y, r->q[i], r->out[i - 1],
 						&w, mode == CLQ_ORDERING_CHECK,
 						&r->reads[i - 1]);
@@ -484,14 +485,14 @@ order_verify(struct order_run *r)
 	const cl_uint *back = clq_host_array_data(r->back);
 	int rc = clq_device_array_get(r->x, r->q[0], r->back);
 
-	for (int i = 0; rc == CLQ_SUCCESS && i < OQ - 1; i++)
+	for (int i = 0; rc == CLQ_SUCCESS && i < r->nq - 1; i++)
 		rc = clq_event_wait(r->reads[i]);
 	if (rc != CLQ_SUCCESS)
 		return rc;
 	for (size_t i = 0; i < 2 * ON; i++)
 		if (back[i] != (cl_uint)i + 5000)
 			return WRONG_RESULT;
-	for (int k = 0; k < OQ - 1; k++) {
+	for (int k = 0; k < r->nq - 1; k++) {
 		const cl_uint *out = clq_host_array_data(r->out[k]);
 
 		for (size_t i = 0; i < ON; i++)
@@ -501,19 +502,20 @@ order_verify(struct order_run *r)
 	return CLQ_SUCCESS;
 }
 
-/* Releases queue 5 and makes another, which writes the alias. */
+/* Releases the last queue and makes another, which writes the alias. */
 static int
 order_reuse_slot(struct order_run *r)
 {
+	struct clq_queue **q = &r->q[r->nq - 1];
 	int rc;
 
-	clq_queue_unref(r->q[5]);
-	r->q[5] = NULL;
-	rc = clq_queue_create(r->ctx, 0, &r->q[5]);
+	clq_queue_unref(*q);
+	*q = NULL;
+	rc = clq_queue_create(r->ctx, 0, q);
 	if (rc == CLQ_SUCCESS)
-		rc = clq_device_array_zero(r->y, r->q[5], NULL, 0, NULL);
+		rc = clq_device_array_zero(r->y, *q, NULL, 0, NULL);
 	if (rc == CLQ_SUCCESS)
-		rc = clq_queue_finish(r->q[5]);
+		rc = clq_queue_finish(*q);
 	return rc;
 }
 
@@ -553,7 +555,8 @@ static int
 scenario_order_check(void)
 {
 	struct order_run r;
-	int rc = order_open(&r, CLQ_ORDERING_CHECK, OQ);
+	/* three queues: the refusal and its message need no more */
+	int rc = order_open(&r, CLQ_ORDERING_CHECK, 3);
 
 	if (rc == CLQ_SUCCESS)
 		rc = order_reads(&r, CLQ_ORDERING_CHECK);
@@ -567,7 +570,7 @@ scenario_order_check(void)
 	}
 	if (rc == CLQ_SUCCESS)
 		rc = clq_device_array_set_async(r.x, r.q[0], r.in2, r.reads,
-						OQ - 1, NULL);
+						(size_t)r.nq - 1, NULL);
 	if (rc == CLQ_SUCCESS)
 		rc = clq_user_event_complete(r.gate, CL_COMPLETE);
 	if (rc == CLQ_SUCCESS)
