@@ -376,11 +376,10 @@ struct order_run {
 	struct clq_queue *q[OQ];
 	struct clq_device_array *x, *y;
 	struct clq_host_array *in, *in2, *back;
-	/* one per reading queue: a host array pending on more than two
-	 * queues needs an allocation whose failure makes the enqueue wait
-	 * for the transfer (host_array.c), which the closed gate would hold
-	 * for ever: a deadlock in clq, reported, not tested here */
-	struct clq_host_array *out[OQ - 1];
+	/* one for every reading queue, a region each: pending on more
+	 * queues than it tracks inline, an allocation failure there must not
+	 * make the enqueue wait behind the closed gate (it did: a deadlock) */
+	struct clq_host_array *out;
 	struct clq_event *gate;
 	struct clq_event *reads[OQ - 1];
 	struct clq_event *markers[8];
@@ -401,8 +400,7 @@ order_run_free(struct order_run *r)
 	clq_event_unref(r->gate);
 	clq_host_array_unref(r->in);
 	clq_host_array_unref(r->in2);
-	for (int i = 0; i < OQ - 1; i++)
-		clq_host_array_unref(r->out[i]);
+	clq_host_array_unref(r->out);
 	clq_host_array_unref(r->back);
 	clq_device_array_unref(r->x);
 	clq_device_array_unref(r->y);
@@ -415,7 +413,7 @@ order_run_free(struct order_run *r)
 static int
 order_open(struct order_run *r, enum clq_ordering mode, int nq)
 {
-	const size_t n = ON, n2 = 2 * ON;
+	const size_t n = ON, n2 = 2 * ON, all = (size_t)(nq - 1) * ON;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -443,9 +441,9 @@ order_open(struct order_run *r, enum clq_ordering mode, int nq)
 	if (rc == CLQ_SUCCESS)
 		rc = clq_host_array_create(r->ctx, CLQ_DTYPE_UINT32, 1, &n2,
 					   NULL, &r->in2);
-	for (int i = 0; i < nq - 1 && rc == CLQ_SUCCESS; i++)
-		rc = clq_host_array_create(r->ctx, CLQ_DTYPE_UINT32, 1, &n,
-					   NULL, &r->out[i]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(r->ctx, CLQ_DTYPE_UINT32, 1, &all,
+					   NULL, &r->out);
 	if (rc == CLQ_SUCCESS)
 		rc = clq_host_array_create(r->ctx, CLQ_DTYPE_UINT32, 1, &n2,
 					   NULL, &r->back);
@@ -470,10 +468,13 @@ order_reads(struct order_run *r, enum clq_ordering mode)
 	int rc = clq_device_array_set_async(r->x, r->q[0], r->in, &r->gate, 1,
 					    &w);
 
-	for (int i = 1; i < r->nq && rc == CLQ_SUCCESS; i++)
-		rc = clq_device_array_get_async(r->y, r->q[i], r->out[i - 1],
-						&w, mode == CLQ_ORDERING_CHECK,
-						&r->reads[i - 1]);
+	for (int i = 1; i < r->nq && rc == CLQ_SUCCESS; i++) {
+		const size_t zero = 0, at = (size_t)(i - 1) * ON, n = ON;
+
+		rc = clq_device_array_get_region(
+			r->y, r->q[i], r->out, &zero, &at, &n, &w,
+			mode == CLQ_ORDERING_CHECK, &r->reads[i - 1]);
+	}
 	clq_event_unref(w);
 	return rc;
 }
@@ -492,13 +493,10 @@ order_verify(struct order_run *r)
 	for (size_t i = 0; i < 2 * ON; i++)
 		if (back[i] != (cl_uint)i + 5000)
 			return WRONG_RESULT;
-	for (int k = 0; k < r->nq - 1; k++) {
-		const cl_uint *out = clq_host_array_data(r->out[k]);
-
-		for (size_t i = 0; i < ON; i++)
-			if (out[i] != (cl_uint)(ON + i) + 1)
-				return WRONG_RESULT;
-	}
+	for (size_t i = 0; i < (size_t)(r->nq - 1) * ON; i++)
+		if (((const cl_uint *)clq_host_array_data(r->out))[i] !=
+		    (cl_uint)(ON + i % ON) + 1)
+			return WRONG_RESULT;
 	return CLQ_SUCCESS;
 }
 
@@ -611,7 +609,7 @@ scenario_order_kernel(void)
 	struct clq_program *p = NULL;
 	struct clq_kernel *k = NULL;
 	struct clq_device_array *z = NULL;
-	const size_t n = ON;
+	const size_t n = ON, zero = 0;
 	cl_uint count = ON;
 	int rc = order_open(&r, CLQ_ORDERING_AUTO, 3);
 
@@ -639,8 +637,8 @@ scenario_order_kernel(void)
 					      NULL, 0, NULL);
 	}
 	if (rc == CLQ_SUCCESS)
-		rc = clq_device_array_get_async(z, r.q[2], r.out[0], NULL, 0,
-						&r.reads[0]);
+		rc = clq_device_array_get_region(z, r.q[2], r.out, &zero, &zero,
+						 &n, NULL, 0, &r.reads[0]);
 	if (rc == CLQ_SUCCESS)
 		rc = clq_user_event_complete(r.gate, CL_COMPLETE);
 	if (rc == CLQ_SUCCESS)
@@ -650,7 +648,7 @@ scenario_order_kernel(void)
 		cl_uint want =
 			4 * ((cl_uint)i + 1) + 4 * ((cl_uint)(ON + i) + 1);
 
-		if (((cl_uint *)clq_host_array_data(r.out[0]))[i] != want)
+		if (((cl_uint *)clq_host_array_data(r.out))[i] != want)
 			rc = WRONG_RESULT;
 	}
 	if (rc == CLQ_SUCCESS) {
