@@ -197,6 +197,7 @@ clq__command_event_new(struct clq_queue *queue)
 	e->profiled = (queue->flags & CLQ_QUEUE_PROFILING) != 0;
 	e->user = NULL;
 	e->kept = 0;
+	e->seen = 0;
 	e->clock = NULL;
 	atomic_init(&e->unflushed, 1);
 	e->source = queue->handle;
@@ -326,8 +327,10 @@ clq_event_wait(struct clq_event *event)
 		else
 			clq__command_failed(event->ctx, "clq_event_wait",
 					    status);
+		clq__order_seen(event, status);
 		return CLQ_ERROR_COMMAND_FAILED;
 	}
+	clq__order_seen(event, status);
 	return CLQ_SUCCESS;
 }
 
@@ -368,6 +371,8 @@ clq_event_get_status(struct clq_event *event, int *status_out)
 	rc = read_status(event, &status);
 	if (rc == CLQ_SUCCESS)
 		*status_out = status;
+	if (rc == CLQ_SUCCESS)
+		clq__order_seen(event, status);
 	return rc;
 }
 

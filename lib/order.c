@@ -274,6 +274,61 @@ clq_queue_get_label(const struct clq_queue *queue, char *buf, size_t size)
 	return len;
 }
 
+/* What the host has seen. */
+
+static void
+see(struct clq__order *o, unsigned slot, uint64_t seq)
+{
+	if (seq > o->slots[slot].seen)
+		o->slots[slot].seen = seq;
+}
+
+void
+clq__order_seen(struct clq_event *e, int status)
+{
+	const struct clq__clock *c = e->clock;
+	struct clq__order *o;
+
+	if (!c || status > CL_COMPLETE)
+		return;
+	o = &e->ctx->order;
+	pthread_mutex_lock(&o->lock);
+	e->seen = 1;
+	for (unsigned k = 0; status == CL_COMPLETE && k < c->n; k++)
+		see(o, k, c->v[k]);
+	if (status == CL_COMPLETE)
+		see(o, c->slot, e->seq);
+	pthread_mutex_unlock(&o->lock);
+}
+
+uint64_t
+clq__order_finish_begin(struct clq_queue *q)
+{
+	struct clq__order *o = &q->ctx->order;
+	uint64_t seq;
+
+	if (clq__ordering(q->ctx) == CLQ_ORDERING_MANUAL)
+		return 0;
+	pthread_mutex_lock(&o->lock);
+	seq = o->slots[q->slot].seq;
+	pthread_mutex_unlock(&o->lock);
+	return seq;
+}
+
+/* Only the queue's own commands: one of them may have failed while a
+ * command it waited for still ran, so its clock proves nothing. */
+void
+clq__order_finished(struct clq_queue *q, uint64_t seq)
+{
+	struct clq__order *o = &q->ctx->order;
+
+	if (!seq)
+		return;
+	pthread_mutex_lock(&o->lock);
+	see(o, q->slot, seq);
+	pthread_mutex_unlock(&o->lock);
+}
+
 /* Root buffers. */
 
 static size_t
@@ -728,14 +783,20 @@ add_conflict(struct clq__order_plan *p, const struct use *u,
 
 /*
  * An earlier access that the plan's clock does not order before the new
- * command: released if it has ended, else a conflict (which CHECK refuses
- * and AUTO waits for, once the plan has them all).
+ * command: ordered all the same (and released) once the host has seen it
+ * end, or in AUTO once it has ended at all; else a conflict, which CHECK
+ * refuses and AUTO waits for, once the plan has them all. CHECK counts
+ * only what the host has seen, so that its verdict does not depend on
+ * how fast the device happened to be.
  */
 static CLQ__NOINLINE int
-unordered_use(struct clq__order *o, struct clq__order_plan *p,
+unordered_use(struct clq__order *o, int mode, struct clq__order_plan *p,
 	      const struct clq__plan_use *pu, struct use *u, enum conflict kind)
 {
-	if (clq__cl_event_ended(u->ev->cl)) {
+	const struct clq_event *e = u->ev;
+
+	if (e->seen || o->slots[e->clock->slot].seen >= e->seq ||
+	    (mode == CLQ_ORDERING_AUTO && clq__cl_event_ended(e->cl))) {
 		use_clear(o, u);
 		return CLQ_SUCCESS;
 	}
@@ -753,7 +814,7 @@ may_conflict(const struct clq__order_plan *p, unsigned own, const struct use *u)
 /* Collects the unordered accesses that the new command's use `pu` of a
  * buffer conflicts with. */
 static int
-check_buffer(struct clq_queue *q, struct clq__order_plan *p,
+check_buffer(struct clq_queue *q, int mode, struct clq__order_plan *p,
 	     const struct clq__plan_use *pu)
 {
 	struct clq__order *o = &q->ctx->order;
@@ -762,13 +823,13 @@ check_buffer(struct clq_queue *q, struct clq__order_plan *p,
 	int rc;
 
 	if (may_conflict(p, q->slot, &b->write) &&
-	    (rc = unordered_use(o, p, pu, &b->write,
+	    (rc = unordered_use(o, mode, p, pu, &b->write,
 				writes ? WRITE_AFTER_WRITE
 				       : READ_AFTER_WRITE)) < 0)
 		return rc;
 	for (unsigned r = 0; writes && r < b->n_reads; r++)
 		if (may_conflict(p, q->slot, &b->reads[r]) &&
-		    (rc = unordered_use(o, p, pu, &b->reads[r],
+		    (rc = unordered_use(o, mode, p, pu, &b->reads[r],
 					WRITE_AFTER_READ)) < 0)
 			return rc;
 	return CLQ_SUCCESS;
@@ -888,7 +949,7 @@ clq__order_plan(struct clq_queue *q, const char *function,
 		changed |= rc;
 	}
 	for (size_t i = 0; i < p->n_uses; i++)
-		if ((rc = check_buffer(q, p, &p->uses[i])) < 0 ||
+		if ((rc = check_buffer(q, mode, p, &p->uses[i])) < 0 ||
 		    (rc = reserve_read(&p->uses[i])) < 0)
 			return rc;
 	if (p->n_extra) {

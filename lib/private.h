@@ -138,8 +138,11 @@ clq__clock_drop(struct clq__clock *c)
 struct clq__slot {
 	struct clq_queue *queue; /* NULL when free */
 	uint64_t seq;		 /* the newest command's sequence number */
-	cl_event retired;	 /* free slots: ends after the old queue */
-	int dead;		 /* free for good: the marker failed */
+	/* The newest command the host has seen end: a wait or a status
+	 * read that found it (or a later one of the slot) complete. */
+	uint64_t seen;
+	cl_event retired; /* free slots: ends after the old queue */
+	int dead;	  /* free for good: the marker failed */
 };
 
 /* A root buffer's tracked accesses (order.c). */
@@ -255,6 +258,9 @@ struct clq_event {
 	 * `needed`): the last reference hands the event to the context's
 	 * kept list (failsafe.c). */
 	unsigned char kept;
+	/* Ordering: the host has seen the command end (under the ordering
+	 * lock; see clq__order_seen()). */
+	unsigned char seen;
 	/* Command events: the handle of the queue they were enqueued on
 	 * (held; dropped once the failsafe adopts the event), and whether
 	 * that queue may not have been flushed since. NULL for user events. */
@@ -770,6 +776,20 @@ void clq__order_destroy(struct clq__order *o);
 int clq__order_queue_add(struct clq_queue *q);
 /* Frees the queue's slot (retiring it behind a marker in CHECK/AUTO). */
 void clq__order_queue_remove(struct clq_queue *q);
+/*
+ * The host has seen `e`'s command end with execution status `status` (a
+ * wait, a status read): CHECK counts a command the host has seen end as
+ * ordered before later ones, which keeps its verdict independent of how
+ * fast the device was. A command that completed also proves that
+ * everything that happens before it has ended; a failed one proves only
+ * its own end (it may fail while a command it waited for still runs).
+ * No-op for user events and in MANUAL.
+ */
+void clq__order_seen(struct clq_event *e, int status);
+/* The host is about to finish `q`: its newest command so far. */
+uint64_t clq__order_finish_begin(struct clq_queue *q);
+/* clFinish(q) returned: the commands up to `seq` have ended. */
+void clq__order_finished(struct clq_queue *q, uint64_t seq);
 /* Attaches a new array to its root buffer's record; CL_OUT_OF_HOST_MEMORY. */
 int clq__order_array_add(struct clq_device_array *a);
 void clq__order_array_remove(struct clq_device_array *a);

@@ -448,8 +448,10 @@ wait_blocking(struct clq_queue *queue, const char *function,
 	if (clGetEventInfo(ev->cl, CL_EVENT_COMMAND_EXECUTION_STATUS,
 			   sizeof(status), &status, NULL) != CL_SUCCESS)
 		status = CL_COMPLETE; /* the wait said it ended */
-	return status < 0 ? clq__command_failed(queue->ctx, function, status)
-			  : CLQ_SUCCESS;
+	clq__order_seen(ev, status);
+	if (status < 0)
+		return clq__command_failed(queue->ctx, function, status);
+	return CLQ_SUCCESS;
 }
 
 /*
@@ -635,11 +637,15 @@ clq_queue_flush(struct clq_queue *queue)
 int
 clq_queue_finish(struct clq_queue *queue)
 {
+	uint64_t seq;
 	int rc;
 
 	if (!queue)
 		return clq__invalid(NULL, "clq_queue_finish", "queue is NULL");
+	seq = clq__order_finish_begin(queue);
 	rc = clq__check(queue->ctx, clFinish(queue->cl), "clFinish");
 	clq__failsafe_sweep(queue->ctx);
+	if (rc == CLQ_SUCCESS)
+		clq__order_finished(queue, seq);
 	return rc;
 }

@@ -33,13 +33,22 @@ extern "C" {
  * start until A has ended: A and B are on the same queue with A enqueued
  * first; or B's wait list (or a clq_queue_enqueue_wait_for_events() on B's
  * queue before B) names an event of A, or of any command that A happens
- * before; or A had already ended (completed or failed) when B was
- * enqueued. The relation is transitive: if A writes a buffer on queue 1, a
- * marker M follows on queue 1, queue 2 waits for M and enqueues a marker
- * N, and queue 3 waits for N, then everything queue 3 enqueues after that
- * wait happens after A. clq follows it with a vector clock per queue (the
- * textbook way: for every other queue, the newest command known to happen
- * before the queue's next one), merged at each wait.
+ * before; or the host saw A end before enqueueing B. The relation is
+ * transitive: if A writes a buffer on queue 1, a marker M follows on queue
+ * 1, queue 2 waits for M and enqueues a marker N, and queue 3 waits for N,
+ * then everything queue 3 enqueues after that wait happens after A. clq
+ * follows it with a vector clock per queue (the textbook way: for every
+ * other queue, the newest command known to happen before the queue's next
+ * one), merged at each wait.
+ *
+ * **Host waits.** The host sees a command end through clq_event_wait() and
+ * clq_events_wait(), clq_event_get_status() reading an ended status, a
+ * blocking transfer, or clq_queue_finish() (every command of that queue
+ * enqueued before the call). A command seen to *complete* also vouches for
+ * everything that happens before it; a failed one only for itself (it may
+ * fail while a command it waited for still runs). Completion learned only
+ * in a callback (clq_event_set_callback()) does not count: pass the event
+ * in the wait list instead.
  *
  * **Accesses.** Each command that touches a device array records a read,
  * a write or both of the array's *root buffer*: an alias made with
@@ -64,7 +73,10 @@ extern "C" {
  *   (round-1 behaviour, and what OpenCL itself does). Costs one load per
  *   enqueue.
  * - #CLQ_ORDERING_CHECK: an enqueue whose access conflicts with an
- *   unordered earlier one enqueues nothing and returns #CLQ_ERROR_HAZARD;
+ *   unordered earlier one enqueues nothing and returns #CLQ_ERROR_HAZARD,
+ *   whether or not the earlier command happens to have ended by then (only
+ *   what the program ordered counts, so the verdict does not depend on the
+ *   device's speed);
  *   the log (at #CLQ_LOG_ERROR) names the buffer (its label, see
  *   clq_device_array_set_label()), both queues (by id and label, see
  *   clq_queue_set_label()), both commands, the kind of conflict and the
@@ -78,8 +90,8 @@ extern "C" {
  * - #CLQ_ORDERING_AUTO: the events of the unordered conflicting commands
  *   join the command's wait list (their queues are flushed, as OpenCL 1.2
  *   section 5.13 asks); nothing else changes. A wait already implied by
- *   happens-before is never added, so correctly ordered code runs as
- *   written.
+ *   happens-before is never added, nor one for a command that has already
+ *   ended, so correctly ordered code runs as written.
  *
  * A new context takes its mode from the environment variable
  * `CLQ_ORDERING` (`manual`, `check` or `auto`; unset or empty is manual), so
