@@ -57,11 +57,11 @@ extern "C" {
  * friends), reads (clq_device_array_get()...), copies (the source read, the
  * destination written), fills, and kernels, whose array arguments say
  * theirs: CLQ_ARG_IN() reads, CLQ_ARG_OUT() writes, CLQ_ARG_INOUT() and
- * CLQ_ARG_ARRAY() do both. The host side of a transfer and raw `cl_mem`
- * arguments (CLQ_ARG_BYTES() of a handle) are not tracked. Per root buffer
+ * CLQ_ARG_ARRAY() do both. The host side of a transfer is not tracked,
+ * nor are OpenCL calls made outside clq on its buffers. Per root buffer
  * clq keeps the last write and, for each queue, the newest read since it:
- * at most one event per queue and buffer, each released as soon as a later
- * access makes it irrelevant.
+ * at most one event per queue and buffer, each released once a later
+ * access supersedes it or it is found ended (in CHECK: seen to end).
  *
  * **Conflicts.** Read after write, write after read and write after write
  * on different queues; two reads never conflict and are never serialised.
