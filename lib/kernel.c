@@ -46,6 +46,9 @@ struct clq__kernel_arg {
 	char *name;	 /* CL_KERNEL_ARG_NAME, or NULL */
 	char *type_name; /* CL_KERNEL_ARG_TYPE_NAME, or NULL */
 	cl_kernel_arg_address_qualifier address;
+	/* A `__constant` or `const`-pointee array parameter: the kernel only
+	 * reads it, whatever access the caller declares (ordering). */
+	int read_only;
 };
 
 #define ALL_TYPES UINT32_MAX
@@ -220,10 +223,20 @@ read_arg_info(struct clq_kernel *k)
 		args[i].accept = ALL_TYPES;
 	for (cl_uint i = 0; info && i < k->n_args; i++) {
 		struct clq__kernel_arg *arg = &args[i];
+		cl_kernel_arg_type_qualifier qualifier = 0;
 
 		err = clGetKernelArgInfo(
 			k->cl, i, CL_KERNEL_ARG_ADDRESS_QUALIFIER,
 			sizeof(arg->address), &arg->address, NULL);
+		if (err == CL_SUCCESS)
+			err = clGetKernelArgInfo(
+				k->cl, i, CL_KERNEL_ARG_TYPE_QUALIFIER,
+				sizeof(qualifier), &qualifier, NULL);
+		if (err == CL_SUCCESS)
+			arg->read_only =
+				arg->address ==
+					CL_KERNEL_ARG_ADDRESS_CONSTANT ||
+				(qualifier & CL_KERNEL_ARG_TYPE_CONST) != 0;
 		if (err == CL_SUCCESS)
 			arg->type_name = arg_string(
 				k->cl, i, CL_KERNEL_ARG_TYPE_NAME, &err);
@@ -794,7 +807,9 @@ launch_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 /*
  * A launch in CHECK or AUTO: the array arguments become the command's
  * touches, by their access (CLQ_ARG_IN() reads, CLQ_ARG_OUT() writes, the
- * rest do both).
+ * rest do both), except that a `__constant` or `const` parameter is only
+ * read, so that round-1 code passing inputs with CLQ_ARG_ARRAY() is not
+ * serialised.
  */
 static int
 enqueue_tracked(struct clq_queue *queue, struct clq__command *command,
@@ -814,6 +829,8 @@ enqueue_tracked(struct clq_queue *queue, struct clq__command *command,
 		touches[n].array = args[i].array;
 		touches[n].mode = args[i].access ? (unsigned)args[i].access
 						 : CLQ_ACCESS_READ_WRITE;
+		if (command->kernel->args[i].read_only)
+			touches[n].mode = CLQ__TOUCH_READ;
 		n++;
 	}
 	command->touches = touches;

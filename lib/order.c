@@ -47,12 +47,19 @@ clq__order_init(struct clq_context *ctx)
 {
 	struct clq__order *o = &ctx->order;
 	const char *env = getenv("CLQ_ORDERING");
+	size_t start = 0, len = env ? strlen(env) : 0;
 	int mode = -1;
 
-	if (!env || !*env)
+	/* Blanks around the value (shell quoting) are ignored. */
+	while (start < len && (env[start] == ' ' || env[start] == '\t'))
+		start++;
+	while (len > start && (env[len - 1] == ' ' || env[len - 1] == '\t'))
+		len--;
+	if (start == len)
 		mode = CLQ_ORDERING_MANUAL;
 	for (int i = 0; mode < 0 && i < 3; i++)
-		if (strcasecmp(env, mode_names[i]) == 0)
+		if (len - start == strlen(mode_names[i]) &&
+		    strncasecmp(env + start, mode_names[i], len - start) == 0)
 			mode = i;
 	if (mode < 0) {
 		clq__log(ctx, CLQ_LOG_ERROR,
@@ -97,6 +104,9 @@ clq_context_set_ordering(struct clq_context *ctx, enum clq_ordering mode)
 	}
 	s = atomic_load(&ctx->order.state);
 	do {
+		if ((s & CLQ__ORDER_STARTED) &&
+		    (s & CLQ__ORDER_MODE) == (int)mode)
+			return CLQ_SUCCESS; /* already so: nothing changes */
 		if (s & CLQ__ORDER_STARTED) {
 			clq__log(ctx, CLQ_LOG_ERROR,
 				 "%s: the context has enqueued commands in "
@@ -148,7 +158,19 @@ clock_new(unsigned slot, const uint64_t *v, unsigned n)
 
 /* Queue slots. */
 
-/* A free slot whose old queue has ended, or n_slots if none. */
+/* Whether the command of `ev` has completed (not failed). */
+static int
+completed(cl_event ev)
+{
+	cl_int status;
+
+	return clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
+			      sizeof(status), &status, NULL) == CL_SUCCESS &&
+	       status == CL_COMPLETE;
+}
+
+/* A free slot whose old queue's commands have all completed, or n_slots
+ * if none. */
 static unsigned
 reusable_slot(struct clq__order *o)
 {
@@ -159,6 +181,14 @@ reusable_slot(struct clq__order *o)
 			continue;
 		if (s->retired && !clq__cl_event_ended(s->retired))
 			continue;
+		/* A failed marker proves nothing: PoCL fails commands at once
+		 * through queue order while earlier ones still wait. */
+		if (s->retired && !completed(s->retired)) {
+			clReleaseEvent(s->retired);
+			s->retired = NULL;
+			s->dead = 1;
+			continue;
+		}
 		if (s->retired)
 			clReleaseEvent(s->retired);
 		s->retired = NULL;
@@ -289,18 +319,16 @@ clq__order_seen(struct clq_event *e, int status)
 	const struct clq__clock *c = e->clock;
 	struct clq__order *o;
 
-	if (!c || status > CL_COMPLETE)
+	if (!c || status != CL_COMPLETE)
 		return;
 	o = &e->ctx->order;
 	pthread_mutex_lock(&o->lock);
 	e->seen = 1;
-	for (unsigned k = 0; status == CL_COMPLETE && k < c->n; k++)
+	for (unsigned k = 0; k < c->n; k++)
 		see(o, k, c->v[k]);
-	if (status == CL_COMPLETE)
-		see(o, c->slot, e->seq);
+	see(o, c->slot, e->seq);
 	pthread_mutex_unlock(&o->lock);
 }
-
 uint64_t
 clq__order_finish_begin(struct clq_queue *q)
 {
@@ -511,6 +539,7 @@ plan_init(struct clq__order_plan *p, const struct clq__clock *base)
 	p->base = base;
 	p->v = NULL;
 	p->allocated = 0;
+	p->trivial = 0;
 }
 
 void
@@ -630,11 +659,30 @@ merge(struct clq__order_plan *p, unsigned n_slots, unsigned own,
 	return changed;
 }
 
+/* Whether the command of `ev` has failed. */
+static int
+failed(cl_event ev)
+{
+	cl_int status;
+
+	return clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
+			      sizeof(status), &status, NULL) == CL_SUCCESS &&
+	       status < 0;
+}
+
+/*
+ * An earlier command of the same queue is ordered by the queue, unless it
+ * has failed: PoCL runs the commands after a failed one at once, while
+ * the commands it waited for may still run. Failures come from user
+ * events, so the status is asked only once one has failed.
+ */
 static int
 happens_before(const struct clq__order_plan *p, unsigned own,
 	       const struct clq_event *e)
 {
-	return e->clock->slot == own || known(p, e->clock->slot) >= e->seq;
+	if (e->clock->slot == own)
+		return !p->failures || !failed(e->cl);
+	return known(p, e->clock->slot) >= e->seq;
 }
 
 /* Whether `a` (an event with a stamp) knows that `b` happens before it. */
@@ -720,16 +768,31 @@ log_hazard(struct clq_queue *q, const char *function,
 	describe_command(&b, c->what, c->kernel);
 	clq__strbuf_appendf(&b, " on ");
 	describe_slot(&b, o, other);
+	clq__strbuf_appendf(&b, " %s, and nothing orders the two. ",
+			    kind == WRITE_AFTER_READ ? "reads" : "writes");
+	if (!command->blocking)
+		clq__strbuf_appendf(&b,
+				    "Put the event of that %s%s in this "
+				    "%s's wait list, or pass it to ",
+				    c->kernel ? "kernel" : c->what,
+				    o->slots[other].queue
+					    ? " (or of a later command of its "
+					      "queue)"
+					    : "",
+				    command->kernel ? "kernel"
+						    : command->label);
+	else
+		clq__strbuf_appendf(&b, "Pass the event of that %s to ",
+				    c->kernel ? "kernel" : c->what);
 	clq__strbuf_appendf(&b,
-			    " %s, and nothing orders the two. Put the "
-			    "event of that %s (or of a later command of its "
-			    "queue) in this %s's wait list, or pass it to "
 			    "clq_queue_enqueue_wait_for_events() on queue %llu "
 			    "first; nothing was enqueued",
-			    kind == WRITE_AFTER_READ ? "reads" : "writes",
-			    c->kernel ? "kernel" : c->what,
-			    command->kernel ? "kernel" : command->label,
 			    (unsigned long long)q->id);
+	if (pu->array->root != pu->array->mem)
+		clq__strbuf_appendf(&b, " (the array is an alias: clq tracks "
+					"the whole buffer it was made in, so "
+					"aliases of one buffer conflict even "
+					"where they do not overlap)");
 	clq__log(q->ctx, CLQ_LOG_ERROR, "%s",
 		 b.failed ? "hazard: an unordered conflicting access" : b.s);
 	clq__strbuf_free(&b);
@@ -796,7 +859,7 @@ unordered_use(struct clq__order *o, int mode, struct clq__order_plan *p,
 	const struct clq_event *e = u->ev;
 
 	if (e->seen || o->slots[e->clock->slot].seen >= e->seq ||
-	    (mode == CLQ_ORDERING_AUTO && clq__cl_event_ended(e->cl))) {
+	    (mode == CLQ_ORDERING_AUTO && completed(e->cl))) {
 		use_clear(o, u);
 		return CLQ_SUCCESS;
 	}
@@ -934,10 +997,12 @@ clq__order_plan(struct clq_queue *q, const char *function,
 		struct clq__order_plan *p)
 {
 	struct clq__order *o = &q->ctx->order;
-	int changed = 0, rc;
+	int rc;
 
 	plan_init(p, q->clock);
-	if ((p->trivial = trivially_ordered(q, command, wait, n_wait)))
+	p->failures = atomic_load(&q->ctx->failsafe.user_failed) != 0;
+	if (!p->failures &&
+	    (p->trivial = trivially_ordered(q, command, wait, n_wait)))
 		return CLQ_SUCCESS;
 	if (command->n_touches && (rc = plan_uses(p, command)) < 0)
 		return rc;
@@ -946,7 +1011,6 @@ clq__order_plan(struct clq_queue *q, const char *function,
 			continue; /* a user event: no queue behind it */
 		if ((rc = merge(p, o->n_slots, q->slot, wait[i])) < 0)
 			return rc;
-		changed |= rc;
 	}
 	for (size_t i = 0; i < p->n_uses; i++)
 		if ((rc = check_buffer(q, mode, p, &p->uses[i])) < 0 ||
@@ -957,9 +1021,10 @@ clq__order_plan(struct clq_queue *q, const char *function,
 			return rc;
 		if (mode == CLQ_ORDERING_CHECK)
 			return refuse(q, function, command, p);
-		changed = 1;
 	}
-	if (changed && !(p->clock = clock_new(q->slot, p->v, o->n_slots)))
+	/* A merge that added to the clock made `v`; an extra wait of the
+	 * queue's own (a failed command) adds nothing. */
+	if (p->v && !(p->clock = clock_new(q->slot, p->v, o->n_slots)))
 		return CL_OUT_OF_HOST_MEMORY;
 	return CLQ_SUCCESS;
 }

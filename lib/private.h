@@ -778,12 +778,11 @@ int clq__order_queue_add(struct clq_queue *q);
 void clq__order_queue_remove(struct clq_queue *q);
 /*
  * The host has seen `e`'s command end with execution status `status` (a
- * wait, a status read): CHECK counts a command the host has seen end as
- * ordered before later ones, which keeps its verdict independent of how
- * fast the device was. A command that completed also proves that
- * everything that happens before it has ended; a failed one proves only
- * its own end (it may fail while a command it waited for still runs).
- * No-op for user events and in MANUAL.
+ * wait, a status read). One seen to complete is ordered before later
+ * commands for CHECK (which counts only what the host saw, so that its
+ * verdict does not depend on the device's speed), and so is everything
+ * that happens before it. A failed one orders nothing: it may fail while
+ * a command it waited for still runs. No-op for user events and in MANUAL.
  */
 void clq__order_seen(struct clq_event *e, int status);
 /* The host is about to finish `q`: its newest command so far. */
@@ -848,6 +847,7 @@ struct clq__order_plan {
 	uint64_t *v;   /* the merged clock once a merge adds to base, or NULL */
 	int allocated; /* something for clq__order_plan_release() */
 	int trivial;   /* ordered by its own queue alone: `uses` unused */
+	int failures;  /* a user event of the context has failed */
 	struct clq__plan_use uses_inline[CLQ__PLAN_INLINE];
 	struct clq_event *extra_inline[CLQ__PLAN_INLINE];
 	struct clq__conflict why_inline[CLQ__PLAN_INLINE];

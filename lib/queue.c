@@ -634,6 +634,26 @@ clq_queue_flush(struct clq_queue *queue)
 	return clq__check(queue->ctx, clFlush(queue->cl), "clFlush");
 }
 
+/*
+ * clFinish's result, the same on every driver: OpenCL 1.2 (section 5.13)
+ * gives it three errors of its own; NVIDIA's returns the execution status
+ * of a command of the queue that failed instead (a failed user event's
+ * CL_INVALID_VALUE, say), where PoCL returns CL_SUCCESS. Every command has
+ * ended either way, and a failed one's event says so.
+ */
+static int
+finish_status(struct clq_queue *queue, cl_int err)
+{
+	if (err == CL_SUCCESS || err == CL_INVALID_COMMAND_QUEUE ||
+	    err == CL_OUT_OF_RESOURCES || err == CL_OUT_OF_HOST_MEMORY)
+		return clq__check(queue->ctx, err, "clFinish");
+	clq__log(queue->ctx, CLQ_LOG_INFO,
+		 "clq_queue_finish: clFinish returned %s, the status of a "
+		 "command of the queue that failed; every command has ended",
+		 clq_error_name(err));
+	return CLQ_SUCCESS;
+}
+
 int
 clq_queue_finish(struct clq_queue *queue)
 {
@@ -643,7 +663,7 @@ clq_queue_finish(struct clq_queue *queue)
 	if (!queue)
 		return clq__invalid(NULL, "clq_queue_finish", "queue is NULL");
 	seq = clq__order_finish_begin(queue);
-	rc = clq__check(queue->ctx, clFinish(queue->cl), "clFinish");
+	rc = finish_status(queue, clFinish(queue->cl));
 	clq__failsafe_sweep(queue->ctx);
 	if (rc == CLQ_SUCCESS)
 		clq__order_finished(queue, seq);

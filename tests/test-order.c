@@ -311,10 +311,9 @@ START_TEST(mode_defaults_and_setting)
 	ck_assert_rc(clq_context_set_ordering(test_ctx, CLQ_ORDERING_AUTO),
 		     CLQ_ERROR_IN_USE);
 	ck_assert(test_log_seen());
-	/* even to the mode it has */
-	ck_assert_rc(clq_context_set_ordering(test_ctx, CLQ_ORDERING_CHECK),
-		     CLQ_ERROR_IN_USE);
 	test_log_expect(NULL);
+	/* setting the mode it has changes nothing and is accepted */
+	ck_assert_ok(clq_context_set_ordering(test_ctx, CLQ_ORDERING_CHECK));
 	ck_assert_int_eq(clq_context_get_ordering(test_ctx),
 			 CLQ_ORDERING_CHECK);
 
@@ -1221,6 +1220,164 @@ START_TEST(unseen_ends_do_not_order_check)
 }
 END_TEST
 
+/*
+ * A `const` pointer parameter is only read, whatever access the caller
+ * declares: two launches reading one input through CLQ_ARG_ARRAY() (as
+ * round-1 code does) on two queues do not conflict.
+ */
+START_TEST(const_parameters_are_reads)
+{
+	struct clq_device_array *src = array_new(N, "src");
+	struct clq_device_array *d1 = array_new(N, "d1"),
+				*d2 = array_new(N, "d2");
+	struct clq_kernel *copy = kernel_new(test_ctx, "copy_k");
+	struct clq_queue *qa = test_queue_new(0), *qb = test_queue_new(0);
+	struct clq_event *gate = test_user_event_new(), *e1 = NULL, *e2 = NULL;
+	const size_t n = N;
+	cl_uint un = N;
+	struct clq_arg a1[3] = {CLQ_ARG_ARRAY(d1), CLQ_ARG_ARRAY(src),
+				CLQ_ARG_VALUE(un)};
+	struct clq_arg a2[3] = {CLQ_ARG_ARRAY(d2), CLQ_ARG_ARRAY(src),
+				CLQ_ARG_VALUE(un)};
+
+	set_mode(_i ? CLQ_ORDERING_AUTO : CLQ_ORDERING_CHECK);
+	ck_assert_ok(clq_device_array_zero(src, qa, NULL, 0, NULL));
+	ck_assert_ok(clq_queue_finish(qa));
+	ck_assert_ok(clq_queue_enqueue_kernel(qa, copy, a1, 3, 1, &n, NULL,
+					      &gate, 1, &e1));
+	ck_assert_ok(clq_queue_enqueue_kernel(qb, copy, a2, 3, 1, &n, NULL,
+					      NULL, 0, &e2));
+	/* the second runs while the first is held */
+	ck_assert_ok(clq_event_wait(e2));
+	ck_assert_uint_eq(stats().waits_added, 0);
+	ck_assert_uint_eq(stats().hazards, 0);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(e1));
+	clq_event_unref(e1);
+	clq_event_unref(e2);
+	clq_event_unref(gate);
+	clq_kernel_unref(copy);
+	clq_queue_unref(qa);
+	clq_queue_unref(qb);
+	clq_device_array_unref(src);
+	clq_device_array_unref(d1);
+	clq_device_array_unref(d2);
+}
+END_TEST
+
+static int
+event_status(struct clq_event *e)
+{
+	int status = 0;
+
+	ck_assert_ok(clq_event_get_status(e, &status));
+	return status;
+}
+
+/*
+ * A failed write orders nothing: W, told by AUTO to wait for a held read
+ * R1, fails at once through a failed user event (and the host sees it
+ * fail). A later write W2, on another queue (_i == 0) or on W's queue
+ * (where PoCL would run it straight after the failed W), must not run
+ * before R1: it waits for W, and fails with it; R1 reads the old data.
+ */
+START_TEST(failed_write_orders_nothing)
+{
+	struct clq_queue *q1 = test_queue_new(0), *q2 = test_queue_new(0),
+			 *q3 = test_queue_new(0);
+	struct clq_device_array *x = array_new(N, "X");
+	struct clq_host_array *h = host_new(N);
+	struct clq_event *g = test_user_event_new(), *u = test_user_event_new();
+	struct clq_event *r1 = NULL, *w = NULL, *w2 = NULL;
+	const cl_uint five = 5, seven = 7, late = 99;
+
+	set_mode(CLQ_ORDERING_AUTO);
+	ck_assert_ok(clq_device_array_fill(x, q1, &five, NULL, 0, NULL));
+	ck_assert_ok(clq_queue_finish(q1));
+	ck_assert_ok(clq_device_array_get_async(x, q1, h, &g, 1, &r1));
+	ck_assert_ok(clq_device_array_fill(x, q2, &seven, &u, 1, &w));
+	ck_assert_uint_eq(stats().waits_added, 1);
+	test_log_expect("*");
+	ck_assert_ok(clq_user_event_complete(u, CL_INVALID_VALUE));
+	ck_assert_rc(clq_event_wait(w), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_ok(
+		clq_device_array_fill(x, _i ? q2 : q3, &late, NULL, 0, &w2));
+	ck_assert_uint_eq(stats().waits_added, 2);
+	ck_assert_rc(clq_event_wait(w2), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_int_gt(event_status(r1), CL_COMPLETE); /* still held */
+	ck_assert_ok(clq_user_event_complete(g, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(r1));
+	test_log_expect(NULL);
+	for (size_t i = 0; i < N; i++)
+		ck_assert_uint_eq(data(h)[i], 5);
+	clq_event_unref(r1);
+	clq_event_unref(w);
+	clq_event_unref(w2);
+	clq_event_unref(g);
+	clq_event_unref(u);
+	clq_host_array_unref(h);
+	clq_device_array_unref(x);
+	clq_queue_unref(q1);
+	clq_queue_unref(q2);
+	clq_queue_unref(q3);
+}
+END_TEST
+
+/*
+ * A released queue's slot goes to a new queue only once all its commands
+ * completed: here its last command fails (through a user event) while an
+ * earlier one is still held, and the new queue's write to the buffer that
+ * earlier command writes must wait for it.
+ */
+START_TEST(failed_queue_slot_is_not_reused_early)
+{
+	struct clq_kernel *add = kernel_new(test_ctx, "add_k");
+	struct clq_queue *q0 = test_queue_new(0), *qo = test_queue_new(0), *qn;
+	struct clq_device_array *x = array_new(N, "X"), *y = array_new(N, "Y");
+	struct clq_host_array *h = host_new(N);
+	struct clq_event *g = test_user_event_new(), *u = test_user_event_new();
+	struct clq_event *b = NULL, *a = NULL, *w = NULL;
+	cl_uint one = 1, un = N;
+	const cl_uint zero = 0, five = 5, hundred = 100;
+	struct clq_arg args[3] = {CLQ_ARG_INOUT(x), CLQ_ARG_VALUE(one),
+				  CLQ_ARG_VALUE(un)};
+	const size_t n = N;
+
+	set_mode(CLQ_ORDERING_AUTO);
+	ck_assert_ok(clq_device_array_fill(x, q0, &zero, NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_fill(y, q0, &zero, NULL, 0, NULL));
+	ck_assert_ok(clq_queue_finish(q0));
+	ck_assert_ok(clq_queue_enqueue_kernel(qo, add, args, 3, 1, &n, NULL, &g,
+					      1, &b));
+	ck_assert_ok(clq_device_array_fill(y, qo, &five, &u, 1, &a));
+	clq_queue_unref(qo);
+	test_log_expect("*");
+	ck_assert_ok(clq_user_event_complete(u, CL_INVALID_VALUE));
+	ck_assert_rc(clq_event_wait(a), CLQ_ERROR_COMMAND_FAILED);
+	qn = test_queue_new(0);
+	ck_assert_ok(clq_device_array_fill(x, qn, &hundred, NULL, 0, &w));
+	ck_assert_uint_eq(stats().waits_added, 1);
+	ck_assert_int_gt(event_status(w), CL_COMPLETE); /* behind b */
+	ck_assert_ok(clq_user_event_complete(g, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(w));
+	test_log_expect(NULL);
+	read_back(x, h);
+	for (size_t i = 0; i < N; i++)
+		ck_assert_uint_eq(data(h)[i], 100);
+	clq_event_unref(a);
+	clq_event_unref(b);
+	clq_event_unref(w);
+	clq_event_unref(g);
+	clq_event_unref(u);
+	clq_kernel_unref(add);
+	clq_host_array_unref(h);
+	clq_device_array_unref(x);
+	clq_device_array_unref(y);
+	clq_queue_unref(q0);
+	clq_queue_unref(qn);
+}
+END_TEST
+
 /* ------------------------------------------------- the access matrix */
 
 /*
@@ -1825,6 +1982,8 @@ order_suite(void)
 			    CLQ_ORDERING_AUTO + 1);
 	tcase_add_loop_test(tc, completed_commands_are_ordered, 0, 2);
 	tcase_add_loop_test(tc, unseen_ends_do_not_order_check, 0, 2);
+	tcase_add_loop_test(tc, failed_write_orders_nothing, 0, 2);
+	tcase_add_test(tc, failed_queue_slot_is_not_reused_early);
 	tcase_add_loop_test(tc, implied_waits_are_not_added, 0, 2);
 	tcase_add_loop_test(tc, released_queue_keeps_its_slot, 0, 2);
 	tcase_add_loop_test(tc, many_buffers, 0, 2);
@@ -1836,6 +1995,7 @@ order_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, access_matrix, 0, 3);
 	tcase_add_test(tc, kernel_arguments_merge);
+	tcase_add_loop_test(tc, const_parameters_are_reads, 0, 2);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bounded");

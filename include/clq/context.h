@@ -32,8 +32,11 @@ struct clq_context;
  *
  * The context keeps a reference to `device`. Driver notifications about the
  * context (`pfn_notify`) go to the context's log handler as warnings. The
- * caller owns the returned reference.
- * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments;
+ * caller owns the returned reference. Its ordering mode comes from the
+ * environment variable `CLQ_ORDERING` (see @ref order).
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments, or
+ *         a `CLQ_ORDERING` that is not manual, check or auto (logged to
+ *         the process-wide handler, see `CLQ_LOG`);
  *         `CL_OUT_OF_HOST_MEMORY`; an OpenCL code from `clCreateContext`.
  */
 CLQ_EXPORT int

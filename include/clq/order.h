@@ -44,11 +44,10 @@ extern "C" {
  * **Host waits.** The host sees a command end through clq_event_wait() and
  * clq_events_wait(), clq_event_get_status() reading an ended status, a
  * blocking transfer, or clq_queue_finish() (every command of that queue
- * enqueued before the call). A command seen to *complete* also vouches for
- * everything that happens before it; a failed one only for itself (it may
- * fail while a command it waited for still runs). Completion learned only
- * in a callback (clq_event_set_callback()) does not count: pass the event
- * in the wait list instead.
+ * enqueued before the call). A command seen to complete also vouches for
+ * everything that happens before it. Completion learned only in a
+ * callback (clq_event_set_callback()) does not count: pass the event in
+ * the wait list instead.
  *
  * **Accesses.** Each command that touches a device array records a read,
  * a write or both of the array's *root buffer*: an alias made with
@@ -94,8 +93,25 @@ extern "C" {
  *   ended, so correctly ordered code runs as written.
  *
  * A new context takes its mode from the environment variable
- * `CLQ_ORDERING` (`manual`, `check` or `auto`; unset or empty is manual), so
- * that an existing program can run under the checker unchanged.
+ * `CLQ_ORDERING` (`manual`, `check` or `auto`, in any case, blanks around
+ * ignored; unset or empty is manual), so that an existing program can run
+ * under the checker unchanged; any other value makes context creation
+ * fail with #CLQ_ERROR_INVALID_ARGUMENT.
+ *
+ * **Failed commands.** A command that fails (a failed user event in its
+ * wait list, a device error) may end before the commands it waited for,
+ * so seeing it end orders nothing: AUTO waits for a failed conflicting
+ * command (which makes the new command fail too, as OpenCL fails commands
+ * whose wait list holds a failed event), CHECK reports it, and a queue
+ * slot is reused only after its old queue's commands completed. But PoCL
+ * runs the commands that follow a failed one on its own queue at once, so
+ * after a failure, finish every queue involved (clq_queue_finish())
+ * before relying on the order of the buffers they touched.
+ *
+ * **Raw buffers.** The tracking of a buffer lives as long as some clq
+ * array made on it: releasing the last alias of a raw `cl_mem` (one not
+ * made by clq_device_array_create()) forgets its accesses, so keep one
+ * array on such a buffer alive while commands on it may be pending.
  *
  * **Cost.** In CHECK and AUTO, the enqueues of one context take a lock
  * around the check, the OpenCL enqueue call and the record (blocking
@@ -121,9 +137,10 @@ enum clq_ordering {
  *
  * Allowed until the context's first command (of any queue); tracking
  * starts with that command.
- * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL context or
- *         a value outside #clq_ordering; #CLQ_ERROR_IN_USE once the context
- *         has enqueued a command.
+ * @return #CLQ_SUCCESS (also for the mode the context already has);
+ *         #CLQ_ERROR_INVALID_ARGUMENT for a NULL context or a value
+ *         outside #clq_ordering; #CLQ_ERROR_IN_USE for another mode once
+ *         the context has enqueued a command.
  */
 CLQ_EXPORT int
 clq_context_set_ordering(struct clq_context *ctx, enum clq_ordering mode);

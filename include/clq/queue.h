@@ -154,8 +154,16 @@ clq_queue_enqueue_wait_for_events(struct clq_queue *queue,
 CLQ_EXPORT int clq_queue_flush(struct clq_queue *queue);
 
 /**
- * Blocks until every command enqueued so far on the queue has completed.
- * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT; an OpenCL code.
+ * Blocks until every command enqueued so far on the queue has ended
+ * (completed or failed).
+ *
+ * A failed command does not make the finish fail, on any driver (NVIDIA's
+ * clFinish returns the failed command's status, PoCL's CL_SUCCESS; clq
+ * returns #CLQ_SUCCESS for both and logs the former at #CLQ_LOG_INFO):
+ * wait for that command's event to learn of its failure.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT; an OpenCL code of
+ *         clFinish's own (`CL_INVALID_COMMAND_QUEUE`,
+ *         `CL_OUT_OF_RESOURCES`, `CL_OUT_OF_HOST_MEMORY`).
  */
 CLQ_EXPORT int clq_queue_finish(struct clq_queue *queue);
 
