@@ -665,6 +665,85 @@ scenario_order_kernel(void)
 	return rc;
 }
 
+/*
+ * A pool of two device buffers carrying four chunks: each upload waits for
+ * the events the pool hands back with its buffer (the download of the
+ * chunk before last), each download is what releases the buffer.
+ */
+#define PN 256
+#define PCHUNKS 4
+
+static int
+scenario_pool(void)
+{
+	struct clq_context *ctx;
+	struct clq_queue *q;
+	struct clq_device_array *bufs[2] = {NULL, NULL};
+	struct clq_host_array *in = NULL, *out = NULL;
+	struct clq_pool *pool = NULL;
+	const size_t n = PN, total = PN * PCHUNKS;
+	int rc = open_queue(&ctx, &q, 0);
+
+	for (int b = 0; b < 2 && rc == CLQ_SUCCESS; b++)
+		rc = clq_device_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &bufs[b]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &total,
+					   NULL, &in);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &total,
+					   NULL, &out);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_pool_create(2, (void *const *)bufs, &pool);
+	if (rc == CLQ_SUCCESS) {
+		float *d = clq_host_array_data(in);
+
+		for (size_t i = 0; i < total; i++)
+			d[i] = (float)i;
+		memset(clq_host_array_data(out), 0, total * sizeof(float));
+	}
+	for (size_t c = 0; c < PCHUNKS && rc == CLQ_SUCCESS; c++) {
+		struct clq_event *const *wait;
+		struct clq_event *down = NULL;
+		size_t slot, n_wait, at = 0, from = c * PN;
+
+		rc = clq_pool_acquire(pool, 0, &slot, &wait, &n_wait);
+		if (rc != CLQ_SUCCESS)
+			break;
+		rc = clq_device_array_set_region(clq_pool_get_item(pool, slot),
+						 q, in, &at, &from, &n, wait,
+						 n_wait, NULL);
+		if (rc == CLQ_SUCCESS)
+			rc = clq_device_array_get_region(
+				clq_pool_get_item(pool, slot), q, out, &at,
+				&from, &n, NULL, 0, &down);
+		if (rc == CLQ_SUCCESS)
+			rc = clq_pool_release(pool, slot, &down, 1);
+		else
+			clq_pool_release(pool, slot, NULL, 0);
+		clq_event_unref(down);
+	}
+	if (q && clq_queue_finish(q) != CLQ_SUCCESS && rc == CLQ_SUCCESS)
+		rc = CLQ_ERROR_COMMAND_FAILED;
+	/* every slot comes back free, waited for on the host */
+	for (int b = 0; b < 2 && rc == CLQ_SUCCESS; b++) {
+		size_t slot;
+
+		rc = clq_pool_acquire(pool, CLQ_POOL_WAIT_HOST, &slot, NULL,
+				      NULL);
+	}
+	for (size_t i = 0; rc == CLQ_SUCCESS && i < total; i++)
+		if (((float *)clq_host_array_data(out))[i] != (float)i)
+			rc = WRONG_RESULT;
+	clq_pool_unref(pool);
+	clq_host_array_unref(in);
+	clq_host_array_unref(out);
+	for (int b = 0; b < 2; b++)
+		clq_device_array_unref(bufs[b]);
+	close_queue(ctx, q);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ loop */
 
 static void
@@ -731,6 +810,12 @@ START_TEST(timeline)
 }
 END_TEST
 
+START_TEST(pool)
+{
+	run_scenario("pool", scenario_pool);
+}
+END_TEST
+
 START_TEST(ordering)
 {
 	run_scenario("auto", scenario_order_auto);
@@ -755,6 +840,7 @@ main(void)
 	tcase_add_test(tc, pipeline);
 	tcase_add_test(tc, timeline);
 	tcase_add_test(tc, ordering);
+	tcase_add_test(tc, pool);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
