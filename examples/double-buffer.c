@@ -78,6 +78,8 @@ struct demo {
 	float *input_data, *output_data; /* --pageable: the caller's memory */
 	struct clq_host_array *input, *output;
 	struct clq_device_array **buffers;
+	/* The pipeline takes its buffers from here: slot i is buffers[i]. */
+	struct clq_pool *pool;
 	unsigned iters;
 	/* Whether an upload waits for the download that last used its
 	 * buffer: yes, unless clq adds that wait (AUTO) or --no-reuse-wait
@@ -421,6 +423,10 @@ open_arrays(struct demo *d)
 		if ((rc = clq_device_array_set_label(d->buffers[i], label)) < 0)
 			return fail("labelling a device buffer", rc);
 	}
+	rc = clq_pool_create(d->opt->buffers, (void *const *)d->buffers,
+			     &d->pool);
+	if (rc < 0)
+		return fail("creating the buffer pool", rc);
 	return CLQ_SUCCESS;
 }
 
@@ -471,6 +477,7 @@ demo_close(struct demo *d)
 {
 	clq_kernel_unref(d->scale);
 	clq_program_unref(d->program);
+	clq_pool_unref(d->pool);
 	for (size_t i = 0; d->buffers && i < d->opt->buffers; i++)
 		clq_device_array_unref(d->buffers[i]);
 	free(d->buffers);
@@ -691,44 +698,56 @@ run_sequential(struct demo *d, struct run *r)
 }
 
 /*
- * The pipeline. Chunk c uses buffer c % B. Its upload waits until the
- * download of the chunk that last used the buffer (c - B) has finished, its
- * kernel waits for its upload, its download for its kernel: each wait is an
- * event of another queue in the command's wait list, so the host never
+ * The pipeline. Each chunk takes a device buffer from the pool (the one
+ * released longest ago), which comes with the events to wait for before
+ * the buffer is overwritten: the download of the chunk that last used it.
+ * The upload waits for those, the kernel for the upload, the download for
+ * the kernel, and the download's event releases the buffer: each wait is
+ * an event of another queue in the command's wait list, so the host never
  * blocks until the end.
  *
  * The first of those waits is the one a program forgets: in AUTO mode the
- * demo leaves it out and clq adds it, having seen the download read the
- * buffer that the upload overwrites; in CHECK mode clq refuses an upload
- * that lacks it (--no-reuse-wait shows that).
+ * demo still takes buffers from the pool but leaves the pool's events out,
+ * and clq adds the wait, having seen the download read the buffer that
+ * the upload overwrites; in CHECK mode clq refuses an upload that lacks it
+ * (--no-reuse-wait shows that).
  *
  * Downloads are enqueued one chunk behind (after the next chunk's upload
  * and kernel) so that with --queues 2 the next upload is not stuck behind a
  * download that must wait for the kernel; with 3 queues the order of
- * enqueueing across queues makes no difference to the device.
+ * enqueueing across queues makes no difference to the device. So a buffer
+ * is released one step after it was taken, and chunk c gets buffer c % B,
+ * as with the fixed rotation that the pool replaces.
  */
 static int
 run_pipeline(struct demo *d, struct run *r)
 {
 	struct clq_queue *const *q = d->queue;
-	size_t n = d->opt->chunks, nbuf = d->opt->buffers;
-	size_t lag = nbuf > 1 ? 1 : 0;
+	size_t n = d->opt->chunks;
+	size_t lag = d->opt->buffers > 1 ? 1 : 0;
+	/* the buffers of the last two chunks, by chunk parity: the download
+	 * of chunk c comes after chunk c + 1 took its buffer */
+	size_t taken[2] = {0, 0};
 	double t0 = example_now();
 	int rc = CLQ_SUCCESS;
 
 	for (size_t step = 0; step < n + lag && rc == CLQ_SUCCESS; step++) {
 		if (step < n) {
-			size_t c = step, b = c % nbuf;
+			size_t c = step, b, n_reuse;
 			struct clq_event **ev = &r->ev[c * N_STAGES];
-			/* the download of the chunk that last used buffer b */
-			struct clq_event *const *reuse =
-				c >= nbuf ? &r->ev[(c - nbuf) * N_STAGES +
-						   STAGE_DOWNLOAD]
-					  : NULL;
-			size_t n_reuse = reuse && d->reuse_wait ? 1 : 0;
+			struct clq_event *const *reuse;
 
-			rc = enqueue_upload(d, q[STAGE_UPLOAD], c, b, reuse,
-					    n_reuse, &ev[STAGE_UPLOAD]);
+			/* Never blocks: the lag leaves at most one buffer
+			 * taken, and with one buffer there is no lag. */
+			rc = clq_pool_acquire(d->pool, 0, &b, &reuse, &n_reuse);
+			if (rc < 0)
+				break;
+			if (!d->reuse_wait)
+				n_reuse = 0;
+			taken[c % 2] = b;
+			rc = enqueue_upload(d, q[STAGE_UPLOAD], c, b,
+					    n_reuse ? reuse : NULL, n_reuse,
+					    &ev[STAGE_UPLOAD]);
 			if (rc == CLQ_SUCCESS)
 				rc = enqueue_kernel(d, q[STAGE_KERNEL], b,
 						    d->iters, &ev[STAGE_UPLOAD],
@@ -737,10 +756,17 @@ run_pipeline(struct demo *d, struct run *r)
 		if (rc == CLQ_SUCCESS && step >= lag) {
 			size_t c = step - lag;
 			struct clq_event **ev = &r->ev[c * N_STAGES];
+			size_t b = taken[c % 2];
 
-			rc = enqueue_download(d, q[STAGE_DOWNLOAD], c, c % nbuf,
+			rc = enqueue_download(d, q[STAGE_DOWNLOAD], c, b,
 					      &ev[STAGE_KERNEL], 1,
 					      &ev[STAGE_DOWNLOAD]);
+			/* free for reuse once the download has read it (a
+			 * failed run leaves the pool unusable: it is one
+			 * run's) */
+			if (rc == CLQ_SUCCESS)
+				rc = clq_pool_release(d->pool, b,
+						      &ev[STAGE_DOWNLOAD], 1);
 		}
 		/* Start the device on the first chunk while the host
 		 * enqueues the rest. */
