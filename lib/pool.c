@@ -261,13 +261,9 @@ clq_pool_release(struct clq_pool *pool, size_t slot,
 	}
 	if ((rc = check_events(pool, events, n)) < 0)
 		return rc;
-	if (n) {
-		if (n > SIZE_MAX / sizeof(*fresh))
-			return CLQ_ERROR_OVERFLOW; /* n events cannot exist */
-		fresh = malloc(n * sizeof(*fresh));
-		if (!fresh)
-			return CL_OUT_OF_HOST_MEMORY;
-	}
+	/* n events were readable, so n pointers fit in memory */
+	if (n && !(fresh = malloc(n * sizeof(*fresh))))
+		return CL_OUT_OF_HOST_MEMORY;
 
 	pthread_mutex_lock(&pool->lock);
 	s = &pool->slots[slot];
