@@ -744,6 +744,78 @@ scenario_pool(void)
 	return rc;
 }
 
+/*
+ * Dimensions linked across two slots, one slot allocated on demand with
+ * the planned padding, bound to the other, and data through it.
+ */
+static int
+scenario_slots(void)
+{
+	struct clq_context *ctx;
+	struct clq_queue *q;
+	struct clq_dimension *d[3] = {NULL, NULL, NULL};
+	struct clq_slot *a = NULL, *b = NULL;
+	struct clq_host_array *h = NULL;
+	struct clq_device_array *arr;
+	const size_t shape[2] = {3, 10};
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_dimension_create(3, 0, 1, 1, &d[0]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_dimension_create(10, 0, 4, 0, &d[1]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_dimension_create(10, 14, 1, 0, &d[2]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_dimension_link(d[1], d[2]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_create(CLQ_DTYPE_FLOAT32, 2, d, CLQ_ACCESS_WRITE,
+				     &a);
+	if (rc == CLQ_SUCCESS) {
+		struct clq_dimension *other[2] = {d[0], d[2]};
+
+		rc = clq_slot_create(CLQ_DTYPE_FLOAT32, 2, other,
+				     CLQ_ACCESS_READ, &b);
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_allocate(a, ctx);
+	if (rc == CLQ_SUCCESS) {
+		arr = clq_slot_get_array(a);
+		if (clq_device_array_get_padded_shape(arr)[0] != 3 ||
+		    clq_device_array_get_padded_shape(arr)[1] != 16)
+			rc = WRONG_RESULT;
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_bind(b, arr);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 2, shape,
+					   NULL, &h);
+	if (rc == CLQ_SUCCESS) {
+		float *x = clq_host_array_data(h);
+
+		for (int i = 0; i < 30; i++)
+			x[i] = (float)i;
+		rc = clq_device_array_set(clq_slot_get_array(a), q, h);
+	}
+	if (rc == CLQ_SUCCESS) {
+		float *x = clq_host_array_data(h);
+
+		for (int i = 0; i < 30; i++)
+			x[i] = -1.0f;
+		rc = clq_device_array_get(clq_slot_get_array(b), q, h);
+		for (int i = 0; rc == CLQ_SUCCESS && i < 30; i++)
+			if (x[i] != (float)i)
+				rc = WRONG_RESULT;
+	}
+	clq_host_array_unref(h);
+	clq_slot_unref(a);
+	clq_slot_unref(b);
+	for (int i = 0; i < 3; i++)
+		clq_dimension_unref(d[i]);
+	close_queue(ctx, q);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ loop */
 
 static void
@@ -816,6 +888,12 @@ START_TEST(pool)
 }
 END_TEST
 
+START_TEST(slots)
+{
+	run_scenario("slots", scenario_slots);
+}
+END_TEST
+
 START_TEST(ordering)
 {
 	run_scenario("auto", scenario_order_auto);
@@ -841,6 +919,7 @@ main(void)
 	tcase_add_test(tc, timeline);
 	tcase_add_test(tc, ordering);
 	tcase_add_test(tc, pool);
+	tcase_add_test(tc, slots);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);

@@ -15,6 +15,7 @@
 #include <clq/queue.h>
 #include <clq/array.h>
 #include <clq/order.h>
+#include <clq/operation.h>
 #include <clq/pool.h>
 #include <clq/program.h>
 #include <clq/timeline.h>

@@ -106,7 +106,11 @@ extern "C" {
 	  "the queue is not a tuning queue or is not tuning")               \
 	X(CLQ_ERROR_HAZARD, -4020,                                          \
 	  "access conflicts with an unordered command on another queue")    \
-	X(CLQ_ERROR_IN_USE, -4021, "the object is already in use")
+	X(CLQ_ERROR_IN_USE, -4021, "the object is already in use")          \
+	X(CLQ_ERROR_CONSTRAINTS, -4022,                                     \
+	  "dimension constraints cannot all hold")                          \
+	X(CLQ_ERROR_PADDING, -4023,                                         \
+	  "the array's padding does not satisfy its dimensions")
 
 #define CLQ__STATUS_ENUM(name, value, message) name = (value),
 
@@ -193,6 +197,17 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
 /** @var CLQ_ERROR_IN_USE
  * A setting that must come before an object is used, such as
  * clq_context_set_ordering() after the context's first command. */
+/** @var CLQ_ERROR_CONSTRAINTS
+ * A dimension's padding constraints cannot all hold (see @ref operation):
+ * clq_dimension_create() asked for an exact size with a larger minimum or
+ * a size that is not a multiple of the alignment, or clq_dimension_link()
+ * joined dimensions of different sizes, or whose joined minimums,
+ * alignments and exactness conflict, or whose padded size would not fit
+ * in `size_t`; the log names the conflict and nothing changed. */
+/** @var CLQ_ERROR_PADDING
+ * clq_slot_bind() was given an array whose padded length on some axis is
+ * below its dimension's minimum, not a multiple of its alignment, or
+ * padding on an exact dimension; the log names the axis. */
 
 /**
  * Describes a status code in a short English phrase.
