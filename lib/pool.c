@@ -54,14 +54,14 @@ clq_pool_create(size_t n, void *const *items, struct clq_pool **pool_out)
 		return clq__invalid(NULL, fn, "pool_out is NULL");
 	if (n == 0)
 		return clq__invalid(NULL, fn, "a pool needs at least one slot");
-	if (n > SIZE_MAX / sizeof(struct pool_slot)) {
+	if (n > PTRDIFF_MAX / sizeof(struct pool_slot)) {
 		clq__log(NULL, CLQ_LOG_ERROR, "%s: %zu slots do not fit", fn,
 			 n);
 		return CLQ_ERROR_OVERFLOW;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
-		return CL_OUT_OF_HOST_MEMORY;
+		goto oom;
 	p->n = n;
 	p->slots = calloc(n, sizeof(*p->slots));
 	p->ring = calloc(n, sizeof(*p->ring));
@@ -83,10 +83,13 @@ clq_pool_create(size_t n, void *const *items, struct clq_pool **pool_out)
 	*pool_out = p;
 	return CLQ_SUCCESS;
 oom:
-	free(p->slots);
-	free(p->ring);
-	free(p->items);
-	free(p);
+	if (p) {
+		free(p->slots);
+		free(p->ring);
+		free(p->items);
+		free(p);
+	}
+	clq__log(NULL, CLQ_LOG_ERROR, "%s: out of memory for %zu slots", fn, n);
 	return CL_OUT_OF_HOST_MEMORY;
 }
 
@@ -102,7 +105,7 @@ static void
 events_drop(struct clq_event **events, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		clq_event_unref(events[i]);
+		clq__event_drop(events[i]);
 	free(events);
 }
 
@@ -262,8 +265,10 @@ clq_pool_release(struct clq_pool *pool, size_t slot,
 	if ((rc = check_events(pool, events, n)) < 0)
 		return rc;
 	/* n events were readable, so n pointers fit in memory */
-	if (n && !(fresh = malloc(n * sizeof(*fresh))))
+	if (n && !(fresh = malloc(n * sizeof(*fresh)))) {
+		clq__log(ctx, CLQ_LOG_ERROR, "%s: out of memory", fn);
 		return CL_OUT_OF_HOST_MEMORY;
+	}
 
 	pthread_mutex_lock(&pool->lock);
 	s = &pool->slots[slot];
@@ -282,8 +287,8 @@ clq_pool_release(struct clq_pool *pool, size_t slot,
 		pthread_mutex_unlock(&pool->lock);
 		free(fresh);
 		clq__log(ctx, CLQ_LOG_ERROR,
-			 "%s: the events belong to another context than "
-			 "those the pool holds",
+			 "%s: the events belong to another context than the "
+			 "pool's (that of the first events it was given)",
 			 fn);
 		return CLQ_ERROR_CONTEXT_MISMATCH;
 	}
@@ -292,7 +297,7 @@ clq_pool_release(struct clq_pool *pool, size_t slot,
 			&pool->ctx,
 			clq__context_hold(clq_event_get_context(events[0])));
 	for (size_t i = 0; i < n; i++)
-		fresh[i] = clq_event_ref(events[i]);
+		fresh[i] = clq__event_hold(events[i]);
 	old = s->events;
 	n_old = s->n;
 	s->events = fresh;

@@ -32,12 +32,17 @@ extern "C" {
  * acquire fails at once, since a single thread would wait for ever.
  *
  * Items are borrowed: the pool hands back the pointers it was given and
- * owns none of them. It holds a reference to each event of each slot's
- * last release (and so to their context) until the slot's next release or
- * the pool's end: memory stays bounded by the slots' last releases.
+ * owns none of them. It holds a library reference to each event of each
+ * slot's last release until the slot's next release or the pool's end:
+ * memory stays bounded by the slots' last releases. That reference does
+ * not count as the caller's: a user event whose last caller reference is
+ * dropped uncompleted is still abandoned (see clq_event_unref()), so
+ * whatever waits for it fails rather than hangs.
  *
- * All the events a pool holds belong to one context, that of the first
- * release with events.
+ * All the events a pool is given belong to one context, that of the first
+ * release with events, which the pool keeps for its life; its messages go
+ * to that context's log handler from then on (to the process-wide one
+ * before).
  *
  * Thread safety: every function here is thread-safe; a pool is meant to
  * be shared by threads (a mutex and a condition variable inside). The
@@ -99,9 +104,15 @@ CLQ_EXPORT void *clq_pool_get_item(const struct clq_pool *pool, size_t slot);
  * Without #CLQ_POOL_WAIT_HOST, `*wait_out` and `*n_wait_out` receive the
  * events of the slot's last release (none before the first): put them in
  * the wait list of the first command that uses the slot's resource. They
- * are borrowed from the pool, and valid until the slot is released again
- * (which only the acquirer can do). With #CLQ_POOL_WAIT_HOST clq waits
- * for them on the host and returns none.
+ * are borrowed from the pool, and valid until the slot's next release or
+ * the pool's last unref, whichever comes first (the pool records no
+ * owner: releasing a slot that another thread acquired is the caller's
+ * error, and not detected). With #CLQ_POOL_WAIT_HOST clq waits for them
+ * on the host and returns none.
+ *
+ * A thread blocked with #CLQ_POOL_BLOCK wakes only when a slot is
+ * released: to shut a pool down, release the slots (with no events)
+ * rather than dropping it under a blocked thread.
  *
  * @param pool the pool
  * @param flags 0, or #CLQ_POOL_BLOCK and #CLQ_POOL_WAIT_HOST or-ed
@@ -135,8 +146,8 @@ clq_pool_acquire(struct clq_pool *pool, unsigned flags, size_t *slot_out,
  * completed (n == 0: at once). The slot becomes the most recently
  * released, the last to be handed out again.
  *
- * The pool takes its own reference to each event and drops those of the
- * slot's previous release. One thread blocked in clq_pool_acquire() with
+ * The pool takes its own (library) reference to each event and drops
+ * those of the slot's previous release. One thread blocked in clq_pool_acquire() with
  * #CLQ_POOL_BLOCK wakes up.
  *
  * @param pool the pool
