@@ -880,4 +880,20 @@ clq__order_plan_free(struct clq__order_plan *p)
 /* Size of the on-stack wait lists used by enqueue functions. */
 #define CLQ__WAIT_INLINE 16
 
+/* Operations (operation.c): what a slot's bound array is, for sequences. */
+struct clq__slot_use {
+	cl_mem root;		/* the bound array's root buffer */
+	enum clq_access access; /* the slot's */
+};
+
+/*
+ * Checks that every slot of `op` is bound to an array of `ctx` and, with
+ * `uses` not NULL, fills its first `cap` entries, one per slot in order;
+ * `*n_out` receives the number of slots. CLQ_ERROR_UNBOUND or
+ * CLQ_ERROR_CONTEXT_MISMATCH, logged as `function` with the slot's name.
+ */
+int clq__operation_uses(struct clq_operation *op, struct clq_context *ctx,
+			const char *function, struct clq__slot_use *uses,
+			size_t cap, size_t *n_out);
+
 #endif /* CLQ_PRIVATE_H */

@@ -816,6 +816,121 @@ scenario_slots(void)
 	return rc;
 }
 
+/* The sequence scenario's stage: fills "out" with *value, or copies "in". */
+static int
+fault_stage_run(struct clq_operation *op, struct clq_queue *queue,
+		struct clq_event *const *wait, size_t n_wait,
+		struct clq_event **event_out, void *user_data)
+{
+	const uint32_t *value = user_data;
+	struct clq_device_array *out =
+		clq_slot_get_array(clq_operation_get_slot(op, "out"));
+
+	if (!value)
+		return clq_device_array_copy(
+			out, queue,
+			clq_slot_get_array(clq_operation_get_slot(op, "in")),
+			wait, n_wait, event_out);
+	return clq_device_array_fill(out, queue, value, wait, n_wait,
+				     event_out);
+}
+
+/*
+ * A sequence of two operations on two queues (fill X, copy X to Y),
+ * bound on demand, run twice, Y read back; in CHECK, so that a wait the
+ * sequence failed to add would be a hazard.
+ */
+static int
+scenario_sequence(void)
+{
+	static const struct clq_operation_ops ops = {fault_stage_run, NULL};
+	struct clq_context *ctx;
+	struct clq_queue *q, *q2 = NULL;
+	struct clq_dimension *d = NULL;
+	struct clq_slot *sx = NULL, *sxr = NULL, *sy = NULL;
+	struct clq_operation *fill = NULL, *copy = NULL;
+	struct clq_sequence *seq = NULL;
+	struct clq_host_array *h = NULL;
+	const size_t n = 64;
+	uint32_t value = 0;
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_context_set_ordering(ctx, CLQ_ORDERING_CHECK);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_create(ctx, 0, &q2);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_dimension_create(n, 0, 1, 0, &d);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_create(CLQ_DTYPE_UINT32, 1, &d, CLQ_ACCESS_WRITE,
+				     &sx);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_create(CLQ_DTYPE_UINT32, 1, &d, CLQ_ACCESS_READ,
+				     &sxr);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_create(CLQ_DTYPE_UINT32, 1, &d, CLQ_ACCESS_WRITE,
+				     &sy);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_create("fill", &ops, &value, &fill);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_create("copy", &ops, NULL, &copy);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(fill, "out", sx);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(copy, "in", sxr);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(copy, "out", sy);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_create(ctx, &seq);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_add(seq, fill, q);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_add(seq, copy, q2);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_allocate(sx, ctx);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_bind(sxr, clq_slot_get_array(sx));
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_ensure_bound(seq);
+	for (uint32_t run = 1; rc == CLQ_SUCCESS && run <= 2; run++) {
+		struct clq_event *e = NULL;
+
+		value = 10 * run;
+		rc = clq_sequence_run(seq, q, NULL, 0, &e);
+		if (rc == CLQ_SUCCESS)
+			rc = clq_event_wait(e);
+		clq_event_unref(e);
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(ctx, CLQ_DTYPE_UINT32, 1, &n, NULL,
+					   &h);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_get(clq_slot_get_array(sy), q, h);
+	if (rc == CLQ_SUCCESS) {
+		const uint32_t *x = clq_host_array_data(h);
+
+		for (size_t i = 0; i < n; i++)
+			if (x[i] != 20)
+				rc = WRONG_RESULT;
+	}
+	if (rc < 0 && q2) {
+		/* a failed command may leave the other queue running */
+		clq_queue_finish(q);
+		clq_queue_finish(q2);
+	}
+	clq_host_array_unref(h);
+	clq_sequence_unref(seq);
+	clq_operation_unref(fill);
+	clq_operation_unref(copy);
+	clq_slot_unref(sx);
+	clq_slot_unref(sxr);
+	clq_slot_unref(sy);
+	clq_dimension_unref(d);
+	clq_queue_unref(q2);
+	close_queue(ctx, q);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ loop */
 
 static void
@@ -894,6 +1009,12 @@ START_TEST(slots)
 }
 END_TEST
 
+START_TEST(sequence)
+{
+	run_scenario("sequence", scenario_sequence);
+}
+END_TEST
+
 START_TEST(ordering)
 {
 	run_scenario("auto", scenario_order_auto);
@@ -920,6 +1041,7 @@ main(void)
 	tcase_add_test(tc, ordering);
 	tcase_add_test(tc, pool);
 	tcase_add_test(tc, slots);
+	tcase_add_test(tc, sequence);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);

@@ -3,10 +3,15 @@
  * Dimensions and slots (clq/operation.h): planning arithmetic (padding,
  * alignment, exact, link groups), links refused with nothing changed,
  * binds refused with specific codes, allocation on demand, references,
- * bad input, and threads linking and planning at once.
+ * bad input, and threads linking and planning at once. Operations and
+ * sequences: unbound slots refused, stages on two queues ordered by their
+ * slots (gated on user events), reads not serialised, runs repeated with
+ * the events held staying flat, in MANUAL and CHECK.
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "test-common.h"
 
@@ -592,6 +597,620 @@ START_TEST(threads_link)
 }
 END_TEST
 
+/* ------------------------------------------------- operations, sequences */
+
+/*
+ * The test stages: "fill" writes `value` into slot "out"; "copy" copies
+ * slot "in" into slot "out". Each may wait for a gate of its own, and
+ * keeps its last event to be looked at.
+ */
+struct stage {
+	int copy;
+	uint32_t value;
+	struct clq_event *gate;
+	struct clq_event *last;
+	unsigned runs;
+	int no_event; /* succeed without an event (a broken callback) */
+};
+
+static int
+stage_run(struct clq_operation *op, struct clq_queue *queue,
+	  struct clq_event *const *wait, size_t n_wait,
+	  struct clq_event **event_out, void *user_data)
+{
+	struct stage *st = user_data;
+	struct clq_event *w[64];
+	struct clq_device_array *out =
+		clq_slot_get_array(clq_operation_get_slot(op, "out"));
+	int rc;
+
+	ck_assert_uint_lt(n_wait, 63);
+	if (n_wait)
+		memcpy(w, wait, n_wait * sizeof(*w));
+	if (st->gate)
+		w[n_wait++] = st->gate;
+	st->runs++;
+	if (st->no_event)
+		return CLQ_SUCCESS;
+	if (st->copy)
+		rc = clq_device_array_copy(
+			out, queue,
+			clq_slot_get_array(clq_operation_get_slot(op, "in")), w,
+			n_wait, event_out);
+	else
+		rc = clq_device_array_fill(out, queue, &st->value, w, n_wait,
+					   event_out);
+	if (rc == CLQ_SUCCESS) {
+		clq_event_unref(st->last);
+		st->last = clq_event_ref(*event_out);
+	}
+	return rc;
+}
+
+static void
+stage_destroy(void *user_data)
+{
+	struct stage *st = user_data;
+
+	clq_event_unref(st->last);
+	free(st);
+}
+
+static const struct clq_operation_ops stage_ops = {stage_run, stage_destroy};
+
+#define N_ELEMS 4096
+
+static struct clq_slot *
+slot_u32(enum clq_access access)
+{
+	struct clq_dimension *d = dim(N_ELEMS, 0, 1, 0);
+	struct clq_slot *s = slot_new(CLQ_DTYPE_UINT32, 1, &d, access);
+
+	clq_dimension_unref(d);
+	return s;
+}
+
+/* A stage bound to `out` (and `in` for a copy); *st_out borrows its data. */
+static struct clq_operation *
+stage_new(const char *name, struct clq_device_array *in,
+	  struct clq_device_array *out, struct stage **st_out)
+{
+	struct stage *st = calloc(1, sizeof(*st));
+	struct clq_operation *op = NULL;
+	struct clq_slot *s;
+
+	ck_assert_ptr_nonnull(st);
+	st->copy = in != NULL;
+	ck_assert_ok(clq_operation_create(name, &stage_ops, st, &op));
+	if (in) {
+		s = slot_u32(CLQ_ACCESS_READ);
+		ck_assert_ok(clq_slot_bind(s, in));
+		ck_assert_ok(clq_operation_add_slot(op, "in", s));
+		clq_slot_unref(s);
+	}
+	s = slot_u32(CLQ_ACCESS_WRITE);
+	if (out)
+		ck_assert_ok(clq_slot_bind(s, out));
+	ck_assert_ok(clq_operation_add_slot(op, "out", s));
+	clq_slot_unref(s);
+	if (st_out)
+		*st_out = st;
+	return op;
+}
+
+static struct clq_device_array *
+u32_new(void)
+{
+	size_t n = N_ELEMS;
+	const uint32_t zero = 0;
+	struct clq_device_array *a = array_new(CLQ_DTYPE_UINT32, 1, &n, NULL);
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *e = NULL;
+
+	ck_assert_ok(clq_device_array_fill(a, q, &zero, NULL, 0, &e));
+	ck_assert_ok(clq_event_wait(e));
+	clq_event_unref(e);
+	clq_queue_unref(q);
+	return a;
+}
+
+/* Reads `a` back and checks every element is `value`. */
+static void
+check_u32(struct clq_device_array *a, struct clq_queue *q, uint32_t value)
+{
+	size_t n = N_ELEMS;
+	struct clq_host_array *h = NULL;
+	const uint32_t *x;
+
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_UINT32, 1, &n,
+					   NULL, &h));
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	x = clq_host_array_data(h);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(x[i] == value, "element %zu is %u, not %u", i,
+			      x[i], value);
+	clq_host_array_unref(h);
+}
+
+/* Whether `e` ends within about two seconds. */
+static int
+ends_soon(struct clq_event *e)
+{
+	for (int i = 0; i < 2000; i++) {
+		if (test_event_status(e) == CL_COMPLETE)
+			return 1;
+		test_sleep_ms(1);
+	}
+	return 0;
+}
+
+START_TEST(operation_unbound)
+{
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *x = u32_new();
+	struct clq_operation *op = stage_new("copier", x, NULL, NULL);
+	struct clq_event *e = (struct clq_event *)&e;
+	struct clq_sequence *seq = NULL;
+
+	ck_assert_str_eq(clq_operation_get_name(op), "copier");
+	ck_assert_uint_eq(clq_operation_get_n_slots(op), 2);
+	test_log_expect("slot 'out' of operation 'copier' is not bound");
+	ck_assert_rc(clq_operation_run(op, q, NULL, 0, &e), CLQ_ERROR_UNBOUND);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_null(e);
+	/* a sequence refuses before enqueueing anything */
+	ck_assert_ok(clq_sequence_create(test_ctx, &seq));
+	ck_assert_ok(clq_sequence_add(seq, op, NULL));
+	e = (struct clq_event *)&e;
+	test_log_expect("slot 'out' of operation 'copier' is not bound");
+	ck_assert_rc(clq_sequence_run(seq, q, NULL, 0, &e), CLQ_ERROR_UNBOUND);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_null(e);
+	/* bound on demand: then it runs, and copies */
+	ck_assert_ok(clq_sequence_ensure_bound(seq));
+	ck_assert_ptr_nonnull(
+		clq_slot_get_array(clq_operation_get_slot(op, "out")));
+	ck_assert_ok(clq_sequence_run(seq, q, NULL, 0, &e));
+	ck_assert_ok(clq_event_wait(e));
+	clq_event_unref(e);
+	check_u32(clq_slot_get_array(clq_operation_get_slot(op, "out")), q, 0);
+	clq_sequence_unref(seq);
+	clq_operation_unref(op);
+	clq_device_array_unref(x);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/*
+ * A writes X on queue 1 (gated by the caller's wait list), B copies X
+ * into Y on queue 2, C writes into an alias of X's buffer on queue 2
+ * (after B, which reads that buffer). Right only if B waits for A.
+ */
+static void
+ordered_two_queues(enum clq_ordering mode)
+{
+	struct clq_queue *q1, *q2;
+	struct clq_device_array *x, *y, *z, *part;
+	struct clq_operation *a, *b, *c;
+	struct stage *sa, *sb, *sc;
+	struct clq_sequence *seq = NULL;
+	struct clq_event *gate, *e = NULL;
+	size_t n = N_ELEMS;
+
+	ck_assert_ok(clq_context_set_ordering(test_ctx, mode));
+	q1 = test_queue_new(0);
+	q2 = test_queue_new(0);
+	x = u32_new();
+	y = u32_new();
+	z = u32_new();
+	ck_assert_ok(clq_device_array_create_alias(
+		test_ctx, clq_device_array_get_cl(x), 0, CLQ_DTYPE_UINT32, 1,
+		&n, NULL, &part));
+	a = stage_new("A", NULL, x, &sa);
+	b = stage_new("B", x, y, &sb);
+	c = stage_new("C", NULL, part, &sc);
+	sa->value = 7;
+	sc->value = 9;
+	ck_assert_ok(clq_sequence_create(test_ctx, &seq));
+	ck_assert_ok(clq_sequence_add(seq, a, q1));
+	ck_assert_ok(clq_sequence_add(seq, b, q2));
+	ck_assert_ok(clq_sequence_add(seq, c, NULL));
+	ck_assert_uint_eq(clq_sequence_get_n_children(seq), 3);
+	gate = test_user_event_new();
+	ck_assert_ok(clq_sequence_run(seq, q2, &gate, 1, &e));
+	test_sleep_ms(50);
+	ck_assert_int_ne(test_event_status(sa->last), CL_COMPLETE);
+	ck_assert_int_ne(test_event_status(sb->last), CL_COMPLETE);
+	ck_assert_int_ne(test_event_status(sc->last), CL_COMPLETE);
+	ck_assert_int_ne(test_event_status(e), CL_COMPLETE);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(e));
+	ck_assert_int_eq(test_event_status(sa->last), CL_COMPLETE);
+	ck_assert_int_eq(test_event_status(sb->last), CL_COMPLETE);
+	ck_assert_int_eq(test_event_status(sc->last), CL_COMPLETE);
+	clq_event_unref(e);
+	check_u32(y, q2, 7);
+	check_u32(x, q2, 9);
+	/* run again: A (queue 1) must wait for the last run's C too */
+	sa->value = 11;
+	ck_assert_ok(clq_sequence_run(seq, q2, NULL, 0, &e));
+	ck_assert_ok(clq_event_wait(e));
+	clq_event_unref(e);
+	check_u32(y, q2, 11);
+	if (mode == CLQ_ORDERING_CHECK) {
+		struct clq_ordering_stats st;
+
+		ck_assert_ok(clq_context_get_ordering_stats(test_ctx, &st));
+		ck_assert_uint_eq(st.hazards, 0);
+	}
+	clq_event_unref(gate);
+	clq_sequence_unref(seq);
+	clq_operation_unref(a);
+	clq_operation_unref(b);
+	clq_operation_unref(c);
+	clq_device_array_unref(part);
+	clq_device_array_unref(x);
+	clq_device_array_unref(y);
+	clq_device_array_unref(z);
+	clq_queue_unref(q1);
+	clq_queue_unref(q2);
+}
+
+START_TEST(sequence_ordered_manual)
+{
+	ordered_two_queues(CLQ_ORDERING_MANUAL);
+}
+END_TEST
+
+START_TEST(sequence_ordered_check)
+{
+	ordered_two_queues(CLQ_ORDERING_CHECK);
+}
+END_TEST
+
+/* Two children that only read X (into Y1, Y2) run without each other. */
+START_TEST(sequence_reads_concurrent)
+{
+	struct clq_queue *q1 = test_queue_new(0), *q2 = test_queue_new(0);
+	struct clq_device_array *x = u32_new(), *y1 = u32_new(),
+				*y2 = u32_new();
+	struct stage *s1, *s2;
+	struct clq_operation *c1 = stage_new("read1", x, y1, &s1);
+	struct clq_operation *c2 = stage_new("read2", x, y2, &s2);
+	struct clq_sequence *seq = NULL;
+	struct clq_event *e = NULL;
+
+	s1->gate = test_user_event_new();
+	ck_assert_ok(clq_sequence_create(test_ctx, &seq));
+	ck_assert_ok(clq_sequence_add(seq, c1, q1));
+	ck_assert_ok(clq_sequence_add(seq, c2, q2));
+	ck_assert_ok(clq_sequence_run(seq, q1, NULL, 0, &e));
+	/* the second ends while the first still waits for its gate */
+	ck_assert(ends_soon(s2->last));
+	ck_assert_int_ne(test_event_status(s1->last), CL_COMPLETE);
+	ck_assert_int_ne(test_event_status(e), CL_COMPLETE);
+	ck_assert_ok(clq_user_event_complete(s1->gate, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(e));
+	ck_assert_int_eq(test_event_status(s1->last), CL_COMPLETE);
+	clq_event_unref(e);
+	clq_event_unref(s1->gate);
+	s1->gate = NULL;
+	clq_sequence_unref(seq);
+	clq_operation_unref(c1);
+	clq_operation_unref(c2);
+	clq_device_array_unref(x);
+	clq_device_array_unref(y1);
+	clq_device_array_unref(y2);
+	clq_queue_unref(q1);
+	clq_queue_unref(q2);
+}
+END_TEST
+
+/*
+ * fill X (queue 1) -> copy X to Y (queue 2) -> copy Y to Z (queue 1),
+ * run again and again with a new value each time and no host waits but
+ * every 100 runs: Z ends with the last value, and what the ordering holds
+ * stays flat (CHECK: no hazard either).
+ */
+static void
+repeat(enum clq_ordering mode)
+{
+	unsigned runs = getenv("CLQ_TEST_QUICK") ? 500 : 10000;
+	struct clq_queue *q1, *q2;
+	struct clq_device_array *x, *y, *z;
+	struct clq_operation *f, *c1, *c2;
+	struct stage *sf, *s1, *s2;
+	struct clq_sequence *seq = NULL;
+	struct clq_ordering_stats st;
+	uint64_t held_early = 0;
+
+	ck_assert_ok(clq_context_set_ordering(test_ctx, mode));
+	q1 = test_queue_new(0);
+	q2 = test_queue_new(0);
+	x = u32_new();
+	y = u32_new();
+	z = u32_new();
+	f = stage_new("fill", NULL, x, &sf);
+	c1 = stage_new("copy1", x, y, &s1);
+	c2 = stage_new("copy2", y, z, &s2);
+	ck_assert_ok(clq_sequence_create(test_ctx, &seq));
+	ck_assert_ok(clq_sequence_add(seq, f, q1));
+	ck_assert_ok(clq_sequence_add(seq, c1, q2));
+	ck_assert_ok(clq_sequence_add(seq, c2, q1));
+	for (unsigned i = 1; i <= runs; i++) {
+		struct clq_event *e = NULL;
+
+		sf->value = i;
+		ck_assert_ok(clq_sequence_run(seq, q2, NULL, 0, &e));
+		if (i % 100 == 0)
+			ck_assert_ok(clq_event_wait(e));
+		clq_event_unref(e);
+		if (i == 100) {
+			ck_assert_ok(
+				clq_context_get_ordering_stats(test_ctx, &st));
+			held_early = st.events_held;
+		}
+	}
+	ck_assert_uint_eq(sf->runs, runs);
+	ck_assert_uint_eq(s2->runs, runs);
+	check_u32(z, q1, runs);
+	check_u32(y, q1, runs);
+	ck_assert_ok(clq_context_get_ordering_stats(test_ctx, &st));
+	ck_assert_uint_eq(st.hazards, 0);
+	ck_assert_uint_le(st.events_held, held_early + 4);
+	if (mode == CLQ_ORDERING_CHECK)
+		ck_assert_uint_ge(st.accesses, 4 * (uint64_t)runs);
+	clq_sequence_unref(seq);
+	clq_operation_unref(f);
+	clq_operation_unref(c1);
+	clq_operation_unref(c2);
+	clq_device_array_unref(x);
+	clq_device_array_unref(y);
+	clq_device_array_unref(z);
+	clq_queue_unref(q1);
+	clq_queue_unref(q2);
+}
+
+START_TEST(sequence_repeat_manual)
+{
+	repeat(CLQ_ORDERING_MANUAL);
+}
+END_TEST
+
+START_TEST(sequence_repeat_check)
+{
+	repeat(CLQ_ORDERING_CHECK);
+}
+END_TEST
+
+/*
+ * Run after run with no host wait between: the second run's writer of X
+ * (queue 1) waits for the first run's reader of X (queue 2, gated).
+ */
+static void
+runs_ordered(enum clq_ordering mode)
+{
+	struct clq_queue *q1, *q2, *q3;
+	struct clq_device_array *x, *y;
+	struct stage *sa, *sb;
+	struct clq_operation *a, *b;
+	struct clq_sequence *seq = NULL;
+	struct clq_event *e1 = NULL, *e2 = NULL;
+
+	ck_assert_ok(clq_context_set_ordering(test_ctx, mode));
+	q1 = test_queue_new(0);
+	q2 = test_queue_new(0);
+	q3 = test_queue_new(0); /* the runs' markers: orders nothing */
+	x = u32_new();
+	y = u32_new();
+	a = stage_new("A", NULL, x, &sa);
+	b = stage_new("B", x, y, &sb);
+	ck_assert_ok(clq_sequence_create(test_ctx, &seq));
+	ck_assert_ok(clq_sequence_add(seq, a, q1));
+	ck_assert_ok(clq_sequence_add(seq, b, q2));
+	sa->value = 1;
+	sb->gate = test_user_event_new();
+	ck_assert_ok(clq_sequence_run(seq, q3, NULL, 0, &e1));
+	ck_assert(ends_soon(sa->last));
+	sa->value = 2;
+	ck_assert_ok(clq_sequence_run(seq, q3, NULL, 0, &e2));
+	test_sleep_ms(50);
+	/* the second A would overwrite what the first B has not read */
+	ck_assert_int_ne(test_event_status(sa->last), CL_COMPLETE);
+	ck_assert_ok(clq_user_event_complete(sb->gate, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(e2));
+	ck_assert_int_eq(test_event_status(e1), CL_COMPLETE);
+	check_u32(y, q1, 2);
+	clq_event_unref(e1);
+	clq_event_unref(e2);
+	clq_event_unref(sb->gate);
+	sb->gate = NULL;
+	clq_sequence_unref(seq);
+	clq_operation_unref(a);
+	clq_operation_unref(b);
+	clq_device_array_unref(x);
+	clq_device_array_unref(y);
+	clq_queue_unref(q1);
+	clq_queue_unref(q2);
+	clq_queue_unref(q3);
+}
+
+START_TEST(sequence_runs_ordered_manual)
+{
+	runs_ordered(CLQ_ORDERING_MANUAL);
+}
+END_TEST
+
+START_TEST(sequence_runs_ordered_check)
+{
+	runs_ordered(CLQ_ORDERING_CHECK);
+}
+END_TEST
+
+/* Rebinding a slot to another buffer makes the plan again. */
+START_TEST(sequence_rebind)
+{
+	struct clq_queue *q1 = test_queue_new(0), *q2 = test_queue_new(0);
+	struct clq_device_array *x = u32_new(), *x2 = u32_new(), *y = u32_new();
+	struct stage *sa, *sb;
+	struct clq_operation *a = stage_new("A", NULL, x, &sa);
+	struct clq_operation *b = stage_new("B", x, y, &sb);
+	struct clq_sequence *seq = NULL;
+	struct clq_event *e = NULL, *gate;
+
+	ck_assert_ok(clq_sequence_create(test_ctx, &seq));
+	ck_assert_ok(clq_sequence_add(seq, a, q1));
+	ck_assert_ok(clq_sequence_add(seq, b, q2));
+	sa->value = 3;
+	ck_assert_ok(clq_sequence_run(seq, q2, NULL, 0, &e));
+	ck_assert_ok(clq_event_wait(e));
+	clq_event_unref(e);
+	check_u32(y, q2, 3);
+	/* both now on x2: B must still wait for A */
+	ck_assert_ok(clq_slot_bind(clq_operation_get_slot(a, "out"), x2));
+	ck_assert_ok(clq_slot_bind(clq_operation_get_slot(b, "in"), x2));
+	sa->value = 5;
+	gate = test_user_event_new();
+	ck_assert_ok(clq_sequence_run(seq, q2, &gate, 1, &e));
+	test_sleep_ms(30);
+	ck_assert_int_ne(test_event_status(sb->last), CL_COMPLETE);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(e));
+	clq_event_unref(e);
+	clq_event_unref(gate);
+	check_u32(y, q2, 5);
+	check_u32(x, q2, 3);
+	clq_sequence_unref(seq);
+	clq_operation_unref(a);
+	clq_operation_unref(b);
+	clq_device_array_unref(x);
+	clq_device_array_unref(x2);
+	clq_device_array_unref(y);
+	clq_queue_unref(q1);
+	clq_queue_unref(q2);
+}
+END_TEST
+
+START_TEST(sequence_bad_input)
+{
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *x = u32_new();
+	struct stage *st;
+	struct clq_operation *op = stage_new("op", NULL, x, &st), *bad = NULL;
+	struct clq_sequence *seq = (struct clq_sequence *)&seq;
+	struct clq_event *e = (struct clq_event *)&e;
+	struct clq_slot *s = slot_u32(CLQ_ACCESS_READ);
+	struct clq_operation_ops no_run = {NULL, NULL};
+	struct clq_device *dev = NULL;
+	struct clq_context *other = NULL;
+	struct clq_queue *oq = NULL;
+	const char *name = "x";
+
+	test_log_expect("*");
+	ck_assert_rc(clq_operation_create(NULL, &stage_ops, NULL, &bad),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(bad);
+	ck_assert_rc(clq_operation_create("a", &no_run, NULL, &bad),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_operation_create("a", NULL, NULL, &bad),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_operation_create("a", &stage_ops, NULL, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_operation_add_slot(NULL, "a", s),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_operation_add_slot(op, NULL, s),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_operation_add_slot(op, "a", NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	test_log_expect("operation 'op' has a slot named 'out' already");
+	ck_assert_rc(clq_operation_add_slot(op, "out", s), CLQ_ERROR_DUPLICATE);
+	ck_assert(test_log_seen());
+	ck_assert_uint_eq(clq_operation_get_n_slots(op), 1);
+	ck_assert_ptr_null(clq_operation_get_slot(op, "nope"));
+	ck_assert_ptr_null(clq_operation_get_slot(NULL, "out"));
+	ck_assert_ptr_null(clq_operation_get_slot(op, NULL));
+	ck_assert_ptr_nonnull(clq_operation_get_slot_at(op, 0, &name));
+	ck_assert_str_eq(name, "out");
+	ck_assert_ptr_null(clq_operation_get_slot_at(op, 1, &name));
+	ck_assert_ptr_null(name);
+	ck_assert_ptr_null(clq_operation_get_slot_at(NULL, 0, NULL));
+	ck_assert_ptr_null(clq_operation_get_name(NULL));
+	ck_assert_uint_eq(clq_operation_get_n_slots(NULL), 0);
+	ck_assert_ptr_null(clq_operation_ref(NULL));
+	clq_operation_unref(NULL);
+	test_log_expect("*");
+	ck_assert_rc(clq_operation_run(NULL, q, NULL, 0, &e),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(e);
+	ck_assert_rc(clq_operation_run(op, NULL, NULL, 0, &e),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_operation_run(op, q, NULL, 1, &e),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_operation_run(op, q, NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	/* a callback that succeeds without an event */
+	st->no_event = 1;
+	test_log_expect("succeeded but gave no event");
+	ck_assert_rc(clq_operation_run(op, q, NULL, 0, &e),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	st->no_event = 0;
+	/* sequences */
+	test_log_expect("*");
+	ck_assert_rc(clq_sequence_create(NULL, &seq),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(seq);
+	ck_assert_rc(clq_sequence_create(test_ctx, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ok(clq_sequence_create(test_ctx, &seq));
+	ck_assert_rc(clq_sequence_add(NULL, op, q), CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_sequence_add(seq, NULL, q),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_sequence_ensure_bound(NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_sequence_run(NULL, q, NULL, 0, &e),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_sequence_run(seq, NULL, NULL, 0, &e),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_sequence_run(seq, q, NULL, 2, &e),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_sequence_run(seq, q, NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_uint_eq(clq_sequence_get_n_children(NULL), 0);
+	ck_assert_ptr_null(clq_sequence_ref(NULL));
+	clq_sequence_unref(NULL);
+	/* another context's queue */
+	ck_assert_ok(clq_device_select(test_device_spec(), &dev));
+	ck_assert_ok(clq_context_create(dev, &other));
+	ck_assert_ok(clq_queue_create(other, 0, &oq));
+	test_log_expect("another context");
+	ck_assert_rc(clq_sequence_add(seq, op, oq), CLQ_ERROR_CONTEXT_MISMATCH);
+	ck_assert(test_log_seen());
+	test_log_expect("another context");
+	ck_assert_rc(clq_sequence_run(seq, oq, NULL, 0, &e),
+		     CLQ_ERROR_CONTEXT_MISMATCH);
+	ck_assert(test_log_seen());
+	/* the operation's arrays in test_ctx, run on the other's queue */
+	test_log_expect("belongs to another context");
+	ck_assert_rc(clq_operation_run(op, oq, NULL, 0, &e),
+		     CLQ_ERROR_CONTEXT_MISMATCH);
+	ck_assert(test_log_seen());
+	test_log_expect(NULL);
+	/* an empty sequence runs: its event waits for the caller's list */
+	ck_assert_ok(clq_sequence_run(seq, q, NULL, 0, &e));
+	ck_assert_ok(clq_event_wait(e));
+	clq_event_unref(e);
+	clq_queue_unref(oq);
+	clq_context_unref(other);
+	clq_device_unref(dev);
+	clq_sequence_unref(seq);
+	clq_slot_unref(s);
+	clq_operation_unref(op);
+	clq_device_array_unref(x);
+	clq_queue_unref(q);
+}
+END_TEST
+
 static Suite *
 operation_suite(void)
 {
@@ -617,6 +1236,27 @@ operation_suite(void)
 	tcase_add_test(tc, allocate_on_demand);
 	tcase_add_test(tc, allocate_other_context);
 	tcase_add_test(tc, bad_input);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("operations");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, operation_unbound);
+	tcase_add_test(tc, sequence_bad_input);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sequences");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, sequence_ordered_manual);
+	tcase_add_test(tc, sequence_ordered_check);
+	tcase_add_test(tc, sequence_reads_concurrent);
+	tcase_add_test(tc, sequence_rebind);
+	tcase_add_test(tc, sequence_runs_ordered_manual);
+	tcase_add_test(tc, sequence_runs_ordered_check);
+	tcase_add_test(tc, sequence_repeat_manual);
+	tcase_add_test(tc, sequence_repeat_check);
 	suite_add_tcase(s, tc);
 	return s;
 }

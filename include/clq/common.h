@@ -110,7 +110,9 @@ extern "C" {
 	X(CLQ_ERROR_CONSTRAINTS, -4022,                                     \
 	  "dimension constraints cannot all hold")                          \
 	X(CLQ_ERROR_PADDING, -4023,                                         \
-	  "the array's padding does not satisfy its dimensions")
+	  "the array's padding does not satisfy its dimensions")            \
+	X(CLQ_ERROR_UNBOUND, -4024, "a slot is not bound to an array")      \
+	X(CLQ_ERROR_DUPLICATE, -4025, "the name is already taken")
 
 #define CLQ__STATUS_ENUM(name, value, message) name = (value),
 
@@ -208,6 +210,11 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
  * clq_slot_bind() was given an array whose padded length on some axis is
  * below its dimension's minimum, not a multiple of its alignment, or
  * padding on an exact dimension; the log names the axis. */
+/** @var CLQ_ERROR_UNBOUND
+ * clq_operation_run() or clq_sequence_run() found a slot with no array
+ * bound; the log names the operation and the slot; nothing was enqueued. */
+/** @var CLQ_ERROR_DUPLICATE
+ * clq_operation_add_slot() was given a name the operation already has. */
 
 /**
  * Describes a status code in a short English phrase.

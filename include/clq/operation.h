@@ -4,13 +4,16 @@
 
 /**
  * @file
- * Composition of stages: dimensions and slots, see @ref operation.
+ * Composition of stages: dimensions, slots, operations and sequences,
+ * see @ref operation.
  */
 
 #include <clq/common.h>
 #include <clq/array.h>
 #include <clq/context.h>
+#include <clq/event.h>
 #include <clq/program.h>
+#include <clq/queue.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,8 +46,45 @@ extern "C" {
  * (clq_slot_bind()), or allocates one with the planned padded shape
  * (clq_slot_allocate()).
  *
- * Operations and sequences, which join slots into stages and stages into
- * pipelines, are to come in this header.
+ * An **operation** is a stage: a name, slots by name (the arrays it reads
+ * and writes) and a run function, given as a struct of callbacks
+ * (#clq_operation_ops) and user data, that enqueues the stage's commands
+ * and returns an event, as any enqueue does (after katsdpsigproc's
+ * `accel.Operation`). clq_operation_run() refuses to run an operation
+ * whose slots are not all bound (#CLQ_ERROR_UNBOUND).
+ *
+ * A **sequence** is a pipeline: operations (its *children*) run in the
+ * order they were added, each on its own queue or on the queue given to
+ * clq_sequence_run(). A sequence orders its children by what their slots
+ * touch, whatever the context's ordering mode (see @ref order): two
+ * children conflict when a slot of one and a slot of the other are bound
+ * to arrays on one root buffer (an alias made with
+ * clq_device_array_create_alias() counts as the buffer it was made in)
+ * and at least one of the two slots writes; two reads never conflict. A
+ * child's wait list holds the events of the earlier children it conflicts
+ * with, the caller's wait list when it conflicts with no earlier child,
+ * and the events of the previous run's children it conflicts with, so
+ * that runs one after another are ordered as well (a run after the
+ * bindings changed waits for the whole previous run). Children that do
+ * not conflict run concurrently on their queues. A run's event is a
+ * marker on the run's queue that waits for every child, and only then
+ * completes. The plan (who waits for whom) is made at the first run and
+ * made again only when children were added or a slot's binding changed
+ * root buffer; a run with the plan made enqueues and allocates nothing
+ * else. In #CLQ_ORDERING_CHECK the waits a sequence adds order every
+ * conflict it knows of, so it adds no hazard (its children's own
+ * commands must touch only their slots' arrays, and return an event that
+ * ends after them, see #clq_operation_ops).
+ *
+ * Not yet in this header (later steps): compounds and aliases of slots in
+ * a sequence, nested sequences (a sequence as another's child), replay
+ * through `cl_khr_command_buffer`, and operations for clq's own kernels.
+ *
+ * **Ownership.** A slot holds its dimensions and its bound array; an
+ * operation holds its slots (and owns its user data: its `destroy`
+ * callback runs when the operation goes); a sequence holds its context,
+ * its children, their queues, and the events of its last run's children.
+ * Getters return borrowed pointers.
  *
  * Thread safety: every function here is thread-safe. Dimensions' links
  * and constraints are guarded by one process-wide mutex (planning is a
@@ -53,6 +93,11 @@ extern "C" {
  * another thread links the dimension reflects the group before or after
  * the link. A slot checks an array against its dimensions when it binds
  * it: a link made later is not checked against arrays already bound.
+ * An operation's slots are guarded by its mutex (slots are added, never
+ * removed); a sequence's functions hold the sequence's mutex, so one
+ * thread at a time runs it, and its children's run callbacks are called
+ * with it held: they must not call the sequence's own functions. Do not
+ * rebind the slots of a sequence while it runs.
  * @{
  */
 
@@ -245,6 +290,189 @@ clq_slot_get_array(const struct clq_slot *slot);
  */
 CLQ_EXPORT int
 clq_slot_allocate(struct clq_slot *slot, struct clq_context *ctx);
+
+/** A stage: named slots and a run function; opaque, refcounted. */
+struct clq_operation;
+
+/** A pipeline of operations ordered by their slots; opaque, refcounted. */
+struct clq_sequence;
+
+/**
+ * What an operation does, given to clq_operation_create() (copied).
+ */
+struct clq_operation_ops {
+	/**
+	 * Enqueues the stage on `queue`, after the `n_wait` events of
+	 * `wait`, and stores in `*event_out` an event (the caller's
+	 * reference) that completes after every command it enqueued (the
+	 * last command's event on an in-order queue, or a marker). Required.
+	 * The arrays it touches should be its slots' (clq_operation_get_slot()):
+	 * those are what a sequence orders by. Returns #CLQ_SUCCESS or an
+	 * error code, and then leaves `*event_out` NULL.
+	 */
+	int (*run)(struct clq_operation *op, struct clq_queue *queue,
+		   struct clq_event *const *wait, size_t n_wait,
+		   struct clq_event **event_out, void *user_data);
+	/** Frees `user_data` when the operation goes; may be NULL. */
+	void (*destroy)(void *user_data);
+};
+
+/**
+ * Creates an operation with no slots.
+ *
+ * `name` and `*ops` are copied; the operation owns `user_data` from a
+ * successful return (`ops->destroy` frees it with the operation). On
+ * failure `user_data` stays the caller's. The caller owns the returned
+ * reference.
+ * @param name names it in log messages; not NULL
+ * @param ops the callbacks; `ops->run` is required
+ * @param user_data given to the callbacks
+ * @param op_out receives the operation; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL name, ops,
+ *         `ops->run` or `op_out`; `CL_OUT_OF_HOST_MEMORY`.
+ */
+CLQ_EXPORT int
+clq_operation_create(const char *name, const struct clq_operation_ops *ops,
+		     void *user_data, struct clq_operation **op_out);
+
+/** Adds a reference. @return `op`. */
+CLQ_EXPORT struct clq_operation *clq_operation_ref(struct clq_operation *op);
+
+/**
+ * Drops a reference; NULL is a no-op. The last one drops the slots and
+ * calls `destroy` on the user data.
+ */
+CLQ_EXPORT void clq_operation_unref(struct clq_operation *op);
+
+/** The name, as created, valid while the operation lives; NULL for NULL. */
+CLQ_EXPORT const char *clq_operation_get_name(const struct clq_operation *op);
+
+/**
+ * Adds a slot under a name (copied); the operation takes a reference to
+ * the slot. One slot may serve several operations (they share its array).
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         #CLQ_ERROR_DUPLICATE when the operation has a slot of that name
+ *         already (the log names it; nothing changes);
+ *         `CL_OUT_OF_HOST_MEMORY`.
+ */
+CLQ_EXPORT int clq_operation_add_slot(struct clq_operation *op,
+				      const char *name, struct clq_slot *slot);
+
+/**
+ * The slot of that name, borrowed (valid while the operation lives:
+ * slots are never removed); NULL when there is none, or for NULL.
+ */
+CLQ_EXPORT struct clq_slot *
+clq_operation_get_slot(const struct clq_operation *op, const char *name);
+
+/** The number of slots; 0 for NULL. */
+CLQ_EXPORT size_t clq_operation_get_n_slots(const struct clq_operation *op);
+
+/**
+ * The slot added `index`-th (from 0), borrowed, and its name (borrowed,
+ * valid while the operation lives) in `*name_out` when `name_out` is not
+ * NULL; NULL (and a NULL name) for an index past the last, or for NULL.
+ */
+CLQ_EXPORT struct clq_slot *
+clq_operation_get_slot_at(const struct clq_operation *op, size_t index,
+			  const char **name_out);
+
+/**
+ * Runs the operation: checks that every slot is bound to an array of the
+ * queue's context, then calls its `run` callback.
+ *
+ * The caller owns the returned event.
+ * @param op the operation
+ * @param queue where it runs
+ * @param wait events to wait for, or NULL when `n_wait` is 0
+ * @param n_wait how many
+ * @param event_out receives an event that completes when the stage has;
+ *        NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments,
+ *         or a `run` that succeeded without an event;
+ *         #CLQ_ERROR_UNBOUND when a slot has no array (the log names it;
+ *         `run` is not called); #CLQ_ERROR_CONTEXT_MISMATCH when a bound
+ *         array belongs to another context than the queue; what `run`
+ *         returns otherwise.
+ */
+CLQ_EXPORT int
+clq_operation_run(struct clq_operation *op, struct clq_queue *queue,
+		  struct clq_event *const *wait, size_t n_wait,
+		  struct clq_event **event_out);
+
+/**
+ * Creates an empty sequence in a context.
+ *
+ * The sequence holds a reference to the context; the caller owns the
+ * returned reference.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         `CL_OUT_OF_HOST_MEMORY`.
+ */
+CLQ_EXPORT int
+clq_sequence_create(struct clq_context *ctx, struct clq_sequence **seq_out);
+
+/** Adds a reference. @return `seq`. */
+CLQ_EXPORT struct clq_sequence *clq_sequence_ref(struct clq_sequence *seq);
+
+/**
+ * Drops a reference; NULL is a no-op. The last one drops the children,
+ * their queues, the last run's events and the context; commands already
+ * enqueued run on.
+ */
+CLQ_EXPORT void clq_sequence_unref(struct clq_sequence *seq);
+
+/**
+ * Appends a child: `op` runs after the children added before it (ordered
+ * as @ref operation says), on `queue`, or on the queue given to
+ * clq_sequence_run() when `queue` is NULL.
+ *
+ * The sequence takes a reference to `op` and to `queue`. The same
+ * operation may be added more than once.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL sequence
+ *         or operation; #CLQ_ERROR_CONTEXT_MISMATCH for a queue of another
+ *         context; `CL_OUT_OF_HOST_MEMORY` (nothing is added).
+ */
+CLQ_EXPORT int
+clq_sequence_add(struct clq_sequence *seq, struct clq_operation *op,
+		 struct clq_queue *queue);
+
+/** The number of children; 0 for NULL. */
+CLQ_EXPORT size_t clq_sequence_get_n_children(const struct clq_sequence *seq);
+
+/**
+ * Binds every unbound slot of every child: clq_slot_allocate() in the
+ * sequence's context (a slot shared by children gets one array).
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL; as
+ *         clq_slot_allocate() otherwise (slots allocated before the
+ *         failure stay bound).
+ */
+CLQ_EXPORT int clq_sequence_ensure_bound(struct clq_sequence *seq);
+
+/**
+ * Runs the children in order, each after the earlier (and previous runs')
+ * children it conflicts with, the first ones after `wait`.
+ *
+ * Every slot must be bound (clq_sequence_ensure_bound()); this is checked
+ * before anything is enqueued. The caller owns the returned event, a
+ * marker on `queue` that completes after every child.
+ * @param seq the sequence
+ * @param queue the queue of children added without one, and of the
+ *        returned marker
+ * @param wait events the children wait for, or NULL when `n_wait` is 0
+ * @param n_wait how many
+ * @param event_out receives the run's event; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments;
+ *         #CLQ_ERROR_CONTEXT_MISMATCH for a queue or a bound array of
+ *         another context; #CLQ_ERROR_UNBOUND when a slot has no array
+ *         (the log names the child and the slot; nothing is enqueued);
+ *         `CL_OUT_OF_HOST_MEMORY` while planning (nothing is enqueued);
+ *         what a child's run returns otherwise: the children enqueued
+ *         before it stay enqueued, and the next run waits for them.
+ */
+CLQ_EXPORT int
+clq_sequence_run(struct clq_sequence *seq, struct clq_queue *queue,
+		 struct clq_event *const *wait, size_t n_wait,
+		 struct clq_event **event_out);
 
 /** @} */
 
