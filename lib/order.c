@@ -158,15 +158,17 @@ clock_new(unsigned slot, const uint64_t *v, unsigned n)
 
 /* Queue slots. */
 
-/* Whether the command of `ev` has completed (not failed). */
-static int
-completed(cl_event ev)
+/* The execution status of `ev`'s command; a query the driver refuses
+ * reads as a failure (nothing will run any more). */
+static cl_int
+exec_status(cl_event ev)
 {
 	cl_int status;
 
-	return clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
-			      sizeof(status), &status, NULL) == CL_SUCCESS &&
-	       status == CL_COMPLETE;
+	if (clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
+			   sizeof(status), &status, NULL) != CL_SUCCESS)
+		return CL_INVALID_EVENT;
+	return status;
 }
 
 /* A free slot whose old queue's commands have all completed, or n_slots
@@ -177,13 +179,16 @@ reusable_slot(struct clq__order *o)
 	for (unsigned i = 0; i < o->n_slots; i++) {
 		struct clq__slot *s = &o->slots[i];
 
+		cl_int status;
+
 		if (s->queue || s->dead)
 			continue;
-		if (s->retired && !clq__cl_event_ended(s->retired))
+		status = s->retired ? exec_status(s->retired) : CL_COMPLETE;
+		if (status > CL_COMPLETE)
 			continue;
 		/* A failed marker proves nothing: PoCL fails commands at once
 		 * through queue order while earlier ones still wait. */
-		if (s->retired && !completed(s->retired)) {
+		if (status < 0) {
 			clReleaseEvent(s->retired);
 			s->retired = NULL;
 			s->dead = 1;
@@ -659,17 +664,6 @@ merge(struct clq__order_plan *p, unsigned n_slots, unsigned own,
 	return changed;
 }
 
-/* Whether the command of `ev` has failed. */
-static int
-failed(cl_event ev)
-{
-	cl_int status;
-
-	return clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
-			      sizeof(status), &status, NULL) == CL_SUCCESS &&
-	       status < 0;
-}
-
 /*
  * An earlier command of the same queue is ordered by the queue, unless it
  * has failed: PoCL runs the commands after a failed one at once, while
@@ -681,7 +675,7 @@ happens_before(const struct clq__order_plan *p, unsigned own,
 	       const struct clq_event *e)
 {
 	if (e->clock->slot == own)
-		return !p->failures || !failed(e->cl);
+		return !p->failures || exec_status(e->cl) >= 0;
 	return known(p, e->clock->slot) >= e->seq;
 }
 
@@ -859,7 +853,7 @@ unordered_use(struct clq__order *o, int mode, struct clq__order_plan *p,
 	const struct clq_event *e = u->ev;
 
 	if (e->seen || o->slots[e->clock->slot].seen >= e->seq ||
-	    (mode == CLQ_ORDERING_AUTO && completed(e->cl))) {
+	    (mode == CLQ_ORDERING_AUTO && exec_status(e->cl) == CL_COMPLETE)) {
 		use_clear(o, u);
 		return CLQ_SUCCESS;
 	}

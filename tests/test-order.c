@@ -423,6 +423,53 @@ START_TEST(bad_input)
 }
 END_TEST
 
+/*
+ * Queue labels: copied, read back as snprintf() would, refused for a NULL
+ * queue, and named in hazard messages after the queue's id.
+ */
+START_TEST(queue_labels)
+{
+	struct clq_queue *qa = test_queue_new(0), *qb = test_queue_new(0);
+	struct clq_device_array *x = array_new(N, "X");
+	struct clq_host_array *h = host_new(N);
+	struct clq_event *gate = test_user_event_new();
+	char buf[8], label[] = "uploads-q";
+
+	set_mode(CLQ_ORDERING_CHECK);
+	test_log_expect("queue is NULL");
+	ck_assert_rc(clq_queue_set_label(NULL, "x"),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect(NULL);
+	ck_assert_uint_eq(clq_queue_get_label(NULL, buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(clq_queue_get_label(qa, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "");
+	ck_assert_ok(clq_queue_set_label(qa, label));
+	label[0] = 'X'; /* copied, not kept */
+	ck_assert_uint_eq(clq_queue_get_label(qa, buf, sizeof(buf)), 9);
+	ck_assert_str_eq(buf, "uploads");
+	ck_assert_uint_eq(clq_queue_get_label(qa, NULL, 0), 9);
+	ck_assert_ok(clq_queue_set_label(qb, "reads"));
+
+	ck_assert_ok(clq_device_array_set_async(x, qa, h, &gate, 1, NULL));
+	test_log_expect("('uploads-q') writes");
+	ck_assert_rc(clq_device_array_get_async(x, qb, h, NULL, 0, NULL),
+		     CLQ_ERROR_HAZARD);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_nonnull(strstr(test_log_text(), "('reads') reads"));
+	test_log_expect(NULL);
+	ck_assert_ok(clq_queue_set_label(qa, ""));
+	ck_assert_uint_eq(clq_queue_get_label(qa, buf, sizeof(buf)), 0);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	ck_assert_ok(clq_queue_finish(qa));
+	clq_event_unref(gate);
+	clq_host_array_unref(h);
+	clq_device_array_unref(x);
+	clq_queue_unref(qa);
+	clq_queue_unref(qb);
+}
+END_TEST
+
 /* A context created with CLQ_ORDERING set to `value`; NULL for unset. */
 static int
 context_with_env(const char *value, struct clq_context **ctx_out)
@@ -1978,6 +2025,7 @@ order_suite(void)
 	tcase_add_test(tc, mode_defaults_and_setting);
 	tcase_add_test(tc, manual_tracks_nothing);
 	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, queue_labels);
 	tcase_add_test(tc, environment_sets_the_mode);
 	tcase_add_test(tc, environment_bogus_value);
 	suite_add_tcase(s, tc);
