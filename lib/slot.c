@@ -382,6 +382,20 @@ clq_slot_get_array(const struct clq_slot *slot)
 	return a;
 }
 
+struct clq_device_array *
+clq_slot_ref_array(const struct clq_slot *slot)
+{
+	struct clq_slot *s = (struct clq_slot *)slot;
+	struct clq_device_array *a;
+
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&s->lock);
+	a = clq_device_array_ref(s->array);
+	pthread_mutex_unlock(&s->lock);
+	return a;
+}
+
 int
 clq_slot_allocate(struct clq_slot *slot, struct clq_context *ctx)
 {
