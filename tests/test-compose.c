@@ -10,6 +10,7 @@
  * by its slots, again and again; bad input refused with specific codes.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -904,7 +905,7 @@ END_TEST
  * array otherwise). */
 struct rebinder {
 	struct clq_slot *slot;
-	volatile int stop;
+	atomic_int stop;
 };
 
 static void *
@@ -912,7 +913,7 @@ rebind_loop(void *arg)
 {
 	struct rebinder *r = arg;
 
-	while (!r->stop) {
+	while (!atomic_load(&r->stop)) {
 		size_t n = N_ELEMS;
 		struct clq_device_array *a = NULL;
 
@@ -948,7 +949,7 @@ START_TEST(run_while_rebinding)
 		ck_assert_ok(clq_operation_run(op, q, NULL, 0, &e));
 		clq_event_unref(e);
 	}
-	r.stop = 1;
+	atomic_store(&r.stop, 1);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	ck_assert_ok(clq_queue_finish(q));
 	ck_assert_ptr_null(clq_slot_ref_array(NULL));
