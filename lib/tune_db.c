@@ -399,8 +399,13 @@ finish_transaction(struct clq_tune_db *d, struct clq_context *ctx,
 			return CLQ_SUCCESS;
 		rc = db_error(ctx, d->path, d->db, fn, "committing");
 	}
-	/* After a failed COMMIT too: it leaves the transaction open. */
-	if (!sqlite3_get_autocommit(d->db))
+	/*
+	 * After a failed COMMIT too: it leaves the transaction open. A
+	 * transaction left open would refuse every later BEGIN on this
+	 * handle, so a failed ROLLBACK (out of memory) is tried once more.
+	 */
+	if (!sqlite3_get_autocommit(d->db) &&
+	    exec(d->db, "ROLLBACK") != SQLITE_OK)
 		exec(d->db, "ROLLBACK");
 	return rc;
 }
@@ -580,7 +585,8 @@ catalog_read(sqlite3 *db, const char *name, struct catalog *c)
 		-1, &s, NULL);
 	if (err != SQLITE_OK) {
 		/* No catalog: nothing stored yet. */
-		int none = strstr(sqlite3_errmsg(db), "no such table") != NULL;
+		int none = err == SQLITE_ERROR &&
+			   strstr(sqlite3_errmsg(db), "no such table");
 
 		sqlite3_finalize(s);
 		return none ? SQLITE_DONE : err;
