@@ -855,9 +855,9 @@ clq_tune_db_forget(struct clq_tune_db *d, const char *name, size_t *removed_out)
 #else /* !CLQ_HAVE_SQLITE3 */
 
 static int
-unsupported(const char *function)
+unsupported_at(enum clq_log_level level, const char *function)
 {
-	clq__log(NULL, CLQ_LOG_ERROR,
+	clq__log(NULL, level,
 		 "%s: clq was built without SQLite (the meson feature "
 		 "'sqlite', the system libsqlite3), so it has no tuning "
 		 "database",
@@ -865,12 +865,22 @@ unsupported(const char *function)
 	return CLQ_ERROR_UNSUPPORTED;
 }
 
+static int
+unsupported(const char *function)
+{
+	return unsupported_at(CLQ_LOG_ERROR, function);
+}
+
 int
 clq_tune_db_open(const char *path, unsigned flags, struct clq_tune_db **db_out)
 {
 	if (db_out)
 		*db_out = NULL;
-	return unsupported("clq_tune_db_open");
+	/* A read-only open is a program looking for a database that may
+	 * not be there: no error for it (see clq_tune_db_open()). */
+	return unsupported_at(flags & CLQ_TUNE_DB_READONLY ? CLQ_LOG_INFO
+							   : CLQ_LOG_ERROR,
+			      "clq_tune_db_open");
 }
 
 void

@@ -415,7 +415,10 @@ enum clq_tune_db_flags {
  *         with SQLite's message and the path); #CLQ_ERROR_IO when the
  *         directory cannot be made or no path can be found;
  *         #CLQ_ERROR_NOT_FOUND (read-only, no file);
- *         #CLQ_ERROR_UNSUPPORTED without SQLite; `CL_OUT_OF_HOST_MEMORY`.
+ *         #CLQ_ERROR_UNSUPPORTED without SQLite (logged as an error, but
+ *         only at info level for #CLQ_TUNE_DB_READONLY, so that a program
+ *         that uses a database when there is one stays quiet);
+ *         `CL_OUT_OF_HOST_MEMORY`.
  */
 CLQ_EXPORT int
 clq_tune_db_open(const char *path, unsigned flags, struct clq_tune_db **db_out);
