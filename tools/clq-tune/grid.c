@@ -23,6 +23,9 @@
 
 #define LINE_MAX_BYTES 4096
 
+static int fail(char *err, size_t err_len, size_t line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 static int
 fail(char *err, size_t err_len, size_t line, const char *fmt, ...)
 {
