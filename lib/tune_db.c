@@ -333,8 +333,8 @@ clq_tune_db_lookup(struct clq_tune_db *d, struct clq_context *ctx,
 		goto out;
 	pthread_mutex_lock(&d->lock);
 	exists = table_exists(d, k.table);
+	/* Not found until a level matches. */
 	rc = exists < 0 ? db_error(ctx, d->path, d->db, fn, "reading")
-	     : !exists	? CLQ_ERROR_NOT_FOUND
 			: CLQ_ERROR_NOT_FOUND;
 	for (int level = 0; exists > 0 && level < levels; level++) {
 		char sql[256];
