@@ -59,7 +59,8 @@ try:
                   "  problem   iters=1 n=1000  \n")
     fill = write("fill.grid", "tunable fill\nproblem n=512\n")
     if not sqlite:
-        run("list", path("none.db"), code=1, stderr_has="without SQLite")
+        run("list", path("none.db"), code=1,
+            stderr_has="built without the feature this needs")
     else:
         p = run("run", "--json", "--db", path("a.db"), scale,
                 stderr_has="left")
