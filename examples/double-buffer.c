@@ -1412,7 +1412,8 @@ struct devices {
 	/* --trace/--svg: device k's clock minus device 0's (ns), measured
 	 * before and after the pipelined run, and each measurement's error
 	 * bound (seconds) */
-	double offset_ns[2][MAX_DEVICES], offset_error[2][MAX_DEVICES];
+	int64_t offset_ns[2][MAX_DEVICES];
+	double offset_error[2][MAX_DEVICES];
 };
 
 static int
@@ -1471,7 +1472,7 @@ devices_close(struct devices *m)
  * readings of device 0.
  */
 static int
-clock_offset(struct demo *d0, struct demo *dk, double *offset_ns,
+clock_offset(struct demo *d0, struct demo *dk, int64_t *offset_ns,
 	     double *error_s)
 {
 	struct clq_timeline *t0 = NULL, *tk = NULL;
@@ -1483,7 +1484,9 @@ clock_offset(struct demo *d0, struct demo *dk, double *offset_ns,
 	    (rc = clq_timeline_host_begin(t0, &a)) == CLQ_SUCCESS &&
 	    (rc = clq_timeline_host_begin(tk, &b)) == CLQ_SUCCESS &&
 	    (rc = clq_timeline_host_begin(t0, &c)) == CLQ_SUCCESS) {
-		*offset_ns = (double)b - 0.5 * ((double)a + (double)c);
+		/* in integers: device times (ns since some epoch) can
+		 * exceed a double's 53 bits */
+		*offset_ns = (int64_t)(b - a) - (int64_t)((c - a) / 2);
 		*error_s = clq_timeline_get_host_error(t0) +
 			   clq_timeline_get_host_error(tk) +
 			   0.5e-9 * (double)(c - a);
@@ -1511,7 +1514,29 @@ static double
 offset_error(const struct devices *m, size_t k)
 {
 	return fmax(m->offset_error[0][k], m->offset_error[1][k]) +
-	       0.5e-9 * fabs(m->offset_ns[1][k] - m->offset_ns[0][k]);
+	       0.5e-9 * fabs((double)(m->offset_ns[1][k] - m->offset_ns[0][k]));
+}
+
+/* The offset used: the mean of the two measured around the run. */
+static int64_t
+mean_offset(const struct devices *m, size_t k)
+{
+	return m->offset_ns[0][k] +
+	       (m->offset_ns[1][k] - m->offset_ns[0][k]) / 2;
+}
+
+/* Device time `t` minus `offset` (both ns): -1 where that falls outside
+ * 0..UINT64_MAX. */
+static int
+shift_time(uint64_t t, int64_t offset, uint64_t *out)
+{
+	uint64_t magnitude =
+		offset >= 0 ? (uint64_t)offset : (uint64_t)(-(offset + 1)) + 1;
+
+	if (offset >= 0 ? t < magnitude : t > UINT64_MAX - magnitude)
+		return -1;
+	*out = offset >= 0 ? t - magnitude : t + magnitude;
+	return 0;
 }
 
 struct pipe_job {
@@ -1622,24 +1647,21 @@ devices_timeline(struct devices *m)
 			       m->opt->chunks, m->n, m->opt->queues,
 			       m->opt->buffers);
 	for (size_t k = 0; k < m->n && len < sizeof(title); k++)
-		len += (size_t)snprintf(
-			title + len, sizeof(title) - len, "%s %zu: %s",
-			k ? "," : "", k, clq_device_get_name(m->rep[k].device));
+		len += (size_t)snprintf(title + len, sizeof(title) - len,
+					"%s %zu: %s", k ? "," : "", k,
+					clq_device_get_name(m->rep[k].device));
 	rc = clq_timeline_set_title(tl, title);
 	for (size_t k = 0; k < m->n && rc == CLQ_SUCCESS; k++) {
 		const struct demo *d = &m->d[k];
-		double offset =
-			k ? 0.5 * (m->offset_ns[0][k] + m->offset_ns[1][k])
-			  : 0;
+		int64_t offset = k ? mean_offset(m, k) : 0;
 		uint64_t bytes = d->chunk_elems * sizeof(float);
 
-		for (size_t i = 0; i < d->opt->chunks * N_STAGES &&
-				   rc == CLQ_SUCCESS;
-		     i++) {
+		for (size_t i = 0;
+		     i < d->opt->chunks * N_STAGES && rc == CLQ_SUCCESS; i++) {
 			struct clq_event *ev = m->rep[k].pipe.ev[i];
 			struct clq_event_times t;
 			char track[64];
-			double start, end;
+			uint64_t start, end;
 
 			snprintf(track, sizeof(track), "device %zu %s", k,
 				 queues[i % N_STAGES]);
@@ -1650,21 +1672,19 @@ devices_timeline(struct devices *m)
 			}
 			if ((rc = clq_event_get_times(ev, &t)) < 0)
 				break;
-			start = (double)t.start - offset;
-			end = (double)t.end - offset;
-			if (start < 0 || end > 0x1p63) {
+			if (shift_time(t.start, offset, &start) < 0 ||
+			    shift_time(t.end, offset, &end) < 0) {
 				fprintf(stderr,
 					"double-buffer: device %zu's clock "
-					"is %.0f ns from device 0's: its "
+					"is %lld ns from device 0's: its "
 					"commands fall off the time axis\n",
-					k, offset);
+					k, (long long)offset);
 				rc = CLQ_ERROR_OVERFLOW;
 				break;
 			}
-			rc = clq_timeline_add_span(
-				tl, track, labels[i % N_STAGES],
-				(uint64_t)llround(start),
-				(uint64_t)llround(end), bytes);
+			rc = clq_timeline_add_span(tl, track,
+						   labels[i % N_STAGES], start,
+						   end, bytes);
 		}
 	}
 	if (rc < 0)
@@ -1698,8 +1718,8 @@ devices_run(struct devices *m)
 	}
 	/* the sequential loop: one device after another */
 	for (size_t k = 0; k < m->n; k++) {
-		if ((rc = measure(&m->d[k], run_sequential,
-				  &m->rep[k].seq)) < 0)
+		if ((rc = measure(&m->d[k], run_sequential, &m->rep[k].seq)) <
+		    0)
 			return rc;
 		m->seq_wall += m->rep[k].seq.wall;
 	}
@@ -1809,9 +1829,9 @@ devices_print_json(const struct devices *m)
 		       "  \"efficiency\": %.6g,\n  \"overlap\": %.6g,\n",
 		       rep->ideal, rep->speedup, rep->efficiency, rep->busy2);
 		if (k && (o->trace || o->svg))
-			printf("  \"clock_offset_ns\": %.0f,\n"
+			printf("  \"clock_offset_ns\": %lld,\n"
 			       "  \"clock_error_s\": %.9g,\n",
-			       0.5 * (m->offset_ns[0][k] + m->offset_ns[1][k]),
+			       (long long)mean_offset(m, k),
 			       offset_error(m, k));
 		printf("  \"verdict\": ");
 		print_json_string(rep->verdict);
