@@ -34,7 +34,8 @@ os.makedirs(out, exist_ok=True)
 def devices():
     if os.environ.get("CLQ_BENCH_DEVICES"):
         return os.environ["CLQ_BENCH_DEVICES"].split(",")
-    listing = subprocess.run([hello], capture_output=True, text=True,
+    listing = subprocess.run([os.path.abspath(hello)], capture_output=True,
+                             text=True,
                              cwd=os.path.dirname(hello)).stdout
     found = re.findall(r"^\s+\d+ \((\d+:\d+)\) (.*)$", listing, re.M)
     nvidia = [spec for spec, rest in found if "nvidia" in rest.lower()]
