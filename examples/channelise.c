@@ -14,6 +14,8 @@
  *   power      |X|^2 summed over A spectra              (compute queue)
  *   download   the accumulated powers to the host       (download queue)
  *
+ * or, with --queues 6, each stage on a queue of its own.
+ *
  * The stages are operations (clq/operation.h) whose slots say which
  * arrays each reads and writes; a sequence runs them on their queues and
  * orders them by those slots alone: the program writes no wait between
@@ -53,13 +55,6 @@ enum {
 static const char *const stage_names[N_STAGES] = {
 	"upload", "pfb_fir", "dft", "transpose", "power", "download"};
 
-enum { Q_UPLOAD, Q_COMPUTE, Q_DOWNLOAD, N_QUEUES };
-
-static const int stage_queue[N_STAGES] = {Q_UPLOAD,  Q_COMPUTE, Q_COMPUTE,
-					  Q_COMPUTE, Q_COMPUTE, Q_DOWNLOAD};
-static const char *const queue_names[N_QUEUES] = {"upload", "compute",
-						  "download"};
-
 /* What the verdict calls "overlapped", as the double-buffer demo does. */
 #define OVERLAP_MIN 0.25
 #define SPEEDUP_MIN 1.1
@@ -73,6 +68,7 @@ static const char *const queue_names[N_QUEUES] = {"upload", "compute",
 struct options {
 	const char *device;
 	size_t channels, taps, spectra, accumulate, chunks, buffers;
+	int queues; /* 3 or 6 */
 	bool prefill;
 	bool serial_only, pipelined_only;
 	bool json;
@@ -88,7 +84,9 @@ struct stage {
 struct chan {
 	const struct options *opt;
 	struct clq_context *ctx;
-	struct clq_queue *queue[N_QUEUES];
+	/* each stage's queue; with --queues 3 the compute stages share one */
+	struct clq_queue *queue[N_STAGES];
+	const char *queue_name[N_STAGES];
 	struct clq_program *program;
 	struct clq_kernel *kernel[N_STAGES]; /* NULL for the transfers */
 	size_t dft_local;
@@ -146,10 +144,9 @@ usage(FILE *out)
 	      "of complex\n"
 	      "8-bit samples from a pool of pinned host arrays go through "
 	      "upload,\n"
-	      "pfb_fir, dft, transpose, power and download on three queues "
-	      "(upload,\n"
-	      "compute, download), ordered by the stages' slots. The same "
-	      "stages are\n"
+	      "pfb_fir, dft, transpose, power and download on several "
+	      "queues, ordered\n"
+	      "by the stages' slots alone. The same stages are\n"
 	      "then run one at a time, and both runs are checked against a "
 	      "CPU\n"
 	      "reference.\n\n"
@@ -165,6 +162,11 @@ usage(FILE *out)
 	      "  --chunks C        chunks in a run (default 16)\n"
 	      "  --buffers P       pinned host arrays in the pool, 1 to 64 "
 	      "(default 3)\n"
+	      "  --queues 3|6      3: upload, compute and download queues "
+	      "(default);\n"
+	      "                    6: a queue per stage, so that every "
+	      "wait between\n"
+	      "                    stages is the sequence's, across queues\n"
 	      "  --prefill         fill each host array once, before the "
 	      "runs, instead\n"
 	      "                    of writing every chunk's samples in the "
@@ -256,6 +258,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		O_ACCUMULATE,
 		O_CHUNKS,
 		O_BUFFERS,
+		O_QUEUES,
 		O_PREFILL,
 		O_SERIAL,
 		O_PIPELINED,
@@ -269,6 +272,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		{"accumulate", required_argument, NULL, O_ACCUMULATE},
 		{"chunks", required_argument, NULL, O_CHUNKS},
 		{"buffers", required_argument, NULL, O_BUFFERS},
+		{"queues", required_argument, NULL, O_QUEUES},
 		{"prefill", no_argument, NULL, O_PREFILL},
 		{"serial", no_argument, NULL, O_SERIAL},
 		{"pipelined", no_argument, NULL, O_PIPELINED},
@@ -284,7 +288,8 @@ parse_options(int argc, char **argv, struct options *opt)
 				.spectra = 2048,
 				.accumulate = 64,
 				.chunks = 16,
-				.buffers = 3};
+				.buffers = 3,
+				.queues = 3};
 	while (rc == 0 &&
 	       (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -313,6 +318,18 @@ parse_options(int argc, char **argv, struct options *opt)
 		case O_BUFFERS:
 			rc = parse_size("buffers", optarg, 1, 64,
 					&opt->buffers);
+			break;
+		case O_QUEUES:
+			if (strcmp(optarg, "3") == 0 ||
+			    strcmp(optarg, "6") == 0) {
+				opt->queues = optarg[0] - '0';
+			} else {
+				fprintf(stderr,
+					"channelise: --queues wants 3 or 6, "
+					"not '%s'\n",
+					optarg);
+				rc = -1;
+			}
 			break;
 		case O_PREFILL:
 			opt->prefill = true;
@@ -698,8 +715,7 @@ build_sequence(struct chan *c, struct plan *p)
 	if (rc == CLQ_SUCCESS)
 		rc = bind_buffers(c, p);
 	for (int s = 0; s < N_STAGES && rc == CLQ_SUCCESS; s++)
-		rc = clq_sequence_add(c->seq, c->op[s],
-				      c->queue[stage_queue[s]]);
+		rc = clq_sequence_add(c->seq, c->op[s], c->queue[s]);
 	if (rc == CLQ_SUCCESS)
 		rc = clq_sequence_ensure_bound(c->seq);
 	return rc;
@@ -765,9 +781,10 @@ open_constants(struct chan *c)
 					  NULL, &c->weights)) < 0 ||
 	    (rc = clq_device_array_create(c->ctx, CLQ_DTYPE_COMPLEX64, 1, &n,
 					  NULL, &c->twiddle)) < 0 ||
-	    (rc = clq_device_array_set(c->weights, c->queue[Q_UPLOAD], hw)) <
+	    (rc = clq_device_array_set(c->weights, c->queue[ST_UPLOAD], hw)) <
 		    0 ||
-	    (rc = clq_device_array_set(c->twiddle, c->queue[Q_UPLOAD], ht)) < 0)
+	    (rc = clq_device_array_set(c->twiddle, c->queue[ST_UPLOAD], ht)) <
+		    0)
 		goto out;
 out:
 	clq_host_array_unref(hw);
@@ -836,6 +853,34 @@ open_kernels(struct chan *c, const char *argv0)
 	return CLQ_SUCCESS;
 }
 
+/* A queue per stage (--queues 6), or upload, compute and download queues
+ * (--queues 3); labels name them in clq's ordering messages. */
+static int
+open_queues(struct chan *c)
+{
+	int rc;
+
+	for (int s = 0; s < N_STAGES; s++) {
+		bool shared =
+			c->opt->queues == 3 && s > ST_FIR && s < ST_DOWNLOAD;
+
+		c->queue_name[s] = c->opt->queues == 3 && s == ST_FIR
+					   ? "compute"
+					   : stage_names[s];
+		if (shared) {
+			c->queue[s] = clq_queue_ref(c->queue[ST_FIR]);
+			c->queue_name[s] = c->queue_name[ST_FIR];
+			continue;
+		}
+		if ((rc = clq_queue_create(c->ctx, CLQ_QUEUE_PROFILING,
+					   &c->queue[s])) < 0 ||
+		    (rc = clq_queue_set_label(c->queue[s], c->queue_name[s])) <
+			    0)
+			return fail("creating a profiling queue", rc);
+	}
+	return CLQ_SUCCESS;
+}
+
 static int
 chan_open(struct chan *c, const struct options *opt, const char *argv0)
 {
@@ -852,12 +897,8 @@ chan_open(struct chan *c, const struct options *opt, const char *argv0)
 	clq_device_unref(dev);
 	if (rc < 0)
 		return fail("creating a context", rc);
-	for (int q = 0; q < N_QUEUES; q++) {
-		if ((rc = clq_queue_create(c->ctx, CLQ_QUEUE_PROFILING,
-					   &c->queue[q])) < 0 ||
-		    (rc = clq_queue_set_label(c->queue[q], queue_names[q])) < 0)
-			return fail("creating a profiling queue", rc);
-	}
+	if ((rc = open_queues(c)) < 0)
+		return rc;
 	if ((rc = open_kernels(c, argv0)) < 0)
 		return rc;
 	if ((rc = open_host_arrays(c)) < 0)
@@ -889,7 +930,7 @@ chan_close(struct chan *c)
 	clq_device_array_unref(c->weights);
 	clq_device_array_unref(c->twiddle);
 	free(c->weights_data);
-	for (int q = 0; q < N_QUEUES; q++)
+	for (int q = 0; q < N_STAGES; q++)
 		clq_queue_unref(c->queue[q]);
 	clq_context_unref(c->ctx);
 }
@@ -937,7 +978,7 @@ run_pipelined(struct chan *c, struct run *r)
 
 		if ((rc = take_input(c, r, k, &slot)) < 0)
 			break;
-		rc = clq_sequence_run(c->seq, c->queue[Q_DOWNLOAD], NULL, 0,
+		rc = clq_sequence_run(c->seq, c->queue[ST_DOWNLOAD], NULL, 0,
 				      &done);
 		clq_event_unref(done);
 		if (rc == CLQ_SUCCESS)
@@ -946,10 +987,10 @@ run_pipelined(struct chan *c, struct run *r)
 					      1);
 		/* start the device on this chunk while the host writes the
 		 * next */
-		for (int q = 0; q < N_QUEUES && rc == CLQ_SUCCESS; q++)
+		for (int q = 0; q < N_STAGES && rc == CLQ_SUCCESS; q++)
 			rc = clq_queue_flush(c->queue[q]);
 	}
-	for (int q = 0; q < N_QUEUES; q++) {
+	for (int q = 0; q < N_STAGES; q++) {
 		int frc = clq_queue_finish(c->queue[q]);
 
 		if (rc == CLQ_SUCCESS)
@@ -974,9 +1015,9 @@ run_serial(struct chan *c, struct run *r)
 		for (int s = 0; s < N_STAGES && rc == CLQ_SUCCESS; s++) {
 			struct clq_event *ev = NULL;
 
-			rc = clq_operation_run(
-				c->op[s], c->queue[stage_queue[s]],
-				prev ? &prev : NULL, prev ? 1 : 0, &ev);
+			rc = clq_operation_run(c->op[s], c->queue[s],
+					       prev ? &prev : NULL,
+					       prev ? 1 : 0, &ev);
 			if (rc == CLQ_SUCCESS)
 				rc = clq_event_wait(ev);
 			clq_event_unref(prev);
@@ -1006,7 +1047,7 @@ warm_up(struct chan *c)
 	c->ev = NULL;
 	if ((rc = take_input(c, &r, 0, &slot)) < 0)
 		return fail("warming up", rc);
-	rc = clq_sequence_run(c->seq, c->queue[Q_DOWNLOAD], NULL, 0, &done);
+	rc = clq_sequence_run(c->seq, c->queue[ST_DOWNLOAD], NULL, 0, &done);
 	if (rc == CLQ_SUCCESS)
 		rc = clq_event_wait(done);
 	if (rc == CLQ_SUCCESS)
@@ -1181,8 +1222,7 @@ make_timeline(const struct chan *c, const struct run *r,
 		char track[32];
 		int s = (int)(i % N_STAGES);
 
-		snprintf(track, sizeof(track), "%s queue",
-			 queue_names[stage_queue[s]]);
+		snprintf(track, sizeof(track), "%s queue", c->queue_name[s]);
 		rc = clq_timeline_add_event(*tl_out, r->ev[i], track,
 					    stage_names[s]);
 	}
@@ -1347,6 +1387,7 @@ print_text(const struct chan *c, const struct report *rep)
 	       o->chunks, o->spectra, o->channels, o->spectra * o->channels,
 	       (double)(c->rows * o->channels * 2) / 1048576.0, o->taps,
 	       o->accumulate);
+	printf("queues: %d\n", o->queues);
 	printf("host: %zu pinned host arrays in a pool, %s\n", o->buffers,
 	       o->prefill ? "filled once (--prefill)"
 			  : "each chunk written into one as it arrives");
@@ -1359,8 +1400,8 @@ print_text(const struct chan *c, const struct report *rep)
 			printf(" %10s", runs[i]->name);
 	putchar('\n');
 	for (int s = 0; s < N_STAGES; s++) {
-		printf("  %-9s (%-8s queue)          ", stage_names[s],
-		       queue_names[stage_queue[s]]);
+		printf("  %-9s (%-9s queue)         ", stage_names[s],
+		       c->queue_name[s]);
 		for (int i = 0; i < 2; i++)
 			if (runs[i]->done)
 				printf(" %7.3f ms", runs[i]->stage[s] * 1e3);
@@ -1423,9 +1464,10 @@ print_json(const struct chan *c, const struct report *rep)
 	print_json_string(clq_device_get_platform_name(dev));
 	printf(",\n  \"channels\": %zu,\n  \"taps\": %zu,\n  \"spectra\": "
 	       "%zu,\n  \"accumulate\": %zu,\n  \"chunks\": %zu,\n  "
-	       "\"buffers\": %zu,\n  \"prefill\": %s,\n  \"aliased\": %s,\n",
+	       "\"queues\": %d,\n  \"buffers\": %zu,\n  \"prefill\": %s,\n  "
+	       "\"aliased\": %s,\n",
 	       o->channels, o->taps, o->spectra, o->accumulate, o->chunks,
-	       o->buffers, o->prefill ? "true" : "false",
+	       o->queues, o->buffers, o->prefill ? "true" : "false",
 	       c->aliased ? "true" : "false");
 	print_json_run(c, &rep->serial);
 	print_json_run(c, &rep->pipe);
