@@ -1059,8 +1059,9 @@ warm_up(struct chan *c)
 /* ---------------------------------------------------------- the reference */
 
 /*
- * Checks accumulation block j of chunk k (N powers) against a CPU
- * reference computed in double, and counts outputs outside the bound.
+ * Checks `nbins` channels of accumulation block j of chunk k (all N when
+ * nbins is N, else an even spread) against a CPU reference computed in
+ * double, and counts outputs outside the bound.
  *
  * The bound follows the float operations the kernels do (u = 2^-24, an
  * error term k u standing for the usual gamma_k): per spectrum, with D
@@ -1075,10 +1076,10 @@ warm_up(struct chan *c)
  *   squares and sums add (A + 2) u sum (|X| + delta)^2.
  * The bound is a worst case: the errors measured are far below it
  * (reported as the worst error / bound), while a wrong index or a lost
- * spectrum errs by the order of the power itself.
+ * spectrum or tap errs by the order of the power itself.
  */
 static void
-check_block(const struct chan *c, size_t k, size_t id, size_t j,
+check_block(const struct chan *c, size_t k, size_t id, size_t j, size_t nbins,
 	    const double complex *tw, double complex *xw, double *ref,
 	    double *tol, struct run *r)
 {
@@ -1087,8 +1088,8 @@ check_block(const struct chan *c, size_t k, size_t id, size_t j,
 	const double u = ldexp(1, -24);
 	uint64_t base = (uint64_t)id * o->spectra * n;
 
-	for (size_t ch = 0; ch < n; ch++)
-		ref[ch] = tol[ch] = 0;
+	for (size_t i = 0; i < nbins; i++)
+		ref[i] = tol[i] = 0;
 	for (size_t a = 0; a < o->accumulate; a++) {
 		size_t s = j * o->accumulate + a;
 		double d = 0, delta;
@@ -1108,24 +1109,26 @@ check_block(const struct chan *c, size_t k, size_t id, size_t j,
 			xw[ch] = acc;
 		}
 		delta = (6.0 * (double)n + 2.0 * (double)o->taps + 4) * u * d;
-		for (size_t bin = 0; bin < n; bin++) {
+		for (size_t i = 0; i < nbins; i++) {
+			size_t bin = (i * n / nbins + k + j) & mask;
 			double complex x = 0;
 			double m;
 
-			for (size_t i = 0; i < n; i++)
-				x += xw[i] * tw[(i * bin) & mask];
+			for (size_t ch = 0; ch < n; ch++)
+				x += xw[ch] * tw[(ch * bin) & mask];
 			m = cabs(x);
-			ref[bin] += m * m;
-			tol[bin] += 2 * m * delta + delta * delta +
-				    ((double)o->accumulate + 2) * u *
-					    (m + delta) * (m + delta);
+			ref[i] += m * m;
+			tol[i] += 2 * m * delta + delta * delta +
+				  ((double)o->accumulate + 2) * u *
+					  (m + delta) * (m + delta);
 		}
 	}
-	for (size_t bin = 0; bin < n; bin++) {
+	for (size_t i = 0; i < nbins; i++) {
+		size_t bin = (i * n / nbins + k + j) & mask;
 		double got = c->output_data[(k * n + bin) * c->blocks + j];
-		double err = fabs(got - ref[bin]);
+		double err = fabs(got - ref[i]);
 		/* 1.01: the gammas' 1 / (1 - k u) factors */
-		double bound = 1.01 * tol[bin];
+		double bound = 1.01 * tol[i];
 
 		r->checked++;
 		if (!(err <= bound)) {
@@ -1135,26 +1138,28 @@ check_block(const struct chan *c, size_t k, size_t id, size_t j,
 					"channel %zu, block %zu: %.9g, the "
 					"CPU reference says %.9g (bound "
 					"%.3g)\n",
-					r->name, k, bin, j, got, ref[bin],
-					bound);
+					r->name, k, bin, j, got, ref[i], bound);
 		}
 		if (bound > 0 && err / bound > r->worst_ratio)
 			r->worst_ratio = err / bound;
-		if (ref[bin] > 0 && err / ref[bin] > r->worst_rel)
-			r->worst_rel = err / ref[bin];
+		if (ref[i] > 0 && err / ref[i] > r->worst_rel)
+			r->worst_rel = err / ref[i];
 	}
 }
 
-/* Checks every block when the reference fits in CHECK_BUDGET, else an
- * even spread of them (at least one per chunk, offset chunk by chunk). */
+/*
+ * Checks every output when the reference fits in CHECK_BUDGET complex
+ * multiply-adds; else up to 4 blocks per chunk, evenly spaced, with as
+ * many channels of each as the budget allows (at least one): every chunk
+ * is checked, at the sizes a GPU needs too.
+ */
 static int
 check_run(const struct chan *c, struct run *r)
 {
 	const struct options *o = c->opt;
-	size_t n = o->channels;
-	double per_block =
-		(double)o->accumulate * (double)n * (double)(n + o->taps);
-	size_t total = o->chunks * c->blocks, want = total;
+	size_t n = o->channels, per = c->blocks, nbins = n;
+	/* a block of b channels: A spectra of FIR (T N) and b DFT bins (N) */
+	double spectra = (double)o->chunks * (double)o->accumulate;
 	double complex *tw = malloc(n * sizeof(*tw));
 	double complex *xw = malloc(n * sizeof(*xw));
 	double *ref = malloc(2 * n * sizeof(*ref));
@@ -1167,22 +1172,21 @@ check_run(const struct chan *c, struct run *r)
 	}
 	for (size_t i = 0; i < n; i++)
 		tw[i] = cexp(-2 * PI * I * (double)i / (double)n);
-	if (per_block * (double)total > CHECK_BUDGET) {
-		want = (size_t)(CHECK_BUDGET / per_block);
-		if (want < o->chunks)
-			want = o->chunks;
-	}
-	r->total = total * n;
-	for (size_t k = 0; k < o->chunks; k++) {
-		/* blocks of this chunk to check, evenly spaced */
-		size_t per = (want + o->chunks - 1) / o->chunks;
+	if (spectra * (double)per * (double)n * (double)(o->taps + n) >
+	    CHECK_BUDGET) {
+		double b;
 
-		if (per > c->blocks)
-			per = c->blocks;
+		per = per < 4 ? per : 4;
+		b = CHECK_BUDGET / (spectra * (double)per * (double)n) -
+		    (double)o->taps;
+		nbins = b < 1 ? 1 : b > (double)n ? n : (size_t)b;
+	}
+	r->total = o->chunks * c->blocks * n;
+	for (size_t k = 0; k < o->chunks; k++) {
 		for (size_t i = 0; i < per; i++) {
 			size_t j = (i * c->blocks / per + k) % c->blocks;
 
-			check_block(c, k, r->data_id[k], j, tw, xw, ref,
+			check_block(c, k, r->data_id[k], j, nbins, tw, xw, ref,
 				    ref + n, r);
 		}
 	}
