@@ -931,6 +931,133 @@ scenario_sequence(void)
 	return rc;
 }
 
+/* Reads `a` back and checks every element is `value`. */
+static int
+check_u32(struct clq_device_array *a, struct clq_queue *q, uint32_t value)
+{
+	const size_t n = clq_device_array_get_shape(a)[0];
+	struct clq_host_array *h = NULL;
+	int rc = clq_host_array_create(clq_queue_get_context(q),
+				       CLQ_DTYPE_UINT32, 1, &n, NULL, &h);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_get(a, q, h);
+	if (rc == CLQ_SUCCESS) {
+		const uint32_t *x = clq_host_array_data(h);
+
+		for (size_t i = 0; i < n; i++)
+			if (x[i] != value)
+				rc = WRONG_RESULT;
+	}
+	clq_host_array_unref(h);
+	return rc;
+}
+
+/*
+ * Composition: scratch A and B are compounds (a writer's and a reader's
+ * slot each) made members of one alias; an inner sequence fills A, copies
+ * it out, fills B, copies it out; it is made an operation and run inside
+ * an outer sequence, in CHECK.
+ */
+static int
+scenario_compose(void)
+{
+	static const struct clq_operation_ops ops = {fault_stage_run, NULL};
+	enum { A, AR, B, BR, Y1, Y2, N_SLOTS };
+	static const enum clq_access access[N_SLOTS] = {
+		CLQ_ACCESS_WRITE, CLQ_ACCESS_READ,  CLQ_ACCESS_WRITE,
+		CLQ_ACCESS_READ,  CLQ_ACCESS_WRITE, CLQ_ACCESS_WRITE};
+	struct clq_context *ctx;
+	struct clq_queue *q, *q2 = NULL;
+	struct clq_dimension *d = NULL;
+	struct clq_slot *s[N_SLOTS] = {NULL}, *ca = NULL, *cb = NULL;
+	struct clq_slot *alias = NULL;
+	struct clq_operation *op[4] = {NULL}, *inner_op = NULL;
+	struct clq_sequence *inner = NULL, *outer = NULL;
+	struct clq_event *e = NULL;
+	uint32_t v1 = 31, v2 = 32;
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_context_set_ordering(ctx, CLQ_ORDERING_CHECK);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_create(ctx, 0, &q2);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_dimension_create(64, 0, 1, 0, &d);
+	for (int i = 0; rc == CLQ_SUCCESS && i < N_SLOTS; i++)
+		rc = clq_slot_create(CLQ_DTYPE_UINT32, 1, &d, access[i], &s[i]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_create_compound(&s[A], 2, &ca);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_create_compound(&s[B], 2, &cb);
+	if (rc == CLQ_SUCCESS) {
+		struct clq_slot *m[2] = {ca, cb};
+
+		rc = clq_slot_create_alias(m, 2, &alias);
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_create("fillA", &ops, &v1, &op[0]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_create("copyA", &ops, NULL, &op[1]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_create("fillB", &ops, &v2, &op[2]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_create("copyB", &ops, NULL, &op[3]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(op[0], "out", s[A]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(op[1], "in", s[AR]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(op[1], "out", s[Y1]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(op[2], "out", s[B]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(op[3], "in", s[BR]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(op[3], "out", s[Y2]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_create(ctx, &inner);
+	for (int i = 0; rc == CLQ_SUCCESS && i < 4; i++)
+		rc = clq_sequence_add(inner, op[i], i % 2 ? q2 : NULL);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_add_slot(inner, "scratch", alias);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_as_operation(inner, "inner", &inner_op);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_create(ctx, &outer);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_add(outer, inner_op, NULL);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_ensure_bound(outer);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_run(outer, q, NULL, 0, &e);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_event_wait(e);
+	clq_event_unref(e);
+	if (rc == CLQ_SUCCESS)
+		rc = check_u32(clq_slot_get_array(s[Y1]), q, v1);
+	if (rc == CLQ_SUCCESS)
+		rc = check_u32(clq_slot_get_array(s[Y2]), q, v2);
+	if (rc < 0 && q2) {
+		clq_queue_finish(q);
+		clq_queue_finish(q2);
+	}
+	clq_sequence_unref(outer);
+	clq_operation_unref(inner_op);
+	clq_sequence_unref(inner);
+	for (int i = 0; i < 4; i++)
+		clq_operation_unref(op[i]);
+	clq_slot_unref(alias);
+	clq_slot_unref(ca);
+	clq_slot_unref(cb);
+	for (int i = 0; i < N_SLOTS; i++)
+		clq_slot_unref(s[i]);
+	clq_dimension_unref(d);
+	clq_queue_unref(q2);
+	close_queue(ctx, q);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ loop */
 
 static void
@@ -1015,6 +1142,12 @@ START_TEST(sequence)
 }
 END_TEST
 
+START_TEST(compose)
+{
+	run_scenario("compose", scenario_compose);
+}
+END_TEST
+
 START_TEST(ordering)
 {
 	run_scenario("auto", scenario_order_auto);
@@ -1042,6 +1175,7 @@ main(void)
 	tcase_add_test(tc, pool);
 	tcase_add_test(tc, slots);
 	tcase_add_test(tc, sequence);
+	tcase_add_test(tc, compose);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);

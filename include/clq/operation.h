@@ -76,15 +76,37 @@ extern "C" {
  * commands must touch only their slots' arrays, and return an event that
  * ends after them, see #clq_operation_ops).
  *
- * Not yet in this header (later steps): compounds and aliases of slots in
- * a sequence, nested sequences (a sequence as another's child), replay
- * through `cl_khr_command_buffer`, and operations for clq's own kernels.
+ * **Compounds and aliases** are slots made of other slots, for memory
+ * that stages share. A *compound* (clq_slot_create_compound()) makes its
+ * members one array: they have one dtype and shape, their dimensions are
+ * linked axis by axis, and binding or allocating the compound binds every
+ * member to the same array (katsdpsigproc's `CompoundIOSlot`; a slot
+ * shared by several operations needs none). An *alias*
+ * (clq_slot_create_alias()) makes its members time-share one raw
+ * allocation, scratch space for stages that do not need their arrays at
+ * the same time: binding or allocating the alias binds each member to a
+ * view (clq_device_array_create_alias()) at the start of one buffer as
+ * large as the largest member (katsdpsigproc's `AliasIOSlot`). Members
+ * are views of one buffer, so a sequence orders the stages that use them
+ * as it orders stages that share an array. A sequence allocates the
+ * compounds and aliases registered with it (clq_sequence_add_slot())
+ * before its children's own slots.
+ *
+ * **Nesting.** clq_sequence_as_operation() makes a sequence an operation,
+ * to be a child of another sequence: its slots are the sequence's
+ * registered compounds and aliases, and its children's other slots,
+ * named "child:slot".
+ *
+ * Not yet in this header (later steps): replay through
+ * `cl_khr_command_buffer`, and operations for clq's own kernels.
  *
  * **Ownership.** A slot holds its dimensions and its bound array; an
  * operation holds its slots (and owns its user data: its `destroy`
  * callback runs when the operation goes); a sequence holds its context,
  * its children, their queues, and the events of its last run's children.
- * Getters return borrowed pointers.
+ * Getters return borrowed pointers. A compound or alias holds its
+ * members; the operation clq_sequence_as_operation() makes holds the
+ * sequence.
  *
  * Thread safety: every function here is thread-safe. Dimensions' links
  * and constraints are guarded by one process-wide mutex (planning is a
@@ -291,6 +313,63 @@ clq_slot_get_array(const struct clq_slot *slot);
 CLQ_EXPORT int
 clq_slot_allocate(struct clq_slot *slot, struct clq_context *ctx);
 
+/**
+ * Creates a compound slot: its members share one array.
+ *
+ * The members must have one dtype and one shape; their dimensions are
+ * linked axis by axis to the first member's (clq_dimension_link()), all
+ * links or none. The compound has the first member's dtype and
+ * dimensions, and every member's access together. Binding the compound
+ * (clq_slot_bind(), clq_slot_allocate()) binds each member to the same
+ * array, or unbinds each; bind the members through it, not one by one. A
+ * member may itself be a compound, not an alias. The compound holds its
+ * members; the caller owns the returned reference.
+ * @param members the slots, `n` of them
+ * @param n how many, at least 1
+ * @param slot_out receives the compound; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, `n`
+ *         0 or an alias as a member; #CLQ_ERROR_TYPE_MISMATCH for members
+ *         of different dtypes; #CLQ_ERROR_SHAPE_MISMATCH for different
+ *         numbers of axes or lengths; #CLQ_ERROR_CONSTRAINTS when the
+ *         linked dimensions' padding constraints cannot all hold (nothing
+ *         is linked then); `CL_OUT_OF_HOST_MEMORY`. The log says which
+ *         member and axis.
+ */
+CLQ_EXPORT int clq_slot_create_compound(struct clq_slot *const *members,
+					size_t n, struct clq_slot **slot_out);
+
+/**
+ * Creates an alias slot: its members time-share one raw allocation.
+ *
+ * Members may have any dtype and shape (compounds included, aliases not).
+ * The alias is a 1-D #CLQ_DTYPE_UINT8 slot with no dimension objects
+ * (clq_slot_get_dimension() gives NULL): its shape and padded shape are
+ * one length, the largest member's planned padded size in bytes
+ * (product of clq_slot_get_padded_shape() and the dtype size), worked out
+ * when asked, so links made later count. Its access is every member's
+ * together. Binding it to a device array of any dtype with at least that
+ * many bytes (its padded size) binds each member to a view of the
+ * member's shape and planned padded shape at the array's first byte;
+ * clq_slot_allocate() allocates such an array. Unbinding it unbinds every
+ * member. The stages using the members must not need their contents at
+ * the same time; a sequence orders them (they share a root buffer). The
+ * alias holds its members; the caller owns the returned reference.
+ *
+ * Binding an alias returns, besides what clq_slot_bind() does,
+ * #CLQ_ERROR_OUT_OF_RANGE for an array smaller than the largest member,
+ * #CLQ_ERROR_OVERFLOW when a member's byte size does not fit in `size_t`,
+ * and what clq_device_array_create_alias() returns for a view (the
+ * array's offset must suit sub-buffers, OpenCL 1.2 section 5.2.1); on
+ * failure nothing is bound.
+ * @param members the slots, `n` of them
+ * @param n how many, at least 1
+ * @param slot_out receives the alias; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, `n`
+ *         0 or an alias as a member; `CL_OUT_OF_HOST_MEMORY`.
+ */
+CLQ_EXPORT int clq_slot_create_alias(struct clq_slot *const *members, size_t n,
+				     struct clq_slot **slot_out);
+
 /** A stage: named slots and a run function; opaque, refcounted. */
 struct clq_operation;
 
@@ -473,6 +552,51 @@ CLQ_EXPORT int
 clq_sequence_run(struct clq_sequence *seq, struct clq_queue *queue,
 		 struct clq_event *const *wait, size_t n_wait,
 		 struct clq_event **event_out);
+
+/**
+ * Registers a compound or alias (or any slot) with the sequence under a
+ * name: clq_sequence_ensure_bound() allocates it before the children's
+ * own slots, so that its members share what it allocates, and
+ * clq_sequence_as_operation() names it so. The sequence takes a
+ * reference to the slot.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         #CLQ_ERROR_DUPLICATE for a name registered already;
+ *         #CLQ_ERROR_IN_USE after clq_sequence_as_operation();
+ *         `CL_OUT_OF_HOST_MEMORY` (nothing is registered).
+ */
+CLQ_EXPORT int clq_sequence_add_slot(struct clq_sequence *seq, const char *name,
+				     struct clq_slot *slot);
+
+/**
+ * The slot registered as `name`, borrowed (valid while the sequence
+ * lives); NULL when there is none, or for NULL.
+ */
+CLQ_EXPORT struct clq_slot *
+clq_sequence_get_slot(const struct clq_sequence *seq, const char *name);
+
+/**
+ * Makes the sequence an operation, to be a child of another sequence
+ * (nested sequences).
+ *
+ * The operation's slots are the sequence's registered slots under their
+ * names, then each child's slots that no registered slot binds, under
+ * "child:slot" (the child operation's name and the slot's; a slot shared
+ * by children appears once). Running it runs the sequence
+ * (clq_sequence_run()) on the queue it is given. From then on the
+ * sequence takes no more children or slots (#CLQ_ERROR_IN_USE), so its
+ * slots stay the operation's and no sequence can contain itself. The
+ * operation holds the sequence; the caller owns the returned reference.
+ * @param seq the sequence
+ * @param name the operation's name (copied)
+ * @param op_out receives the operation; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         #CLQ_ERROR_DUPLICATE when two children of one name have slots
+ *         of one name (the log names them); `CL_OUT_OF_HOST_MEMORY`. On
+ *         failure the sequence is unchanged.
+ */
+CLQ_EXPORT int
+clq_sequence_as_operation(struct clq_sequence *seq, const char *name,
+			  struct clq_operation **op_out);
 
 /** @} */
 
