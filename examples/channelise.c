@@ -70,6 +70,7 @@ struct options {
 	size_t channels, taps, spectra, accumulate, chunks, buffers;
 	int queues; /* 3 or 6 */
 	bool prefill;
+	bool no_alias;
 	bool serial_only, pipelined_only;
 	bool json;
 	const char *svg;
@@ -107,8 +108,10 @@ struct chan {
 
 	struct clq_operation *op[N_STAGES];
 	struct clq_sequence *seq;
-	/* Whether the two scratch arrays share one allocation. */
+	/* Whether the two scratch arrays share one allocation, and the
+	 * bytes they take. */
 	bool aliased;
+	size_t scratch_bytes;
 
 	/* Set before each chunk's stages run. */
 	size_t chunk;		    /* output position */
@@ -172,6 +175,11 @@ usage(FILE *out)
 	      "                    of writing every chunk's samples in the "
 	      "run (the\n"
 	      "                    figures are then the device's alone)\n"
+	      "  --no-alias        give pfb_fir's and transpose's outputs "
+	      "an array\n"
+	      "                    each, instead of one allocation that "
+	      "they take turns\n"
+	      "                    with (an alias slot)\n"
 	      "  --serial          run only the stages one at a time, each "
 	      "waiting for\n"
 	      "                    the previous\n"
@@ -260,6 +268,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		O_BUFFERS,
 		O_QUEUES,
 		O_PREFILL,
+		O_NO_ALIAS,
 		O_SERIAL,
 		O_PIPELINED,
 		O_SVG,
@@ -274,6 +283,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		{"buffers", required_argument, NULL, O_BUFFERS},
 		{"queues", required_argument, NULL, O_QUEUES},
 		{"prefill", no_argument, NULL, O_PREFILL},
+		{"no-alias", no_argument, NULL, O_NO_ALIAS},
 		{"serial", no_argument, NULL, O_SERIAL},
 		{"pipelined", no_argument, NULL, O_PIPELINED},
 		{"json", no_argument, NULL, 'j'},
@@ -333,6 +343,9 @@ parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case O_PREFILL:
 			opt->prefill = true;
+			break;
+		case O_NO_ALIAS:
+			opt->no_alias = true;
 			break;
 		case O_SERIAL:
 			opt->serial_only = true;
@@ -647,22 +660,43 @@ plan_slots(struct chan *c, struct plan *p)
 }
 
 /*
- * Memory: each buffer's writer and reader slots share one array, which
- * the first of them allocates. The window's output (written by pfb_fir,
+ * Memory, planned by the sequence: each buffer's writer and reader slots
+ * are one compound (one array). The window's output (written by pfb_fir,
  * read by dft) and the transpose's output (written by transpose, read by
- * power) are never needed at once, but are separate arrays here.
+ * power) are never needed at once, so their compounds are the members of
+ * one alias: one allocation, as large as the larger of the two, that each
+ * views in turn (--no-alias: two allocations). The sequence orders the
+ * stages that use the alias as if they shared an array: the next chunk's
+ * pfb_fir waits until power has read this chunk's transposed spectra.
  */
 static int
-bind_buffers(struct chan *c, struct plan *p)
+register_buffers(struct chan *c, struct plan *p)
 {
+	static const char *const names[N_BUFFERS] = {
+		"raw", "windowed", "spectra", "transposed", "power"};
+	struct clq_slot *buf[N_BUFFERS] = {NULL}, *scratch = NULL;
 	int rc = CLQ_SUCCESS;
 
 	for (int b = 0; b < N_BUFFERS && rc == CLQ_SUCCESS; b++) {
-		if ((rc = clq_slot_allocate(p->w[b], c->ctx)) == CLQ_SUCCESS)
-			rc = clq_slot_bind(p->r[b],
-					   clq_slot_get_array(p->w[b]));
+		struct clq_slot *members[2] = {p->w[b], p->r[b]};
+
+		rc = clq_slot_create_compound(members, 2, &buf[b]);
 	}
-	c->aliased = false;
+	c->aliased = !c->opt->no_alias;
+	if (rc == CLQ_SUCCESS && c->aliased) {
+		struct clq_slot *members[2] = {buf[B_WINDOWED],
+					       buf[B_TRANSPOSED]};
+
+		rc = clq_slot_create_alias(members, 2, &scratch);
+		if (rc == CLQ_SUCCESS)
+			rc = clq_sequence_add_slot(c->seq, "scratch", scratch);
+	}
+	for (int b = 0; b < N_BUFFERS && rc == CLQ_SUCCESS; b++)
+		if (!c->aliased || (b != B_WINDOWED && b != B_TRANSPOSED))
+			rc = clq_sequence_add_slot(c->seq, names[b], buf[b]);
+	for (int b = 0; b < N_BUFFERS; b++)
+		clq_slot_unref(buf[b]);
+	clq_slot_unref(scratch);
 	return rc;
 }
 
@@ -713,11 +747,21 @@ build_sequence(struct chan *c, struct plan *p)
 		rc = clq_operation_add_slot(c->op[ST_DFT], "twiddle",
 					    p->twiddle);
 	if (rc == CLQ_SUCCESS)
-		rc = bind_buffers(c, p);
+		rc = register_buffers(c, p);
 	for (int s = 0; s < N_STAGES && rc == CLQ_SUCCESS; s++)
 		rc = clq_sequence_add(c->seq, c->op[s], c->queue[s]);
 	if (rc == CLQ_SUCCESS)
 		rc = clq_sequence_ensure_bound(c->seq);
+	if (rc == CLQ_SUCCESS && c->aliased)
+		c->scratch_bytes =
+			clq_device_array_get_nbytes(clq_slot_get_array(
+				clq_sequence_get_slot(c->seq, "scratch")));
+	else if (rc == CLQ_SUCCESS)
+		c->scratch_bytes =
+			clq_device_array_get_nbytes(
+				clq_slot_get_array(p->w[B_WINDOWED])) +
+			clq_device_array_get_nbytes(
+				clq_slot_get_array(p->w[B_TRANSPOSED]));
 	return rc;
 }
 
@@ -1395,9 +1439,10 @@ print_text(const struct chan *c, const struct report *rep)
 	printf("host: %zu pinned host arrays in a pool, %s\n", o->buffers,
 	       o->prefill ? "filled once (--prefill)"
 			  : "each chunk written into one as it arrives");
-	printf("scratch: pfb_fir's and transpose's outputs %s\n",
+	printf("scratch: pfb_fir's and transpose's outputs %s, %.3g MiB\n",
 	       c->aliased ? "share one allocation (an alias)"
-			  : "are separate allocations");
+			  : "have one allocation each (--no-alias)",
+	       (double)c->scratch_bytes / 1048576.0);
 	printf("stage device time per chunk (median):");
 	for (int i = 0; i < 2; i++)
 		if (runs[i]->done)
@@ -1469,10 +1514,10 @@ print_json(const struct chan *c, const struct report *rep)
 	printf(",\n  \"channels\": %zu,\n  \"taps\": %zu,\n  \"spectra\": "
 	       "%zu,\n  \"accumulate\": %zu,\n  \"chunks\": %zu,\n  "
 	       "\"queues\": %d,\n  \"buffers\": %zu,\n  \"prefill\": %s,\n  "
-	       "\"aliased\": %s,\n",
+	       "\"aliased\": %s,\n  \"scratch_bytes\": %zu,\n",
 	       o->channels, o->taps, o->spectra, o->accumulate, o->chunks,
 	       o->queues, o->buffers, o->prefill ? "true" : "false",
-	       c->aliased ? "true" : "false");
+	       c->aliased ? "true" : "false", c->scratch_bytes);
 	print_json_run(c, &rep->serial);
 	print_json_run(c, &rep->pipe);
 	if (rep->verdict) {
