@@ -19,8 +19,12 @@
  * The stages are operations (clq/operation.h) whose slots say which
  * arrays each reads and writes; a sequence runs them on their queues and
  * orders them by those slots alone: the program writes no wait between
- * two stages, within a chunk or across chunks. The pool's events keep the
- * host from overwriting a host array that an upload still reads.
+ * two stages, within a chunk or across chunks. The sequence also plans
+ * the memory: a writer's and a reader's slot are one compound (one
+ * array), and pfb_fir's output (dead once dft has read it) and
+ * transpose's output (made after that) are one alias, scratch space that
+ * the two take turns with. The pool's events keep the host from
+ * overwriting a host array that an upload still reads.
  *
  * Each run is checked against a CPU reference in double precision, with a
  * tolerance derived from float rounding (see tolerance() below). The same
