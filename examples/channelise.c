@@ -1453,7 +1453,7 @@ print_text(const struct chan *c, const struct report *rep)
 	printf("stage device time per chunk (median):");
 	for (int i = 0; i < 2; i++)
 		if (runs[i]->done)
-			printf(" %10s", runs[i]->name);
+			printf("  %10s", runs[i]->name);
 	putchar('\n');
 	for (int s = 0; s < N_STAGES; s++) {
 		printf("  %-9s (%-9s queue)         ", stage_names[s],
