@@ -37,11 +37,16 @@ samples=${CHANNELISE_SAMPLES:-16777216}
 chunks=${CHANNELISE_CHUNKS:-32}
 status=0
 # --prefill: the device's throughput alone (the host writes no samples
-# while timed); 3 queues (upload, compute, download), the default
+# while timed); 3 queues (upload, compute, download) and the FFT, the
+# defaults
 for n in 64 256 1024; do
 	run "prefill-n$n" --channels $n --taps 8 --spectra $((samples / n)) \
 		--accumulate 256 --chunks $chunks --prefill || status=1
 done
+# the direct DFT (N^2 multiply-adds a spectrum): compute-bound
+run prefill-n1024-direct --dft direct --channels 1024 --taps 8 \
+	--spectra $((samples / 1024)) --accumulate 256 --chunks $chunks \
+	--prefill || status=1
 # a queue per stage, with and without the alias
 run prefill-n256-6q --queues 6 --channels 256 --taps 8 \
 	--spectra $((samples / 256)) --accumulate 256 --chunks $chunks --prefill ||

@@ -9,7 +9,8 @@
  *   upload     the chunk's samples to the device        (upload queue)
  *   pfb_fir    int8 to float and the polyphase filter   (compute queue)
  *              bank's FIR: T taps over N channels
- *   dft        an N-point DFT per spectrum              (compute queue)
+ *   dft        an N-point DFT per spectrum (a radix-2   (compute queue)
+ *              FFT, or with --dft direct the direct sum)
  *   transpose  time-major to channel-major              (compute queue)
  *   power      |X|^2 summed over A spectra              (compute queue)
  *   download   the accumulated powers to the host       (download queue)
@@ -75,6 +76,7 @@ struct options {
 	int queues; /* 3 or 6 */
 	bool prefill;
 	bool no_alias;
+	bool direct; /* --dft direct: the direct sum, not the FFT */
 	bool serial_only, pipelined_only;
 	bool json;
 	const char *svg;
@@ -177,6 +179,10 @@ usage(FILE *out)
 	      "                    6: a queue per stage, so that every "
 	      "wait between\n"
 	      "                    stages is the sequence's, across queues\n"
+	      "  --dft fft|direct  the dft stage's kernel: a radix-2 FFT "
+	      "(default) or\n"
+	      "                    the direct sum (N^2 multiply-adds per "
+	      "spectrum)\n"
 	      "  --prefill         fill each host array once, before the "
 	      "runs, instead\n"
 	      "                    of writing every chunk's samples in the "
@@ -274,6 +280,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		O_CHUNKS,
 		O_BUFFERS,
 		O_QUEUES,
+		O_DFT,
 		O_PREFILL,
 		O_NO_ALIAS,
 		O_SERIAL,
@@ -289,6 +296,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		{"chunks", required_argument, NULL, O_CHUNKS},
 		{"buffers", required_argument, NULL, O_BUFFERS},
 		{"queues", required_argument, NULL, O_QUEUES},
+		{"dft", required_argument, NULL, O_DFT},
 		{"prefill", no_argument, NULL, O_PREFILL},
 		{"no-alias", no_argument, NULL, O_NO_ALIAS},
 		{"serial", no_argument, NULL, O_SERIAL},
@@ -343,6 +351,19 @@ parse_options(int argc, char **argv, struct options *opt)
 			} else {
 				fprintf(stderr,
 					"channelise: --queues wants 3 or 6, "
+					"not '%s'\n",
+					optarg);
+				rc = -1;
+			}
+			break;
+		case O_DFT:
+			if (strcmp(optarg, "direct") == 0 ||
+			    strcmp(optarg, "fft") == 0) {
+				opt->direct = optarg[0] == 'd';
+			} else {
+				fprintf(stderr,
+					"channelise: --dft wants direct or "
+					"fft, "
 					"not '%s'\n",
 					optarg);
 				rc = -1;
@@ -881,6 +902,7 @@ open_kernels(struct chan *c, const char *argv0)
 	char dir[4096] = ".";
 	const char *slash = strrchr(argv0, '/');
 	const char *dirs[1] = {dir};
+	size_t width;
 	int rc;
 
 	if (slash && (size_t)(slash - argv0) < sizeof(dir))
@@ -891,16 +913,29 @@ open_kernels(struct chan *c, const char *argv0)
 		return fail("building channelise.cl", rc);
 	for (int s = ST_FIR; s <= ST_POWER; s++) {
 		const char *name = s == ST_TRANSPOSE ? "transpose_complex"
-						     : stage_names[s];
+				   : s == ST_DFT && !c->opt->direct
+					   ? "fft"
+					   : stage_names[s];
 
 		if ((rc = clq_kernel_create(c->program, name, &c->kernel[s])) <
 		    0)
 			return fail("creating a kernel", rc);
 	}
+	/* direct: L work-items share N bins; fft: N / 2 butterflies, at
+	 * most FFT_MAX_PER (channelise.cl) each */
+	width = c->opt->direct ? c->opt->channels : c->opt->channels / 2;
 	c->dft_local = 256;
-	while (c->dft_local > c->opt->channels ||
+	while (c->dft_local > width ||
 	       c->dft_local > clq_kernel_get_work_group_size(c->kernel[ST_DFT]))
 		c->dft_local /= 2;
+	if (!c->opt->direct && width / c->dft_local > 16) {
+		fprintf(stderr,
+			"channelise: the fft kernel's work-groups of %zu are "
+			"too "
+			"small for %zu channels; use --dft direct\n",
+			c->dft_local, c->opt->channels);
+		return CLQ_ERROR_OUT_OF_RANGE;
+	}
 	return CLQ_SUCCESS;
 }
 
@@ -1119,10 +1154,13 @@ warm_up(struct chan *c)
  * the sum over channels n of F_n = sum_t |w_t,n| |x_t,n| (what the FIR
  * adds up in absolute value),
  * - the FIR's sums of T terms are off by at most about sqrt 2 T u F_n;
- * - the DFT's sums of 2N real products per component, with twiddles
- *   rounded to float (2 u at most each), by at most 2 sqrt 2 (2N) u sum_n
- *   |x_n| plus the FIR's error carried through, so in all
- *   delta = (6N + 2T + 4) u D bounds |X~ - X| for every bin;
+ * - the direct DFT's sums of 2N real products per component, with
+ *   twiddles rounded to float (u at most each), by at most 2 sqrt 2 (2N)
+ *   u sum_n |x_n| plus the FIR's error carried through, so in all
+ *   delta = (6N + 2T + 4) u D bounds |X~ - X| for every bin; the FFT's
+ *   log2 N levels of butterflies (a complex multiply by a rounded
+ *   twiddle, an add: under 6 u of the magnitudes added, which twiddles
+ *   of modulus 1 keep within D) give delta = (6 log2 N + 2T + 4) u D;
  * - then |X~|^2 - |X|^2 <= 2 |X| delta + delta^2, and the power's A
  *   squares and sums add (A + 2) u sum (|X| + delta)^2.
  * The bound is a worst case: the errors measured are far below it
@@ -1137,6 +1175,9 @@ check_block(const struct chan *c, size_t k, size_t id, size_t j, size_t nbins,
 	const struct options *o = c->opt;
 	size_t n = o->channels, mask = n - 1;
 	const double u = ldexp(1, -24);
+	/* the rounding steps between an input and an output: N terms of a
+	 * sum, or log2 N levels of butterflies */
+	double levels = o->direct ? (double)n : log2((double)n);
 	uint64_t base = (uint64_t)id * o->spectra * n;
 
 	for (size_t i = 0; i < nbins; i++)
@@ -1159,7 +1200,7 @@ check_block(const struct chan *c, size_t k, size_t id, size_t j, size_t nbins,
 			}
 			xw[ch] = acc;
 		}
-		delta = (6.0 * (double)n + 2.0 * (double)o->taps + 4) * u * d;
+		delta = (6.0 * levels + 2.0 * (double)o->taps + 4) * u * d;
 		for (size_t i = 0; i < nbins; i++) {
 			size_t bin = (i * n / nbins + k + j) & mask;
 			double complex x = 0;
@@ -1446,6 +1487,8 @@ print_text(const struct chan *c, const struct report *rep)
 	printf("host: %zu pinned host arrays in a pool, %s\n", o->buffers,
 	       o->prefill ? "filled once (--prefill)"
 			  : "each chunk written into one as it arrives");
+	printf("dft: %s\n",
+	       o->direct ? "the direct sum (--dft direct)" : "a radix-2 FFT");
 	printf("scratch: pfb_fir's and transpose's outputs %s, %.3g MiB\n",
 	       c->aliased ? "share one allocation (an alias)"
 			  : "have one allocation each (--no-alias)",
@@ -1521,10 +1564,12 @@ print_json(const struct chan *c, const struct report *rep)
 	printf(",\n  \"channels\": %zu,\n  \"taps\": %zu,\n  \"spectra\": "
 	       "%zu,\n  \"accumulate\": %zu,\n  \"chunks\": %zu,\n  "
 	       "\"queues\": %d,\n  \"buffers\": %zu,\n  \"prefill\": %s,\n  "
-	       "\"aliased\": %s,\n  \"scratch_bytes\": %zu,\n",
+	       "\"aliased\": %s,\n  \"scratch_bytes\": %zu,\n  \"dft\": "
+	       "\"%s\",\n",
 	       o->channels, o->taps, o->spectra, o->accumulate, o->chunks,
 	       o->queues, o->buffers, o->prefill ? "true" : "false",
-	       c->aliased ? "true" : "false", c->scratch_bytes);
+	       c->aliased ? "true" : "false", c->scratch_bytes,
+	       o->direct ? "direct" : "fft");
 	print_json_run(c, &rep->serial);
 	print_json_run(c, &rep->pipe);
 	if (rep->verdict) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The channeliser's kernels (examples/channelise.c), one per stage after
- * the upload. Arrays are dense, outermost axis first; complex values are
+ * the upload (two for the DFT: the direct sum and an FFT). Arrays are dense, outermost axis first; complex values are
  * float2 (real, imaginary), 8-bit samples char2.
  *
  * N channels, T taps, S spectra per chunk, A spectra per accumulation.
@@ -61,6 +61,58 @@ dft(__global float2 *out, __global const float2 *in,
 		}
 		out[s * channels + k] = acc;
 	}
+}
+
+/* The most butterflies one work-item does per FFT stage: N / 2 / L. */
+#define FFT_MAX_PER 16
+
+/*
+ * fft: the same X[s][k] as dft, by a radix-2 Stockham FFT in local
+ * memory (log2 N stages of N / 2 butterflies, results in natural order;
+ * after Eric Bainville's OpenCL FFT). Stage p (1, 2, 4, ... N / 2) takes
+ * butterfly i (< N / 2) from x[i] and x[i + N / 2], with k = i mod p:
+ *   y[2i - k] = a + w b,  y[2i - k + p] = a - w b,  w = exp(-pi i k / p)
+ * in place: every work-item reads its butterflies, then all write. One
+ * work-group per spectrum; global size S * L, local size L, where L
+ * divides N / 2 and N / 2 / L <= FFT_MAX_PER.
+ */
+__kernel void
+fft(__global float2 *out, __global const float2 *in,
+    __global const float2 *twiddle, uint channels, __local float2 *x)
+{
+	size_t s = get_group_id(0);
+	uint lid = (uint)get_local_id(0), l = (uint)get_local_size(0);
+	uint halfn = channels / 2, per = halfn / l;
+
+	for (uint n = lid; n < channels; n += l)
+		x[n] = in[s * channels + n];
+	barrier(CLK_LOCAL_MEM_FENCE);
+	for (uint p = 1; p < channels; p <<= 1) {
+		float2 sum[FFT_MAX_PER], diff[FFT_MAX_PER];
+
+		for (uint m = 0; m < per; m++) {
+			uint i = lid + m * l, k = i & (p - 1);
+			float2 a = x[i], b = x[i + halfn];
+			/* exp(-pi i k / p) = twiddle[k N / (2 p)] */
+			float2 w = twiddle[k * (halfn / p)];
+			float2 wb = (float2)(b.x * w.x - b.y * w.y,
+					     b.x * w.y + b.y * w.x);
+
+			sum[m] = a + wb;
+			diff[m] = a - wb;
+		}
+		barrier(CLK_LOCAL_MEM_FENCE);
+		for (uint m = 0; m < per; m++) {
+			uint i = lid + m * l, k = i & (p - 1);
+			uint j = ((i - k) << 1) + k;
+
+			x[j] = sum[m];
+			x[j + p] = diff[m];
+		}
+		barrier(CLK_LOCAL_MEM_FENCE);
+	}
+	for (uint n = lid; n < channels; n += l)
+		out[s * channels + n] = x[n];
 }
 
 #define TILE 16
