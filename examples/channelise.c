@@ -67,7 +67,7 @@ static const char *const stage_names[N_STAGES] = {
 #define PI 3.14159265358979323846
 
 /* The CPU reference's budget, in complex multiply-adds per run: beyond it
- * a spread of accumulation blocks is checked rather than all of them. */
+ * a spread of the outputs is checked rather than all (check_run()). */
 #define CHECK_BUDGET (1e9)
 
 struct options {
