@@ -430,6 +430,46 @@ open_arrays(struct demo *d)
 	return CLQ_SUCCESS;
 }
 
+/*
+ * The scale kernel's work-group size from the tuning database (CLQ_TUNE_DB,
+ * else the XDG cache), when it has one for this chunk size and device
+ * (`clq-tune run` with a `tunable scale` grid stores them); `fallback`
+ * otherwise. The database is only read; with none, nothing changes and
+ * nothing is printed. Tuned for the --iters given, before --balance.
+ */
+static size_t
+tuned_local(struct demo *d, size_t fallback)
+{
+	struct clq_tune_db *db = NULL;
+	struct clq_tunable *t = NULL;
+	struct clq_params *problem = NULL, *got = NULL;
+	int64_t wgs = 0;
+	size_t local = fallback;
+
+	if (clq_tune_db_open(NULL, CLQ_TUNE_DB_READONLY, &db) < 0)
+		return fallback;
+	if (clq_tunable_create_builtin("scale", &t) == CLQ_SUCCESS &&
+	    clq_params_create(&problem) == CLQ_SUCCESS &&
+	    clq_params_set_int(problem, "n", (int64_t)d->chunk_elems) ==
+		    CLQ_SUCCESS &&
+	    clq_params_set_int(problem, "iters", d->iters) == CLQ_SUCCESS &&
+	    clq_tune_db_lookup(db, d->ctx, t, problem, CLQ_TUNE_MATCH_NEAREST,
+			       &got, NULL) == CLQ_SUCCESS &&
+	    clq_params_get_int(got, "wgs", &wgs) == CLQ_SUCCESS && wgs > 0 &&
+	    (size_t)wgs <= clq_kernel_get_work_group_size(d->scale)) {
+		local = (size_t)wgs;
+		fprintf(stderr,
+			"double-buffer: scale work-group size %zu, from the "
+			"tuning database %s\n",
+			local, clq_tune_db_get_path(db));
+	}
+	clq_params_free(got);
+	clq_params_free(problem);
+	clq_tunable_free(t);
+	clq_tune_db_close(db);
+	return local;
+}
+
 static int
 demo_open(struct demo *d, const struct options *opt)
 {
@@ -469,6 +509,7 @@ demo_open(struct demo *d, const struct options *opt)
 	d->local = clq_kernel_get_work_group_size(d->scale);
 	if (d->local > 256)
 		d->local = 256;
+	d->local = tuned_local(d, d->local);
 	return CLQ_SUCCESS;
 }
 

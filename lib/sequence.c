@@ -238,9 +238,10 @@ collect(struct clq_sequence *seq, const char *function, size_t *n_out)
 
 		c->scratch_start = pos;
 		for (;;) {
-			rc = clq__operation_uses(c->op, seq->ctx, function,
-						 seq->scratch + pos,
-						 seq->scratch_cap - pos, &k);
+			rc = clq__operation_uses(
+				c->op, seq->ctx, function,
+				seq->scratch ? seq->scratch + pos : NULL,
+				seq->scratch_cap - pos, &k);
 			if (rc < 0)
 				return rc;
 			if (pos + k <= seq->scratch_cap)
@@ -335,6 +336,25 @@ plan(struct clq_sequence *seq, size_t n_uses)
 	return CLQ_SUCCESS;
 }
 
+/*
+ * Whether a child's event of the last run failed, and is dropped: its
+ * command did nothing, and waiting for it would fail every later run.
+ * Failures come from user events, so the status is asked only once one of
+ * the context has failed (as the ordering does).
+ */
+static int
+prev_failed(struct clq_sequence *seq, struct child *c)
+{
+	int status = CL_COMPLETE;
+
+	if (!atomic_load(&seq->ctx->failsafe.user_failed) ||
+	    clq_event_get_status(c->prev, &status) < 0 || status >= 0)
+		return 0;
+	clq_event_unref(c->prev);
+	c->prev = NULL;
+	return 1;
+}
+
 /* Enqueues the children; *done_out receives how many were. */
 static int
 run_children(struct clq_sequence *seq, struct clq_queue *queue,
@@ -355,12 +375,20 @@ run_children(struct clq_sequence *seq, struct clq_queue *queue,
 			for (size_t w = 0; w < n_wait; w++)
 				seq->waits[k++] = wait[w];
 		for (size_t j = 0; j < n; j++)
-			if (seq->children[j].prev && (seq->prev_all || row[j]))
+			if (seq->children[j].prev &&
+			    (seq->prev_all || row[j]) &&
+			    !prev_failed(seq, &seq->children[j]))
 				seq->waits[k++] = seq->children[j].prev;
 		rc = clq_operation_run(c->op, c->queue ? c->queue : queue,
 				       seq->waits, k, &c->cur);
-		if (rc < 0)
+		if (rc < 0) {
+			clq__log(seq->ctx, CLQ_LOG_ERROR,
+				 "clq_sequence_run: child %zu ('%s') failed: "
+				 "%s",
+				 i, clq_operation_get_name(c->op),
+				 clq_error_name(rc));
 			break;
+		}
 	}
 	*done_out = i;
 	return rc;
@@ -386,6 +414,20 @@ clq_sequence_run(struct clq_sequence *seq, struct clq_queue *queue,
 			 "sequence",
 			 fn);
 		return CLQ_ERROR_CONTEXT_MISMATCH;
+	}
+	for (size_t w = 0; w < n_wait; w++) {
+		if (!wait[w]) {
+			clq__log(seq->ctx, CLQ_LOG_ERROR,
+				 "%s: wait list entry %zu is NULL", fn, w);
+			return CLQ_ERROR_INVALID_ARGUMENT;
+		}
+		if (clq_event_get_context(wait[w]) != seq->ctx) {
+			clq__log(seq->ctx, CLQ_LOG_ERROR,
+				 "%s: wait list entry %zu belongs to another "
+				 "context",
+				 fn, w);
+			return CLQ_ERROR_CONTEXT_MISMATCH;
+		}
 	}
 	pthread_mutex_lock(&seq->lock);
 	n = seq->n;

@@ -70,13 +70,26 @@ clq_slot_create(enum clq_dtype dtype, size_t ndim,
 		*slot_out = NULL;
 	if (!slot_out)
 		return clq__invalid(NULL, fn, "slot_out is NULL");
-	if (clq_dtype_size(dtype) == 0)
-		return clq__invalid(NULL, fn, "unknown dtype");
+	if (clq_dtype_size(dtype) == 0) {
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "%s: dtype %d is not an enum clq_dtype value", fn,
+			 (int)dtype);
+		return CLQ_ERROR_INVALID_ARGUMENT;
+	}
 	if (access != CLQ_ACCESS_READ && access != CLQ_ACCESS_WRITE &&
-	    access != CLQ_ACCESS_READ_WRITE)
-		return clq__invalid(NULL, fn, "unknown access");
-	if (ndim == 0 || ndim > CLQ_MAX_DIMS)
-		return clq__invalid(NULL, fn, "ndim is not 1 to CLQ_MAX_DIMS");
+	    access != CLQ_ACCESS_READ_WRITE) {
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "%s: access %d is not CLQ_ACCESS_READ, _WRITE or "
+			 "_READ_WRITE",
+			 fn, (int)access);
+		return CLQ_ERROR_INVALID_ARGUMENT;
+	}
+	if (ndim == 0 || ndim > CLQ_MAX_DIMS) {
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "%s: ndim is %zu, not 1 to CLQ_MAX_DIMS (%d)", fn,
+			 ndim, CLQ_MAX_DIMS);
+		return CLQ_ERROR_INVALID_ARGUMENT;
+	}
 	if (!dimensions)
 		return clq__invalid(NULL, fn, "dimensions is NULL");
 	for (size_t i = 0; i < ndim; i++)
@@ -378,6 +391,20 @@ clq_slot_get_array(const struct clq_slot *slot)
 		return NULL;
 	pthread_mutex_lock(&s->lock);
 	a = s->array;
+	pthread_mutex_unlock(&s->lock);
+	return a;
+}
+
+struct clq_device_array *
+clq_slot_ref_array(const struct clq_slot *slot)
+{
+	struct clq_slot *s = (struct clq_slot *)slot;
+	struct clq_device_array *a;
+
+	if (!s)
+		return NULL;
+	pthread_mutex_lock(&s->lock);
+	a = clq_device_array_ref(s->array);
 	pthread_mutex_unlock(&s->lock);
 	return a;
 }

@@ -9,6 +9,8 @@
  * user events); a sequence made an operation runs inside another, ordered
  * by its slots, again and again; bad input refused with specific codes.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -732,6 +734,232 @@ START_TEST(nested_bad_input)
 }
 END_TEST
 
+/* ------------------------------------------------------------ failures */
+
+/*
+ * Run 1 waits for a user event that fails, so its child fails; after the
+ * host finishes the queue, run 2 has no failed input and must succeed
+ * (the failed event is not waited for again), with its data written.
+ */
+static void
+after_failure(enum clq_ordering mode)
+{
+	struct clq_queue *q;
+	struct clq_slot *s = u32_slot(CLQ_ACCESS_WRITE);
+	struct clq_operation *op;
+	struct stage *st;
+	struct clq_sequence *seq = NULL;
+	struct clq_event *gate, *e = NULL;
+	int status = 0;
+
+	ck_assert_ok(clq_context_set_ordering(test_ctx, mode));
+	q = test_queue_new(0);
+	op = stage_new("A", NULL, s, &st);
+	ck_assert_ok(clq_sequence_create(test_ctx, &seq));
+	ck_assert_ok(clq_sequence_add(seq, op, NULL));
+	ck_assert_ok(clq_sequence_ensure_bound(seq));
+	gate = test_user_event_new();
+	st->value = 1;
+	ck_assert_ok(clq_sequence_run(seq, q, &gate, 1, &e));
+	ck_assert_ok(clq_user_event_complete(gate, -1));
+	test_log_expect("failed");
+	ck_assert_rc(clq_event_wait(e), CLQ_ERROR_COMMAND_FAILED);
+	clq_event_unref(e);
+	ck_assert_ok(clq_queue_finish(q));
+	for (uint32_t run = 2; run <= 4; run++) {
+		st->value = run;
+		ck_assert_ok(clq_sequence_run(seq, q, NULL, 0, &e));
+		ck_assert_ok(clq_event_wait(e));
+		ck_assert_ok(clq_event_get_status(e, &status));
+		ck_assert_int_eq(status, CL_COMPLETE);
+		clq_event_unref(e);
+		check_u32(clq_slot_get_array(s), q, run);
+	}
+	clq_event_unref(gate);
+	clq_sequence_unref(seq);
+	clq_operation_unref(op);
+	clq_slot_unref(s);
+	clq_queue_unref(q);
+}
+
+START_TEST(after_failure_manual)
+{
+	after_failure(CLQ_ORDERING_MANUAL);
+}
+END_TEST
+
+START_TEST(after_failure_check)
+{
+	after_failure(CLQ_ORDERING_CHECK);
+}
+END_TEST
+
+START_TEST(after_failure_auto)
+{
+	after_failure(CLQ_ORDERING_AUTO);
+}
+END_TEST
+
+/*
+ * Not a sequence: a fill that failed (its wait list held a failed user
+ * event), waited for by the host, orders nothing and conflicts with
+ * nothing more: a write after it on the same queue and on another queue
+ * is accepted in CHECK and not made to wait (and so fail) in AUTO.
+ */
+static void
+write_after_failed(enum clq_ordering mode)
+{
+	struct clq_queue *q1, *q2;
+	struct clq_device_array *x = NULL;
+	struct clq_event *gate, *e1 = NULL, *e2 = NULL, *e3 = NULL;
+	const uint32_t one = 1, two = 2;
+	size_t n = N_ELEMS;
+
+	ck_assert_ok(clq_context_set_ordering(test_ctx, mode));
+	q1 = test_queue_new(0);
+	q2 = test_queue_new(0);
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_UINT32, 1, &n,
+					     NULL, &x));
+	gate = test_user_event_new();
+	ck_assert_ok(clq_device_array_fill(x, q1, &one, &gate, 1, &e1));
+	ck_assert_ok(clq_user_event_complete(gate, -1));
+	test_log_expect("failed");
+	ck_assert_rc(clq_event_wait(e1), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_ok(clq_device_array_fill(x, q1, &two, NULL, 0, &e2));
+	ck_assert_ok(clq_event_wait(e2));
+	clq_event_unref(e1);
+	ck_assert_ok(clq_user_event_create(test_ctx, &e1));
+	clq_event_unref(gate);
+	gate = e1;
+	e1 = NULL;
+	ck_assert_ok(clq_device_array_fill(x, q1, &one, &gate, 1, &e1));
+	ck_assert_ok(clq_user_event_complete(gate, -1));
+	test_log_expect("failed");
+	ck_assert_rc(clq_event_wait(e1), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_ok(clq_device_array_fill(x, q2, &two, NULL, 0, &e3));
+	ck_assert_ok(clq_event_wait(e3));
+	check_u32(x, q2, 2);
+	clq_event_unref(e1);
+	clq_event_unref(e2);
+	clq_event_unref(e3);
+	clq_event_unref(gate);
+	clq_device_array_unref(x);
+	clq_queue_unref(q1);
+	clq_queue_unref(q2);
+}
+
+START_TEST(write_after_failed_check)
+{
+	write_after_failed(CLQ_ORDERING_CHECK);
+}
+END_TEST
+
+START_TEST(write_after_failed_auto)
+{
+	write_after_failed(CLQ_ORDERING_AUTO);
+}
+END_TEST
+
+/* Wait list entries are checked before anything is enqueued. */
+START_TEST(run_wait_checked)
+{
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_slot *s = u32_slot(CLQ_ACCESS_WRITE);
+	struct stage *st;
+	struct clq_operation *op = stage_new("A", NULL, s, &st);
+	struct clq_sequence *seq = NULL;
+	struct clq_event *w[2] = {NULL, NULL}, *e = NULL;
+	struct clq_context *other = NULL;
+
+	ck_assert_ok(clq_sequence_create(test_ctx, &seq));
+	ck_assert_ok(clq_sequence_add(seq, op, NULL));
+	ck_assert_ok(clq_sequence_ensure_bound(seq));
+	w[0] = test_user_event_new();
+	test_log_expect("wait list entry 1 is NULL");
+	ck_assert_rc(clq_sequence_run(seq, q, w, 2, &e),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_null(st->last);
+	ck_assert_ok(
+		clq_context_create(clq_context_get_device(test_ctx), &other));
+	ck_assert_ok(clq_user_event_create(other, &w[1]));
+	test_log_expect("wait list entry 1 belongs to another context");
+	ck_assert_rc(clq_sequence_run(seq, q, w, 2, &e),
+		     CLQ_ERROR_CONTEXT_MISMATCH);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_null(st->last);
+	ck_assert_ok(clq_user_event_complete(w[0], CL_COMPLETE));
+	ck_assert_ok(clq_user_event_complete(w[1], CL_COMPLETE));
+	clq_event_unref(w[0]);
+	clq_event_unref(w[1]);
+	clq_context_unref(other);
+	clq_sequence_unref(seq);
+	clq_operation_unref(op);
+	clq_slot_unref(s);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/* One thread runs an operation while another rebinds its slot: the run
+ * reads the binding under a reference (ASan/TSan would see a freed
+ * array otherwise). */
+struct rebinder {
+	struct clq_slot *slot;
+	atomic_int stop;
+};
+
+static void *
+rebind_loop(void *arg)
+{
+	struct rebinder *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		size_t n = N_ELEMS;
+		struct clq_device_array *a = NULL;
+
+		ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_UINT32,
+						     1, &n, NULL, &a));
+		ck_assert_ok(clq_slot_bind(r->slot, a));
+		clq_device_array_unref(a);
+	}
+	return NULL;
+}
+
+START_TEST(run_while_rebinding)
+{
+	struct rebinder r = {u32_slot(CLQ_ACCESS_READ), 0};
+	struct clq_slot *out = u32_slot(CLQ_ACCESS_WRITE);
+	struct clq_operation *op = NULL;
+	struct clq_queue *q = test_queue_new(0);
+	pthread_t t;
+
+	ck_assert_ok(clq_operation_create(
+		"reader", &stage_ops, calloc(1, sizeof(struct stage)), &op));
+	ck_assert_ok(clq_operation_add_slot(op, "x", r.slot));
+	ck_assert_ok(clq_operation_add_slot(op, "out", out));
+	ck_assert_ok(clq_slot_allocate(out, test_ctx));
+	ck_assert_ok(clq_slot_allocate(r.slot, test_ctx));
+	ck_assert_int_eq(pthread_create(&t, NULL, rebind_loop, &r), 0);
+	for (int i = 0; i < 300; i++) {
+		struct clq_device_array *a = clq_slot_ref_array(r.slot);
+		struct clq_event *e = NULL;
+
+		ck_assert_ptr_nonnull(a);
+		clq_device_array_unref(a);
+		ck_assert_ok(clq_operation_run(op, q, NULL, 0, &e));
+		clq_event_unref(e);
+	}
+	atomic_store(&r.stop, 1);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_ok(clq_queue_finish(q));
+	ck_assert_ptr_null(clq_slot_ref_array(NULL));
+	clq_operation_unref(op);
+	clq_slot_unref(r.slot);
+	clq_slot_unref(out);
+	clq_queue_unref(q);
+}
+END_TEST
+
 static Suite *
 compose_suite(void)
 {
@@ -755,6 +983,13 @@ compose_suite(void)
 	tcase_add_test(tc, nested_manual);
 	tcase_add_test(tc, nested_check);
 	tcase_add_test(tc, nested_bad_input);
+	tcase_add_test(tc, after_failure_manual);
+	tcase_add_test(tc, after_failure_check);
+	tcase_add_test(tc, after_failure_auto);
+	tcase_add_test(tc, run_wait_checked);
+	tcase_add_test(tc, write_after_failed_check);
+	tcase_add_test(tc, write_after_failed_auto);
+	tcase_add_test(tc, run_while_rebinding);
 	suite_add_tcase(s, tc);
 	return s;
 }

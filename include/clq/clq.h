@@ -19,5 +19,6 @@
 #include <clq/pool.h>
 #include <clq/program.h>
 #include <clq/timeline.h>
+#include <clq/tune.h>
 
 #endif /* CLQ_CLQ_H */

@@ -108,6 +108,30 @@ extern "C" {
  * members; the operation clq_sequence_as_operation() makes holds the
  * sequence.
  *
+ * **What a sequence orders, and what it does not.** A sequence orders its
+ * own children, within a run and across its runs. Other commands that
+ * touch its arrays (another sequence's, the caller's transfers of its
+ * outputs) are ordered as the context's mode orders any commands: in
+ * #CLQ_ORDERING_MANUAL through wait lists (give a run's event to what
+ * reads its outputs, and what the run must wait for to clq_sequence_run()),
+ * in #CLQ_ORDERING_CHECK refused when unordered, in #CLQ_ORDERING_AUTO
+ * ordered by clq.
+ *
+ * **Access is the slot's.** A slot has one access for every operation it
+ * serves: one slot shared by a writer and a reader must be declared
+ * #CLQ_ACCESS_READ_WRITE (or the reader is not ordered after the writer),
+ * and then readers count as writers. Give each use its own slot with its
+ * own access and join them with a compound (or bind them to one array).
+ *
+ * **Failures.** A child whose command failed (a failed event in its wait
+ * list, say) makes the children that wait for it fail too, as OpenCL
+ * does. The next run does not wait for the failed events (their commands
+ * did nothing), so it can succeed; but the failed run's other commands
+ * may still be running, so before running again after a failure, wait
+ * for the queues the sequence uses (clq_queue_finish()). In
+ * #CLQ_ORDERING_CHECK and #CLQ_ORDERING_AUTO that is also what lets the
+ * context order commands after the failed ones again (see @ref order).
+ *
  * Thread safety: every function here is thread-safe. Dimensions' links
  * and constraints are guarded by one process-wide mutex (planning is a
  * few integer operations per link, so it is never held for long); a
@@ -118,8 +142,11 @@ extern "C" {
  * An operation's slots are guarded by its mutex (slots are added, never
  * removed); a sequence's functions hold the sequence's mutex, so one
  * thread at a time runs it, and its children's run callbacks are called
- * with it held: they must not call the sequence's own functions. Do not
- * rebind the slots of a sequence while it runs.
+ * with it held: they must not call the sequence's own functions. An
+ * operation's run callback may be called from several threads at once
+ * (clq_operation_run() from several threads, or one operation in several
+ * sequences): guard its user data accordingly. Do not rebind the slots of
+ * an operation while it runs.
  * @{
  */
 
@@ -292,11 +319,22 @@ clq_slot_bind(struct clq_slot *slot, struct clq_device_array *array);
 
 /**
  * The bound array, borrowed, or NULL when none is bound (or for NULL).
- * Valid until the slot is bound again or freed: a caller that shares the
- * slot with threads that rebind it takes its own reference first.
+ * Valid until the slot is bound again or freed: a run callback may use
+ * it (slots are not rebound while their operation runs), but a thread
+ * that shares the slot with threads that rebind it uses
+ * clq_slot_ref_array() instead.
  */
 CLQ_EXPORT struct clq_device_array *
 clq_slot_get_array(const struct clq_slot *slot);
+
+/**
+ * The bound array with a new reference, the caller's (drop it with
+ * clq_device_array_unref()), or NULL when none is bound (or for NULL).
+ * Taken under the slot's mutex, so it is safe while other threads rebind
+ * the slot.
+ */
+CLQ_EXPORT struct clq_device_array *
+clq_slot_ref_array(const struct clq_slot *slot);
 
 /**
  * Ensures the slot is bound: when no array is, allocates a device array
@@ -428,7 +466,9 @@ CLQ_EXPORT const char *clq_operation_get_name(const struct clq_operation *op);
 
 /**
  * Adds a slot under a name (copied); the operation takes a reference to
- * the slot. One slot may serve several operations (they share its array).
+ * the slot. One slot may serve several operations: they share its array
+ * and its access (see @ref operation; a compound of one slot per use
+ * keeps each use's access).
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
  *         #CLQ_ERROR_DUPLICATE when the operation has a slot of that name
  *         already (the log names it; nothing changes);
@@ -509,7 +549,8 @@ CLQ_EXPORT void clq_sequence_unref(struct clq_sequence *seq);
  * operation may be added more than once.
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL sequence
  *         or operation; #CLQ_ERROR_CONTEXT_MISMATCH for a queue of another
- *         context; `CL_OUT_OF_HOST_MEMORY` (nothing is added).
+ *         context; #CLQ_ERROR_IN_USE after clq_sequence_as_operation();
+ *         `CL_OUT_OF_HOST_MEMORY` (nothing is added).
  */
 CLQ_EXPORT int
 clq_sequence_add(struct clq_sequence *seq, struct clq_operation *op,
@@ -540,13 +581,15 @@ CLQ_EXPORT int clq_sequence_ensure_bound(struct clq_sequence *seq);
  * @param wait events the children wait for, or NULL when `n_wait` is 0
  * @param n_wait how many
  * @param event_out receives the run's event; NULL on failure
- * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments;
- *         #CLQ_ERROR_CONTEXT_MISMATCH for a queue or a bound array of
- *         another context; #CLQ_ERROR_UNBOUND when a slot has no array
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments
+ *         or a NULL entry in `wait`; #CLQ_ERROR_CONTEXT_MISMATCH for a
+ *         queue, a `wait` entry or a bound array of another context
+ *         (nothing is enqueued); #CLQ_ERROR_UNBOUND when a slot has no array
  *         (the log names the child and the slot; nothing is enqueued);
  *         `CL_OUT_OF_HOST_MEMORY` while planning (nothing is enqueued);
- *         what a child's run returns otherwise: the children enqueued
- *         before it stay enqueued, and the next run waits for them.
+ *         what a child's run returns otherwise (the log names the
+ *         child): the children enqueued before it stay enqueued, and the
+ *         next run waits for them.
  */
 CLQ_EXPORT int
 clq_sequence_run(struct clq_sequence *seq, struct clq_queue *queue,
