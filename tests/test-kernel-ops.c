@@ -4,10 +4,12 @@
  * transpose each against a CPU reference, on padded arrays and shapes
  * that are not multiples of the work-group or tile, with every
  * work-group size or tile path (default, explicit, odd); bad input
- * refused with specific codes; the three in one sequence on two queues,
- * gated, run again, in MANUAL and CHECK.
+ * refused with specific codes; one operation run from two threads; the
+ * three in one sequence on two queues, gated, run again, in MANUAL and
+ * CHECK.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +323,78 @@ START_TEST(transpose_slots)
 }
 END_TEST
 
+/* --------------------------------------------------------------- threads */
+
+struct runner {
+	struct clq_operation *op;
+	struct clq_queue *q;
+	int runs;
+	int rc;
+};
+
+static void *
+runner_main(void *arg)
+{
+	struct runner *r = arg;
+
+	for (int i = 0; i < r->runs && r->rc == CLQ_SUCCESS; i++) {
+		struct clq_event *e = NULL;
+
+		r->rc = clq_operation_run(r->op, r->q, NULL, 0, &e);
+		clq_event_unref(e);
+	}
+	if (r->rc == CLQ_SUCCESS)
+		r->rc = clq_queue_finish(r->q);
+	return NULL;
+}
+
+/*
+ * One fill operation run from two threads at once, each on its own
+ * queue (the kernel's lock orders their argument setting): every run
+ * succeeds and the array holds the value. The two queues write the same
+ * value, so their unordered writes agree; ordering is not what is tested
+ * (the test is not run under a CHECK context for that reason).
+ */
+START_TEST(threads_run_one_op)
+{
+	const size_t n = 4096;
+	struct clq_dimension *d = dim(n, 1);
+	struct clq_operation *op = NULL;
+	struct clq_device_array *a = device_floats(1, &n, NULL);
+	struct clq_host_array *h = host_floats(1, &n, NULL);
+	struct runner r[2];
+	pthread_t t[2];
+	const float *v = clq_host_array_data(h);
+	struct clq_queue *q = test_queue_new(0);
+
+	ck_assert_ok(clq_context_set_ordering(test_ctx, CLQ_ORDERING_MANUAL));
+	ck_assert_ok(clq_operation_create_fill(test_ctx, 1, &d, 2.5f, 64, &op));
+	ck_assert_ok(clq_slot_bind(clq_operation_get_slot(op, "out"), a));
+	for (int i = 0; i < 2; i++) {
+		r[i].op = op;
+		r[i].q = test_queue_new(0);
+		r[i].runs = (int)variants(200, 20);
+		r[i].rc = CLQ_SUCCESS;
+		ck_assert_int_eq(
+			pthread_create(&t[i], NULL, runner_main, &r[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		ck_assert_ok(r[i].rc);
+		clq_queue_unref(r[i].q);
+	}
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(v[i] == 2.5f, "element %zu is %g", i,
+			      (double)v[i]);
+	clq_queue_unref(q);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_operation_unref(op);
+	clq_dimension_unref(d);
+}
+END_TEST
+
 /* ------------------------------------------------------------ bad input */
 
 START_TEST(bad_input)
@@ -565,6 +639,7 @@ kernel_ops_suite(void)
 	tcase_add_test(tc, scale_reference);
 	tcase_add_test(tc, transpose_reference);
 	tcase_add_test(tc, transpose_slots);
+	tcase_add_test(tc, threads_run_one_op);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad input");
