@@ -1244,6 +1244,89 @@ scenario_tune(void)
 	return rc;
 }
 
+/*
+ * The operations for clq's kernels: fill and transpose built (scale is
+ * made and run by fill's code), joined in a sequence on two queues (X
+ * shared, Y allocated on demand), run, Y read back; in CHECK.
+ */
+static int
+scenario_kernel_ops(void)
+{
+	struct clq_context *ctx;
+	struct clq_queue *q, *q2 = NULL;
+	struct clq_dimension *d[2] = {NULL, NULL};
+	struct clq_operation *fill = NULL, *tr = NULL;
+	struct clq_sequence *seq = NULL;
+	struct clq_host_array *h = NULL;
+	struct clq_device_array *x;
+	const size_t rows = 5, cols = 11, out_shape[2] = {11, 5};
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_context_set_ordering(ctx, CLQ_ORDERING_CHECK);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_create(ctx, 0, &q2);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_dimension_create(rows, 0, 1, 0, &d[0]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_dimension_create(cols, 0, 4, 0, &d[1]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_create_fill(ctx, 2, d, 3.0f, 0, &fill);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_create_transpose(ctx, d[0], d[1], 4, &tr);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_allocate(clq_operation_get_slot(fill, "out"),
+				       ctx);
+	if (rc == CLQ_SUCCESS) {
+		x = clq_slot_get_array(clq_operation_get_slot(fill, "out"));
+		rc = clq_slot_bind(clq_operation_get_slot(tr, "in"), x);
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_create(ctx, &seq);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_add(seq, fill, q);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_add(seq, tr, q2);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_ensure_bound(seq);
+	if (rc == CLQ_SUCCESS) {
+		struct clq_event *e = NULL;
+
+		rc = clq_sequence_run(seq, q, NULL, 0, &e);
+		if (rc == CLQ_SUCCESS)
+			rc = clq_event_wait(e);
+		clq_event_unref(e);
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 2, out_shape,
+					   NULL, &h);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_get(
+			clq_slot_get_array(clq_operation_get_slot(tr, "out")),
+			q, h);
+	if (rc == CLQ_SUCCESS) {
+		const float *y = clq_host_array_data(h);
+
+		for (size_t i = 0; i < rows * cols; i++)
+			if (y[i] != 3.0f)
+				rc = WRONG_RESULT;
+	}
+	if (rc < 0 && q2) {
+		/* a failed command may leave the other queue running */
+		clq_queue_finish(q);
+		clq_queue_finish(q2);
+	}
+	clq_host_array_unref(h);
+	clq_sequence_unref(seq);
+	clq_operation_unref(fill);
+	clq_operation_unref(tr);
+	clq_dimension_unref(d[0]);
+	clq_dimension_unref(d[1]);
+	clq_queue_unref(q2);
+	close_queue(ctx, q);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ loop */
 
 static void
@@ -1334,6 +1417,12 @@ START_TEST(compose)
 }
 END_TEST
 
+START_TEST(kernel_ops)
+{
+	run_scenario("kernelops", scenario_kernel_ops);
+}
+END_TEST
+
 START_TEST(ordering)
 {
 	run_scenario("auto", scenario_order_auto);
@@ -1372,6 +1461,7 @@ main(void)
 	tcase_add_test(tc, pool);
 	tcase_add_test(tc, slots);
 	tcase_add_test(tc, sequence);
+	tcase_add_test(tc, kernel_ops);
 	tcase_add_test(tc, compose);
 	tcase_add_test(tc, tune);
 	suite_add_tcase(s, tc);

@@ -97,8 +97,10 @@ extern "C" {
  * registered compounds and aliases, and its children's other slots,
  * named "child:slot".
  *
- * Not yet in this header (later steps): replay through
- * `cl_khr_command_buffer`, and operations for clq's own kernels.
+ * **Replay.** A run with the plan made enqueues the children and nothing
+ * else; it does not go through `cl_khr_command_buffer`, which on PoCL 3.1
+ * (its version 0.9.0) cost more host time per replay than plain enqueues
+ * (tests/bench/bench-command-buffer.c), and which NVIDIA's driver lacks.
  *
  * **Ownership.** A slot holds its dimensions and its bound array; an
  * operation holds its slots (and owns its user data: its `destroy`
@@ -640,6 +642,134 @@ clq_sequence_get_slot(const struct clq_sequence *seq, const char *name);
 CLQ_EXPORT int
 clq_sequence_as_operation(struct clq_sequence *seq, const char *name,
 			  struct clq_operation **op_out);
+
+/*
+ * Operations for clq's own kernels. Each builds its kernel's program once,
+ * from the source embedded in the library (so a file of the same name on
+ * the search path does not replace it), and makes its slots from the
+ * dimensions it is given; bind them, or let a sequence allocate them
+ * (clq_sequence_ensure_bound()). Tunable launch parameters (a work-group
+ * size, a tile) are creation arguments, 0 asking for the default.
+ * Running one such operation from several threads at once is safe (the
+ * kernel's lock orders the argument setting, see @ref program).
+ */
+
+/** The work-group size clq_operation_create_fill() and
+ *  clq_operation_create_scale() use when given 0, capped by the kernel's
+ *  limit (clq_kernel_get_work_group_size()). */
+#define CLQ_KERNEL_OP_DEFAULT_WORK_GROUP 256
+
+/** The tile clq_operation_create_transpose() uses when given 0: that of
+ *  cl/transpose.cl built without -DTRANSPOSE_TILE. */
+#define CLQ_KERNEL_OP_DEFAULT_TILE 16
+
+/**
+ * Creates an operation that sets every element of a float array to one
+ * value (cl/fill.cl), named "fill".
+ *
+ * Its one slot, "out", is #CLQ_DTYPE_FLOAT32 with the given dimensions
+ * and #CLQ_ACCESS_WRITE. A run writes `value` to every element of the
+ * bound array's memory, its padding included (padding values are
+ * undefined anyway, see @ref array; katsdpsigproc's `Fill` does the
+ * same), as one launch of `ceil(n / work_group_size)` work-groups, where
+ * `n` is the padded element count. A run refuses an array whose padded
+ * element count does not fit in a `cl_uint` (the kernel's `n`) with
+ * #CLQ_ERROR_OVERFLOW.
+ *
+ * The caller owns the returned reference; the operation holds its slot,
+ * its program and kernel, and through them the context.
+ * @param ctx the context the kernel is built for
+ * @param ndim the number of axes, 1 to #CLQ_MAX_DIMS
+ * @param dimensions `ndim` dimensions, outermost first; the slot holds a
+ *        reference to each
+ * @param value the value written, as a 32-bit float
+ * @param work_group_size work-items per work-group, from 1 to the
+ *        kernel's limit (clq_kernel_get_work_group_size() of `fill`); 0
+ *        for #CLQ_KERNEL_OP_DEFAULT_WORK_GROUP (capped by that limit)
+ * @param op_out receives the operation; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers or
+ *         `ndim` outside 1..#CLQ_MAX_DIMS; #CLQ_ERROR_OVERFLOW when the
+ *         element count (the product of the sizes) does not fit in a
+ *         `cl_uint`; #CLQ_ERROR_LOCAL_SIZE for a work-group size above
+ *         the device's or the kernel's limit (the log says both);
+ *         `CL_OUT_OF_HOST_MEMORY`; an OpenCL code from building the
+ *         program (its log goes to the log handler).
+ */
+CLQ_EXPORT int
+clq_operation_create_fill(struct clq_context *ctx, size_t ndim,
+			  struct clq_dimension *const *dimensions, float value,
+			  size_t work_group_size,
+			  struct clq_operation **op_out);
+
+/**
+ * Creates an operation that applies `x = a * x + b`, `iters` times, to
+ * every element of a float array in place (cl/scale.cl), named "scale".
+ *
+ * Its one slot, "data", is #CLQ_DTYPE_FLOAT32 with the given dimensions
+ * and #CLQ_ACCESS_READ_WRITE. As clq_operation_create_fill(), a run
+ * covers the bound array's whole memory, padding included, in one
+ * launch, and refuses a padded element count above `CL_UINT_MAX` with
+ * #CLQ_ERROR_OVERFLOW. Results are those of the device's single-precision
+ * arithmetic (which may contract `a * x + b` into one fused operation).
+ *
+ * The caller owns the returned reference.
+ * @param ctx the context the kernel is built for
+ * @param ndim the number of axes, 1 to #CLQ_MAX_DIMS
+ * @param dimensions `ndim` dimensions, outermost first
+ * @param a the factor
+ * @param b the offset
+ * @param iters how many times the update is applied; 0 leaves the data
+ *        as it is (the kernel still runs)
+ * @param work_group_size as for clq_operation_create_fill(), for the
+ *        kernel `scale`
+ * @param op_out receives the operation; NULL on failure
+ * @return as clq_operation_create_fill().
+ */
+CLQ_EXPORT int
+clq_operation_create_scale(struct clq_context *ctx, size_t ndim,
+			   struct clq_dimension *const *dimensions, float a,
+			   float b, uint32_t iters, size_t work_group_size,
+			   struct clq_operation **op_out);
+
+/**
+ * Creates an operation that transposes a float matrix (cl/transpose.cl),
+ * named "transpose": `out[c][r] = in[r][c]`.
+ *
+ * Its slots: "in", #CLQ_DTYPE_FLOAT32 of dimensions (`rows`, `cols`),
+ * #CLQ_ACCESS_READ; and "out", #CLQ_DTYPE_FLOAT32 of dimensions (`cols`,
+ * `rows`), #CLQ_ACCESS_WRITE: the same two dimension objects, swapped, so
+ * that the two slots always agree on the sizes (and a padding constraint
+ * on either dimension applies to both slots). The arrays may be padded:
+ * each row stride comes from the bound array's padded shape at each run,
+ * and only the `rows` x `cols` elements are read and the `cols` x `rows`
+ * written (never the padding). Any sizes work, multiples of the tile or
+ * not: the launch is (`cols`, `rows`) rounded up to multiples of `tile`,
+ * in `tile` x `tile` work-groups that each move one tile through local
+ * memory (`tile` x (`tile` + 1) floats). A run refuses a padded row
+ * length above `CL_UINT_MAX` with #CLQ_ERROR_OVERFLOW.
+ *
+ * The program is built with `-DTRANSPOSE_TILE=<tile>`. The caller owns
+ * the returned reference.
+ * @param ctx the context the kernel is built for
+ * @param rows the input's outer axis, the output's inner one
+ * @param cols the input's inner axis, the output's outer one
+ * @param tile the tile's side in elements (work-groups are `tile` x
+ *        `tile`); 0 for #CLQ_KERNEL_OP_DEFAULT_TILE
+ * @param op_out receives the operation; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers;
+ *         #CLQ_ERROR_OVERFLOW when `rows` or `cols` does not fit in a
+ *         `cl_uint`; #CLQ_ERROR_LOCAL_SIZE when a `tile` x `tile`
+ *         work-group exceeds the device's per-axis or total limit, or
+ *         the built kernel's; #CLQ_ERROR_OUT_OF_RANGE when the tile's
+ *         local memory exceeds the device's (the log says the sizes);
+ *         `CL_OUT_OF_HOST_MEMORY`; an OpenCL code from building the
+ *         program.
+ */
+CLQ_EXPORT int
+clq_operation_create_transpose(struct clq_context *ctx,
+			       struct clq_dimension *rows,
+			       struct clq_dimension *cols, size_t tile,
+			       struct clq_operation **op_out);
 
 /** @} */
 
