@@ -789,6 +789,22 @@ void clq__order_seen(struct clq_event *e, int status);
 uint64_t clq__order_finish_begin(struct clq_queue *q);
 /* clFinish(q) returned: the commands up to `seq` have ended. */
 void clq__order_finished(struct clq_queue *q, uint64_t seq);
+/*
+ * The context's live queues, for clq_context_finish(): each one's handle
+ * (held; drop with clq__queue_handle_drop()), slot and newest sequence
+ * number, taken under the ordering lock, in a malloc'ed array (NULL when
+ * there are none). CL_OUT_OF_HOST_MEMORY.
+ */
+struct clq__live_queue {
+	struct clq__queue_handle *handle;
+	unsigned slot;
+	uint64_t seq;
+};
+int clq__order_live_queues(struct clq_context *ctx,
+			   struct clq__live_queue **queues_out, size_t *n_out);
+/* The commands of `slot` up to `seq` have ended (a finish returned). */
+void
+clq__order_slot_finished(struct clq_context *ctx, unsigned slot, uint64_t seq);
 /* Attaches a new array to its root buffer's record; CL_OUT_OF_HOST_MEMORY. */
 int clq__order_array_add(struct clq_device_array *a);
 void clq__order_array_remove(struct clq_device_array *a);

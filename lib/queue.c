@@ -134,7 +134,7 @@ clq_queue_unref(struct clq_queue *queue)
 void
 clq__queue_handle_drop(struct clq__queue_handle *h)
 {
-	if (!clq__ref_put(&h->refs))
+	if (!h || !clq__ref_put(&h->refs))
 		return;
 	/* clReleaseCommandQueue flushes; enqueued commands still run. */
 	clReleaseCommandQueue(h->cl);
@@ -642,15 +642,15 @@ clq_queue_flush(struct clq_queue *queue)
  * ended either way, and a failed one's event says so.
  */
 static int
-finish_status(struct clq_queue *queue, cl_int err)
+finish_status(struct clq_context *ctx, const char *function, cl_int err)
 {
 	if (err == CL_SUCCESS || err == CL_INVALID_COMMAND_QUEUE ||
 	    err == CL_OUT_OF_RESOURCES || err == CL_OUT_OF_HOST_MEMORY)
-		return clq__check(queue->ctx, err, "clFinish");
-	clq__log(queue->ctx, CLQ_LOG_INFO,
-		 "clq_queue_finish: clFinish returned %s, the status of a "
-		 "command of the queue that failed; every command has ended",
-		 clq_error_name(err));
+		return clq__check(ctx, err, "clFinish");
+	clq__log(ctx, CLQ_LOG_INFO,
+		 "%s: clFinish returned %s, the status of a command of the "
+		 "queue that failed; every command has ended",
+		 function, clq_error_name(err));
 	return CLQ_SUCCESS;
 }
 
@@ -663,9 +663,37 @@ clq_queue_finish(struct clq_queue *queue)
 	if (!queue)
 		return clq__invalid(NULL, "clq_queue_finish", "queue is NULL");
 	seq = clq__order_finish_begin(queue);
-	rc = finish_status(queue, clFinish(queue->cl));
+	rc = finish_status(queue->ctx, "clq_queue_finish", clFinish(queue->cl));
 	clq__failsafe_sweep(queue->ctx);
 	if (rc == CLQ_SUCCESS)
 		clq__order_finished(queue, seq);
 	return rc;
+}
+
+int
+clq_context_finish(struct clq_context *ctx)
+{
+	static const char fn[] = "clq_context_finish";
+	struct clq__live_queue *queues;
+	size_t n;
+	int rc, first = CLQ_SUCCESS;
+
+	if (!ctx)
+		return clq__invalid(NULL, fn, "ctx is NULL");
+	if ((rc = clq__order_live_queues(ctx, &queues, &n)) < 0)
+		return rc;
+	/* Every queue, even after one fails: the call promises that what
+	 * was enqueued on all of them has ended. */
+	for (size_t i = 0; i < n; i++) {
+		rc = finish_status(ctx, fn, clFinish(queues[i].handle->cl));
+		if (rc == CLQ_SUCCESS)
+			clq__order_slot_finished(ctx, queues[i].slot,
+						 queues[i].seq);
+		else if (first == CLQ_SUCCESS)
+			first = rc;
+		clq__queue_handle_drop(queues[i].handle);
+	}
+	free(queues);
+	clq__failsafe_sweep(ctx);
+	return first;
 }

@@ -74,6 +74,29 @@ CLQ_EXPORT cl_context clq_context_get_cl(const struct clq_context *ctx);
 CLQ_EXPORT void clq_context_set_log_handler(struct clq_context *ctx,
 					    clq_log_fn fn, void *user_data);
 
+/**
+ * Blocks until every command enqueued so far on every queue of the context
+ * has ended (completed or failed), as CUDA's cudaDeviceSynchronize().
+ *
+ * The queues are those alive when the call starts: made by
+ * clq_queue_create(), clq_queue_create_tuning() or clq_queue_wrap() and
+ * not yet released by their last clq_queue_unref() (a released queue's
+ * commands still run; wait for their events). Commands enqueued by other
+ * threads after the call started may or may not be waited for. Each queue
+ * is finished as clq_queue_finish() finishes it, so a failed command does
+ * not make the call fail (wait for its event to learn of it), and commands
+ * that other code enqueued on a wrapped queue are waited for too. In
+ * #CLQ_ORDERING_CHECK the finished commands count as seen to end (see
+ * @ref order), as after clq_queue_finish().
+ *
+ * Thread safety: may be called from any thread, while others enqueue.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         `CL_OUT_OF_HOST_MEMORY`; the first of clFinish's own errors
+ *         (`CL_INVALID_COMMAND_QUEUE`, `CL_OUT_OF_RESOURCES`,
+ *         `CL_OUT_OF_HOST_MEMORY`), after every queue was finished.
+ */
+CLQ_EXPORT int clq_context_finish(struct clq_context *ctx);
+
 /** @} */
 
 #ifdef __cplusplus
