@@ -1360,6 +1360,111 @@ START_TEST(tuning_failed_command)
 }
 END_TEST
 
+/* Writes each work-item's global id, plus 1000 times its offset, at its
+ * place in a 2-D array of WIDTH columns. */
+#define OFFSET_WIDTH 8
+static const char offset_source[] =
+	"__kernel void ids(__global int *o)\n"
+	"{\n"
+	"	size_t x = get_global_id(0), y = get_global_id(1);\n"
+	"	o[y * 8 + x] = (int)(y * 8 + x) +\n"
+	"		1000 * (int)(get_global_offset(0) + "
+	"get_global_offset(1));\n"
+	"}\n";
+
+/* The offset moves the work-items, only them, and the group ids are
+ * as without one. */
+START_TEST(kernel_offset_moves_the_range)
+{
+	const size_t shape[2] = {6, OFFSET_WIDTH};
+	const size_t offset[2] = {3, 2}, global[2] = {4, 3}, local[2] = {2, 1};
+	struct clq_program *p = build(offset_source, NULL);
+	struct clq_kernel *k = kernel_of(p, "ids");
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	struct clq_event *ev = NULL;
+	struct clq_arg args[1];
+	cl_int minus = -1;
+	const int *o;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 2,
+					     shape, NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 2, shape,
+					   NULL, &h));
+	ck_assert_ok(clq_device_array_fill(a, q, &minus, NULL, 0, NULL));
+	args[0] = CLQ_ARG_OUT(a);
+	ck_assert_ok(clq_queue_enqueue_kernel_offset(
+		q, k, args, 1, 2, offset, global, local, NULL, 0, &ev));
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	o = clq_host_array_data(h);
+	for (int y = 0; y < 6; y++) {
+		for (int x = 0; x < OFFSET_WIDTH; x++) {
+			int inside = x >= 3 && x < 7 && y >= 2 && y < 5;
+
+			ck_assert_int_eq(o[y * OFFSET_WIDTH + x],
+					 inside ? y * OFFSET_WIDTH + x + 5000
+						: -1);
+		}
+	}
+	/* A NULL offset is none: the same as clq_queue_enqueue_kernel(). */
+	ck_assert_ok(clq_queue_enqueue_kernel_offset(
+		q, k, args, 1, 2, NULL, global, NULL, NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	ck_assert_int_eq(o[0], 0);
+	ck_assert_int_eq(o[2 * OFFSET_WIDTH + 3], 2 * OFFSET_WIDTH + 3);
+	/* outside the second range: the first launch's */
+	ck_assert_int_eq(o[3 * OFFSET_WIDTH + 3], 3 * OFFSET_WIDTH + 3 + 5000);
+	ck_assert_int_eq(o[5 * OFFSET_WIDTH + 7], -1);
+	clq_event_unref(ev);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+}
+END_TEST
+
+/* Offsets that overflow, and the usual checks, under the new name. */
+START_TEST(kernel_offset_mistakes_refused)
+{
+	const size_t n = 4, big[1] = {SIZE_MAX - 2}, zero[1] = {0};
+	struct clq_program *p = build(offset_source, NULL);
+	struct clq_kernel *k = kernel_of(p, "ids");
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	struct clq_event *ev = (struct clq_event *)&ev;
+	struct clq_arg args[1];
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					     NULL, &a));
+	args[0] = CLQ_ARG_OUT(a);
+	test_log_expect("overflows size_t");
+	ck_assert_rc(clq_queue_enqueue_kernel_offset(q, k, args, 1, 1, big, &n,
+						     NULL, NULL, 0, &ev),
+		     CLQ_ERROR_OVERFLOW);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_null(ev);
+	test_log_expect("clq_queue_enqueue_kernel_offset: a global size is 0");
+	ck_assert_rc(clq_queue_enqueue_kernel_offset(q, k, args, 1, 1, big,
+						     zero, NULL, NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("clq_queue_enqueue_kernel_offset: kernel 'ids' takes");
+	ck_assert_rc(clq_queue_enqueue_kernel_offset(q, k, args, 0, 1, NULL, &n,
+						     NULL, NULL, 0, NULL),
+		     CLQ_ERROR_ARG_COUNT);
+	ck_assert(test_log_seen());
+	test_log_expect(NULL);
+	ck_assert_ok(clq_queue_finish(q));
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+}
+END_TEST
+
 static Suite *
 program_suite(void)
 {
@@ -1406,6 +1511,8 @@ program_suite(void)
 	tcase_add_test(tc, local_memory_argument);
 	tcase_add_test(tc, kernel_waits_for_its_wait_list);
 	tcase_add_test(tc, one_kernel_from_several_threads);
+	tcase_add_test(tc, kernel_offset_moves_the_range);
+	tcase_add_test(tc, kernel_offset_mistakes_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tuning");

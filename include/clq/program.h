@@ -418,6 +418,35 @@ clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
 			 const size_t *local, struct clq_event *const *wait,
 			 size_t n_wait, struct clq_event **event_out);
 
+/**
+ * Enqueues a kernel over an NDRange that starts at a global offset:
+ * clq_queue_enqueue_kernel() with OpenCL's `global_work_offset`, as
+ * PyOpenCL's `global_offset`. Work-item `get_global_id(i)` then runs from
+ * `offset[i]` to `offset[i] + global[i] - 1`; `get_global_offset(i)` is
+ * `offset[i]`; `get_group_id()` and `get_local_id()` are as without an
+ * offset. The offset need not be a multiple of the local size.
+ *
+ * @param queue, kernel, args, n_args, work_dim as for
+ *        clq_queue_enqueue_kernel()
+ * @param offset `work_dim` offsets, or NULL for none (then the same as
+ *        clq_queue_enqueue_kernel())
+ * @param global, local, wait, n_wait, event_out as for
+ *        clq_queue_enqueue_kernel()
+ * @return as clq_queue_enqueue_kernel() (the log names this function),
+ *         and #CLQ_ERROR_OVERFLOW when `offset[i] + global[i]` does not fit
+ *         in `size_t`; a device whose `size_t` is narrower than the
+ *         host's (32-bit address bits) gives OpenCL's
+ *         `CL_INVALID_GLOBAL_OFFSET` for a sum beyond its own.
+ */
+CLQ_EXPORT int
+clq_queue_enqueue_kernel_offset(struct clq_queue *queue,
+				struct clq_kernel *kernel,
+				const struct clq_arg *args, size_t n_args,
+				unsigned work_dim, const size_t *offset,
+				const size_t *global, const size_t *local,
+				struct clq_event *const *wait, size_t n_wait,
+				struct clq_event **event_out);
+
 /** @} */
 
 #ifdef __cplusplus
