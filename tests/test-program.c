@@ -1465,6 +1465,152 @@ START_TEST(kernel_offset_mistakes_refused)
 }
 END_TEST
 
+/* Binaries. */
+
+static const char binary_source[] =
+	"__kernel void k(__global int *o, int v) { o[0] = v * 3 + 1; }\n";
+
+/* Runs `k(o, 7)` of a program on one work-item; returns o[0]. */
+static int
+run_times_three(struct clq_program *p)
+{
+	const size_t one = 1;
+	struct clq_kernel *k = kernel_of(p, "k");
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	cl_int v = 7;
+	struct clq_arg args[2];
+	int value;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &one,
+					     NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &one,
+					   NULL, &h));
+	args[0] = CLQ_ARG_OUT(a);
+	args[1] = CLQ_ARG_VALUE(v);
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k, args, 2, 1, &one, NULL,
+					      NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	value = *(int *)clq_host_array_data(h);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
+	return value;
+}
+
+/* Build, get the binary, build again from it, run: the same result. */
+START_TEST(binary_round_trip)
+{
+	struct clq_program *p = build(binary_source, NULL), *b = NULL;
+	size_t size = 0, again = 0;
+	unsigned char *bytes, small[4];
+
+	ck_assert_int_eq(run_times_three(p), 22);
+	ck_assert_ok(clq_program_get_binary(p, NULL, 0, &size));
+	ck_assert_uint_gt(size, 0);
+	test_log_expect("the buffer given holds 4");
+	ck_assert_rc(clq_program_get_binary(p, small, sizeof(small), &again),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	ck_assert(test_log_seen());
+	ck_assert_uint_eq(again, size);
+	test_log_expect(NULL);
+	bytes = malloc(size);
+	ck_assert_ptr_nonnull(bytes);
+	ck_assert_ok(clq_program_get_binary(p, bytes, size, &again));
+	ck_assert_uint_eq(again, size);
+	clq_program_unref(p);
+
+	ck_assert_ok(clq_program_create_from_binary(test_ctx, bytes, size, NULL,
+						    &b));
+	free(bytes); /* copied */
+	ck_assert_int_eq(clq_program_is_built(b), 1);
+	ck_assert_str_eq(clq_program_get_name(b), "<binary>");
+	ck_assert_int_eq(run_times_three(b), 22);
+	/* A program from a binary has a binary of its own. */
+	ck_assert_ok(clq_program_get_binary(b, NULL, 0, &again));
+	ck_assert_uint_gt(again, 0);
+	clq_program_unref(b);
+}
+END_TEST
+
+START_TEST(binary_mistakes_refused)
+{
+	static const unsigned char junk[64] = "not a binary at all";
+	struct clq_program *p = NULL, *failed = NULL;
+	size_t size = 99;
+
+	test_log_expect("not a program binary for device");
+	ck_assert_rc(clq_program_create_from_binary(test_ctx, junk,
+						    sizeof(junk), NULL, &p),
+		     CL_INVALID_BINARY);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_null(p);
+	test_log_expect("is NULL");
+	ck_assert_rc(
+		clq_program_create_from_binary(test_ctx, NULL, 4, NULL, &p),
+		CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(
+		clq_program_create_from_binary(test_ctx, junk, 0, NULL, &p),
+		CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_program_create_from_binary(NULL, junk, 4, NULL, &p),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(
+		clq_program_create_from_binary(test_ctx, junk, 4, NULL, NULL),
+		CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_program_get_binary(NULL, NULL, 0, &size),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_uint_eq(size, 99); /* nothing to say it in */
+	test_log_expect("*");
+	ck_assert_rc(clq_program_create_from_source(test_ctx, "junk(", NULL,
+						    &failed),
+		     CL_BUILD_PROGRAM_FAILURE);
+	test_log_expect("failed to build");
+	ck_assert_rc(clq_program_get_binary(failed, NULL, 0, &size),
+		     CL_INVALID_PROGRAM_EXECUTABLE);
+	ck_assert(test_log_seen());
+	ck_assert_uint_eq(size, 0);
+	clq_program_unref(failed);
+}
+END_TEST
+
+/* IL only where the device takes it; elsewhere a specific refusal. */
+START_TEST(il_where_supported)
+{
+	static const unsigned char junk[32] = {0x03, 0x02, 0x23, 0x07};
+	struct clq_device *dev = clq_context_get_device(test_ctx);
+	char versions[256] = "";
+	size_t len = 0;
+	int takes_il;
+	struct clq_program *p = NULL;
+	int rc;
+
+	/* clGetDeviceInfo(CL_DEVICE_IL_VERSION), an OpenCL 2.1 query */
+	if (clGetDeviceInfo(clq_device_get_cl(dev), 0x105B,
+			    sizeof(versions) - 1, versions, &len) != CL_SUCCESS)
+		len = 0;
+	takes_il = len > 1 && versions[0] &&
+		   clq_device_get_opencl_version_number(dev) >= 210;
+	test_log_expect(takes_il ? "*" : "IL");
+	rc = clq_program_create_from_il(test_ctx, junk, sizeof(junk), NULL, &p);
+	if (takes_il) {
+		/* a module the driver cannot read: its own error */
+		ck_assert_int_lt(rc, 0);
+		ck_assert_int_ne(rc, CLQ_ERROR_NOT_SUPPORTED);
+	} else {
+		ck_assert_rc(rc, CLQ_ERROR_NOT_SUPPORTED);
+		ck_assert(test_log_seen());
+	}
+	ck_assert_ptr_null(p);
+	test_log_expect("is NULL");
+	ck_assert_rc(clq_program_create_from_il(test_ctx, NULL, 4, NULL, &p),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_program_create_from_il(test_ctx, junk, 4, NULL, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+}
+END_TEST
+
 static Suite *
 program_suite(void)
 {
@@ -1479,6 +1625,9 @@ program_suite(void)
 	tcase_add_test(tc, failed_build_keeps_its_log);
 	tcase_add_test(tc, bad_options_refused);
 	tcase_add_test(tc, program_bad_arguments);
+	tcase_add_test(tc, binary_round_trip);
+	tcase_add_test(tc, binary_mistakes_refused);
+	tcase_add_test(tc, il_where_supported);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("search");

@@ -112,7 +112,9 @@ extern "C" {
 	X(CLQ_ERROR_PADDING, -4023,                                         \
 	  "the array's padding does not satisfy its dimensions")            \
 	X(CLQ_ERROR_UNBOUND, -4024, "a slot is not bound to an array")      \
-	X(CLQ_ERROR_DUPLICATE, -4025, "the name is already taken")
+	X(CLQ_ERROR_DUPLICATE, -4025, "the name is already taken")          \
+	X(CLQ_ERROR_NOT_SUPPORTED, -4030,                                   \
+	  "the device, driver or object does not support this")
 
 #define CLQ__STATUS_ENUM(name, value, message) name = (value),
 
@@ -137,9 +139,9 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
 /** @var CLQ_ERROR_OUT_OF_RANGE
  * A device index past the last device, an array region that does not lie
  * inside its array, an alias that does not fit in its buffer, an array
- * larger than the device's largest allocation, or a kernel launch whose
+ * larger than the device's largest allocation, a kernel launch whose
  * `__local` memory (its CLQ_ARG_LOCAL() arguments and its own) exceeds the
- * device's. */
+ * device's, or a buffer too small for clq_program_get_binary(). */
 /** @var CLQ_ERROR_CONTEXT_MISMATCH
  * Objects of two contexts were combined: a queue, array, kernel or event
  * of one with another's, or two events whose clocks need not agree. */
@@ -215,6 +217,10 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
  * bound; the log names the operation and the slot; nothing was enqueued. */
 /** @var CLQ_ERROR_DUPLICATE
  * clq_operation_add_slot() was given a name the operation already has. */
+/** @var CLQ_ERROR_NOT_SUPPORTED
+ * The device, the driver or the object cannot do what was asked:
+ * clq_program_create_from_il() on a device older than OpenCL 2.1 or that
+ * reports no IL version. The log says which. */
 
 /**
  * Describes a status code in a short English phrase.

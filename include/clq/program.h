@@ -146,6 +146,84 @@ clq_program_create_from_file(struct clq_context *ctx, const char *name,
 			     const char *options,
 			     struct clq_program **program_out);
 
+/**
+ * Builds a program from a binary that clq_program_get_binary() gave, on
+ * the same device and driver (a cache of built programs, say): OpenCL's
+ * `clCreateProgramWithBinary` then `clBuildProgram`. The binary is copied;
+ * the caller keeps it.
+ *
+ * Only `options` reach `clBuildProgram`: clq's own (program.h, **Build**)
+ * were compiled into the binary. Argument info is read where the driver
+ * keeps it in binaries; where it does not (PoCL 3.1), the kernels check
+ * their arguments' sizes only, as without `-cl-kernel-arg-info` (see
+ * **Arguments** above). The program's name is `<binary>`.
+ * @param ctx the context whose device runs the program
+ * @param binary `size` bytes
+ * @param size the binary's size in bytes, not 0
+ * @param options build options, or NULL
+ * @param program_out as for clq_program_create_from_source()
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers or a
+ *         zero size; `CL_INVALID_BINARY` for bytes that are not a binary
+ *         for this device (the log says so); `CL_BUILD_PROGRAM_FAILURE`
+ *         with the program handed back, as for source; another OpenCL
+ *         code from `clCreateProgramWithBinary` or `clBuildProgram`.
+ */
+CLQ_EXPORT int
+clq_program_create_from_binary(struct clq_context *ctx, const void *binary,
+			       size_t size, const char *options,
+			       struct clq_program **program_out);
+
+/**
+ * Copies the program's device binary (`CL_PROGRAM_BINARIES`), which
+ * clq_program_create_from_binary() builds again on the same device and
+ * driver without compiling the source.
+ *
+ * Call once with `binary` NULL to learn the size, then with a buffer of at
+ * least that size. A binary is specific to the device and the driver
+ * version: key a cache of them on clq_device_get_name() and
+ * clq_device_get_driver_version().
+ * @param program a built program
+ * @param binary where the binary goes, or NULL to ask for its size only
+ * @param size the bytes at `binary`
+ * @param size_out receives the binary's size in bytes (0 on failure)
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL program or
+ *         `size_out`; `CL_INVALID_PROGRAM_EXECUTABLE` for a program whose
+ *         build failed; #CLQ_ERROR_OUT_OF_RANGE when `size` is smaller
+ *         than the binary (`*size_out` says how large, nothing is
+ *         written); #CLQ_ERROR_NOT_SUPPORTED when the driver gives no
+ *         binary; an OpenCL code from `clGetProgramInfo`.
+ * Thread-safe.
+ */
+CLQ_EXPORT int
+clq_program_get_binary(const struct clq_program *program, void *binary,
+		       size_t size, size_t *size_out);
+
+/**
+ * Builds a program from an intermediate language (SPIR-V) module, on
+ * devices that take one: OpenCL 2.1 or later, with a non-empty
+ * `CL_DEVICE_IL_VERSION` (OpenCL 3.0 makes IL optional; NVIDIA's and
+ * PoCL 3.1's CPU device list none). clq, built against the OpenCL 1.2
+ * API, finds `clCreateProgramWithIL` in the loaded OpenCL library at run
+ * time (else the `cl_khr_il_program` entry point), so it still loads with
+ * an OpenCL 1.2 loader. Only `options` reach `clBuildProgram`, as for
+ * binaries. The program's name is `<IL>`.
+ * @param ctx the context whose device runs the program
+ * @param il `size` bytes of the module
+ * @param size its size in bytes, not 0
+ * @param options build options, or NULL
+ * @param program_out as for clq_program_create_from_source()
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers or a
+ *         zero size; #CLQ_ERROR_NOT_SUPPORTED, before any OpenCL call that
+ *         could fail, when the device is older than OpenCL 2.1, reports no
+ *         IL version, or the loader has no such function (the log says
+ *         which); `CL_BUILD_PROGRAM_FAILURE` as for source; another OpenCL
+ *         code (`CL_INVALID_VALUE` for a module the driver cannot read).
+ */
+CLQ_EXPORT int
+clq_program_create_from_il(struct clq_context *ctx, const void *il, size_t size,
+			   const char *options,
+			   struct clq_program **program_out);
+
 /** Adds a reference. @return `program`. */
 CLQ_EXPORT struct clq_program *clq_program_ref(struct clq_program *program);
 
