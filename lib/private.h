@@ -541,6 +541,10 @@ void clq__device_spec_free(struct clq__device_spec *spec);
  */
 int clq__pyopencl_index(const char *answer, size_t *index_out);
 
+/* The device of an OpenCL id, a new reference; CLQ_ERROR_NO_DEVICE (not
+ * logged) for an id no platform lists (a sub-device), or an OpenCL code. */
+int clq__device_of_cl(cl_device_id id, struct clq_device **device_out);
+
 /* Events (event.c). */
 
 /* Whether the command of `ev` has ended: complete, failed (a negative

@@ -110,6 +110,41 @@ clq_device_array_create_alias(struct clq_context *ctx, cl_mem buffer,
 			      const size_t *shape, const size_t *padded_shape,
 			      struct clq_device_array **array_out);
 
+/**
+ * Describes a buffer made by other code (a library's output, a user's own
+ * `clCreateBuffer`) as a device array of the given dtype and shapes, so
+ * that clq transfers, copies, fills and kernels can use it.
+ *
+ * The buffer is retained, never owned: the creator keeps (and releases)
+ * its own reference, in any order with the array's last unref. Unlike
+ * clq_device_array_create_alias(), no sub-buffer is made: the array is
+ * the buffer itself (clq_device_array_get_cl() returns it), starting at
+ * its first byte. A sub-buffer may be wrapped too: it counts as an alias
+ * of the buffer it lies in (its rectangular copies and its ordering go to
+ * that buffer, at its offset). The buffer must hold the padded shape:
+ * `clq_dtype_size(dtype)` times the product of `padded_shape` bytes, or
+ * more (the rest is not the array's).
+ * @param ctx the context whose OpenCL context the buffer belongs to
+ * @param buffer an OpenCL buffer
+ * @param dtype, ndim, shape, padded_shape the array, as for
+ *        clq_device_array_create()
+ * @param array_out receives the array; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers and
+ *         bad descriptions, as clq_device_array_create();
+ *         #CLQ_ERROR_OVERFLOW; #CLQ_ERROR_CONTEXT_MISMATCH for a buffer of
+ *         another OpenCL context; #CLQ_ERROR_NOT_SUPPORTED for a memory
+ *         object that is not a buffer (an image); #CLQ_ERROR_OUT_OF_RANGE
+ *         when the buffer is smaller than the array (the log gives both
+ *         sizes); `CL_OUT_OF_HOST_MEMORY`; an OpenCL code from
+ *         `clGetMemObjectInfo`.
+ * Thread-safe.
+ */
+CLQ_EXPORT int
+clq_device_array_wrap(struct clq_context *ctx, cl_mem buffer,
+		      enum clq_dtype dtype, size_t ndim, const size_t *shape,
+		      const size_t *padded_shape,
+		      struct clq_device_array **array_out);
+
 /** Adds a reference. @return `array`. */
 CLQ_EXPORT struct clq_device_array *
 clq_device_array_ref(struct clq_device_array *array);

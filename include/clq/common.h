@@ -141,10 +141,13 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
  * inside its array, an alias that does not fit in its buffer, an array
  * larger than the device's largest allocation, a kernel launch whose
  * `__local` memory (its CLQ_ARG_LOCAL() arguments and its own) exceeds the
- * device's, or a buffer too small for clq_program_get_binary(). */
+ * device's, a buffer too small for clq_program_get_binary(), or a buffer
+ * smaller than the array clq_device_array_wrap() describes on it. */
 /** @var CLQ_ERROR_CONTEXT_MISMATCH
  * Objects of two contexts were combined: a queue, array, kernel or event
- * of one with another's, or two events whose clocks need not agree. */
+ * of one with another's, or two events whose clocks need not agree; or
+ * an OpenCL object of another OpenCL context, or a device outside it, was
+ * given to a wrap function (clq_queue_wrap()...). */
 /** @var CLQ_ERROR_SHAPE_MISMATCH
  * A transfer or copy between arrays of different shapes (or, for regions,
  * different numbers of axes). */
@@ -220,7 +223,9 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
 /** @var CLQ_ERROR_NOT_SUPPORTED
  * The device, the driver or the object cannot do what was asked:
  * clq_program_create_from_il() on a device older than OpenCL 2.1 or that
- * reports no IL version. The log says which. */
+ * reports no IL version; clq_queue_wrap() of an out-of-order or
+ * device-side queue; clq_device_array_wrap() of a memory object that is
+ * not a buffer. The log says which. */
 
 /**
  * Describes a status code in a short English phrase.
