@@ -318,6 +318,10 @@ enum clq__host_strategy {
 	CLQ__HOST_ALIGNED,  /* page-aligned malloc */
 	CLQ__HOST_MAPPED,   /* ALLOC_HOST_PTR buffer, mapped for life */
 	CLQ__HOST_REMAPPED, /* ALLOC_HOST_PTR buffer, unmapped around copies */
+	/* caller memory under a USE_HOST_PTR buffer, mapped for life
+	 * (clq_host_array_register()); `pinned` NULL where the driver
+	 * would not map it in place */
+	CLQ__HOST_REGISTERED,
 };
 
 /* A host array's newest async transfer on one queue. */

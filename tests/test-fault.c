@@ -944,8 +944,9 @@ scenario_interop(void)
 	struct clq_program *p = NULL, *b = NULL;
 	struct clq_kernel *k = NULL;
 	struct clq_device_array *a = NULL;
-	struct clq_host_array *h = NULL;
+	struct clq_host_array *h = NULL, *reg = NULL;
 	struct clq_event *w = NULL, *m = NULL;
+	float *mem = aligned_alloc(4096, 4096);
 	cl_context raw = NULL;
 	cl_command_queue rq = NULL;
 	cl_mem buf = NULL;
@@ -979,6 +980,11 @@ scenario_interop(void)
 	if (rc == CLQ_SUCCESS)
 		rc = clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &n, NULL,
 					   &h);
+	if (rc == CLQ_SUCCESS && !mem)
+		rc = CL_OUT_OF_HOST_MEMORY;
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_register(ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, mem, &reg);
 	if (rc == CLQ_SUCCESS)
 		rc = clq_program_create_from_source(ctx, add_source, NULL, &p);
 	if (rc == CLQ_SUCCESS &&
@@ -996,8 +1002,9 @@ scenario_interop(void)
 					 CLQ_ARG_VALUE(count)};
 
 		for (size_t i = 0; i < n; i++)
-			((float *)clq_host_array_data(h))[i] = (float)i;
-		if ((rc = clq_device_array_set(a, q, h)) == CLQ_SUCCESS)
+			mem[i] = (float)i;
+		rc = clq_device_array_set_async(a, q, reg, NULL, 0, NULL);
+		if (rc == CLQ_SUCCESS)
 			rc = clq_queue_enqueue_kernel_offset(
 				q, k, args, 3, 1, &offset, &global, NULL, NULL,
 				0, NULL);
@@ -1020,6 +1027,7 @@ scenario_interop(void)
 			rc = WRONG_RESULT;
 	if (rq)
 		clFinish(rq);
+	clq_host_array_unref(reg);
 	free(bin);
 	clq_event_unref(m);
 	clq_event_unref(w);
@@ -1039,6 +1047,7 @@ scenario_interop(void)
 	if (raw)
 		clReleaseContext(raw);
 	clq_device_unref(dev);
+	free(mem); /* unregistered by the unref, its transfer having ended */
 	return rc;
 }
 

@@ -3,6 +3,7 @@
  * Wrapping OpenCL objects made by other code: contexts, queues, buffers
  * and events, each retained and never owned.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -574,6 +575,179 @@ START_TEST(wrapped_objects_and_check)
 }
 END_TEST
 
+/* Registered host memory. */
+
+/* Whether the test platform is one whose mapped buffers clq counts as
+ * pinned (array.h). */
+static int
+pins_mapped_buffers(void)
+{
+	struct clq_device *d = clq_context_get_device(test_ctx);
+	const char *platform = clq_device_get_platform_name(d);
+
+	return strstr(platform, "NVIDIA") != NULL ||
+	       (strstr(platform, "AMD") != NULL &&
+		clq_device_get_type(d) == CLQ_DEVICE_TYPE_GPU);
+}
+
+static void *
+aligned_memory(size_t bytes)
+{
+	void *p = NULL;
+
+	ck_assert_int_eq(posix_memalign(&p, 4096, bytes), 0);
+	return p;
+}
+
+static atomic_int buffer_released;
+
+static void CL_CALLBACK
+note_release(cl_mem m, void *data)
+{
+	(void)m;
+	(void)data;
+	atomic_store(&buffer_released, 1);
+}
+
+/* Caller memory in, device, caller memory out: the same values, at the
+ * caller's addresses, padding left alone. */
+START_TEST(registered_round_trip)
+{
+	const size_t shape[2] = {3, 5}, padded[2] = {3, 8};
+	float *in = aligned_memory(3 * 8 * sizeof(float));
+	float *out = aligned_memory(3 * 8 * sizeof(float));
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *hin = NULL, *hout = NULL;
+	struct clq_event *ev = NULL;
+
+	for (int i = 0; i < 24; i++) {
+		in[i] = (float)i * 0.5f;
+		out[i] = -1.0f;
+	}
+	ck_assert_ok(clq_host_array_register(test_ctx, CLQ_DTYPE_FLOAT32, 2,
+					     shape, padded, in, &hin));
+	ck_assert_ok(clq_host_array_register(test_ctx, CLQ_DTYPE_FLOAT32, 2,
+					     shape, padded, out, &hout));
+	ck_assert_ptr_eq(clq_host_array_data(hin), in);
+	ck_assert_ptr_eq(clq_host_array_data(hout), out);
+	ck_assert_int_eq(clq_host_array_is_registered(hin), 1);
+	/* PoCL maps page-aligned memory in place: a buffer, not pinned */
+	ck_assert_ptr_nonnull(clq_host_array_get_cl(hin));
+	ck_assert_int_eq(clq_host_array_is_pinned(hin), pins_mapped_buffers());
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 2,
+					     shape, NULL, &a));
+	ck_assert_ok(clq_device_array_set_async(a, q, hin, NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get_async(a, q, hout, NULL, 0, &ev));
+	ck_assert_ok(clq_event_wait(ev));
+	for (int r = 0; r < 3; r++)
+		for (int c = 0; c < 8; c++)
+			ck_assert(out[r * 8 + c] ==
+				  (c < 5 ? in[r * 8 + c] : -1.0f));
+	/* the memory is the array: a change is the next transfer's */
+	in[0] = 42.0f;
+	ck_assert_ok(clq_device_array_set(a, q, hin));
+	ck_assert_ok(clq_device_array_get(a, q, hout));
+	ck_assert(out[0] == 42.0f);
+	/* every transfer has ended: the last unref unregisters at once */
+	atomic_store(&buffer_released, 0);
+	ck_assert_int_eq(
+		clSetMemObjectDestructorCallback(clq_host_array_get_cl(hin),
+						 note_release, NULL),
+		CL_SUCCESS);
+	clq_event_unref(ev);
+	clq_host_array_unref(hin);
+	ck_assert_int_eq(atomic_load(&buffer_released), 1);
+	clq_host_array_unref(hout);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	free(in);
+	free(out);
+}
+END_TEST
+
+/* The array, dropped at once, stays registered until its transfer (held
+ * back by a user event) completes, and is unregistered then. */
+START_TEST(unregistered_after_last_transfer)
+{
+	const size_t n = 256;
+	float *mem = aligned_memory(n * sizeof(float));
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL, *back = NULL;
+	struct clq_event *gate = test_user_event_new(), *ev = NULL;
+	cl_mem buffer;
+
+	for (size_t i = 0; i < n; i++)
+		mem[i] = (float)i;
+	ck_assert_ok(clq_host_array_register(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, mem, &h));
+	buffer = clq_host_array_get_cl(h);
+	ck_assert_ptr_nonnull(buffer);
+	atomic_store(&buffer_released, 0);
+	ck_assert_int_eq(
+		clSetMemObjectDestructorCallback(buffer, note_release, NULL),
+		CL_SUCCESS);
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &a));
+	ck_assert_ok(clq_device_array_set_async(a, q, h, &gate, 1, &ev));
+	clq_host_array_unref(h);
+	ck_assert_ok(clq_queue_flush(q));
+	test_sleep_ms(50);
+	ck_assert_int_eq(atomic_load(&buffer_released), 0);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(ev));
+	/* unregistered from the transfer's completion callback */
+	for (int i = 0; i < 200 && !atomic_load(&buffer_released); i++)
+		test_sleep_ms(10);
+	ck_assert_int_eq(atomic_load(&buffer_released), 1);
+	/* what the transfer read is on the device */
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					   NULL, &back));
+	ck_assert_ok(clq_device_array_get(a, q, back));
+	for (size_t i = 0; i < n; i++)
+		ck_assert(((float *)clq_host_array_data(back))[i] == (float)i);
+	free(mem);
+	clq_host_array_unref(back);
+	clq_event_unref(ev);
+	clq_event_unref(gate);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+}
+END_TEST
+
+START_TEST(register_mistakes_refused)
+{
+	const size_t n = 8;
+	float mem[8];
+	struct clq_host_array *h = (struct clq_host_array *)&h, *w = NULL;
+
+	test_log_expect("*");
+	ck_assert_rc(clq_host_array_register(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, NULL, &h),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(h);
+	ck_assert_rc(clq_host_array_register(NULL, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, mem, &h),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_host_array_register(test_ctx, (enum clq_dtype)77, 1,
+					     &n, NULL, mem, &h),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_host_array_register(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, mem, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	test_log_expect(NULL);
+	/* other arrays say what they are */
+	ck_assert_ok(
+		clq_host_array_wrap(CLQ_DTYPE_FLOAT32, 1, &n, NULL, mem, &w));
+	ck_assert_int_eq(clq_host_array_is_registered(w), 0);
+	ck_assert_ptr_null(clq_host_array_get_cl(w));
+	ck_assert_int_eq(clq_host_array_is_registered(NULL), 0);
+	ck_assert_ptr_null(clq_host_array_get_cl(NULL));
+	clq_host_array_unref(w);
+}
+END_TEST
+
 static Suite *
 interop_suite(void)
 {
@@ -610,6 +784,14 @@ interop_suite(void)
 	tcase_add_test(tc, raw_command_event_timed_and_recorded);
 	tcase_add_test(tc, event_wrap_mistakes_refused);
 	tcase_add_test(tc, wrapped_objects_and_check);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("registered");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, registered_round_trip);
+	tcase_add_test(tc, unregistered_after_last_transfer);
+	tcase_add_test(tc, register_mistakes_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
