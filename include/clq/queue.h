@@ -106,7 +106,10 @@ CLQ_EXPORT int clq_queue_create(struct clq_context *ctx, unsigned flags,
  * unref (see @ref order). The wrapper's flags say what the queue is:
  * #CLQ_QUEUE_PROFILING when it was made with `CL_QUEUE_PROFILING_ENABLE`.
  * It gets an ordering slot like any queue; commands other code enqueues on
- * it directly are not tracked (see @ref order, **Wrapped objects**).
+ * it directly are not tracked (see @ref order, **Wrapped objects**). One
+ * OpenCL queue wrapped twice gives two clq queues, which ordering takes
+ * for two queues: CHECK may then ask for waits that the shared queue
+ * makes needless, and AUTO add them.
  * clq_context_finish() finishes it too.
  * @param ctx the clq context whose OpenCL context (clq_context_get_cl())
  *        and device the queue must have
