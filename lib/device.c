@@ -470,6 +470,39 @@ clq_device_get(size_t index, struct clq_device **device_out)
 	return device_create(&f.found, device_out);
 }
 
+/* Finds a device by its OpenCL id. */
+struct find_id {
+	cl_device_id id;
+	struct device_slot found;
+	int ok;
+};
+
+static int
+id_visit(const struct device_slot *slot, void *data)
+{
+	struct find_id *f = data;
+
+	if (slot->id != f->id)
+		return 0;
+	f->found = *slot;
+	f->ok = 1;
+	return 1;
+}
+
+int
+clq__device_of_cl(cl_device_id id, struct clq_device **device_out)
+{
+	struct find_id f = {.id = id};
+	int rc;
+
+	*device_out = NULL;
+	if ((rc = for_each_device(id_visit, &f)) < 0)
+		return rc;
+	if (!f.ok)
+		return CLQ_ERROR_NO_DEVICE;
+	return device_create(&f.found, device_out);
+}
+
 /* Spec parsing. */
 
 static int

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,104 @@ clq_device_array_create_alias(struct clq_context *ctx, cl_mem buffer,
 	clRetainMemObject(buffer);
 	a->root = buffer;
 	a->root_offset = offset;
+	return array_publish(a, array_out);
+}
+
+/* A buffer's OpenCL properties that clq_device_array_wrap() checks. */
+struct mem_info {
+	cl_context ctx;
+	cl_mem_object_type type;
+	size_t size;
+	cl_mem parent; /* a sub-buffer's buffer, or NULL */
+	size_t offset; /* a sub-buffer's offset in it */
+};
+
+static int
+read_mem_info(struct clq_context *ctx, cl_mem mem, struct mem_info *m)
+{
+	static const struct {
+		cl_mem_info param;
+		const char *what;
+		size_t offset, size;
+	} props[] = {
+		{CL_MEM_CONTEXT, "clGetMemObjectInfo(CL_MEM_CONTEXT)",
+		 offsetof(struct mem_info, ctx), sizeof(cl_context)},
+		{CL_MEM_TYPE, "clGetMemObjectInfo(CL_MEM_TYPE)",
+		 offsetof(struct mem_info, type), sizeof(cl_mem_object_type)},
+		{CL_MEM_SIZE, "clGetMemObjectInfo(CL_MEM_SIZE)",
+		 offsetof(struct mem_info, size), sizeof(size_t)},
+		{CL_MEM_ASSOCIATED_MEMOBJECT,
+		 "clGetMemObjectInfo(CL_MEM_ASSOCIATED_MEMOBJECT)",
+		 offsetof(struct mem_info, parent), sizeof(cl_mem)},
+		{CL_MEM_OFFSET, "clGetMemObjectInfo(CL_MEM_OFFSET)",
+		 offsetof(struct mem_info, offset), sizeof(size_t)},
+	};
+	int rc = CLQ_SUCCESS;
+
+	memset(m, 0, sizeof(*m));
+	for (size_t i = 0;
+	     rc == CLQ_SUCCESS && i < sizeof(props) / sizeof(*props); i++)
+		rc = clq__check(
+			ctx,
+			clGetMemObjectInfo(mem, props[i].param, props[i].size,
+					   (char *)m + props[i].offset, NULL),
+			props[i].what);
+	return rc;
+}
+
+int
+clq_device_array_wrap(struct clq_context *ctx, cl_mem buffer,
+		      enum clq_dtype dtype, size_t ndim, const size_t *shape,
+		      const size_t *padded_shape,
+		      struct clq_device_array **array_out)
+{
+	static const char fn[] = "clq_device_array_wrap";
+	struct clq_device_array *a = NULL;
+	struct mem_info m;
+	int rc;
+
+	if (!array_out)
+		return clq__invalid(ctx, fn, "array_out is NULL");
+	*array_out = NULL;
+	if (!ctx || !buffer)
+		return clq__invalid(ctx, fn, "ctx or the cl_mem is NULL");
+	if ((rc = read_mem_info(ctx, buffer, &m)) < 0)
+		return rc;
+	if (m.ctx != ctx->cl) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the buffer belongs to another OpenCL context "
+			 "than the clq context's",
+			 fn);
+		return CLQ_ERROR_CONTEXT_MISMATCH;
+	}
+	if (m.type != CL_MEM_OBJECT_BUFFER) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the memory object is not a buffer (an image or "
+			 "a pipe, type 0x%x); device arrays are buffers",
+			 fn, (unsigned)m.type);
+		return CLQ_ERROR_UNSUPPORTED;
+	}
+	rc = array_new(ctx, fn, dtype, ndim, shape, padded_shape, &a);
+	if (rc < 0)
+		return rc;
+	if (a->layout.nbytes > m.size) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the array takes %zu bytes (padding included); "
+			 "the buffer has %zu",
+			 fn, a->layout.nbytes, m.size);
+		free(a);
+		return CLQ_ERROR_OUT_OF_RANGE;
+	}
+	/* Retained, never owned: its creator keeps its own reference. */
+	clRetainMemObject(buffer);
+	array_attach(a, ctx, buffer);
+	/* A sub-buffer is an alias of its buffer: ordering tracks that one,
+	 * and rectangular copies go to it (see enqueue_rect()). */
+	if (m.parent) {
+		clRetainMemObject(m.parent);
+		a->root = m.parent;
+		a->root_offset = m.offset;
+	}
 	return array_publish(a, array_out);
 }
 

@@ -205,6 +205,94 @@ clq__command_event_new(struct clq_queue *queue)
 	return e;
 }
 
+/*
+ * What a wrapped event keeps of its command's queue: a handle of its own
+ * that retains the queue, so that a wait from another queue flushes it
+ * first, as for clq's own commands (see flush_source() in queue.c).
+ */
+static int
+wrap_source(struct clq_context *ctx, cl_event cl, struct clq_event *e)
+{
+	cl_command_queue q = NULL;
+	cl_command_queue_properties props = 0;
+	int rc = clq__check(
+		ctx,
+		clGetEventInfo(cl, CL_EVENT_COMMAND_QUEUE, sizeof(q), &q, NULL),
+		"clGetEventInfo(CL_EVENT_COMMAND_QUEUE)");
+
+	if (rc < 0 || !q)
+		return rc; /* a user event: no queue */
+	if ((rc = clq__check(ctx,
+			     clGetCommandQueueInfo(q, CL_QUEUE_PROPERTIES,
+						   sizeof(props), &props, NULL),
+			     "clGetCommandQueueInfo(CL_QUEUE_PROPERTIES)")) < 0)
+		return rc;
+	if (!(e->source = malloc(sizeof(*e->source))))
+		return CL_OUT_OF_HOST_MEMORY;
+	if ((rc = clq__check(ctx, clRetainCommandQueue(q),
+			     "clRetainCommandQueue")) < 0) {
+		free(e->source);
+		e->source = NULL;
+		return rc;
+	}
+	clq__ref_init(&e->source->refs);
+	e->source->cl = q;
+	e->profiled = (props & CL_QUEUE_PROFILING_ENABLE) != 0;
+	return CLQ_SUCCESS;
+}
+
+int
+clq_event_wrap(struct clq_context *ctx, cl_event cl,
+	       struct clq_event **event_out)
+{
+	static const char fn[] = "clq_event_wrap";
+	cl_context event_ctx = NULL;
+	struct clq_event *e;
+	int rc;
+
+	if (!event_out)
+		return clq__invalid(ctx, fn, "event_out is NULL");
+	*event_out = NULL;
+	if (!ctx || !cl)
+		return clq__invalid(ctx, fn, "ctx or the cl_event is NULL");
+	if ((rc = clq__check(ctx,
+			     clGetEventInfo(cl, CL_EVENT_CONTEXT,
+					    sizeof(event_ctx), &event_ctx,
+					    NULL),
+			     "clGetEventInfo(CL_EVENT_CONTEXT)")) < 0)
+		return rc;
+	if (event_ctx != ctx->cl) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the event belongs to another OpenCL context than "
+			 "the clq context's (clq_context_get_cl())",
+			 fn);
+		return CLQ_ERROR_CONTEXT_MISMATCH;
+	}
+	if (!(e = command_event_alloc()))
+		return CL_OUT_OF_HOST_MEMORY;
+	e->profiled = 0;
+	e->source = NULL;
+	if ((rc = wrap_source(ctx, cl, e)) < 0 ||
+	    (rc = clq__check(ctx, clRetainEvent(cl), "clRetainEvent")) < 0) {
+		clq__queue_handle_drop(e->source);
+		command_event_free(e);
+		return rc;
+	}
+	/* Retained, never owned: its creator keeps its own reference. No
+	 * clock: ordering sees it as it sees a user event. */
+	clq__ref_init(&e->refs);
+	e->ctx = clq__context_hold(ctx);
+	e->cl = cl;
+	e->user = NULL;
+	e->kept = 0;
+	e->seen = 0;
+	e->clock = NULL;
+	e->seq = 0;
+	atomic_init(&e->unflushed, e->source != NULL);
+	*event_out = e;
+	return CLQ_SUCCESS;
+}
+
 struct clq_event *
 clq_event_ref(struct clq_event *event)
 {

@@ -70,11 +70,13 @@ map_pinned(struct clq_host_array *h)
 	return clq__check(ctx, err, "clEnqueueMapBuffer");
 }
 
+/* Whether the array's memory is a buffer's, mapped (and to be unmapped). */
 static int
 is_mapped(const struct clq_host_array *h)
 {
 	return h->strategy == CLQ__HOST_MAPPED ||
-	       h->strategy == CLQ__HOST_REMAPPED;
+	       h->strategy == CLQ__HOST_REMAPPED ||
+	       (h->strategy == CLQ__HOST_REGISTERED && h->pinned);
 }
 
 /*
@@ -189,6 +191,85 @@ clq_host_array_create(struct clq_context *ctx, enum clq_dtype dtype,
 		rc = CL_OUT_OF_HOST_MEMORY;
 	}
 	if (rc < 0) {
+		host_array_free(h);
+		return rc;
+	}
+	*array_out = h;
+	return CLQ_SUCCESS;
+}
+
+/*
+ * Registers the caller's memory: a USE_HOST_PTR buffer over it, mapped
+ * once for the array's life, so that transfers from its address are
+ * transfers from a mapped buffer's memory (which NVIDIA's driver moves by
+ * DMA, as for the mapped strategy). A driver that maps the buffer
+ * elsewhere than at `data` would be copying it: the buffer is then
+ * released and the memory used as it is.
+ */
+static int
+register_memory(struct clq_host_array *h)
+{
+	struct clq_context *ctx = h->ctx;
+	void *data = h->data;
+	cl_int err = CL_SUCCESS;
+	void *mapped;
+
+	h->pinned =
+		clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR,
+			       h->layout.nbytes, data, &err);
+	if (err != CL_SUCCESS)
+		return clq__check(ctx, err, "clCreateBuffer(USE_HOST_PTR)");
+	h->map_queue = clCreateCommandQueue(ctx->cl, ctx->device->id, 0, &err);
+	if (err != CL_SUCCESS)
+		return clq__check(ctx, err, "clCreateCommandQueue");
+	mapped = clEnqueueMapBuffer(h->map_queue, h->pinned, CL_TRUE,
+				    CL_MAP_READ | CL_MAP_WRITE, 0,
+				    h->layout.nbytes, 0, NULL, NULL, &err);
+	if (err != CL_SUCCESS)
+		return clq__check(ctx, err, "clEnqueueMapBuffer");
+	if (mapped == data)
+		return CLQ_SUCCESS;
+	clq__log(ctx, CLQ_LOG_INFO,
+		 "clq_host_array_register: the driver maps the buffer over "
+		 "the memory elsewhere (a copy); the memory is used as it is, "
+		 "not pinned");
+	clEnqueueUnmapMemObject(h->map_queue, h->pinned, mapped, 0, NULL, NULL);
+	clFinish(h->map_queue);
+	clReleaseCommandQueue(h->map_queue);
+	clReleaseMemObject(h->pinned);
+	h->map_queue = NULL;
+	h->pinned = NULL;
+	return CLQ_SUCCESS;
+}
+
+int
+clq_host_array_register(struct clq_context *ctx, enum clq_dtype dtype,
+			size_t ndim, const size_t *shape,
+			const size_t *padded_shape, void *data,
+			struct clq_host_array **array_out)
+{
+	static const char fn[] = "clq_host_array_register";
+	struct clq_host_array *h;
+	int rc;
+
+	if (!array_out)
+		return clq__invalid(ctx, fn, "array_out is NULL");
+	*array_out = NULL;
+	if (!ctx || !data)
+		return clq__invalid(ctx, fn, "ctx or data is NULL");
+	h = host_array_alloc();
+	if (!h)
+		return CL_OUT_OF_HOST_MEMORY;
+	h->ctx = clq_context_ref(ctx);
+	h->strategy = CLQ__HOST_REGISTERED;
+	h->data = data;
+	rc = clq__layout_init(ctx, fn, dtype, ndim, shape, padded_shape,
+			      &h->layout);
+	if (rc == CLQ_SUCCESS)
+		rc = register_memory(h);
+	if (rc < 0) {
+		/* Nothing mapped to undo: the map is the last step. */
+		h->data = NULL;
 		host_array_free(h);
 		return rc;
 	}
@@ -457,7 +538,24 @@ clq_host_array_data(struct clq_host_array *array)
 int
 clq_host_array_is_pinned(const struct clq_host_array *array)
 {
-	return array ? is_mapped(array) : 0;
+	if (!array || !is_mapped(array))
+		return 0;
+	/* Registered memory: where the driver pins mapped buffers (those
+	 * whose own pinned memory is a mapped buffer, see array.h). */
+	return array->strategy != CLQ__HOST_REGISTERED ||
+	       vendor_strategy(array->ctx->device) != CLQ__HOST_ALIGNED;
+}
+
+int
+clq_host_array_is_registered(const struct clq_host_array *array)
+{
+	return array && array->strategy == CLQ__HOST_REGISTERED;
+}
+
+cl_mem
+clq_host_array_get_cl(const struct clq_host_array *array)
+{
+	return array && is_mapped(array) ? array->pinned : NULL;
 }
 
 enum clq_dtype

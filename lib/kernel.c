@@ -510,8 +510,8 @@ describe_wanted(struct clq__strbuf *b, const struct clq__kernel_arg *want)
 
 /* Logs an argument of the wrong kind or type; CLQ_ERROR_TYPE_MISMATCH. */
 static int
-arg_mismatch(struct clq_queue *q, const struct clq_kernel *k, size_t i,
-	     const struct clq_arg *a)
+arg_mismatch(const char *fn, struct clq_queue *q, const struct clq_kernel *k,
+	     size_t i, const struct clq_arg *a)
 {
 	const struct clq__kernel_arg *want = &k->args[i];
 	struct clq__strbuf b = {0};
@@ -528,9 +528,8 @@ arg_mismatch(struct clq_queue *q, const struct clq_kernel *k, size_t i,
 		clq__strbuf_appendf(&b, "; given a %zu-byte %s", a->size,
 				    type_names[a->type]);
 	clq__log(q->ctx, CLQ_LOG_ERROR,
-		 "clq_queue_enqueue_kernel: argument %zu ('%s') of kernel "
-		 "'%s' is %s",
-		 i, want->name, k->name, b.failed ? "of another type" : b.s);
+		 "%s: argument %zu ('%s') of kernel '%s' is %s", fn, i,
+		 want->name, k->name, b.failed ? "of another type" : b.s);
 	clq__strbuf_free(&b);
 	return CLQ_ERROR_TYPE_MISMATCH;
 }
@@ -543,10 +542,9 @@ arg_mismatch(struct clq_queue *q, const struct clq_kernel *k, size_t i,
  * __local memory must fit in the device's.
  */
 static int
-check_args(struct clq_queue *q, struct clq_kernel *k,
+check_args(const char *fn, struct clq_queue *q, struct clq_kernel *k,
 	   const struct clq_arg *args, size_t n_args, uint64_t *array_bytes)
 {
-	static const char fn[] = "clq_queue_enqueue_kernel";
 	struct clq_context *ctx = q->ctx;
 	uint64_t local_bytes = 0, total;
 
@@ -605,7 +603,7 @@ check_args(struct clq_queue *q, struct clq_kernel *k,
 			return CLQ_ERROR_INVALID_ARGUMENT;
 		}
 		if (mismatch || (want->kind && a->kind != want->kind))
-			return arg_mismatch(q, k, i, a);
+			return arg_mismatch(fn, q, k, i, a);
 	}
 	/* Too much __local memory makes PoCL 3.1 abort the process when the
 	 * kernel runs, after the enqueue succeeded: refuse it here. */
@@ -628,28 +626,29 @@ check_args(struct clq_queue *q, struct clq_kernel *k,
 
 /* Logs a required work-group size that a launch does not give. */
 static void
-log_required(struct clq_queue *q, struct clq_kernel *k, unsigned work_dim,
-	     const size_t *local)
+log_required(const char *fn, struct clq_queue *q, struct clq_kernel *k,
+	     unsigned work_dim, const size_t *local)
 {
 	const size_t *req = k->compile_work_group_size;
 	size_t given[3] = {1, 1, 1};
 
 	if (!local) {
 		clq__log(q->ctx, CLQ_LOG_ERROR,
-			 "clq_queue_enqueue_kernel: kernel '%s' requires "
+			 "%s: kernel '%s' requires "
 			 "work-groups of %zux%zux%zu, which a %u-dimensional "
 			 "launch cannot give (its axes beyond %u are 1)",
-			 k->name, req[0], req[1], req[2], work_dim, work_dim);
+			 fn, k->name, req[0], req[1], req[2], work_dim,
+			 work_dim);
 		return;
 	}
 	for (unsigned i = 0; i < work_dim; i++)
 		given[i] = local[i];
 	clq__log(q->ctx, CLQ_LOG_ERROR,
-		 "clq_queue_enqueue_kernel: kernel '%s' requires work-groups "
+		 "%s: kernel '%s' requires work-groups "
 		 "of %zux%zux%zu; given %zux%zux%zu (work_dim %u; axes beyond "
 		 "it count as 1)",
-		 k->name, req[0], req[1], req[2], given[0], given[1], given[2],
-		 work_dim);
+		 fn, k->name, req[0], req[1], req[2], given[0], given[1],
+		 given[2], work_dim);
 }
 
 /*
@@ -658,10 +657,9 @@ log_required(struct clq_queue *q, struct clq_kernel *k, unsigned work_dim,
  * exactly, axes beyond work_dim counting as 1.
  */
 static int
-check_range(struct clq_queue *q, struct clq_kernel *k, unsigned work_dim,
-	    const size_t *global, const size_t **local)
+check_range(const char *fn, struct clq_queue *q, struct clq_kernel *k,
+	    unsigned work_dim, const size_t *global, const size_t **local)
 {
-	static const char fn[] = "clq_queue_enqueue_kernel";
 	struct clq_context *ctx = q->ctx;
 	const struct clq_device *dev = ctx->device;
 	const size_t *req = k->compile_work_group_size;
@@ -678,7 +676,7 @@ check_range(struct clq_queue *q, struct clq_kernel *k, unsigned work_dim,
 	if (req[0] != 0) {
 		for (unsigned i = work_dim; i < 3; i++) {
 			if (req[i] != 1) {
-				log_required(q, k, work_dim, *local);
+				log_required(fn, q, k, work_dim, *local);
 				return CLQ_ERROR_LOCAL_SIZE;
 			}
 		}
@@ -700,7 +698,7 @@ check_range(struct clq_queue *q, struct clq_kernel *k, unsigned work_dim,
 			return CLQ_ERROR_LOCAL_SIZE;
 		}
 		if (req[0] != 0 && l != req[i]) {
-			log_required(q, k, work_dim, *local);
+			log_required(fn, q, k, work_dim, *local);
 			return CLQ_ERROR_LOCAL_SIZE;
 		}
 		group *= l;
@@ -732,6 +730,7 @@ struct launch {
 	const struct clq_arg *args;
 	size_t n_args;
 	unsigned work_dim;
+	const size_t *offset; /* NULL: none */
 	const size_t *global;
 	const size_t *local;
 };
@@ -797,7 +796,7 @@ launch_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
 	if (err == CL_SUCCESS)
 		err = clq__check(q->ctx,
 				 clEnqueueNDRangeKernel(
-					 q->cl, k->cl, l->work_dim, NULL,
+					 q->cl, k->cl, l->work_dim, l->offset,
 					 l->global, l->local, n_wait, list, ev),
 				 "clEnqueueNDRangeKernel");
 	pthread_mutex_unlock(&k->lock);
@@ -812,9 +811,9 @@ launch_enqueue(struct clq_queue *q, cl_uint n_wait, const cl_event *list,
  * serialised.
  */
 static int
-enqueue_tracked(struct clq_queue *queue, struct clq__command *command,
-		const struct clq_arg *args, size_t n_args,
-		struct clq_event *const *wait, size_t n_wait,
+enqueue_tracked(const char *fn, struct clq_queue *queue,
+		struct clq__command *command, const struct clq_arg *args,
+		size_t n_args, struct clq_event *const *wait, size_t n_wait,
 		struct clq_event **event_out)
 {
 	struct clq__touch inline_touches[8], *touches = inline_touches;
@@ -835,22 +834,42 @@ enqueue_tracked(struct clq_queue *queue, struct clq__command *command,
 	}
 	command->touches = touches;
 	command->n_touches = n;
-	rc = clq__enqueue(queue, "clq_queue_enqueue_kernel", command, wait,
-			  n_wait, event_out);
+	rc = clq__enqueue(queue, fn, command, wait, n_wait, event_out);
 	if (touches != inline_touches)
 		free(touches);
 	return rc;
 }
 
-int
-clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
-			 const struct clq_arg *args, size_t n_args,
-			 unsigned work_dim, const size_t *global,
-			 const size_t *local, struct clq_event *const *wait,
-			 size_t n_wait, struct clq_event **event_out)
+/* Offsets that, added to the global sizes, overflow: OpenCL's
+ * CL_INVALID_GLOBAL_OFFSET, said before OpenCL sees them. */
+static int
+check_offset(struct clq_queue *q, const char *function, unsigned work_dim,
+	     const size_t *offset, const size_t *global)
 {
-	static const char fn[] = "clq_queue_enqueue_kernel";
-	struct launch l = {kernel, args, n_args, work_dim, global, local};
+	for (unsigned i = 0; offset && i < work_dim; i++) {
+		if (offset[i] > SIZE_MAX - global[i]) {
+			clq__log(q->ctx, CLQ_LOG_ERROR,
+				 "%s: offset %zu plus global size %zu on axis "
+				 "%u overflows size_t",
+				 function, offset[i], global[i], i);
+			return CLQ_ERROR_OVERFLOW;
+		}
+	}
+	return CLQ_SUCCESS;
+}
+
+/* Both enqueues; `function` names the caller in messages. */
+static int
+enqueue_kernel(const char *function, struct clq_queue *queue,
+	       struct clq_kernel *kernel, const struct clq_arg *args,
+	       size_t n_args, unsigned work_dim, const size_t *offset,
+	       const size_t *global, const size_t *local,
+	       struct clq_event *const *wait, size_t n_wait,
+	       struct clq_event **event_out)
+{
+	const char *fn = function;
+	struct launch l = {kernel, args,   n_args, work_dim,
+			   offset, global, local};
 	struct clq__command command = {.enqueue = launch_enqueue,
 				       .data = &l,
 				       .label = "kernel",
@@ -871,12 +890,40 @@ clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
 			 fn);
 		return CLQ_ERROR_CONTEXT_MISMATCH;
 	}
-	if ((rc = check_args(queue, kernel, args, n_args, &command.bytes)) <
+	if ((rc = check_args(fn, queue, kernel, args, n_args, &command.bytes)) <
 		    0 ||
-	    (rc = check_range(queue, kernel, work_dim, global, &l.local)) < 0)
+	    (rc = check_range(fn, queue, kernel, work_dim, global, &l.local)) <
+		    0 ||
+	    (rc = check_offset(queue, fn, work_dim, offset, global)) < 0)
 		return rc;
 	if (clq__ordering(queue->ctx))
-		return enqueue_tracked(queue, &command, args, n_args, wait,
+		return enqueue_tracked(fn, queue, &command, args, n_args, wait,
 				       n_wait, event_out);
 	return clq__enqueue(queue, fn, &command, wait, n_wait, event_out);
+}
+
+int
+clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
+			 const struct clq_arg *args, size_t n_args,
+			 unsigned work_dim, const size_t *global,
+			 const size_t *local, struct clq_event *const *wait,
+			 size_t n_wait, struct clq_event **event_out)
+{
+	return enqueue_kernel("clq_queue_enqueue_kernel", queue, kernel, args,
+			      n_args, work_dim, NULL, global, local, wait,
+			      n_wait, event_out);
+}
+
+int
+clq_queue_enqueue_kernel_offset(struct clq_queue *queue,
+				struct clq_kernel *kernel,
+				const struct clq_arg *args, size_t n_args,
+				unsigned work_dim, const size_t *offset,
+				const size_t *global, const size_t *local,
+				struct clq_event *const *wait, size_t n_wait,
+				struct clq_event **event_out)
+{
+	return enqueue_kernel("clq_queue_enqueue_kernel_offset", queue, kernel,
+			      args, n_args, work_dim, offset, global, local,
+			      wait, n_wait, event_out);
 }

@@ -362,6 +362,57 @@ clq__order_finished(struct clq_queue *q, uint64_t seq)
 	pthread_mutex_unlock(&o->lock);
 }
 
+int
+clq__order_live_queues(struct clq_context *ctx,
+		       struct clq__live_queue **queues_out, size_t *n_out)
+{
+	struct clq__order *o = &ctx->order;
+	struct clq__live_queue *v = NULL;
+	size_t n = 0;
+
+	*queues_out = NULL;
+	*n_out = 0;
+	pthread_mutex_lock(&o->lock);
+	if (o->n_slots && !(v = malloc(o->n_slots * sizeof(*v)))) {
+		pthread_mutex_unlock(&o->lock);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
+	/* A queue in its slot still holds its handle (its unref frees the
+	 * slot first), so the handle can be held here. */
+	for (unsigned i = 0; i < o->n_slots; i++) {
+		const struct clq_queue *q = o->slots[i].queue;
+
+		if (!q)
+			continue;
+		clq__ref_get(&q->handle->refs);
+		v[n++] =
+			(struct clq__live_queue){q->handle, i, o->slots[i].seq};
+	}
+	pthread_mutex_unlock(&o->lock);
+	if (!n) {
+		free(v);
+		v = NULL;
+	}
+	*queues_out = v;
+	*n_out = n;
+	return CLQ_SUCCESS;
+}
+
+/* A slot's sequence numbers only grow, across the queues that use it in
+ * turn: what ended up to `seq` stays ended even if the slot changed hands
+ * meanwhile. */
+void
+clq__order_slot_finished(struct clq_context *ctx, unsigned slot, uint64_t seq)
+{
+	struct clq__order *o = &ctx->order;
+
+	if (!seq)
+		return;
+	pthread_mutex_lock(&o->lock);
+	see(o, slot, seq);
+	pthread_mutex_unlock(&o->lock);
+}
+
 /* Root buffers. */
 
 static size_t

@@ -318,6 +318,10 @@ enum clq__host_strategy {
 	CLQ__HOST_ALIGNED,  /* page-aligned malloc */
 	CLQ__HOST_MAPPED,   /* ALLOC_HOST_PTR buffer, mapped for life */
 	CLQ__HOST_REMAPPED, /* ALLOC_HOST_PTR buffer, unmapped around copies */
+	/* caller memory under a USE_HOST_PTR buffer, mapped for life
+	 * (clq_host_array_register()); `pinned` NULL where the driver
+	 * would not map it in place */
+	CLQ__HOST_REGISTERED,
 };
 
 /* A host array's newest async transfer on one queue. */
@@ -540,6 +544,10 @@ void clq__device_spec_free(struct clq__device_spec *spec);
  * value for 0 .. SIZE_MAX, 0 for anything else (compared as a name).
  */
 int clq__pyopencl_index(const char *answer, size_t *index_out);
+
+/* The device of an OpenCL id, a new reference; CLQ_ERROR_NO_DEVICE (not
+ * logged) for an id no platform lists (a sub-device), or an OpenCL code. */
+int clq__device_of_cl(cl_device_id id, struct clq_device **device_out);
 
 /* Events (event.c). */
 
@@ -789,6 +797,22 @@ void clq__order_seen(struct clq_event *e, int status);
 uint64_t clq__order_finish_begin(struct clq_queue *q);
 /* clFinish(q) returned: the commands up to `seq` have ended. */
 void clq__order_finished(struct clq_queue *q, uint64_t seq);
+/*
+ * The context's live queues, for clq_context_finish(): each one's handle
+ * (held; drop with clq__queue_handle_drop()), slot and newest sequence
+ * number, taken under the ordering lock, in a malloc'ed array (NULL when
+ * there are none). CL_OUT_OF_HOST_MEMORY.
+ */
+struct clq__live_queue {
+	struct clq__queue_handle *handle;
+	unsigned slot;
+	uint64_t seq;
+};
+int clq__order_live_queues(struct clq_context *ctx,
+			   struct clq__live_queue **queues_out, size_t *n_out);
+/* The commands of `slot` up to `seq` have ended (a finish returned). */
+void
+clq__order_slot_finished(struct clq_context *ctx, unsigned slot, uint64_t seq);
 /* Attaches a new array to its root buffer's record; CL_OUT_OF_HOST_MEMORY. */
 int clq__order_array_add(struct clq_device_array *a);
 void clq__order_array_remove(struct clq_device_array *a);

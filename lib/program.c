@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #define _XOPEN_SOURCE 700 /* realpath() */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -675,14 +676,73 @@ build_options(const struct clq_device *dev, int arg_info, const char *options)
 	return b.s;
 }
 
-/* Compiles expanded source; see clq_program_create_from_source(). */
+/* What a program is made from. */
+enum program_kind { FROM_SOURCE, FROM_BINARY, FROM_IL };
+
+struct program_input {
+	enum program_kind kind;
+	const char *source; /* FROM_SOURCE: expanded text */
+	const void *bytes;  /* FROM_BINARY, FROM_IL */
+	size_t size;
+	cl_program(CL_API_CALL *create_il)(cl_context, const void *, size_t,
+					   cl_int *); /* FROM_IL */
+};
+
+/* Makes the OpenCL program of `in`; an OpenCL code, logged. */
+static cl_int
+create_cl(struct clq_program *p, const struct program_input *in)
+{
+	struct clq_context *ctx = p->ctx;
+	const unsigned char *bytes = in->bytes;
+	const char *source = in->source;
+	cl_int err = CL_SUCCESS, status = CL_SUCCESS;
+
+	switch (in->kind) {
+	case FROM_SOURCE:
+		p->cl = clCreateProgramWithSource(ctx->cl, 1, &source, NULL,
+						  &err);
+		return clq__check(ctx, err, "clCreateProgramWithSource");
+	case FROM_BINARY:
+		p->cl = clCreateProgramWithBinary(ctx->cl, 1, &ctx->device->id,
+						  &in->size, &bytes, &status,
+						  &err);
+		if (err == CL_INVALID_BINARY || status == CL_INVALID_BINARY) {
+			clq__log(
+				ctx, CLQ_LOG_ERROR,
+				"clq_program_create_from_binary: the %zu bytes "
+				"given are not a program binary for device "
+				"'%s' (clCreateProgramWithBinary: %s, binary "
+				"status %s); a binary comes from "
+				"clq_program_get_binary() on the same device "
+				"and driver",
+				in->size, ctx->device->name,
+				clq_error_name(err), clq_error_name(status));
+			if (p->cl) {
+				clReleaseProgram(p->cl);
+				p->cl = NULL;
+			}
+			return CL_INVALID_BINARY;
+		}
+		return clq__check(ctx, err, "clCreateProgramWithBinary");
+	default:
+		p->cl = in->create_il(ctx->cl, in->bytes, in->size, &err);
+		return clq__check(ctx, err, "clCreateProgramWithIL");
+	}
+}
+
+/*
+ * Makes and builds a program from `in`; see
+ * clq_program_create_from_source(). Source gets clq's own options
+ * (program.h); binaries and IL only the caller's, their kernels' argument
+ * info being whatever they carry.
+ */
 static int
-build(struct clq_context *ctx, const char *name, const char *source,
+build(struct clq_context *ctx, const char *name, const struct program_input *in,
       const char *options, struct clq_program **program_out)
 {
 	struct clq_program *p = calloc(1, sizeof(*p));
 	const struct clq_device *dev = ctx->device;
-	int added;
+	int added = 0;
 	char *opts = NULL;
 	cl_int err = CL_SUCCESS;
 
@@ -691,20 +751,24 @@ build(struct clq_context *ctx, const char *name, const char *source,
 	clq__ref_init(&p->refs);
 	p->ctx = clq_context_ref(ctx);
 	p->name = strdup(name);
-	p->arg_info = want_arg_info(dev);
-	/* Not twice, when the caller asks for it too. */
-	added = p->arg_info &&
-		!(options && strstr(options, "-cl-kernel-arg-info"));
-	opts = build_options(dev, added, options);
+	if (in->kind == FROM_SOURCE) {
+		p->arg_info = want_arg_info(dev);
+		/* Not twice, when the caller asks for it too. */
+		added = p->arg_info &&
+			!(options && strstr(options, "-cl-kernel-arg-info"));
+		opts = build_options(dev, added, options);
+	} else {
+		/* Read if the program carries it; clq_kernel_create() falls
+		 * back to sizes only if not. */
+		p->arg_info = 1;
+		opts = strdup(options ? options : "");
+	}
 	if (!p->name || !opts) {
 		err = CL_OUT_OF_HOST_MEMORY;
 		goto out;
 	}
-	p->cl = clCreateProgramWithSource(ctx->cl, 1, &source, NULL, &err);
-	if (err != CL_SUCCESS) {
-		clq__check(ctx, err, "clCreateProgramWithSource");
+	if ((err = create_cl(p, in)) != CL_SUCCESS)
 		goto out;
-	}
 	err = clBuildProgram(p->cl, 1, &dev->id, opts, NULL, NULL);
 	/*
 	 * A driver that refuses the option still builds without it (kernels
@@ -814,8 +878,11 @@ expand_and_build(struct clq_context *ctx, const char *function,
 	int rc = clq__program_expand(ctx, function, name, source, dirs, n_dirs,
 				     &text, &built_name);
 
-	if (rc == CLQ_SUCCESS)
-		rc = build(ctx, built_name, text, options, program_out);
+	if (rc == CLQ_SUCCESS) {
+		struct program_input in = {.kind = FROM_SOURCE, .source = text};
+
+		rc = build(ctx, built_name, &in, options, program_out);
+	}
 	free(text);
 	free(built_name);
 	return rc;
@@ -852,6 +919,161 @@ clq_program_create_from_file(struct clq_context *ctx, const char *name,
 		return clq__invalid(ctx, fn, "ctx or name is NULL or empty");
 	return expand_and_build(ctx, fn, name, NULL, dirs, n_dirs, options,
 				program_out);
+}
+
+int
+clq_program_create_from_binary(struct clq_context *ctx, const void *binary,
+			       size_t size, const char *options,
+			       struct clq_program **program_out)
+{
+	static const char fn[] = "clq_program_create_from_binary";
+	struct program_input in = {
+		.kind = FROM_BINARY, .bytes = binary, .size = size};
+
+	if (!program_out)
+		return clq__invalid(ctx, fn, "program_out is NULL");
+	*program_out = NULL;
+	if (!ctx || !binary || !size)
+		return clq__invalid(ctx, fn,
+				    "ctx or binary is NULL, or size is 0");
+	return build(ctx, "<binary>", &in, options, program_out);
+}
+
+int
+clq_program_get_binary(const struct clq_program *program, void *binary,
+		       size_t size, size_t *size_out)
+{
+	static const char fn[] = "clq_program_get_binary";
+	struct clq_context *ctx = program ? program->ctx : NULL;
+	unsigned char *bytes = binary;
+	size_t needed = 0;
+	int rc;
+
+	if (!program || !size_out)
+		return clq__invalid(ctx, fn, "program or size_out is NULL");
+	*size_out = 0;
+	if (!program->built) {
+		clq__log(ctx, CLQ_LOG_ERROR, "%s: %s failed to build", fn,
+			 program->name);
+		return CL_INVALID_PROGRAM_EXECUTABLE;
+	}
+	/* One device per program: one size, one binary. */
+	rc = clq__check(ctx,
+			clGetProgramInfo(program->cl, CL_PROGRAM_BINARY_SIZES,
+					 sizeof(needed), &needed, NULL),
+			"clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)");
+	if (rc < 0)
+		return rc;
+	if (needed == 0) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the driver gives no binary for %s", fn,
+			 program->name);
+		return CLQ_ERROR_UNSUPPORTED;
+	}
+	*size_out = needed;
+	if (!binary)
+		return CLQ_SUCCESS;
+	if (size < needed) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the binary of %s takes %zu bytes; the buffer "
+			 "given holds %zu",
+			 fn, program->name, needed, size);
+		return CLQ_ERROR_OUT_OF_RANGE;
+	}
+	return clq__check(ctx,
+			  clGetProgramInfo(program->cl, CL_PROGRAM_BINARIES,
+					   sizeof(bytes), &bytes, NULL),
+			  "clGetProgramInfo(CL_PROGRAM_BINARIES)");
+}
+
+#ifndef CL_DEVICE_IL_VERSION
+#define CL_DEVICE_IL_VERSION 0x105B /* OpenCL 2.1 */
+#endif
+
+typedef cl_program(CL_API_CALL *create_il_fn)(cl_context, const void *, size_t,
+					      cl_int *);
+
+/*
+ * clCreateProgramWithIL, an OpenCL 2.1 function that clq, built against
+ * the 1.2 API, does not link to (so that it loads with a 1.2 loader too):
+ * from the loaded OpenCL library, else the platform's cl_khr_il_program
+ * entry point, which takes the same arguments.
+ */
+static create_il_fn
+find_create_il(const struct clq_device *dev)
+{
+	static const char *const libraries[] = {"libOpenCL.so.1",
+						"libOpenCL.so"};
+	void *fn = NULL;
+
+	for (size_t i = 0; !fn && i < 2; i++) {
+		void *lib = dlopen(libraries[i], RTLD_LAZY | RTLD_NOLOAD);
+
+		if (!lib)
+			continue;
+		fn = dlsym(lib, "clCreateProgramWithIL");
+		dlclose(lib);
+	}
+	if (!fn)
+		fn = clGetExtensionFunctionAddressForPlatform(
+			dev->platform, "clCreateProgramWithILKHR");
+	/* POSIX: a data pointer from dlsym() converts to a function's. */
+	return (create_il_fn)(uintptr_t)fn;
+}
+
+/* Why `dev` cannot take IL (logged), or CLQ_SUCCESS with `*fn`. */
+static int
+il_support(struct clq_context *ctx, const char *function, create_il_fn *fn)
+{
+	const struct clq_device *dev = ctx->device;
+	char versions[256] = "";
+	size_t len = 0;
+
+	if (dev->opencl_version_number < 210) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: device '%s' is %s; programs from IL need OpenCL "
+			 "2.1 or later",
+			 function, dev->name, dev->opencl_version);
+		return CLQ_ERROR_UNSUPPORTED;
+	}
+	/* OpenCL 3.0 makes IL optional: an empty list says none. */
+	if (clGetDeviceInfo(dev->id, CL_DEVICE_IL_VERSION, sizeof(versions) - 1,
+			    versions, &len) != CL_SUCCESS ||
+	    len <= 1 || !versions[0]) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: device '%s' (%s) reports no IL version "
+			 "(CL_DEVICE_IL_VERSION): it takes no SPIR-V",
+			 function, dev->name, dev->opencl_version);
+		return CLQ_ERROR_UNSUPPORTED;
+	}
+	if (!(*fn = find_create_il(dev))) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: device '%s' takes IL (%s), but the OpenCL "
+			 "library has no clCreateProgramWithIL (an OpenCL 1.2 "
+			 "loader?)",
+			 function, dev->name, versions);
+		return CLQ_ERROR_UNSUPPORTED;
+	}
+	return CLQ_SUCCESS;
+}
+
+int
+clq_program_create_from_il(struct clq_context *ctx, const void *il, size_t size,
+			   const char *options,
+			   struct clq_program **program_out)
+{
+	static const char fn[] = "clq_program_create_from_il";
+	struct program_input in = {.kind = FROM_IL, .bytes = il, .size = size};
+	int rc;
+
+	if (!program_out)
+		return clq__invalid(ctx, fn, "program_out is NULL");
+	*program_out = NULL;
+	if (!ctx || !il || !size)
+		return clq__invalid(ctx, fn, "ctx or il is NULL, or size is 0");
+	if ((rc = il_support(ctx, fn, &in.create_il)) < 0)
+		return rc;
+	return build(ctx, "<IL>", &in, options, program_out);
 }
 
 struct clq_program *

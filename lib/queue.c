@@ -7,15 +7,17 @@
 /* Queue ids start at 1 and are never reused (see clq__host_array_track). */
 static atomic_uint_fast64_t next_queue_id = 1;
 
+/* A clq queue over `wrap`, an OpenCL queue retained for it, or over a new
+ * one when `wrap` is NULL. */
 static int
 queue_new(struct clq_context *ctx, const char *function, unsigned flags,
-	  struct clq_queue **queue_out)
+	  cl_command_queue wrap, struct clq_queue **queue_out)
 {
 	struct clq_queue *queue;
 	cl_command_queue_properties props = 0;
 	cl_int err = CL_SUCCESS;
 
-	if (flags & CLQ_QUEUE_PROFILING) {
+	if (!wrap && (flags & CLQ_QUEUE_PROFILING)) {
 		if (!clq_device_can_profile(ctx->device)) {
 			clq__log(ctx, CLQ_LOG_ERROR,
 				 "%s: device '%s' cannot profile queues",
@@ -38,13 +40,22 @@ queue_new(struct clq_context *ctx, const char *function, unsigned flags,
 		free(queue);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
-	queue->cl = clCreateCommandQueue(ctx->cl, ctx->device->id, props, &err);
+	if (wrap) {
+		/* Retained, never owned: its creator keeps its own. */
+		err = clRetainCommandQueue(wrap);
+		queue->cl = wrap;
+	} else {
+		queue->cl = clCreateCommandQueue(ctx->cl, ctx->device->id,
+						 props, &err);
+	}
 	if (err != CL_SUCCESS) {
 		if (flags & CLQ_QUEUE_TUNING)
 			pthread_mutex_destroy(&queue->tune_lock);
 		free(queue->handle);
 		free(queue);
-		return clq__check(ctx, err, "clCreateCommandQueue");
+		return clq__check(ctx, err,
+				  wrap ? "clRetainCommandQueue"
+				       : "clCreateCommandQueue");
 	}
 	/* The handle holds the queue's one OpenCL reference. */
 	clq__ref_init(&queue->handle->refs);
@@ -85,7 +96,7 @@ clq_queue_create(struct clq_context *ctx, unsigned flags,
 			 fn, flags & ~(unsigned)CLQ_QUEUE_PROFILING);
 		return CLQ_ERROR_INVALID_ARGUMENT;
 	}
-	return queue_new(ctx, fn, flags, queue_out);
+	return queue_new(ctx, fn, flags, NULL, queue_out);
 }
 
 int
@@ -98,8 +109,74 @@ clq_queue_create_tuning(struct clq_context *ctx, struct clq_queue **queue_out)
 	*queue_out = NULL;
 	if (!ctx)
 		return clq__invalid(NULL, fn, "ctx is NULL");
-	return queue_new(ctx, fn, CLQ_QUEUE_PROFILING | CLQ_QUEUE_TUNING,
+	return queue_new(ctx, fn, CLQ_QUEUE_PROFILING | CLQ_QUEUE_TUNING, NULL,
 			 queue_out);
+}
+
+#ifndef CL_QUEUE_ON_DEVICE
+#define CL_QUEUE_ON_DEVICE (1 << 2) /* OpenCL 2.0 */
+#endif
+
+int
+clq_queue_wrap(struct clq_context *ctx, cl_command_queue cl,
+	       struct clq_queue **queue_out)
+{
+	static const char fn[] = "clq_queue_wrap";
+	cl_context queue_ctx = NULL;
+	cl_device_id device = NULL;
+	cl_command_queue_properties props = 0;
+	int rc;
+
+	if (!queue_out)
+		return clq__invalid(ctx, fn, "queue_out is NULL");
+	*queue_out = NULL;
+	if (!ctx || !cl)
+		return clq__invalid(ctx, fn,
+				    "ctx or the cl_command_queue is NULL");
+	if ((rc = clq__check(ctx,
+			     clGetCommandQueueInfo(cl, CL_QUEUE_CONTEXT,
+						   sizeof(queue_ctx),
+						   &queue_ctx, NULL),
+			     "clGetCommandQueueInfo(CL_QUEUE_CONTEXT)")) < 0 ||
+	    (rc = clq__check(ctx,
+			     clGetCommandQueueInfo(cl, CL_QUEUE_DEVICE,
+						   sizeof(device), &device,
+						   NULL),
+			     "clGetCommandQueueInfo(CL_QUEUE_DEVICE)")) < 0 ||
+	    (rc = clq__check(ctx,
+			     clGetCommandQueueInfo(cl, CL_QUEUE_PROPERTIES,
+						   sizeof(props), &props, NULL),
+			     "clGetCommandQueueInfo(CL_QUEUE_PROPERTIES)")) < 0)
+		return rc;
+	if (queue_ctx != ctx->cl) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the queue belongs to another OpenCL context than "
+			 "the clq context's (clq_context_get_cl()); wrap that "
+			 "context with clq_context_wrap() first",
+			 fn);
+		return CLQ_ERROR_CONTEXT_MISMATCH;
+	}
+	if (device != ctx->device->id) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the queue runs on another device of the OpenCL "
+			 "context than the clq context's '%s'",
+			 fn, ctx->device->name);
+		return CLQ_ERROR_CONTEXT_MISMATCH;
+	}
+	if (props &
+	    (CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE | CL_QUEUE_ON_DEVICE)) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the queue is %s; clq's queues run their commands "
+			 "in order on the host's behalf",
+			 fn,
+			 props & CL_QUEUE_ON_DEVICE ? "a device-side queue"
+						    : "out of order");
+		return CLQ_ERROR_UNSUPPORTED;
+	}
+	return queue_new(ctx, fn,
+			 props & CL_QUEUE_PROFILING_ENABLE ? CLQ_QUEUE_PROFILING
+							   : 0,
+			 cl, queue_out);
 }
 
 struct clq_queue *
@@ -134,7 +211,7 @@ clq_queue_unref(struct clq_queue *queue)
 void
 clq__queue_handle_drop(struct clq__queue_handle *h)
 {
-	if (!clq__ref_put(&h->refs))
+	if (!h || !clq__ref_put(&h->refs))
 		return;
 	/* clReleaseCommandQueue flushes; enqueued commands still run. */
 	clReleaseCommandQueue(h->cl);
@@ -642,15 +719,15 @@ clq_queue_flush(struct clq_queue *queue)
  * ended either way, and a failed one's event says so.
  */
 static int
-finish_status(struct clq_queue *queue, cl_int err)
+finish_status(struct clq_context *ctx, const char *function, cl_int err)
 {
 	if (err == CL_SUCCESS || err == CL_INVALID_COMMAND_QUEUE ||
 	    err == CL_OUT_OF_RESOURCES || err == CL_OUT_OF_HOST_MEMORY)
-		return clq__check(queue->ctx, err, "clFinish");
-	clq__log(queue->ctx, CLQ_LOG_INFO,
-		 "clq_queue_finish: clFinish returned %s, the status of a "
-		 "command of the queue that failed; every command has ended",
-		 clq_error_name(err));
+		return clq__check(ctx, err, "clFinish");
+	clq__log(ctx, CLQ_LOG_INFO,
+		 "%s: clFinish returned %s, the status of a command of the "
+		 "queue that failed; every command has ended",
+		 function, clq_error_name(err));
 	return CLQ_SUCCESS;
 }
 
@@ -663,9 +740,37 @@ clq_queue_finish(struct clq_queue *queue)
 	if (!queue)
 		return clq__invalid(NULL, "clq_queue_finish", "queue is NULL");
 	seq = clq__order_finish_begin(queue);
-	rc = finish_status(queue, clFinish(queue->cl));
+	rc = finish_status(queue->ctx, "clq_queue_finish", clFinish(queue->cl));
 	clq__failsafe_sweep(queue->ctx);
 	if (rc == CLQ_SUCCESS)
 		clq__order_finished(queue, seq);
 	return rc;
+}
+
+int
+clq_context_finish(struct clq_context *ctx)
+{
+	static const char fn[] = "clq_context_finish";
+	struct clq__live_queue *queues;
+	size_t n;
+	int rc, first = CLQ_SUCCESS;
+
+	if (!ctx)
+		return clq__invalid(NULL, fn, "ctx is NULL");
+	if ((rc = clq__order_live_queues(ctx, &queues, &n)) < 0)
+		return rc;
+	/* Every queue, even after one fails: the call promises that what
+	 * was enqueued on all of them has ended. */
+	for (size_t i = 0; i < n; i++) {
+		rc = finish_status(ctx, fn, clFinish(queues[i].handle->cl));
+		if (rc == CLQ_SUCCESS)
+			clq__order_slot_finished(ctx, queues[i].slot,
+						 queues[i].seq);
+		else if (first == CLQ_SUCCESS)
+			first = rc;
+		clq__queue_handle_drop(queues[i].handle);
+	}
+	free(queues);
+	clq__failsafe_sweep(ctx);
+	return first;
 }

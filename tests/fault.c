@@ -153,6 +153,15 @@ fault_clCreateProgramWithSource(cl_context c, cl_uint n, const char **src,
 	return clCreateProgramWithSource(c, n, src, len, err);
 }
 
+cl_program
+fault_clCreateProgramWithBinary(cl_context c, cl_uint n, const cl_device_id *d,
+				const size_t *len, const unsigned char **bin,
+				cl_int *status, cl_int *err)
+{
+	FAIL_OBJECT(err);
+	return clCreateProgramWithBinary(c, n, d, len, bin, status, err);
+}
+
 cl_kernel
 fault_clCreateKernel(cl_program p, const char *name, cl_int *err)
 {

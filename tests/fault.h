@@ -30,6 +30,8 @@
 #define clCreateUserEvent(...) fault_clCreateUserEvent(__VA_ARGS__)
 #define clCreateProgramWithSource(...) \
 	fault_clCreateProgramWithSource(__VA_ARGS__)
+#define clCreateProgramWithBinary(...) \
+	fault_clCreateProgramWithBinary(__VA_ARGS__)
 #define clBuildProgram(...) fault_clBuildProgram(__VA_ARGS__)
 #define clCreateKernel(...) fault_clCreateKernel(__VA_ARGS__)
 #define clSetKernelArg(...) fault_clSetKernelArg(__VA_ARGS__)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +134,120 @@ START_TEST(context_log_handler)
 }
 END_TEST
 
+/* Completes a user event after a pause, from another thread. */
+static void *
+complete_later(void *data)
+{
+	test_sleep_ms(50);
+	ck_assert_ok(clq_user_event_complete(data, CL_COMPLETE));
+	return NULL;
+}
+
+/* clq_context_finish() waits for the commands of every queue. */
+START_TEST(finish_waits_for_every_queue)
+{
+	struct clq_queue *q[3];
+	struct clq_event *u = test_user_event_new(), *m[3];
+	pthread_t t;
+
+	for (int i = 0; i < 3; i++) {
+		q[i] = test_queue_new(i == 2 ? CLQ_QUEUE_PROFILING : 0);
+		ck_assert_ok(clq_queue_enqueue_marker(q[i], &u, 1, &m[i]));
+		ck_assert_ok(clq_queue_flush(q[i]));
+	}
+	ck_assert_int_eq(pthread_create(&t, NULL, complete_later, u), 0);
+	ck_assert_ok(clq_context_finish(test_ctx));
+	/* Not a wait on the events: their status is read as it is. */
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(test_event_status(m[i]), CL_COMPLETE);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		clq_event_unref(m[i]);
+		clq_queue_unref(q[i]);
+	}
+	clq_event_unref(u);
+	/* No queue left: nothing to wait for. */
+	ck_assert_ok(clq_context_finish(test_ctx));
+}
+END_TEST
+
+/* A failed command does not make the finish fail (as clq_queue_finish()),
+ * and the other queues are finished all the same. */
+START_TEST(finish_after_failed_command)
+{
+	struct clq_queue *a = test_queue_new(0), *b = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *v = test_user_event_new();
+	struct clq_event *ma = NULL, *mb = NULL;
+	pthread_t t;
+
+	ck_assert_ok(clq_queue_enqueue_marker(a, &u, 1, &ma));
+	ck_assert_ok(clq_queue_enqueue_marker(b, &v, 1, &mb));
+	ck_assert_ok(clq_queue_flush(a));
+	ck_assert_ok(clq_queue_flush(b));
+	ck_assert_ok(clq_user_event_complete(u, CL_INVALID_VALUE));
+	ck_assert_int_eq(pthread_create(&t, NULL, complete_later, v), 0);
+	ck_assert_ok(clq_context_finish(test_ctx));
+	ck_assert_int_lt(test_event_status(ma), 0);
+	ck_assert_int_eq(test_event_status(mb), CL_COMPLETE);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	test_log_expect("failed");
+	ck_assert_rc(clq_event_wait(ma), CLQ_ERROR_COMMAND_FAILED);
+	clq_event_unref(ma);
+	clq_event_unref(mb);
+	clq_event_unref(u);
+	clq_event_unref(v);
+	clq_queue_unref(a);
+	clq_queue_unref(b);
+}
+END_TEST
+
+START_TEST(finish_bad_arguments)
+{
+	test_log_expect("ctx is NULL");
+	ck_assert_rc(clq_context_finish(NULL), CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+}
+END_TEST
+
+/* In CHECK, what a context finish waited for counts as seen to end: a
+ * later access from another queue is ordered after it. */
+START_TEST(finish_orders_for_check)
+{
+	const size_t n = 16;
+	struct clq_device *device = NULL;
+	struct clq_context *ctx = NULL;
+	struct clq_queue *a = NULL, *b = NULL;
+	struct clq_device_array *d = NULL;
+	struct clq_host_array *h = NULL;
+	float zero = 0.0f;
+
+	ck_assert_ok(clq_device_select(test_device_spec(), &device));
+	ck_assert_ok(clq_context_create(device, &ctx));
+	clq_device_unref(device);
+	ck_assert_ok(clq_context_set_ordering(ctx, CLQ_ORDERING_CHECK));
+	ck_assert_ok(clq_queue_create(ctx, 0, &a));
+	ck_assert_ok(clq_queue_create(ctx, 0, &b));
+	ck_assert_ok(clq_device_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &d));
+	ck_assert_ok(
+		clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &n, NULL, &h));
+	ck_assert_ok(clq_device_array_fill(d, a, &zero, NULL, 0, NULL));
+	test_log_expect("hazard");
+	ck_assert_rc(clq_device_array_get_async(d, b, h, NULL, 0, NULL),
+		     CLQ_ERROR_HAZARD);
+	ck_assert(test_log_seen());
+	test_log_expect(NULL);
+	ck_assert_ok(clq_context_finish(ctx));
+	ck_assert_ok(clq_device_array_get(d, b, h));
+	ck_assert(((float *)clq_host_array_data(h))[n - 1] == 0.0f);
+	clq_host_array_unref(h);
+	clq_device_array_unref(d);
+	clq_queue_unref(a);
+	clq_queue_unref(b);
+	clq_context_unref(ctx);
+}
+END_TEST
+
 static Suite *
 context_suite(void)
 {
@@ -150,6 +265,15 @@ context_suite(void)
 	tcase_add_checked_fixture(tc, test_context_setup,
 				  test_context_teardown);
 	tcase_add_test(tc, context_log_handler);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("finish");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, finish_waits_for_every_queue);
+	tcase_add_test(tc, finish_after_failed_command);
+	tcase_add_test(tc, finish_bad_arguments);
+	tcase_add_test(tc, finish_orders_for_check);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1327,6 +1327,126 @@ scenario_kernel_ops(void)
 	return rc;
 }
 
+/* Interop: a kernel launch with an offset, its program built again from
+ * its binary, raw objects wrapped (context, queue, buffer, event), and a
+ * context finish. */
+static int
+scenario_interop(void)
+{
+	const size_t n = 16, offset = 4, global = 8;
+	struct clq_device *dev = NULL;
+	struct clq_context *ctx = NULL;
+	struct clq_queue *q = NULL;
+	struct clq_program *p = NULL, *b = NULL;
+	struct clq_kernel *k = NULL;
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL, *reg = NULL;
+	struct clq_event *w = NULL, *m = NULL;
+	float *mem = aligned_alloc(4096, 4096);
+	cl_context raw = NULL;
+	cl_command_queue rq = NULL;
+	cl_mem buf = NULL;
+	cl_event marker = NULL;
+	unsigned char *bin = NULL;
+	size_t size = 0;
+	cl_float v = 1.5f;
+	cl_uint count = (cl_uint)n;
+	cl_int err = CL_SUCCESS;
+	int rc = clq_device_select(device_spec(), &dev);
+
+	/* the raw objects, made as other code would (not wrapped calls) */
+	if (rc == CLQ_SUCCESS) {
+		cl_device_id id = clq_device_get_cl(dev);
+
+		raw = clCreateContext(NULL, 1, &id, NULL, NULL, &err);
+		if (err == CL_SUCCESS)
+			rq = clCreateCommandQueue(raw, id, 0, &err);
+		if (err == CL_SUCCESS)
+			buf = clCreateBuffer(raw, CL_MEM_READ_WRITE,
+					     n * sizeof(float), NULL, &err);
+		rc = err;
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_context_wrap(raw, NULL, &ctx);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_wrap(ctx, rq, &q);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_wrap(ctx, buf, CLQ_DTYPE_FLOAT32, 1, &n,
+					   NULL, &a);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &n, NULL,
+					   &h);
+	if (rc == CLQ_SUCCESS && !mem)
+		rc = CL_OUT_OF_HOST_MEMORY;
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_register(ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, mem, &reg);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_program_create_from_source(ctx, add_source, NULL, &p);
+	if (rc == CLQ_SUCCESS &&
+	    (rc = clq_program_get_binary(p, NULL, 0, &size)) == CLQ_SUCCESS &&
+	    !(bin = malloc(size)))
+		rc = CL_OUT_OF_HOST_MEMORY;
+	if (rc == CLQ_SUCCESS)
+		rc = clq_program_get_binary(p, bin, size, &size);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_program_create_from_binary(ctx, bin, size, NULL, &b);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_kernel_create(b, "add", &k);
+	if (rc == CLQ_SUCCESS) {
+		struct clq_arg args[] = {CLQ_ARG_ARRAY(a), CLQ_ARG_VALUE(v),
+					 CLQ_ARG_VALUE(count)};
+
+		for (size_t i = 0; i < n; i++)
+			mem[i] = (float)i;
+		rc = clq_device_array_set_async(a, q, reg, NULL, 0, NULL);
+		if (rc == CLQ_SUCCESS)
+			rc = clq_queue_enqueue_kernel_offset(
+				q, k, args, 3, 1, &offset, &global, NULL, NULL,
+				0, NULL);
+	}
+	/* a raw marker after the kernel, wrapped and waited for */
+	if (rc == CLQ_SUCCESS)
+		rc = clEnqueueMarkerWithWaitList(rq, 0, NULL, &marker);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_event_wrap(ctx, marker, &w);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_enqueue_marker(q, &w, 1, &m);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_context_finish(ctx);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_get(a, q, h);
+	for (size_t i = 0; rc == CLQ_SUCCESS && i < n; i++)
+		if (((float *)clq_host_array_data(h))[i] !=
+		    (float)i +
+			    (i >= offset && i < offset + global ? 1.5f : 0.0f))
+			rc = WRONG_RESULT;
+	if (rq)
+		clFinish(rq);
+	clq_host_array_unref(reg);
+	free(bin);
+	clq_event_unref(m);
+	clq_event_unref(w);
+	if (marker)
+		clReleaseEvent(marker);
+	clq_kernel_unref(k);
+	clq_program_unref(b);
+	clq_program_unref(p);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_context_unref(ctx);
+	if (buf)
+		clReleaseMemObject(buf);
+	if (rq)
+		clReleaseCommandQueue(rq);
+	if (raw)
+		clReleaseContext(raw);
+	clq_device_unref(dev);
+	free(mem); /* unregistered by the unref, its transfer having ended */
+	return rc;
+}
+
 /* ------------------------------------------------------------------ loop */
 
 static void
@@ -1423,6 +1543,12 @@ START_TEST(kernel_ops)
 }
 END_TEST
 
+START_TEST(interop)
+{
+	run_scenario("interop", scenario_interop);
+}
+END_TEST
+
 START_TEST(ordering)
 {
 	run_scenario("auto", scenario_order_auto);
@@ -1462,6 +1588,7 @@ main(void)
 	tcase_add_test(tc, slots);
 	tcase_add_test(tc, sequence);
 	tcase_add_test(tc, kernel_ops);
+	tcase_add_test(tc, interop);
 	tcase_add_test(tc, compose);
 	tcase_add_test(tc, tune);
 	suite_add_tcase(s, tc);

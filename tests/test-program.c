@@ -1360,6 +1360,257 @@ START_TEST(tuning_failed_command)
 }
 END_TEST
 
+/* Writes each work-item's global id, plus 1000 times its offset, at its
+ * place in a 2-D array of WIDTH columns. */
+#define OFFSET_WIDTH 8
+static const char offset_source[] =
+	"__kernel void ids(__global int *o)\n"
+	"{\n"
+	"	size_t x = get_global_id(0), y = get_global_id(1);\n"
+	"	o[y * 8 + x] = (int)(y * 8 + x) +\n"
+	"		1000 * (int)(get_global_offset(0) + "
+	"get_global_offset(1));\n"
+	"}\n";
+
+/* The offset moves the work-items, only them, and the group ids are
+ * as without one. */
+START_TEST(kernel_offset_moves_the_range)
+{
+	const size_t shape[2] = {6, OFFSET_WIDTH};
+	const size_t offset[2] = {3, 2}, global[2] = {4, 3}, local[2] = {2, 1};
+	struct clq_program *p = build(offset_source, NULL);
+	struct clq_kernel *k = kernel_of(p, "ids");
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	struct clq_event *ev = NULL;
+	struct clq_arg args[1];
+	cl_int minus = -1;
+	const int *o;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 2,
+					     shape, NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 2, shape,
+					   NULL, &h));
+	ck_assert_ok(clq_device_array_fill(a, q, &minus, NULL, 0, NULL));
+	args[0] = CLQ_ARG_OUT(a);
+	ck_assert_ok(clq_queue_enqueue_kernel_offset(
+		q, k, args, 1, 2, offset, global, local, NULL, 0, &ev));
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	o = clq_host_array_data(h);
+	for (int y = 0; y < 6; y++) {
+		for (int x = 0; x < OFFSET_WIDTH; x++) {
+			int inside = x >= 3 && x < 7 && y >= 2 && y < 5;
+
+			ck_assert_int_eq(o[y * OFFSET_WIDTH + x],
+					 inside ? y * OFFSET_WIDTH + x + 5000
+						: -1);
+		}
+	}
+	/* A NULL offset is none: the same as clq_queue_enqueue_kernel(). */
+	ck_assert_ok(clq_queue_enqueue_kernel_offset(
+		q, k, args, 1, 2, NULL, global, NULL, NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	ck_assert_int_eq(o[0], 0);
+	ck_assert_int_eq(o[2 * OFFSET_WIDTH + 3], 2 * OFFSET_WIDTH + 3);
+	/* outside the second range: the first launch's */
+	ck_assert_int_eq(o[3 * OFFSET_WIDTH + 3], 3 * OFFSET_WIDTH + 3 + 5000);
+	ck_assert_int_eq(o[5 * OFFSET_WIDTH + 7], -1);
+	clq_event_unref(ev);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+}
+END_TEST
+
+/* Offsets that overflow, and the usual checks, under the new name. */
+START_TEST(kernel_offset_mistakes_refused)
+{
+	const size_t n = 4, big[1] = {SIZE_MAX - 2}, zero[1] = {0};
+	struct clq_program *p = build(offset_source, NULL);
+	struct clq_kernel *k = kernel_of(p, "ids");
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	struct clq_event *ev = (struct clq_event *)&ev;
+	struct clq_arg args[1];
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					     NULL, &a));
+	args[0] = CLQ_ARG_OUT(a);
+	test_log_expect("overflows size_t");
+	ck_assert_rc(clq_queue_enqueue_kernel_offset(q, k, args, 1, 1, big, &n,
+						     NULL, NULL, 0, &ev),
+		     CLQ_ERROR_OVERFLOW);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_null(ev);
+	test_log_expect("clq_queue_enqueue_kernel_offset: a global size is 0");
+	ck_assert_rc(clq_queue_enqueue_kernel_offset(q, k, args, 1, 1, big,
+						     zero, NULL, NULL, 0, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("clq_queue_enqueue_kernel_offset: kernel 'ids' takes");
+	ck_assert_rc(clq_queue_enqueue_kernel_offset(q, k, args, 0, 1, NULL, &n,
+						     NULL, NULL, 0, NULL),
+		     CLQ_ERROR_ARG_COUNT);
+	ck_assert(test_log_seen());
+	test_log_expect(NULL);
+	ck_assert_ok(clq_queue_finish(q));
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
+	clq_program_unref(p);
+}
+END_TEST
+
+/* Binaries. */
+
+static const char binary_source[] =
+	"__kernel void k(__global int *o, int v) { o[0] = v * 3 + 1; }\n";
+
+/* Runs `k(o, 7)` of a program on one work-item; returns o[0]. */
+static int
+run_times_three(struct clq_program *p)
+{
+	const size_t one = 1;
+	struct clq_kernel *k = kernel_of(p, "k");
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	cl_int v = 7;
+	struct clq_arg args[2];
+	int value;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &one,
+					     NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &one,
+					   NULL, &h));
+	args[0] = CLQ_ARG_OUT(a);
+	args[1] = CLQ_ARG_VALUE(v);
+	ck_assert_ok(clq_queue_enqueue_kernel(q, k, args, 2, 1, &one, NULL,
+					      NULL, 0, NULL));
+	ck_assert_ok(clq_device_array_get(a, q, h));
+	value = *(int *)clq_host_array_data(h);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_kernel_unref(k);
+	return value;
+}
+
+/* Build, get the binary, build again from it, run: the same result. */
+START_TEST(binary_round_trip)
+{
+	struct clq_program *p = build(binary_source, NULL), *b = NULL;
+	size_t size = 0, again = 0;
+	unsigned char *bytes, small[4];
+
+	ck_assert_int_eq(run_times_three(p), 22);
+	ck_assert_ok(clq_program_get_binary(p, NULL, 0, &size));
+	ck_assert_uint_gt(size, 0);
+	test_log_expect("the buffer given holds 4");
+	ck_assert_rc(clq_program_get_binary(p, small, sizeof(small), &again),
+		     CLQ_ERROR_OUT_OF_RANGE);
+	ck_assert(test_log_seen());
+	ck_assert_uint_eq(again, size);
+	test_log_expect(NULL);
+	bytes = malloc(size);
+	ck_assert_ptr_nonnull(bytes);
+	ck_assert_ok(clq_program_get_binary(p, bytes, size, &again));
+	ck_assert_uint_eq(again, size);
+	clq_program_unref(p);
+
+	ck_assert_ok(clq_program_create_from_binary(test_ctx, bytes, size, NULL,
+						    &b));
+	free(bytes); /* copied */
+	ck_assert_int_eq(clq_program_is_built(b), 1);
+	ck_assert_str_eq(clq_program_get_name(b), "<binary>");
+	ck_assert_int_eq(run_times_three(b), 22);
+	/* A program from a binary has a binary of its own. */
+	ck_assert_ok(clq_program_get_binary(b, NULL, 0, &again));
+	ck_assert_uint_gt(again, 0);
+	clq_program_unref(b);
+}
+END_TEST
+
+START_TEST(binary_mistakes_refused)
+{
+	static const unsigned char junk[64] = "not a binary at all";
+	struct clq_program *p = NULL, *failed = NULL;
+	size_t size = 99;
+
+	test_log_expect("not a program binary for device");
+	ck_assert_rc(clq_program_create_from_binary(test_ctx, junk,
+						    sizeof(junk), NULL, &p),
+		     CL_INVALID_BINARY);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_null(p);
+	test_log_expect("is NULL");
+	ck_assert_rc(
+		clq_program_create_from_binary(test_ctx, NULL, 4, NULL, &p),
+		CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(
+		clq_program_create_from_binary(test_ctx, junk, 0, NULL, &p),
+		CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_program_create_from_binary(NULL, junk, 4, NULL, &p),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(
+		clq_program_create_from_binary(test_ctx, junk, 4, NULL, NULL),
+		CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_program_get_binary(NULL, NULL, 0, &size),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_uint_eq(size, 99); /* nothing to say it in */
+	test_log_expect("*");
+	ck_assert_rc(clq_program_create_from_source(test_ctx, "junk(", NULL,
+						    &failed),
+		     CL_BUILD_PROGRAM_FAILURE);
+	test_log_expect("failed to build");
+	ck_assert_rc(clq_program_get_binary(failed, NULL, 0, &size),
+		     CL_INVALID_PROGRAM_EXECUTABLE);
+	ck_assert(test_log_seen());
+	ck_assert_uint_eq(size, 0);
+	clq_program_unref(failed);
+}
+END_TEST
+
+/* IL only where the device takes it; elsewhere a specific refusal. */
+START_TEST(il_where_supported)
+{
+	static const unsigned char junk[32] = {0x03, 0x02, 0x23, 0x07};
+	struct clq_device *dev = clq_context_get_device(test_ctx);
+	char versions[256] = "";
+	size_t len = 0;
+	int takes_il;
+	struct clq_program *p = NULL;
+	int rc;
+
+	/* clGetDeviceInfo(CL_DEVICE_IL_VERSION), an OpenCL 2.1 query */
+	if (clGetDeviceInfo(clq_device_get_cl(dev), 0x105B,
+			    sizeof(versions) - 1, versions, &len) != CL_SUCCESS)
+		len = 0;
+	takes_il = len > 1 && versions[0] &&
+		   clq_device_get_opencl_version_number(dev) >= 210;
+	test_log_expect(takes_il ? "*" : "IL");
+	rc = clq_program_create_from_il(test_ctx, junk, sizeof(junk), NULL, &p);
+	if (takes_il) {
+		/* a module the driver cannot read: its own error */
+		ck_assert_int_lt(rc, 0);
+		ck_assert_int_ne(rc, CLQ_ERROR_UNSUPPORTED);
+	} else {
+		ck_assert_rc(rc, CLQ_ERROR_UNSUPPORTED);
+		ck_assert(test_log_seen());
+	}
+	ck_assert_ptr_null(p);
+	test_log_expect("is NULL");
+	ck_assert_rc(clq_program_create_from_il(test_ctx, NULL, 4, NULL, &p),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_program_create_from_il(test_ctx, junk, 4, NULL, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+}
+END_TEST
+
 static Suite *
 program_suite(void)
 {
@@ -1374,6 +1625,9 @@ program_suite(void)
 	tcase_add_test(tc, failed_build_keeps_its_log);
 	tcase_add_test(tc, bad_options_refused);
 	tcase_add_test(tc, program_bad_arguments);
+	tcase_add_test(tc, binary_round_trip);
+	tcase_add_test(tc, binary_mistakes_refused);
+	tcase_add_test(tc, il_where_supported);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("search");
@@ -1406,6 +1660,8 @@ program_suite(void)
 	tcase_add_test(tc, local_memory_argument);
 	tcase_add_test(tc, kernel_waits_for_its_wait_list);
 	tcase_add_test(tc, one_kernel_from_several_threads);
+	tcase_add_test(tc, kernel_offset_moves_the_range);
+	tcase_add_test(tc, kernel_offset_mistakes_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tuning");

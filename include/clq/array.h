@@ -110,6 +110,41 @@ clq_device_array_create_alias(struct clq_context *ctx, cl_mem buffer,
 			      const size_t *shape, const size_t *padded_shape,
 			      struct clq_device_array **array_out);
 
+/**
+ * Describes a buffer made by other code (a library's output, a user's own
+ * `clCreateBuffer`) as a device array of the given dtype and shapes, so
+ * that clq transfers, copies, fills and kernels can use it.
+ *
+ * The buffer is retained, never owned: the creator keeps (and releases)
+ * its own reference, in any order with the array's last unref. Unlike
+ * clq_device_array_create_alias(), no sub-buffer is made: the array is
+ * the buffer itself (clq_device_array_get_cl() returns it), starting at
+ * its first byte. A sub-buffer may be wrapped too: it counts as an alias
+ * of the buffer it lies in (its rectangular copies and its ordering go to
+ * that buffer, at its offset). The buffer must hold the padded shape:
+ * `clq_dtype_size(dtype)` times the product of `padded_shape` bytes, or
+ * more (the rest is not the array's).
+ * @param ctx the context whose OpenCL context the buffer belongs to
+ * @param buffer an OpenCL buffer
+ * @param dtype, ndim, shape, padded_shape the array, as for
+ *        clq_device_array_create()
+ * @param array_out receives the array; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers and
+ *         bad descriptions, as clq_device_array_create();
+ *         #CLQ_ERROR_OVERFLOW; #CLQ_ERROR_CONTEXT_MISMATCH for a buffer of
+ *         another OpenCL context; #CLQ_ERROR_UNSUPPORTED for a memory
+ *         object that is not a buffer (an image); #CLQ_ERROR_OUT_OF_RANGE
+ *         when the buffer is smaller than the array (the log gives both
+ *         sizes); `CL_OUT_OF_HOST_MEMORY`; an OpenCL code from
+ *         `clGetMemObjectInfo`.
+ * Thread-safe.
+ */
+CLQ_EXPORT int
+clq_device_array_wrap(struct clq_context *ctx, cl_mem buffer,
+		      enum clq_dtype dtype, size_t ndim, const size_t *shape,
+		      const size_t *padded_shape,
+		      struct clq_device_array **array_out);
+
 /** Adds a reference. @return `array`. */
 CLQ_EXPORT struct clq_device_array *
 clq_device_array_ref(struct clq_device_array *array);
@@ -186,6 +221,70 @@ clq_host_array_wrap(enum clq_dtype dtype, size_t ndim, const size_t *shape,
 		    const size_t *padded_shape, void *data,
 		    struct clq_host_array **array_out);
 
+/**
+ * Registers caller memory as a host array that transfers treat as pinned
+ * where the driver can, as CUDA's cudaHostRegister(): clq makes an OpenCL
+ * buffer over the memory (`CL_MEM_USE_HOST_PTR`), maps it once, and
+ * transfers to and from the memory's address, the mapped buffer's (the
+ * "mapped" strategy of clq_host_array_create(), on memory the caller
+ * already has). clq_host_array_data() returns `data`. A driver that would
+ * map the buffer elsewhere (a copy of the memory, not the memory) gets no
+ * buffer: the memory is then used as it is, as clq_host_array_wrap()
+ * uses it, and clq_host_array_is_pinned() says 0.
+ *
+ * clq_host_array_is_pinned() is 1 where the driver pins the memory of a
+ * mapped buffer for transfers, as clq_host_array_create() relies on for
+ * NVIDIA and AMD GPUs; 0 elsewhere (PoCL's CPU device reads the memory in
+ * place: nothing is pinned). Whether a driver really moves registered
+ * memory at pinned speed is for `clq-time transfer --memory registered`
+ * to show. Page-aligned memory (4096 bytes) is the safest to register:
+ * some drivers (Intel's) map other addresses through a copy.
+ *
+ * Unlike a wrapped array, a registered array belongs to `ctx` and is kept
+ * alive by its async transfers until they complete, so the memory stays
+ * registered until the last clq_host_array_unref() and the completion of
+ * the last transfer that used it, whichever comes later; then clq unmaps
+ * and releases the buffer (unregisters). To free `data`: wait for those
+ * transfers (their events, clq_queue_finish(), clq_context_finish()),
+ * then drop the last reference, which unregisters before it returns; the
+ * memory may be freed after that. A last reference dropped while a
+ * transfer is pending is allowed: the unregistration then runs when the
+ * last transfer completes, on a thread of the driver, and the memory must
+ * stay valid until then (clSetMemObjectDestructorCallback() on
+ * clq_host_array_get_cl() tells when). While registered, write the memory
+ * only where no transfer is reading it, as for any host array.
+ * @param ctx the context whose transfers use the memory
+ * @param dtype, ndim, shape, padded_shape the array, as for
+ *        clq_host_array_create()
+ * @param data the caller's memory: the padded shape's bytes
+ * @param array_out receives the array; NULL on failure
+ * @return as clq_host_array_create(); an OpenCL code from `clCreateBuffer`
+ *         (`CL_INVALID_HOST_PTR`), `clCreateCommandQueue` or
+ *         `clEnqueueMapBuffer`.
+ * Thread-safe.
+ */
+CLQ_EXPORT int
+clq_host_array_register(struct clq_context *ctx, enum clq_dtype dtype,
+			size_t ndim, const size_t *shape,
+			const size_t *padded_shape, void *data,
+			struct clq_host_array **array_out);
+
+/**
+ * Whether the array is caller memory registered with
+ * clq_host_array_register() (0 or 1), pinned or not.
+ */
+CLQ_EXPORT int clq_host_array_is_registered(const struct clq_host_array *array);
+
+/**
+ * The OpenCL buffer whose mapped memory the array is, borrowed: an
+ * `ALLOC_HOST_PTR` buffer (the mapped and remapped strategies of
+ * clq_host_array_create()) or the `USE_HOST_PTR` buffer of registered
+ * memory; NULL for aligned and wrapped arrays, which have none. The
+ * buffer is mapped (remapped arrays: between transfers): enqueue nothing
+ * on it while it is.
+ */
+CLQ_EXPORT cl_mem clq_host_array_get_cl(const struct clq_host_array *array);
+
 /** Adds a reference. @return `array`. */
 CLQ_EXPORT struct clq_host_array *
 clq_host_array_ref(struct clq_host_array *array);
@@ -198,7 +297,8 @@ CLQ_EXPORT void *clq_host_array_data(struct clq_host_array *array);
 
 /**
  * Whether the memory is pinned (page-locked) by the driver (0 or 1): 1 for
- * the mapped and remapped strategies.
+ * the mapped and remapped strategies, and for registered memory
+ * (clq_host_array_register()) where the driver pins mapped buffers.
  */
 CLQ_EXPORT int clq_host_array_is_pinned(const struct clq_host_array *array);
 

@@ -114,7 +114,8 @@ extern "C" {
 	X(CLQ_ERROR_UNBOUND, -4024, "a slot is not bound to an array")      \
 	X(CLQ_ERROR_DUPLICATE, -4025, "the name is already taken")          \
 	X(CLQ_ERROR_UNSUPPORTED, -4030,                                     \
-	  "clq was built without the feature this needs")                   \
+	  "not supported by the device, the driver, the object, or this "   \
+	  "build of clq")                                                   \
 	X(CLQ_ERROR_DATABASE, -4031,                                        \
 	  "the tuning database cannot be read or written")
 
@@ -141,12 +142,15 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
 /** @var CLQ_ERROR_OUT_OF_RANGE
  * A device index past the last device, an array region that does not lie
  * inside its array, an alias that does not fit in its buffer, an array
- * larger than the device's largest allocation, or a kernel launch whose
+ * larger than the device's largest allocation, a kernel launch whose
  * `__local` memory (its CLQ_ARG_LOCAL() arguments and its own) exceeds the
- * device's. */
+ * device's, a buffer too small for clq_program_get_binary(), or a buffer
+ * smaller than the array clq_device_array_wrap() describes on it. */
 /** @var CLQ_ERROR_CONTEXT_MISMATCH
  * Objects of two contexts were combined: a queue, array, kernel or event
- * of one with another's, or two events whose clocks need not agree. */
+ * of one with another's, or two events whose clocks need not agree; or
+ * an OpenCL object of another OpenCL context, or a device outside it, was
+ * given to a wrap function (clq_queue_wrap()...). */
 /** @var CLQ_ERROR_SHAPE_MISMATCH
  * A transfer or copy between arrays of different shapes (or, for regions,
  * different numbers of axes). */
@@ -220,8 +224,13 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
 /** @var CLQ_ERROR_DUPLICATE
  * clq_operation_add_slot() was given a name the operation already has. */
 /** @var CLQ_ERROR_UNSUPPORTED
- * The function needs an optional dependency clq was built without, such
- * as the tuning database without SQLite (see @ref tune). */
+ * What was asked is not supported, and the log says by what: the device,
+ * the driver or the object (clq_program_create_from_il() on a device
+ * older than OpenCL 2.1 or that reports no IL version; clq_queue_wrap()
+ * of an out-of-order or device-side queue; clq_device_array_wrap() of a
+ * memory object that is not a buffer), or this build of clq (a function
+ * that needs an optional dependency clq was built without, such as the
+ * tuning database without SQLite, see @ref tune). */
 /** @var CLQ_ERROR_DATABASE
  * The tuning database is not an SQLite database, is a directory, cannot be
  * opened, is read-only for a store, or stayed locked by another process

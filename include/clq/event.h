@@ -59,6 +59,39 @@ struct clq_event_times {
 typedef void (*clq_event_callback_fn)(struct clq_event *event, int status,
 				      void *user_data);
 
+/**
+ * Wraps an OpenCL event made by other code (the event clFFT's
+ * `clfftEnqueueTransform` returns, a user's own `clEnqueue...` or user
+ * event) as a clq event: it can then be waited for, have its status read
+ * and callbacks set, be timed (clq_event_get_times(),
+ * clq_event_time_since(): profiled when its command's queue was made with
+ * `CL_QUEUE_PROFILING_ENABLE`), go in the wait list of any clq enqueue on
+ * a queue of the context, and be recorded on a timeline
+ * (clq_timeline_add_event()).
+ *
+ * The event is retained, never owned: the creator keeps (and releases)
+ * its own reference, in any order with the wrapper's last unref. A
+ * command's event also retains that command's queue, which clq flushes
+ * before a command of another queue waits for it (OpenCL 1.2 section 5.13,
+ * as for clq's own events): wrap it while that queue is alive, as right
+ * after the call that made it. A user event of other code stays theirs to
+ * complete: the wrapper is no clq user event (clq_event_is_user() is 0,
+ * clq_user_event_complete() refuses it). For ordering, a wrapped event has
+ * no clock (see @ref order, **Wrapped objects**).
+ * @param ctx the context whose OpenCL context (clq_context_get_cl()) the
+ *        event belongs to
+ * @param cl the OpenCL event
+ * @param event_out receives the event, owned by the caller; NULL on
+ *        failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments;
+ *         #CLQ_ERROR_CONTEXT_MISMATCH for an event of another OpenCL
+ *         context; `CL_OUT_OF_HOST_MEMORY`; an OpenCL code from
+ *         `clGetEventInfo`.
+ * Thread-safe.
+ */
+CLQ_EXPORT int clq_event_wrap(struct clq_context *ctx, cl_event cl,
+			      struct clq_event **event_out);
+
 /** Adds a reference. @return `event`. */
 CLQ_EXPORT struct clq_event *clq_event_ref(struct clq_event *event);
 

@@ -118,6 +118,18 @@ extern "C" {
  * made by clq_device_array_create()) forgets its accesses, so keep one
  * array on such a buffer alive while commands on it may be pending.
  *
+ * **Wrapped objects** (`clq_context_wrap()` and friends): a wrapped queue
+ * gets a queue slot and a clock like any queue, and a wrapped buffer
+ * (clq_device_array_wrap()) is tracked as its root buffer, as an alias is
+ * (a wrapped sub-buffer counts as the buffer it lies in). Only commands
+ * enqueued through clq are seen: what other code (clFFT, a user's own
+ * OpenCL calls) enqueues on a wrapped queue or buffer is ordered by the
+ * queue it runs on and by the waits the caller writes, and is never
+ * checked. A wrapped event (clq_event_wrap()) has no clock: in a wait list
+ * it orders what it stands for (OpenCL waits for it) but, like a user
+ * event, vouches for no clq command before it, so CHECK still asks for
+ * the waits that order clq's own commands.
+ *
  * **Cost.** In CHECK and AUTO, the enqueues of one context take a lock
  * around the check, the OpenCL enqueue call and the record (blocking
  * transfers wait after releasing it), and each command that touches arrays

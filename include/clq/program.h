@@ -146,6 +146,84 @@ clq_program_create_from_file(struct clq_context *ctx, const char *name,
 			     const char *options,
 			     struct clq_program **program_out);
 
+/**
+ * Builds a program from a binary that clq_program_get_binary() gave, on
+ * the same device and driver (a cache of built programs, say): OpenCL's
+ * `clCreateProgramWithBinary` then `clBuildProgram`. The binary is copied;
+ * the caller keeps it.
+ *
+ * Only `options` reach `clBuildProgram`: clq's own (program.h, **Build**)
+ * were compiled into the binary. Argument info is read where the driver
+ * keeps it in binaries; where it does not (PoCL 3.1), the kernels check
+ * their arguments' sizes only, as without `-cl-kernel-arg-info` (see
+ * **Arguments** above). The program's name is `<binary>`.
+ * @param ctx the context whose device runs the program
+ * @param binary `size` bytes
+ * @param size the binary's size in bytes, not 0
+ * @param options build options, or NULL
+ * @param program_out as for clq_program_create_from_source()
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers or a
+ *         zero size; `CL_INVALID_BINARY` for bytes that are not a binary
+ *         for this device (the log says so); `CL_BUILD_PROGRAM_FAILURE`
+ *         with the program handed back, as for source; another OpenCL
+ *         code from `clCreateProgramWithBinary` or `clBuildProgram`.
+ */
+CLQ_EXPORT int
+clq_program_create_from_binary(struct clq_context *ctx, const void *binary,
+			       size_t size, const char *options,
+			       struct clq_program **program_out);
+
+/**
+ * Copies the program's device binary (`CL_PROGRAM_BINARIES`), which
+ * clq_program_create_from_binary() builds again on the same device and
+ * driver without compiling the source.
+ *
+ * Call once with `binary` NULL to learn the size, then with a buffer of at
+ * least that size. A binary is specific to the device and the driver
+ * version: key a cache of them on clq_device_get_name() and
+ * clq_device_get_driver_version().
+ * @param program a built program
+ * @param binary where the binary goes, or NULL to ask for its size only
+ * @param size the bytes at `binary`
+ * @param size_out receives the binary's size in bytes (0 on failure)
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL program or
+ *         `size_out`; `CL_INVALID_PROGRAM_EXECUTABLE` for a program whose
+ *         build failed; #CLQ_ERROR_OUT_OF_RANGE when `size` is smaller
+ *         than the binary (`*size_out` says how large, nothing is
+ *         written); #CLQ_ERROR_UNSUPPORTED when the driver gives no
+ *         binary; an OpenCL code from `clGetProgramInfo`.
+ * Thread-safe.
+ */
+CLQ_EXPORT int
+clq_program_get_binary(const struct clq_program *program, void *binary,
+		       size_t size, size_t *size_out);
+
+/**
+ * Builds a program from an intermediate language (SPIR-V) module, on
+ * devices that take one: OpenCL 2.1 or later, with a non-empty
+ * `CL_DEVICE_IL_VERSION` (OpenCL 3.0 makes IL optional; NVIDIA's and
+ * PoCL 3.1's CPU device list none). clq, built against the OpenCL 1.2
+ * API, finds `clCreateProgramWithIL` in the loaded OpenCL library at run
+ * time (else the `cl_khr_il_program` entry point), so it still loads with
+ * an OpenCL 1.2 loader. Only `options` reach `clBuildProgram`, as for
+ * binaries. The program's name is `<IL>`.
+ * @param ctx the context whose device runs the program
+ * @param il `size` bytes of the module
+ * @param size its size in bytes, not 0
+ * @param options build options, or NULL
+ * @param program_out as for clq_program_create_from_source()
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers or a
+ *         zero size; #CLQ_ERROR_UNSUPPORTED, before any OpenCL call that
+ *         could fail, when the device is older than OpenCL 2.1, reports no
+ *         IL version, or the loader has no such function (the log says
+ *         which); `CL_BUILD_PROGRAM_FAILURE` as for source; another OpenCL
+ *         code (`CL_INVALID_VALUE` for a module the driver cannot read).
+ */
+CLQ_EXPORT int
+clq_program_create_from_il(struct clq_context *ctx, const void *il, size_t size,
+			   const char *options,
+			   struct clq_program **program_out);
+
 /** Adds a reference. @return `program`. */
 CLQ_EXPORT struct clq_program *clq_program_ref(struct clq_program *program);
 
@@ -417,6 +495,35 @@ clq_queue_enqueue_kernel(struct clq_queue *queue, struct clq_kernel *kernel,
 			 unsigned work_dim, const size_t *global,
 			 const size_t *local, struct clq_event *const *wait,
 			 size_t n_wait, struct clq_event **event_out);
+
+/**
+ * Enqueues a kernel over an NDRange that starts at a global offset:
+ * clq_queue_enqueue_kernel() with OpenCL's `global_work_offset`, as
+ * PyOpenCL's `global_offset`. Work-item `get_global_id(i)` then runs from
+ * `offset[i]` to `offset[i] + global[i] - 1`; `get_global_offset(i)` is
+ * `offset[i]`; `get_group_id()` and `get_local_id()` are as without an
+ * offset. The offset need not be a multiple of the local size.
+ *
+ * @param queue, kernel, args, n_args, work_dim as for
+ *        clq_queue_enqueue_kernel()
+ * @param offset `work_dim` offsets, or NULL for none (then the same as
+ *        clq_queue_enqueue_kernel())
+ * @param global, local, wait, n_wait, event_out as for
+ *        clq_queue_enqueue_kernel()
+ * @return as clq_queue_enqueue_kernel() (the log names this function),
+ *         and #CLQ_ERROR_OVERFLOW when `offset[i] + global[i]` does not fit
+ *         in `size_t`; a device whose `size_t` is narrower than the
+ *         host's (32-bit address bits) gives OpenCL's
+ *         `CL_INVALID_GLOBAL_OFFSET` for a sum beyond its own.
+ */
+CLQ_EXPORT int
+clq_queue_enqueue_kernel_offset(struct clq_queue *queue,
+				struct clq_kernel *kernel,
+				const struct clq_arg *args, size_t n_args,
+				unsigned work_dim, const size_t *offset,
+				const size_t *global, const size_t *local,
+				struct clq_event *const *wait, size_t n_wait,
+				struct clq_event **event_out);
 
 /** @} */
 

@@ -91,6 +91,41 @@ enum clq_queue_flags {
 CLQ_EXPORT int clq_queue_create(struct clq_context *ctx, unsigned flags,
 				struct clq_queue **queue_out);
 
+/**
+ * Wraps an OpenCL command queue made by other code (a library such as
+ * clFFT, a user's own OpenCL) as a clq queue: clq commands can then be
+ * enqueued on it, in order with that code's commands, and its events
+ * waited for, timed and put on timelines like any clq queue's.
+ *
+ * The queue is retained, never owned: the creator keeps (and releases) its
+ * own reference, in any order with the wrapper's last clq_queue_unref(),
+ * and goes on using the queue. clq changes nothing of it (no property,
+ * no setting); it only enqueues the caller's commands, flushes it (before
+ * another queue waits for one of its events, and at the wrapper's last
+ * unref) and, in CHECK and AUTO modes, enqueues a marker on it at that
+ * unref (see @ref order). The wrapper's flags say what the queue is:
+ * #CLQ_QUEUE_PROFILING when it was made with `CL_QUEUE_PROFILING_ENABLE`.
+ * It gets an ordering slot like any queue; commands other code enqueues on
+ * it directly are not tracked (see @ref order, **Wrapped objects**). One
+ * OpenCL queue wrapped twice gives two clq queues, which ordering takes
+ * for two queues: CHECK may then ask for waits that the shared queue
+ * makes needless, and AUTO add them.
+ * clq_context_finish() finishes it too.
+ * @param ctx the clq context whose OpenCL context (clq_context_get_cl())
+ *        and device the queue must have
+ * @param cl the OpenCL queue
+ * @param queue_out receives the queue; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments;
+ *         #CLQ_ERROR_CONTEXT_MISMATCH for a queue of another OpenCL
+ *         context, or of another device than the context's;
+ *         #CLQ_ERROR_UNSUPPORTED for an out-of-order or device-side
+ *         queue (clq's queues are in order); `CL_OUT_OF_HOST_MEMORY`; an
+ *         OpenCL code from `clGetCommandQueueInfo`.
+ * Thread-safe.
+ */
+CLQ_EXPORT int clq_queue_wrap(struct clq_context *ctx, cl_command_queue cl,
+			      struct clq_queue **queue_out);
+
 /** Adds a reference. @return `queue`. */
 CLQ_EXPORT struct clq_queue *clq_queue_ref(struct clq_queue *queue);
 

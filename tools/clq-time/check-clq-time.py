@@ -155,6 +155,15 @@ with tempfile.TemporaryDirectory() as tmp:
         ("host-to-device", "pageable", False),
         ("device-to-host", "pageable", False)]
 
+    # --memory registered (never in the default): caller memory registered
+    # with clq_host_array_register(), its "pinned" what clq says of it
+    doc = document("transfer", "--size", "4K", "--budget", "0.01",
+                   "--memory", "registered")
+    assert [(r["direction"], r["memory"]) for r in doc["results"]] == [
+        ("host-to-device", "registered"),
+        ("device-to-host", "registered")], doc["results"]
+    assert all(isinstance(r["pinned"], bool) for r in doc["results"])
+
     # kernel: scale.cl, with GB/s and GFLOP/s from the given counts
     n = 4096
     doc = document("kernel", scale, "scale",

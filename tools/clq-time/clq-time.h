@@ -37,7 +37,12 @@ enum {
 	CMD_ALL = 15,
 };
 
-enum { MEMORY_PINNED = 1, MEMORY_PAGEABLE = 2, MEMORY_DEVICE = 4 };
+enum {
+	MEMORY_PINNED = 1,
+	MEMORY_PAGEABLE = 2,
+	MEMORY_DEVICE = 4,
+	MEMORY_REGISTERED = 8, /* only when asked: not in the default */
+};
 
 struct options;
 

@@ -103,18 +103,20 @@ parse_size_list(const char *s, struct options *opt)
 	return 0;
 }
 
-/* --memory: a comma-separated list of pinned, pageable and device. */
+/* --memory: a comma-separated list of pinned, pageable, device and
+ * registered (bits in MEMORY_* order). */
 static int
 parse_memory_list(const char *s, unsigned *mask)
 {
-	static const char *const names[] = {"pinned", "pageable", "device"};
+	static const char *const names[] = {"pinned", "pageable", "device",
+					    "registered"};
 	const char *p = s;
 
 	while (*p) {
 		size_t len = strcspn(p, ",");
 		bool found = false;
 
-		for (unsigned k = 0; k < 3; k++)
+		for (unsigned k = 0; k < 4; k++)
 			if (strlen(names[k]) == len &&
 			    strncmp(p, names[k], len) == 0) {
 				*mask |= 1u << k;
@@ -122,7 +124,8 @@ parse_memory_list(const char *s, unsigned *mask)
 			}
 		if (!found)
 			return usage_error("bad --memory '%s' (a list of "
-					   "pinned, pageable, device)",
+					   "pinned, pageable, device, "
+					   "registered)",
 					   s);
 		p += len;
 		if (*p == ',' && *++p == '\0')
@@ -253,8 +256,9 @@ static const struct option_spec {
 		      "1M,16M,256M, each capped at the largest\n"
 		      "allocation)"},
 	[OPT_MEMORY] = {"memory", "LIST", CMD_TRANSFER,
-			"which of pinned, pageable and device to time\n"
-			"(default: all three; see below)"},
+			"which of pinned, pageable, device and\n"
+			"registered to time (default: the first three;\n"
+			"see below)"},
 	[OPT_GLOBAL] = {"global", "N[,N[,N]]", CMD_KERNEL,
 			"global work size (required)"},
 	[OPT_LOCAL] = {"local", "N[,N[,N]]", CMD_KERNEL,

@@ -29,14 +29,18 @@ struct transfer {
  * where clq_host_array_is_pinned() says so; a clq host array the driver
  * did not pin is "not pinned", whatever --memory asked for.
  */
-enum memory_kind { PINNED, NOT_PINNED, PAGEABLE, DEVICE };
+enum memory_kind { PINNED, NOT_PINNED, PAGEABLE, DEVICE, REGISTERED };
 
 static const char *const memory_names[] = {"pinned", "not pinned", "pageable",
-					   "device"};
+					   "device", "registered"};
+
+/* Which host memory host_memory() makes. */
+enum host_kind { HOST_PINNED, HOST_REGISTERED, HOST_PAGEABLE };
 
 struct transfer_result {
 	enum direction dir;
 	enum memory_kind memory;
+	bool pinned; /* REGISTERED: clq_host_array_is_pinned() */
 	size_t bytes;
 	struct stats device, wall; /* seconds */
 };
@@ -75,33 +79,44 @@ format_size(size_t bytes, char *buf, size_t len)
 }
 
 /* Host memory of `bytes` bytes: a clq host array (pinned where the driver
- * allows) or pageable (aligned_alloc, as an application's own buffers
- * would be), touched so that no page faults land in the timed runs.
- * `*data_out` is the pageable block to free after the array, or NULL. */
+ * allows), pageable memory (aligned_alloc, as an application's own
+ * buffers would be) or that memory registered with
+ * clq_host_array_register() (page-aligned), touched so that no page faults
+ * land in the timed runs. `*data_out` is the block to free after the
+ * array, or NULL. */
 static int
-host_memory(struct session *s, size_t bytes, bool pinned,
+host_memory(struct session *s, size_t bytes, enum host_kind kind,
 	    struct clq_host_array **out, void **data_out)
 {
-	size_t rounded = (bytes + 63) / 64 * 64;
+	size_t align = kind == HOST_REGISTERED ? 4096 : 64;
+	size_t rounded = (bytes + align - 1) / align * align;
 	void *data;
 	int rc;
 
 	*data_out = NULL;
-	if (pinned) {
+	if (kind == HOST_PINNED) {
 		if ((rc = clq_host_array_create(s->ctx, CLQ_DTYPE_UINT8, 1,
 						&bytes, NULL, out)) < 0)
 			return fail("allocating a host array", rc);
 		memset(clq_host_array_data(*out), 0x5a, bytes);
 		return CLQ_SUCCESS;
 	}
-	if (!(data = aligned_alloc(64, rounded)))
+	if (!(data = aligned_alloc(align, rounded)))
 		return fail("allocating pageable host memory",
 			    CL_OUT_OF_HOST_MEMORY);
 	memset(data, 0x5a, rounded);
-	if ((rc = clq_host_array_wrap(CLQ_DTYPE_UINT8, 1, &bytes, NULL, data,
-				      out)) < 0) {
+	if (kind == HOST_REGISTERED)
+		rc = clq_host_array_register(s->ctx, CLQ_DTYPE_UINT8, 1, &bytes,
+					     NULL, data, out);
+	else
+		rc = clq_host_array_wrap(CLQ_DTYPE_UINT8, 1, &bytes, NULL, data,
+					 out);
+	if (rc < 0) {
 		free(data);
-		return fail("wrapping pageable host memory", rc);
+		return fail(kind == HOST_REGISTERED
+				    ? "registering pageable host memory"
+				    : "wrapping pageable host memory",
+			    rc);
 	}
 	*data_out = data;
 	return CLQ_SUCCESS;
@@ -131,12 +146,15 @@ time_transfer(struct session *s, struct transfer *t, enum memory_kind memory,
 	}
 	r->dir = t->dir;
 	r->memory = memory;
+	r->pinned = memory == PINNED ||
+		    (memory == REGISTERED && clq_host_array_is_pinned(t->host));
 	r->bytes = bytes;
 	(*n_results)++;
 	return CLQ_SUCCESS;
 }
 
-/* Every direction and memory kind at one size (5 results). */
+/* Every direction and memory kind asked for at one size (up to 7
+ * results). */
 static int
 time_transfers_of_size(struct session *s, size_t bytes,
 		       struct transfer_result *results, size_t *n_results)
@@ -153,16 +171,21 @@ time_transfers_of_size(struct session *s, size_t bytes,
 		fail("allocating device memory", rc);
 		goto out;
 	}
-	for (int pinned = 1; pinned >= 0 && rc == CLQ_SUCCESS; pinned--) {
+	for (int k = HOST_PINNED; k <= HOST_PAGEABLE && rc == CLQ_SUCCESS;
+	     k++) {
+		static const unsigned bits[] = {
+			MEMORY_PINNED, MEMORY_REGISTERED, MEMORY_PAGEABLE};
 		struct transfer t = {HOST_TO_DEVICE, s->queue, a, NULL, NULL};
-		enum memory_kind memory = PAGEABLE;
+		enum memory_kind memory =
+			k == HOST_REGISTERED ? REGISTERED : PAGEABLE;
 		void *data;
 
-		if (!(mask & (pinned ? MEMORY_PINNED : MEMORY_PAGEABLE)))
+		if (!(mask & bits[k]))
 			continue;
-		if ((rc = host_memory(s, bytes, pinned, &t.host, &data)) < 0)
+		if ((rc = host_memory(s, bytes, (enum host_kind)k, &t.host,
+				      &data)) < 0)
 			break;
-		if (pinned)
+		if (k == HOST_PINNED)
 			memory = clq_host_array_is_pinned(t.host) ? PINNED
 								  : NOT_PINNED;
 		rc = time_transfer(s, &t, memory, bytes, results, n_results);
@@ -170,6 +193,9 @@ time_transfers_of_size(struct session *s, size_t bytes,
 		if (rc == CLQ_SUCCESS)
 			rc = time_transfer(s, &t, memory, bytes, results,
 					   n_results);
+		/* every transfer ended: the unref unregisters at once, and
+		 * the memory may go */
+		clq_queue_finish(s->queue);
 		clq_host_array_unref(t.host);
 		free(data);
 	}
@@ -207,7 +233,7 @@ static void
 print_transfers(const struct session *s, const struct transfer_result *r,
 		size_t n)
 {
-	bool not_pinned = false;
+	bool not_pinned = false, registered_not_pinned = false;
 
 	if (s->opt->json) {
 		json_begin(stdout, "transfer", s->device);
@@ -220,9 +246,9 @@ print_transfers(const struct session *s, const struct transfer_result *r,
 			       "\"runs\": %zu,\n     \"device_s\": ",
 			       i ? "," : "", direction_names[r[i].dir],
 			       memory_names[r[i].memory],
-			       r[i].memory == DEVICE   ? "null"
-			       : r[i].memory == PINNED ? "true"
-						       : "false",
+			       r[i].memory == DEVICE ? "null"
+			       : r[i].pinned	     ? "true"
+						     : "false",
 			       r[i].bytes, r[i].device.n);
 			json_write_stats(stdout, r[i].device);
 			fputs(",\n     \"wall_s\": ", stdout);
@@ -259,17 +285,23 @@ print_transfers(const struct session *s, const struct transfer_result *r,
 		       gbps(r[i].bytes, r[i].device.min),
 		       gbps(r[i].bytes, r[i].wall.median));
 		not_pinned = not_pinned || r[i].memory == NOT_PINNED;
+		registered_not_pinned =
+			registered_not_pinned ||
+			(r[i].memory == REGISTERED && !r[i].pinned);
 	}
 	if (not_pinned)
 		printf("not pinned: clq_host_array_create() memory that this "
 		       "driver did not pin (--memory pinned asks for it)\n");
+	if (registered_not_pinned)
+		printf("registered: clq_host_array_register() memory, which "
+		       "this driver does not pin\n");
 }
 
 int
 run_transfer(const struct options *opt)
 {
 	static const size_t defaults[] = {1u << 20, 16u << 20, 256u << 20};
-	struct transfer_result results[MAX_SIZES * 5];
+	struct transfer_result results[MAX_SIZES * 7];
 	struct options o = *opt;
 	struct session s;
 	size_t n = 0;
@@ -302,8 +334,14 @@ transfer_help_notes(FILE *out)
 	      "did not.\n"
 	      "pageable is aligned_alloc() memory, as an application's own "
 	      "buffers\n"
-	      "would be; device is a device->device copy. Both directions are "
-	      "timed\n"
-	      "for host memory.\n",
+	      "would be; device is a device->device copy. registered (only "
+	      "when "
+	      "asked)\n"
+	      "is page-aligned aligned_alloc() memory registered with\n"
+	      "clq_host_array_register() (cudaHostRegister's counterpart); the "
+	      "JSON\n"
+	      "\"pinned\" field says whether clq counts it as pinned. Both "
+	      "directions\n"
+	      "are timed for host memory.\n",
 	      out);
 }
