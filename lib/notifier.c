@@ -480,16 +480,14 @@ create(const char *function, int polling, double interval,
 int
 clq_notifier_create(struct clq_notifier **notifier_out)
 {
-	return create("clq_notifier_create", 0,
-		      CLQ_NOTIFIER_FALLBACK_INTERVAL, notifier_out);
+	return create("clq_notifier_create", 0, CLQ_NOTIFIER_FALLBACK_INTERVAL,
+		      notifier_out);
 }
 
 int
-clq_notifier_create_polling(double interval,
-			    struct clq_notifier **notifier_out)
+clq_notifier_create_polling(double interval, struct clq_notifier **notifier_out)
 {
-	return create("clq_notifier_create_polling", 1, interval,
-		      notifier_out);
+	return create("clq_notifier_create_polling", 1, interval, notifier_out);
 }
 
 int

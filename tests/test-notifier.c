@@ -282,11 +282,11 @@ START_TEST(many_in_any_order)
 	ck_assert_ptr_nonnull(seen);
 	for (size_t i = 0; i < MANY; i++) {
 		gate[i] = test_user_event_new();
-		ck_assert_ok(clq_queue_enqueue_marker(q[i % 2], &gate[i], 1,
-						      &m[i]));
+		ck_assert_ok(
+			clq_queue_enqueue_marker(q[i % 2], &gate[i], 1, &m[i]));
 		ck_assert_ok(clq_notifier_watch(n, m[i], (void *)(i + 1)));
-		ck_assert_ok(clq_notifier_watch(n, gate[i],
-						(void *)(MANY + i + 1)));
+		ck_assert_ok(
+			clq_notifier_watch(n, gate[i], (void *)(MANY + i + 1)));
 		order[i] = i;
 	}
 	for (size_t i = MANY - 1; i > 0; i--) {
@@ -397,8 +397,8 @@ START_TEST(two_contexts)
 	struct clq_event *m1, *m2;
 	struct clq_completion c[2];
 
-	ck_assert_ok(clq_context_create(clq_context_get_device(test_ctx),
-					&ctx2));
+	ck_assert_ok(
+		clq_context_create(clq_context_get_device(test_ctx), &ctx2));
 	ck_assert_ok(clq_queue_create(ctx2, 0, &q2));
 	ck_assert_ok(clq_user_event_create(ctx2, &u2));
 	ck_assert_ok(clq_queue_enqueue_marker(q1, &u1, 1, &m1));

@@ -118,12 +118,11 @@ CLQ_EXPORT int clq_notifier_create_polling(double interval,
  *         interval outside #CLQ_NOTIFIER_INTERVAL_MIN ..
  *         #CLQ_NOTIFIER_INTERVAL_MAX.
  */
-CLQ_EXPORT int clq_notifier_set_poll_interval(struct clq_notifier *notifier,
-					      double interval);
+CLQ_EXPORT int
+clq_notifier_set_poll_interval(struct clq_notifier *notifier, double interval);
 
 /** Adds a reference. @return `notifier`. */
-CLQ_EXPORT struct clq_notifier *
-clq_notifier_ref(struct clq_notifier *notifier);
+CLQ_EXPORT struct clq_notifier *clq_notifier_ref(struct clq_notifier *notifier);
 
 /**
  * Drops a reference; NULL is a no-op. The last one stops the helper
@@ -178,9 +177,9 @@ CLQ_EXPORT int clq_notifier_watch(struct clq_notifier *notifier,
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL notifier
  *         or `n_out`, or a NULL `out` with `max` > 0.
  */
-CLQ_EXPORT int clq_notifier_drain(struct clq_notifier *notifier,
-				  struct clq_completion *out, size_t max,
-				  size_t *n_out);
+CLQ_EXPORT int
+clq_notifier_drain(struct clq_notifier *notifier, struct clq_completion *out,
+		   size_t max, size_t *n_out);
 
 /** @} */
 
