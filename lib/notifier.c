@@ -30,9 +30,11 @@
 #if defined(__linux__) && !defined(CLQ__NOTIFIER_PIPE)
 #define USE_EVENTFD 1
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #else
 #define USE_EVENTFD 0
+#endif
+#ifdef __linux__
+#include <sys/prctl.h>
 #endif
 
 #include "private.h"
@@ -356,7 +358,7 @@ poll_round(struct clq_notifier *n, struct probe **probes, size_t *cap)
 			*cap = n->n_pending;
 		}
 	}
-	/* Without room for all (out of memory), the oldest go first. */
+	/* Without room for all (out of memory), the newest go first. */
 	for (struct watch *w = n->pending; w && count < *cap; w = w->next) {
 		(*probes)[count].id = w->id;
 		(*probes)[count].event = clq__event_hold(w->event);
@@ -395,7 +397,7 @@ helper(void *data)
 	struct probe *probes = NULL;
 	size_t cap = 0;
 
-#if USE_EVENTFD
+#ifdef __linux__
 	/* Linux lets a sleep overrun by 50 us by default (timer slack),
 	 * longer than short polling intervals. */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
