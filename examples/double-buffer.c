@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,8 +47,15 @@ static const char *const stage_names[N_STAGES] = {"upload", "kernel",
 #define OVERLAP_MIN 0.25
 #define SPEEDUP_MIN 1.1
 
+/* --devices: at most this many devices, each spec at most this long */
+#define MAX_DEVICES 16
+#define MAX_SPEC 256
+
 struct options {
 	const char *device; /* NULL: clq_device_select()'s default */
+	/* --devices: the specs, one context per device (0: --device) */
+	size_t n_devices;
+	char device_specs[MAX_DEVICES][MAX_SPEC];
 	double chunk_mib;
 	size_t chunks;
 	size_t buffers;
@@ -85,11 +93,27 @@ struct demo {
 	 * buffer: yes, unless clq adds that wait (AUTO) or --no-reuse-wait
 	 * leaves it out. */
 	bool reuse_wait;
+	/* --devices: this device's chunks are first_chunk onwards of the
+	 * whole stream (opt->chunks of them), and the pipelined run starts
+	 * on every device at once, at this barrier */
+	size_t first_chunk;
+	struct start_line *start_line;
+};
+
+/* --devices: where each device's thread waits, once its output is
+ * cleared, for the main thread to start them all (state 1) or to call the
+ * run off (-1: a thread could not be started). */
+struct start_line {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t arrived; /* threads waiting */
+	int state;	/* 0: wait, 1: go, -1: give up */
 };
 
 /* What one run (sequential or pipelined) measured. */
 struct run {
 	double wall;		/* host seconds, first enqueue to the end */
+	double start;		/* example_now() at the first enqueue */
 	double stage[N_STAGES]; /* median device seconds per chunk */
 	double device_span;	/* first start to last end, device seconds */
 	double overlap;		/* device seconds with >= 2 commands running */
@@ -120,6 +144,13 @@ usage(FILE *out)
 	      "  --device SPEC   device, as clq_device_select() reads it "
 	      "(default:\n"
 	      "                  CLQ_DEVICE, then GPU > accelerator > CPU)\n"
+	      "  --devices LIST  several devices, as comma-separated specs "
+	      "(0,1):\n"
+	      "                  the chunks split into consecutive blocks, "
+	      "one per\n"
+	      "                  device, each device with its own context, "
+	      "queues,\n"
+	      "                  buffers and host arrays, all running at once\n"
 	      "  --chunk-mib X   MiB per chunk (default 4; fractions allowed)\n"
 	      "  --chunks N      number of chunks (default 16)\n"
 	      "  --buffers N     device buffers used in rotation (default 3)\n"
@@ -239,6 +270,33 @@ parse_ordering(const char *text, enum clq_ordering *out)
 	return -1;
 }
 
+/* --devices: comma-separated device specs, none empty. */
+static int
+parse_devices(const char *text, struct options *opt)
+{
+	const char *p = text;
+
+	opt->n_devices = 0;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 0 || len >= MAX_SPEC ||
+		    opt->n_devices == MAX_DEVICES) {
+			fprintf(stderr,
+				"double-buffer: --devices wants 1 to %d "
+				"comma-separated device specs (such as 0,1) "
+				"of 1 to %d characters each, not '%s'\n",
+				MAX_DEVICES, MAX_SPEC - 1, text);
+			return -1;
+		}
+		memcpy(opt->device_specs[opt->n_devices], p, len);
+		opt->device_specs[opt->n_devices++][len] = '\0';
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
 /* Returns 0 to run, 1 when --help was printed, -1 on a bad option. */
 static int
 parse_options(int argc, char **argv, struct options *opt)
@@ -252,10 +310,12 @@ parse_options(int argc, char **argv, struct options *opt)
 		O_TRACE,
 		O_SVG,
 		O_ORDERING,
-		O_NO_REUSE_WAIT
+		O_NO_REUSE_WAIT,
+		O_DEVICES
 	};
 	static const struct option longopts[] = {
 		{"device", required_argument, NULL, 'd'},
+		{"devices", required_argument, NULL, O_DEVICES},
 		{"chunk-mib", required_argument, NULL, O_CHUNK_MIB},
 		{"chunks", required_argument, NULL, O_CHUNKS},
 		{"buffers", required_argument, NULL, O_BUFFERS},
@@ -283,6 +343,10 @@ parse_options(int argc, char **argv, struct options *opt)
 		switch (c) {
 		case 'd':
 			opt->device = optarg;
+			break;
+		case O_DEVICES:
+			if (parse_devices(optarg, opt) < 0)
+				return -1;
 			break;
 		case O_CHUNK_MIB:
 			if (parse_mib(optarg, &opt->chunk_mib) < 0)
@@ -342,6 +406,19 @@ parse_options(int argc, char **argv, struct options *opt)
 	if (optind < argc) {
 		fprintf(stderr, "double-buffer: unexpected argument '%s'\n",
 			argv[optind]);
+		return -1;
+	}
+	if (opt->n_devices && opt->device) {
+		fputs("double-buffer: --device and --devices exclude each "
+		      "other: give every device in --devices\n",
+		      stderr);
+		return -1;
+	}
+	if (opt->n_devices > opt->chunks) {
+		fprintf(stderr,
+			"double-buffer: --chunks %zu is fewer than the %zu "
+			"devices: each device wants a chunk at least\n",
+			opt->chunks, opt->n_devices);
 		return -1;
 	}
 	return 0;
@@ -430,6 +507,46 @@ open_arrays(struct demo *d)
 	return CLQ_SUCCESS;
 }
 
+/*
+ * The scale kernel's work-group size from the tuning database (CLQ_TUNE_DB,
+ * else the XDG cache), when it has one for this chunk size and device
+ * (`clq-tune run` with a `tunable scale` grid stores them); `fallback`
+ * otherwise. The database is only read; with none, nothing changes and
+ * nothing is printed. Tuned for the --iters given, before --balance.
+ */
+static size_t
+tuned_local(struct demo *d, size_t fallback)
+{
+	struct clq_tune_db *db = NULL;
+	struct clq_tunable *t = NULL;
+	struct clq_params *problem = NULL, *got = NULL;
+	int64_t wgs = 0;
+	size_t local = fallback;
+
+	if (clq_tune_db_open(NULL, CLQ_TUNE_DB_READONLY, &db) < 0)
+		return fallback;
+	if (clq_tunable_create_builtin("scale", &t) == CLQ_SUCCESS &&
+	    clq_params_create(&problem) == CLQ_SUCCESS &&
+	    clq_params_set_int(problem, "n", (int64_t)d->chunk_elems) ==
+		    CLQ_SUCCESS &&
+	    clq_params_set_int(problem, "iters", d->iters) == CLQ_SUCCESS &&
+	    clq_tune_db_lookup(db, d->ctx, t, problem, CLQ_TUNE_MATCH_NEAREST,
+			       &got, NULL) == CLQ_SUCCESS &&
+	    clq_params_get_int(got, "wgs", &wgs) == CLQ_SUCCESS && wgs > 0 &&
+	    (size_t)wgs <= clq_kernel_get_work_group_size(d->scale)) {
+		local = (size_t)wgs;
+		fprintf(stderr,
+			"double-buffer: scale work-group size %zu, from the "
+			"tuning database %s\n",
+			local, clq_tune_db_get_path(db));
+	}
+	clq_params_free(got);
+	clq_params_free(problem);
+	clq_tunable_free(t);
+	clq_tune_db_close(db);
+	return local;
+}
+
 static int
 demo_open(struct demo *d, const struct options *opt)
 {
@@ -469,6 +586,7 @@ demo_open(struct demo *d, const struct options *opt)
 	d->local = clq_kernel_get_work_group_size(d->scale);
 	if (d->local > 256)
 		d->local = 256;
+	d->local = tuned_local(d, d->local);
 	return CLQ_SUCCESS;
 }
 
@@ -641,6 +759,8 @@ static size_t
 count_mismatches(const struct demo *d)
 {
 	size_t total = d->opt->chunks * d->chunk_elems, bad = 0;
+	/* element and chunk numbers of the whole stream */
+	size_t first = d->first_chunk * d->chunk_elems;
 
 	for (size_t i = 0; i < total; i++) {
 		float want = d->input_data[i] + (float)d->iters;
@@ -651,7 +771,7 @@ count_mismatches(const struct demo *d)
 					"double-buffer: element %zu (chunk "
 					"%zu) is %.1f, the CPU reference says "
 					"%.1f\n",
-					i, i / d->chunk_elems,
+					first + i, (first + i) / d->chunk_elems,
 					(double)d->output_data[i],
 					(double)want);
 		}
@@ -663,13 +783,16 @@ static void
 fill_input(struct demo *d)
 {
 	size_t total = d->opt->chunks * d->chunk_elems;
+	/* with --devices, this device's part of the one stream */
+	size_t skip = d->first_chunk * d->chunk_elems;
 	uint64_t x = 0x9E3779B97F4A7C15u; /* xorshift64, fixed seed */
 
-	for (size_t i = 0; i < total; i++) {
+	for (size_t i = 0; i < skip + total; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		d->input_data[i] = (float)(x % INPUT_LIMIT);
+		if (i >= skip)
+			d->input_data[i - skip] = (float)(x % INPUT_LIMIT);
 	}
 }
 
@@ -728,7 +851,7 @@ run_pipeline(struct demo *d, struct run *r)
 	/* the buffers of the last two chunks, by chunk parity: the download
 	 * of chunk c comes after chunk c + 1 took its buffer */
 	size_t taken[2] = {0, 0};
-	double t0 = example_now();
+	double t0 = r->start = example_now();
 	int rc = CLQ_SUCCESS;
 
 	for (size_t step = 0; step < n + lag && rc == CLQ_SUCCESS; step++) {
@@ -791,10 +914,24 @@ measure(struct demo *d, int (*fn)(struct demo *, struct run *), struct run *r)
 
 	*r = (struct run){0};
 	r->ev = calloc(d->opt->chunks * N_STAGES, sizeof(*r->ev));
+	if (r->ev)
+		memset(d->output_data, 0,
+		       d->opt->chunks * d->chunk_elems * sizeof(float));
+	if (d->start_line) {
+		struct start_line *line = d->start_line;
+
+		pthread_mutex_lock(&line->lock);
+		line->arrived++;
+		pthread_cond_broadcast(&line->cond);
+		while (line->state == 0)
+			pthread_cond_wait(&line->cond, &line->lock);
+		rc = line->state;
+		pthread_mutex_unlock(&line->lock);
+		if (rc < 0)
+			return CL_OUT_OF_HOST_MEMORY;
+	}
 	if (!r->ev)
 		return fail("allocating", CL_OUT_OF_HOST_MEMORY);
-	memset(d->output_data, 0,
-	       d->opt->chunks * d->chunk_elems * sizeof(float));
 	if ((rc = fn(d, r)) < 0 || (rc = summarise(d, r)) < 0)
 		return rc;
 	r->mismatches = count_mismatches(d);
@@ -1294,6 +1431,483 @@ write_timeline(struct demo *d, const struct run *r)
 	return rc;
 }
 
+/* ---------------------------------------------------------- several devices */
+
+/*
+ * --devices: one context per device (DESIGN.md, "Scale": NVIDIA's OpenCL
+ * moves buffers between the GPUs of one context below 1 GB/s, and each
+ * GPU in a shared context costs memory even when unused). Each device is a
+ * whole `struct demo` of its own: context, queues, program, buffers, pool,
+ * and pinned host arrays for its block of chunks only (pinned memory
+ * belongs to one context), so nothing crosses contexts but the report.
+ */
+struct devices {
+	const struct options *opt;
+	size_t n;
+	struct options *opts; /* each device's: its spec and chunk count */
+	struct demo *d;
+	struct report *rep;
+	/* host seconds: the pipelined runs, first start to last end; the
+	 * sequential runs, one device after another, added up */
+	double pipe_wall, seq_wall;
+	/* --trace/--svg: device k's clock minus device 0's (ns), measured
+	 * before and after the pipelined run, and each measurement's error
+	 * bound (seconds) */
+	int64_t offset_ns[2][MAX_DEVICES];
+	double offset_error[2][MAX_DEVICES];
+};
+
+static int
+devices_open(struct devices *m, const struct options *opt)
+{
+	size_t first = 0;
+	int rc;
+
+	*m = (struct devices){.opt = opt, .n = opt->n_devices};
+	m->opts = calloc(m->n, sizeof(*m->opts));
+	m->d = calloc(m->n, sizeof(*m->d));
+	m->rep = calloc(m->n, sizeof(*m->rep));
+	if (!m->opts || !m->d || !m->rep)
+		return fail("allocating", CL_OUT_OF_HOST_MEMORY);
+	for (size_t k = 0; k < m->n; k++) {
+		/* consecutive blocks, the first chunks % n one chunk
+		 * longer */
+		m->opts[k] = *opt;
+		m->opts[k].device = opt->device_specs[k];
+		m->opts[k].chunks =
+			opt->chunks / m->n + (k < opt->chunks % m->n);
+		if ((rc = demo_open(&m->d[k], &m->opts[k])) < 0)
+			return rc;
+		m->d[k].first_chunk = first;
+		first += m->opts[k].chunks;
+		m->rep[k].device =
+			clq_device_ref(clq_context_get_device(m->d[k].ctx));
+	}
+	return CLQ_SUCCESS;
+}
+
+static void
+devices_close(struct devices *m)
+{
+	for (size_t k = 0; m->opts && k < m->n; k++) {
+		if (m->rep) {
+			run_release(&m->rep[k].seq, m->opts[k].chunks);
+			run_release(&m->rep[k].pipe, m->opts[k].chunks);
+			clq_device_unref(m->rep[k].device);
+		}
+		/* demo_close() reads d->opt: only opened ones have it */
+		if (m->d && m->d[k].opt)
+			demo_close(&m->d[k]);
+	}
+	free(m->opts);
+	free(m->d);
+	free(m->rep);
+}
+
+/*
+ * Device k's clock minus device 0's, in nanoseconds: each timeline maps
+ * the host's clock onto its device's (clq_timeline_host_begin()), so
+ * reading device 0's, device k's, then device 0's again puts one host
+ * instant on both clocks. The error bound adds both calibrations' errors
+ * (clq_timeline_get_host_error()) and half the time between the two
+ * readings of device 0.
+ */
+static int
+clock_offset(struct demo *d0, struct demo *dk, int64_t *offset_ns,
+	     double *error_s)
+{
+	struct clq_timeline *t0 = NULL, *tk = NULL;
+	uint64_t a, b, c;
+	int rc;
+
+	if ((rc = clq_timeline_create(d0->ctx, &t0)) == CLQ_SUCCESS &&
+	    (rc = clq_timeline_create(dk->ctx, &tk)) == CLQ_SUCCESS &&
+	    (rc = clq_timeline_host_begin(t0, &a)) == CLQ_SUCCESS &&
+	    (rc = clq_timeline_host_begin(tk, &b)) == CLQ_SUCCESS &&
+	    (rc = clq_timeline_host_begin(t0, &c)) == CLQ_SUCCESS) {
+		/* in integers: device times (ns since some epoch) can
+		 * exceed a double's 53 bits */
+		*offset_ns = (int64_t)(b - a) - (int64_t)((c - a) / 2);
+		*error_s = clq_timeline_get_host_error(t0) +
+			   clq_timeline_get_host_error(tk) +
+			   0.5e-9 * (double)(c - a);
+	}
+	clq_timeline_unref(t0);
+	clq_timeline_unref(tk);
+	return rc < 0 ? fail("aligning the device clocks", rc) : rc;
+}
+
+static int
+clock_offsets(struct devices *m, int when)
+{
+	int rc = CLQ_SUCCESS;
+
+	for (size_t k = 1; k < m->n && rc == CLQ_SUCCESS; k++)
+		rc = clock_offset(&m->d[0], &m->d[k], &m->offset_ns[when][k],
+				  &m->offset_error[when][k]);
+	return rc;
+}
+
+/* Error bound of device k's times on device 0's axis, in seconds: the
+ * worse calibration, plus half the change between them (the clocks'
+ * drift over the run; the mean of the two is used). */
+static double
+offset_error(const struct devices *m, size_t k)
+{
+	return fmax(m->offset_error[0][k], m->offset_error[1][k]) +
+	       0.5e-9 * fabs((double)(m->offset_ns[1][k] - m->offset_ns[0][k]));
+}
+
+/* The offset used: the mean of the two measured around the run. */
+static int64_t
+mean_offset(const struct devices *m, size_t k)
+{
+	return m->offset_ns[0][k] +
+	       (m->offset_ns[1][k] - m->offset_ns[0][k]) / 2;
+}
+
+/* Device time `t` minus `offset` (both ns): -1 where that falls outside
+ * 0..UINT64_MAX. */
+static int
+shift_time(uint64_t t, int64_t offset, uint64_t *out)
+{
+	uint64_t magnitude =
+		offset >= 0 ? (uint64_t)offset : (uint64_t)(-(offset + 1)) + 1;
+
+	if (offset >= 0 ? t < magnitude : t > UINT64_MAX - magnitude)
+		return -1;
+	*out = offset >= 0 ? t - magnitude : t + magnitude;
+	return 0;
+}
+
+struct pipe_job {
+	struct demo *d;
+	struct run *r;
+	int rc;
+};
+
+static void *
+pipe_thread(void *arg)
+{
+	struct pipe_job *job = arg;
+
+	job->rc = measure(job->d, run_pipeline, job->r);
+	return NULL;
+}
+
+/* Every device's pipeline at once, a host thread each (so that one
+ * device's clq_queue_finish() holds up no other), started together once
+ * every thread has cleared its output. */
+static int
+devices_pipeline(struct devices *m)
+{
+	struct start_line line = {.lock = PTHREAD_MUTEX_INITIALIZER,
+				  .cond = PTHREAD_COND_INITIALIZER};
+	struct pipe_job job[MAX_DEVICES];
+	pthread_t tid[MAX_DEVICES];
+	size_t started = 0;
+	double first = 0, last = 0;
+	int rc = CLQ_SUCCESS;
+
+	for (size_t k = 0; k < m->n; k++) {
+		job[k] = (struct pipe_job){&m->d[k], &m->rep[k].pipe, 0};
+		m->d[k].start_line = &line;
+	}
+	for (; started < m->n; started++)
+		if (pthread_create(&tid[started], NULL, pipe_thread,
+				   &job[started]) != 0)
+			break;
+	pthread_mutex_lock(&line.lock);
+	while (started == m->n && line.arrived < m->n)
+		pthread_cond_wait(&line.cond, &line.lock);
+	/* a thread that did not start: the others give up */
+	line.state = started == m->n ? 1 : -1;
+	pthread_cond_broadcast(&line.cond);
+	pthread_mutex_unlock(&line.lock);
+	for (size_t k = 0; k < started; k++)
+		pthread_join(tid[k], NULL);
+	if (started < m->n)
+		rc = fail("starting a thread", CL_OUT_OF_HOST_MEMORY);
+	for (size_t k = 0; k < m->n; k++) {
+		const struct run *r = &m->rep[k].pipe;
+
+		m->d[k].start_line = NULL;
+		if (rc == CLQ_SUCCESS && job[k].rc < 0)
+			rc = job[k].rc;
+		if (k == 0 || r->start < first)
+			first = r->start;
+		if (k == 0 || r->start + r->wall > last)
+			last = r->start + r->wall;
+	}
+	m->pipe_wall = last - first;
+	return rc;
+}
+
+/* Decimal gigabytes a second that `chunks` chunks took `seconds` for. */
+static double
+throughput(const struct demo *d, size_t chunks, double seconds)
+{
+	return seconds > 0 ? (double)(chunks * d->chunk_elems * sizeof(float)) /
+				     seconds * 1e-9
+			   : 0;
+}
+
+static size_t
+devices_mismatches(const struct devices *m)
+{
+	size_t bad = 0;
+
+	for (size_t k = 0; k < m->n; k++)
+		bad += m->rep[k].seq.mismatches + m->rep[k].pipe.mismatches;
+	return bad;
+}
+
+/* --trace and --svg: one timeline in device 0's context, a track per
+ * device and queue; the other devices' commands moved onto device 0's
+ * clock by the offsets measured around the run. */
+static int
+devices_timeline(struct devices *m)
+{
+	static const char *const labels[N_STAGES] = {"write", "kernel scale",
+						     "read"};
+	const char *queues[N_STAGES] = {"upload queue", "kernel queue",
+					"download queue"};
+	struct clq_timeline *tl = NULL;
+	char title[512];
+	size_t len;
+	int rc;
+
+	if (m->opt->queues == 2)
+		queues[STAGE_UPLOAD] = queues[STAGE_DOWNLOAD] =
+			"transfer queue";
+	if ((rc = clq_timeline_create(m->d[0].ctx, &tl)) < 0)
+		return fail("creating a timeline", rc);
+	len = (size_t)snprintf(title, sizeof(title),
+			       "double-buffer: %zu chunks on %zu devices, %d "
+			       "queues, %zu buffers each:",
+			       m->opt->chunks, m->n, m->opt->queues,
+			       m->opt->buffers);
+	for (size_t k = 0; k < m->n && len < sizeof(title); k++)
+		len += (size_t)snprintf(title + len, sizeof(title) - len,
+					"%s %zu: %s", k ? "," : "", k,
+					clq_device_get_name(m->rep[k].device));
+	rc = clq_timeline_set_title(tl, title);
+	for (size_t k = 0; k < m->n && rc == CLQ_SUCCESS; k++) {
+		const struct demo *d = &m->d[k];
+		int64_t offset = k ? mean_offset(m, k) : 0;
+		uint64_t bytes = d->chunk_elems * sizeof(float);
+
+		for (size_t i = 0;
+		     i < d->opt->chunks * N_STAGES && rc == CLQ_SUCCESS; i++) {
+			struct clq_event *ev = m->rep[k].pipe.ev[i];
+			struct clq_event_times t;
+			char track[64];
+			uint64_t start, end;
+
+			snprintf(track, sizeof(track), "device %zu %s", k,
+				 queues[i % N_STAGES]);
+			if (k == 0) {
+				rc = clq_timeline_add_event(
+					tl, ev, track, labels[i % N_STAGES]);
+				continue;
+			}
+			if ((rc = clq_event_get_times(ev, &t)) < 0)
+				break;
+			if (shift_time(t.start, offset, &start) < 0 ||
+			    shift_time(t.end, offset, &end) < 0) {
+				fprintf(stderr,
+					"double-buffer: device %zu's clock "
+					"is %lld ns from device 0's: its "
+					"commands fall off the time axis\n",
+					k, (long long)offset);
+				rc = CLQ_ERROR_OVERFLOW;
+				break;
+			}
+			rc = clq_timeline_add_span(tl, track,
+						   labels[i % N_STAGES], start,
+						   end, bytes);
+		}
+	}
+	if (rc < 0)
+		fail("recording the timeline", rc);
+	if (rc == CLQ_SUCCESS && m->opt->trace)
+		rc = export(tl, m->opt->trace, clq_timeline_write_trace);
+	if (rc == CLQ_SUCCESS && m->opt->svg)
+		rc = export(tl, m->opt->svg, clq_timeline_write_svg);
+	clq_timeline_unref(tl);
+	return rc;
+}
+
+static int
+devices_run(struct devices *m)
+{
+	bool timeline = m->opt->trace || m->opt->svg;
+	int rc;
+
+	for (size_t k = 0; k < m->n; k++) {
+		fill_input(&m->d[k]);
+		if ((rc = warm_up(&m->d[k])) < 0)
+			return rc;
+	}
+	/* --balance: device 0 picks the iterations, so that every device
+	 * does the same work per element */
+	if (m->opt->balance) {
+		if ((rc = balance(&m->d[0], &m->rep[0].balance_target)) < 0)
+			return rc;
+		for (size_t k = 1; k < m->n; k++)
+			m->d[k].iters = m->d[0].iters;
+	}
+	/* the sequential loop: one device after another */
+	for (size_t k = 0; k < m->n; k++) {
+		if ((rc = measure(&m->d[k], run_sequential, &m->rep[k].seq)) <
+		    0)
+			return rc;
+		m->seq_wall += m->rep[k].seq.wall;
+	}
+	if ((timeline && (rc = clock_offsets(m, 0)) < 0) ||
+	    (rc = devices_pipeline(m)) < 0 ||
+	    (timeline && (rc = clock_offsets(m, 1)) < 0))
+		return rc;
+	for (size_t k = 0; k < m->n; k++) {
+		compute_ideal(&m->d[k], &m->rep[k]);
+		judge(&m->d[k], &m->rep[k]);
+	}
+	return timeline ? devices_timeline(m) : CLQ_SUCCESS;
+}
+
+static void
+devices_print_text(const struct devices *m)
+{
+	const struct options *o = m->opt;
+	const struct demo *d0 = &m->d[0];
+	size_t bad = devices_mismatches(m);
+
+	printf("devices: %zu, one context each\n", m->n);
+	printf("work: %zu chunks of %.3g MiB (%zu floats) in blocks of "
+	       "consecutive chunks, %zu buffers and %d queues per device, %u "
+	       "iterations per element%s\n",
+	       o->chunks, o->chunk_mib, d0->chunk_elems, o->buffers, o->queues,
+	       d0->iters, o->balance ? " (balanced on device 0)" : "");
+	for (size_t k = 0; k < m->n; k++) {
+		const struct demo *d = &m->d[k];
+		const struct report *rep = &m->rep[k];
+		char line[sizeof(rep->reason) + 64];
+
+		printf("device %zu: %s (%s), %s host memory, chunks %zu-%zu\n",
+		       k, clq_device_get_name(rep->device),
+		       clq_device_get_platform_name(rep->device),
+		       memory_kind(d), d->first_chunk,
+		       d->first_chunk + d->opt->chunks - 1);
+		printf("  stage device time per chunk (median):  alone    "
+		       "pipelined\n");
+		for (int s = 0; s < N_STAGES; s++)
+			printf("    %-8s %25.3f ms %9.3f ms\n", stage_names[s],
+			       rep->seq.stage[s] * 1e3,
+			       rep->pipe.stage[s] * 1e3);
+		printf("  sequential: %10.3f ms  %8.3f GB/s\n",
+		       rep->seq.wall * 1e3,
+		       throughput(d, d->opt->chunks, rep->seq.wall));
+		printf("  pipelined:  %10.3f ms  %8.3f GB/s  (speedup "
+		       "%.2fx)\n",
+		       rep->pipe.wall * 1e3,
+		       throughput(d, d->opt->chunks, rep->pipe.wall),
+		       rep->speedup);
+		printf("  ideal:      %10.3f ms  (efficiency %.2f)\n",
+		       rep->ideal * 1e3, rep->efficiency);
+		snprintf(line, sizeof(line), "verdict: %s: %s", rep->verdict,
+			 rep->reason);
+		print_wrapped(line, output_width());
+	}
+	printf("total sequential (one device after another): %10.3f ms  "
+	       "%8.3f GB/s\n",
+	       m->seq_wall * 1e3, throughput(d0, o->chunks, m->seq_wall));
+	printf("total pipelined (all devices at once):       %10.3f ms  "
+	       "%8.3f GB/s  (speedup %.2fx)\n",
+	       m->pipe_wall * 1e3, throughput(d0, o->chunks, m->pipe_wall),
+	       m->pipe_wall > 0 ? m->seq_wall / m->pipe_wall : 0);
+	if (o->trace || o->svg)
+		for (size_t k = 1; k < m->n; k++)
+			printf("timeline: device %zu's times on device 0's "
+			       "clock within %.1f us\n",
+			       k, offset_error(m, k) * 1e6);
+	printf("check: %s\n", bad ? "MISMATCH"
+				  : "both runs match the CPU reference on "
+				    "every device");
+}
+
+static void
+devices_print_json(const struct devices *m)
+{
+	const struct options *o = m->opt;
+	const struct demo *d0 = &m->d[0];
+
+	printf("{\n  \"format\": 1,\n  \"chunk_bytes\": %zu,\n"
+	       "  \"chunks\": %zu,\n  \"buffers\": %zu,\n  \"queues\": %d,\n"
+	       "  \"iters\": %u,\n  \"balanced\": %s,\n  \"devices\": [\n",
+	       d0->chunk_elems * sizeof(float), o->chunks, o->buffers,
+	       o->queues, d0->iters, o->balance ? "true" : "false");
+	for (size_t k = 0; k < m->n; k++) {
+		const struct demo *d = &m->d[k];
+		const struct report *rep = &m->rep[k];
+
+		printf("  {\n  \"spec\": ");
+		print_json_string(o->device_specs[k]);
+		printf(",\n  \"device\": ");
+		print_json_string(clq_device_get_name(rep->device));
+		printf(",\n  \"platform\": ");
+		print_json_string(clq_device_get_platform_name(rep->device));
+		printf(",\n  \"host_memory\": ");
+		print_json_string(memory_kind(d));
+		printf(",\n  \"first_chunk\": %zu,\n  \"chunks\": %zu,\n",
+		       d->first_chunk, d->opt->chunks);
+		print_json_run("sequential", &rep->seq);
+		print_json_run("pipelined", &rep->pipe);
+		printf("  \"sequential_gb_s\": %.6g,\n"
+		       "  \"pipelined_gb_s\": %.6g,\n",
+		       throughput(d, d->opt->chunks, rep->seq.wall),
+		       throughput(d, d->opt->chunks, rep->pipe.wall));
+		printf("  \"ideal_s\": %.9g,\n  \"speedup\": %.6g,\n"
+		       "  \"efficiency\": %.6g,\n  \"overlap\": %.6g,\n",
+		       rep->ideal, rep->speedup, rep->efficiency, rep->busy2);
+		if (k && (o->trace || o->svg))
+			printf("  \"clock_offset_ns\": %lld,\n"
+			       "  \"clock_error_s\": %.9g,\n",
+			       (long long)mean_offset(m, k),
+			       offset_error(m, k));
+		printf("  \"verdict\": ");
+		print_json_string(rep->verdict);
+		printf(",\n  \"reason\": ");
+		print_json_string(rep->reason);
+		printf("\n  }%s\n", k + 1 < m->n ? "," : "");
+	}
+	printf("  ],\n  \"total\": {\"sequential_s\": %.9g, \"pipelined_s\": "
+	       "%.9g, \"sequential_gb_s\": %.6g, \"pipelined_gb_s\": %.6g, "
+	       "\"speedup\": %.6g, \"mismatches\": %zu}\n}\n",
+	       m->seq_wall, m->pipe_wall,
+	       throughput(d0, o->chunks, m->seq_wall),
+	       throughput(d0, o->chunks, m->pipe_wall),
+	       m->pipe_wall > 0 ? m->seq_wall / m->pipe_wall : 0,
+	       devices_mismatches(m));
+}
+
+static int
+devices_main(const struct options *opt)
+{
+	struct devices m;
+	int rc = devices_open(&m, opt);
+
+	if (rc == CLQ_SUCCESS && (rc = devices_run(&m)) == CLQ_SUCCESS) {
+		if (opt->json)
+			devices_print_json(&m);
+		else
+			devices_print_text(&m);
+	}
+	if (rc == CLQ_SUCCESS && devices_mismatches(&m))
+		rc = 1;
+	devices_close(&m);
+	return rc < 0 ? EXIT_FAILURE : rc ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 static int
 run_demo(struct demo *d, struct report *rep)
 {
@@ -1325,6 +1939,8 @@ main(int argc, char **argv)
 	if ((rc = parse_options(argc, argv, &opt)) != 0)
 		return rc > 0 ? EXIT_SUCCESS : 2;
 	clq_set_log_handler(example_log_to_stderr, NULL);
+	if (opt.n_devices)
+		return devices_main(&opt);
 	rc = demo_open(&d, &opt);
 	if (rc == CLQ_SUCCESS)
 		rep.device = clq_device_ref(clq_context_get_device(d.ctx));

@@ -250,34 +250,63 @@ clq_dimension_is_linked(const struct clq_dimension *a,
 	return linked;
 }
 
-int
-clq_dimension_link(struct clq_dimension *a, struct clq_dimension *b)
+/* A link group's joined constraints. */
+struct group {
+	size_t size, min, alignment;
+	int exact;
+};
+
+/* The constraints of the group whose root is `r`; under `links`. */
+static struct group
+group_of(const struct clq_dimension *r)
 {
-	struct clq_dimension *ra, *rb;
-	struct verdict v = {FINE, 0, 0, 0, 0};
+	return (struct group){r->size, r->g_min, r->g_alignment, r->g_exact};
+}
+
+/*
+ * Joins two groups' constraints into `*joined`; the verdict says whether
+ * they can all hold (`*joined` is set only when they can).
+ */
+static enum conflict
+join(const struct group *ra, const struct group *rb, struct group *joined,
+     struct verdict *v)
+{
 	size_t alignment;
 
-	if (!a || !b)
-		return clq__invalid(NULL, "clq_dimension_link",
-				    "a dimension is NULL");
-	pthread_mutex_lock(&links);
-	ra = find(a);
-	rb = find(b);
-	if (ra == rb)
-		goto out;
+	*v = (struct verdict){FINE, 0, 0, 0, 0};
 	if (ra->size != rb->size) {
-		v = (struct verdict){SIZES, ra->size, 0, 0, rb->size};
-		goto out;
+		*v = (struct verdict){SIZES, ra->size, 0, 0, rb->size};
+		return v->why;
 	}
-	alignment = lcm(ra->g_alignment, rb->g_alignment);
+	alignment = lcm(ra->alignment, rb->alignment);
 	if (alignment == 0) {
-		v = (struct verdict){LCM, ra->size, 0, ra->g_alignment,
-				     rb->g_alignment};
-		goto out;
+		*v = (struct verdict){LCM, ra->size, 0, ra->alignment,
+				      rb->alignment};
+		return v->why;
 	}
-	if (judge(&v, ra->size, ra->g_min > rb->g_min ? ra->g_min : rb->g_min,
-		  alignment, ra->g_exact || rb->g_exact) != FINE)
-		goto out;
+	if (judge(v, ra->size, ra->min > rb->min ? ra->min : rb->min, alignment,
+		  ra->exact || rb->exact) != FINE)
+		return v->why;
+	*joined = (struct group){ra->size, v->min, alignment,
+				 ra->exact || rb->exact};
+	return FINE;
+}
+
+/* Links a and b, whose joined constraints `join` found to hold; under
+ * `links`. */
+static void
+merge(struct clq_dimension *a, struct clq_dimension *b)
+{
+	struct clq_dimension *ra = find(a), *rb = find(b);
+	struct group ga, gb, joined;
+	struct verdict v;
+
+	if (ra == rb)
+		return;
+	ga = group_of(ra);
+	gb = group_of(rb);
+	if (join(&ga, &gb, &joined, &v) != FINE)
+		return;
 	if (ra->rank < rb->rank) {
 		struct clq_dimension *t = ra;
 
@@ -289,10 +318,89 @@ clq_dimension_link(struct clq_dimension *a, struct clq_dimension *b)
 	rb->parent = ra;
 	if (ra->rank == rb->rank)
 		ra->rank++;
-	ra->g_min = v.min;
-	ra->g_alignment = alignment;
-	ra->g_exact = ra->g_exact || rb->g_exact;
-out:
+	ra->g_min = joined.min;
+	ra->g_alignment = joined.alignment;
+	ra->g_exact = joined.exact;
+}
+
+int
+clq_dimension_link(struct clq_dimension *a, struct clq_dimension *b)
+{
+	if (!a || !b)
+		return clq__invalid(NULL, "clq_dimension_link",
+				    "a dimension is NULL");
+	return clq__dimension_link_all(&a, &b, 1, "clq_dimension_link");
+}
+
+/*
+ * The groups a batch of links touches, joined on copies first: entry i
+ * stands for the group whose root is roots[i]; parent[i] joins entries as
+ * the batch would, and groups[i] holds the joined constraints where
+ * parent[i] == i.
+ */
+struct trial {
+	size_t n;
+	struct clq_dimension **roots;
+	struct group *groups;
+	size_t *parent;
+};
+
+/* The trial index of d's root, added when new; under `links`. */
+static size_t
+trial_index(struct trial *t, const struct clq_dimension *d)
+{
+	struct clq_dimension *r = find(d);
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->roots[i] == r)
+			break;
+	if (i == t->n) {
+		t->roots[i] = r;
+		t->groups[i] = group_of(r);
+		t->parent[i] = i;
+		t->n++;
+	}
+	while (t->parent[i] != i)
+		i = t->parent[i];
+	return i;
+}
+
+int
+clq__dimension_link_all(struct clq_dimension *const *a,
+			struct clq_dimension *const *b, size_t n,
+			const char *function)
+{
+	struct trial t = {0, NULL, NULL, NULL};
+	struct verdict v = {FINE, 0, 0, 0, 0};
+
+	if (n == 0)
+		return CLQ_SUCCESS;
+	if (n > SIZE_MAX / 2 / sizeof(*t.groups))
+		return CL_OUT_OF_HOST_MEMORY;
+	t.roots = malloc(2 * n * sizeof(*t.roots));
+	t.groups = malloc(2 * n * sizeof(*t.groups));
+	t.parent = malloc(2 * n * sizeof(*t.parent));
+	if (!t.roots || !t.groups || !t.parent) {
+		free(t.roots);
+		free(t.groups);
+		free(t.parent);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
+	pthread_mutex_lock(&links);
+	/* Every link is tried on the copies; only if all hold are they made. */
+	for (size_t i = 0; i < n && v.why == FINE; i++) {
+		size_t ia = trial_index(&t, a[i]), ib = trial_index(&t, b[i]);
+
+		if (ia != ib && join(&t.groups[ia], &t.groups[ib],
+				     &t.groups[ia], &v) == FINE)
+			t.parent[ib] = ia;
+	}
+	for (size_t i = 0; i < n && v.why == FINE; i++)
+		merge(a[i], b[i]);
 	pthread_mutex_unlock(&links);
-	return report("clq_dimension_link", &v);
+	free(t.roots);
+	free(t.groups);
+	free(t.parent);
+	return report(function, &v);
 }

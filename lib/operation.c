@@ -209,8 +209,9 @@ clq__operation_uses(struct clq_operation *op, struct clq_context *ctx,
 	pthread_mutex_lock(&op->lock);
 	*n_out = op->n_slots;
 	for (i = 0; i < op->n_slots; i++) {
+		/* a reference: another thread may rebind the slot */
 		struct clq_device_array *a =
-			clq_slot_get_array(op->slots[i].slot);
+			clq_slot_ref_array(op->slots[i].slot);
 
 		if (!a) {
 			unbound = op->slots[i].name;
@@ -220,12 +221,13 @@ clq__operation_uses(struct clq_operation *op, struct clq_context *ctx,
 		if (clq_device_array_get_context(a) != ctx) {
 			unbound = op->slots[i].name;
 			rc = CLQ_ERROR_CONTEXT_MISMATCH;
-			break;
-		}
-		if (uses && i < cap) {
+		} else if (uses && i < cap) {
 			uses[i].root = a->root;
 			uses[i].access = clq_slot_get_access(op->slots[i].slot);
 		}
+		clq_device_array_unref(a);
+		if (rc < 0)
+			break;
 	}
 	pthread_mutex_unlock(&op->lock);
 	/* slot names live as long as the operation */
@@ -265,6 +267,9 @@ clq_operation_run(struct clq_operation *op, struct clq_queue *queue,
 	if (rc < 0) {
 		clq_event_unref(*event_out);
 		*event_out = NULL;
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: the run callback of operation '%s' failed: %s",
+			 fn, op->name, clq_error_name(rc));
 		return rc;
 	}
 	if (!*event_out) {

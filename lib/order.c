@@ -839,6 +839,27 @@ add_conflict(struct clq__order_plan *p, const struct use *u,
 }
 
 /*
+ * Whether `e` failed and the host has seen everything that happens before
+ * it end (waits, status reads, queue finishes). A failed command touched
+ * nothing, but the accesses it superseded in the buffer's entry are no
+ * longer tracked and may still run (PoCL fails the commands behind a
+ * failed user event at once): the host having seen all of them end is
+ * what makes the failure harmless. Clocks know no more than e's did, so
+ * the host must have seen each slot up to what e's clock says, and e's
+ * own queue up to the command before it.
+ */
+static int
+failure_seen(const struct clq__order *o, const struct clq_event *e)
+{
+	const struct clq__clock *c = e->clock;
+
+	for (unsigned k = 0; k < c->n; k++)
+		if (k != c->slot && o->slots[k].seen < c->v[k])
+			return 0;
+	return o->slots[c->slot].seen + 1 >= e->seq && exec_status(e->cl) < 0;
+}
+
+/*
  * An earlier access that the plan's clock does not order before the new
  * command: ordered all the same (and released) once the host has seen it
  * end, or in AUTO once it has ended at all; else a conflict, which CHECK
@@ -853,7 +874,8 @@ unordered_use(struct clq__order *o, int mode, struct clq__order_plan *p,
 	const struct clq_event *e = u->ev;
 
 	if (e->seen || o->slots[e->clock->slot].seen >= e->seq ||
-	    (mode == CLQ_ORDERING_AUTO && exec_status(e->cl) == CL_COMPLETE)) {
+	    (mode == CLQ_ORDERING_AUTO && exec_status(e->cl) == CL_COMPLETE) ||
+	    (p->failures && failure_seen(o, e))) {
 		use_clear(o, u);
 		return CLQ_SUCCESS;
 	}

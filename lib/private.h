@@ -896,4 +896,18 @@ int clq__operation_uses(struct clq_operation *op, struct clq_context *ctx,
 			const char *function, struct clq__slot_use *uses,
 			size_t cap, size_t *n_out);
 
+/*
+ * Dimensions (dimension.c): links a[i] with b[i] for every i < n, all or
+ * none: when the joined constraints cannot all hold, logs why as
+ * `function`, changes nothing and returns CLQ_ERROR_CONSTRAINTS;
+ * CL_OUT_OF_HOST_MEMORY.
+ */
+int clq__dimension_link_all(struct clq_dimension *const *a,
+			    struct clq_dimension *const *b, size_t n,
+			    const char *function);
+
+/* Slots (slot.c): whether binding `group` binds `slot` (itself, or a
+ * member of it, of a member of it, ...). */
+int clq__slot_binds(const struct clq_slot *group, const struct clq_slot *slot);
+
 #endif /* CLQ_PRIVATE_H */

@@ -44,6 +44,9 @@ source_free(struct source *s)
 	free(s->name);
 	free(s->dir);
 	free(s->id);
+	/* Freed twice is harmless: find_source()'s failures free what they
+	 * filled, and clq__program_expand() frees the source again. */
+	memset(s, 0, sizeof(*s));
 }
 
 static void

@@ -24,12 +24,21 @@ struct child {
 	size_t scratch_start;	  /* ... in `scratch` */
 };
 
+/* A compound or alias registered with clq_sequence_add_slot(). */
+struct group {
+	char *name;
+	struct clq_slot *slot; /* held */
+};
+
 struct clq_sequence {
 	atomic_uint refs;
 	struct clq_context *ctx; /* held */
 	pthread_mutex_t lock;	 /* guards the rest */
+	int frozen;		 /* made an operation: no more additions */
 	size_t n, cap;
 	struct child *children;
+	size_t n_groups, groups_cap;
+	struct group *groups;
 	int planned;  /* `uses` and `conflict` describe the children */
 	int prev_all; /* the next run waits for all of the last run */
 	/* The plan: the children's slot uses, one after another. */
@@ -85,6 +94,11 @@ clq_sequence_unref(struct clq_sequence *seq)
 		clq_operation_unref(seq->children[i].op);
 	}
 	free(seq->children);
+	for (size_t i = 0; i < seq->n_groups; i++) {
+		free(seq->groups[i].name);
+		clq_slot_unref(seq->groups[i].slot);
+	}
+	free(seq->groups);
 	free(seq->uses);
 	free(seq->scratch);
 	free(seq->conflict);
@@ -92,6 +106,18 @@ clq_sequence_unref(struct clq_sequence *seq)
 	pthread_mutex_destroy(&seq->lock);
 	clq_context_unref(seq->ctx);
 	free(seq);
+}
+
+/* Logs that a sequence made an operation takes no more additions. */
+static int
+frozen(const struct clq_sequence *seq, const char *function)
+{
+	clq__log(seq->ctx, CLQ_LOG_ERROR,
+		 "%s: the sequence was made an operation "
+		 "(clq_sequence_as_operation()) and takes no more children "
+		 "or slots",
+		 function);
+	return CLQ_ERROR_IN_USE;
 }
 
 int
@@ -112,7 +138,9 @@ clq_sequence_add(struct clq_sequence *seq, struct clq_operation *op,
 		return CLQ_ERROR_CONTEXT_MISMATCH;
 	}
 	pthread_mutex_lock(&seq->lock);
-	if (seq->n == seq->cap) {
+	if (seq->frozen) {
+		rc = frozen(seq, fn);
+	} else if (seq->n == seq->cap) {
 		size_t cap = seq->cap ? 2 * seq->cap : 4;
 		struct child *c = realloc(seq->children, cap * sizeof(*c));
 
@@ -158,6 +186,9 @@ clq_sequence_ensure_bound(struct clq_sequence *seq)
 		return clq__invalid(NULL, "clq_sequence_ensure_bound",
 				    "seq is NULL");
 	pthread_mutex_lock(&seq->lock);
+	/* Compounds and aliases first: they bind their members. */
+	for (size_t i = 0; rc == CLQ_SUCCESS && i < seq->n_groups; i++)
+		rc = clq_slot_allocate(seq->groups[i].slot, seq->ctx);
 	for (size_t i = 0; rc == CLQ_SUCCESS && i < seq->n; i++) {
 		struct clq_operation *op = seq->children[i].op;
 		struct clq_slot *slot;
@@ -207,9 +238,10 @@ collect(struct clq_sequence *seq, const char *function, size_t *n_out)
 
 		c->scratch_start = pos;
 		for (;;) {
-			rc = clq__operation_uses(c->op, seq->ctx, function,
-						 seq->scratch + pos,
-						 seq->scratch_cap - pos, &k);
+			rc = clq__operation_uses(
+				c->op, seq->ctx, function,
+				seq->scratch ? seq->scratch + pos : NULL,
+				seq->scratch_cap - pos, &k);
 			if (rc < 0)
 				return rc;
 			if (pos + k <= seq->scratch_cap)
@@ -304,6 +336,25 @@ plan(struct clq_sequence *seq, size_t n_uses)
 	return CLQ_SUCCESS;
 }
 
+/*
+ * Whether a child's event of the last run failed, and is dropped: its
+ * command did nothing, and waiting for it would fail every later run.
+ * Failures come from user events, so the status is asked only once one of
+ * the context has failed (as the ordering does).
+ */
+static int
+prev_failed(struct clq_sequence *seq, struct child *c)
+{
+	int status = CL_COMPLETE;
+
+	if (!atomic_load(&seq->ctx->failsafe.user_failed) ||
+	    clq_event_get_status(c->prev, &status) < 0 || status >= 0)
+		return 0;
+	clq_event_unref(c->prev);
+	c->prev = NULL;
+	return 1;
+}
+
 /* Enqueues the children; *done_out receives how many were. */
 static int
 run_children(struct clq_sequence *seq, struct clq_queue *queue,
@@ -324,12 +375,20 @@ run_children(struct clq_sequence *seq, struct clq_queue *queue,
 			for (size_t w = 0; w < n_wait; w++)
 				seq->waits[k++] = wait[w];
 		for (size_t j = 0; j < n; j++)
-			if (seq->children[j].prev && (seq->prev_all || row[j]))
+			if (seq->children[j].prev &&
+			    (seq->prev_all || row[j]) &&
+			    !prev_failed(seq, &seq->children[j]))
 				seq->waits[k++] = seq->children[j].prev;
 		rc = clq_operation_run(c->op, c->queue ? c->queue : queue,
 				       seq->waits, k, &c->cur);
-		if (rc < 0)
+		if (rc < 0) {
+			clq__log(seq->ctx, CLQ_LOG_ERROR,
+				 "clq_sequence_run: child %zu ('%s') failed: "
+				 "%s",
+				 i, clq_operation_get_name(c->op),
+				 clq_error_name(rc));
 			break;
+		}
 	}
 	*done_out = i;
 	return rc;
@@ -355,6 +414,20 @@ clq_sequence_run(struct clq_sequence *seq, struct clq_queue *queue,
 			 "sequence",
 			 fn);
 		return CLQ_ERROR_CONTEXT_MISMATCH;
+	}
+	for (size_t w = 0; w < n_wait; w++) {
+		if (!wait[w]) {
+			clq__log(seq->ctx, CLQ_LOG_ERROR,
+				 "%s: wait list entry %zu is NULL", fn, w);
+			return CLQ_ERROR_INVALID_ARGUMENT;
+		}
+		if (clq_event_get_context(wait[w]) != seq->ctx) {
+			clq__log(seq->ctx, CLQ_LOG_ERROR,
+				 "%s: wait list entry %zu belongs to another "
+				 "context",
+				 fn, w);
+			return CLQ_ERROR_CONTEXT_MISMATCH;
+		}
 	}
 	pthread_mutex_lock(&seq->lock);
 	n = seq->n;
@@ -399,4 +472,179 @@ clq_sequence_run(struct clq_sequence *seq, struct clq_queue *queue,
 out:
 	pthread_mutex_unlock(&seq->lock);
 	return rc;
+}
+
+/* The compound or alias registered as `name`, or NULL; under the lock. */
+static struct clq_slot *
+find_group(const struct clq_sequence *seq, const char *name)
+{
+	for (size_t i = 0; i < seq->n_groups; i++)
+		if (strcmp(seq->groups[i].name, name) == 0)
+			return seq->groups[i].slot;
+	return NULL;
+}
+
+int
+clq_sequence_add_slot(struct clq_sequence *seq, const char *name,
+		      struct clq_slot *slot)
+{
+	static const char fn[] = "clq_sequence_add_slot";
+	char *copy;
+	int rc;
+
+	if (!seq || !name || !slot)
+		return clq__invalid(seq ? seq->ctx : NULL, fn,
+				    "seq, name or slot is NULL");
+	copy = strdup(name);
+	if (!copy)
+		return CL_OUT_OF_HOST_MEMORY;
+	pthread_mutex_lock(&seq->lock);
+	if (seq->frozen) {
+		rc = frozen(seq, fn);
+	} else if (find_group(seq, name)) {
+		clq__log(seq->ctx, CLQ_LOG_ERROR,
+			 "%s: the sequence has a slot named '%s' already", fn,
+			 name);
+		rc = CLQ_ERROR_DUPLICATE;
+	} else {
+		rc = reserve(&seq->groups, &seq->groups_cap, seq->n_groups + 1,
+			     sizeof(*seq->groups));
+	}
+	if (rc == CLQ_SUCCESS) {
+		seq->groups[seq->n_groups].name = copy;
+		seq->groups[seq->n_groups].slot = clq_slot_ref(slot);
+		seq->n_groups++;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&seq->lock);
+	free(copy);
+	return rc;
+}
+
+struct clq_slot *
+clq_sequence_get_slot(const struct clq_sequence *seq, const char *name)
+{
+	struct clq_sequence *s = (struct clq_sequence *)seq;
+	struct clq_slot *slot;
+
+	if (!s || !name)
+		return NULL;
+	pthread_mutex_lock(&s->lock);
+	slot = find_group(s, name);
+	pthread_mutex_unlock(&s->lock);
+	return slot;
+}
+
+static int
+run_as_operation(struct clq_operation *op, struct clq_queue *queue,
+		 struct clq_event *const *wait, size_t n_wait,
+		 struct clq_event **event_out, void *user_data)
+{
+	return clq_sequence_run(user_data, queue, wait, n_wait, event_out);
+}
+
+static void
+destroy_as_operation(void *user_data)
+{
+	clq_sequence_unref(user_data);
+}
+
+/* Whether `op` has `slot` (the same object) already. */
+static int
+has_slot(const struct clq_operation *op, const struct clq_slot *slot)
+{
+	const struct clq_slot *s;
+
+	for (size_t i = 0; (s = clq_operation_get_slot_at(op, i, NULL)); i++)
+		if (s == slot)
+			return 1;
+	return 0;
+}
+
+/* Whether a registered compound or alias binds `slot`. */
+static int
+grouped(const struct clq_sequence *seq, const struct clq_slot *slot)
+{
+	for (size_t i = 0; i < seq->n_groups; i++)
+		if (clq__slot_binds(seq->groups[i].slot, slot))
+			return 1;
+	return 0;
+}
+
+/* Adds a child's slot to the sequence's operation as "child:slot". */
+static int
+add_child_slot(struct clq_operation *op, const char *child, const char *name,
+	       struct clq_slot *slot)
+{
+	size_t a = strlen(child), b = strlen(name);
+	char *full = malloc(a + b + 2);
+	int rc;
+
+	if (!full)
+		return CL_OUT_OF_HOST_MEMORY;
+	memcpy(full, child, a);
+	full[a] = ':';
+	memcpy(full + a + 1, name, b + 1);
+	rc = clq_operation_add_slot(op, full, slot);
+	free(full);
+	return rc;
+}
+
+/* The operation's slots: the groups, then the children's other slots. */
+static int
+add_slots(struct clq_sequence *seq, struct clq_operation *op)
+{
+	int rc = CLQ_SUCCESS;
+
+	for (size_t i = 0; rc == CLQ_SUCCESS && i < seq->n_groups; i++)
+		rc = clq_operation_add_slot(op, seq->groups[i].name,
+					    seq->groups[i].slot);
+	for (size_t i = 0; rc == CLQ_SUCCESS && i < seq->n; i++) {
+		struct clq_operation *child = seq->children[i].op;
+		struct clq_slot *slot;
+		const char *name;
+
+		for (size_t k = 0;
+		     rc == CLQ_SUCCESS &&
+		     (slot = clq_operation_get_slot_at(child, k, &name));
+		     k++)
+			if (!grouped(seq, slot) && !has_slot(op, slot))
+				rc = add_child_slot(
+					op, clq_operation_get_name(child), name,
+					slot);
+	}
+	return rc;
+}
+
+int
+clq_sequence_as_operation(struct clq_sequence *seq, const char *name,
+			  struct clq_operation **op_out)
+{
+	static const char fn[] = "clq_sequence_as_operation";
+	static const struct clq_operation_ops ops = {run_as_operation,
+						     destroy_as_operation};
+	struct clq_operation *op = NULL;
+	int rc;
+
+	if (op_out)
+		*op_out = NULL;
+	if (!seq || !name || !op_out)
+		return clq__invalid(seq ? seq->ctx : NULL, fn,
+				    "seq, name or op_out is NULL");
+	pthread_mutex_lock(&seq->lock);
+	rc = clq_operation_create(name, &ops, seq, &op);
+	if (rc == CLQ_SUCCESS) {
+		/* the operation holds the sequence from here on */
+		clq_sequence_ref(seq);
+		rc = add_slots(seq, op);
+	}
+	if (rc == CLQ_SUCCESS)
+		seq->frozen = 1;
+	pthread_mutex_unlock(&seq->lock);
+	if (rc < 0) {
+		clq_operation_unref(op);
+		return rc;
+	}
+	*op_out = op;
+	return CLQ_SUCCESS;
 }

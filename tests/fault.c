@@ -363,3 +363,84 @@ fault_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 {
 	return fault_now() ? EAGAIN : pthread_create(thread, attr, start, arg);
 }
+
+#ifdef CLQ_HAVE_SQLITE3
+#include <sqlite3.h>
+
+/* SQLite: each fails as it can (out of memory, I/O), without calling the
+ * real function, so nothing of it happens. */
+int
+fault_sqlite3_open_v2(const char *path, sqlite3 **db, int flags,
+		      const char *vfs)
+{
+	if (fault_now()) {
+		*db = NULL;
+		return SQLITE_NOMEM;
+	}
+	return sqlite3_open_v2(path, db, flags, vfs);
+}
+
+int
+fault_sqlite3_busy_timeout(sqlite3 *db, int ms)
+{
+	return fault_now() ? SQLITE_MISUSE : sqlite3_busy_timeout(db, ms);
+}
+
+int
+fault_sqlite3_exec(sqlite3 *db, const char *sql,
+		   int (*fn)(void *, int, char **, char **), void *data,
+		   char **errmsg)
+{
+	return fault_now() ? SQLITE_IOERR
+			   : sqlite3_exec(db, sql, fn, data, errmsg);
+}
+
+int
+fault_sqlite3_prepare_v2(sqlite3 *db, const char *sql, int n,
+			 sqlite3_stmt **stmt, const char **tail)
+{
+	if (fault_now()) {
+		*stmt = NULL;
+		return SQLITE_NOMEM;
+	}
+	return sqlite3_prepare_v2(db, sql, n, stmt, tail);
+}
+
+int
+fault_sqlite3_bind_text(sqlite3_stmt *s, int i, const char *v, int n,
+			void (*destroy)(void *))
+{
+	return fault_now() ? SQLITE_NOMEM
+			   : sqlite3_bind_text(s, i, v, n, destroy);
+}
+
+int
+fault_sqlite3_bind_int(sqlite3_stmt *s, int i, int v)
+{
+	return fault_now() ? SQLITE_NOMEM : sqlite3_bind_int(s, i, v);
+}
+
+int
+fault_sqlite3_bind_double(sqlite3_stmt *s, int i, double v)
+{
+	return fault_now() ? SQLITE_NOMEM : sqlite3_bind_double(s, i, v);
+}
+
+int
+fault_sqlite3_bind_null(sqlite3_stmt *s, int i)
+{
+	return fault_now() ? SQLITE_NOMEM : sqlite3_bind_null(s, i);
+}
+
+int
+fault_sqlite3_step(sqlite3_stmt *s)
+{
+	return fault_now() ? SQLITE_IOERR : sqlite3_step(s);
+}
+
+const unsigned char *
+fault_sqlite3_column_text(sqlite3_stmt *s, int i)
+{
+	return fault_now() ? NULL : sqlite3_column_text(s, i);
+}
+#endif

@@ -59,4 +59,16 @@
 #define pipe(...) fault_pipe(__VA_ARGS__)
 #define pthread_create(...) fault_pthread_create(__VA_ARGS__)
 
+/* The tuning database's SQLite calls (lib/tune_db.c), where built. */
+#define sqlite3_open_v2(...) fault_sqlite3_open_v2(__VA_ARGS__)
+#define sqlite3_busy_timeout(...) fault_sqlite3_busy_timeout(__VA_ARGS__)
+#define sqlite3_exec(...) fault_sqlite3_exec(__VA_ARGS__)
+#define sqlite3_prepare_v2(...) fault_sqlite3_prepare_v2(__VA_ARGS__)
+#define sqlite3_bind_text(...) fault_sqlite3_bind_text(__VA_ARGS__)
+#define sqlite3_bind_int(...) fault_sqlite3_bind_int(__VA_ARGS__)
+#define sqlite3_bind_double(...) fault_sqlite3_bind_double(__VA_ARGS__)
+#define sqlite3_bind_null(...) fault_sqlite3_bind_null(__VA_ARGS__)
+#define sqlite3_step(...) fault_sqlite3_step(__VA_ARGS__)
+#define sqlite3_column_text(...) fault_sqlite3_column_text(__VA_ARGS__)
+
 #endif /* CLQ_TESTS_FAULT_H */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <clq/clq.h>
@@ -932,6 +933,318 @@ scenario_sequence(void)
 	return rc;
 }
 
+/* Reads `a` back and checks every element is `value`. */
+static int
+check_u32(struct clq_device_array *a, struct clq_queue *q, uint32_t value)
+{
+	const size_t n = clq_device_array_get_shape(a)[0];
+	struct clq_host_array *h = NULL;
+	int rc = clq_host_array_create(clq_queue_get_context(q),
+				       CLQ_DTYPE_UINT32, 1, &n, NULL, &h);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_get(a, q, h);
+	if (rc == CLQ_SUCCESS) {
+		const uint32_t *x = clq_host_array_data(h);
+
+		for (size_t i = 0; i < n; i++)
+			if (x[i] != value)
+				rc = WRONG_RESULT;
+	}
+	clq_host_array_unref(h);
+	return rc;
+}
+
+/*
+ * Composition: scratch A and B are compounds (a writer's and a reader's
+ * slot each) made members of one alias; an inner sequence fills A, copies
+ * it out, fills B, copies it out; it is made an operation and run inside
+ * an outer sequence, in CHECK.
+ */
+static int
+scenario_compose(void)
+{
+	static const struct clq_operation_ops ops = {fault_stage_run, NULL};
+	enum { A, AR, B, BR, Y1, Y2, N_SLOTS };
+	static const enum clq_access access[N_SLOTS] = {
+		CLQ_ACCESS_WRITE, CLQ_ACCESS_READ,  CLQ_ACCESS_WRITE,
+		CLQ_ACCESS_READ,  CLQ_ACCESS_WRITE, CLQ_ACCESS_WRITE};
+	struct clq_context *ctx;
+	struct clq_queue *q, *q2 = NULL;
+	struct clq_dimension *d = NULL;
+	struct clq_slot *s[N_SLOTS] = {NULL}, *ca = NULL, *cb = NULL;
+	struct clq_slot *alias = NULL;
+	struct clq_operation *op[4] = {NULL}, *inner_op = NULL;
+	struct clq_sequence *inner = NULL, *outer = NULL;
+	struct clq_event *e = NULL;
+	uint32_t v1 = 31, v2 = 32;
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_context_set_ordering(ctx, CLQ_ORDERING_CHECK);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_create(ctx, 0, &q2);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_dimension_create(64, 0, 1, 0, &d);
+	for (int i = 0; rc == CLQ_SUCCESS && i < N_SLOTS; i++)
+		rc = clq_slot_create(CLQ_DTYPE_UINT32, 1, &d, access[i], &s[i]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_create_compound(&s[A], 2, &ca);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_slot_create_compound(&s[B], 2, &cb);
+	if (rc == CLQ_SUCCESS) {
+		struct clq_slot *m[2] = {ca, cb};
+
+		rc = clq_slot_create_alias(m, 2, &alias);
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_create("fillA", &ops, &v1, &op[0]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_create("copyA", &ops, NULL, &op[1]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_create("fillB", &ops, &v2, &op[2]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_create("copyB", &ops, NULL, &op[3]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(op[0], "out", s[A]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(op[1], "in", s[AR]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(op[1], "out", s[Y1]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(op[2], "out", s[B]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(op[3], "in", s[BR]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_operation_add_slot(op[3], "out", s[Y2]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_create(ctx, &inner);
+	for (int i = 0; rc == CLQ_SUCCESS && i < 4; i++)
+		rc = clq_sequence_add(inner, op[i], i % 2 ? q2 : NULL);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_add_slot(inner, "scratch", alias);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_as_operation(inner, "inner", &inner_op);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_create(ctx, &outer);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_add(outer, inner_op, NULL);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_ensure_bound(outer);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_sequence_run(outer, q, NULL, 0, &e);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_event_wait(e);
+	clq_event_unref(e);
+	if (rc == CLQ_SUCCESS)
+		rc = check_u32(clq_slot_get_array(s[Y1]), q, v1);
+	if (rc == CLQ_SUCCESS)
+		rc = check_u32(clq_slot_get_array(s[Y2]), q, v2);
+	if (rc < 0 && q2) {
+		clq_queue_finish(q);
+		clq_queue_finish(q2);
+	}
+	clq_sequence_unref(outer);
+	clq_operation_unref(inner_op);
+	clq_sequence_unref(inner);
+	for (int i = 0; i < 4; i++)
+		clq_operation_unref(op[i]);
+	clq_slot_unref(alias);
+	clq_slot_unref(ca);
+	clq_slot_unref(cb);
+	for (int i = 0; i < N_SLOTS; i++)
+		clq_slot_unref(s[i]);
+	clq_dimension_unref(d);
+	clq_queue_unref(q2);
+	close_queue(ctx, q);
+	return rc;
+}
+
+#ifdef CLQ_HAVE_SQLITE3
+/* The tuning database: a file with a result stored before the faults, and
+ * a second file merged in. */
+static char fault_db[64], fault_src[64];
+
+static int
+scenario_tune_db(void)
+{
+	struct clq_context *ctx;
+	struct clq_queue *q;
+	struct clq_tune_db *db = NULL;
+	struct clq_tunable *t = NULL;
+	struct clq_params *base = NULL, *problem = NULL, *p = NULL, *got = NULL;
+	const char *s;
+	size_t n = 0;
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_tunable_create_builtin("scale", &t);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_params_parse("n=1 iters=1", &base);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_params_parse("n=100 iters=1", &problem);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_params_parse("wgs=64", &p);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_tune_db_open(fault_db, 0, &db);
+	/* What an earlier run's fault might have lost: never anything. */
+	if (rc == CLQ_SUCCESS)
+		rc = clq_tune_db_lookup(db, ctx, t, base, CLQ_TUNE_MATCH_EXACT,
+					&got, NULL);
+	if (rc == CLQ_SUCCESS) {
+		if (clq_params_get_string(got, "wgs", &s) !=
+			    CLQ_ERROR_TYPE_MISMATCH ||
+		    clq_params_count(got) != 1)
+			rc = WRONG_RESULT;
+		clq_params_free(got);
+		got = NULL;
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_tune_db_store(db, ctx, t, problem, p, 1e-3);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_tune_db_lookup(db, ctx, t, problem,
+					CLQ_TUNE_MATCH_NEAREST, &got, NULL);
+	if (rc == CLQ_SUCCESS && !clq_params_equal(got, p))
+		rc = WRONG_RESULT;
+	if (rc == CLQ_SUCCESS)
+		rc = clq_tune_db_merge(db, fault_src, &n);
+	if (rc == CLQ_SUCCESS && n != 1)
+		rc = WRONG_RESULT;
+	if (rc == CLQ_SUCCESS)
+		rc = clq_tune_db_forget(db, "fill", &n);
+	if (rc == CLQ_SUCCESS && n != 1)
+		rc = WRONG_RESULT;
+	clq_tune_db_close(db);
+	clq_params_free(got);
+	clq_params_free(p);
+	clq_params_free(problem);
+	clq_params_free(base);
+	clq_tunable_free(t);
+	close_queue(ctx, q);
+	return rc;
+}
+
+/* Stores what scenario_tune_db expects to find, with no faults armed. */
+static void
+make_fault_dbs(void)
+{
+	struct clq_context *ctx;
+	struct clq_queue *q;
+	struct clq_tune_db *db = NULL, *src = NULL;
+	struct clq_tunable *scale = NULL, *fill = NULL;
+	struct clq_params *base = NULL, *p = NULL;
+
+	snprintf(fault_db, sizeof(fault_db), "/tmp/clq-fault-%ld.db",
+		 (long)getpid());
+	snprintf(fault_src, sizeof(fault_src), "/tmp/clq-fault-%ld-src.db",
+		 (long)getpid());
+	ck_assert_int_eq(open_queue(&ctx, &q, 0), CLQ_SUCCESS);
+	ck_assert_int_eq(clq_tunable_create_builtin("scale", &scale), 0);
+	ck_assert_int_eq(clq_tunable_create_builtin("fill", &fill), 0);
+	ck_assert_int_eq(clq_params_parse("n=1 iters=1", &base), 0);
+	ck_assert_int_eq(clq_params_parse("wgs=32", &p), 0);
+	ck_assert_int_eq(clq_tune_db_open(fault_db, 0, &db), 0);
+	ck_assert_int_eq(clq_tune_db_store(db, ctx, scale, base, p, 1.0), 0);
+	ck_assert_int_eq(clq_tune_db_open(fault_src, 0, &src), 0);
+	ck_assert_int_eq(clq_tune_db_store(src, ctx, fill, base, p, 1.0), 0);
+	clq_tune_db_close(db);
+	clq_tune_db_close(src);
+	clq_params_free(base);
+	clq_params_free(p);
+	clq_tunable_free(scale);
+	clq_tunable_free(fill);
+	close_queue(ctx, q);
+}
+
+static void
+remove_fault_dbs(void)
+{
+	const char *suffix[] = {"", "-wal", "-shm"};
+	char path[96];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", fault_db, suffix[i]);
+		remove(path);
+		snprintf(path, sizeof(path), "%s%s", fault_src, suffix[i]);
+		remove(path);
+	}
+}
+#endif
+
+/* The tuner on two candidates built in two threads. */
+static int
+tune_fault_prepare(struct clq_context *ctx, const struct clq_params *problem,
+		   void *user_data, void **state_out)
+{
+	size_t n = 64;
+
+	return clq_device_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &n, NULL,
+				       (struct clq_device_array **)state_out);
+}
+
+static void
+tune_fault_release(void *state, void *user_data)
+{
+	clq_device_array_unref(state);
+}
+
+static int
+tune_fault_measure(struct clq_tune_trial *trial, void *user_data)
+{
+	struct clq_kernel *k;
+	size_t global = 64;
+	int rc = clq_tune_trial_get_kernel(trial, "k", &k);
+	struct clq_arg args[] = {CLQ_ARG_OUT(
+		(struct clq_device_array *)clq_tune_trial_get_state(trial))};
+
+	if (rc < 0)
+		return rc;
+	return clq_queue_enqueue_kernel(clq_tune_trial_get_queue(trial), k,
+					args, 1, 1, &global, NULL, NULL, 0,
+					NULL);
+}
+
+static int
+scenario_tune(void)
+{
+	static const int64_t values[] = {1, 2};
+	struct clq_context *ctx;
+	struct clq_queue *q;
+	struct clq_tunable *t = NULL;
+	struct clq_params *problem = NULL, *best = NULL;
+	struct clq_tune_options o = {
+		.budget = 1e-4, .rounds = 1, .build_threads = 2};
+	double s;
+	int64_t v = 0;
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_tunable_create("k", 1, &t);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_tunable_set_source(t,
+					    "__kernel void k(__global float *x)"
+					    "{ x[get_global_id(0)] = V; }\n");
+	if (rc == CLQ_SUCCESS)
+		rc = clq_tunable_add_int(t, "V", values, 2, CLQ_TUNE_DEFINE);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_tunable_set_measure(t, tune_fault_prepare,
+					     tune_fault_measure,
+					     tune_fault_release, NULL);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_params_parse("n=64", &problem);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_tune(ctx, t, problem, &o, &best, &s);
+	if (rc == CLQ_SUCCESS &&
+	    (clq_params_get_int(best, "V", &v) != CLQ_SUCCESS ||
+	     (v != 1 && v != 2) || !(s > 0)))
+		rc = WRONG_RESULT;
+	clq_params_free(best);
+	clq_params_free(problem);
+	clq_tunable_free(t);
+	close_queue(ctx, q);
+	return rc;
+}
+
 /* Drains `want` completions within 10 s into `c`; WRONG_RESULT if they
  * do not come. */
 static int
@@ -1104,6 +1417,12 @@ START_TEST(sequence)
 }
 END_TEST
 
+START_TEST(compose)
+{
+	run_scenario("compose", scenario_compose);
+}
+END_TEST
+
 START_TEST(notifier)
 {
 	run_scenario("notifier", scenario_notifier);
@@ -1115,6 +1434,17 @@ START_TEST(ordering)
 	run_scenario("auto", scenario_order_auto);
 	run_scenario("check", scenario_order_check);
 	run_scenario("ordkernel", scenario_order_kernel);
+}
+END_TEST
+
+START_TEST(tune)
+{
+	run_scenario("tune", scenario_tune);
+#ifdef CLQ_HAVE_SQLITE3
+	make_fault_dbs();
+	run_scenario("tune-db", scenario_tune_db);
+	remove_fault_dbs();
+#endif
 }
 END_TEST
 
@@ -1138,6 +1468,8 @@ main(void)
 	tcase_add_test(tc, slots);
 	tcase_add_test(tc, sequence);
 	tcase_add_test(tc, notifier);
+	tcase_add_test(tc, compose);
+	tcase_add_test(tc, tune);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);

@@ -498,21 +498,30 @@ START_TEST(bad_input)
 				     CLQ_ACCESS_READ, &s),
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_ptr_null(s);
+	test_log_expect("ndim is 5, not 1 to CLQ_MAX_DIMS (4)");
 	ck_assert_rc(clq_slot_create(CLQ_DTYPE_FLOAT32, 5, dims,
 				     CLQ_ACCESS_READ, &s),
 		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("*");
 	ck_assert_rc(clq_slot_create(CLQ_DTYPE_FLOAT32, 2, holes,
 				     CLQ_ACCESS_READ, &s),
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_rc(clq_slot_create(CLQ_DTYPE_FLOAT32, 1, NULL,
 				     CLQ_ACCESS_READ, &s),
 		     CLQ_ERROR_INVALID_ARGUMENT);
+	test_log_expect("dtype 99 is not an enum clq_dtype value");
 	ck_assert_rc(clq_slot_create((enum clq_dtype)99, 1, dims,
 				     CLQ_ACCESS_READ, &s),
 		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("*");
+	test_log_expect("access 0 is not CLQ_ACCESS_READ");
 	ck_assert_rc(clq_slot_create(CLQ_DTYPE_FLOAT32, 1, dims,
 				     (enum clq_access)0, &s),
 		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("*");
 	ck_assert_rc(clq_slot_create(CLQ_DTYPE_FLOAT32, 1, dims,
 				     CLQ_ACCESS_READ, NULL),
 		     CLQ_ERROR_INVALID_ARGUMENT);

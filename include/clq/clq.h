@@ -20,5 +20,6 @@
 #include <clq/notifier.h>
 #include <clq/program.h>
 #include <clq/timeline.h>
+#include <clq/tune.h>
 
 #endif /* CLQ_CLQ_H */

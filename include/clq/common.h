@@ -112,7 +112,11 @@ extern "C" {
 	X(CLQ_ERROR_PADDING, -4023,                                         \
 	  "the array's padding does not satisfy its dimensions")            \
 	X(CLQ_ERROR_UNBOUND, -4024, "a slot is not bound to an array")      \
-	X(CLQ_ERROR_DUPLICATE, -4025, "the name is already taken")
+	X(CLQ_ERROR_DUPLICATE, -4025, "the name is already taken")          \
+	X(CLQ_ERROR_UNSUPPORTED, -4030,                                     \
+	  "clq was built without the feature this needs")                   \
+	X(CLQ_ERROR_DATABASE, -4031,                                        \
+	  "the tuning database cannot be read or written")
 
 #define CLQ__STATUS_ENUM(name, value, message) name = (value),
 
@@ -215,6 +219,14 @@ enum clq_status { CLQ_STATUS_CODES(CLQ__STATUS_ENUM) };
  * bound; the log names the operation and the slot; nothing was enqueued. */
 /** @var CLQ_ERROR_DUPLICATE
  * clq_operation_add_slot() was given a name the operation already has. */
+/** @var CLQ_ERROR_UNSUPPORTED
+ * The function needs an optional dependency clq was built without, such
+ * as the tuning database without SQLite (see @ref tune). */
+/** @var CLQ_ERROR_DATABASE
+ * The tuning database is not an SQLite database, is a directory, cannot be
+ * opened, is read-only for a store, or stayed locked by another process
+ * past the timeout; the log has SQLite's message and the path, and nothing
+ * already stored was changed (see @ref tune). */
 
 /**
  * Describes a status code in a short English phrase.

@@ -76,15 +76,61 @@ extern "C" {
  * commands must touch only their slots' arrays, and return an event that
  * ends after them, see #clq_operation_ops).
  *
- * Not yet in this header (later steps): compounds and aliases of slots in
- * a sequence, nested sequences (a sequence as another's child), replay
- * through `cl_khr_command_buffer`, and operations for clq's own kernels.
+ * **Compounds and aliases** are slots made of other slots, for memory
+ * that stages share. A *compound* (clq_slot_create_compound()) makes its
+ * members one array: they have one dtype and shape, their dimensions are
+ * linked axis by axis, and binding or allocating the compound binds every
+ * member to the same array (katsdpsigproc's `CompoundIOSlot`; a slot
+ * shared by several operations needs none). An *alias*
+ * (clq_slot_create_alias()) makes its members time-share one raw
+ * allocation, scratch space for stages that do not need their arrays at
+ * the same time: binding or allocating the alias binds each member to a
+ * view (clq_device_array_create_alias()) at the start of one buffer as
+ * large as the largest member (katsdpsigproc's `AliasIOSlot`). Members
+ * are views of one buffer, so a sequence orders the stages that use them
+ * as it orders stages that share an array. A sequence allocates the
+ * compounds and aliases registered with it (clq_sequence_add_slot())
+ * before its children's own slots.
+ *
+ * **Nesting.** clq_sequence_as_operation() makes a sequence an operation,
+ * to be a child of another sequence: its slots are the sequence's
+ * registered compounds and aliases, and its children's other slots,
+ * named "child:slot".
+ *
+ * Not yet in this header (later steps): replay through
+ * `cl_khr_command_buffer`, and operations for clq's own kernels.
  *
  * **Ownership.** A slot holds its dimensions and its bound array; an
  * operation holds its slots (and owns its user data: its `destroy`
  * callback runs when the operation goes); a sequence holds its context,
  * its children, their queues, and the events of its last run's children.
- * Getters return borrowed pointers.
+ * Getters return borrowed pointers. A compound or alias holds its
+ * members; the operation clq_sequence_as_operation() makes holds the
+ * sequence.
+ *
+ * **What a sequence orders, and what it does not.** A sequence orders its
+ * own children, within a run and across its runs. Other commands that
+ * touch its arrays (another sequence's, the caller's transfers of its
+ * outputs) are ordered as the context's mode orders any commands: in
+ * #CLQ_ORDERING_MANUAL through wait lists (give a run's event to what
+ * reads its outputs, and what the run must wait for to clq_sequence_run()),
+ * in #CLQ_ORDERING_CHECK refused when unordered, in #CLQ_ORDERING_AUTO
+ * ordered by clq.
+ *
+ * **Access is the slot's.** A slot has one access for every operation it
+ * serves: one slot shared by a writer and a reader must be declared
+ * #CLQ_ACCESS_READ_WRITE (or the reader is not ordered after the writer),
+ * and then readers count as writers. Give each use its own slot with its
+ * own access and join them with a compound (or bind them to one array).
+ *
+ * **Failures.** A child whose command failed (a failed event in its wait
+ * list, say) makes the children that wait for it fail too, as OpenCL
+ * does. The next run does not wait for the failed events (their commands
+ * did nothing), so it can succeed; but the failed run's other commands
+ * may still be running, so before running again after a failure, wait
+ * for the queues the sequence uses (clq_queue_finish()). In
+ * #CLQ_ORDERING_CHECK and #CLQ_ORDERING_AUTO that is also what lets the
+ * context order commands after the failed ones again (see @ref order).
  *
  * Thread safety: every function here is thread-safe. Dimensions' links
  * and constraints are guarded by one process-wide mutex (planning is a
@@ -96,8 +142,11 @@ extern "C" {
  * An operation's slots are guarded by its mutex (slots are added, never
  * removed); a sequence's functions hold the sequence's mutex, so one
  * thread at a time runs it, and its children's run callbacks are called
- * with it held: they must not call the sequence's own functions. Do not
- * rebind the slots of a sequence while it runs.
+ * with it held: they must not call the sequence's own functions. An
+ * operation's run callback may be called from several threads at once
+ * (clq_operation_run() from several threads, or one operation in several
+ * sequences): guard its user data accordingly. Do not rebind the slots of
+ * an operation while it runs.
  * @{
  */
 
@@ -270,11 +319,22 @@ clq_slot_bind(struct clq_slot *slot, struct clq_device_array *array);
 
 /**
  * The bound array, borrowed, or NULL when none is bound (or for NULL).
- * Valid until the slot is bound again or freed: a caller that shares the
- * slot with threads that rebind it takes its own reference first.
+ * Valid until the slot is bound again or freed: a run callback may use
+ * it (slots are not rebound while their operation runs), but a thread
+ * that shares the slot with threads that rebind it uses
+ * clq_slot_ref_array() instead.
  */
 CLQ_EXPORT struct clq_device_array *
 clq_slot_get_array(const struct clq_slot *slot);
+
+/**
+ * The bound array with a new reference, the caller's (drop it with
+ * clq_device_array_unref()), or NULL when none is bound (or for NULL).
+ * Taken under the slot's mutex, so it is safe while other threads rebind
+ * the slot.
+ */
+CLQ_EXPORT struct clq_device_array *
+clq_slot_ref_array(const struct clq_slot *slot);
 
 /**
  * Ensures the slot is bound: when no array is, allocates a device array
@@ -290,6 +350,63 @@ clq_slot_get_array(const struct clq_slot *slot);
  */
 CLQ_EXPORT int
 clq_slot_allocate(struct clq_slot *slot, struct clq_context *ctx);
+
+/**
+ * Creates a compound slot: its members share one array.
+ *
+ * The members must have one dtype and one shape; their dimensions are
+ * linked axis by axis to the first member's (clq_dimension_link()), all
+ * links or none. The compound has the first member's dtype and
+ * dimensions, and every member's access together. Binding the compound
+ * (clq_slot_bind(), clq_slot_allocate()) binds each member to the same
+ * array, or unbinds each; bind the members through it, not one by one. A
+ * member may itself be a compound, not an alias. The compound holds its
+ * members; the caller owns the returned reference.
+ * @param members the slots, `n` of them
+ * @param n how many, at least 1
+ * @param slot_out receives the compound; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, `n`
+ *         0 or an alias as a member; #CLQ_ERROR_TYPE_MISMATCH for members
+ *         of different dtypes; #CLQ_ERROR_SHAPE_MISMATCH for different
+ *         numbers of axes or lengths; #CLQ_ERROR_CONSTRAINTS when the
+ *         linked dimensions' padding constraints cannot all hold (nothing
+ *         is linked then); `CL_OUT_OF_HOST_MEMORY`. The log says which
+ *         member and axis.
+ */
+CLQ_EXPORT int clq_slot_create_compound(struct clq_slot *const *members,
+					size_t n, struct clq_slot **slot_out);
+
+/**
+ * Creates an alias slot: its members time-share one raw allocation.
+ *
+ * Members may have any dtype and shape (compounds included, aliases not).
+ * The alias is a 1-D #CLQ_DTYPE_UINT8 slot with no dimension objects
+ * (clq_slot_get_dimension() gives NULL): its shape and padded shape are
+ * one length, the largest member's planned padded size in bytes
+ * (product of clq_slot_get_padded_shape() and the dtype size), worked out
+ * when asked, so links made later count. Its access is every member's
+ * together. Binding it to a device array of any dtype with at least that
+ * many bytes (its padded size) binds each member to a view of the
+ * member's shape and planned padded shape at the array's first byte;
+ * clq_slot_allocate() allocates such an array. Unbinding it unbinds every
+ * member. The stages using the members must not need their contents at
+ * the same time; a sequence orders them (they share a root buffer). The
+ * alias holds its members; the caller owns the returned reference.
+ *
+ * Binding an alias returns, besides what clq_slot_bind() does,
+ * #CLQ_ERROR_OUT_OF_RANGE for an array smaller than the largest member,
+ * #CLQ_ERROR_OVERFLOW when a member's byte size does not fit in `size_t`,
+ * and what clq_device_array_create_alias() returns for a view (the
+ * array's offset must suit sub-buffers, OpenCL 1.2 section 5.2.1); on
+ * failure nothing is bound.
+ * @param members the slots, `n` of them
+ * @param n how many, at least 1
+ * @param slot_out receives the alias; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, `n`
+ *         0 or an alias as a member; `CL_OUT_OF_HOST_MEMORY`.
+ */
+CLQ_EXPORT int clq_slot_create_alias(struct clq_slot *const *members, size_t n,
+				     struct clq_slot **slot_out);
 
 /** A stage: named slots and a run function; opaque, refcounted. */
 struct clq_operation;
@@ -349,7 +466,9 @@ CLQ_EXPORT const char *clq_operation_get_name(const struct clq_operation *op);
 
 /**
  * Adds a slot under a name (copied); the operation takes a reference to
- * the slot. One slot may serve several operations (they share its array).
+ * the slot. One slot may serve several operations: they share its array
+ * and its access (see @ref operation; a compound of one slot per use
+ * keeps each use's access).
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
  *         #CLQ_ERROR_DUPLICATE when the operation has a slot of that name
  *         already (the log names it; nothing changes);
@@ -430,7 +549,8 @@ CLQ_EXPORT void clq_sequence_unref(struct clq_sequence *seq);
  * operation may be added more than once.
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL sequence
  *         or operation; #CLQ_ERROR_CONTEXT_MISMATCH for a queue of another
- *         context; `CL_OUT_OF_HOST_MEMORY` (nothing is added).
+ *         context; #CLQ_ERROR_IN_USE after clq_sequence_as_operation();
+ *         `CL_OUT_OF_HOST_MEMORY` (nothing is added).
  */
 CLQ_EXPORT int
 clq_sequence_add(struct clq_sequence *seq, struct clq_operation *op,
@@ -461,18 +581,65 @@ CLQ_EXPORT int clq_sequence_ensure_bound(struct clq_sequence *seq);
  * @param wait events the children wait for, or NULL when `n_wait` is 0
  * @param n_wait how many
  * @param event_out receives the run's event; NULL on failure
- * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments;
- *         #CLQ_ERROR_CONTEXT_MISMATCH for a queue or a bound array of
- *         another context; #CLQ_ERROR_UNBOUND when a slot has no array
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL arguments
+ *         or a NULL entry in `wait`; #CLQ_ERROR_CONTEXT_MISMATCH for a
+ *         queue, a `wait` entry or a bound array of another context
+ *         (nothing is enqueued); #CLQ_ERROR_UNBOUND when a slot has no array
  *         (the log names the child and the slot; nothing is enqueued);
  *         `CL_OUT_OF_HOST_MEMORY` while planning (nothing is enqueued);
- *         what a child's run returns otherwise: the children enqueued
- *         before it stay enqueued, and the next run waits for them.
+ *         what a child's run returns otherwise (the log names the
+ *         child): the children enqueued before it stay enqueued, and the
+ *         next run waits for them.
  */
 CLQ_EXPORT int
 clq_sequence_run(struct clq_sequence *seq, struct clq_queue *queue,
 		 struct clq_event *const *wait, size_t n_wait,
 		 struct clq_event **event_out);
+
+/**
+ * Registers a compound or alias (or any slot) with the sequence under a
+ * name: clq_sequence_ensure_bound() allocates it before the children's
+ * own slots, so that its members share what it allocates, and
+ * clq_sequence_as_operation() names it so. The sequence takes a
+ * reference to the slot.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         #CLQ_ERROR_DUPLICATE for a name registered already;
+ *         #CLQ_ERROR_IN_USE after clq_sequence_as_operation();
+ *         `CL_OUT_OF_HOST_MEMORY` (nothing is registered).
+ */
+CLQ_EXPORT int clq_sequence_add_slot(struct clq_sequence *seq, const char *name,
+				     struct clq_slot *slot);
+
+/**
+ * The slot registered as `name`, borrowed (valid while the sequence
+ * lives); NULL when there is none, or for NULL.
+ */
+CLQ_EXPORT struct clq_slot *
+clq_sequence_get_slot(const struct clq_sequence *seq, const char *name);
+
+/**
+ * Makes the sequence an operation, to be a child of another sequence
+ * (nested sequences).
+ *
+ * The operation's slots are the sequence's registered slots under their
+ * names, then each child's slots that no registered slot binds, under
+ * "child:slot" (the child operation's name and the slot's; a slot shared
+ * by children appears once). Running it runs the sequence
+ * (clq_sequence_run()) on the queue it is given. From then on the
+ * sequence takes no more children or slots (#CLQ_ERROR_IN_USE), so its
+ * slots stay the operation's and no sequence can contain itself. The
+ * operation holds the sequence; the caller owns the returned reference.
+ * @param seq the sequence
+ * @param name the operation's name (copied)
+ * @param op_out receives the operation; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         #CLQ_ERROR_DUPLICATE when two children of one name have slots
+ *         of one name (the log names them); `CL_OUT_OF_HOST_MEMORY`. On
+ *         failure the sequence is unchanged.
+ */
+CLQ_EXPORT int
+clq_sequence_as_operation(struct clq_sequence *seq, const char *name,
+			  struct clq_operation **op_out);
 
 /** @} */
 

@@ -106,7 +106,12 @@ extern "C" {
  * slot is reused only after its old queue's commands completed. But PoCL
  * runs the commands that follow a failed one on its own queue at once, so
  * after a failure, finish every queue involved (clq_queue_finish())
- * before relying on the order of the buffers they touched.
+ * before relying on the order of the buffers they touched. Once the host
+ * has seen everything a failed command waited for end (waits, status
+ * reads, queue finishes: the host's view, as for CHECK), the failed
+ * command orders nothing and conflicts with nothing: CHECK no longer
+ * reports it and AUTO no longer waits for it, so the buffers it touched
+ * are usable again.
  *
  * **Raw buffers.** The tracking of a buffer lives as long as some clq
  * array made on it: releasing the last alias of a raw `cl_mem` (one not

@@ -36,7 +36,8 @@ right before its opening fence:
   ```sh                commands, run in order as one bash session (set -e)
                        in a copy of the source tree, with HOME a temporary
                        directory (so $HOME/.local is a throwaway prefix),
-                       the build's tools/clq-time/ and examples/ on PATH
+                       the build's tools/clq-time/, tools/clq-tune/ and
+                       examples/ on PATH
                        and CLQ_DEVICE the test device.
   <!-- docs-test: needs PROGRAM -->
                        an sh block that is skipped when PROGRAM is not
@@ -377,6 +378,7 @@ class Checker:
         env = dict(self.env)
         env["HOME"] = home
         env["PATH"] = ":".join([os.path.join(self.build, "tools", "clq-time"),
+                                os.path.join(self.build, "tools", "clq-tune"),
                                 os.path.join(self.build, "examples"),
                                 env["PATH"]])
         # What a user's shell would not have.

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+# Runs the double-buffer demo on two devices (--devices SPEC0,SPEC1; on
+# PoCL, POCL_DEVICES="pthread pthread" gives two) and checks what it
+# reports: the chunks split into consecutive blocks, every output element
+# of both runs checked on every device, the totals agreeing with the
+# per-device figures, and one timeline with a track per device and queue
+# whose commands keep each device's order on the shared time axis.
+# usage: check-devices.py DEMO SPEC0,SPEC1
+import json, os, re, subprocess, sys, tempfile
+import xml.etree.ElementTree as ET
+
+demo, specs = sys.argv[1], sys.argv[2]
+small = ["--devices", specs, "--chunk-mib", "0.0625", "--iters", "8"]
+
+
+def run(args):
+    p = subprocess.run([demo, *args], capture_output=True, text=True)
+    assert p.returncode == 0, (args, p.returncode, p.stdout, p.stderr)
+    return p.stdout
+
+
+def close(a, b, rel=1e-6):
+    return abs(a - b) <= rel * max(abs(a), abs(b)) + 1e-9
+
+
+# JSON: 7 chunks as blocks of 4 and 3; the totals from the parts.
+doc = json.loads(run(small + ["--chunks", "7", "--json"]))
+devs = doc["devices"]
+assert [d["spec"] for d in devs] == specs.split(","), devs
+assert [(d["first_chunk"], d["chunks"]) for d in devs] == [(0, 4), (4, 3)]
+assert doc["chunks"] == 7 and doc["total"]["mismatches"] == 0, doc
+total = doc["total"]
+for d in devs:
+    for run_name in ("sequential", "pipelined"):
+        r = d[run_name]
+        assert r["mismatches"] == 0, d
+        assert r["wall_s"] > 0 and r["device_span_s"] > 0, d
+        gbs = d["chunks"] * doc["chunk_bytes"] / r["wall_s"] / 1e9
+        key = "sequential_gb_s" if run_name == "sequential" else "pipelined_gb_s"
+        assert close(d[key], gbs, 1e-5), (d[key], gbs)
+    assert close(d["speedup"], d["sequential"]["wall_s"] /
+                 d["pipelined"]["wall_s"], 1e-5), d
+    assert d["verdict"] and d["reason"], d
+# the sequential loops ran one after another; the pipelines at once, so
+# the total spans every device's run and no more than all of them
+assert close(total["sequential_s"],
+             sum(d["sequential"]["wall_s"] for d in devs), 1e-6), total
+longest = max(d["pipelined"]["wall_s"] for d in devs)
+assert longest <= total["pipelined_s"] + 1e-6, (longest, total)
+assert total["pipelined_s"] < sum(d["pipelined"]["wall_s"] for d in devs) + \
+    0.5, total
+assert close(total["speedup"], total["sequential_s"] / total["pipelined_s"],
+             1e-5), total
+assert close(total["pipelined_gb_s"],
+             7 * doc["chunk_bytes"] / total["pipelined_s"] / 1e9, 1e-5)
+
+# Text: a block per device, the totals, one check line.
+text = run(small + ["--chunks", "5", "--queues", "2"])
+assert re.search(r"^device 0: .*, chunks 0-2$", text, re.M), text
+assert re.search(r"^device 1: .*, chunks 3-4$", text, re.M), text
+assert text.count("verdict: ") == 2, text
+assert re.search(r"^total pipelined \(all devices at once\): +\d+\.\d+ ms +"
+                 r"\d+\.\d+ GB/s +\(speedup \d+\.\d\dx\)$", text, re.M), text
+assert "check: both runs match the CPU reference on every device" in text
+
+# The timeline: a track per device and queue on device 0's clock.
+with tempfile.TemporaryDirectory() as tmp:
+    trace, svg = os.path.join(tmp, "t.json"), os.path.join(tmp, "t.svg")
+    out = run(small + ["--chunks", "7", "--trace", trace, "--svg", svg])
+    m = re.search(r"^timeline: device 1's times on device 0's clock within "
+                  r"(\d+\.\d) us$", out, re.M)
+    assert m, out
+    doc = json.load(open(trace))
+    title = doc["otherData"]["title"]
+    assert title.startswith("double-buffer: 7 chunks on 2 devices, 3 queues, "
+                            "3 buffers each: 0: "), title
+    names = {e["tid"]: e["args"]["name"] for e in doc["traceEvents"]
+             if e["ph"] == "M" and e["name"] == "thread_name"}
+    queues = ("upload queue", "kernel queue", "download queue")
+    assert set(names.values()) == {f"device {k} {q}" for k in (0, 1)
+                                   for q in queues}, names
+    spans = [e for e in doc["traceEvents"] if e["ph"] == "X"]
+    assert len(spans) == 3 * 7, len(spans)
+    by_track = {}
+    for e in spans:
+        assert e["dur"] >= 0 and e["ts"] >= 0, e
+        by_track.setdefault(names[e["tid"]], []).append(e)
+    for k, chunks in ((0, 4), (1, 3)):
+        stages = [sorted(by_track[f"device {k} {q}"], key=lambda e: e["ts"])
+                  for q in queues]
+        assert [len(s) for s in stages] == [chunks] * 3, stages
+        assert [s[0]["name"] for s in stages] == ["write", "kernel scale",
+                                                  "read"]
+        # one offset per device: its commands keep their order exactly
+        # (a kernel after its upload, a download after its kernel)
+        for c in range(chunks):
+            for s in (1, 2):
+                before, after = stages[s - 1][c], stages[s][c]
+                assert after["ts"] >= before["ts"] + before["dur"] - 0.002, \
+                    (k, c, before, after)
+    root = ET.parse(svg).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    assert len(root.findall(f"{ns}rect/{ns}title")) == 3 * 7
+    assert root.find(f"{ns}title").text == title
+print("devices:", ", ".join(d["device"] for d in devs),
+      "; alignment within", m.group(1), "us")

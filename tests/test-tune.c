@@ -1,0 +1,910 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Tuning (clq/tune.h): parameter sets, the tuner on clq's own kernels and
+ * on candidates that fail to build or to launch, the source hash that an
+ * edited include changes, the database (exact and nearest lookups in their
+ * fallback order, run-time tuning, two processes storing into one file at
+ * once, corrupt, directory and read-only files that lose nothing).
+ */
+#define _XOPEN_SOURCE 700 /* mkdtemp */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifdef CLQ_HAVE_SQLITE3
+#include <sqlite3.h>
+#endif
+
+#include "test-common.h"
+
+static char tmpdir[256];
+
+static void
+tmp_setup(void)
+{
+	test_context_setup();
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/clq-test-tune-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+tmp_teardown(void)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	test_context_teardown();
+}
+
+static char *
+tmp_path(const char *name)
+{
+	/* Several at once: a test holds a path while making others. */
+	static char paths[8][512];
+	static unsigned next;
+	char *path = paths[next++ % 8];
+
+	snprintf(path, 512, "%s/%s", tmpdir, name);
+	return path;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static struct clq_params *
+params(const char *text)
+{
+	struct clq_params *p = NULL;
+
+	ck_assert_ok(clq_params_parse(text, &p));
+	return p;
+}
+
+static char *
+format(const struct clq_params *p)
+{
+	static char buf[512];
+	char *text = NULL;
+
+	ck_assert_ok(clq_params_format(p, &text));
+	snprintf(buf, sizeof(buf), "%s", text);
+	free(text);
+	return buf;
+}
+
+static const struct clq_tune_options quick = {.budget = 0.002, .rounds = 2};
+
+/* ------------------------------------------------------------ params */
+
+START_TEST(params_round_trip)
+{
+	struct clq_params *p = NULL, *q;
+	int64_t v = 0;
+	const char *s = NULL;
+
+	ck_assert_ok(clq_params_create(&p));
+	ck_assert_ok(clq_params_set_int(p, "zeta", -5));
+	ck_assert_ok(clq_params_set_string(p, "mode", "fast-1.5"));
+	ck_assert_ok(clq_params_set_int(p, "alpha", 7));
+	ck_assert_ok(clq_params_set_int(p, "alpha", 8)); /* replaces */
+	ck_assert_uint_eq(clq_params_count(p), 3);
+	ck_assert_str_eq(format(p), "alpha=8 mode=\"fast-1.5\" zeta=-5");
+	q = params("  zeta=-5\tmode=\"fast-1.5\" alpha=8 ");
+	ck_assert(clq_params_equal(p, q));
+	ck_assert_ok(clq_params_get_int(q, "alpha", &v));
+	ck_assert_int_eq(v, 8);
+	ck_assert_ok(clq_params_get_string(q, "mode", &s));
+	ck_assert_str_eq(s, "fast-1.5");
+	ck_assert_rc(clq_params_get_int(q, "mode", &v),
+		     CLQ_ERROR_TYPE_MISMATCH);
+	ck_assert_rc(clq_params_get_string(q, "alpha", &s),
+		     CLQ_ERROR_TYPE_MISMATCH);
+	ck_assert_rc(clq_params_get_int(q, "nope", &v), CLQ_ERROR_NOT_FOUND);
+	ck_assert_ok(clq_params_set_int(q, "alpha", 9));
+	ck_assert(!clq_params_equal(p, q));
+	clq_params_free(q);
+	q = params("");
+	ck_assert_uint_eq(clq_params_count(q), 0);
+	ck_assert_str_eq(format(q), "");
+	clq_params_free(q);
+	clq_params_free(p);
+}
+END_TEST
+
+START_TEST(params_bad_input)
+{
+	static const char *const bad[] = {
+		"a",
+		"a=",
+		"=1",
+		"1a=2",
+		"a=1x",
+		"a=\"x",
+		"a=\"\"",
+		"a=\"b c\"",
+		"a=1=2",
+		"a=\"x\"y",
+		"a=99999999999999999999",
+		"a-b=1",
+	};
+	struct clq_params *p = NULL;
+
+	test_log_expect("clq_params_");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(clq_params_parse(bad[i], &p) ==
+				      CLQ_ERROR_INVALID_ARGUMENT,
+			      "'%s' parsed", bad[i]);
+		ck_assert_ptr_null(p);
+	}
+	ck_assert_ok(clq_params_create(&p));
+	ck_assert_rc(clq_params_set_int(p, "9x", 1),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_params_set_string(p, "x", "a b"),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_params_set_string(p, "x", ""),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	clq_params_free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------- tuner */
+
+START_TEST(tune_builtin_transpose)
+{
+	struct clq_tunable *t = NULL;
+	struct clq_params *problem = params("rows=96 cols=200"), *best = NULL;
+	double s = 0;
+	int64_t tile = 0;
+
+	ck_assert_ok(clq_tunable_create_builtin("transpose", &t));
+	ck_assert_uint_eq(clq_tunable_get_grid_size(t), 4);
+	ck_assert_ok(clq_tune(test_ctx, t, problem, &quick, &best, &s));
+	ck_assert_ok(clq_params_get_int(best, "TRANSPOSE_TILE", &tile));
+	ck_assert(tile == 4 || tile == 8 || tile == 16 || tile == 32);
+	ck_assert(s > 0 && s < 1);
+	clq_params_free(best);
+	clq_params_free(problem);
+	clq_tunable_free(t);
+
+	test_log_expect("no built-in tunable");
+	ck_assert_rc(clq_tunable_create_builtin("fft", &t),
+		     CLQ_ERROR_NOT_FOUND);
+	ck_assert(test_log_seen());
+}
+END_TEST
+
+/*
+ * A kernel whose MODE 2 does not compile, and whose local buffer of
+ * `lbytes` bytes (a launch parameter) can exceed the device's.
+ */
+static const char failing_src[] =
+	"#if MODE == 2\n#error this candidate does not build\n#endif\n"
+	"__kernel void k(__global float *x, __local float *tmp)\n"
+	"{ tmp[get_local_id(0)] = MODE; x[get_global_id(0)] = tmp[0]; }\n";
+
+struct failing {
+	struct clq_device_array *x;
+	int runs;
+};
+
+static int
+failing_measure(struct clq_tune_trial *trial, void *user_data)
+{
+	struct failing *f = user_data;
+	struct clq_kernel *k;
+	int64_t lbytes;
+	size_t global = 64, local = 1;
+	int rc;
+
+	if ((rc = clq_tune_trial_get_kernel(trial, "k", &k)) < 0)
+		return rc;
+	ck_assert_ok(clq_params_get_int(clq_tune_trial_get_params(trial),
+					"lbytes", &lbytes));
+	f->runs++;
+	struct clq_arg args[] = {CLQ_ARG_OUT(f->x),
+				 CLQ_ARG_LOCAL((size_t)lbytes)};
+	return clq_queue_enqueue_kernel(clq_tune_trial_get_queue(trial), k,
+					args, 2, 1, &global, &local, NULL, 0,
+					NULL);
+}
+
+/* Keeps all but MODE 3, to show the filter runs before building. */
+static int
+not_mode_3(const struct clq_device *dev, const struct clq_params *problem,
+	   const struct clq_params *candidate, void *user_data)
+{
+	int64_t mode;
+
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_ok(clq_params_get_int(candidate, "MODE", &mode));
+	return mode != 3;
+}
+
+START_TEST(tune_skips_failing_candidates)
+{
+	struct clq_device *dev = clq_context_get_device(test_ctx);
+	const int64_t modes[] = {1, 2, 3},
+		      too_big = (int64_t)clq_device_get_local_memory(dev) * 2;
+	const int64_t lbytes[] = {too_big, 64};
+	struct clq_tunable *t = NULL;
+	struct clq_params *problem = params("n=64"), *best = NULL;
+	struct failing f = {0};
+	size_t n = 64;
+	double s = 0;
+	int64_t v;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &f.x));
+	ck_assert_ok(clq_tunable_create("failing", 1, &t));
+	ck_assert_ok(clq_tunable_set_source(t, failing_src));
+	ck_assert_ok(clq_tunable_add_int(t, "MODE", modes, 3, CLQ_TUNE_DEFINE));
+	ck_assert_ok(clq_tunable_add_int(t, "lbytes", lbytes, 2, 0));
+	ck_assert_ok(
+		clq_tunable_set_measure(t, NULL, failing_measure, NULL, &f));
+	clq_tunable_set_filter(t, not_mode_3, NULL);
+	ck_assert_uint_eq(clq_tunable_get_grid_size(t), 6);
+	/* The build of MODE 2 and the oversized local buffers fail. */
+	test_log_expect("*");
+	ck_assert_ok(clq_tune(test_ctx, t, problem, &quick, &best, &s));
+	ck_assert_str_eq(format(best), "MODE=1 lbytes=64");
+	ck_assert(strstr(test_log_text(),
+			 "skipping candidate MODE=2 lbytes=64: the build "
+			 "failed"));
+	ck_assert(strstr(test_log_text(), "skipping candidate MODE=1 lbytes="));
+	ck_assert(strstr(test_log_text(), "CLQ_ERROR_OUT_OF_RANGE"));
+	ck_assert(!strstr(test_log_text(), "skipping candidate MODE=3"));
+	ck_assert(strstr(test_log_text(), "the filter skips MODE=3"));
+	clq_params_free(best);
+
+	/* Nothing runs: NOT_FOUND, with the reasons logged. */
+	ck_assert_ok(clq_tunable_add_string(t, "unused",
+					    (const char *const[]){"x"}, 1, 0));
+	clq_tunable_free(t);
+	ck_assert_ok(clq_tunable_create("failing", 1, &t));
+	ck_assert_ok(clq_tunable_set_source(t, failing_src));
+	ck_assert_ok(
+		clq_tunable_add_int(t, "MODE", modes + 1, 1, CLQ_TUNE_DEFINE));
+	ck_assert_ok(clq_tunable_add_int(t, "lbytes", lbytes + 1, 1, 0));
+	ck_assert_ok(
+		clq_tunable_set_measure(t, NULL, failing_measure, NULL, &f));
+	f.runs = 0;
+	ck_assert_rc(clq_tune(test_ctx, t, problem, &quick, &best, &s),
+		     CLQ_ERROR_NOT_FOUND);
+	ck_assert_ptr_null(best);
+	ck_assert_int_eq(f.runs, 0);
+	ck_assert(strstr(test_log_text(), "no candidate of failing ran"));
+	(void)v;
+	clq_tunable_free(t);
+	clq_params_free(problem);
+	clq_device_array_unref(f.x);
+}
+END_TEST
+
+START_TEST(tune_bad_input)
+{
+	struct clq_tunable *t = NULL;
+	struct clq_params *p = params("n=1"), *best = NULL;
+	const int64_t one = 1;
+	double s;
+	struct clq_tune_options bad = {.budget = -1};
+
+	test_log_expect("*");
+	ck_assert_rc(clq_tunable_create("bad name", 1, &t),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_tunable_create("x", -1, &t),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ok(clq_tunable_create("x", 0, &t));
+	ck_assert_rc(clq_tune(test_ctx, t, p, NULL, &best, &s),
+		     CLQ_ERROR_INVALID_ARGUMENT); /* no measure */
+	ck_assert(strstr(test_log_text(), "no measure function"));
+	ck_assert_ok(
+		clq_tunable_set_measure(t, NULL, failing_measure, NULL, NULL));
+	ck_assert_rc(clq_tune(test_ctx, t, p, NULL, &best, &s),
+		     CLQ_ERROR_INVALID_ARGUMENT); /* no source */
+	ck_assert(strstr(test_log_text(), "has no source"));
+	ck_assert_ok(clq_tunable_set_source(t, failing_src));
+	ck_assert_rc(clq_tune(test_ctx, t, p, &bad, &best, &s),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_ok(clq_tunable_add_int(t, "a", &one, 1, 0));
+	ck_assert_rc(clq_tunable_add_int(t, "a", &one, 1, 0),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_tunable_add_int(t, "b", &one, 0, 0),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_tunable_add_int(t, "b", &one, 1, 8),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_tunable_add_string(t, "c",
+					    (const char *const[]){"a b"}, 1, 0),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert_rc(clq_tunable_set_file(t, "missing-kernel.cl", NULL, 0),
+		     CLQ_SUCCESS);
+	ck_assert_rc(clq_tune(test_ctx, t, p, NULL, &best, &s),
+		     CLQ_ERROR_NOT_FOUND);
+	ck_assert_ptr_null(best);
+	clq_tunable_free(t);
+	clq_params_free(p);
+}
+END_TEST
+
+/* The hash covers the included header: an edit changes it. */
+START_TEST(hash_follows_includes)
+{
+	struct clq_tunable *t = NULL;
+	char h1[17], h2[17], h3[17];
+	const char *dirs[] = {tmpdir};
+
+	write_file(tmp_path("tile.h"), "#define STEP 1\n");
+	write_file(tmp_path("k.cl"),
+		   "#include \"tile.h\"\n__kernel void k(__global int *x)"
+		   "{ x[0] = STEP; }\n");
+	ck_assert_ok(clq_tunable_create("k", 1, &t));
+	ck_assert_ok(clq_tunable_set_file(t, "k.cl", dirs, 1));
+	ck_assert_ok(clq_tunable_hash(t, test_ctx, h1));
+	ck_assert_ok(clq_tunable_hash(t, test_ctx, h2));
+	ck_assert_str_eq(h1, h2);
+	ck_assert_uint_eq(strlen(h1), 16);
+	write_file(tmp_path("tile.h"), "#define STEP 2\n");
+	ck_assert_ok(clq_tunable_hash(t, test_ctx, h2));
+	ck_assert_str_ne(h1, h2);
+	ck_assert_ok(clq_tunable_set_options(t, "-DEXTRA"));
+	ck_assert_ok(clq_tunable_hash(t, test_ctx, h3));
+	ck_assert_str_ne(h2, h3);
+	clq_tunable_free(t);
+}
+END_TEST
+
+#ifdef CLQ_HAVE_SQLITE3
+
+static struct clq_tune_db *
+db_open(const char *path)
+{
+	struct clq_tune_db *db = NULL;
+
+	ck_assert_ok(clq_tune_db_open(path, 0, &db));
+	return db;
+}
+
+/* A tunable on a kernel file in tmpdir that includes tile.h. */
+static struct clq_tunable *
+file_tunable(void)
+{
+	struct clq_tunable *t = NULL;
+	const char *dirs[] = {tmpdir};
+	static const int64_t wgs[] = {1, 2};
+
+	write_file(tmp_path("k.cl"),
+		   "#include \"tile.h\"\n__kernel void k(__global float *x, "
+		   "__local float *tmp){ x[get_global_id(0)] = STEP; }\n");
+	ck_assert_ok(clq_tunable_create("k", 3, &t));
+	ck_assert_ok(clq_tunable_set_file(t, "k.cl", dirs, 1));
+	ck_assert_ok(clq_tunable_add_int(t, "lbytes", wgs, 2, 0));
+	return t;
+}
+
+/* Editing an included header: the stored entry no longer matches. */
+START_TEST(db_key_change_forces_retune)
+{
+	struct clq_tune_db *db = db_open(tmp_path("t.db"));
+	struct clq_tunable *t;
+	struct clq_params *problem = params("n=64"),
+			  *tuned = params("lbytes=2"), *got = NULL;
+	struct failing f = {0};
+	size_t n = 64;
+	double s = 0;
+	int was_tuned = -1;
+
+	write_file(tmp_path("tile.h"), "#define STEP 1\n");
+	t = file_tunable();
+	ck_assert_ok(clq_tune_db_store(db, test_ctx, t, problem, tuned, 1e-3));
+	ck_assert_ok(clq_tune_db_lookup(db, test_ctx, t, problem,
+					CLQ_TUNE_MATCH_EXACT, &got, &s));
+	ck_assert(clq_params_equal(got, tuned));
+	ck_assert(s == 1e-3);
+	clq_params_free(got);
+
+	write_file(tmp_path("tile.h"), "#define STEP 2\n");
+	ck_assert_rc(clq_tune_db_lookup(db, test_ctx, t, problem,
+					CLQ_TUNE_MATCH_NEAREST, &got, &s),
+		     CLQ_ERROR_NOT_FOUND);
+	ck_assert_ptr_null(got);
+
+	/* clq_tune_db_get tunes again, says so, and stores. */
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &f.x));
+	ck_assert_ok(
+		clq_tunable_set_measure(t, NULL, failing_measure, NULL, &f));
+	test_log_expect(NULL);
+	ck_assert_ok(clq_tune_db_get(db, test_ctx, t, problem,
+				     CLQ_TUNE_MATCH_EXACT, &quick, &got,
+				     &was_tuned));
+	ck_assert_int_eq(was_tuned, 1);
+	ck_assert(strstr(test_log_text(), "tuning k v3 at run time for n=64"));
+	ck_assert(f.runs > 0);
+	clq_params_free(got);
+	f.runs = 0;
+	ck_assert_ok(clq_tune_db_get(db, test_ctx, t, problem,
+				     CLQ_TUNE_MATCH_EXACT, &quick, &got,
+				     &was_tuned));
+	ck_assert_int_eq(was_tuned, 0);
+	ck_assert_int_eq(f.runs, 0);
+	clq_params_free(got);
+
+	/* The first header's entry is still there, under its own hash. */
+	write_file(tmp_path("tile.h"), "#define STEP 1\n");
+	ck_assert_ok(clq_tune_db_lookup(db, test_ctx, t, problem,
+					CLQ_TUNE_MATCH_EXACT, &got, &s));
+	ck_assert(clq_params_equal(got, tuned));
+	clq_params_free(got);
+	clq_device_array_unref(f.x);
+	clq_params_free(tuned);
+	clq_params_free(problem);
+	clq_tunable_free(t);
+	clq_tune_db_close(db);
+}
+END_TEST
+
+/* Inserts a row as another device would have stored it. */
+static void
+insert_foreign(const char *path, const char *hash, const char *device,
+	       const char *platform, const char *driver,
+	       const char *params_text, const char *tuned_at)
+{
+	sqlite3 *db;
+	char *sql;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sql = sqlite3_mprintf("INSERT INTO tune_k_v3 VALUES ('%q', 'n=64', "
+			      "'%q', '%q', '%q', '%q', 1.0, '%q')",
+			      hash, device, platform, driver, params_text,
+			      tuned_at);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_free(sql);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+}
+
+static void
+delete_where(const char *path, const char *params_text)
+{
+	sqlite3 *db;
+	char *sql;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sql = sqlite3_mprintf("DELETE FROM tune_k_v3 WHERE params = '%q'",
+			      params_text);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_free(sql);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+}
+
+static int64_t
+lookup_value(struct clq_tune_db *db, struct clq_tunable *t,
+	     const struct clq_params *problem, enum clq_tune_match match)
+{
+	struct clq_params *got = NULL;
+	int64_t v = -1;
+	int rc =
+		clq_tune_db_lookup(db, test_ctx, t, problem, match, &got, NULL);
+
+	if (rc == CLQ_ERROR_NOT_FOUND)
+		return 0;
+	ck_assert_ok(rc);
+	ck_assert_ok(clq_params_get_int(got, "lbytes", &v));
+	clq_params_free(got);
+	return v;
+}
+
+START_TEST(db_nearest_fallback_order)
+{
+	const char *path = tmp_path("n.db");
+	struct clq_tune_db *db = db_open(path);
+	struct clq_device *dev = clq_context_get_device(test_ctx);
+	const char *name = clq_device_get_name(dev),
+		   *plat = clq_device_get_platform_name(dev),
+		   *drv = clq_device_get_driver_version(dev);
+	struct clq_tunable *t;
+	struct clq_params *problem = params("n=64"),
+			  *p100 = params("lbytes=100");
+	char hash[17];
+
+	write_file(tmp_path("tile.h"), "#define STEP 1\n");
+	t = file_tunable();
+	ck_assert_ok(clq_tunable_hash(t, test_ctx, hash));
+	/* Makes the table through the API: the exact key. */
+	ck_assert_ok(clq_tune_db_store(db, test_ctx, t, problem, p100, 1.0));
+	/* Each later row differs from the exact key in one more column;
+	 * the newest of all is the farthest, so order is not by time. */
+	insert_foreign(path, hash, name, plat, "other-driver", "lbytes=200",
+		       "2026-01-01T00:00:00Z");
+	insert_foreign(path, hash, name, "other-platform", "other-driver",
+		       "lbytes=300", "2026-01-02T00:00:00Z");
+	insert_foreign(path, hash, "other-device", "other-platform",
+		       "other-driver", "lbytes=400", "2026-01-03T00:00:00Z");
+	/* Another source hash never matches, however near the device. */
+	insert_foreign(path, "0000000000000000", name, plat, drv, "lbytes=999",
+		       "2026-01-04T00:00:00Z");
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_EXACT),
+			 100);
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_NEAREST),
+			 100);
+	delete_where(path, "lbytes=100");
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_EXACT), 0);
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_NEAREST),
+			 200);
+	ck_assert(strstr(test_log_text(), "without the driver version:"));
+	delete_where(path, "lbytes=200");
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_NEAREST),
+			 300);
+	delete_where(path, "lbytes=300");
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_NEAREST),
+			 400);
+	/* The default follows CLQ_TUNE_MATCH. */
+	setenv("CLQ_TUNE_MATCH", "NEAREST", 1);
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_DEFAULT),
+			 400);
+	setenv("CLQ_TUNE_MATCH", "exact", 1);
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_DEFAULT),
+			 0);
+	unsetenv("CLQ_TUNE_MATCH");
+	delete_where(path, "lbytes=400");
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_NEAREST),
+			 0);
+	clq_params_free(p100);
+	clq_params_free(problem);
+	clq_tunable_free(t);
+	clq_tune_db_close(db);
+}
+END_TEST
+
+static int
+count_entry(const struct clq_tune_entry *e, void *data)
+{
+	(*(int *)data)++;
+	return 0;
+}
+
+static int
+count_entries(struct clq_tune_db *db, const char *name)
+{
+	int n = 0;
+
+	ck_assert_ok(clq_tune_db_list(db, name, count_entry, &n));
+	return n;
+}
+
+/*
+ * Stores `n` results with problems rows=base..base+n-1: the work of
+ * db_two_processes_at_once's children, which run outside Check (no
+ * ck_assert here).
+ */
+static void
+store_many(struct clq_context *ctx, const char *path, int base, int n,
+	   int *failures)
+{
+	struct clq_tune_db *db = NULL;
+	struct clq_tunable *t = NULL;
+	struct clq_params *p = NULL, *r = NULL;
+	int rc;
+
+	if (clq_params_parse("TRANSPOSE_TILE=8", &r) < 0 ||
+	    clq_tune_db_open(path, 0, &db) < 0 ||
+	    clq_tunable_create_builtin("transpose", &t) < 0) {
+		(*failures)++;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		clq_params_create(&p);
+		clq_params_set_int(p, "rows", base + i);
+		clq_params_set_int(p, "cols", 7);
+		rc = clq_tune_db_store(db, ctx, t, p, r, 1e-6 * i);
+		*failures += rc < 0;
+		clq_params_free(p);
+	}
+out:
+	clq_params_free(r);
+	clq_tunable_free(t);
+	clq_tune_db_close(db);
+}
+
+START_TEST(db_two_processes_at_once)
+{
+	const char *path = tmp_path("shared.db");
+	char exe[4096];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	pid_t pids[2];
+	struct clq_tune_db *db;
+
+	ck_assert_int_gt(len, 0);
+	exe[len] = '\0';
+	for (int i = 0; i < 2; i++) {
+		char base[16];
+
+		snprintf(base, sizeof(base), "%d", 1000 * (i + 1));
+		pids[i] = fork();
+		ck_assert_int_ge(pids[i], 0);
+		if (pids[i] == 0) {
+			/* A fresh process: no OpenCL state inherited. */
+			setenv("CLQ_TEST_TUNE_CHILD", path, 1);
+			setenv("CLQ_TEST_TUNE_BASE", base, 1);
+			execl(exe, exe, (char *)NULL);
+			_exit(127);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		int status;
+
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "child %d failed (status %d)", i, status);
+	}
+	db = db_open(path);
+	ck_assert_int_eq(count_entries(db, "transpose"), 2 * 50);
+	ck_assert_int_eq(count_entries(db, "scale"), 0);
+	clq_tune_db_close(db);
+}
+END_TEST
+
+static unsigned char *
+read_all(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = malloc(1 << 16);
+
+	ck_assert_ptr_nonnull(f);
+	*n = fread(buf, 1, 1 << 16, f);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(db_corrupt_and_directory)
+{
+	static const char garbage[] =
+		"this is not an SQLite database, but it is someone's file\n";
+	const char *path = tmp_path("corrupt.db");
+	struct clq_tune_db *db = NULL;
+	unsigned char *after;
+	size_t n;
+
+	write_file(path, garbage);
+	test_log_expect("not an SQLite database");
+	ck_assert_rc(clq_tune_db_open(path, 0, &db), CLQ_ERROR_DATABASE);
+	ck_assert_ptr_null(db);
+	ck_assert(test_log_seen());
+	ck_assert(strstr(test_log_text(), path));
+	after = read_all(path, &n);
+	ck_assert_uint_eq(n, strlen(garbage));
+	ck_assert(memcmp(after, garbage, n) == 0);
+	free(after);
+	ck_assert_rc(clq_tune_db_open(path, CLQ_TUNE_DB_READONLY, &db),
+		     CLQ_ERROR_DATABASE);
+
+	test_log_expect("is a directory");
+	ck_assert_rc(clq_tune_db_open(tmpdir, 0, &db), CLQ_ERROR_DATABASE);
+	ck_assert(test_log_seen());
+
+	/* A missing file opened read-only: not found, not an error log. */
+	test_log_expect(NULL);
+	ck_assert_rc(clq_tune_db_open(tmp_path("none.db"), CLQ_TUNE_DB_READONLY,
+				      &db),
+		     CLQ_ERROR_NOT_FOUND);
+	ck_assert(access(tmp_path("none.db"), F_OK) != 0);
+
+	/* The path from the environment, then the XDG cache directory. */
+	setenv("CLQ_TUNE_DB", tmp_path("env.db"), 1);
+	ck_assert_ok(clq_tune_db_open(NULL, 0, &db));
+	ck_assert_str_eq(clq_tune_db_get_path(db), tmp_path("env.db"));
+	clq_tune_db_close(db);
+	unsetenv("CLQ_TUNE_DB");
+	setenv("XDG_CACHE_HOME", tmpdir, 1);
+	ck_assert_ok(clq_tune_db_open(NULL, 0, &db));
+	ck_assert_str_eq(clq_tune_db_get_path(db), tmp_path("clq/tune.db"));
+	ck_assert_int_eq(access(tmp_path("clq/tune.db"), F_OK), 0);
+	clq_tune_db_close(db);
+	unsetenv("XDG_CACHE_HOME");
+}
+END_TEST
+
+START_TEST(db_read_only_loses_nothing)
+{
+	const char *path = tmp_path("ro.db");
+	struct clq_tune_db *db = db_open(path), *ro = NULL;
+	struct clq_tunable *t = NULL;
+	struct clq_params *problem = params("n=1000 iters=4"),
+			  *p = params("wgs=64"), *q = params("wgs=128"),
+			  *got = NULL;
+
+	ck_assert_ok(clq_tunable_create_builtin("scale", &t));
+	ck_assert_ok(clq_tune_db_store(db, test_ctx, t, problem, p, 1e-3));
+	clq_tune_db_close(db);
+
+	ck_assert_ok(clq_tune_db_open(path, CLQ_TUNE_DB_READONLY, &ro));
+	ck_assert_ok(clq_tune_db_lookup(ro, test_ctx, t, problem,
+					CLQ_TUNE_MATCH_EXACT, &got, NULL));
+	ck_assert(clq_params_equal(got, p));
+	clq_params_free(got);
+	test_log_expect("read-only");
+	ck_assert_rc(clq_tune_db_store(ro, test_ctx, t, problem, q, 1e-4),
+		     CLQ_ERROR_DATABASE);
+	ck_assert(test_log_seen());
+	clq_tune_db_close(ro);
+
+	/* A file without write permission (root writes regardless). */
+	if (geteuid() != 0) {
+		ck_assert_int_eq(chmod(path, 0444), 0);
+		ck_assert_ok(clq_tune_db_open(path, 0, &ro));
+		test_log_expect("read-only");
+		ck_assert_rc(
+			clq_tune_db_store(ro, test_ctx, t, problem, q, 1e-4),
+			CLQ_ERROR_DATABASE);
+		ck_assert(test_log_seen());
+		clq_tune_db_close(ro);
+		ck_assert_int_eq(chmod(path, 0644), 0);
+	}
+	db = db_open(path);
+	ck_assert_ok(clq_tune_db_lookup(db, test_ctx, t, problem,
+					CLQ_TUNE_MATCH_EXACT, &got, NULL));
+	ck_assert(clq_params_equal(got, p));
+	clq_params_free(got);
+	ck_assert_int_eq(count_entries(db, NULL), 1);
+	clq_tune_db_close(db);
+	clq_params_free(p);
+	clq_params_free(q);
+	clq_params_free(problem);
+	clq_tunable_free(t);
+}
+END_TEST
+
+static int
+stop_at_first(const struct clq_tune_entry *e, void *data)
+{
+	ck_assert_str_eq(e->name, "scale");
+	ck_assert_int_eq(e->version, 1);
+	ck_assert_uint_eq(strlen(e->hash), 16);
+	ck_assert(strstr(e->params, "wgs="));
+	ck_assert(e->seconds > 0);
+	ck_assert_uint_eq(strlen(e->tuned_at), 24);
+	return 42;
+}
+
+START_TEST(db_merge_and_forget)
+{
+	struct clq_tune_db *a = db_open(tmp_path("a.db")),
+			   *b = db_open(tmp_path("b.db"));
+	struct clq_tunable *scale = NULL, *fill = NULL;
+	struct clq_params *p1 = params("n=10 iters=1"),
+			  *p2 = params("n=20 iters=1"), *w32 = params("wgs=32"),
+			  *w64 = params("wgs=64"), *got = NULL;
+	size_t copied = 0, removed = 0;
+
+	ck_assert_ok(clq_tunable_create_builtin("scale", &scale));
+	ck_assert_ok(clq_tunable_create_builtin("fill", &fill));
+	ck_assert_ok(clq_tune_db_store(a, test_ctx, scale, p1, w32, 1.0));
+	ck_assert_ok(clq_tune_db_store(b, test_ctx, scale, p1, w64, 2.0));
+	ck_assert_ok(clq_tune_db_store(b, test_ctx, scale, p2, w64, 2.0));
+	ck_assert_ok(clq_tune_db_store(b, test_ctx, fill, p1, w64, 2.0));
+	ck_assert_ok(clq_tune_db_merge(a, tmp_path("b.db"), &copied));
+	ck_assert_uint_eq(copied, 3);
+	ck_assert_int_eq(count_entries(a, NULL), 3);
+	ck_assert_int_eq(count_entries(a, "scale"), 2);
+	/* The source wins a key both have. */
+	ck_assert_ok(clq_tune_db_lookup(a, test_ctx, scale, p1,
+					CLQ_TUNE_MATCH_EXACT, &got, NULL));
+	ck_assert(clq_params_equal(got, w64));
+	clq_params_free(got);
+	ck_assert_int_eq(clq_tune_db_list(a, "scale", stop_at_first, NULL), 42);
+
+	test_log_expect("no tuning database");
+	ck_assert_rc(clq_tune_db_merge(a, tmp_path("none.db"), &copied),
+		     CLQ_ERROR_NOT_FOUND);
+	write_file(tmp_path("bad.db"), "garbage garbage garbage garbage");
+	test_log_expect("not an SQLite database");
+	ck_assert_rc(clq_tune_db_merge(a, tmp_path("bad.db"), &copied),
+		     CLQ_ERROR_DATABASE);
+	ck_assert_int_eq(count_entries(a, NULL), 3);
+
+	test_log_expect(NULL);
+	ck_assert_ok(clq_tune_db_forget(a, "scale", &removed));
+	ck_assert_uint_eq(removed, 2);
+	ck_assert_int_eq(count_entries(a, NULL), 1);
+	ck_assert_ok(clq_tune_db_forget(a, "scale", &removed));
+	ck_assert_uint_eq(removed, 0);
+	ck_assert_int_eq(count_entries(a, "fill"), 1);
+	clq_tune_db_close(a);
+	clq_tune_db_close(b);
+	clq_params_free(p1);
+	clq_params_free(p2);
+	clq_params_free(w32);
+	clq_params_free(w64);
+	clq_tunable_free(scale);
+	clq_tunable_free(fill);
+}
+END_TEST
+
+#else
+
+START_TEST(db_unsupported)
+{
+	struct clq_tune_db *db = NULL;
+
+	test_log_expect("built without SQLite");
+	ck_assert_rc(clq_tune_db_open(NULL, 0, &db), CLQ_ERROR_UNSUPPORTED);
+	ck_assert(test_log_seen());
+}
+END_TEST
+
+#endif
+
+static Suite *
+tune_suite(void)
+{
+	Suite *s = suite_create("tune");
+	TCase *tc;
+
+	tc = tcase_create("params");
+	tcase_add_checked_fixture(tc, test_log_setup, test_log_teardown);
+	tcase_add_test(tc, params_round_trip);
+	tcase_add_test(tc, params_bad_input);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tuner");
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, tune_builtin_transpose);
+	tcase_add_test(tc, tune_skips_failing_candidates);
+	tcase_add_test(tc, tune_bad_input);
+	tcase_add_test(tc, hash_follows_includes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("database");
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_set_timeout(tc, 300);
+#ifdef CLQ_HAVE_SQLITE3
+	tcase_add_test(tc, db_key_change_forces_retune);
+	tcase_add_test(tc, db_nearest_fallback_order);
+	tcase_add_test(tc, db_two_processes_at_once);
+	tcase_add_test(tc, db_corrupt_and_directory);
+	tcase_add_test(tc, db_read_only_loses_nothing);
+	tcase_add_test(tc, db_merge_and_forget);
+#else
+	tcase_add_test(tc, db_unsupported);
+#endif
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+#ifdef CLQ_HAVE_SQLITE3
+	const char *child = getenv("CLQ_TEST_TUNE_CHILD");
+
+	/* db_two_processes_at_once's children: store 50 results each. */
+	if (child) {
+		struct clq_device *dev = NULL;
+		struct clq_context *ctx = NULL;
+		int failures = 0;
+
+		if (clq_device_select(test_device_spec(), &dev) < 0 ||
+		    clq_context_create(dev, &ctx) < 0)
+			return 2;
+		store_many(ctx, child, atoi(getenv("CLQ_TEST_TUNE_BASE")), 50,
+			   &failures);
+		clq_context_unref(ctx);
+		clq_device_unref(dev);
+		return failures ? 1 : 0;
+	}
+#endif
+	return test_main(tune_suite(), 1);
+}
