@@ -10,9 +10,14 @@
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/eventfd.h>
+#endif
 
 #include "fault-control.h"
 
@@ -335,6 +340,37 @@ fault_clGetEventProfilingInfo(cl_event e, cl_profiling_info what, size_t n,
 {
 	FAIL_STATUS_IF_ARMED();
 	return clGetEventProfilingInfo(e, what, n, v, ret);
+}
+
+/* System calls: they fail as when the process is out of descriptors or
+ * threads. */
+#ifdef __linux__
+int
+fault_eventfd(unsigned int count, int flags)
+{
+	if (fault_now()) {
+		errno = EMFILE;
+		return -1;
+	}
+	return eventfd(count, flags);
+}
+#endif
+
+int
+fault_pipe(int fd[2])
+{
+	if (fault_now()) {
+		errno = EMFILE;
+		return -1;
+	}
+	return pipe(fd);
+}
+
+int
+fault_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+		     void *(*start)(void *), void *arg)
+{
+	return fault_now() ? EAGAIN : pthread_create(thread, attr, start, arg);
 }
 
 #ifdef CLQ_HAVE_SQLITE3

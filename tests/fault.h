@@ -7,8 +7,9 @@
  * call from then on fails as the real one could (NULL, or an OpenCL error
  * code), once.
  *
- * The macros must come before <stdlib.h>, <string.h> and <CL/cl.h>: their
- * prototypes then declare the wrappers, with the real signatures.
+ * The macros must come before <stdlib.h>, <string.h>, <CL/cl.h>,
+ * <pthread.h>, <unistd.h> and <sys/eventfd.h>: their prototypes then
+ * declare the wrappers, with the real signatures.
  */
 #ifndef CLQ_TESTS_FAULT_H
 #define CLQ_TESTS_FAULT_H
@@ -54,6 +55,11 @@
 #define clFinish(...) fault_clFinish(__VA_ARGS__)
 #define clWaitForEvents(...) fault_clWaitForEvents(__VA_ARGS__)
 #define clGetEventProfilingInfo(...) fault_clGetEventProfilingInfo(__VA_ARGS__)
+
+/* System calls of lib/notifier.c: its descriptor and helper thread. */
+#define eventfd(...) fault_eventfd(__VA_ARGS__)
+#define pipe(...) fault_pipe(__VA_ARGS__)
+#define pthread_create(...) fault_pthread_create(__VA_ARGS__)
 
 /* The tuning database's SQLite calls (lib/tune_db.c), where built. */
 #define sqlite3_open_v2(...) fault_sqlite3_open_v2(__VA_ARGS__)

@@ -9,6 +9,7 @@
  *
  * This test links a copy of the library built with fault.h, not libclq.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1447,6 +1448,94 @@ scenario_interop(void)
 	return rc;
 }
 
+/* Drains `want` completions within 10 s into `c`; WRONG_RESULT if they
+ * do not come. */
+static int
+notifier_collect(struct clq_notifier *n, struct clq_completion *c, size_t want)
+{
+	size_t got = 0;
+
+	for (int waited = 0; got < want; waited++) {
+		struct pollfd p = {.fd = clq_notifier_get_fd(n),
+				   .events = POLLIN};
+		size_t k;
+		int rc;
+
+		if (waited > 100)
+			return WRONG_RESULT;
+		if (poll(&p, 1, 100) != 1)
+			continue;
+		rc = clq_notifier_drain(n, c + got, want - got, &k);
+		if (rc < 0)
+			return rc;
+		got += k;
+	}
+	return CLQ_SUCCESS;
+}
+
+/* A notifier of each mode: a user event, a command behind it, a command
+ * already done; every completion once, with its status and pointer. */
+static int
+scenario_notifier(void)
+{
+	struct clq_context *ctx;
+	struct clq_queue *q;
+	struct clq_notifier *n = NULL, *p = NULL;
+	struct clq_event *gate = NULL, *m = NULL, *done = NULL;
+	struct clq_completion c[4];
+	size_t got = 0;
+	int tags[4], seen = 0;
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_notifier_create(&n);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_notifier_create_polling(0.001, &p);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_user_event_create(ctx, &gate);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_enqueue_marker(q, &gate, 1, &m);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_enqueue_marker(q, NULL, 0, &done);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_notifier_watch(n, gate, &tags[0]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_notifier_watch(n, m, &tags[1]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_notifier_watch(n, done, &tags[2]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_notifier_watch(p, m, &tags[3]);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_user_event_complete(gate, CL_COMPLETE);
+	if (rc == CLQ_SUCCESS && (rc = notifier_collect(n, c, 3)) == 0)
+		got = 3;
+	if (rc == CLQ_SUCCESS && (rc = notifier_collect(p, c + 3, 1)) == 0)
+		got = 4;
+	for (size_t i = 0; i < got; i++) {
+		int t = (int)((int *)c[i].user_data - tags);
+
+		if (t < 0 || t > 3 || (seen & (1 << t)) ||
+		    c[i].status != CL_COMPLETE ||
+		    c[i].event != (t == 0   ? gate
+				   : t == 2 ? done
+					    : m))
+			rc = WRONG_RESULT;
+		seen |= 1 << t;
+		clq_event_unref(c[i].event);
+	}
+	if (gate && rc != CLQ_SUCCESS)
+		clq_user_event_complete(gate, CL_COMPLETE); /* may be done */
+	clq_notifier_unref(n);
+	clq_notifier_unref(p);
+	clq_event_unref(gate);
+	clq_event_unref(m);
+	clq_event_unref(done);
+	if (q)
+		clq_queue_finish(q);
+	close_queue(ctx, q);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ loop */
 
 static void
@@ -1549,6 +1638,12 @@ START_TEST(interop)
 }
 END_TEST
 
+START_TEST(notifier)
+{
+	run_scenario("notifier", scenario_notifier);
+}
+END_TEST
+
 START_TEST(ordering)
 {
 	run_scenario("auto", scenario_order_auto);
@@ -1587,6 +1682,7 @@ main(void)
 	tcase_add_test(tc, pool);
 	tcase_add_test(tc, slots);
 	tcase_add_test(tc, sequence);
+	tcase_add_test(tc, notifier);
 	tcase_add_test(tc, kernel_ops);
 	tcase_add_test(tc, interop);
 	tcase_add_test(tc, compose);

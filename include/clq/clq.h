@@ -17,6 +17,7 @@
 #include <clq/order.h>
 #include <clq/operation.h>
 #include <clq/pool.h>
+#include <clq/notifier.h>
 #include <clq/program.h>
 #include <clq/timeline.h>
 #include <clq/tune.h>

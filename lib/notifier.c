@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Notifiers (clq/notifier.h): event completions queued for an event loop
+ * behind a file descriptor.
+ *
+ * A watch is claimed by whoever removes it from the process-wide registry
+ * first: the driver's callback, the helper thread's poll, a watch that
+ * failed to register its callback, or the notifier's end. Callbacks are
+ * given the watch's number, never a pointer: a driver may run a callback
+ * after the notifier is gone, or never (PoCL 3.1 runs none for a command
+ * failed through its wait list), so nothing they carry may be memory to
+ * free. A late callback finds no number and returns; a callback that
+ * never comes leaks nothing.
+ *
+ * The claimer owns the watch: it queues it as a completion, or frees it
+ * when the notifier is closing. Every watch holds the notifier's state
+ * (`holds`), so that a claimer on a driver's thread can still lock it.
+ *
+ * Locks: the notifier's `lock` may be held while taking the registry's,
+ * never the other way; no OpenCL call is made under either (a driver may
+ * hold its own lock while it runs callbacks, which take them).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__linux__) && !defined(CLQ__NOTIFIER_PIPE)
+#define USE_EVENTFD 1
+#include <sys/eventfd.h>
+#else
+#define USE_EVENTFD 0
+#endif
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "private.h"
+
+struct watch {
+	uintptr_t id; /* its number in the registry; never 0 */
+	struct clq_notifier *notifier;
+	struct clq_event *event; /* a library reference */
+	void *user_data;
+	int status;
+	struct watch *chain;	   /* the registry's bucket */
+	struct watch *prev, *next; /* `pending` (both), `ready` (next) */
+};
+
+struct clq_notifier {
+	atomic_uint refs; /* callers' */
+	/* The state's own count: one while open, one per watch alive. */
+	atomic_uint holds;
+	int polling;
+	/* fd[0] is polled and read, fd[1] written (the same eventfd). */
+	int fd[2];
+	pthread_t thread;
+	pthread_mutex_t lock; /* guards what follows */
+	pthread_cond_t wake;  /* the helper thread's */
+	long interval_ns;
+	int closing;
+	struct watch *pending; /* not yet claimed, doubly linked */
+	size_t n_pending;
+	struct watch *ready, **ready_tail; /* claimed, waiting to be drained */
+};
+
+/* ------------------------------------------------------------ registry */
+
+/*
+ * Watches by number, chained in buckets (numbers are consecutive, so the
+ * low bits spread them). The first REGISTRY_INLINE buckets need no memory,
+ * and the table goes back to them whenever it is empty.
+ */
+#define REGISTRY_INLINE 64
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct watch *registry_inline[REGISTRY_INLINE];
+static struct watch **registry = registry_inline;
+static size_t registry_size = REGISTRY_INLINE, registry_count;
+static uintptr_t registry_last_id;
+
+static struct watch **
+registry_bucket(uintptr_t id)
+{
+	return &registry[id & (registry_size - 1)];
+}
+
+static int
+registry_has(uintptr_t id)
+{
+	for (struct watch *w = *registry_bucket(id); w; w = w->chain)
+		if (w->id == id)
+			return 1;
+	return 0;
+}
+
+/* Doubles the table; registry_lock held. */
+static int
+registry_grow(void)
+{
+	size_t size = registry_size * 2;
+	struct watch **table = calloc(size, sizeof(*table));
+
+	if (!table)
+		return CL_OUT_OF_HOST_MEMORY;
+	for (size_t i = 0; i < registry_size; i++) {
+		while (registry[i]) {
+			struct watch *w = registry[i];
+
+			registry[i] = w->chain;
+			w->chain = table[w->id & (size - 1)];
+			table[w->id & (size - 1)] = w;
+		}
+	}
+	if (registry != registry_inline)
+		free(registry);
+	registry = table;
+	registry_size = size;
+	return CLQ_SUCCESS;
+}
+
+/* Numbers `w` and enters it. */
+static int
+registry_add(struct watch *w)
+{
+	struct watch **bucket;
+	int rc = CLQ_SUCCESS;
+
+	pthread_mutex_lock(&registry_lock);
+	if (registry_count >= registry_size)
+		rc = registry_grow();
+	if (rc == CLQ_SUCCESS) {
+		/* Numbers wrap only where uintptr_t is 32 bits: skip those
+		 * of watches still there. */
+		do
+			w->id = ++registry_last_id;
+		while (w->id == 0 || registry_has(w->id));
+		bucket = registry_bucket(w->id);
+		w->chain = *bucket;
+		*bucket = w;
+		registry_count++;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return rc;
+}
+
+/* Removes watch `id` and returns it (the caller now owns it), or NULL
+ * when someone else claimed it. */
+static struct watch *
+registry_claim(uintptr_t id)
+{
+	struct watch *w = NULL;
+
+	pthread_mutex_lock(&registry_lock);
+	for (struct watch **link = registry_bucket(id); *link;
+	     link = &(*link)->chain) {
+		if ((*link)->id == id) {
+			w = *link;
+			*link = w->chain;
+			registry_count--;
+			break;
+		}
+	}
+	if (registry_count == 0 && registry != registry_inline) {
+		free(registry);
+		registry = registry_inline;
+		registry_size = REGISTRY_INLINE;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return w;
+}
+
+/* ---------------------------------------------------------- descriptor */
+
+static int
+fd_open(int fd[2])
+{
+#if USE_EVENTFD
+	fd[0] = fd[1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd[0] >= 0)
+		return CLQ_SUCCESS;
+#else
+	if (pipe(fd) == 0) {
+		for (int i = 0; i < 2; i++) {
+			fcntl(fd[i], F_SETFL,
+			      fcntl(fd[i], F_GETFL) | O_NONBLOCK);
+			fcntl(fd[i], F_SETFD, FD_CLOEXEC);
+		}
+		return CLQ_SUCCESS;
+	}
+#endif
+	if (errno == ENOMEM)
+		return CL_OUT_OF_HOST_MEMORY;
+	clq__log(NULL, CLQ_LOG_ERROR,
+		 "clq_notifier_create: cannot make the descriptor (%s: %s)",
+		 USE_EVENTFD ? "eventfd" : "pipe", strerror(errno));
+	return CLQ_ERROR_IO;
+}
+
+static void
+fd_close(int fd[2])
+{
+	close(fd[0]);
+	if (fd[1] != fd[0])
+		close(fd[1]);
+}
+
+/*
+ * Makes the descriptor readable, or not; with `lock` held, where the
+ * ready list becomes non-empty or empty, so that the two agree. The
+ * eventfd's counter and the pipe's content are at most 1 (byte), so
+ * neither call can find it full or would block.
+ */
+static void
+fd_set_readable(struct clq_notifier *n, int readable)
+{
+	ssize_t done;
+
+#if USE_EVENTFD
+	uint64_t v = 1;
+
+	if (readable)
+		done = write(n->fd[1], &v, sizeof(v));
+	else
+		done = read(n->fd[0], &v, sizeof(v));
+#else
+	char c = 0;
+
+	if (readable)
+		done = write(n->fd[1], &c, 1);
+	else
+		done = read(n->fd[0], &c, 1);
+#endif
+	if (done < 0)
+		clq__log(NULL, CLQ_LOG_ERROR, "notifier: descriptor %s: %s",
+			 readable ? "write" : "read", strerror(errno));
+}
+
+/* -------------------------------------------------------------- watches */
+
+static void
+notifier_release(struct clq_notifier *n)
+{
+	if (!clq__ref_put(&n->holds))
+		return;
+	pthread_cond_destroy(&n->wake);
+	pthread_mutex_destroy(&n->lock);
+	free(n);
+}
+
+/* Frees a watch that is in no list and not in the registry. */
+static void
+watch_free(struct watch *w)
+{
+	struct clq_notifier *n = w->notifier;
+
+	clq__event_drop(w->event);
+	free(w);
+	notifier_release(n);
+}
+
+/* `lock` held. */
+static void
+pending_unlink(struct clq_notifier *n, struct watch *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		n->pending = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	n->n_pending--;
+}
+
+/* Queues claimed watch `w` as a completion with `status`, or frees it
+ * once the notifier is closing. */
+static void
+deliver(struct watch *w, int status)
+{
+	struct clq_notifier *n = w->notifier;
+
+	pthread_mutex_lock(&n->lock);
+	pending_unlink(n, w);
+	if (n->closing) {
+		pthread_mutex_unlock(&n->lock);
+		watch_free(w);
+		return;
+	}
+	w->status = status;
+	w->next = NULL;
+	if (!n->ready)
+		fd_set_readable(n, 1);
+	*n->ready_tail = w;
+	n->ready_tail = &w->next;
+	pthread_mutex_unlock(&n->lock);
+}
+
+/* The execution status, or a status query's negative error. */
+static cl_int
+read_status(cl_event ev)
+{
+	cl_int status;
+	cl_int err = clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
+				    sizeof(status), &status, NULL);
+
+	return err == CL_SUCCESS ? status : err;
+}
+
+/* Driver callbacks of command events. PoCL 3.1 gives CL_COMPLETE to a
+ * callback registered on a command that had already failed: the status
+ * is read again. */
+static void CL_CALLBACK
+on_cl_complete(cl_event ev, cl_int status, void *data)
+{
+	struct watch *w = registry_claim((uintptr_t)data);
+
+	if (!w)
+		return;
+	if (status >= CL_COMPLETE) {
+		cl_int now = read_status(ev);
+
+		status = now < 0 ? now : CL_COMPLETE;
+	}
+	deliver(w, status);
+}
+
+/* clq's own callbacks of user events: exact statuses. */
+static void
+on_user_complete(struct clq_event *event, int status, void *data)
+{
+	struct watch *w = registry_claim((uintptr_t)data);
+
+	(void)event;
+	if (w)
+		deliver(w, status);
+}
+
+/* A watched event's number and a reference to it, read under `lock`. */
+struct probe {
+	uintptr_t id;
+	struct clq_event *event;
+};
+
+/* Reads the status of every pending watch and delivers those that have
+ * ended; `lock` held on entry and exit, released in between. */
+static void
+poll_round(struct clq_notifier *n, struct probe **probes, size_t *cap)
+{
+	size_t count = 0;
+
+	if (n->n_pending > *cap) {
+		struct probe *p = realloc(*probes, n->n_pending * sizeof(*p));
+
+		if (p) {
+			*probes = p;
+			*cap = n->n_pending;
+		}
+	}
+	/* Without room for all (out of memory), the newest go first. */
+	for (struct watch *w = n->pending; w && count < *cap; w = w->next) {
+		(*probes)[count].id = w->id;
+		(*probes)[count].event = clq__event_hold(w->event);
+		count++;
+	}
+	pthread_mutex_unlock(&n->lock);
+	for (size_t i = 0; i < count; i++) {
+		cl_int status = read_status((*probes)[i].event->cl);
+		struct watch *w;
+
+		if (status > CL_COMPLETE)
+			continue;
+		w = registry_claim((*probes)[i].id);
+		if (w)
+			deliver(w, status);
+	}
+	for (size_t i = 0; i < count; i++)
+		clq__event_drop((*probes)[i].event);
+	pthread_mutex_lock(&n->lock);
+}
+
+static void
+deadline_after(struct timespec *t, long ns)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_nsec += ns % 1000000000L;
+	t->tv_sec += ns / 1000000000L + t->tv_nsec / 1000000000L;
+	t->tv_nsec %= 1000000000L;
+}
+
+/* The helper thread: polls while anything is watched, sleeps otherwise. */
+static void *
+helper(void *data)
+{
+	struct clq_notifier *n = data;
+	struct probe *probes = NULL;
+	size_t cap = 0;
+
+#ifdef __linux__
+	/* Linux lets a sleep overrun by 50 us by default (timer slack),
+	 * longer than short polling intervals. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+#endif
+	pthread_mutex_lock(&n->lock);
+	while (!n->closing) {
+		struct timespec t;
+
+		if (!n->n_pending) {
+			pthread_cond_wait(&n->wake, &n->lock);
+			continue;
+		}
+		deadline_after(&t, n->interval_ns);
+		pthread_cond_timedwait(&n->wake, &n->lock, &t);
+		if (!n->closing && n->n_pending)
+			poll_round(n, &probes, &cap);
+	}
+	pthread_mutex_unlock(&n->lock);
+	free(probes);
+	return NULL;
+}
+
+/* ------------------------------------------------------------- notifier */
+
+static int
+check_interval(const char *function, double interval)
+{
+	if (interval >= CLQ_NOTIFIER_INTERVAL_MIN &&
+	    interval <= CLQ_NOTIFIER_INTERVAL_MAX)
+		return CLQ_SUCCESS;
+	clq__log(NULL, CLQ_LOG_ERROR,
+		 "%s: the poll interval %g s is outside %g .. %g s", function,
+		 interval, CLQ_NOTIFIER_INTERVAL_MIN,
+		 CLQ_NOTIFIER_INTERVAL_MAX);
+	return CLQ_ERROR_INVALID_ARGUMENT;
+}
+
+static int
+create(const char *function, int polling, double interval,
+       struct clq_notifier **notifier_out)
+{
+	struct clq_notifier *n;
+	pthread_condattr_t attr;
+	int rc, err;
+
+	if (!notifier_out)
+		return clq__invalid(NULL, function, "notifier_out is NULL");
+	*notifier_out = NULL;
+	if ((rc = check_interval(function, interval)) < 0)
+		return rc;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return CL_OUT_OF_HOST_MEMORY;
+	rc = fd_open(n->fd);
+	if (rc < 0) {
+		free(n);
+		return rc;
+	}
+	clq__ref_init(&n->refs);
+	clq__ref_init(&n->holds);
+	n->polling = polling;
+	n->interval_ns = (long)(interval * 1e9 + 0.5);
+	n->ready_tail = &n->ready;
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&n->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	err = pthread_create(&n->thread, NULL, helper, n);
+	if (err) {
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "%s: cannot start the helper thread: %s", function,
+			 strerror(err));
+		fd_close(n->fd);
+		notifier_release(n);
+		return CLQ_ERROR_IO;
+	}
+	*notifier_out = n;
+	return CLQ_SUCCESS;
+}
+
+int
+clq_notifier_create(struct clq_notifier **notifier_out)
+{
+	return create("clq_notifier_create", 0, CLQ_NOTIFIER_FALLBACK_INTERVAL,
+		      notifier_out);
+}
+
+int
+clq_notifier_create_polling(double interval, struct clq_notifier **notifier_out)
+{
+	return create("clq_notifier_create_polling", 1, interval, notifier_out);
+}
+
+int
+clq_notifier_set_poll_interval(struct clq_notifier *notifier, double interval)
+{
+	int rc;
+
+	if (!notifier)
+		return clq__invalid(NULL, "clq_notifier_set_poll_interval",
+				    "notifier is NULL");
+	rc = check_interval("clq_notifier_set_poll_interval", interval);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&notifier->lock);
+	notifier->interval_ns = (long)(interval * 1e9 + 0.5);
+	pthread_mutex_unlock(&notifier->lock);
+	return CLQ_SUCCESS;
+}
+
+struct clq_notifier *
+clq_notifier_ref(struct clq_notifier *notifier)
+{
+	if (notifier)
+		clq__ref_get(&notifier->refs);
+	return notifier;
+}
+
+/* Frees a list of watches linked through next. */
+static void
+free_list(struct watch *w)
+{
+	while (w) {
+		struct watch *next = w->next;
+
+		watch_free(w);
+		w = next;
+	}
+}
+
+void
+clq_notifier_unref(struct clq_notifier *notifier)
+{
+	struct clq_notifier *n = notifier;
+	struct watch *claimed = NULL, *ready;
+
+	if (!n || !clq__ref_put(&n->refs))
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->closing = 1;
+	pthread_cond_signal(&n->wake);
+	pthread_mutex_unlock(&n->lock);
+	pthread_join(n->thread, NULL);
+
+	/* Watches claimed by a callback meanwhile stay pending until their
+	 * claimer frees them (see deliver()). */
+	pthread_mutex_lock(&n->lock);
+	for (struct watch *w = n->pending, *next; w; w = next) {
+		next = w->next;
+		if (registry_claim(w->id)) {
+			pending_unlink(n, w);
+			w->next = claimed;
+			claimed = w;
+		}
+	}
+	ready = n->ready;
+	n->ready = NULL;
+	n->ready_tail = &n->ready;
+	pthread_mutex_unlock(&n->lock);
+	free_list(claimed);
+	free_list(ready);
+	fd_close(n->fd);
+	notifier_release(n);
+}
+
+int
+clq_notifier_get_fd(const struct clq_notifier *notifier)
+{
+	if (!notifier)
+		return clq__invalid(NULL, "clq_notifier_get_fd",
+				    "notifier is NULL");
+	return notifier->fd[0];
+}
+
+/*
+ * Flushes the queue of the event's command if nothing has since: a
+ * callback, unlike a wait, does not flush, and a command left unflushed
+ * may never start (OpenCL 1.2 section 5.13).
+ */
+static int
+flush_source(struct clq_event *e)
+{
+	if (!e->source ||
+	    !atomic_load_explicit(&e->unflushed, memory_order_relaxed) ||
+	    !atomic_exchange(&e->unflushed, 0))
+		return CLQ_SUCCESS;
+	return clq__check(e->ctx, clFlush(e->source->cl), "clFlush");
+}
+
+int
+clq_notifier_watch(struct clq_notifier *notifier, struct clq_event *event,
+		   void *user_data)
+{
+	struct clq_notifier *n = notifier;
+	struct watch *w;
+	uintptr_t id;
+	int rc;
+
+	if (!n || !event)
+		return clq__invalid(event ? event->ctx : NULL,
+				    "clq_notifier_watch",
+				    "notifier or event is NULL");
+	rc = flush_source(event);
+	if (rc < 0)
+		return rc;
+	w = malloc(sizeof(*w));
+	if (!w)
+		return CL_OUT_OF_HOST_MEMORY;
+	w->notifier = n;
+	w->event = clq__event_hold(event);
+	w->user_data = user_data;
+	w->status = CL_COMPLETE;
+	rc = registry_add(w);
+	if (rc < 0) {
+		clq__event_drop(w->event);
+		free(w);
+		return rc;
+	}
+	clq__ref_get(&n->holds);
+
+	/* Registered first, so that its number is set for the helper, which
+	 * finds it among the pending; no one else knows the number yet. */
+	pthread_mutex_lock(&n->lock);
+	w->prev = NULL;
+	w->next = n->pending;
+	if (n->pending)
+		n->pending->prev = w;
+	n->pending = w;
+	if (n->n_pending++ == 0)
+		pthread_cond_signal(&n->wake);
+	pthread_mutex_unlock(&n->lock);
+	if (n->polling)
+		return CLQ_SUCCESS;
+
+	/* From here a callback may claim and deliver the watch: only its
+	 * number may be used. */
+	id = w->id;
+	if (event->user) {
+		rc = clq_event_set_callback(event, on_user_complete,
+					    (void *)id);
+	} else {
+		rc = clq__check(event->ctx,
+				clSetEventCallback(event->cl, CL_COMPLETE,
+						   on_cl_complete, (void *)id),
+				"clSetEventCallback");
+	}
+	if (rc < 0) {
+		w = registry_claim(id);
+		/* Else the helper found the event ended and delivered it:
+		 * the watch did its job after all. */
+		if (!w)
+			return CLQ_SUCCESS;
+		pthread_mutex_lock(&n->lock);
+		pending_unlink(n, w);
+		pthread_mutex_unlock(&n->lock);
+		watch_free(w);
+	}
+	return rc;
+}
+
+int
+clq_notifier_drain(struct clq_notifier *notifier, struct clq_completion *out,
+		   size_t max, size_t *n_out)
+{
+	struct clq_notifier *n = notifier;
+	struct watch *taken = NULL, **tail = &taken;
+	size_t k = 0;
+
+	if (!n || !n_out || (max > 0 && !out))
+		return clq__invalid(NULL, "clq_notifier_drain",
+				    "notifier or n_out is NULL, or out is "
+				    "NULL with max > 0");
+	pthread_mutex_lock(&n->lock);
+	while (k < max && n->ready) {
+		struct watch *w = n->ready;
+
+		n->ready = w->next;
+		*tail = w;
+		tail = &w->next;
+		k++;
+	}
+	*tail = NULL;
+	if (!n->ready) {
+		n->ready_tail = &n->ready;
+		if (k > 0)
+			fd_set_readable(n, 0);
+	}
+	pthread_mutex_unlock(&n->lock);
+
+	*n_out = k;
+	for (size_t i = 0; i < k; i++) {
+		struct watch *w = taken;
+		struct clq_event *e = w->event;
+		int status = w->status;
+
+		taken = w->next;
+		/* The library's reference becomes the caller's. */
+		clq_event_ref(e);
+		clq__event_drop(e);
+		out[i].event = e;
+		out[i].status = status;
+		out[i].user_data = w->user_data;
+		free(w);
+		notifier_release(n);
+		/* The host has seen the command end: ordering may count it,
+		 * and the failsafe may release kept events. */
+		clq__order_seen(e, status);
+		clq__failsafe_sweep(e->ctx);
+	}
+	return CLQ_SUCCESS;
+}
