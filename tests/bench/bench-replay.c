@@ -141,9 +141,9 @@ run_raw(struct bench *b)
 		err |= clSetKernelArg(kf, 1, sizeof(n), &n);
 		err |= clSetKernelArg(kf, 2, sizeof(fill_value), &fill_value);
 		if (err == CL_SUCCESS)
-			err = clEnqueueNDRangeKernel(q, kf, 1, NULL, &flat, &wg,
-						     i == 0, &b->raw_gate,
-						     NULL);
+			err = clEnqueueNDRangeKernel(
+				q, kf, 1, NULL, &flat, &wg, i == 0,
+				i == 0 ? &b->raw_gate : NULL, NULL);
 		err |= clSetKernelArg(ks, 0, sizeof(x), &x);
 		err |= clSetKernelArg(ks, 1, sizeof(n), &n);
 		err |= clSetKernelArg(ks, 2, sizeof(scale_a), &scale_a);
