@@ -688,6 +688,22 @@ struct program_input {
 					   cl_int *); /* FROM_IL */
 };
 
+/* Logs that the bytes given to clq_program_create_from_binary() are not
+ * a binary for the device: `call` refused them with `err` (and `status`,
+ * the binary status, where it gave one). */
+static void
+log_not_binary(struct clq_context *ctx, size_t size, const char *call,
+	       cl_int err, cl_int status)
+{
+	clq__log(ctx, CLQ_LOG_ERROR,
+		 "clq_program_create_from_binary: the %zu bytes given are not "
+		 "a program binary for device '%s' (%s: %s, binary status "
+		 "%s); a binary comes from clq_program_get_binary() on the "
+		 "same device and driver",
+		 size, ctx->device->name, call, clq_error_name(err),
+		 clq_error_name(status));
+}
+
 /* Makes the OpenCL program of `in`; an OpenCL code, logged. */
 static cl_int
 create_cl(struct clq_program *p, const struct program_input *in)
@@ -707,16 +723,9 @@ create_cl(struct clq_program *p, const struct program_input *in)
 						  &in->size, &bytes, &status,
 						  &err);
 		if (err == CL_INVALID_BINARY || status == CL_INVALID_BINARY) {
-			clq__log(
-				ctx, CLQ_LOG_ERROR,
-				"clq_program_create_from_binary: the %zu bytes "
-				"given are not a program binary for device "
-				"'%s' (clCreateProgramWithBinary: %s, binary "
-				"status %s); a binary comes from "
-				"clq_program_get_binary() on the same device "
-				"and driver",
-				in->size, ctx->device->name,
-				clq_error_name(err), clq_error_name(status));
+			log_not_binary(ctx, in->size,
+				       "clCreateProgramWithBinary", err,
+				       status);
 			if (p->cl) {
 				clReleaseProgram(p->cl);
 				p->cl = NULL;
@@ -812,6 +821,11 @@ build(struct clq_context *ctx, const char *name, const struct program_input *in,
 				 name, p->build_log);
 		*program_out = p;
 		p = NULL;
+	} else if (in->kind == FROM_BINARY && err == CL_INVALID_BINARY) {
+		/* NVIDIA's (580) takes any bytes at creation and refuses
+		 * them here */
+		log_not_binary(ctx, in->size, "clBuildProgram", err,
+			       CL_SUCCESS);
 	} else {
 		clq__log(ctx, CLQ_LOG_ERROR,
 			 "building %s with options '%s': %s (%s)", name, opts,
