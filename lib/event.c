@@ -278,6 +278,8 @@ clq_event_wrap(struct clq_context *ctx, cl_event cl,
 		command_event_free(e);
 		return rc;
 	}
+	/* It may fail without clq seeing it, as a user event can. */
+	clq__failsafe_foreign(&ctx->failsafe);
 	/* Retained, never owned: its creator keeps its own reference. No
 	 * clock: ordering sees it as it sees a user event. */
 	clq__ref_init(&e->refs);

@@ -65,6 +65,7 @@ clq__failsafe_init(struct clq__failsafe *f, const struct clq_device *device)
 	f->needed = needed(device);
 	atomic_init(&f->pending_user, 0);
 	atomic_init(&f->user_failed, 0);
+	atomic_init(&f->foreign, 0);
 	atomic_init(&f->incoming, NULL);
 	atomic_init(&f->n_kept, 0);
 	pthread_mutex_init(&f->lock, NULL);
@@ -314,6 +315,23 @@ void
 clq__failsafe_user_failing(struct clq__failsafe *f)
 {
 	atomic_store(&f->user_failed, 1);
+}
+
+/*
+ * A wrapped event (clq_event_wrap()): other code's, which may fail as a
+ * user event can, without clq seeing it. From the first one on, for good,
+ * the context screens every wait list and (where needed) keeps its
+ * commands' events, as while a user event is pending.
+ */
+void
+clq__failsafe_foreign(struct clq__failsafe *f)
+{
+	if (atomic_exchange(&f->foreign, 1))
+		return;
+	atomic_store(&f->user_failed, 1);
+	if (f->needed)
+		atomic_fetch_add_explicit(&f->pending_user, 1,
+					  memory_order_relaxed);
 }
 
 void

@@ -90,8 +90,10 @@ struct clq_device {
 struct clq__failsafe {
 	int needed;		  /* events must be kept (set at creation) */
 	atomic_uint pending_user; /* user events pending (if needed) */
-	atomic_int user_failed;	  /* a user event has failed (sticky) */
-	atomic_size_t n_kept;	  /* events on the stack and in the list */
+	/* A user event has failed, or an event was wrapped (sticky). */
+	atomic_int user_failed;
+	atomic_int foreign;   /* an event was wrapped (clq__failsafe_foreign) */
+	atomic_size_t n_kept; /* events on the stack and in the list */
 	/* Kept events whose last reference went, each holding its OpenCL
 	 * event, linked through next_free: pushed on `incoming`, a lock-free
 	 * stack, then moved by sweeps to the list, oldest first. */
@@ -717,6 +719,9 @@ clq__failsafe_active(struct clq__failsafe *f)
  * completed. Drops the event's queue handle and context references.
  */
 void clq__failsafe_adopt(struct clq_event *e);
+
+/* An event of other code was wrapped: see failsafe.c. */
+void clq__failsafe_foreign(struct clq__failsafe *f);
 /* Releases the kept events at the front of the list that have completed;
  * called where the host waits anyway. */
 void clq__failsafe_sweep(struct clq_context *ctx);

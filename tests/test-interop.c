@@ -536,6 +536,45 @@ START_TEST(raw_event_in_wait_list)
 }
 END_TEST
 
+/*
+ * Other code fails a raw user event that clq has wrapped: a command
+ * waiting for it fails (it does not hang), whether the event failed
+ * before the enqueue or after, and a command enqueued behind it with no
+ * event of its own does not bring PoCL down.
+ */
+START_TEST(raw_event_failed)
+{
+	cl_int err = CL_SUCCESS;
+	cl_event before = clCreateUserEvent(clq_context_get_cl(test_ctx), &err);
+	cl_event after = clCreateUserEvent(clq_context_get_cl(test_ctx), &err);
+	struct clq_queue *q = test_queue_new(0), *q2 = test_queue_new(0);
+	struct clq_event *wb = NULL, *wa = NULL, *m1 = NULL, *m2 = NULL;
+
+	ck_assert_int_eq(err, CL_SUCCESS);
+	ck_assert_ok(clq_event_wrap(test_ctx, before, &wb));
+	ck_assert_ok(clq_event_wrap(test_ctx, after, &wa));
+	ck_assert_int_eq(clSetUserEventStatus(before, -1), CL_SUCCESS);
+	ck_assert_ok(clq_queue_enqueue_marker(q, &wb, 1, &m1));
+	test_log_expect("failed");
+	ck_assert_rc(clq_event_wait(m1), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_ok(clq_queue_enqueue_marker(q2, &wa, 1, &m2));
+	ck_assert_ok(clq_queue_enqueue_marker(q2, NULL, 0, NULL));
+	ck_assert_ok(clq_queue_flush(q2));
+	ck_assert_int_eq(clSetUserEventStatus(after, -1), CL_SUCCESS);
+	ck_assert_rc(clq_event_wait(m2), CLQ_ERROR_COMMAND_FAILED);
+	test_log_expect(NULL);
+	ck_assert_ok(clq_queue_finish(q2));
+	clReleaseEvent(before);
+	clReleaseEvent(after);
+	clq_event_unref(m1);
+	clq_event_unref(m2);
+	clq_event_unref(wa);
+	clq_event_unref(wb);
+	clq_queue_unref(q);
+	clq_queue_unref(q2);
+}
+END_TEST
+
 /* A raw command's event, from a raw profiling queue: timed, on a
  * timeline, and waited for from another queue (which flushes its queue,
  * never flushed by its creator). */
@@ -862,6 +901,7 @@ interop_suite(void)
 	tcase_add_checked_fixture(tc, test_context_setup,
 				  test_context_teardown);
 	tcase_add_test(tc, raw_event_in_wait_list);
+	tcase_add_test(tc, raw_event_failed);
 	tcase_add_test(tc, raw_command_event_timed_and_recorded);
 	tcase_add_test(tc, event_wrap_mistakes_refused);
 	tcase_add_test(tc, wrapped_objects_and_check);

@@ -78,6 +78,18 @@ typedef void (*clq_event_callback_fn)(struct clq_event *event, int status,
  * complete: the wrapper is no clq user event (clq_event_is_user() is 0,
  * clq_user_event_complete() refuses it). For ordering, a wrapped event has
  * no clock (see @ref order, **Wrapped objects**).
+ *
+ * Other code's events can fail without clq seeing it, as user events
+ * can, so from the first wrap on the context treats every wait list as
+ * it does once a user event has failed (DESIGN.md, "Driver faults"): an
+ * entry that has failed already is replaced by a failed stand-in, so that
+ * the command fails rather than waits for ever (PoCL 3.1 never runs a
+ * command behind a failed event), and on PoCL before 5 every command's
+ * event is kept until it completes (PoCL aborts the process when a command
+ * fails behind a failed event that nothing holds). That costs each
+ * enqueue with a wait list a status query per entry, for the context's
+ * life. Callbacks set on a wrapped event are the driver's, as for command
+ * events: PoCL 3.1 runs none for a failed user event of other code.
  * @param ctx the context whose OpenCL context (clq_context_get_cl()) the
  *        event belongs to
  * @param cl the OpenCL event
