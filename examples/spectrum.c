@@ -17,7 +17,9 @@
  * usage: spectrum [--fft N] [--batch N] [--chunks N] [--float]
  *                 [--serial | --compare] [--svg FILE]
  */
+#include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,23 @@ fail(const char *what, int rc)
 	return example_report(PROGRAM, what, rc);
 }
 
+/* A positive decimal count, the whole of `text`; 1 if it is one. */
+static int
+parse_count(const char *text, size_t *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (*text < '0' || *text > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || *end || v == 0 || v > SIZE_MAX)
+		return 0;
+	*out = (size_t)v;
+	return 1;
+}
+
 static int
 parse(int argc, char **argv, struct options *o)
 {
@@ -82,7 +101,7 @@ parse(int argc, char **argv, struct options *o)
 			    : !strcmp(a, "--chunks") ? &o->chunks
 						     : NULL;
 
-		if (n && v && sscanf(v, "%zu", n) == 1 && *n > 0) {
+		if (n && v && parse_count(v, n)) {
 			i++;
 		} else if (!strcmp(a, "--float")) {
 			o->floats = 1;
@@ -106,6 +125,16 @@ parse(int argc, char **argv, struct options *o)
 		fprintf(stderr,
 			"%s: --fft must be even, 32 to 2^24, and "
 			"--fft times --batch at most 2^26\n",
+			PROGRAM);
+		return 1;
+	}
+	if (o->chunks > 65536) {
+		fprintf(stderr, "%s: --chunks must be 1 to 65536\n", PROGRAM);
+		return 1;
+	}
+	if (o->serial && o->compare) {
+		fprintf(stderr,
+			"%s: --serial and --compare exclude each other\n",
 			PROGRAM);
 		return 1;
 	}
