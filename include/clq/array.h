@@ -227,18 +227,23 @@ clq_host_array_wrap(enum clq_dtype dtype, size_t ndim, const size_t *shape,
  * buffer over the memory (`CL_MEM_USE_HOST_PTR`), maps it once, and
  * transfers to and from the memory's address, the mapped buffer's (the
  * "mapped" strategy of clq_host_array_create(), on memory the caller
- * already has). clq_host_array_data() returns `data`. A driver that would
- * map the buffer elsewhere (a copy of the memory, not the memory) gets no
- * buffer: the memory is then used as it is, as clq_host_array_wrap()
- * uses it, and clq_host_array_is_pinned() says 0.
+ * already has). clq_host_array_data() returns `data`. OpenCL 1.2 section
+ * 5.4.2 makes the mapping of such a buffer point into `data`; should a
+ * driver map it elsewhere all the same, clq drops the buffer and uses the
+ * memory as it is, as clq_host_array_wrap() uses it, and
+ * clq_host_array_is_pinned() says 0.
  *
  * clq_host_array_is_pinned() is 1 where the driver pins the memory of a
  * mapped buffer for transfers, as clq_host_array_create() relies on for
- * NVIDIA and AMD GPUs; 0 elsewhere (PoCL's CPU device reads the memory in
- * place: nothing is pinned). Whether a driver really moves registered
- * memory at pinned speed is for `clq-time transfer --memory registered`
- * to show. Page-aligned memory (4096 bytes) is the safest to register:
- * some drivers (Intel's) map other addresses through a copy.
+ * NVIDIA and AMD GPUs (a vendor rule, not a query: OpenCL cannot say);
+ * 0 elsewhere (PoCL's CPU device reads the memory in place: nothing is
+ * pinned). Measured on an NVIDIA H200 (driver 580): registered memory
+ * moves at pinned speed, 55.5 GB/s each way for 256 MiB, against 8.7 and
+ * 15.1 GB/s pageable (`clq-time transfer --memory
+ * pinned,registered,pageable`). Page-aligned memory (4096 bytes) is the
+ * safest to register. PoCL 3.1 runs no callback for a transfer that
+ * fails behind a failed event, so memory whose last transfer failed stays
+ * registered until its context goes.
  *
  * Unlike a wrapped array, a registered array belongs to `ctx` and is kept
  * alive by its async transfers until they complete, so the memory stays
