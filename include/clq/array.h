@@ -242,8 +242,9 @@ clq_host_array_wrap(enum clq_dtype dtype, size_t ndim, const size_t *shape,
  * 15.1 GB/s pageable (`clq-time transfer --memory
  * pinned,registered,pageable`). Page-aligned memory (4096 bytes) is the
  * safest to register. PoCL 3.1 runs no callback for a transfer that
- * fails behind a failed event, so memory whose last transfer failed stays
- * registered until its context goes.
+ * fails behind a failed event, so on PoCL 3.1 memory whose last transfer
+ * failed stays registered for good (its buffer and mapping leak): do not
+ * free it while the process runs.
  *
  * Unlike a wrapped array, a registered array belongs to `ctx` and is kept
  * alive by its async transfers until they complete, so the memory stays
