@@ -355,38 +355,7 @@ prev_failed(struct clq_sequence *seq, struct child *c)
 	return 1;
 }
 
-/*
- * Adds `e` to the wait list being built (`k` entries) unless an entry of
- * the same queue is there already: clq's queues are in order, so of two
- * commands of one queue the one enqueued later ends after the other, and
- * the entries are added latest first. User events (no queue) are always
- * added. `skip` is a queue whose commands need no entry at all (the
- * marker's own). Returns the new count.
- */
-static size_t
-add_wait(struct clq_sequence *seq, size_t k, struct clq_event *e,
-	 const struct clq__queue_handle *skip)
-{
-	const struct clq__queue_handle *q = e->source;
-
-	if (q) {
-		if (q == skip)
-			return k;
-		for (size_t x = 0; x < k; x++)
-			if (seq->waits[x]->source == q)
-				return k;
-	}
-	seq->waits[k] = e;
-	return k + 1;
-}
-
-/*
- * Enqueues the children; *done_out receives how many were. A child waits
- * for the latest conflicting event of each queue among this run's earlier
- * children and the last run's (a conflicting child of this run implies
- * the last run's of its queue), and for the caller's list when no earlier
- * child of this run conflicts.
- */
+/* Enqueues the children; *done_out receives how many were. */
 static int
 run_children(struct clq_sequence *seq, struct clq_queue *queue,
 	     struct clq_event *const *wait, size_t n_wait, size_t *done_out)
@@ -397,26 +366,19 @@ run_children(struct clq_sequence *seq, struct clq_queue *queue,
 	for (i = 0; i < n; i++) {
 		struct child *c = &seq->children[i];
 		const unsigned char *row = seq->conflict + i * n;
-		int earlier = 0;
 		size_t k = 0;
 
-		for (size_t j = i; j-- > 0;)
-			if (row[j]) {
-				earlier = 1;
-				k = add_wait(seq, k, seq->children[j].cur,
-					     NULL);
-			}
-		for (size_t j = n; j-- > 0;)
+		for (size_t j = 0; j < i; j++)
+			if (row[j])
+				seq->waits[k++] = seq->children[j].cur;
+		if (k == 0)
+			for (size_t w = 0; w < n_wait; w++)
+				seq->waits[k++] = wait[w];
+		for (size_t j = 0; j < n; j++)
 			if (seq->children[j].prev &&
 			    (seq->prev_all || row[j]) &&
 			    !prev_failed(seq, &seq->children[j]))
-				k = add_wait(seq, k, seq->children[j].prev,
-					     NULL);
-		/* last: the caller's events are not known to come later or
-		 * earlier than the sequence's on their queues */
-		if (!earlier)
-			for (size_t w = 0; w < n_wait; w++)
-				seq->waits[k++] = wait[w];
+				seq->waits[k++] = seq->children[j].prev;
 		rc = clq_operation_run(c->op, c->queue ? c->queue : queue,
 				       seq->waits, k, &c->cur);
 		if (rc < 0) {
@@ -494,9 +456,15 @@ clq_sequence_run(struct clq_sequence *seq, struct clq_queue *queue,
 		goto out;
 	}
 	seq->prev_all = 0;
-	/* The marker waits for each other queue's latest child. */
-	for (size_t i = n; i-- > 0;)
-		k = add_wait(seq, k, seq->children[i].prev, queue->handle);
+	/* The marker waits for the children no later child waits for. */
+	for (size_t i = 0; i < n; i++) {
+		int sink = 1;
+
+		for (size_t j = i + 1; sink && j < n; j++)
+			sink = !seq->conflict[j * n + i];
+		if (sink)
+			seq->waits[k++] = seq->children[i].prev;
+	}
 	if (n == 0)
 		rc = clq_queue_enqueue_marker(queue, wait, n_wait, event_out);
 	else
