@@ -935,6 +935,168 @@ clq_program_create_from_file(struct clq_context *ctx, const char *name,
 				program_out);
 }
 
+/*
+ * clq's envelope around a driver's program binary, so that bytes that are
+ * not one never reach the driver: PoCL 3.1 crashes on a truncated binary
+ * of its own (a segfault, or an assertion for a tiny one) where OpenCL
+ * 1.2 section 5.6.1 promises CL_INVALID_BINARY. The envelope is checked
+ * whole before the driver sees the payload:
+ *
+ *   "clqbin1\0"         8 bytes
+ *   payload size        uint64_t, the host's byte order
+ *   payload checksum    uint64_t, 64-bit FNV-1a
+ *   device name length  uint32_t, then driver version length, uint32_t
+ *   device name, driver version (no NUL), then the driver's binary
+ */
+static const char binary_magic[8] = "clqbin1";
+enum { ENVELOPE_FIXED = 8 + 8 + 8 + 4 + 4 };
+
+static uint64_t
+fnv1a(const unsigned char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+static size_t
+envelope_size(const struct clq_device *dev)
+{
+	return ENVELOPE_FIXED + strlen(dev->name) + strlen(dev->driver_version);
+}
+
+/* The driver's binary of the program for clq's device: its size in
+ * `*size` (`out` NULL), or copied to `out` (of `*size` bytes). A program
+ * made from source in a context of several devices has a binary per
+ * device (OpenCL 1.2 section 5.6.7): the entry of clq's is taken. */
+static int
+driver_binary(const struct clq_program *p, unsigned char *out, size_t *size)
+{
+	struct clq_context *ctx = p->ctx;
+	cl_uint n = 0, at;
+	cl_device_id *devs = NULL;
+	size_t *sizes = NULL;
+	unsigned char **ptrs = NULL;
+	int rc = clq__check(ctx,
+			    clGetProgramInfo(p->cl, CL_PROGRAM_NUM_DEVICES,
+					     sizeof(n), &n, NULL),
+			    "clGetProgramInfo(CL_PROGRAM_NUM_DEVICES)");
+
+	if (rc < 0)
+		return rc;
+	devs = calloc(n ? n : 1, sizeof(*devs));
+	sizes = calloc(n ? n : 1, sizeof(*sizes));
+	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	if (!devs || !sizes || !ptrs) {
+		rc = CL_OUT_OF_HOST_MEMORY;
+		goto out;
+	}
+	if ((rc = clq__check(ctx,
+			     clGetProgramInfo(p->cl, CL_PROGRAM_DEVICES,
+					      n * sizeof(*devs), devs, NULL),
+			     "clGetProgramInfo(CL_PROGRAM_DEVICES)")) < 0 ||
+	    (rc = clq__check(ctx,
+			     clGetProgramInfo(p->cl, CL_PROGRAM_BINARY_SIZES,
+					      n * sizeof(*sizes), sizes, NULL),
+			     "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)")) < 0)
+		goto out;
+	for (at = 0; at < n && devs[at] != ctx->device->id; at++)
+		;
+	if (at == n) {
+		*size = 0;
+		goto out;
+	}
+	if (!out) {
+		*size = sizes[at];
+		goto out;
+	}
+	if (sizes[at] != *size) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "clq_program_get_binary: the binary's size changed "
+			 "from %zu to %zu bytes",
+			 *size, sizes[at]);
+		rc = CLQ_ERROR_OUT_OF_RANGE;
+		goto out;
+	}
+	ptrs[at] = out; /* NULL entries: no copy (5.6.7) */
+	rc = clq__check(ctx,
+			clGetProgramInfo(p->cl, CL_PROGRAM_BINARIES,
+					 n * sizeof(*ptrs), ptrs, NULL),
+			"clGetProgramInfo(CL_PROGRAM_BINARIES)");
+out:
+	free(devs);
+	free(sizes);
+	free(ptrs);
+	return rc;
+}
+
+static void
+write_envelope(const struct clq_device *dev, unsigned char *to,
+	       const unsigned char *payload, size_t n)
+{
+	uint64_t size = n, sum = fnv1a(payload, n);
+	uint32_t dl = (uint32_t)strlen(dev->name);
+	uint32_t vl = (uint32_t)strlen(dev->driver_version);
+
+	memcpy(to, binary_magic, 8);
+	memcpy(to + 8, &size, 8);
+	memcpy(to + 16, &sum, 8);
+	memcpy(to + 24, &dl, 4);
+	memcpy(to + 28, &vl, 4);
+	memcpy(to + ENVELOPE_FIXED, dev->name, dl);
+	memcpy(to + ENVELOPE_FIXED + dl, dev->driver_version, vl);
+}
+
+/* Why `size` bytes are no binary for ctx's device: logged, and
+ * CL_INVALID_BINARY. */
+static int
+refuse_binary(struct clq_context *ctx, size_t size, const char *why)
+{
+	clq__log(ctx, CLQ_LOG_ERROR,
+		 "clq_program_create_from_binary: the %zu bytes given are not "
+		 "a program binary for device '%s' (driver %s): %s; a binary "
+		 "comes from clq_program_get_binary() on the same device and "
+		 "driver",
+		 size, ctx->device->name, ctx->device->driver_version, why);
+	return CL_INVALID_BINARY;
+}
+
+/* Checks clq's envelope and finds the driver's binary in it. */
+static int
+unwrap_binary(struct clq_context *ctx, const unsigned char *bytes, size_t size,
+	      const unsigned char **payload, size_t *n)
+{
+	const struct clq_device *dev = ctx->device;
+	uint64_t psize, sum;
+	uint32_t dl, vl;
+
+	if (size < ENVELOPE_FIXED || memcmp(bytes, binary_magic, 8) != 0)
+		return refuse_binary(ctx, size,
+				     "they do not start with clq's header");
+	memcpy(&psize, bytes + 8, 8);
+	memcpy(&sum, bytes + 16, 8);
+	memcpy(&dl, bytes + 24, 4);
+	memcpy(&vl, bytes + 28, 4);
+	if ((uint64_t)size - ENVELOPE_FIXED < (uint64_t)dl + vl ||
+	    (uint64_t)size - ENVELOPE_FIXED - dl - vl != psize)
+		return refuse_binary(ctx, size,
+				     "truncated or extended: the header "
+				     "gives other sizes");
+	if (dl != strlen(dev->name) || vl != strlen(dev->driver_version) ||
+	    memcmp(bytes + ENVELOPE_FIXED, dev->name, dl) != 0 ||
+	    memcmp(bytes + ENVELOPE_FIXED + dl, dev->driver_version, vl) != 0)
+		return refuse_binary(ctx, size,
+				     "made for another device or driver");
+	*payload = bytes + ENVELOPE_FIXED + dl + vl;
+	*n = (size_t)psize;
+	if (fnv1a(*payload, *n) != sum)
+		return refuse_binary(ctx, size,
+				     "damaged: the checksum differs");
+	return CLQ_SUCCESS;
+}
+
 int
 clq_program_create_from_binary(struct clq_context *ctx, const void *binary,
 			       size_t size, const char *options,
@@ -950,6 +1112,11 @@ clq_program_create_from_binary(struct clq_context *ctx, const void *binary,
 	if (!ctx || !binary || !size)
 		return clq__invalid(ctx, fn,
 				    "ctx or binary is NULL, or size is 0");
+	const unsigned char *payload = NULL;
+
+	if (unwrap_binary(ctx, binary, size, &payload, &in.size) < 0)
+		return CL_INVALID_BINARY;
+	in.bytes = payload;
 	return build(ctx, "<binary>", &in, options, program_out);
 }
 
@@ -960,7 +1127,7 @@ clq_program_get_binary(const struct clq_program *program, void *binary,
 	static const char fn[] = "clq_program_get_binary";
 	struct clq_context *ctx = program ? program->ctx : NULL;
 	unsigned char *bytes = binary;
-	size_t needed = 0;
+	size_t payload = 0, needed;
 	int rc;
 
 	if (!program || !size_out)
@@ -971,19 +1138,15 @@ clq_program_get_binary(const struct clq_program *program, void *binary,
 			 program->name);
 		return CL_INVALID_PROGRAM_EXECUTABLE;
 	}
-	/* One device per program: one size, one binary. */
-	rc = clq__check(ctx,
-			clGetProgramInfo(program->cl, CL_PROGRAM_BINARY_SIZES,
-					 sizeof(needed), &needed, NULL),
-			"clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)");
-	if (rc < 0)
+	if ((rc = driver_binary(program, NULL, &payload)) < 0)
 		return rc;
-	if (needed == 0) {
+	if (payload == 0) {
 		clq__log(ctx, CLQ_LOG_ERROR,
 			 "%s: the driver gives no binary for %s", fn,
 			 program->name);
 		return CLQ_ERROR_UNSUPPORTED;
 	}
+	needed = envelope_size(ctx->device) + payload;
 	*size_out = needed;
 	if (!binary)
 		return CLQ_SUCCESS;
@@ -994,10 +1157,13 @@ clq_program_get_binary(const struct clq_program *program, void *binary,
 			 fn, program->name, needed, size);
 		return CLQ_ERROR_OUT_OF_RANGE;
 	}
-	return clq__check(ctx,
-			  clGetProgramInfo(program->cl, CL_PROGRAM_BINARIES,
-					   sizeof(bytes), &bytes, NULL),
-			  "clGetProgramInfo(CL_PROGRAM_BINARIES)");
+	if ((rc = driver_binary(program, bytes + needed - payload, &payload)) <
+	    0) {
+		*size_out = 0;
+		return rc;
+	}
+	write_envelope(ctx->device, bytes, bytes + needed - payload, payload);
+	return CLQ_SUCCESS;
 }
 
 #ifndef CL_DEVICE_IL_VERSION

@@ -1535,6 +1535,56 @@ START_TEST(binary_round_trip)
 }
 END_TEST
 
+/*
+ * A binary cut short, damaged, or made for another device never reaches
+ * the driver (PoCL 3.1 crashes on a truncated binary of its own): each is
+ * refused with CL_INVALID_BINARY and says why.
+ */
+START_TEST(binary_damaged_refused)
+{
+	struct clq_program *p = build(binary_source, NULL), *b = NULL;
+	size_t size = 0;
+	unsigned char *bytes;
+
+	ck_assert_ok(clq_program_get_binary(p, NULL, 0, &size));
+	bytes = malloc(size);
+	ck_assert_ptr_nonnull(bytes);
+	ck_assert_ok(clq_program_get_binary(p, bytes, size, &size));
+	clq_program_unref(p);
+	test_log_expect("truncated or extended");
+	ck_assert_rc(clq_program_create_from_binary(test_ctx, bytes, size / 2,
+						    NULL, &b),
+		     CL_INVALID_BINARY);
+	ck_assert(test_log_seen());
+	test_log_expect("do not start with clq's header");
+	ck_assert_rc(
+		clq_program_create_from_binary(test_ctx, bytes, 1, NULL, &b),
+		CL_INVALID_BINARY);
+	ck_assert(test_log_seen());
+	bytes[size - 1] ^= 0x5a;
+	test_log_expect("damaged: the checksum differs");
+	ck_assert_rc(
+		clq_program_create_from_binary(test_ctx, bytes, size, NULL, &b),
+		CL_INVALID_BINARY);
+	ck_assert(test_log_seen());
+	bytes[size - 1] ^= 0x5a;
+	bytes[32] ^= 0x20; /* the device name's first letter */
+	test_log_expect("made for another device or driver");
+	ck_assert_rc(
+		clq_program_create_from_binary(test_ctx, bytes, size, NULL, &b),
+		CL_INVALID_BINARY);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_null(b);
+	bytes[32] ^= 0x20;
+	test_log_expect(NULL);
+	ck_assert_ok(clq_program_create_from_binary(test_ctx, bytes, size, NULL,
+						    &b));
+	ck_assert_int_eq(run_times_three(b), 22);
+	clq_program_unref(b);
+	free(bytes);
+}
+END_TEST
+
 START_TEST(binary_mistakes_refused)
 {
 	static const unsigned char junk[64] = "not a binary at all";
@@ -1627,6 +1677,7 @@ program_suite(void)
 	tcase_add_test(tc, program_bad_arguments);
 	tcase_add_test(tc, binary_round_trip);
 	tcase_add_test(tc, binary_mistakes_refused);
+	tcase_add_test(tc, binary_damaged_refused);
 	tcase_add_test(tc, il_where_supported);
 	suite_add_tcase(s, tc);
 

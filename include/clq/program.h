@@ -162,9 +162,17 @@ clq_program_create_from_file(struct clq_context *ctx, const char *name,
  * @param size the binary's size in bytes, not 0
  * @param options build options, or NULL
  * @param program_out as for clq_program_create_from_source()
+ * The bytes must be whole: clq_program_get_binary() wraps the driver's
+ * binary in a small envelope (a header with its size, a checksum, and the
+ * device name and driver version it was made for), which is checked
+ * before the driver sees anything, because PoCL 3.1 crashes on a
+ * truncated binary of its own where OpenCL 1.2 section 5.6.1 promises
+ * `CL_INVALID_BINARY`. A driver's binary from elsewhere (without clq's
+ * envelope) is refused.
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers or a
  *         zero size; `CL_INVALID_BINARY` for bytes that are not a binary
- *         for this device (the log says so); `CL_BUILD_PROGRAM_FAILURE`
+ *         from clq_program_get_binary() for this device and driver, cut
+ *         short, or damaged (the log says which); `CL_BUILD_PROGRAM_FAILURE`
  *         with the program handed back, as for source; another OpenCL
  *         code from `clCreateProgramWithBinary` or `clBuildProgram`.
  */
@@ -174,7 +182,9 @@ clq_program_create_from_binary(struct clq_context *ctx, const void *binary,
 			       struct clq_program **program_out);
 
 /**
- * Copies the program's device binary (`CL_PROGRAM_BINARIES`), which
+ * Copies the program's device binary (`CL_PROGRAM_BINARIES`, the entry
+ * of the context's device), in clq's envelope (see
+ * clq_program_create_from_binary()), which
  * clq_program_create_from_binary() builds again on the same device and
  * driver without compiling the source.
  *
@@ -185,7 +195,8 @@ clq_program_create_from_binary(struct clq_context *ctx, const void *binary,
  * @param program a built program
  * @param binary where the binary goes, or NULL to ask for its size only
  * @param size the bytes at `binary`
- * @param size_out receives the binary's size in bytes (0 on failure)
+ * @param size_out receives the binary's size in bytes: 0 on failure, but
+ *        the size needed with #CLQ_ERROR_OUT_OF_RANGE
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL program or
  *         `size_out`; `CL_INVALID_PROGRAM_EXECUTABLE` for a program whose
  *         build failed; #CLQ_ERROR_OUT_OF_RANGE when `size` is smaller
