@@ -21,6 +21,7 @@ struct clq_operation {
 	struct clq_operation_ops ops;
 	void *user_data;
 	pthread_mutex_t lock;
+	int frozen;	     /* under `lock`: takes no more slots */
 	size_t n_slots, cap; /* under `lock` */
 	struct named_slot *slots;
 };
@@ -117,7 +118,9 @@ clq_operation_add_slot(struct clq_operation *op, const char *name,
 	if (!copy)
 		return CL_OUT_OF_HOST_MEMORY;
 	pthread_mutex_lock(&op->lock);
-	if (find_slot(op, name) < op->n_slots) {
+	if (op->frozen) {
+		rc = CLQ_ERROR_IN_USE;
+	} else if (find_slot(op, name) < op->n_slots) {
 		rc = CLQ_ERROR_DUPLICATE;
 	} else if (op->n_slots == op->cap) {
 		size_t cap = op->cap ? 2 * op->cap : 4;
@@ -142,6 +145,12 @@ clq_operation_add_slot(struct clq_operation *op, const char *name,
 		clq__log(NULL, CLQ_LOG_ERROR,
 			 "%s: operation '%s' has a slot named '%s' already", fn,
 			 op->name, name);
+	else if (rc == CLQ_ERROR_IN_USE)
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "%s: operation '%s' was made from a sequence and "
+			 "takes no more slots (add them to the sequence's "
+			 "children before clq_sequence_as_operation())",
+			 fn, op->name);
 	return rc;
 }
 
@@ -195,6 +204,14 @@ clq_operation_get_slot_at(const struct clq_operation *op, size_t index,
 	if (name_out)
 		*name_out = name;
 	return slot;
+}
+
+void
+clq__operation_freeze(struct clq_operation *op)
+{
+	pthread_mutex_lock(&op->lock);
+	op->frozen = 1;
+	pthread_mutex_unlock(&op->lock);
 }
 
 int

@@ -921,6 +921,9 @@ struct clq__slot_use {
  * `*n_out` receives the number of slots. CLQ_ERROR_UNBOUND or
  * CLQ_ERROR_CONTEXT_MISMATCH, logged as `function` with the slot's name.
  */
+/* Operations (operation.c): takes no more slots (CLQ_ERROR_IN_USE). */
+void clq__operation_freeze(struct clq_operation *op);
+
 int clq__operation_uses(struct clq_operation *op, struct clq_context *ctx,
 			const char *function, struct clq__slot_use *uses,
 			size_t cap, size_t *n_out);

@@ -638,8 +638,10 @@ clq_sequence_as_operation(struct clq_sequence *seq, const char *name,
 		clq_sequence_ref(seq);
 		rc = add_slots(seq, op);
 	}
-	if (rc == CLQ_SUCCESS)
+	if (rc == CLQ_SUCCESS) {
+		clq__operation_freeze(op);
 		seq->frozen = 1;
+	}
 	pthread_mutex_unlock(&seq->lock);
 	if (rc < 0) {
 		clq_operation_unref(op);

@@ -31,6 +31,7 @@ struct clq_slot {
 	struct clq_dimension *dims[CLQ_MAX_DIMS]; /* held; none in an alias */
 	size_t n_members;
 	struct clq_slot **members; /* held */
+	atomic_int grouped;	   /* a member of a compound or alias */
 	pthread_mutex_t lock;
 	struct clq_device_array *array; /* under `lock`; held, or NULL */
 };
@@ -49,6 +50,7 @@ slot_new(enum slot_kind kind, enum clq_dtype dtype, enum clq_access access,
 		return NULL;
 	}
 	clq__ref_init(&s->refs);
+	atomic_init(&s->grouped, 0);
 	s->kind = kind;
 	s->dtype = dtype;
 	s->access = access;
@@ -118,8 +120,10 @@ clq_slot_unref(struct clq_slot *slot)
 	clq_device_array_unref(slot->array);
 	for (size_t i = 0; i < slot->ndim; i++)
 		clq_dimension_unref(slot->dims[i]);
-	for (size_t i = 0; i < slot->n_members; i++)
+	for (size_t i = 0; i < slot->n_members; i++) {
+		atomic_store(&slot->members[i]->grouped, 0);
 		clq_slot_unref(slot->members[i]);
+	}
 	free(slot->members);
 	pthread_mutex_destroy(&slot->lock);
 	free(slot);
@@ -431,6 +435,25 @@ clq_slot_allocate(struct clq_slot *slot, struct clq_context *ctx)
 	}
 	if (a)
 		return CLQ_SUCCESS;
+	/* A compound a member of which is bound already takes its array. */
+	for (size_t i = 0; slot->kind == SLOT_COMPOUND && i < slot->n_members;
+	     i++) {
+		struct clq_device_array *m =
+			clq_slot_ref_array(slot->members[i]);
+
+		if (!m)
+			continue;
+		rc = clq_device_array_get_context(m) == ctx
+			     ? bind_checked(slot, m, fn)
+			     : CLQ_ERROR_CONTEXT_MISMATCH;
+		if (rc == CLQ_ERROR_CONTEXT_MISMATCH)
+			clq__log(ctx, CLQ_LOG_ERROR,
+				 "%s: member %zu of the compound is bound to "
+				 "an array of another context",
+				 fn, i);
+		clq_device_array_unref(m);
+		return rc;
+	}
 	rc = clq_slot_get_shape(slot, shape);
 	if (rc == CLQ_SUCCESS)
 		rc = clq_slot_get_padded_shape(slot, padded);
@@ -507,6 +530,34 @@ check_members(struct clq_slot *const *members, size_t n,
 	return CLQ_SUCCESS;
 }
 
+/* Marks the members as a group's, all or none: a slot is in one compound
+ * or alias at most (a second would bind it apart from the first's other
+ * members). */
+static int
+claim_members(struct clq_slot *const *members, size_t n, const char *function)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!atomic_exchange(&members[i]->grouped, 1))
+			continue;
+		/* members[0..i-1] are distinct and were claimed here */
+		for (size_t j = 0; j < i; j++)
+			atomic_store(&members[j]->grouped, 0);
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "%s: member %zu is in a compound or alias already "
+			 "(or twice in this one); a slot can be in one only",
+			 function, i);
+		return CLQ_ERROR_IN_USE;
+	}
+	return CLQ_SUCCESS;
+}
+
+static void
+release_members(struct clq_slot *const *members, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		atomic_store(&members[i]->grouped, 0);
+}
+
 /* Links every member's axis k to member 0's, all links or none. */
 static int
 link_members(struct clq_slot *const *members, size_t n, const char *function)
@@ -576,21 +627,26 @@ clq_slot_create_compound(struct clq_slot *const *members, size_t n,
 			}
 		}
 	}
-	rc = link_members(members, n, fn);
-	if (rc < 0)
+	if ((rc = claim_members(members, n, fn)) < 0)
 		return rc;
-	return group_new(SLOT_COMPOUND, members, n, slot_out);
+	if ((rc = link_members(members, n, fn)) < 0 ||
+	    (rc = group_new(SLOT_COMPOUND, members, n, slot_out)) < 0)
+		release_members(members, n);
+	return rc;
 }
 
 int
 clq_slot_create_alias(struct clq_slot *const *members, size_t n,
 		      struct clq_slot **slot_out)
 {
-	int rc = check_members(members, n, slot_out, "clq_slot_create_alias");
+	static const char fn[] = "clq_slot_create_alias";
+	int rc = check_members(members, n, slot_out, fn);
 
-	if (rc < 0)
+	if (rc < 0 || (rc = claim_members(members, n, fn)) < 0)
 		return rc;
-	return group_new(SLOT_ALIAS, members, n, slot_out);
+	if ((rc = group_new(SLOT_ALIAS, members, n, slot_out)) < 0)
+		release_members(members, n);
+	return rc;
 }
 
 int

@@ -225,6 +225,69 @@ START_TEST(compound_refused)
 }
 END_TEST
 
+/* A slot is in one compound or alias at most; a compound whose member
+ * is bound already takes that member's array when allocated. */
+START_TEST(compound_membership)
+{
+	struct clq_dimension *d1 = dim(64, 0, 1, 0), *d2 = dim(64, 0, 8, 0);
+	struct clq_slot *a = NULL, *b = NULL, *c = NULL;
+	struct clq_slot *ab = NULL, *bc = NULL, *al = NULL;
+	struct clq_device_array *mine = NULL;
+	size_t n = 64;
+
+	ck_assert_ok(
+		clq_slot_create(CLQ_DTYPE_UINT32, 1, &d1, CLQ_ACCESS_READ, &a));
+	ck_assert_ok(clq_slot_create(CLQ_DTYPE_UINT32, 1, &d1, CLQ_ACCESS_WRITE,
+				     &b));
+	ck_assert_ok(
+		clq_slot_create(CLQ_DTYPE_UINT32, 1, &d2, CLQ_ACCESS_READ, &c));
+	{
+		struct clq_slot *m[2] = {a, b}, *m2[2] = {b, c},
+				*twice[2] = {c, c};
+
+		ck_assert_ok(clq_slot_create_compound(m, 2, &ab));
+		test_log_expect("member 0 is in a compound or alias already");
+		ck_assert_rc(clq_slot_create_compound(m2, 2, &bc),
+			     CLQ_ERROR_IN_USE);
+		ck_assert(test_log_seen());
+		ck_assert_ptr_null(bc);
+		/* refused before linking: c keeps its own alignment */
+		ck_assert(!clq_dimension_is_linked(d1, d2));
+		test_log_expect("member 0 is in a compound or alias already");
+		ck_assert_rc(clq_slot_create_alias(m2, 1, &al),
+			     CLQ_ERROR_IN_USE);
+		test_log_expect("(or twice in this one)");
+		ck_assert_rc(clq_slot_create_alias(twice, 2, &al),
+			     CLQ_ERROR_IN_USE);
+		ck_assert(test_log_seen());
+		/* c was not left claimed */
+		ck_assert_ok(clq_slot_create_alias(&c, 1, &al));
+	}
+	/* a bound member's array is the compound's */
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_UINT32, 1, &n,
+					     NULL, &mine));
+	ck_assert_ok(clq_slot_bind(a, mine));
+	ck_assert_ok(clq_slot_allocate(ab, test_ctx));
+	ck_assert_ptr_eq(clq_slot_get_array(ab), mine);
+	ck_assert_ptr_eq(clq_slot_get_array(b), mine);
+	/* once the compound is gone, its members may join another */
+	clq_slot_unref(ab);
+	{
+		struct clq_slot *m[1] = {b};
+
+		ck_assert_ok(clq_slot_create_compound(m, 1, &ab));
+	}
+	clq_slot_unref(ab);
+	clq_slot_unref(al);
+	clq_device_array_unref(mine);
+	clq_slot_unref(a);
+	clq_slot_unref(b);
+	clq_slot_unref(c);
+	clq_dimension_unref(d1);
+	clq_dimension_unref(d2);
+}
+END_TEST
+
 /* ------------------------------------------------------------- aliases */
 
 START_TEST(alias_shares_memory)
@@ -723,6 +786,10 @@ START_TEST(nested_bad_input)
 	ck_assert_ok(clq_sequence_as_operation(seq, "seq", &op));
 	ck_assert_ptr_eq(clq_operation_get_slot(op, "s1"), s1);
 	ck_assert_ptr_eq(clq_operation_get_slot(op, "A:out"), s2);
+	/* its slots are the sequence's */
+	test_log_expect("takes no more slots");
+	ck_assert_rc(clq_operation_add_slot(op, "extra", s1), CLQ_ERROR_IN_USE);
+	ck_assert(test_log_seen());
 	/* the operation holds the sequence */
 	clq_sequence_unref(seq);
 	ck_assert_str_eq(clq_operation_get_name(op), "seq");
@@ -970,6 +1037,7 @@ compose_suite(void)
 				  test_context_teardown);
 	tcase_add_test(tc, compound_links_and_shares);
 	tcase_add_test(tc, compound_refused);
+	tcase_add_test(tc, compound_membership);
 	tcase_add_test(tc, alias_shares_memory);
 	tcase_add_test(tc, alias_of_view);
 	suite_add_tcase(s, tc);
