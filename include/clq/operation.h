@@ -361,19 +361,25 @@ clq_slot_allocate(struct clq_slot *slot, struct clq_context *ctx);
  * links or none. The compound has the first member's dtype and
  * dimensions, and every member's access together. Binding the compound
  * (clq_slot_bind(), clq_slot_allocate()) binds each member to the same
- * array, or unbinds each; bind the members through it, not one by one. A
- * member may itself be a compound, not an alias. The compound holds its
- * members; the caller owns the returned reference.
+ * array, or unbinds each; bind the members through it, not one by one
+ * (clq does not stop a member being rebound alone). Allocating a compound
+ * none of whose members is bound allocates an array; one whose member is
+ * bound (an input the caller bound, say) takes that member's array. A
+ * member may itself be a compound, not an alias; a slot is in one
+ * compound or alias at most (again once that one is gone). The compound
+ * holds its members; the caller owns the returned reference.
  * @param members the slots, `n` of them
  * @param n how many, at least 1
  * @param slot_out receives the compound; NULL on failure
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, `n`
- *         0 or an alias as a member; #CLQ_ERROR_TYPE_MISMATCH for members
- *         of different dtypes; #CLQ_ERROR_SHAPE_MISMATCH for different
- *         numbers of axes or lengths; #CLQ_ERROR_CONSTRAINTS when the
- *         linked dimensions' padding constraints cannot all hold (nothing
- *         is linked then); `CL_OUT_OF_HOST_MEMORY`. The log says which
- *         member and axis.
+ *         0 or an alias as a member; #CLQ_ERROR_IN_USE for a member that
+ *         is in a compound or alias already, or given twice;
+ *         #CLQ_ERROR_TYPE_MISMATCH for members of different dtypes;
+ *         #CLQ_ERROR_SHAPE_MISMATCH for different numbers of axes or
+ *         lengths (the log says which member and axis);
+ *         #CLQ_ERROR_CONSTRAINTS when the linked dimensions' padding
+ *         constraints cannot all hold (the log names the constraints;
+ *         nothing is linked then); `CL_OUT_OF_HOST_MEMORY`.
  */
 CLQ_EXPORT int clq_slot_create_compound(struct clq_slot *const *members,
 					size_t n, struct clq_slot **slot_out);
@@ -405,7 +411,11 @@ CLQ_EXPORT int clq_slot_create_compound(struct clq_slot *const *members,
  * @param n how many, at least 1
  * @param slot_out receives the alias; NULL on failure
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, `n`
- *         0 or an alias as a member; `CL_OUT_OF_HOST_MEMORY`.
+ *         0 or an alias as a member; #CLQ_ERROR_IN_USE for a member that
+ *         is in a compound or alias already, or given twice;
+ *         `CL_OUT_OF_HOST_MEMORY`. An alias owns its members' bindings:
+ *         binding or allocating it rebinds every member, whatever was
+ *         bound to them before.
  */
 CLQ_EXPORT int clq_slot_create_alias(struct clq_slot *const *members, size_t n,
 				     struct clq_slot **slot_out);
@@ -628,15 +638,18 @@ clq_sequence_get_slot(const struct clq_sequence *seq, const char *name);
  * "child:slot" (the child operation's name and the slot's; a slot shared
  * by children appears once). Running it runs the sequence
  * (clq_sequence_run()) on the queue it is given. From then on the
- * sequence takes no more children or slots (#CLQ_ERROR_IN_USE), so its
- * slots stay the operation's and no sequence can contain itself. The
+ * sequence takes no more children or slots, nor the operation slots
+ * (#CLQ_ERROR_IN_USE), so its slots stay the operation's and no sequence
+ * can contain itself. The
  * operation holds the sequence; the caller owns the returned reference.
  * @param seq the sequence
  * @param name the operation's name (copied)
  * @param op_out receives the operation; NULL on failure
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
- *         #CLQ_ERROR_DUPLICATE when two children of one name have slots
- *         of one name (the log names them); `CL_OUT_OF_HOST_MEMORY`. On
+ *         #CLQ_ERROR_DUPLICATE when two of the operation's slot names
+ *         would be one (two children of one name with slots of one name,
+ *         or a registered name equal to a "child:slot" one; the log gives
+ *         the name); `CL_OUT_OF_HOST_MEMORY`. On
  *         failure the sequence is unchanged.
  */
 CLQ_EXPORT int
