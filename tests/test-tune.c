@@ -377,21 +377,29 @@ db_open(const char *path)
 	return db;
 }
 
-/* A tunable on a kernel file in tmpdir that includes tile.h. */
+/* A tunable on a kernel file in tmpdir that includes tile.h, with the
+ * grid lbytes = `values`. */
 static struct clq_tunable *
-file_tunable(void)
+file_tunable_grid(const int64_t *values, size_t n)
 {
 	struct clq_tunable *t = NULL;
 	const char *dirs[] = {tmpdir};
-	static const int64_t wgs[] = {1, 2};
 
 	write_file(tmp_path("k.cl"),
 		   "#include \"tile.h\"\n__kernel void k(__global float *x, "
 		   "__local float *tmp){ x[get_global_id(0)] = STEP; }\n");
 	ck_assert_ok(clq_tunable_create("k", 3, &t));
 	ck_assert_ok(clq_tunable_set_file(t, "k.cl", dirs, 1));
-	ck_assert_ok(clq_tunable_add_int(t, "lbytes", wgs, 2, 0));
+	ck_assert_ok(clq_tunable_add_int(t, "lbytes", values, n, 0));
 	return t;
+}
+
+static struct clq_tunable *
+file_tunable(void)
+{
+	static const int64_t lbytes[] = {1, 2};
+
+	return file_tunable_grid(lbytes, 2);
 }
 
 /* Editing an included header: the stored entry no longer matches. */
@@ -519,8 +527,10 @@ START_TEST(db_nearest_fallback_order)
 			  *p100 = params("lbytes=100");
 	char hash[17];
 
+	static const int64_t grid[] = {100, 200, 300, 400, 999};
+
 	write_file(tmp_path("tile.h"), "#define STEP 1\n");
-	t = file_tunable();
+	t = file_tunable_grid(grid, 5);
 	ck_assert_ok(clq_tunable_hash(t, test_ctx, hash));
 	/* Makes the table through the API: the exact key. */
 	ck_assert_ok(clq_tune_db_store(db, test_ctx, t, problem, p100, 1.0));
