@@ -232,9 +232,10 @@ clq_tune_db_open(const char *path, unsigned flags, struct clq_tune_db **db_out)
 		free(d);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
-	err = open_and_read(d, readonly ? SQLITE_OPEN_READONLY
-					: SQLITE_OPEN_READWRITE |
-						  SQLITE_OPEN_CREATE,
+	err = open_and_read(d,
+			    readonly ? SQLITE_OPEN_READONLY
+				     : SQLITE_OPEN_READWRITE |
+					       SQLITE_OPEN_CREATE,
 			    NULL);
 	if (readonly && (err == SQLITE_CANTOPEN || err == SQLITE_READONLY)) {
 		/*
@@ -426,8 +427,8 @@ clq_tune_db_lookup(struct clq_tune_db *d, struct clq_context *ctx,
 	/* Not found until a level matches. */
 	rc = exists < 0 ? db_error(ctx, d->path, d->db, fn, "reading")
 			: CLQ_ERROR_NOT_FOUND;
-	for (int level = 0; exists > 0 && level < levels &&
-			    rc == CLQ_ERROR_NOT_FOUND;
+	for (int level = 0;
+	     exists > 0 && level < levels && rc == CLQ_ERROR_NOT_FOUND;
 	     level++) {
 		char sql[640];
 		sqlite3_stmt *s = NULL;
@@ -458,15 +459,17 @@ clq_tune_db_lookup(struct clq_tune_db *d, struct clq_context *ctx,
 				break;
 			/* A row from elsewhere (or an older grid) that this
 			 * tunable cannot use here is passed over. */
-			why = clq__tunable_rejects(t, clq_context_get_device(ctx),
+			why = clq__tunable_rejects(t,
+						   clq_context_get_device(ctx),
 						   problem, *params_out);
 			if (why) {
-				clq__log(ctx, CLQ_LOG_INFO,
-					 "%s: passing over %s v%d's stored %s "
-					 "(tuned on '%s'): %s",
-					 fn, t->name, t->version, params,
-					 (const char *)sqlite3_column_text(s, 2),
-					 why);
+				clq__log(
+					ctx, CLQ_LOG_INFO,
+					"%s: passing over %s v%d's stored %s "
+					"(tuned on '%s'): %s",
+					fn, t->name, t->version, params,
+					(const char *)sqlite3_column_text(s, 2),
+					why);
 				clq_params_free(*params_out);
 				*params_out = NULL;
 				rc = CLQ_ERROR_NOT_FOUND;
@@ -489,10 +492,9 @@ clq_tune_db_lookup(struct clq_tune_db *d, struct clq_context *ctx,
 			break;
 		}
 		if (err != SQLITE_OK && err != SQLITE_DONE)
-			rc = err == SQLITE_NOMEM
-				     ? CL_OUT_OF_HOST_MEMORY
-				     : db_error(ctx, d->path, d->db, fn,
-						"reading");
+			rc = err == SQLITE_NOMEM ? CL_OUT_OF_HOST_MEMORY
+						 : db_error(ctx, d->path, d->db,
+							    fn, "reading");
 		sqlite3_finalize(s);
 	}
 	pthread_mutex_unlock(&d->lock);
