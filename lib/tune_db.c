@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The tuning database, in SQLite (see tune.h). */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #ifdef CLQ_HAVE_SQLITE3
 #include <sqlite3.h>
@@ -48,7 +50,44 @@ struct clq_tune_db {
 	char *path;
 	int readonly; /* opened read-only, or SQLite found the file so */
 	pthread_mutex_t lock;
+	/* Which thread is in clq_tune_db_list()'s callback (holding `lock`),
+	 * so that a call back into the handle is refused, not a deadlock;
+	 * guarded by `cb_lock`. */
+	pthread_mutex_t cb_lock;
+	int listing;
+	pthread_t lister;
 };
+
+/*
+ * Whether the calling thread is inside a clq_tune_db_list() callback of
+ * this handle: logs and returns CLQ_ERROR_IN_USE then, else CLQ_SUCCESS.
+ */
+static int
+not_in_callback(struct clq_tune_db *d, const char *fn)
+{
+	int in;
+
+	pthread_mutex_lock(&d->cb_lock);
+	in = d->listing && pthread_equal(d->lister, pthread_self());
+	pthread_mutex_unlock(&d->cb_lock);
+	if (!in)
+		return CLQ_SUCCESS;
+	clq__log(NULL, CLQ_LOG_ERROR,
+		 "%s: called from a clq_tune_db_list() callback on the same "
+		 "handle of '%s' (expected another handle, or the call after "
+		 "the walk)",
+		 fn, d->path);
+	return CLQ_ERROR_IN_USE;
+}
+
+static void
+set_listing(struct clq_tune_db *d, int on)
+{
+	pthread_mutex_lock(&d->cb_lock);
+	d->listing = on;
+	d->lister = pthread_self();
+	pthread_mutex_unlock(&d->cb_lock);
+}
 
 /* Logs SQLite's complaint about `what` and returns CLQ_ERROR_DATABASE. */
 static int
@@ -70,20 +109,46 @@ db_error(struct clq_context *ctx, const char *path, sqlite3 *db,
 	return CLQ_ERROR_DATABASE;
 }
 
-/* Makes the directories above `path` (mkdir -p of its dirname). */
+/*
+ * Removes the directories make_parent() made: those above `path` whose
+ * names are at least `made` bytes long, deepest first.
+ */
+static void
+remove_made(const char *path, size_t made)
+{
+	char *copy = made ? strdup(path) : NULL;
+	char *slash;
+
+	while (copy && (slash = strrchr(copy, '/')) != NULL) {
+		*slash = '\0';
+		if ((size_t)(slash - copy) < made || rmdir(copy) != 0)
+			break;
+	}
+	free(copy);
+}
+
+/*
+ * Makes the directories above `path` (mkdir -p of its dirname); `*made`
+ * receives the length of the first one it made (0: none), for
+ * remove_made() when the open fails after all.
+ */
 static int
-make_parent(const char *path)
+make_parent(const char *path, size_t *made)
 {
 	char *copy = strdup(path);
 	int rc = CLQ_SUCCESS;
 
+	*made = 0;
 	if (!copy)
 		return CL_OUT_OF_HOST_MEMORY;
 	for (char *c = copy + 1; *c; c++) {
 		if (*c != '/')
 			continue;
 		*c = '\0';
-		if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
+		if (mkdir(copy, 0777) == 0) {
+			if (!*made)
+				*made = (size_t)(c - copy);
+		} else if (errno != EEXIST) {
 			clq__log(NULL, CLQ_LOG_ERROR,
 				 "clq_tune_db_open: cannot make directory "
 				 "'%s' for the tuning database: %s",
@@ -94,6 +159,8 @@ make_parent(const char *path)
 		*c = '/';
 	}
 	free(copy);
+	if (rc < 0)
+		remove_made(path, *made);
 	return rc;
 }
 
@@ -191,6 +258,7 @@ clq_tune_db_open(const char *path, unsigned flags, struct clq_tune_db **db_out)
 	int readonly = flags & CLQ_TUNE_DB_READONLY, rc = CLQ_SUCCESS, err;
 	char *p;
 	struct stat st;
+	size_t made = 0;
 
 	if (!db_out)
 		return clq__invalid(NULL, fn, "db_out is NULL");
@@ -218,16 +286,33 @@ clq_tune_db_open(const char *path, unsigned flags, struct clq_tune_db **db_out)
 		free(p);
 		return CLQ_ERROR_NOT_FOUND;
 	}
-	if (!readonly && (rc = make_parent(p)) < 0) {
+	if (p[strlen(p) - 1] == '/') {
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "%s: tuning database path '%s' ends in '/' (expected "
+			 "a file's path)",
+			 fn, p);
+		free(p);
+		return CLQ_ERROR_INVALID_ARGUMENT;
+	}
+	if (!readonly && (rc = make_parent(p, &made)) < 0) {
 		free(p);
 		return rc;
 	}
 	if (!(d = calloc(1, sizeof(*d)))) {
+		remove_made(p, made);
 		free(p);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
 	d->path = p;
 	if (pthread_mutex_init(&d->lock, NULL) != 0) {
+		remove_made(p, made);
+		free(p);
+		free(d);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
+	if (pthread_mutex_init(&d->cb_lock, NULL) != 0) {
+		pthread_mutex_destroy(&d->lock);
+		remove_made(p, made);
 		free(p);
 		free(d);
 		return CL_OUT_OF_HOST_MEMORY;
@@ -274,6 +359,8 @@ clq_tune_db_open(const char *path, unsigned flags, struct clq_tune_db **db_out)
 			 fn, p, sqlite3_errmsg(d->db));
 out:
 	if (rc < 0) {
+		/* Before the close frees p; a file SQLite made keeps them. */
+		remove_made(p, made);
 		clq_tune_db_close(d);
 		return rc;
 	}
@@ -297,6 +384,7 @@ clq_tune_db_close(struct clq_tune_db *d)
 		exec(d->db, "PRAGMA journal_mode=DELETE");
 	}
 	sqlite3_close(d->db);
+	pthread_mutex_destroy(&d->cb_lock);
 	pthread_mutex_destroy(&d->lock);
 	free(d->path);
 	free(d);
@@ -306,6 +394,12 @@ const char *
 clq_tune_db_get_path(const struct clq_tune_db *d)
 {
 	return d ? d->path : NULL;
+}
+
+int
+clq_tune_db_is_read_only(const struct clq_tune_db *d)
+{
+	return d ? d->readonly : 1;
 }
 
 /*
@@ -419,6 +513,8 @@ clq_tune_db_lookup(struct clq_tune_db *d, struct clq_context *ctx,
 		return clq__invalid(ctx, fn,
 				    "db, ctx, tunable or problem is NULL, or "
 				    "match is unknown");
+	if ((rc = not_in_callback(d, fn)) < 0)
+		return rc;
 	levels = match_from_env(match) == CLQ_TUNE_MATCH_NEAREST ? 4 : 1;
 	if ((rc = key_init(&k, ctx, t, problem, fn)) < 0)
 		goto out;
@@ -602,10 +698,14 @@ clq_tune_db_store(struct clq_tune_db *d, struct clq_context *ctx,
 	char *ptext = NULL;
 	int rc, err;
 
-	if (!d || !ctx || !t || !problem || !params || !(seconds >= 0))
+	if (!d || !ctx || !t || !problem || !params || !(seconds >= 0) ||
+	    !isfinite(seconds))
 		return clq__invalid(ctx, fn,
 				    "db, ctx, tunable, problem or params is "
-				    "NULL, or seconds is negative or NaN");
+				    "NULL, or seconds is negative, infinite "
+				    "or NaN");
+	if ((rc = not_in_callback(d, fn)) < 0)
+		return rc;
 	if ((rc = key_init(&k, ctx, t, problem, fn)) < 0 ||
 	    (rc = clq_params_format(params, &ptext)) < 0)
 		goto out;
@@ -649,6 +749,15 @@ clq_tune_db_get(struct clq_tune_db *d, struct clq_context *ctx,
 	rc = clq_tune_db_lookup(d, ctx, t, problem, match, params_out, NULL);
 	if (rc != CLQ_ERROR_NOT_FOUND)
 		return rc;
+	/* Said before tuning, which would be lost. */
+	if (d->readonly) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "clq_tune_db_get: no entry for %s v%d in '%s', which "
+			 "is read-only: not tuning (expected a writable "
+			 "database, or clq_tune() without one)",
+			 t->name, t->version, d->path);
+		return CLQ_ERROR_DATABASE;
+	}
 	clq_params_format(problem, &ptext);
 	clq__log(ctx, CLQ_LOG_INFO,
 		 "tuning %s v%d at run time for %s on '%s': no entry in '%s'",
@@ -802,6 +911,8 @@ clq_tune_db_list(struct clq_tune_db *d, const char *name,
 		return clq__invalid(NULL, fn_name,
 				    "name is not a tunable name (expected an "
 				    "identifier of at most 63 bytes, or NULL)");
+	if ((rc = not_in_callback(d, fn_name)) < 0)
+		return rc;
 	pthread_mutex_lock(&d->lock);
 	/* One read transaction: a consistent snapshot of every table. */
 	err = exec(d->db, "BEGIN");
@@ -811,9 +922,11 @@ clq_tune_db_list(struct clq_tune_db *d, const char *name,
 		memset(&c, 0, sizeof(c));
 	if (err == SQLITE_DONE)
 		err = SQLITE_OK;
+	set_listing(d, 1);
 	for (size_t i = 0; err == SQLITE_OK && !user_rc && i < c.n; i++)
 		err = walk_table(d->db, c.tables[i], c.names[i], c.versions[i],
 				 fn, user_data, &user_rc);
+	set_listing(d, 0);
 	if (err == SQLITE_NOMEM)
 		rc = CL_OUT_OF_HOST_MEMORY;
 	else if (err != SQLITE_OK)
@@ -843,8 +956,13 @@ merge_row(const struct clq_tune_entry *e, void *data)
 	struct clq_params *check = NULL;
 
 	/* Rows are checked as lookups would read them. */
-	if (!clq__tune_is_name(e->name) ||
-	    clq_params_parse(e->params, &check) < 0) {
+	int rc = clq_params_parse(e->params, &check);
+
+	if (rc == CL_OUT_OF_HOST_MEMORY) {
+		m->err = SQLITE_NOMEM;
+		return 1;
+	}
+	if (!clq__tune_is_name(e->name) || rc < 0) {
 		m->err = SQLITE_CORRUPT;
 		return 1;
 	}
@@ -863,6 +981,38 @@ merge_row(const struct clq_tune_entry *e, void *data)
 	return 0;
 }
 
+/*
+ * CLQ_ERROR_DATABASE (logged) when `src` holds tables but not clq's
+ * catalog; an empty file is an empty tuning database.
+ */
+static int
+foreign_tables(struct clq_tune_db *src, const char *fn)
+{
+	sqlite3_stmt *s = NULL;
+	int err, n = 0, catalog;
+
+	err = sqlite3_prepare_v2(
+		src->db,
+		"SELECT count(*) FROM sqlite_master WHERE type='table'", -1, &s,
+		NULL);
+	if (err == SQLITE_OK && (err = sqlite3_step(s)) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	catalog = table_exists(src, "clq_tunables");
+	if (err == SQLITE_NOMEM)
+		return CL_OUT_OF_HOST_MEMORY;
+	if (err != SQLITE_ROW || catalog < 0)
+		return db_error(NULL, src->path, src->db, fn, "reading");
+	if (n > 0 && !catalog) {
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "%s: '%s' is an SQLite database but not a clq tuning "
+			 "database (expected its table clq_tunables)",
+			 fn, src->path);
+		return CLQ_ERROR_DATABASE;
+	}
+	return CLQ_SUCCESS;
+}
+
 int
 clq_tune_db_merge(struct clq_tune_db *d, const char *src_path,
 		  size_t *copied_out)
@@ -876,11 +1026,18 @@ clq_tune_db_merge(struct clq_tune_db *d, const char *src_path,
 		*copied_out = 0;
 	if (!d || !src_path)
 		return clq__invalid(NULL, fn, "db or src_path is NULL");
+	if ((rc = not_in_callback(d, fn)) < 0)
+		return rc;
 	if ((rc = clq_tune_db_open(src_path, CLQ_TUNE_DB_READONLY, &src)) < 0) {
 		if (rc == CLQ_ERROR_NOT_FOUND)
 			clq__log(NULL, CLQ_LOG_ERROR,
 				 "%s: no tuning database at '%s'", fn,
 				 src_path);
+		return rc;
+	}
+	/* Tables, but none of clq's: another program's database. */
+	if ((rc = foreign_tables(src, fn)) < 0) {
+		clq_tune_db_close(src);
 		return rc;
 	}
 	pthread_mutex_lock(&d->lock);
@@ -921,6 +1078,8 @@ clq_tune_db_forget(struct clq_tune_db *d, const char *name, size_t *removed_out)
 		return clq__invalid(NULL, fn,
 				    "name is not a tunable name (expected an "
 				    "identifier of at most 63 bytes)");
+	if ((rc = not_in_callback(d, fn)) < 0)
+		return rc;
 	pthread_mutex_lock(&d->lock);
 	if (exec(d->db, "BEGIN IMMEDIATE") != SQLITE_OK) {
 		rc = db_error(NULL, d->path, d->db, fn, "locking");
@@ -1014,6 +1173,12 @@ const char *
 clq_tune_db_get_path(const struct clq_tune_db *db)
 {
 	return NULL;
+}
+
+int
+clq_tune_db_is_read_only(const struct clq_tune_db *db)
+{
+	return 1;
 }
 
 int

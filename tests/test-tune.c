@@ -9,6 +9,7 @@
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1107,6 +1108,98 @@ START_TEST(db_read_only_directory)
 }
 END_TEST
 
+/* A list callback that calls back into its own handle. */
+struct reenter {
+	struct clq_tune_db *db;
+	int rc_list, rc_forget;
+};
+
+static int
+reenter_entry(const struct clq_tune_entry *e, void *data)
+{
+	struct reenter *r = data;
+	size_t removed;
+
+	r->rc_list = clq_tune_db_list(r->db, NULL, count_entry, &(int){0});
+	r->rc_forget = clq_tune_db_forget(r->db, e->name, &removed);
+	return 0;
+}
+
+/*
+ * Smaller findings of issue 18: a list callback calling into its handle
+ * is refused (it deadlocked), clq_tune_db_get() on a read-only database
+ * fails before tuning, merge refuses another program's SQLite file, store
+ * refuses an infinite time, and a path ending in '/' makes no directory.
+ */
+START_TEST(db_misuse_refused)
+{
+	struct clq_tune_db *db = db_open(tmp_path("e.db")), *ro = NULL;
+	struct clq_tunable *t = NULL;
+	struct clq_params *problem = params("n=1000 iters=4"),
+			  *p = params("wgs=64"), *got = NULL;
+	struct reenter r = {.db = db};
+	size_t copied = 7;
+	sqlite3 *raw;
+	int tuned = -1;
+
+	ck_assert_ok(clq_tunable_create_builtin("scale", &t));
+	ck_assert_ok(clq_tune_db_store(db, test_ctx, t, problem, p, 1e-3));
+	test_log_expect("clq_tune_db_list() callback");
+	ck_assert_ok(clq_tune_db_list(db, NULL, reenter_entry, &r));
+	ck_assert(test_log_seen());
+	ck_assert_rc(r.rc_list, CLQ_ERROR_IN_USE);
+	ck_assert_rc(r.rc_forget, CLQ_ERROR_IN_USE);
+	ck_assert_int_eq(count_entries(db, NULL), 1);
+	test_log_expect("infinite");
+	ck_assert_rc(clq_tune_db_store(db, test_ctx, t, problem, p, INFINITY),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	ck_assert_int_eq(clq_tune_db_is_read_only(db), 0);
+	clq_tune_db_close(db);
+
+	/* Read-only: a miss fails at once, without tuning. */
+	ck_assert_ok(
+		clq_tune_db_open(tmp_path("e.db"), CLQ_TUNE_DB_READONLY, &ro));
+	ck_assert_int_eq(clq_tune_db_is_read_only(ro), 1);
+	clq_params_free(problem);
+	problem = params("n=2000 iters=4");
+	test_log_expect("read-only: not tuning");
+	ck_assert_rc(clq_tune_db_get(ro, test_ctx, t, problem,
+				     CLQ_TUNE_MATCH_EXACT, &quick, &got,
+				     &tuned),
+		     CLQ_ERROR_DATABASE);
+	ck_assert(test_log_seen());
+	ck_assert(!strstr(test_log_text(), "tuned scale"));
+	ck_assert_int_eq(tuned, 0);
+	ck_assert_ptr_null(got);
+	clq_tune_db_close(ro);
+
+	/* Another program's database: nothing to merge is an error. */
+	ck_assert_int_eq(sqlite3_open(tmp_path("other.db"), &raw), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(raw, "CREATE TABLE t (x)", NULL, NULL, NULL),
+		SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(raw), SQLITE_OK);
+	db = db_open(tmp_path("m.db"));
+	test_log_expect("not a clq tuning database");
+	ck_assert_rc(clq_tune_db_merge(db, tmp_path("other.db"), &copied),
+		     CLQ_ERROR_DATABASE);
+	ck_assert(test_log_seen());
+	ck_assert_uint_eq(copied, 0);
+	clq_tune_db_close(db);
+
+	/* A path naming a directory makes none. */
+	test_log_expect("ends in '/'");
+	ck_assert_rc(clq_tune_db_open(tmp_path("newdir/"), 0, &db),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	ck_assert(access(tmp_path("newdir"), F_OK) != 0);
+	clq_params_free(p);
+	clq_params_free(problem);
+	clq_tunable_free(t);
+}
+END_TEST
+
 static int
 stop_at_first(const struct clq_tune_entry *e, void *data)
 {
@@ -1223,6 +1316,7 @@ tune_suite(void)
 	tcase_add_test(tc, db_rows_checked_against_grid_and_filter);
 	tcase_add_test(tc, db_names_differing_in_case);
 	tcase_add_test(tc, db_read_only_directory);
+	tcase_add_test(tc, db_misuse_refused);
 #else
 	tcase_add_test(tc, db_unsupported);
 #endif

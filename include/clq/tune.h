@@ -430,6 +430,15 @@ CLQ_EXPORT void clq_tune_db_close(struct clq_tune_db *db);
 CLQ_EXPORT const char *clq_tune_db_get_path(const struct clq_tune_db *db);
 
 /**
+ * Whether stores into the database fail: opened with
+ * #CLQ_TUNE_DB_READONLY, or the file (or its directory) cannot be written
+ * (SQLite's `sqlite3_db_readonly()` at the open). clq_tune_db_get()
+ * checks this before tuning, and `clq-tune run` before its first problem.
+ * @return 1 read-only (also for NULL, and without SQLite), 0 writable.
+ */
+CLQ_EXPORT int clq_tune_db_is_read_only(const struct clq_tune_db *db);
+
+/**
  * Looks up the parameters stored for `tunable` and `problem` on the
  * context's device, matching as `match` says. The caller owns
  * `*params_out`; `seconds_out` (may be NULL) receives the stored time.
