@@ -188,11 +188,12 @@ clq_params_get_int(const struct clq_params *params, const char *name,
 		   int64_t *value_out)
 {
 	int rc;
-	const struct clq__param *v = params_get(params, name, &rc);
+	const struct clq__param *v;
 
-	if (!value_out)
-		return CLQ_ERROR_INVALID_ARGUMENT;
-	if (!v)
+	if (!params || !name || !value_out)
+		return clq__invalid(NULL, "clq_params_get_int",
+				    "params, name or value_out is NULL");
+	if (!(v = params_get(params, name, &rc)))
 		return rc;
 	if (v->is_string)
 		return CLQ_ERROR_TYPE_MISMATCH;
@@ -205,11 +206,12 @@ clq_params_get_string(const struct clq_params *params, const char *name,
 		      const char **value_out)
 {
 	int rc;
-	const struct clq__param *v = params_get(params, name, &rc);
+	const struct clq__param *v;
 
-	if (!value_out)
-		return CLQ_ERROR_INVALID_ARGUMENT;
-	if (!v)
+	if (!params || !name || !value_out)
+		return clq__invalid(NULL, "clq_params_get_string",
+				    "params, name or value_out is NULL");
+	if (!(v = params_get(params, name, &rc)))
 		return rc;
 	if (!v->is_string)
 		return CLQ_ERROR_TYPE_MISMATCH;
@@ -551,6 +553,19 @@ add_axis(struct clq_tunable *t, const char *fn, const char *name,
 				 "%s: value %zu of '%s' is not 1 to %d bytes "
 				 "of letters, digits, '_', '.', '+', '-'",
 				 fn, i, name, CLQ__TUNE_VALUE_MAX);
+			return CLQ_ERROR_INVALID_ARGUMENT;
+		}
+	}
+	/* A repeated value would be built and measured twice. */
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (strings ? strcmp(strings[i], strings[j]) != 0
+				    : ints[i] != ints[j])
+				continue;
+			clq__log(NULL, CLQ_LOG_ERROR,
+				 "%s: values %zu and %zu of '%s' are equal "
+				 "(expected each value once)",
+				 fn, j, i, name);
 			return CLQ_ERROR_INVALID_ARGUMENT;
 		}
 	}

@@ -158,6 +158,15 @@ START_TEST(params_bad_input)
 	ck_assert_rc(clq_params_set_string(p, "x", ""),
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert(test_log_seen());
+	/* NULL is logged, not only returned. */
+	test_log_expect("clq_params_get_int: params, name or value_out");
+	ck_assert_rc(clq_params_get_int(NULL, "x", &(int64_t){0}),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("clq_params_get_string: params, name or value_out");
+	ck_assert_rc(clq_params_get_string(p, "x", NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
 	clq_params_free(p);
 }
 END_TEST
@@ -327,6 +336,17 @@ START_TEST(tune_bad_input)
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_rc(clq_tunable_add_int(t, "b", &one, 1, 8),
 		     CLQ_ERROR_INVALID_ARGUMENT);
+	test_log_expect("values 0 and 2 of 'b' are equal");
+	ck_assert_rc(
+		clq_tunable_add_int(t, "b", (const int64_t[]){4, 5, 4}, 3, 0),
+		CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("values 0 and 1 of 's' are equal");
+	ck_assert_rc(clq_tunable_add_string(
+			     t, "s", (const char *const[]){"x", "x"}, 2, 0),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("*");
 	ck_assert_rc(clq_tunable_add_string(t, "c",
 					    (const char *const[]){"a b"}, 1, 0),
 		     CLQ_ERROR_INVALID_ARGUMENT);
