@@ -250,6 +250,25 @@ open_and_read(struct clq_tune_db *d, int flags, const char *query)
 	return err == SQLITE_ROW ? SQLITE_OK : err;
 }
 
+/* Whether the directory of `path` can take SQLite's journal files. */
+static int
+dir_writable(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int ok;
+
+	if (!slash)
+		return access(".", W_OK | X_OK) == 0;
+	if (slash == path)
+		return access("/", W_OK | X_OK) == 0;
+	if (!(dir = strndup(path, (size_t)(slash - path))))
+		return 1; /* unknown: stores will say */
+	ok = access(dir, W_OK | X_OK) == 0;
+	free(dir);
+	return ok;
+}
+
 int
 clq_tune_db_open(const char *path, unsigned flags, struct clq_tune_db **db_out)
 {
@@ -346,7 +365,8 @@ clq_tune_db_open(const char *path, unsigned flags, struct clq_tune_db **db_out)
 			      d->db ? "reading the schema" : "opening");
 		goto out;
 	}
-	d->readonly = readonly || sqlite3_db_readonly(d->db, "main") == 1;
+	d->readonly = readonly || sqlite3_db_readonly(d->db, "main") == 1 ||
+		      !dir_writable(p);
 	/*
 	 * WAL: readers never block the writer nor it them, so processes
 	 * tuning into one file at once only queue for the short stores. A
