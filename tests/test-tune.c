@@ -1177,6 +1177,26 @@ START_TEST(db_misuse_refused)
 	ck_assert_int_eq(clq_tune_db_is_read_only(db), 0);
 	clq_tune_db_close(db);
 
+	/* A row clq would not write: said so, not "cannot open". */
+	ck_assert_int_eq(sqlite3_open(tmp_path("e.db"), &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw,
+				      "UPDATE tune_scale_v1 SET params = "
+				      "'wgs=64 ='",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(raw), SQLITE_OK);
+	db = db_open(tmp_path("e.db"));
+	test_log_expect("*"); /* clq_params_parse() says where, too */
+	ck_assert_rc(clq_tune_db_lookup(db, test_ctx, t, problem,
+					CLQ_TUNE_MATCH_EXACT, &got, NULL),
+		     CLQ_ERROR_DATABASE);
+	ck_assert(strstr(test_log_text(),
+			 "bad parameters in a row of tuning database"));
+	ck_assert(strstr(test_log_text(), "not in the form clq writes"));
+	ck_assert(!strstr(test_log_text(), "cannot open"));
+	ck_assert_ptr_null(got);
+	clq_tune_db_close(db);
+
 	/* Read-only: a miss fails at once, without tuning. */
 	ck_assert_ok(
 		clq_tune_db_open(tmp_path("e.db"), CLQ_TUNE_DB_READONLY, &ro));
