@@ -18,6 +18,8 @@
 #define MAX_BUILD_THREADS 8
 /* Runs per round at most: a candidate of a few nanoseconds stays bounded. */
 #define MAX_REPS 100000
+/* Rounds per candidate at most (clq_tune_options::rounds). */
+#define MAX_ROUNDS 1000
 
 /* ---- Parameter sets ---------------------------------------------------- */
 
@@ -186,11 +188,12 @@ clq_params_get_int(const struct clq_params *params, const char *name,
 		   int64_t *value_out)
 {
 	int rc;
-	const struct clq__param *v = params_get(params, name, &rc);
+	const struct clq__param *v;
 
-	if (!value_out)
-		return CLQ_ERROR_INVALID_ARGUMENT;
-	if (!v)
+	if (!params || !name || !value_out)
+		return clq__invalid(NULL, "clq_params_get_int",
+				    "params, name or value_out is NULL");
+	if (!(v = params_get(params, name, &rc)))
 		return rc;
 	if (v->is_string)
 		return CLQ_ERROR_TYPE_MISMATCH;
@@ -203,11 +206,12 @@ clq_params_get_string(const struct clq_params *params, const char *name,
 		      const char **value_out)
 {
 	int rc;
-	const struct clq__param *v = params_get(params, name, &rc);
+	const struct clq__param *v;
 
-	if (!value_out)
-		return CLQ_ERROR_INVALID_ARGUMENT;
-	if (!v)
+	if (!params || !name || !value_out)
+		return clq__invalid(NULL, "clq_params_get_string",
+				    "params, name or value_out is NULL");
+	if (!(v = params_get(params, name, &rc)))
 		return rc;
 	if (!v->is_string)
 		return CLQ_ERROR_TYPE_MISMATCH;
@@ -552,6 +556,19 @@ add_axis(struct clq_tunable *t, const char *fn, const char *name,
 			return CLQ_ERROR_INVALID_ARGUMENT;
 		}
 	}
+	/* A repeated value would be built and measured twice. */
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (strings ? strcmp(strings[i], strings[j]) != 0
+				    : ints[i] != ints[j])
+				continue;
+			clq__log(NULL, CLQ_LOG_ERROR,
+				 "%s: values %zu and %zu of '%s' are equal "
+				 "(expected each value once)",
+				 fn, j, i, name);
+			return CLQ_ERROR_INVALID_ARGUMENT;
+		}
+	}
 	a.flags = flags;
 	a.n = n;
 	a.is_string = strings != NULL;
@@ -661,6 +678,33 @@ fnv1a(uint64_t h, const void *data, size_t n)
 	return h;
 }
 
+/*
+ * Hashes the expanded text and its NUL, but of each `#line N "PATH"` line
+ * only `#line N`: the paths say where the files were found (CLQ_KERNEL_PATH,
+ * the current directory, the built-in copy), which must not change the key
+ * of byte-identical sources.
+ */
+static uint64_t
+hash_text(uint64_t h, const char *text)
+{
+	const char *p = text;
+
+	while (*p) {
+		const char *eol = strchr(p, '\n'), *quote;
+		size_t n = eol ? (size_t)(eol - p) + 1 : strlen(p);
+
+		if (strncmp(p, "#line ", 6) == 0 &&
+		    (quote = memchr(p, '"', n)) != NULL) {
+			h = fnv1a(h, p, (size_t)(quote - p));
+			h = fnv1a(h, "\n", 1);
+		} else {
+			h = fnv1a(h, p, n);
+		}
+		p += n;
+	}
+	return fnv1a(h, "", 1);
+}
+
 int
 clq__tunable_expand(const struct clq_tunable *t, struct clq_context *ctx,
 		    const char *function, char **text_out, char hash_out[17])
@@ -685,7 +729,7 @@ clq__tunable_expand(const struct clq_tunable *t, struct clq_context *ctx,
 	if (rc < 0)
 		return rc;
 	opts = t->options ? t->options : "";
-	h = fnv1a(h, text, strlen(text) + 1);
+	h = hash_text(h, text);
 	h = fnv1a(h, opts, strlen(opts));
 	snprintf(hash_out, 17, "%016" PRIx64, h);
 	*text_out = text;
@@ -865,6 +909,33 @@ candidate_options(const struct clq_tunable *t, const struct clq_params *p)
 	return b.s;
 }
 
+const char *
+clq__tunable_rejects(const struct clq_tunable *t, struct clq_device *dev,
+		     const struct clq_params *problem,
+		     const struct clq_params *p)
+{
+	if (p->n != t->n_axes)
+		return "it is not on the grid (other parameter names)";
+	for (size_t k = 0; k < t->n_axes; k++) {
+		const struct clq__axis *a = &t->axes[k];
+		int rc, on = 0;
+		const struct clq__param *v = params_get(p, a->name, &rc);
+
+		if (!v || v->is_string != a->is_string)
+			return "it is not on the grid (other parameter names "
+			       "or types)";
+		for (size_t j = 0; j < a->n && !on; j++)
+			on = a->is_string ? strcmp(a->strings[j], v->s) == 0
+					  : a->ints[j] == v->i;
+		if (!on)
+			return "it is not on the grid (a value the grid does "
+			       "not have)";
+	}
+	if (t->filter && !t->filter(dev, problem, p, t->filter_data))
+		return "the tunable's filter refuses it on this device";
+	return NULL;
+}
+
 /* The grid's candidate at `index` (the last axis varies fastest). */
 static int
 grid_params(const struct clq_tunable *t, size_t index, struct clq_params **out)
@@ -979,6 +1050,25 @@ build_batch(struct tuner *tn, size_t first, size_t end)
 		pthread_join(threads[i], NULL);
 }
 
+/*
+ * One run of the measure function: a positive return is not a status the
+ * function may give (tune.h), so it skips the candidate as an error does.
+ */
+static int
+run_measure(struct clq_tune_trial *trial, const struct clq_tunable *t)
+{
+	int rc = t->measure(trial, t->measure_data);
+
+	if (rc > 0) {
+		clq__log(clq_queue_get_context(trial->queue), CLQ_LOG_WARNING,
+			 "tuning %s: the measure function returned %d "
+			 "(expected CLQ_SUCCESS or a negative status)",
+			 t->name, rc);
+		rc = CLQ_ERROR_INVALID_ARGUMENT;
+	}
+	return rc;
+}
+
 /* Runs the candidate `reps` times between start and stop of tuning. */
 static int
 timed_runs(struct clq_tune_trial *trial, const struct clq_tunable *t,
@@ -990,7 +1080,7 @@ timed_runs(struct clq_tune_trial *trial, const struct clq_tunable *t,
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < reps && rc == CLQ_SUCCESS; i++)
-		rc = t->measure(trial, t->measure_data);
+		rc = run_measure(trial, t);
 	rc2 = clq_queue_stop_tuning(trial->queue, &s);
 	if (rc == CLQ_SUCCESS)
 		rc = rc2;
@@ -1009,14 +1099,20 @@ measure_candidate(struct tuner *tn, struct clq_tune_trial *trial,
 	int rc;
 
 	/* Warm-up: first launches pay for lazy driver work. */
-	if ((rc = t->measure(trial, t->measure_data)) < 0)
+	if ((rc = run_measure(trial, t)) < 0)
 		return rc;
 	if ((rc = clq_queue_finish(trial->queue)) < 0)
 		return rc;
 	if ((rc = timed_runs(trial, t, 1, &one)) < 0)
 		return rc;
-	if (one <= 0)
-		one = 1e-9;
+	/* No device time: the measure function enqueued nothing timed. */
+	if (!(one > 0)) {
+		clq__log(tn->ctx, CLQ_LOG_WARNING,
+			 "tuning %s: a run took no device time (the measure "
+			 "function enqueued no command on the trial's queue)",
+			 t->name);
+		return CLQ_ERROR_TIMING_UNAVAILABLE;
+	}
 	reps = per_round / one < 1	    ? 1
 	       : per_round / one > MAX_REPS ? MAX_REPS
 					    : (size_t)(per_round / one);
@@ -1027,6 +1123,13 @@ measure_candidate(struct tuner *tn, struct clq_tune_trial *trial,
 			return rc;
 		if (s / (double)reps < best)
 			best = s / (double)reps;
+	}
+	if (!(best > 0)) {
+		clq__log(tn->ctx, CLQ_LOG_WARNING,
+			 "tuning %s: a round took no device time (the measure "
+			 "function enqueued no command on the trial's queue)",
+			 t->name);
+		return CLQ_ERROR_TIMING_UNAVAILABLE;
 	}
 	*seconds_out = best;
 	return CLQ_SUCCESS;
@@ -1071,6 +1174,9 @@ check_options(struct clq_context *ctx, const struct clq_tune_options *o,
 	if (tn->budget == 0)
 		tn->budget = DEFAULT_BUDGET;
 	tn->rounds = o && o->rounds ? o->rounds : DEFAULT_ROUNDS;
+	if (tn->rounds > MAX_ROUNDS)
+		return clq__invalid(ctx, "clq_tune",
+				    "options->rounds is above 1000");
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	tn->threads = o && o->build_threads ? o->build_threads
 		      : cpus > 0	    ? (unsigned)cpus

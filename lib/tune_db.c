@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The tuning database, in SQLite (see tune.h). */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +9,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #ifdef CLQ_HAVE_SQLITE3
 #include <sqlite3.h>
 #endif
 
 #include "tune_private.h"
+
+/* A table name's bytes: "tune_", a name of 63 capitals written in 126,
+ * "_v" and a version. */
+#define TABLE_MAX 160
 
 /* How long a store waits for another process's transaction. */
 #define BUSY_TIMEOUT_MS 10000
@@ -42,8 +48,46 @@ match_from_env(enum clq_tune_match match)
 struct clq_tune_db {
 	sqlite3 *db;
 	char *path;
+	int readonly; /* opened read-only, or SQLite found the file so */
 	pthread_mutex_t lock;
+	/* Which thread is in clq_tune_db_list()'s callback (holding `lock`),
+	 * so that a call back into the handle is refused, not a deadlock;
+	 * guarded by `cb_lock`. */
+	pthread_mutex_t cb_lock;
+	int listing;
+	pthread_t lister;
 };
+
+/*
+ * Whether the calling thread is inside a clq_tune_db_list() callback of
+ * this handle: logs and returns CLQ_ERROR_IN_USE then, else CLQ_SUCCESS.
+ */
+static int
+not_in_callback(struct clq_tune_db *d, const char *fn)
+{
+	int in;
+
+	pthread_mutex_lock(&d->cb_lock);
+	in = d->listing && pthread_equal(d->lister, pthread_self());
+	pthread_mutex_unlock(&d->cb_lock);
+	if (!in)
+		return CLQ_SUCCESS;
+	clq__log(NULL, CLQ_LOG_ERROR,
+		 "%s: called from a clq_tune_db_list() callback on the same "
+		 "handle of '%s' (expected another handle, or the call after "
+		 "the walk)",
+		 fn, d->path);
+	return CLQ_ERROR_IN_USE;
+}
+
+static void
+set_listing(struct clq_tune_db *d, int on)
+{
+	pthread_mutex_lock(&d->cb_lock);
+	d->listing = on;
+	d->lister = pthread_self();
+	pthread_mutex_unlock(&d->cb_lock);
+}
 
 /* Logs SQLite's complaint about `what` and returns CLQ_ERROR_DATABASE. */
 static int
@@ -51,7 +95,9 @@ db_error(struct clq_context *ctx, const char *path, sqlite3 *db,
 	 const char *function, const char *what)
 {
 	int code = db ? sqlite3_errcode(db) : SQLITE_ERROR;
-	const char *why = db ? sqlite3_errmsg(db) : "cannot open";
+	const char *why = db ? sqlite3_errmsg(db)
+			     : "a row is not in the form clq writes (corrupt, "
+			       "or written by something else)";
 
 	if (code == SQLITE_READONLY)
 		why = "the database is read-only";
@@ -63,20 +109,46 @@ db_error(struct clq_context *ctx, const char *path, sqlite3 *db,
 	return CLQ_ERROR_DATABASE;
 }
 
-/* Makes the directories above `path` (mkdir -p of its dirname). */
+/*
+ * Removes the directories make_parent() made: those above `path` whose
+ * names are at least `made` bytes long, deepest first.
+ */
+static void
+remove_made(const char *path, size_t made)
+{
+	char *copy = made ? strdup(path) : NULL;
+	char *slash;
+
+	while (copy && (slash = strrchr(copy, '/')) != NULL) {
+		*slash = '\0';
+		if ((size_t)(slash - copy) < made || rmdir(copy) != 0)
+			break;
+	}
+	free(copy);
+}
+
+/*
+ * Makes the directories above `path` (mkdir -p of its dirname); `*made`
+ * receives the length of the first one it made (0: none), for
+ * remove_made() when the open fails after all.
+ */
 static int
-make_parent(const char *path)
+make_parent(const char *path, size_t *made)
 {
 	char *copy = strdup(path);
 	int rc = CLQ_SUCCESS;
 
+	*made = 0;
 	if (!copy)
 		return CL_OUT_OF_HOST_MEMORY;
 	for (char *c = copy + 1; *c; c++) {
 		if (*c != '/')
 			continue;
 		*c = '\0';
-		if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
+		if (mkdir(copy, 0777) == 0) {
+			if (!*made)
+				*made = (size_t)(c - copy);
+		} else if (errno != EEXIST) {
 			clq__log(NULL, CLQ_LOG_ERROR,
 				 "clq_tune_db_open: cannot make directory "
 				 "'%s' for the tuning database: %s",
@@ -87,6 +159,8 @@ make_parent(const char *path)
 		*c = '/';
 	}
 	free(copy);
+	if (rc < 0)
+		remove_made(path, *made);
 	return rc;
 }
 
@@ -124,6 +198,77 @@ exec(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* Appends `path` to a URI, percent-encoding what a URI path cannot hold. */
+static void
+uri_append_path(struct clq__strbuf *b, const char *path)
+{
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+		    (*c >= '0' && *c <= '9') || strchr("/-._~", *c))
+			clq__strbuf_appendf(b, "%c", *c);
+		else
+			clq__strbuf_appendf(b, "%%%02X", *c);
+	}
+}
+
+/*
+ * Opens d->path (as a URI with `query` when that is not NULL) and reads
+ * the schema, which finds a file that is not a database. Returns SQLite's
+ * (extended) code; on failure d->db may stay open for its message.
+ */
+static int
+open_and_read(struct clq_tune_db *d, int flags, const char *query)
+{
+	struct clq__strbuf uri = {0};
+	sqlite3_stmt *stmt = NULL;
+	int err;
+
+	if (d->db) {
+		sqlite3_close(d->db);
+		d->db = NULL;
+	}
+	if (query) {
+		clq__strbuf_appendf(&uri, "file:");
+		uri_append_path(&uri, d->path);
+		clq__strbuf_appendf(&uri, "?%s", query);
+		if (uri.failed) {
+			clq__strbuf_free(&uri);
+			return SQLITE_NOMEM;
+		}
+	}
+	err = sqlite3_open_v2(query ? uri.s : d->path, &d->db, flags, NULL);
+	clq__strbuf_free(&uri);
+	if (err != SQLITE_OK)
+		return err;
+	sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
+	err = sqlite3_prepare_v2(d->db, "SELECT count(*) FROM sqlite_master",
+				 -1, &stmt, NULL);
+	if (err == SQLITE_OK)
+		err = sqlite3_step(stmt);
+	/* Finalizing ends the read transaction the statement holds. */
+	sqlite3_finalize(stmt);
+	return err == SQLITE_ROW ? SQLITE_OK : err;
+}
+
+/* Whether the directory of `path` can take SQLite's journal files. */
+static int
+dir_writable(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int ok;
+
+	if (!slash)
+		return access(".", W_OK | X_OK) == 0;
+	if (slash == path)
+		return access("/", W_OK | X_OK) == 0;
+	if (!(dir = strndup(path, (size_t)(slash - path))))
+		return 1; /* unknown: stores will say */
+	ok = access(dir, W_OK | X_OK) == 0;
+	free(dir);
+	return ok;
+}
+
 int
 clq_tune_db_open(const char *path, unsigned flags, struct clq_tune_db **db_out)
 {
@@ -132,7 +277,7 @@ clq_tune_db_open(const char *path, unsigned flags, struct clq_tune_db **db_out)
 	int readonly = flags & CLQ_TUNE_DB_READONLY, rc = CLQ_SUCCESS, err;
 	char *p;
 	struct stat st;
-	sqlite3_stmt *stmt = NULL;
+	size_t made = 0;
 
 	if (!db_out)
 		return clq__invalid(NULL, fn, "db_out is NULL");
@@ -160,55 +305,82 @@ clq_tune_db_open(const char *path, unsigned flags, struct clq_tune_db **db_out)
 		free(p);
 		return CLQ_ERROR_NOT_FOUND;
 	}
-	if (!readonly && (rc = make_parent(p)) < 0) {
+	if (p[strlen(p) - 1] == '/') {
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "%s: tuning database path '%s' ends in '/' (expected "
+			 "a file's path)",
+			 fn, p);
+		free(p);
+		return CLQ_ERROR_INVALID_ARGUMENT;
+	}
+	if (!readonly && (rc = make_parent(p, &made)) < 0) {
 		free(p);
 		return rc;
 	}
 	if (!(d = calloc(1, sizeof(*d)))) {
+		remove_made(p, made);
 		free(p);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
 	d->path = p;
 	if (pthread_mutex_init(&d->lock, NULL) != 0) {
+		remove_made(p, made);
 		free(p);
 		free(d);
 		return CL_OUT_OF_HOST_MEMORY;
 	}
-	err = sqlite3_open_v2(p, &d->db,
-			      readonly ? SQLITE_OPEN_READONLY
-				       : SQLITE_OPEN_READWRITE |
-						 SQLITE_OPEN_CREATE,
-			      NULL);
+	if (pthread_mutex_init(&d->cb_lock, NULL) != 0) {
+		pthread_mutex_destroy(&d->lock);
+		remove_made(p, made);
+		free(p);
+		free(d);
+		return CL_OUT_OF_HOST_MEMORY;
+	}
+	err = open_and_read(d,
+			    readonly ? SQLITE_OPEN_READONLY
+				     : SQLITE_OPEN_READWRITE |
+					       SQLITE_OPEN_CREATE,
+			    NULL);
+	if (readonly && (err == SQLITE_CANTOPEN || err == SQLITE_READONLY)) {
+		/*
+		 * A WAL-mode file whose directory this process cannot write:
+		 * SQLite cannot make the -shm file that WAL readers share.
+		 * Nothing can be writing it then (a writer makes -shm), so
+		 * it is read as an immutable file, without any lock.
+		 */
+		clq__log(NULL, CLQ_LOG_INFO,
+			 "%s: tuning database '%s' is in WAL mode in a "
+			 "directory that cannot be written; reading it as "
+			 "immutable",
+			 fn, p);
+		err = open_and_read(d, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+				    "immutable=1");
+	}
+	if (err == SQLITE_NOMEM) {
+		rc = CL_OUT_OF_HOST_MEMORY;
+		goto out;
+	}
 	if (err != SQLITE_OK) {
-		rc = db_error(NULL, p, d->db, fn, "opening");
+		rc = db_error(NULL, p, d->db, fn,
+			      d->db ? "reading the schema" : "opening");
 		goto out;
 	}
-	sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
-	/* Reading the schema finds a file that is not a database. */
-	err = sqlite3_prepare_v2(d->db, "SELECT count(*) FROM sqlite_master",
-				 -1, &stmt, NULL);
-	if (err == SQLITE_OK)
-		err = sqlite3_step(stmt);
-	if (err != SQLITE_ROW) {
-		rc = db_error(NULL, p, d->db, fn, "reading the schema");
-		goto out;
-	}
-	/* Ends the read transaction the statement holds. */
-	sqlite3_finalize(stmt);
-	stmt = NULL;
+	d->readonly = readonly || sqlite3_db_readonly(d->db, "main") == 1 ||
+		      !dir_writable(p);
 	/*
 	 * WAL: readers never block the writer nor it them, so processes
 	 * tuning into one file at once only queue for the short stores. A
-	 * file opened read-only (or only readable) stays as it is.
+	 * file opened read-only (or only readable) stays as it is; the last
+	 * writer to close puts it back in rollback mode (clq_tune_db_close()).
 	 */
-	if (!readonly && !sqlite3_db_readonly(d->db, "main") &&
-	    exec(d->db, "PRAGMA journal_mode=WAL") != SQLITE_OK)
+	if (!d->readonly && exec(d->db, "PRAGMA journal_mode=WAL") != SQLITE_OK)
 		clq__log(NULL, CLQ_LOG_WARNING,
 			 "%s: tuning database '%s' stays out of WAL mode: %s",
 			 fn, p, sqlite3_errmsg(d->db));
 out:
-	sqlite3_finalize(stmt);
 	if (rc < 0) {
+		/* Before the close frees p; a file SQLite made keeps them. */
+		remove_made(p, made);
 		clq_tune_db_close(d);
 		return rc;
 	}
@@ -221,7 +393,18 @@ clq_tune_db_close(struct clq_tune_db *d)
 {
 	if (!d)
 		return;
+	/*
+	 * Back to rollback mode when this is the last connection (else SQLite
+	 * refuses at once: no waiting): a file that is then copied or shipped
+	 * read-only needs no -wal or -shm file beside it, and its readers
+	 * make none (tune.h).
+	 */
+	if (d->db && !d->readonly) {
+		sqlite3_busy_timeout(d->db, 0);
+		exec(d->db, "PRAGMA journal_mode=DELETE");
+	}
 	sqlite3_close(d->db);
+	pthread_mutex_destroy(&d->cb_lock);
 	pthread_mutex_destroy(&d->lock);
 	free(d->path);
 	free(d);
@@ -233,12 +416,34 @@ clq_tune_db_get_path(const struct clq_tune_db *d)
 	return d ? d->path : NULL;
 }
 
-/* The table of a tunable's version; names are identifiers, so no quoting
- * beyond the double quotes is needed. */
-static void
-table_name(char out[96], const char *name, int version)
+int
+clq_tune_db_is_read_only(const struct clq_tune_db *d)
 {
-	snprintf(out, 96, "tune_%s_v%d", name, version);
+	return d ? d->readonly : 1;
+}
+
+/*
+ * The table of a tunable's version. SQLite's identifiers ignore case, and
+ * names differing only in case are different tunables, so each capital
+ * letter is written as '-' and its small letter: "Foo" has "tune_-foo_v1",
+ * "foo" "tune_foo_v1" ('-' is in no name). Names are identifiers
+ * otherwise, so no quoting beyond the double quotes is needed.
+ */
+static void
+table_name(char out[TABLE_MAX], const char *name, int version)
+{
+	size_t n = 0;
+
+	n += (size_t)snprintf(out, TABLE_MAX, "tune_");
+	for (const char *c = name; *c && n + 2 < TABLE_MAX; c++) {
+		if (*c >= 'A' && *c <= 'Z') {
+			out[n++] = '-';
+			out[n++] = (char)(*c - 'A' + 'a');
+		} else {
+			out[n++] = *c;
+		}
+	}
+	snprintf(out + n, TABLE_MAX - n, "_v%d", version);
 }
 
 /* Whether a table exists (1), not (0), or the query failed (< 0). */
@@ -264,7 +469,7 @@ struct key {
 	char hash[17];
 	char *problem;
 	const char *device, *platform, *driver;
-	char table[96];
+	char table[TABLE_MAX];
 };
 
 static int
@@ -328,6 +533,8 @@ clq_tune_db_lookup(struct clq_tune_db *d, struct clq_context *ctx,
 		return clq__invalid(ctx, fn,
 				    "db, ctx, tunable or problem is NULL, or "
 				    "match is unknown");
+	if ((rc = not_in_callback(d, fn)) < 0)
+		return rc;
 	levels = match_from_env(match) == CLQ_TUNE_MATCH_NEAREST ? 4 : 1;
 	if ((rc = key_init(&k, ctx, t, problem, fn)) < 0)
 		goto out;
@@ -336,33 +543,57 @@ clq_tune_db_lookup(struct clq_tune_db *d, struct clq_context *ctx,
 	/* Not found until a level matches. */
 	rc = exists < 0 ? db_error(ctx, d->path, d->db, fn, "reading")
 			: CLQ_ERROR_NOT_FOUND;
-	for (int level = 0; exists > 0 && level < levels; level++) {
-		char sql[256];
+	for (int level = 0;
+	     exists > 0 && level < levels && rc == CLQ_ERROR_NOT_FOUND;
+	     level++) {
+		char sql[640];
 		sqlite3_stmt *s = NULL;
 		int err;
 
+		/* Newest first; rows stored in one second by scan order. */
 		snprintf(sql, sizeof(sql),
 			 "SELECT params, seconds, device, platform, driver "
 			 "FROM \"%s\" WHERE hash=?1 AND problem=?2%s "
-			 "ORDER BY tuned_at DESC LIMIT 1",
+			 "ORDER BY tuned_at DESC, rowid DESC",
 			 k.table, where[level]);
 		err = sqlite3_prepare_v2(d->db, sql, -1, &s, NULL);
 		if (err == SQLITE_OK)
 			err = bind_key(s, &k, 3 - level);
-		if (err == SQLITE_OK)
-			err = sqlite3_step(s);
-		if (err == SQLITE_ROW) {
+		while (err == SQLITE_OK &&
+		       (err = sqlite3_step(s)) == SQLITE_ROW) {
 			const char *params =
 				(const char *)sqlite3_column_text(s, 0);
+			const char *why;
 
+			err = SQLITE_OK;
 			rc = params ? clq_params_parse(params, params_out)
 				    : CL_OUT_OF_HOST_MEMORY;
-			if (rc < 0 && params)
+			if (rc == CLQ_ERROR_INVALID_ARGUMENT)
 				rc = db_error(ctx, d->path, NULL, fn,
 					      "bad parameters in a row");
-			if (rc == CLQ_SUCCESS && seconds_out)
+			if (rc < 0)
+				break;
+			/* A row from elsewhere (or an older grid) that this
+			 * tunable cannot use here is passed over. */
+			why = clq__tunable_rejects(t,
+						   clq_context_get_device(ctx),
+						   problem, *params_out);
+			if (why) {
+				clq__log(
+					ctx, CLQ_LOG_INFO,
+					"%s: passing over %s v%d's stored %s "
+					"(tuned on '%s'): %s",
+					fn, t->name, t->version, params,
+					(const char *)sqlite3_column_text(s, 2),
+					why);
+				clq_params_free(*params_out);
+				*params_out = NULL;
+				rc = CLQ_ERROR_NOT_FOUND;
+				continue;
+			}
+			if (seconds_out)
 				*seconds_out = sqlite3_column_double(s, 1);
-			if (rc == CLQ_SUCCESS && level > 0)
+			if (level > 0)
 				clq__log(
 					ctx, CLQ_LOG_INFO,
 					"%s: no exact match for %s v%d (%s); "
@@ -374,14 +605,13 @@ clq_tune_db_lookup(struct clq_tune_db *d, struct clq_context *ctx,
 					(const char *)sqlite3_column_text(s, 3),
 					(const char *)sqlite3_column_text(s,
 									  4));
-			sqlite3_finalize(s);
 			break;
 		}
-		if (err != SQLITE_DONE)
-			rc = db_error(ctx, d->path, d->db, fn, "reading");
+		if (err != SQLITE_OK && err != SQLITE_DONE)
+			rc = err == SQLITE_NOMEM ? CL_OUT_OF_HOST_MEMORY
+						 : db_error(ctx, d->path, d->db,
+							    fn, "reading");
 		sqlite3_finalize(s);
-		if (err != SQLITE_DONE)
-			break;
 	}
 	pthread_mutex_unlock(&d->lock);
 out:
@@ -454,7 +684,7 @@ static int
 insert_row(struct clq_tune_db *d, const char *table, const char *const text[6],
 	   double seconds, const char *tuned_at)
 {
-	char sql[256];
+	char sql[640];
 	sqlite3_stmt *s = NULL;
 	int err;
 
@@ -488,10 +718,14 @@ clq_tune_db_store(struct clq_tune_db *d, struct clq_context *ctx,
 	char *ptext = NULL;
 	int rc, err;
 
-	if (!d || !ctx || !t || !problem || !params || !(seconds >= 0))
+	if (!d || !ctx || !t || !problem || !params || !(seconds >= 0) ||
+	    !isfinite(seconds))
 		return clq__invalid(ctx, fn,
 				    "db, ctx, tunable, problem or params is "
-				    "NULL, or seconds is negative or NaN");
+				    "NULL, or seconds is negative, infinite "
+				    "or NaN");
+	if ((rc = not_in_callback(d, fn)) < 0)
+		return rc;
 	if ((rc = key_init(&k, ctx, t, problem, fn)) < 0 ||
 	    (rc = clq_params_format(params, &ptext)) < 0)
 		goto out;
@@ -535,6 +769,15 @@ clq_tune_db_get(struct clq_tune_db *d, struct clq_context *ctx,
 	rc = clq_tune_db_lookup(d, ctx, t, problem, match, params_out, NULL);
 	if (rc != CLQ_ERROR_NOT_FOUND)
 		return rc;
+	/* Said before tuning, which would be lost. */
+	if (d->readonly) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "clq_tune_db_get: no entry for %s v%d in '%s', which "
+			 "is read-only: not tuning (expected a writable "
+			 "database, or clq_tune() without one)",
+			 t->name, t->version, d->path);
+		return CLQ_ERROR_DATABASE;
+	}
 	clq_params_format(problem, &ptext);
 	clq__log(ctx, CLQ_LOG_INFO,
 		 "tuning %s v%d at run time for %s on '%s': no entry in '%s'",
@@ -555,7 +798,7 @@ clq_tune_db_get(struct clq_tune_db *d, struct clq_context *ctx,
 
 /* The catalog's rows: the tables of every tunable version, sorted. */
 struct catalog {
-	char (*tables)[96];
+	char (*tables)[TABLE_MAX];
 	char (*names)[CLQ__TUNE_NAME_MAX + 1];
 	int *versions;
 	size_t n;
@@ -630,7 +873,7 @@ walk_table(sqlite3 *db, const char *table, const char *name, int version,
 	   int (*fn)(const struct clq_tune_entry *, void *), void *data,
 	   int *user_rc)
 {
-	char sql[256];
+	char sql[640];
 	sqlite3_stmt *s = NULL;
 	int err;
 
@@ -684,6 +927,12 @@ clq_tune_db_list(struct clq_tune_db *d, const char *name,
 
 	if (!d || !fn)
 		return clq__invalid(NULL, fn_name, "db or fn is NULL");
+	if (name && !clq__tune_is_name(name))
+		return clq__invalid(NULL, fn_name,
+				    "name is not a tunable name (expected an "
+				    "identifier of at most 63 bytes, or NULL)");
+	if ((rc = not_in_callback(d, fn_name)) < 0)
+		return rc;
 	pthread_mutex_lock(&d->lock);
 	/* One read transaction: a consistent snapshot of every table. */
 	err = exec(d->db, "BEGIN");
@@ -693,9 +942,11 @@ clq_tune_db_list(struct clq_tune_db *d, const char *name,
 		memset(&c, 0, sizeof(c));
 	if (err == SQLITE_DONE)
 		err = SQLITE_OK;
+	set_listing(d, 1);
 	for (size_t i = 0; err == SQLITE_OK && !user_rc && i < c.n; i++)
 		err = walk_table(d->db, c.tables[i], c.names[i], c.versions[i],
 				 fn, user_data, &user_rc);
+	set_listing(d, 0);
 	if (err == SQLITE_NOMEM)
 		rc = CL_OUT_OF_HOST_MEMORY;
 	else if (err != SQLITE_OK)
@@ -712,21 +963,26 @@ struct merge_state {
 	struct clq_tune_db *dst;
 	int err;
 	size_t copied;
-	char made[96]; /* the last table made sure of */
+	char made[TABLE_MAX]; /* the last table made sure of */
 };
 
 static int
 merge_row(const struct clq_tune_entry *e, void *data)
 {
 	struct merge_state *m = data;
-	char table[96];
+	char table[TABLE_MAX];
 	const char *text[6] = {e->hash,	    e->problem, e->device,
 			       e->platform, e->driver,	e->params};
 	struct clq_params *check = NULL;
 
 	/* Rows are checked as lookups would read them. */
-	if (!clq__tune_is_name(e->name) ||
-	    clq_params_parse(e->params, &check) < 0) {
+	int rc = clq_params_parse(e->params, &check);
+
+	if (rc == CL_OUT_OF_HOST_MEMORY) {
+		m->err = SQLITE_NOMEM;
+		return 1;
+	}
+	if (!clq__tune_is_name(e->name) || rc < 0) {
 		m->err = SQLITE_CORRUPT;
 		return 1;
 	}
@@ -745,6 +1001,38 @@ merge_row(const struct clq_tune_entry *e, void *data)
 	return 0;
 }
 
+/*
+ * CLQ_ERROR_DATABASE (logged) when `src` holds tables but not clq's
+ * catalog; an empty file is an empty tuning database.
+ */
+static int
+foreign_tables(struct clq_tune_db *src, const char *fn)
+{
+	sqlite3_stmt *s = NULL;
+	int err, n = 0, catalog;
+
+	err = sqlite3_prepare_v2(
+		src->db,
+		"SELECT count(*) FROM sqlite_master WHERE type='table'", -1, &s,
+		NULL);
+	if (err == SQLITE_OK && (err = sqlite3_step(s)) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	catalog = table_exists(src, "clq_tunables");
+	if (err == SQLITE_NOMEM)
+		return CL_OUT_OF_HOST_MEMORY;
+	if (err != SQLITE_ROW || catalog < 0)
+		return db_error(NULL, src->path, src->db, fn, "reading");
+	if (n > 0 && !catalog) {
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "%s: '%s' is an SQLite database but not a clq tuning "
+			 "database (expected its table clq_tunables)",
+			 fn, src->path);
+		return CLQ_ERROR_DATABASE;
+	}
+	return CLQ_SUCCESS;
+}
+
 int
 clq_tune_db_merge(struct clq_tune_db *d, const char *src_path,
 		  size_t *copied_out)
@@ -758,11 +1046,18 @@ clq_tune_db_merge(struct clq_tune_db *d, const char *src_path,
 		*copied_out = 0;
 	if (!d || !src_path)
 		return clq__invalid(NULL, fn, "db or src_path is NULL");
+	if ((rc = not_in_callback(d, fn)) < 0)
+		return rc;
 	if ((rc = clq_tune_db_open(src_path, CLQ_TUNE_DB_READONLY, &src)) < 0) {
 		if (rc == CLQ_ERROR_NOT_FOUND)
 			clq__log(NULL, CLQ_LOG_ERROR,
 				 "%s: no tuning database at '%s'", fn,
 				 src_path);
+		return rc;
+	}
+	/* Tables, but none of clq's: another program's database. */
+	if ((rc = foreign_tables(src, fn)) < 0) {
+		clq_tune_db_close(src);
 		return rc;
 	}
 	pthread_mutex_lock(&d->lock);
@@ -799,6 +1094,12 @@ clq_tune_db_forget(struct clq_tune_db *d, const char *name, size_t *removed_out)
 		*removed_out = 0;
 	if (!d || !name)
 		return clq__invalid(NULL, fn, "db or name is NULL");
+	if (!clq__tune_is_name(name))
+		return clq__invalid(NULL, fn,
+				    "name is not a tunable name (expected an "
+				    "identifier of at most 63 bytes)");
+	if ((rc = not_in_callback(d, fn)) < 0)
+		return rc;
 	pthread_mutex_lock(&d->lock);
 	if (exec(d->db, "BEGIN IMMEDIATE") != SQLITE_OK) {
 		rc = db_error(NULL, d->path, d->db, fn, "locking");
@@ -809,7 +1110,7 @@ clq_tune_db_forget(struct clq_tune_db *d, const char *name, size_t *removed_out)
 	if (err == SQLITE_DONE)
 		err = SQLITE_OK;
 	for (size_t i = 0; err == SQLITE_OK && i < c.n; i++) {
-		char sql[256];
+		char sql[640];
 		sqlite3_stmt *s = NULL;
 
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\"",
@@ -892,6 +1193,12 @@ const char *
 clq_tune_db_get_path(const struct clq_tune_db *db)
 {
 	return NULL;
+}
+
+int
+clq_tune_db_is_read_only(const struct clq_tune_db *db)
+{
+	return 1;
 }
 
 int

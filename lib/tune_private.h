@@ -61,4 +61,14 @@ int
 clq__tunable_expand(const struct clq_tunable *t, struct clq_context *ctx,
 		    const char *function, char **text_out, char hash_out[17]);
 
+/*
+ * Why a stored candidate `p` cannot be used for `problem` on `dev`: it is
+ * not on the tunable's grid (its names, types and values), or the
+ * tunable's filter refuses it; NULL when it can.
+ */
+const char *
+clq__tunable_rejects(const struct clq_tunable *t, struct clq_device *dev,
+		     const struct clq_params *problem,
+		     const struct clq_params *p);
+
 #endif

@@ -9,6 +9,7 @@
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,15 @@ START_TEST(params_bad_input)
 	ck_assert_rc(clq_params_set_string(p, "x", "a b"),
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_rc(clq_params_set_string(p, "x", ""),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	/* NULL is logged, not only returned. */
+	test_log_expect("clq_params_get_int: params, name or value_out");
+	ck_assert_rc(clq_params_get_int(NULL, "x", &(int64_t){0}),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("clq_params_get_string: params, name or value_out");
+	ck_assert_rc(clq_params_get_string(p, "x", NULL),
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert(test_log_seen());
 	clq_params_free(p);
@@ -326,6 +336,17 @@ START_TEST(tune_bad_input)
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_rc(clq_tunable_add_int(t, "b", &one, 1, 8),
 		     CLQ_ERROR_INVALID_ARGUMENT);
+	test_log_expect("values 0 and 2 of 'b' are equal");
+	ck_assert_rc(
+		clq_tunable_add_int(t, "b", (const int64_t[]){4, 5, 4}, 3, 0),
+		CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("values 0 and 1 of 's' are equal");
+	ck_assert_rc(clq_tunable_add_string(
+			     t, "s", (const char *const[]){"x", "x"}, 2, 0),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("*");
 	ck_assert_rc(clq_tunable_add_string(t, "c",
 					    (const char *const[]){"a b"}, 1, 0),
 		     CLQ_ERROR_INVALID_ARGUMENT);
@@ -366,6 +387,110 @@ START_TEST(hash_follows_includes)
 }
 END_TEST
 
+/*
+ * Byte-identical sources found in two directories hash alike: the #line
+ * directives' paths are not part of the key (issue 18).
+ */
+START_TEST(hash_ignores_location)
+{
+	struct clq_tunable *t = NULL;
+	char h1[17], h2[17], a[512], b[512];
+	const char *dirs_a[] = {a}, *dirs_b[] = {b};
+
+	snprintf(a, sizeof(a), "%s/a", tmpdir);
+	snprintf(b, sizeof(b), "%s/bb/c", tmpdir);
+	ck_assert_int_eq(mkdir(a, 0755), 0);
+	ck_assert_int_eq(mkdir(tmp_path("bb"), 0755), 0);
+	ck_assert_int_eq(mkdir(b, 0755), 0);
+	write_file(tmp_path("a/tile.h"), "#define STEP 1\n");
+	write_file(tmp_path("bb/c/tile.h"), "#define STEP 1\n");
+	write_file(tmp_path("a/k.cl"),
+		   "#include \"tile.h\"\n__kernel void k(__global int *x)"
+		   "{ x[0] = STEP; }\n");
+	write_file(tmp_path("bb/c/k.cl"),
+		   "#include \"tile.h\"\n__kernel void k(__global int *x)"
+		   "{ x[0] = STEP; }\n");
+	ck_assert_ok(clq_tunable_create("k", 1, &t));
+	ck_assert_ok(clq_tunable_set_file(t, "k.cl", dirs_a, 1));
+	ck_assert_ok(clq_tunable_hash(t, test_ctx, h1));
+	ck_assert_ok(clq_tunable_set_file(t, "k.cl", dirs_b, 1));
+	ck_assert_ok(clq_tunable_hash(t, test_ctx, h2));
+	ck_assert_str_eq(h1, h2);
+	/* The included header's content still counts, wherever it is. */
+	write_file(tmp_path("bb/c/tile.h"), "#define STEP 2\n");
+	ck_assert_ok(clq_tunable_hash(t, test_ctx, h2));
+	ck_assert_str_ne(h1, h2);
+	clq_tunable_free(t);
+}
+END_TEST
+
+/*
+ * Measure functions that break their contract: X=1 returns a positive
+ * value, X=2 enqueues nothing (no device time); both are skipped with a
+ * warning and X=3, which runs, wins (issue 18).
+ */
+static int
+contract_measure(struct clq_tune_trial *trial, void *user_data)
+{
+	struct failing *f = user_data;
+	struct clq_kernel *k;
+	int64_t x;
+	size_t global = 64, local = 1;
+	int rc;
+
+	ck_assert_ok(
+		clq_params_get_int(clq_tune_trial_get_params(trial), "X", &x));
+	if (x == 1)
+		return 1;
+	if (x == 2)
+		return CLQ_SUCCESS;
+	if ((rc = clq_tune_trial_get_kernel(trial, "k", &k)) < 0)
+		return rc;
+	struct clq_arg args[] = {CLQ_ARG_OUT(f->x), CLQ_ARG_LOCAL(64)};
+	return clq_queue_enqueue_kernel(clq_tune_trial_get_queue(trial), k,
+					args, 2, 1, &global, &local, NULL, 0,
+					NULL);
+}
+
+START_TEST(tune_measure_contract)
+{
+	const int64_t xs[] = {1, 2, 3}, mode = 1;
+	struct clq_tunable *t = NULL;
+	struct clq_params *problem = params("n=64"), *best = NULL;
+	struct failing f = {0};
+	struct clq_tune_options many = quick;
+	size_t n = 64;
+	double s = 0;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &f.x));
+	ck_assert_ok(clq_tunable_create("contract", 1, &t));
+	ck_assert_ok(clq_tunable_set_source(t, failing_src));
+	ck_assert_ok(clq_tunable_add_int(t, "MODE", &mode, 1, CLQ_TUNE_DEFINE));
+	ck_assert_ok(clq_tunable_add_int(t, "X", xs, 3, 0));
+	ck_assert_ok(
+		clq_tunable_set_measure(t, NULL, contract_measure, NULL, &f));
+	test_log_expect("*");
+	ck_assert_ok(clq_tune(test_ctx, t, problem, &quick, &best, &s));
+	ck_assert_str_eq(format(best), "MODE=1 X=3");
+	ck_assert(s > 0 && s < 1);
+	ck_assert(strstr(test_log_text(), "the measure function returned 1"));
+	ck_assert(strstr(test_log_text(), "took no device time"));
+	ck_assert(strstr(test_log_text(), "skipping candidate MODE=1 X=1"));
+	ck_assert(strstr(test_log_text(), "skipping candidate MODE=1 X=2"));
+	clq_params_free(best);
+
+	/* Rounds are bounded. */
+	many.rounds = 1001;
+	ck_assert_rc(clq_tune(test_ctx, t, problem, &many, &best, &s),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(strstr(test_log_text(), "rounds is above 1000"));
+	clq_tunable_free(t);
+	clq_params_free(problem);
+	clq_device_array_unref(f.x);
+}
+END_TEST
+
 #ifdef CLQ_HAVE_SQLITE3
 
 static struct clq_tune_db *
@@ -377,21 +502,29 @@ db_open(const char *path)
 	return db;
 }
 
-/* A tunable on a kernel file in tmpdir that includes tile.h. */
+/* A tunable on a kernel file in tmpdir that includes tile.h, with the
+ * grid lbytes = `values`. */
 static struct clq_tunable *
-file_tunable(void)
+file_tunable_grid(const int64_t *values, size_t n)
 {
 	struct clq_tunable *t = NULL;
 	const char *dirs[] = {tmpdir};
-	static const int64_t wgs[] = {1, 2};
 
 	write_file(tmp_path("k.cl"),
 		   "#include \"tile.h\"\n__kernel void k(__global float *x, "
 		   "__local float *tmp){ x[get_global_id(0)] = STEP; }\n");
 	ck_assert_ok(clq_tunable_create("k", 3, &t));
 	ck_assert_ok(clq_tunable_set_file(t, "k.cl", dirs, 1));
-	ck_assert_ok(clq_tunable_add_int(t, "lbytes", wgs, 2, 0));
+	ck_assert_ok(clq_tunable_add_int(t, "lbytes", values, n, 0));
 	return t;
+}
+
+static struct clq_tunable *
+file_tunable(void)
+{
+	static const int64_t lbytes[] = {1, 2};
+
+	return file_tunable_grid(lbytes, 2);
 }
 
 /* Editing an included header: the stored entry no longer matches. */
@@ -519,8 +652,10 @@ START_TEST(db_nearest_fallback_order)
 			  *p100 = params("lbytes=100");
 	char hash[17];
 
+	static const int64_t grid[] = {100, 200, 300, 400, 999};
+
 	write_file(tmp_path("tile.h"), "#define STEP 1\n");
-	t = file_tunable();
+	t = file_tunable_grid(grid, 5);
 	ck_assert_ok(clq_tunable_hash(t, test_ctx, hash));
 	/* Makes the table through the API: the exact key. */
 	ck_assert_ok(clq_tune_db_store(db, test_ctx, t, problem, p100, 1.0));
@@ -766,6 +901,345 @@ START_TEST(db_read_only_loses_nothing)
 }
 END_TEST
 
+/* Only lbytes values up to user_data's are allowed on this device. */
+static int
+lbytes_at_most(const struct clq_device *dev, const struct clq_params *problem,
+	       const struct clq_params *candidate, void *user_data)
+{
+	int64_t v;
+
+	ck_assert_ok(clq_params_get_int(candidate, "lbytes", &v));
+	return v <= *(const int64_t *)user_data;
+}
+
+/*
+ * A stored row the tunable cannot use here (not on its grid, or refused
+ * by its filter on this device, as one tuned on a larger device is) is
+ * passed over for the next one, at every level; clq_tune_db_get() then
+ * tunes (issue 18).
+ */
+START_TEST(db_rows_checked_against_grid_and_filter)
+{
+	const char *path = tmp_path("g.db");
+	struct clq_tune_db *db = db_open(path);
+	struct clq_tunable *t;
+	struct clq_params *problem = params("n=64"), *p9 = params("lbytes=9"),
+			  *p2 = params("lbytes=2"), *got = NULL;
+	struct failing f = {0};
+	int64_t max = 1;
+	size_t n = 64;
+	char hash[17];
+	int tuned = -1;
+
+	write_file(tmp_path("tile.h"), "#define STEP 1\n");
+	t = file_tunable();
+	ck_assert_ok(clq_tunable_hash(t, test_ctx, hash));
+	/* Off the grid {1, 2}: not used, even matching exactly. */
+	ck_assert_ok(clq_tune_db_store(db, test_ctx, t, problem, p9, 1e-3));
+	test_log_expect(NULL);
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_EXACT), 0);
+	ck_assert(strstr(test_log_text(), "not on the grid"));
+	/* On the grid, refused by the filter on this device. */
+	ck_assert_ok(clq_tune_db_store(db, test_ctx, t, problem, p2, 1e-3));
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_EXACT), 2);
+	clq_tunable_set_filter(t, lbytes_at_most, &max);
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_NEAREST),
+			 0);
+	ck_assert(strstr(test_log_text(), "filter refuses it"));
+	/* Nearest: the newest foreign row is refused, the older one used. */
+	insert_foreign(path, hash, "other-device", "p", "d", "lbytes=1",
+		       "2026-01-01T00:00:00Z");
+	insert_foreign(path, hash, "bigger-device", "p", "d", "lbytes=2",
+		       "2026-01-02T00:00:00Z");
+	ck_assert_int_eq(lookup_value(db, t, problem, CLQ_TUNE_MATCH_NEAREST),
+			 1);
+	ck_assert(strstr(test_log_text(), "tuned on 'other-device'"));
+	/* Exact only: nothing usable, so clq_tune_db_get() tunes. */
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					     NULL, &f.x));
+	ck_assert_ok(
+		clq_tunable_set_measure(t, NULL, failing_measure, NULL, &f));
+	ck_assert_ok(clq_tune_db_get(db, test_ctx, t, problem,
+				     CLQ_TUNE_MATCH_EXACT, &quick, &got,
+				     &tuned));
+	ck_assert_int_eq(tuned, 1);
+	ck_assert_str_eq(format(got), "lbytes=1");
+	clq_params_free(got);
+	clq_device_array_unref(f.x);
+	clq_params_free(p9);
+	clq_params_free(p2);
+	clq_params_free(problem);
+	clq_tunable_free(t);
+	clq_tune_db_close(db);
+}
+END_TEST
+
+/* Tunables whose names differ only in case are kept apart (issue 18). */
+START_TEST(db_names_differing_in_case)
+{
+	struct clq_tune_db *db = db_open(tmp_path("c.db")),
+			   *m = db_open(tmp_path("m.db"));
+	struct clq_tunable *upper = NULL, *lower = NULL;
+	struct clq_params *problem = params("n=1"), *p1 = params("X=1"),
+			  *p2 = params("X=2"), *got = NULL;
+	size_t removed = 0, copied = 0;
+	const int64_t xs[] = {1, 2};
+
+	ck_assert_ok(clq_tunable_create("Foo", 1, &upper));
+	ck_assert_ok(clq_tunable_create("foo", 1, &lower));
+	ck_assert_ok(clq_tunable_set_source(upper, failing_src));
+	ck_assert_ok(clq_tunable_set_source(lower, failing_src));
+	ck_assert_ok(clq_tunable_add_int(upper, "X", xs, 2, 0));
+	ck_assert_ok(clq_tunable_add_int(lower, "X", xs, 2, 0));
+	ck_assert_ok(clq_tune_db_store(db, test_ctx, upper, problem, p1, 1.0));
+	ck_assert_ok(clq_tune_db_store(db, test_ctx, lower, problem, p2, 1.0));
+	ck_assert_ok(clq_tune_db_lookup(db, test_ctx, upper, problem,
+					CLQ_TUNE_MATCH_EXACT, &got, NULL));
+	ck_assert_str_eq(format(got), "X=1");
+	clq_params_free(got);
+	ck_assert_ok(clq_tune_db_lookup(db, test_ctx, lower, problem,
+					CLQ_TUNE_MATCH_EXACT, &got, NULL));
+	ck_assert_str_eq(format(got), "X=2");
+	clq_params_free(got);
+	ck_assert_int_eq(count_entries(db, NULL), 2);
+	ck_assert_int_eq(count_entries(db, "Foo"), 1);
+	ck_assert_ok(clq_tune_db_forget(db, "foo", &removed));
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_int_eq(count_entries(db, NULL), 1);
+	ck_assert_ok(clq_tune_db_lookup(db, test_ctx, upper, problem,
+					CLQ_TUNE_MATCH_EXACT, &got, NULL));
+	ck_assert_str_eq(format(got), "X=1");
+	clq_params_free(got);
+	ck_assert_ok(clq_tune_db_merge(m, tmp_path("c.db"), &copied));
+	ck_assert_uint_eq(copied, 1);
+	/* A name that is no identifier is refused, not "0 removed". */
+	test_log_expect("not a tunable name");
+	ck_assert_rc(clq_tune_db_forget(db, "bad name\"", &removed),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	clq_tune_db_close(m);
+	clq_tune_db_close(db);
+	clq_params_free(p1);
+	clq_params_free(p2);
+	clq_params_free(problem);
+	clq_tunable_free(upper);
+	clq_tunable_free(lower);
+}
+END_TEST
+
+/* The journal mode byte of an SQLite file's header: 1 rollback, 2 WAL. */
+static int
+journal_byte(const char *path)
+{
+	unsigned char h[20];
+	FILE *f = fopen(path, "rb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fread(h, 1, 20, f), 20);
+	fclose(f);
+	return h[18];
+}
+
+/* In a child (as nobody when root): lists `path` read-only; exit status
+ * 0 when it has one entry. */
+static int
+list_as_other_user(const char *path)
+{
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct clq_tune_db *db = NULL;
+		int n;
+
+		if (geteuid() == 0 &&
+		    (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(3);
+		if (clq_tune_db_open(path, CLQ_TUNE_DB_READONLY, &db) < 0)
+			_exit(4);
+		n = 0;
+		if (clq_tune_db_list(db, NULL, count_entry, &n) < 0)
+			n = -1;
+		clq_tune_db_close(db);
+		_exit(n == 1 ? 0 : 5);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+}
+
+/*
+ * A database shipped read-only: a writer leaves the file in rollback mode,
+ * so read-only opens make no -wal or -shm file; a file left in WAL mode in
+ * a directory the process cannot write still opens read-only (issue 18).
+ * The directory is made unwritable for another user: the child drops to
+ * nobody when the test runs as root (which writes anywhere).
+ */
+START_TEST(db_read_only_directory)
+{
+	char dir[512], path[600], wal[700], shm[700];
+	struct clq_tune_db *db, *ro = NULL;
+	struct clq_tunable *t = NULL;
+	struct clq_params *problem = params("n=1000 iters=4"),
+			  *p = params("wgs=64"), *got = NULL;
+	sqlite3 *raw;
+
+	snprintf(dir, sizeof(dir), "%s/ship", tmpdir);
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	db = db_open(path);
+	ck_assert_ok(clq_tunable_create_builtin("scale", &t));
+	ck_assert_ok(clq_tune_db_store(db, test_ctx, t, problem, p, 1e-3));
+	ck_assert_int_eq(journal_byte(path), 2); /* WAL while open */
+	clq_tune_db_close(db);
+	ck_assert_int_eq(journal_byte(path), 1);
+	ck_assert(access(wal, F_OK) != 0 && access(shm, F_OK) != 0);
+
+	/* Read-only opens and lookups write nothing beside the file. */
+	ck_assert_ok(clq_tune_db_open(path, CLQ_TUNE_DB_READONLY, &ro));
+	ck_assert_ok(clq_tune_db_lookup(ro, test_ctx, t, problem,
+					CLQ_TUNE_MATCH_EXACT, &got, NULL));
+	ck_assert(clq_params_equal(got, p));
+	clq_params_free(got);
+	ck_assert_int_eq(count_entries(ro, NULL), 1);
+	clq_tune_db_close(ro);
+	ck_assert(access(wal, F_OK) != 0 && access(shm, F_OK) != 0);
+
+	/* Left in WAL mode (a crashed writer, another tool), directory not
+	 * writable: still readable. */
+	ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(raw, "PRAGMA journal_mode=WAL", NULL, NULL, NULL),
+		SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(raw), SQLITE_OK);
+	ck_assert_int_eq(journal_byte(path), 2);
+	ck_assert_int_eq(chmod(dir, 0555), 0);
+	ck_assert_int_eq(list_as_other_user(path), 0);
+	ck_assert(access(wal, F_OK) != 0 && access(shm, F_OK) != 0);
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	clq_params_free(p);
+	clq_params_free(problem);
+	clq_tunable_free(t);
+}
+END_TEST
+
+/* A list callback that calls back into its own handle. */
+struct reenter {
+	struct clq_tune_db *db;
+	int rc_list, rc_forget;
+};
+
+static int
+reenter_entry(const struct clq_tune_entry *e, void *data)
+{
+	struct reenter *r = data;
+	size_t removed;
+
+	r->rc_list = clq_tune_db_list(r->db, NULL, count_entry, &(int){0});
+	r->rc_forget = clq_tune_db_forget(r->db, e->name, &removed);
+	return 0;
+}
+
+/*
+ * Smaller findings of issue 18: a list callback calling into its handle
+ * is refused (it deadlocked), clq_tune_db_get() on a read-only database
+ * fails before tuning, merge refuses another program's SQLite file, store
+ * refuses an infinite time, and a path ending in '/' makes no directory.
+ */
+START_TEST(db_misuse_refused)
+{
+	struct clq_tune_db *db = db_open(tmp_path("e.db")), *ro = NULL;
+	struct clq_tunable *t = NULL;
+	struct clq_params *problem = params("n=1000 iters=4"),
+			  *p = params("wgs=64"), *got = NULL;
+	struct reenter r = {.db = db};
+	size_t copied = 7;
+	sqlite3 *raw;
+	int tuned = -1;
+
+	ck_assert_ok(clq_tunable_create_builtin("scale", &t));
+	ck_assert_ok(clq_tune_db_store(db, test_ctx, t, problem, p, 1e-3));
+	test_log_expect("clq_tune_db_list() callback");
+	ck_assert_ok(clq_tune_db_list(db, NULL, reenter_entry, &r));
+	ck_assert(test_log_seen());
+	ck_assert_rc(r.rc_list, CLQ_ERROR_IN_USE);
+	ck_assert_rc(r.rc_forget, CLQ_ERROR_IN_USE);
+	ck_assert_int_eq(count_entries(db, NULL), 1);
+	test_log_expect("infinite");
+	ck_assert_rc(clq_tune_db_store(db, test_ctx, t, problem, p, INFINITY),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	ck_assert_int_eq(clq_tune_db_is_read_only(db), 0);
+	clq_tune_db_close(db);
+
+	/* A row clq would not write: said so, not "cannot open". */
+	ck_assert_int_eq(sqlite3_open(tmp_path("e.db"), &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw,
+				      "UPDATE tune_scale_v1 SET params = "
+				      "'wgs=64 ='",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(raw), SQLITE_OK);
+	db = db_open(tmp_path("e.db"));
+	test_log_expect("*"); /* clq_params_parse() says where, too */
+	ck_assert_rc(clq_tune_db_lookup(db, test_ctx, t, problem,
+					CLQ_TUNE_MATCH_EXACT, &got, NULL),
+		     CLQ_ERROR_DATABASE);
+	ck_assert(strstr(test_log_text(),
+			 "bad parameters in a row of tuning database"));
+	ck_assert(strstr(test_log_text(), "not in the form clq writes"));
+	ck_assert(!strstr(test_log_text(), "cannot open"));
+	ck_assert_ptr_null(got);
+	clq_tune_db_close(db);
+
+	/* Read-only: a miss fails at once, without tuning. */
+	ck_assert_ok(
+		clq_tune_db_open(tmp_path("e.db"), CLQ_TUNE_DB_READONLY, &ro));
+	ck_assert_int_eq(clq_tune_db_is_read_only(ro), 1);
+	clq_params_free(problem);
+	problem = params("n=2000 iters=4");
+	test_log_expect("read-only: not tuning");
+	ck_assert_rc(clq_tune_db_get(ro, test_ctx, t, problem,
+				     CLQ_TUNE_MATCH_EXACT, &quick, &got,
+				     &tuned),
+		     CLQ_ERROR_DATABASE);
+	ck_assert(test_log_seen());
+	ck_assert(!strstr(test_log_text(), "tuned scale"));
+	ck_assert_int_eq(tuned, 0);
+	ck_assert_ptr_null(got);
+	clq_tune_db_close(ro);
+
+	/* Another program's database: nothing to merge is an error. */
+	ck_assert_int_eq(sqlite3_open(tmp_path("other.db"), &raw), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(raw, "CREATE TABLE t (x)", NULL, NULL, NULL),
+		SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(raw), SQLITE_OK);
+	db = db_open(tmp_path("m.db"));
+	test_log_expect("not a clq tuning database");
+	ck_assert_rc(clq_tune_db_merge(db, tmp_path("other.db"), &copied),
+		     CLQ_ERROR_DATABASE);
+	ck_assert(test_log_seen());
+	ck_assert_uint_eq(copied, 0);
+	clq_tune_db_close(db);
+
+	/* A path naming a directory makes none. */
+	test_log_expect("ends in '/'");
+	ck_assert_rc(clq_tune_db_open(tmp_path("newdir/"), 0, &db),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	ck_assert(access(tmp_path("newdir"), F_OK) != 0);
+	clq_params_free(p);
+	clq_params_free(problem);
+	clq_tunable_free(t);
+}
+END_TEST
+
 static int
 stop_at_first(const struct clq_tune_entry *e, void *data)
 {
@@ -865,6 +1339,8 @@ tune_suite(void)
 	tcase_add_test(tc, tune_skips_failing_candidates);
 	tcase_add_test(tc, tune_bad_input);
 	tcase_add_test(tc, hash_follows_includes);
+	tcase_add_test(tc, hash_ignores_location);
+	tcase_add_test(tc, tune_measure_contract);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("database");
@@ -877,6 +1353,10 @@ tune_suite(void)
 	tcase_add_test(tc, db_corrupt_and_directory);
 	tcase_add_test(tc, db_read_only_loses_nothing);
 	tcase_add_test(tc, db_merge_and_forget);
+	tcase_add_test(tc, db_rows_checked_against_grid_and_filter);
+	tcase_add_test(tc, db_names_differing_in_case);
+	tcase_add_test(tc, db_read_only_directory);
+	tcase_add_test(tc, db_misuse_refused);
 #else
 	tcase_add_test(tc, db_unsupported);
 #endif

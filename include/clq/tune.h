@@ -17,7 +17,9 @@
  * its build options, and a grid of parameters: named integer or string
  * values, each either passed to the build as `-DNAME=VALUE`
  * (#CLQ_TUNE_DEFINE) or only read by the measure function (a work-group
- * size). A *problem* (struct clq_params) names the sizes being tuned for.
+ * size). A *problem* (struct clq_params) names the sizes being tuned for;
+ * its names and values go into the key as given (clq checks none of them:
+ * a name the prepare function does not read only makes a separate key).
  * clq_tune() builds every candidate of the grid that the tunable's filter
  * keeps, in parallel threads (OpenCL 1.2 allows clBuildProgram from several
  * threads on one context; clq_tune_options::build_threads 1 builds one at a
@@ -27,17 +29,25 @@
  * each round timed on the device; a candidate's time is its fastest round
  * divided by its runs. A candidate whose build fails or whose measure
  * function fails (a launch refused, a work-group or local memory too large
- * for the device) is skipped, with the reason logged as a warning.
+ * for the device, a positive return, no device time) is skipped, with the
+ * reason logged as a warning.
  *
  * The results live in an SQLite database (struct clq_tune_db), one table
- * per tunable name and version, keyed by: a hash of the fully
- * include-expanded source (what is compiled, so an edited included header
- * changes it) and the build options; the problem's parameters; the device
- * name, platform name and driver version. A lookup matches exactly
- * (#CLQ_TUNE_MATCH_EXACT), or (#CLQ_TUNE_MATCH_NEAREST, katsdpsigproc's
- * `TUNE_MATCH=nearest`) falls back from the exact key by dropping the
- * driver version, then the platform, then the device name; the name,
- * version, source hash and problem always match. clq_tune_db_get() looks
+ * per tunable name and version (names differing only in case are kept
+ * apart), keyed by: a hash of the fully include-expanded source's contents
+ * (so an edited included header changes it, but where the files were
+ * found does not: see clq_tunable_hash()) and the build options; the
+ * problem's parameters; the device name, platform name and driver
+ * version. A lookup matches exactly (#CLQ_TUNE_MATCH_EXACT), or
+ * (#CLQ_TUNE_MATCH_NEAREST, katsdpsigproc's `TUNE_MATCH=nearest`) falls
+ * back from the exact key by dropping the driver version, then the
+ * platform, then the device name; the name, version, source hash and
+ * problem always match. At each level the newest row is taken first (by
+ * its UTC store time; rows stored in one millisecond, the later stored
+ * first), and a row whose parameters are not on the tunable's grid (names,
+ * types, values) or that its filter refuses on this device (one tuned on
+ * a device with larger limits) is passed over, logged at #CLQ_LOG_INFO,
+ * for the next row or level. clq_tune_db_get() looks
  * up, and on a miss tunes and stores, logging at #CLQ_LOG_INFO that it
  * tuned at run time (a deployment that ships a tuned database watches for
  * that line).
@@ -104,7 +114,7 @@ CLQ_EXPORT int clq_params_set_string(struct clq_params *params,
  * Reads an integer parameter.
  * @return #CLQ_SUCCESS; #CLQ_ERROR_NOT_FOUND when there is none of that
  *         name; #CLQ_ERROR_TYPE_MISMATCH when it is a string;
- *         #CLQ_ERROR_INVALID_ARGUMENT for NULL.
+ *         #CLQ_ERROR_INVALID_ARGUMENT for NULL (logged).
  */
 CLQ_EXPORT int clq_params_get_int(const struct clq_params *params,
 				  const char *name, int64_t *value_out);
@@ -156,7 +166,9 @@ enum clq_tune_param_flags {
 /**
  * Says whether a candidate can run at all (a tile whose local memory fits
  * the device, a work-group size the device allows): 1 keeps it, 0 skips it
- * without building it. Called from the thread that called clq_tune().
+ * without building it. Called from the thread that called clq_tune(), and
+ * by database lookups for each stored row they consider (from the calling
+ * thread, holding the handle's lock: it must not call the database).
  */
 typedef int (*clq_tune_filter_fn)(const struct clq_device *device,
 				  const struct clq_params *problem,
@@ -180,7 +192,11 @@ typedef void (*clq_tune_release_fn)(void *state, void *user_data);
 /**
  * Enqueues one run of the candidate on clq_tune_trial_get_queue()'s queue
  * (a tuning queue), without waiting for it: clq_tune() times the runs on
- * the device. A negative status skips the candidate (logged with it).
+ * the device, so a run must enqueue at least one command there (runs that
+ * take no device time skip the candidate with
+ * #CLQ_ERROR_TIMING_UNAVAILABLE, logged). Returns #CLQ_SUCCESS, or a
+ * negative status that skips the candidate (logged with it); a positive
+ * return is a mistake, logged and taken as #CLQ_ERROR_INVALID_ARGUMENT.
  */
 typedef int (*clq_tune_measure_fn)(struct clq_tune_trial *trial,
 				   void *user_data);
@@ -234,7 +250,8 @@ clq_tunable_set_options(struct clq_tunable *tunable, const char *options);
  * The grid is the product of its axes, enumerated with the first axis
  * outermost.
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL, no values,
- *         a bad name, a name already on the grid or an unknown flag;
+ *         a value given twice, a bad name, a name already on the grid or
+ *         an unknown flag (logged);
  *         `CL_OUT_OF_HOST_MEMORY`.
  */
 CLQ_EXPORT int
@@ -281,9 +298,15 @@ CLQ_EXPORT size_t clq_tunable_get_grid_size(const struct clq_tunable *tunable);
 /**
  * The key's source hash: 16 hex digits of the 64-bit FNV-1a hash of the
  * include-expanded source, a NUL, and the build options (a change
- * detector, not a cryptographic hash). The source and its includes are
- * read anew on every call, so an edited file gives a new hash; a lookup
- * reads them too. `hash_out` receives 17 bytes.
+ * detector, not a cryptographic hash). Of each `#line N "PATH"` line
+ * (clq writes one at each file's start and after each include) only
+ * `#line N` is hashed: byte-identical files found in different places
+ * (`CLQ_KERNEL_PATH`, the current directory, the built-in copy) hash
+ * alike, so a database tuned in one setup serves another. (A kernel whose
+ * code reads `__FILE__` compiles differently per place; the hash does not
+ * see it.) The source and its includes are read anew on every call, so an
+ * edited file gives a new hash; a lookup reads them too. `hash_out`
+ * receives 17 bytes.
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL or no source;
  *         as clq_program_create_from_file() for a file not found or
  *         unreadable, or a bad include.
@@ -346,9 +369,16 @@ typedef void (*clq_tune_progress_fn)(size_t done, size_t total,
 /** How clq_tune() measures; zero fields take the defaults. */
 struct clq_tune_options {
 	/** Device seconds of runs per candidate, over all rounds (0: 0.1;
-	 *  environment `CLQ_TUNE_BUDGET` when this is 0 and it is set). */
+	 *  environment `CLQ_TUNE_BUDGET` when this is 0 and it is set). A
+	 *  target, not a limit: each round runs budget / rounds seconds'
+	 *  worth at the calibration run's pace, but at least one run and at
+	 *  most 100000, after a warm-up and a calibration run; so a candidate
+	 *  slower than the budget takes rounds + 2 runs, and a whole
+	 *  clq_tune() about the budget times the candidates, plus the
+	 *  builds. */
 	double budget;
-	/** Timed rounds per candidate; its time is the fastest (0: 3). */
+	/** Timed rounds per candidate, at most 1000; its time is the
+	 *  fastest (0: 3). */
 	unsigned rounds;
 	/** Threads building candidates at once (0: the online CPUs, at
 	 *  most 8; 1: one build at a time, in the calling thread). */
@@ -365,10 +395,14 @@ struct clq_tune_options {
  * candidate's parameters (the caller owns them) and its time per run in
  * seconds. `options` may be NULL (defaults). Not cached: see
  * clq_tune_db_get(). Candidates are skipped with a warning logged when
- * they fail to build or run. Thread-safe for distinct tunables' runs or
- * one tunable's, each on its own queue.
+ * they fail to build or run. Each call makes its own tuning queue, so
+ * several threads may call clq_tune() at once, with one tunable or
+ * several, on one context or several; the tunable's callbacks then run in
+ * those threads at once and must allow it.
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL, a tunable
- *         without source or measure function, or bad options;
+ *         without source or measure function, or bad options (a negative
+ *         or infinite budget, rounds above 1000);
+ *         #CLQ_ERROR_OVERFLOW for a grid whose size overflows;
  *         #CLQ_ERROR_NOT_FOUND when no candidate passed the filter, built
  *         and ran (each one's reason is in the log); as clq_tunable_hash()
  *         for the source; the prepare function's status;
@@ -393,7 +427,13 @@ enum clq_tune_match {
 /** Flags of clq_tune_db_open(). */
 enum clq_tune_db_flags {
 	/** Open for lookups only: never created, never written (a missing
-	 *  file is #CLQ_ERROR_NOT_FOUND, logged at info level only). */
+	 *  file is #CLQ_ERROR_NOT_FOUND, logged at info level only). A file
+	 *  in rollback mode (as every clq writer leaves it on close) is read
+	 *  without a `-wal` or `-shm` file; one left in WAL mode (a writer
+	 *  still open or crashed, another tool) is read through those files,
+	 *  which SQLite makes when the directory is writable, and as an
+	 *  immutable file (no locks, SQLite's `immutable=1`) when it is not:
+	 *  no writer can then be at work. */
 	CLQ_TUNE_DB_READONLY = 1u << 0,
 };
 
@@ -402,16 +442,23 @@ enum clq_tune_db_flags {
  * #CLQ_TUNE_DB_READONLY) a tuning database: `path`, else the environment's
  * `CLQ_TUNE_DB`, else `$XDG_CACHE_HOME/clq/tune.db` (`~/.cache/clq/tune.db`
  * when XDG_CACHE_HOME is unset or empty, as the XDG base directory
- * specification says). Writable databases are put in WAL mode, and every
- * store is one transaction that waits up to 10 s for another process's,
- * so several processes may tune into one file at once. A file that is not
- * an SQLite database, a directory, or one that cannot be opened is an
- * error and is left untouched. A database whose file is read-only opens
- * for lookups; stores then fail. The caller owns the handle
- * (clq_tune_db_close()); a handle may be used by several threads (calls
- * are serialised).
- * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL or an unknown
- *         flag; #CLQ_ERROR_DATABASE when SQLite refuses the file (logged,
+ * specification says, which also makes a relative XDG_CACHE_HOME count
+ * as unset; a relative `path`, `CLQ_TUNE_DB` or `HOME` is taken relative
+ * to the current directory). Writable databases are put in WAL mode while
+ * open, and every store is one transaction that waits up to 10 s for
+ * another process's, so several processes may tune into one file at
+ * once; the last handle to close puts the file back in rollback mode
+ * (see #CLQ_TUNE_DB_READONLY). A file that is not an SQLite database, a
+ * directory, or one that cannot be opened is an error and is left
+ * untouched. A database whose file (or directory) this process cannot
+ * write opens for lookups, as with #CLQ_TUNE_DB_READONLY: stores then
+ * fail, and clq_tune_db_is_read_only() says so. The caller owns the
+ * handle (clq_tune_db_close()); a handle may be used by several threads
+ * (calls are serialised), but not from its own clq_tune_db_list()
+ * callback (#CLQ_ERROR_IN_USE) nor from a tunable's filter during a
+ * lookup (a deadlock).
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL, an unknown
+ *         flag or a path ending in '/'; #CLQ_ERROR_DATABASE when SQLite refuses the file (logged,
  *         with SQLite's message and the path); #CLQ_ERROR_IO when the
  *         directory cannot be made or no path can be found;
  *         #CLQ_ERROR_NOT_FOUND (read-only, no file);
@@ -430,12 +477,25 @@ CLQ_EXPORT void clq_tune_db_close(struct clq_tune_db *db);
 CLQ_EXPORT const char *clq_tune_db_get_path(const struct clq_tune_db *db);
 
 /**
+ * Whether stores into the database fail: opened with
+ * #CLQ_TUNE_DB_READONLY, or, at the open, the file cannot be written
+ * (SQLite's `sqlite3_db_readonly()`) or its directory cannot take
+ * SQLite's journal files (access(2) with the real user and group). clq_tune_db_get()
+ * checks this before tuning, and `clq-tune run` before its first problem.
+ * @return 1 read-only (also for NULL, and without SQLite), 0 writable.
+ */
+CLQ_EXPORT int clq_tune_db_is_read_only(const struct clq_tune_db *db);
+
+/**
  * Looks up the parameters stored for `tunable` and `problem` on the
  * context's device, matching as `match` says. The caller owns
  * `*params_out`; `seconds_out` (may be NULL) receives the stored time.
- * Reads the tunable's source to hash it (clq_tunable_hash()).
- * @return #CLQ_SUCCESS; #CLQ_ERROR_NOT_FOUND when nothing matches (not
- *         logged as an error); #CLQ_ERROR_INVALID_ARGUMENT;
+ * Reads the tunable's source to hash it (clq_tunable_hash()). Rows whose
+ * parameters are off the tunable's grid or refused by its filter are
+ * passed over (see @ref tune).
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_NOT_FOUND when nothing usable matches
+ *         (not logged as an error); #CLQ_ERROR_INVALID_ARGUMENT;
+ *         #CLQ_ERROR_IN_USE from a clq_tune_db_list() callback;
  *         #CLQ_ERROR_DATABASE (logged); #CLQ_ERROR_UNSUPPORTED without
  *         SQLite; as clq_tunable_hash(); `CL_OUT_OF_HOST_MEMORY`.
  */
@@ -447,8 +507,12 @@ clq_tune_db_lookup(struct clq_tune_db *db, struct clq_context *ctx,
 
 /**
  * Stores a result under the exact key of the context's device, replacing
- * one with that key, in one transaction.
- * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT; #CLQ_ERROR_DATABASE
+ * one with that key, in one transaction. `seconds` is finite and >= 0.
+ * The parameters are not checked against the tunable's grid here; a
+ * lookup passes over parameters off it.
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT (also a negative,
+ *         infinite or NaN time); #CLQ_ERROR_IN_USE from a
+ *         clq_tune_db_list() callback; #CLQ_ERROR_DATABASE
  *         (read-only, corrupt, busy past the timeout; logged; nothing
  *         stored and nothing already stored lost); #CLQ_ERROR_UNSUPPORTED;
  *         as clq_tunable_hash(); `CL_OUT_OF_HOST_MEMORY`.
@@ -462,10 +526,14 @@ clq_tune_db_store(struct clq_tune_db *db, struct clq_context *ctx,
 /**
  * Looks up as clq_tune_db_lookup(); on a miss, tunes (clq_tune(), with
  * `options`), logs "tuning NAME at run time" at #CLQ_LOG_INFO, and stores
- * the result. `tuned_out` (may be NULL) says whether it tuned.
+ * the result. `tuned_out` (may be NULL) says whether it tuned. Not one
+ * transaction: threads or processes that miss at once each tune, and the
+ * last store wins (the results are alike).
  * @return as clq_tune_db_lookup() and clq_tune(), and
  *         clq_tune_db_store()'s status when the store fails (the tuned
- *         parameters are then not returned).
+ *         parameters are then not returned); #CLQ_ERROR_DATABASE (logged)
+ *         on a miss in a read-only database
+ *         (clq_tune_db_is_read_only()), before any tuning.
  */
 CLQ_EXPORT int
 clq_tune_db_get(struct clq_tune_db *db, struct clq_context *ctx,
@@ -474,7 +542,8 @@ clq_tune_db_get(struct clq_tune_db *db, struct clq_context *ctx,
 		const struct clq_tune_options *options,
 		struct clq_params **params_out, int *tuned_out);
 
-/** One stored result, as clq_tune_db_list() shows it (all borrowed). */
+/** One stored result, as clq_tune_db_list() shows it (all borrowed: the
+ *  strings are valid only during the callback's call; copy what is kept). */
 struct clq_tune_entry {
 	const char *name; /**< the tunable's name */
 	int version;	  /**< its version */
@@ -491,9 +560,13 @@ struct clq_tune_entry {
 
 /**
  * Calls `fn` for every stored result (of tunable `name` only, unless NULL),
- * in name, version and key order; a nonzero return from `fn` stops the
- * walk and is returned.
- * @return #CLQ_SUCCESS; `fn`'s nonzero return; #CLQ_ERROR_INVALID_ARGUMENT;
+ * in name, version and key order, from the calling thread, inside one read
+ * transaction and holding the handle's lock: `fn` must not call this
+ * handle (such calls return #CLQ_ERROR_IN_USE, logged; another handle,
+ * even on the same file, may be used). A nonzero return from `fn` stops
+ * the walk and is returned.
+ * @return #CLQ_SUCCESS; `fn`'s nonzero return; #CLQ_ERROR_INVALID_ARGUMENT
+ *         (also a `name` that is not a tunable name); #CLQ_ERROR_IN_USE;
  *         #CLQ_ERROR_DATABASE; #CLQ_ERROR_UNSUPPORTED;
  *         `CL_OUT_OF_HOST_MEMORY`.
  */
@@ -507,8 +580,11 @@ clq_tune_db_list(struct clq_tune_db *db, const char *name,
  * transaction: a result whose key `db` already has replaces it (the
  * source wins). `src_path` is only read. `copied_out` (may be NULL)
  * receives the number of results copied.
- * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT; #CLQ_ERROR_DATABASE
- *         (either file; `db` is then unchanged); #CLQ_ERROR_UNSUPPORTED;
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT; #CLQ_ERROR_NOT_FOUND
+ *         when there is no file at `src_path` (logged);
+ *         #CLQ_ERROR_DATABASE (either file, also an SQLite file with
+ *         tables but none of clq's; `db` is then unchanged);
+ *         #CLQ_ERROR_IN_USE; #CLQ_ERROR_UNSUPPORTED;
  *         `CL_OUT_OF_HOST_MEMORY`.
  */
 CLQ_EXPORT int clq_tune_db_merge(struct clq_tune_db *db, const char *src_path,
@@ -518,7 +594,8 @@ CLQ_EXPORT int clq_tune_db_merge(struct clq_tune_db *db, const char *src_path,
  * Deletes every result of tunable `name` (all versions), in one
  * transaction. `removed_out` (may be NULL) receives how many.
  * @return #CLQ_SUCCESS (also when there were none);
- *         #CLQ_ERROR_INVALID_ARGUMENT; #CLQ_ERROR_DATABASE;
+ *         #CLQ_ERROR_INVALID_ARGUMENT (also a `name` that is not a tunable
+ *         name, logged); #CLQ_ERROR_IN_USE; #CLQ_ERROR_DATABASE;
  *         #CLQ_ERROR_UNSUPPORTED.
  */
 CLQ_EXPORT int clq_tune_db_forget(struct clq_tune_db *db, const char *name,

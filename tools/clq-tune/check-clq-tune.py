@@ -121,6 +121,46 @@ try:
         check(not os.path.exists(path("none.db")), "list made no file")
         run("forget", path("none.db"), "scale", code=1)
         check(not os.path.exists(path("none.db")), "forget made no file")
+        run("forget", path("c.db"), 'bad name"', code=2,
+            stderr_has="not a tunable name")
+
+        # Another program's SQLite file is no source of results.
+        import sqlite3
+        other = sqlite3.connect(path("other.db"))
+        other.execute("CREATE TABLE t (x)")
+        other.commit()
+        other.close()
+        p = run("merge", "--json", path("c.db"), path("other.db"), code=1,
+                stderr_has="not a clq tuning database")
+        check(p.stdout == "", "merge --json printed on failure: " + p.stdout)
+        # A catalog row clq never writes: list fails, and --json prints
+        # no document that looks complete.
+        shutil.copy(path("c.db"), path("corrupt.db"))
+        bad_cat = sqlite3.connect(path("corrupt.db"))
+        bad_cat.execute("INSERT INTO clq_tunables VALUES ('x', 'bad name', 1)")
+        bad_cat.commit()
+        bad_cat.close()
+        p = run("list", "--json", path("corrupt.db"), code=1)
+        check(p.stdout == "", "list --json printed on failure: " + p.stdout)
+
+        # A database this user cannot write: refused before any tuning
+        # (as nobody when root, who writes anything).
+        os.mkdir(path("ro"))
+        shutil.copy(path("b.db"), path("ro/b.db"))
+        os.chmod(path("ro/b.db"), 0o444)
+        os.chmod(path("ro"), 0o555)
+        os.chmod(tmp, 0o755)
+        drop = (lambda: (os.setgid(65534), os.setuid(65534))) \
+            if os.geteuid() == 0 else None
+        p = subprocess.run([tool, "run", "--db", path("ro/b.db"),
+                            write("ro.grid", "tunable fill\n"
+                                  "problem n=777\n")],
+                           capture_output=True, text=True, timeout=240,
+                           preexec_fn=drop)
+        check(p.returncode == 1 and "read-only" in p.stderr and
+              "candidate" not in p.stderr,
+              f"run into a read-only database: {p.returncode} {p.stderr}")
+        os.chmod(path("ro"), 0o755)
 
     # Grid files and usage mistakes: exit 2, the line named.
     for text, message in [
@@ -132,10 +172,18 @@ try:
              "line 2: a second 'tunable'"),
             ("tunable scale\nbudget -1\nproblem n=1\n", "line 2: expected"),
             ("tunable scale\nproblem n=\n", "line 2: expected"),
-            ("tunable nope\nproblem n=1\n", "unknown tunable 'nope'")]:
+            ("tunable nope\nproblem n=1\n", "unknown tunable 'nope'"),
+            ("tunable fill\nproblem n=1 n=2\n",
+             "line 2: a name given twice"),
+            ("tunable fill\nproblem n=64\nproblem n=1 m=2\n",
+             "problem 2 (m=2 n=1): fill takes n"),
+            ("tunable scale\nproblem n=64\n", "scale takes n and iters")]:
         run("run", "--db", path("x.db"), write("bad.grid", text), code=2,
             stderr_has=message)
-    run("run", path("missing.grid"), code=2, stderr_has="cannot open")
+    run("run", path("missing.grid"), code=2,
+        stderr_has="No such file or directory")
+    run("run", tmp, code=2, stderr_has="Is a directory")
+    check(not os.path.exists(path("x.db")), "bad grids made no database")
     run("frob", code=2, stderr_has="unknown command")
     run(code=2, stderr_has="no command")
     run("list", code=2, stderr_has="wrong number")

@@ -120,6 +120,17 @@ parse_line(char *s, size_t line, struct grid *g, char *err, size_t err_len)
 					      "...' with integer or quoted "
 					      "string values")
 				       : rc;
+		/* clq_params_parse() keeps a repeated name's last value;
+		 * here it is a mistake. Values hold no '='. */
+		n = 0;
+		for (const char *c = rest; *c; c++)
+			n += *c == '=';
+		if (n != clq_params_count(p)) {
+			clq_params_free(p);
+			return fail(err, err_len, line,
+				    "a name given twice (expected each "
+				    "once)");
+		}
 		more = realloc(g->problems,
 			       (g->n_problems + 1) * sizeof(*more));
 		if (!more) {

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* clq-tune list DB: every stored result. */
+#include <stdlib.h>
+
 #include "clq-tune.h"
 
 struct listing {
 	const struct options *opt;
+	FILE *out; /* stdout, or a buffer for --json */
 	size_t n;
 };
 
@@ -13,29 +16,30 @@ print_entry(const struct clq_tune_entry *e, void *data)
 	struct listing *l = data;
 
 	if (!l->opt->json) {
-		printf("%s v%d  %s  [%s | %s | %s]  %s  %.4g s  %s  %s\n",
-		       e->name, e->version, e->problem, e->device, e->platform,
-		       e->driver, e->params, e->seconds, e->tuned_at, e->hash);
+		fprintf(l->out,
+			"%s v%d  %s  [%s | %s | %s]  %s  %.4g s  %s  %s\n",
+			e->name, e->version, e->problem, e->device, e->platform,
+			e->driver, e->params, e->seconds, e->tuned_at, e->hash);
 	} else {
-		printf("%s\n  {\"name\": ", l->n ? "," : "");
-		json_string(stdout, e->name);
-		printf(", \"version\": %d, \"hash\": ", e->version);
-		json_string(stdout, e->hash);
-		printf(", \"problem\": ");
-		json_string(stdout, e->problem);
-		printf(", \"device\": ");
-		json_string(stdout, e->device);
-		printf(", \"platform\": ");
-		json_string(stdout, e->platform);
-		printf(", \"driver\": ");
-		json_string(stdout, e->driver);
-		printf(", \"params\": ");
-		json_string(stdout, e->params);
-		printf(", \"seconds\": ");
-		json_number(stdout, e->seconds);
-		printf(", \"tuned_at\": ");
-		json_string(stdout, e->tuned_at);
-		printf("}");
+		fprintf(l->out, "%s\n  {\"name\": ", l->n ? "," : "");
+		json_string(l->out, e->name);
+		fprintf(l->out, ", \"version\": %d, \"hash\": ", e->version);
+		json_string(l->out, e->hash);
+		fprintf(l->out, ", \"problem\": ");
+		json_string(l->out, e->problem);
+		fprintf(l->out, ", \"device\": ");
+		json_string(l->out, e->device);
+		fprintf(l->out, ", \"platform\": ");
+		json_string(l->out, e->platform);
+		fprintf(l->out, ", \"driver\": ");
+		json_string(l->out, e->driver);
+		fprintf(l->out, ", \"params\": ");
+		json_string(l->out, e->params);
+		fprintf(l->out, ", \"seconds\": ");
+		json_number(l->out, e->seconds);
+		fprintf(l->out, ", \"tuned_at\": ");
+		json_string(l->out, e->tuned_at);
+		fprintf(l->out, "}");
 	}
 	l->n++;
 	return 0;
@@ -45,22 +49,36 @@ int
 run_list(const struct options *opt)
 {
 	struct clq_tune_db *db = NULL;
-	struct listing l = {.opt = opt};
+	struct listing l = {.opt = opt, .out = stdout};
+	char *buf = NULL;
+	size_t len = 0;
 	int rc = clq_tune_db_open(opt->args[0], CLQ_TUNE_DB_READONLY, &db);
 
 	if (rc < 0) {
 		report(opt->args[0], rc);
 		return 1;
 	}
-	if (opt->json) {
-		printf("{\"format\": %d, \"command\": \"list\", \"db\": ",
-		       FORMAT_VERSION);
-		json_string(stdout, opt->args[0]);
-		printf(", \"entries\": [");
+	/* JSON is held back until the walk ends: a failure prints none. */
+	if (opt->json && !(l.out = open_memstream(&buf, &len))) {
+		report(opt->args[0], CL_OUT_OF_HOST_MEMORY);
+		clq_tune_db_close(db);
+		return 1;
 	}
 	rc = clq_tune_db_list(db, NULL, print_entry, &l);
-	if (opt->json)
-		printf("\n]}\n");
+	if (opt->json) {
+		bool failed = fclose(l.out) != 0 || !buf;
+
+		if (rc >= 0 && failed)
+			rc = CL_OUT_OF_HOST_MEMORY;
+		if (rc >= 0) {
+			printf("{\"format\": %d, \"command\": \"list\", "
+			       "\"db\": ",
+			       FORMAT_VERSION);
+			json_string(stdout, opt->args[0]);
+			printf(", \"entries\": [%s\n]}\n", buf);
+		}
+		free(buf);
+	}
 	if (rc < 0)
 		report(opt->args[0], rc);
 	clq_tune_db_close(db);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* clq-tune run GRIDFILE: tunes each problem of the grid into a database. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -69,7 +70,8 @@ read_grid(const char *path, struct grid *g)
 	int rc;
 
 	if (!f) {
-		fprintf(stderr, "clq-tune: cannot open grid file '%s'\n", path);
+		fprintf(stderr, "clq-tune: cannot open grid file '%s': %s\n",
+			path, strerror(errno));
 		return EXIT_USAGE;
 	}
 	text = malloc(GRID_MAX_BYTES + 1);
@@ -77,7 +79,16 @@ read_grid(const char *path, struct grid *g)
 		fclose(f);
 		return EXIT_FAILURE;
 	}
+	errno = 0;
 	n = fread(text, 1, GRID_MAX_BYTES + 1, f);
+	/* A directory opens, then fails to read (EISDIR). */
+	if (ferror(f)) {
+		fprintf(stderr, "clq-tune: cannot read grid file '%s': %s\n",
+			path, errno ? strerror(errno) : "read error");
+		fclose(f);
+		free(text);
+		return EXIT_USAGE;
+	}
 	fclose(f);
 	rc = grid_parse(text, n, g, err, sizeof(err));
 	free(text);
@@ -91,7 +102,8 @@ read_grid(const char *path, struct grid *g)
 static void
 print_results(const struct options *opt, const struct grid *g,
 	      const struct clq_tunable *t, const struct clq_device *dev,
-	      const char *db_path, const struct result *r, size_t n)
+	      const char *db_path, const struct result *r, size_t n,
+	      bool complete)
 {
 	if (!opt->json) {
 		for (size_t i = 0; i < n; i++) {
@@ -118,7 +130,8 @@ print_results(const struct options *opt, const struct grid *g,
 	json_string(stdout, clq_device_get_platform_name(dev));
 	printf(", \"driver\": ");
 	json_string(stdout, clq_device_get_driver_version(dev));
-	printf("}, \"results\": [");
+	printf("}, \"complete\": %s, \"results\": [",
+	       complete ? "true" : "false");
 	for (size_t i = 0; i < n; i++) {
 		printf("%s\n  {\"problem\": ", i ? "," : "");
 		json_string(stdout, r[i].problem);
@@ -141,15 +154,17 @@ print_results(const struct options *opt, const struct grid *g,
 	printf("\n]}\n");
 }
 
+/* Tunes the problems in order; `*done` receives how many have results. */
 static int
 tune_all(const struct options *opt, const struct grid *g,
 	 struct clq_context *ctx, struct clq_tune_db *db,
-	 const struct clq_tunable *t, struct result *res)
+	 const struct clq_tunable *t, struct result *res, size_t *done)
 {
 	struct clq_tune_options to = {.budget = opt->budget > 0 ? opt->budget
 								: g->budget};
 	int rc = CLQ_SUCCESS;
 
+	*done = 0;
 	for (size_t i = 0; i < g->n_problems && rc == CLQ_SUCCESS; i++) {
 		const struct clq_params *problem = g->problems[i];
 		struct clq_params *best = NULL;
@@ -170,6 +185,8 @@ tune_all(const struct options *opt, const struct grid *g,
 				r->stored_before = true;
 				rc = clq_params_format(best, &r->params);
 				clq_params_free(best);
+				if (rc == CLQ_SUCCESS)
+					*done = i + 1;
 				continue;
 			}
 			if (rc != CLQ_ERROR_NOT_FOUND) {
@@ -194,8 +211,59 @@ tune_all(const struct options *opt, const struct grid *g,
 					    r->seconds)) < 0)
 			report("storing", rc);
 		clq_params_free(best);
+		if (rc == CLQ_SUCCESS)
+			*done = i + 1;
 	}
 	return rc;
+}
+
+/*
+ * Every problem's names before any is tuned: exactly the sizes the
+ * built-in tunable reads (clq_tunable_create_builtin()), integers from 1
+ * to 4294967295. An unknown name would only make a key that nothing
+ * looks up; a missing one fails the tuning after earlier problems' work.
+ */
+static int
+check_problems(const char *path, const struct grid *g)
+{
+	static const struct {
+		const char *tunable, *names[2];
+		size_t n;
+	} sizes[] = {
+		{"transpose", {"rows", "cols"}, 2},
+		{"scale", {"n", "iters"}, 2},
+		{"fill", {"n", NULL}, 1},
+	};
+	size_t k = 0;
+
+	while (strcmp(sizes[k].tunable, g->tunable) != 0)
+		k++;
+	for (size_t i = 0; i < g->n_problems; i++) {
+		const struct clq_params *p = g->problems[i];
+		bool ok = clq_params_count(p) == sizes[k].n;
+		int64_t v;
+
+		for (size_t j = 0; ok && j < sizes[k].n; j++)
+			ok = clq_params_get_int(p, sizes[k].names[j], &v) ==
+				     CLQ_SUCCESS &&
+			     v >= 1 && v <= 4294967295;
+		if (!ok) {
+			char *text = NULL;
+
+			clq_params_format(p, &text);
+			fprintf(stderr,
+				"clq-tune: %s: problem %zu (%s): %s takes "
+				"%s%s%s, integers from 1 to 4294967295, and "
+				"nothing else\n",
+				path, i + 1, text ? text : "?", g->tunable,
+				sizes[k].names[0],
+				sizes[k].n > 1 ? " and " : "",
+				sizes[k].n > 1 ? sizes[k].names[1] : "");
+			free(text);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
 }
 
 int
@@ -219,18 +287,43 @@ run_run(const struct options *opt)
 		grid_free(&g);
 		return EXIT_USAGE;
 	}
-	if ((rc = clq_device_select(opt->device ? opt->device : g.device,
-				    &dev)) < 0)
+	if ((rc = check_problems(opt->args[0], &g)) != 0) {
+		clq_tunable_free(t);
+		grid_free(&g);
+		return rc;
+	}
+	/* The database first: its mistakes cost no device start-up. */
+	if ((rc = clq_tune_db_open(opt->db, 0, &db)) < 0)
+		report("opening the database", rc);
+	else if (clq_tune_db_is_read_only(db)) {
+		/* Said now, not after tuning what cannot be stored. */
+		fprintf(stderr,
+			"clq-tune: %s: the tuning database is read-only "
+			"(expected a file and directory this user can "
+			"write)\n",
+			clq_tune_db_get_path(db));
+		rc = CLQ_ERROR_DATABASE;
+	} else if ((rc = clq_device_select(opt->device ? opt->device : g.device,
+					   &dev)) < 0)
 		report("selecting the device", rc);
 	else if ((rc = clq_context_create(dev, &ctx)) < 0)
 		report("creating a context", rc);
-	else if ((rc = clq_tune_db_open(opt->db, 0, &db)) < 0)
-		report("opening the database", rc);
 	else if (!(res = calloc(g.n_problems, sizeof(*res))))
 		rc = CL_OUT_OF_HOST_MEMORY;
-	else if ((rc = tune_all(opt, &g, ctx, db, t, res)) == CLQ_SUCCESS)
-		print_results(opt, &g, t, dev, clq_tune_db_get_path(db), res,
-			      g.n_problems);
+	else {
+		size_t done = 0;
+
+		rc = tune_all(opt, &g, ctx, db, t, res, &done);
+		/* What was stored before a failure is reported too. */
+		if (rc == CLQ_SUCCESS || done > 0)
+			print_results(opt, &g, t, dev, clq_tune_db_get_path(db),
+				      res, done, rc == CLQ_SUCCESS);
+		if (rc < 0 && done > 0)
+			fprintf(stderr,
+				"clq-tune: %zu of %zu problems tuned and "
+				"stored before the failure\n",
+				done, g.n_problems);
+	}
 	for (size_t i = 0; res && i < g.n_problems; i++) {
 		free(res[i].problem);
 		free(res[i].params);
