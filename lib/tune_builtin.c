@@ -78,6 +78,20 @@ round_up(size_t n, size_t m)
 	return (n + m - 1) / m * m;
 }
 
+/*
+ * Whether a work-group of `items` fits the built kernel: the filter knows
+ * only the device's limit, and a kernel's may be lower (NVIDIA's 580 runs
+ * transpose with 32 x 32 tiles at most 256 items per group). A candidate
+ * over it is skipped with CLQ_ERROR_LOCAL_SIZE before any launch.
+ */
+static int
+fits_kernel(const struct clq_kernel *k, size_t items)
+{
+	return items <= clq_kernel_get_work_group_size(k)
+		       ? CLQ_SUCCESS
+		       : CLQ_ERROR_LOCAL_SIZE;
+}
+
 static int
 transpose_measure(struct clq_tune_trial *trial, void *user_data)
 {
@@ -94,6 +108,8 @@ transpose_measure(struct clq_tune_trial *trial, void *user_data)
 	clq_params_get_int(clq_tune_trial_get_params(trial), "TRANSPOSE_TILE",
 			   &tile);
 	local[0] = local[1] = (size_t)tile;
+	if ((rc = fits_kernel(k, local[0] * local[1])) < 0)
+		return rc;
 	global[0] = round_up(s->cols, local[0]);
 	global[1] = round_up(s->rows, local[1]);
 	{
@@ -170,6 +186,8 @@ vector_measure(struct clq_tune_trial *trial, void *user_data)
 		return rc;
 	clq_params_get_int(clq_tune_trial_get_params(trial), "wgs", &wgs);
 	local = (size_t)wgs;
+	if ((rc = fits_kernel(k, local)) < 0)
+		return rc;
 	global = round_up(s->n, local);
 	if (user_data) {
 		struct clq_arg args[] = {
