@@ -515,7 +515,8 @@ event_times(struct clq_event *event, const char *function,
 	if (!event->profiled) {
 		clq__log(event->ctx, CLQ_LOG_ERROR,
 			 "%s: the event is not from a profiling queue (create "
-			 "the queue with CLQ_QUEUE_PROFILING)",
+			 "the queue with CLQ_QUEUE_PROFILING, or a queue of "
+			 "other code with CL_QUEUE_PROFILING_ENABLE)",
 			 function);
 		return CLQ_ERROR_PROFILING_DISABLED;
 	}

@@ -265,6 +265,17 @@ clq_host_array_register(struct clq_context *ctx, enum clq_dtype dtype,
 	h->data = data;
 	rc = clq__layout_init(ctx, fn, dtype, ndim, shape, padded_shape,
 			      &h->layout);
+	if (rc == CLQ_SUCCESS &&
+	    h->layout.nbytes > clq_device_get_max_alloc_size(ctx->device)) {
+		clq__log(ctx, CLQ_LOG_ERROR,
+			 "%s: %zu bytes exceed the device's largest buffer "
+			 "(%llu bytes, CL_DEVICE_MAX_MEM_ALLOC_SIZE), which a "
+			 "registration makes over the memory",
+			 fn, h->layout.nbytes,
+			 (unsigned long long)clq_device_get_max_alloc_size(
+				 ctx->device));
+		rc = CLQ_ERROR_OUT_OF_RANGE;
+	}
 	if (rc == CLQ_SUCCESS)
 		rc = register_memory(h);
 	if (rc < 0) {

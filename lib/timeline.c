@@ -441,7 +441,9 @@ clq_queue_set_timeline(struct clq_queue *queue, struct clq_timeline *timeline,
 		return clq__invalid(queue->ctx, fn, "track is NULL or empty");
 	if (!(queue->flags & CLQ_QUEUE_PROFILING)) {
 		clq__log(queue->ctx, CLQ_LOG_ERROR,
-			 "%s: the queue has no CLQ_QUEUE_PROFILING", fn);
+			 "%s: the queue has no CLQ_QUEUE_PROFILING (nor, "
+			 "made by other code, CL_QUEUE_PROFILING_ENABLE)",
+			 fn);
 		return CLQ_ERROR_PROFILING_DISABLED;
 	}
 	if (timeline->ctx != queue->ctx) {
@@ -522,8 +524,9 @@ clq_timeline_add_event(struct clq_timeline *timeline, struct clq_event *event,
 	}
 	if (!event->profiled) {
 		clq__log(timeline->ctx, CLQ_LOG_ERROR,
-			 "%s: the event has no timestamps (user event or "
-			 "queue without CLQ_QUEUE_PROFILING)",
+			 "%s: the event has no timestamps (user event, or "
+			 "queue without CLQ_QUEUE_PROFILING or "
+			 "CL_QUEUE_PROFILING_ENABLE)",
 			 fn);
 		return CLQ_ERROR_PROFILING_DISABLED;
 	}

@@ -4,6 +4,7 @@
  * and events, each retained and never owned.
  */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -855,6 +856,21 @@ START_TEST(register_mistakes_refused)
 	ck_assert_rc(clq_host_array_register(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
 					     NULL, mem, NULL),
 		     CLQ_ERROR_INVALID_ARGUMENT);
+	{
+		/* more than the largest buffer: refused before the driver
+		 * sees the memory (it is never touched) */
+		uint64_t max = clq_device_get_max_alloc_size(
+			clq_context_get_device(test_ctx));
+		size_t big = (size_t)(max / sizeof(float)) + 1;
+
+		test_log_expect("exceed the device's largest buffer");
+		ck_assert_rc(clq_host_array_register(test_ctx,
+						     CLQ_DTYPE_FLOAT32, 1, &big,
+						     NULL, mem, &h),
+			     CLQ_ERROR_OUT_OF_RANGE);
+		ck_assert(test_log_seen());
+		ck_assert_ptr_null(h);
+	}
 	test_log_expect(NULL);
 	/* other arrays say what they are */
 	ck_assert_ok(

@@ -264,9 +264,11 @@ clq_host_array_wrap(enum clq_dtype dtype, size_t ndim, const size_t *shape,
  *        clq_host_array_create()
  * @param data the caller's memory: the padded shape's bytes
  * @param array_out receives the array; NULL on failure
- * @return as clq_host_array_create(); an OpenCL code from `clCreateBuffer`
- *         (`CL_INVALID_HOST_PTR`), `clCreateCommandQueue` or
- *         `clEnqueueMapBuffer`.
+ * @return as clq_host_array_create(); #CLQ_ERROR_OUT_OF_RANGE for more
+ *         bytes than the device's largest buffer
+ *         (`CL_DEVICE_MAX_MEM_ALLOC_SIZE`); an OpenCL code from
+ *         `clCreateBuffer` (`CL_INVALID_HOST_PTR`), `clCreateCommandQueue`
+ *         or `clEnqueueMapBuffer`.
  * Thread-safe.
  */
 CLQ_EXPORT int
