@@ -928,6 +928,22 @@ int clq__operation_uses(struct clq_operation *op, struct clq_context *ctx,
 			const char *function, struct clq__slot_use *uses,
 			size_t cap, size_t *n_out);
 
+/* 64-bit FNV-1a of `n` bytes, continued from `h` (start with
+ * CLQ__FNV1A_BASIS): a change detector for tuning keys and program
+ * binaries, not a cryptographic hash. */
+#define CLQ__FNV1A_BASIS 0xcbf29ce484222325ULL
+static inline uint64_t
+clq__fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 /*
  * Dimensions (dimension.c): links a[i] with b[i] for every i < n, all or
  * none: when the joined constraints cannot all hold, logs why as

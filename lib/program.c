@@ -951,16 +951,6 @@ clq_program_create_from_file(struct clq_context *ctx, const char *name,
 static const char binary_magic[8] = "clqbin1";
 enum { ENVELOPE_FIXED = 8 + 8 + 8 + 4 + 4 };
 
-static uint64_t
-fnv1a(const unsigned char *p, size_t n)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
-}
-
 static size_t
 envelope_size(const struct clq_device *dev)
 {
@@ -1036,7 +1026,7 @@ static void
 write_envelope(const struct clq_device *dev, unsigned char *to,
 	       const unsigned char *payload, size_t n)
 {
-	uint64_t size = n, sum = fnv1a(payload, n);
+	uint64_t size = n, sum = clq__fnv1a(CLQ__FNV1A_BASIS, payload, n);
 	uint32_t dl = (uint32_t)strlen(dev->name);
 	uint32_t vl = (uint32_t)strlen(dev->driver_version);
 
@@ -1091,7 +1081,7 @@ unwrap_binary(struct clq_context *ctx, const unsigned char *bytes, size_t size,
 				     "made for another device or driver");
 	*payload = bytes + ENVELOPE_FIXED + dl + vl;
 	*n = (size_t)psize;
-	if (fnv1a(*payload, *n) != sum)
+	if (clq__fnv1a(CLQ__FNV1A_BASIS, *payload, *n) != sum)
 		return refuse_binary(ctx, size,
 				     "damaged: the checksum differs");
 	return CLQ_SUCCESS;

@@ -665,19 +665,6 @@ clq_tunable_get_grid_size(const struct clq_tunable *t)
 	return t ? n : 0;
 }
 
-/* 64-bit FNV-1a, continued from `h`. */
-static uint64_t
-fnv1a(uint64_t h, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /*
  * Hashes the expanded text and its NUL, but of each `#line N "PATH"` line
  * only `#line N`: the paths say where the files were found (CLQ_KERNEL_PATH,
@@ -695,14 +682,14 @@ hash_text(uint64_t h, const char *text)
 
 		if (strncmp(p, "#line ", 6) == 0 &&
 		    (quote = memchr(p, '"', n)) != NULL) {
-			h = fnv1a(h, p, (size_t)(quote - p));
-			h = fnv1a(h, "\n", 1);
+			h = clq__fnv1a(h, p, (size_t)(quote - p));
+			h = clq__fnv1a(h, "\n", 1);
 		} else {
-			h = fnv1a(h, p, n);
+			h = clq__fnv1a(h, p, n);
 		}
 		p += n;
 	}
-	return fnv1a(h, "", 1);
+	return clq__fnv1a(h, "", 1);
 }
 
 int
@@ -710,7 +697,7 @@ clq__tunable_expand(const struct clq_tunable *t, struct clq_context *ctx,
 		    const char *function, char **text_out, char hash_out[17])
 {
 	char *text = NULL, *name = NULL;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = CLQ__FNV1A_BASIS;
 	const char *opts;
 	int rc;
 
@@ -730,7 +717,7 @@ clq__tunable_expand(const struct clq_tunable *t, struct clq_context *ctx,
 		return rc;
 	opts = t->options ? t->options : "";
 	h = hash_text(h, text);
-	h = fnv1a(h, opts, strlen(opts));
+	h = clq__fnv1a(h, opts, strlen(opts));
 	snprintf(hash_out, 17, "%016" PRIx64, h);
 	*text_out = text;
 	return CLQ_SUCCESS;
