@@ -15,6 +15,8 @@
 
 #include <clq/clq.h>
 
+#include "../json-text.h"
+
 #define FORMAT_VERSION 2 /* of --json; bumped on any incompatible change */
 #define MIN_RUNS 3
 #define MAX_RUNS 100000
@@ -173,19 +175,7 @@ int time_repeatedly(const struct timed *timed, double budget,
 
 /* ---------------------------------------------------------- json.c */
 
-/*
- * `s` as a JSON string, quotes included: the one place clq-time escapes
- * text. `"` and `\` are backslash-escaped, control characters (U+0001 to
- * U+001F and U+007F) written as \u00XX; valid UTF-8 is copied as it is
- * (`<`, `&` and `>` too: JSON needs no escape for them) and every
- * maximal ill-formed subsequence of bytes becomes one \ufffd, as
- * Unicode's recommended practice (and Python's errors="replace") has it,
- * so a driver's Latin-1 device name still gives a valid document.
- */
-void json_write_string(FILE *out, const char *s);
-
-/* A number, or null for one that JSON cannot hold (inf, nan). */
-void json_write_number(FILE *out, double x);
+/* Strings and numbers: json-text.h. */
 
 /* A count given on the command line, or null for 0 (not given). */
 void json_write_count(FILE *out, double n);

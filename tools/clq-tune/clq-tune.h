@@ -13,6 +13,8 @@
 
 #include <clq/clq.h>
 
+#include "../json-text.h"
+
 #define FORMAT_VERSION 1 /* of --json; bumped on any incompatible change */
 #define GRID_MAX_BYTES (1u << 20)
 #define GRID_MAX_PROBLEMS 1024
@@ -54,10 +56,7 @@ int run_list(const struct options *opt);
 int run_merge(const struct options *opt);
 int run_forget(const struct options *opt);
 
-/* JSON (json.c): a string with escapes (ill-formed UTF-8 as U+FFFD), a
- * number (null when not finite). */
-void json_string(FILE *out, const char *s);
-void json_number(FILE *out, double x);
+/* JSON strings and numbers: ../json-text.h. */
 
 /* Prints "clq-tune: " and the message with clq's reason for `rc`. */
 void report(const char *what, int rc);

@@ -42,7 +42,7 @@ run_forget(const struct options *opt)
 	else if (opt->json) {
 		printf("{\"format\": %d, \"command\": \"forget\", \"name\": ",
 		       FORMAT_VERSION);
-		json_string(stdout, opt->args[1]);
+		json_write_string(stdout, opt->args[1]);
 		printf(", \"removed\": %zu}\n", removed);
 	} else
 		printf("%s: %zu results of %s removed\n", opt->args[0], removed,

@@ -22,23 +22,23 @@ print_entry(const struct clq_tune_entry *e, void *data)
 			e->driver, e->params, e->seconds, e->tuned_at, e->hash);
 	} else {
 		fprintf(l->out, "%s\n  {\"name\": ", l->n ? "," : "");
-		json_string(l->out, e->name);
+		json_write_string(l->out, e->name);
 		fprintf(l->out, ", \"version\": %d, \"hash\": ", e->version);
-		json_string(l->out, e->hash);
+		json_write_string(l->out, e->hash);
 		fprintf(l->out, ", \"problem\": ");
-		json_string(l->out, e->problem);
+		json_write_string(l->out, e->problem);
 		fprintf(l->out, ", \"device\": ");
-		json_string(l->out, e->device);
+		json_write_string(l->out, e->device);
 		fprintf(l->out, ", \"platform\": ");
-		json_string(l->out, e->platform);
+		json_write_string(l->out, e->platform);
 		fprintf(l->out, ", \"driver\": ");
-		json_string(l->out, e->driver);
+		json_write_string(l->out, e->driver);
 		fprintf(l->out, ", \"params\": ");
-		json_string(l->out, e->params);
+		json_write_string(l->out, e->params);
 		fprintf(l->out, ", \"seconds\": ");
-		json_number(l->out, e->seconds);
+		json_write_number(l->out, e->seconds);
 		fprintf(l->out, ", \"tuned_at\": ");
-		json_string(l->out, e->tuned_at);
+		json_write_string(l->out, e->tuned_at);
 		fprintf(l->out, "}");
 	}
 	l->n++;
@@ -74,7 +74,7 @@ run_list(const struct options *opt)
 			printf("{\"format\": %d, \"command\": \"list\", "
 			       "\"db\": ",
 			       FORMAT_VERSION);
-			json_string(stdout, opt->args[0]);
+			json_write_string(stdout, opt->args[0]);
 			printf(", \"entries\": [%s\n]}\n", buf);
 		}
 		free(buf);

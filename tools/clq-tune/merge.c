@@ -35,7 +35,7 @@ run_merge(const struct options *opt)
 		total += copied;
 		if (opt->json) {
 			fprintf(out, "%s\n  {\"path\": ", i > 1 ? "," : "");
-			json_string(out, opt->args[i]);
+			json_write_string(out, opt->args[i]);
 			fprintf(out, ", \"copied\": %zu}", copied);
 		} else {
 			printf("%s: %zu results copied\n", opt->args[i],
@@ -52,7 +52,7 @@ run_merge(const struct options *opt)
 			printf("{\"format\": %d, \"command\": \"merge\", "
 			       "\"db\": ",
 			       FORMAT_VERSION);
-			json_string(stdout, opt->args[0]);
+			json_write_string(stdout, opt->args[0]);
 			printf(", \"sources\": [%s\n], \"copied\": %zu}\n", buf,
 			       total);
 		}

@@ -121,33 +121,33 @@ print_results(const struct options *opt, const struct grid *g,
 	}
 	printf("{\"format\": %d, \"command\": \"run\", \"tunable\": ",
 	       FORMAT_VERSION);
-	json_string(stdout, g->tunable);
+	json_write_string(stdout, g->tunable);
 	printf(", \"version\": %d, \"db\": ", clq_tunable_get_version(t));
-	json_string(stdout, db_path);
+	json_write_string(stdout, db_path);
 	printf(", \"device\": {\"name\": ");
-	json_string(stdout, clq_device_get_name(dev));
+	json_write_string(stdout, clq_device_get_name(dev));
 	printf(", \"platform\": ");
-	json_string(stdout, clq_device_get_platform_name(dev));
+	json_write_string(stdout, clq_device_get_platform_name(dev));
 	printf(", \"driver\": ");
-	json_string(stdout, clq_device_get_driver_version(dev));
+	json_write_string(stdout, clq_device_get_driver_version(dev));
 	printf("}, \"complete\": %s, \"results\": [",
 	       complete ? "true" : "false");
 	for (size_t i = 0; i < n; i++) {
 		printf("%s\n  {\"problem\": ", i ? "," : "");
-		json_string(stdout, r[i].problem);
+		json_write_string(stdout, r[i].problem);
 		printf(", \"params\": ");
-		json_string(stdout, r[i].params);
+		json_write_string(stdout, r[i].params);
 		printf(", \"seconds\": ");
-		json_number(stdout, r[i].seconds);
+		json_write_number(stdout, r[i].seconds);
 		printf(", \"stored_before\": %s",
 		       r[i].stored_before ? "true" : "false");
 		if (!r[i].stored_before) {
 			printf(", \"worst_s\": ");
-			json_number(stdout, r[i].worst);
+			json_write_number(stdout, r[i].worst);
 			printf(", \"candidates\": %zu, \"skipped\": %zu, "
 			       "\"tuning_s\": ",
 			       r[i].candidates, r[i].skipped);
-			json_number(stdout, r[i].tuning_s);
+			json_write_number(stdout, r[i].tuning_s);
 		}
 		printf("}");
 	}
