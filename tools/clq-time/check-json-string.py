@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# clq-time's one JSON string writer (json_write_string() in json.c), read
+# The tools' one JSON string writer (json_write_string() in tools/json-text.c), read
 # back by a real parser: every output line must be a JSON string that
 # Python's json.loads accepts, valid UTF-8 must come back unchanged, and
 # each maximal ill-formed subsequence of bytes must come back as one
