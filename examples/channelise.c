@@ -215,27 +215,6 @@ usage(FILE *out)
 		100 * OVERLAP_MIN, SPEEDUP_MIN);
 }
 
-static int
-parse_size(const char *name, const char *text, size_t min, size_t max,
-	   size_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || v < min ||
-	    v > max) {
-		fprintf(stderr,
-			"channelise: --%s wants a whole number from %zu to "
-			"%zu, not '%s'\n",
-			name, min, max, text);
-		return -1;
-	}
-	*out = (size_t)v;
-	return 0;
-}
-
 /* Sizes the kernels can index with 32-bit integers, and that fit. */
 static int
 check_sizes(const struct options *o)
@@ -322,27 +301,30 @@ parse_options(int argc, char **argv, struct options *opt)
 			opt->device = optarg;
 			break;
 		case O_CHANNELS:
-			rc = parse_size("channels", optarg, 16, 4096,
-					&opt->channels);
+			rc = example_parse_size("channelise", "channels",
+						optarg, 16, 4096,
+						&opt->channels);
 			break;
 		case O_TAPS:
-			rc = parse_size("taps", optarg, 1, 64, &opt->taps);
+			rc = example_parse_size("channelise", "taps", optarg, 1,
+						64, &opt->taps);
 			break;
 		case O_SPECTRA:
-			rc = parse_size("spectra", optarg, 1, 1u << 24,
-					&opt->spectra);
+			rc = example_parse_size("channelise", "spectra", optarg,
+						1, 1u << 24, &opt->spectra);
 			break;
 		case O_ACCUMULATE:
-			rc = parse_size("accumulate", optarg, 1, 1u << 24,
-					&opt->accumulate);
+			rc = example_parse_size("channelise", "accumulate",
+						optarg, 1, 1u << 24,
+						&opt->accumulate);
 			break;
 		case O_CHUNKS:
-			rc = parse_size("chunks", optarg, 1, 1u << 16,
-					&opt->chunks);
+			rc = example_parse_size("channelise", "chunks", optarg,
+						1, 1u << 16, &opt->chunks);
 			break;
 		case O_BUFFERS:
-			rc = parse_size("buffers", optarg, 1, 64,
-					&opt->buffers);
+			rc = example_parse_size("channelise", "buffers", optarg,
+						1, 64, &opt->buffers);
 			break;
 		case O_QUEUES:
 			if (strcmp(optarg, "3") == 0 ||
@@ -1515,23 +1497,6 @@ print_text(const struct chan *c, const struct report *rep)
 }
 
 static void
-print_json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
-static void
 print_json_run(const struct chan *c, const struct run *r)
 {
 	if (!r->done) {
@@ -1558,9 +1523,9 @@ print_json(const struct chan *c, const struct report *rep)
 	struct clq_device *dev = clq_context_get_device(c->ctx);
 
 	printf("{\n  \"format\": 1,\n  \"device\": ");
-	print_json_string(clq_device_get_name(dev));
+	example_print_json_string(clq_device_get_name(dev));
 	printf(",\n  \"platform\": ");
-	print_json_string(clq_device_get_platform_name(dev));
+	example_print_json_string(clq_device_get_platform_name(dev));
 	printf(",\n  \"channels\": %zu,\n  \"taps\": %zu,\n  \"spectra\": "
 	       "%zu,\n  \"accumulate\": %zu,\n  \"chunks\": %zu,\n  "
 	       "\"queues\": %d,\n  \"buffers\": %zu,\n  \"prefill\": %s,\n  "
@@ -1577,9 +1542,9 @@ print_json(const struct chan *c, const struct report *rep)
 		       "  \"overlap_threshold\": %g,\n"
 		       "  \"speedup_threshold\": %g,\n  \"verdict\": ",
 		       rep->speedup, rep->busy2, OVERLAP_MIN, SPEEDUP_MIN);
-		print_json_string(rep->verdict);
+		example_print_json_string(rep->verdict);
 		printf(",\n  \"reason\": ");
-		print_json_string(rep->reason);
+		example_print_json_string(rep->reason);
 	} else {
 		printf("  \"verdict\": null");
 	}

@@ -211,27 +211,6 @@ usage(FILE *out)
 }
 
 static int
-parse_size(const char *name, const char *text, size_t min, size_t max,
-	   size_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || v < min ||
-	    v > max) {
-		fprintf(stderr,
-			"double-buffer: --%s wants a whole number from %zu to "
-			"%zu, not '%s'\n",
-			name, min, max, text);
-		return -1;
-	}
-	*out = (size_t)v;
-	return 0;
-}
-
-static int
 parse_mib(const char *text, double *out)
 {
 	char *end;
@@ -353,22 +332,26 @@ parse_options(int argc, char **argv, struct options *opt)
 				return -1;
 			break;
 		case O_CHUNKS:
-			if (parse_size("chunks", optarg, 1, 1u << 20,
-				       &opt->chunks) < 0)
+			if (example_parse_size("double-buffer", "chunks",
+					       optarg, 1, 1u << 20,
+					       &opt->chunks) < 0)
 				return -1;
 			break;
 		case O_BUFFERS:
-			if (parse_size("buffers", optarg, 1, 64,
-				       &opt->buffers) < 0)
+			if (example_parse_size("double-buffer", "buffers",
+					       optarg, 1, 64,
+					       &opt->buffers) < 0)
 				return -1;
 			break;
 		case O_QUEUES:
-			if (parse_size("queues", optarg, 2, 3, &v) < 0)
+			if (example_parse_size("double-buffer", "queues",
+					       optarg, 2, 3, &v) < 0)
 				return -1;
 			opt->queues = (int)v;
 			break;
 		case O_ITERS:
-			if (parse_size("iters", optarg, 1, MAX_ITERS, &v) < 0)
+			if (example_parse_size("double-buffer", "iters", optarg,
+					       1, MAX_ITERS, &v) < 0)
 				return -1;
 			opt->iters = (unsigned)v;
 			break;
@@ -1285,23 +1268,6 @@ print_text(const struct demo *d, const struct report *rep)
 }
 
 static void
-print_json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-static void
 print_json_run(const char *name, const struct run *r)
 {
 	printf("  \"%s\": {\"wall_s\": %.9g, \"device_span_s\": %.9g, "
@@ -1321,11 +1287,11 @@ print_json(const struct demo *d, const struct report *rep)
 	const struct options *o = d->opt;
 
 	printf("{\n  \"format\": 1,\n  \"device\": ");
-	print_json_string(clq_device_get_name(rep->device));
+	example_print_json_string(clq_device_get_name(rep->device));
 	printf(",\n  \"platform\": ");
-	print_json_string(clq_device_get_platform_name(rep->device));
+	example_print_json_string(clq_device_get_platform_name(rep->device));
 	printf(",\n  \"host_memory\": ");
-	print_json_string(memory_kind(d));
+	example_print_json_string(memory_kind(d));
 	printf(",\n  \"chunk_bytes\": %zu,\n  \"chunks\": %zu,\n"
 	       "  \"buffers\": %zu,\n  \"queues\": %d,\n  \"iters\": %u,\n"
 	       "  \"balanced\": %s,\n",
@@ -1339,9 +1305,9 @@ print_json(const struct demo *d, const struct report *rep)
 	       "  \"verdict\": ",
 	       rep->ideal, rep->speedup, rep->efficiency, rep->busy2,
 	       OVERLAP_MIN, SPEEDUP_MIN);
-	print_json_string(rep->verdict);
+	example_print_json_string(rep->verdict);
 	printf(",\n  \"reason\": ");
-	print_json_string(rep->reason);
+	example_print_json_string(rep->reason);
 	printf("\n}\n");
 }
 
@@ -1851,13 +1817,14 @@ devices_print_json(const struct devices *m)
 		const struct report *rep = &m->rep[k];
 
 		printf("  {\n  \"spec\": ");
-		print_json_string(o->device_specs[k]);
+		example_print_json_string(o->device_specs[k]);
 		printf(",\n  \"device\": ");
-		print_json_string(clq_device_get_name(rep->device));
+		example_print_json_string(clq_device_get_name(rep->device));
 		printf(",\n  \"platform\": ");
-		print_json_string(clq_device_get_platform_name(rep->device));
+		example_print_json_string(
+			clq_device_get_platform_name(rep->device));
 		printf(",\n  \"host_memory\": ");
-		print_json_string(memory_kind(d));
+		example_print_json_string(memory_kind(d));
 		printf(",\n  \"first_chunk\": %zu,\n  \"chunks\": %zu,\n",
 		       d->first_chunk, d->opt->chunks);
 		print_json_run("sequential", &rep->seq);
@@ -1875,9 +1842,9 @@ devices_print_json(const struct devices *m)
 			       (long long)mean_offset(m, k),
 			       offset_error(m, k));
 		printf("  \"verdict\": ");
-		print_json_string(rep->verdict);
+		example_print_json_string(rep->verdict);
 		printf(",\n  \"reason\": ");
-		print_json_string(rep->reason);
+		example_print_json_string(rep->reason);
 		printf("\n  }%s\n", k + 1 < m->n ? "," : "");
 	}
 	printf("  ],\n  \"total\": {\"sequential_s\": %.9g, \"pipelined_s\": "

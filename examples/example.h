@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * What the examples share, so that each reads as its own job: showing
- * clq's log, reporting a failed call, a clock.
+ * clq's log, reporting a failed call, a clock, reading a count option,
+ * writing a JSON string.
  */
 #ifndef CLQ_EXAMPLE_H
 #define CLQ_EXAMPLE_H
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include <clq/clq.h>
@@ -38,6 +41,50 @@ example_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/*
+ * Reads option --`name`'s value `text` as a whole number from `min` to
+ * `max` into `*out`: 0, or -1 after saying on stderr, as `program`, what
+ * was wanted.
+ */
+static inline int
+example_parse_size(const char *program, const char *name, const char *text,
+		   size_t min, size_t max, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || v < min ||
+	    v > max) {
+		fprintf(stderr,
+			"%s: --%s wants a whole number from %zu to %zu, not "
+			"'%s'\n",
+			program, name, min, max, text);
+		return -1;
+	}
+	*out = (size_t)v;
+	return 0;
+}
+
+/* Prints `s` as a JSON string to stdout, quotes included. */
+static inline void
+example_print_json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
 }
 
 #endif /* CLQ_EXAMPLE_H */

@@ -130,27 +130,6 @@ usage(FILE *out)
 	      out);
 }
 
-static int
-parse_size(const char *name, const char *text, size_t min, size_t max,
-	   size_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || v < min ||
-	    v > max) {
-		fprintf(stderr,
-			"notify-libuv: --%s wants a whole number from %zu to "
-			"%zu, not '%s'\n",
-			name, min, max, text);
-		return -1;
-	}
-	*out = (size_t)v;
-	return 0;
-}
-
 /* Returns 0 to run, 1 when --help was printed, -1 on a bad option. */
 static int
 parse_options(int argc, char **argv, struct options *opt)
@@ -183,23 +162,24 @@ parse_options(int argc, char **argv, struct options *opt)
 			opt->device = optarg;
 			break;
 		case O_CHUNKS:
-			if (parse_size("chunks", optarg, 1, 1u << 24,
-				       &opt->chunks) < 0)
+			if (example_parse_size("notify-libuv", "chunks", optarg,
+					       1, 1u << 24, &opt->chunks) < 0)
 				return -1;
 			break;
 		case O_CHUNK_KIB:
-			if (parse_size("chunk-kib", optarg, 1, 1u << 20, &v) <
-			    0)
+			if (example_parse_size("notify-libuv", "chunk-kib",
+					       optarg, 1, 1u << 20, &v) < 0)
 				return -1;
 			opt->chunk_elems = v * 1024 / sizeof(float);
 			break;
 		case O_SLOTS:
-			if (parse_size("slots", optarg, 1, MAX_SLOTS,
-				       &opt->slots) < 0)
+			if (example_parse_size("notify-libuv", "slots", optarg,
+					       1, MAX_SLOTS, &opt->slots) < 0)
 				return -1;
 			break;
 		case O_ITERS:
-			if (parse_size("iters", optarg, 1, MAX_ITERS, &v) < 0)
+			if (example_parse_size("notify-libuv", "iters", optarg,
+					       1, MAX_ITERS, &v) < 0)
 				return -1;
 			opt->iters = (unsigned)v;
 			break;

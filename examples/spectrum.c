@@ -17,7 +17,6 @@
  * usage: spectrum [--fft N] [--batch N] [--chunks N] [--float]
  *                 [--serial | --compare] [--svg FILE]
  */
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,23 +72,6 @@ fail(const char *what, int rc)
 	return example_report(PROGRAM, what, rc);
 }
 
-/* A positive decimal count, the whole of `text`; 1 if it is one. */
-static int
-parse_count(const char *text, size_t *out)
-{
-	char *end = NULL;
-	unsigned long long v;
-
-	if (*text < '0' || *text > '9')
-		return 0;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || *end || v == 0 || v > SIZE_MAX)
-		return 0;
-	*out = (size_t)v;
-	return 1;
-}
-
 static int
 parse(int argc, char **argv, struct options *o)
 {
@@ -101,7 +83,9 @@ parse(int argc, char **argv, struct options *o)
 			    : !strcmp(a, "--chunks") ? &o->chunks
 						     : NULL;
 
-		if (n && v && parse_count(v, n)) {
+		if (n && v &&
+		    example_parse_size(PROGRAM, a + 2, v, 1, SIZE_MAX, n) ==
+			    0) {
 			i++;
 		} else if (!strcmp(a, "--float")) {
 			o->floats = 1;
