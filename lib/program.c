@@ -688,20 +688,31 @@ struct program_input {
 					   cl_int *); /* FROM_IL */
 };
 
-/* Logs that the bytes given to clq_program_create_from_binary() are not
- * a binary for the device: `call` refused them with `err` (and `status`,
- * the binary status, where it gave one). */
+/* Why `size` bytes are no binary for ctx's device: logged, and
+ * CL_INVALID_BINARY. */
+static int
+refuse_binary(struct clq_context *ctx, size_t size, const char *why)
+{
+	clq__log(ctx, CLQ_LOG_ERROR,
+		 "clq_program_create_from_binary: the %zu bytes given are not "
+		 "a program binary for device '%s' (driver %s): %s; a binary "
+		 "comes from clq_program_get_binary() on the same device and "
+		 "driver",
+		 size, ctx->device->name, ctx->device->driver_version, why);
+	return CL_INVALID_BINARY;
+}
+
+/* The driver refused the payload: `call` gave `err` (and `status`, the
+ * binary status, where it gave one). */
 static void
 log_not_binary(struct clq_context *ctx, size_t size, const char *call,
 	       cl_int err, cl_int status)
 {
-	clq__log(ctx, CLQ_LOG_ERROR,
-		 "clq_program_create_from_binary: the %zu bytes given are not "
-		 "a program binary for device '%s' (%s: %s, binary status "
-		 "%s); a binary comes from clq_program_get_binary() on the "
-		 "same device and driver",
-		 size, ctx->device->name, call, clq_error_name(err),
-		 clq_error_name(status));
+	char why[160];
+
+	snprintf(why, sizeof(why), "%s: %s, binary status %s", call,
+		 clq_error_name(err), clq_error_name(status));
+	refuse_binary(ctx, size, why);
 }
 
 /* Makes the OpenCL program of `in`; an OpenCL code, logged. */
@@ -1037,20 +1048,6 @@ write_envelope(const struct clq_device *dev, unsigned char *to,
 	memcpy(to + 28, &vl, 4);
 	memcpy(to + ENVELOPE_FIXED, dev->name, dl);
 	memcpy(to + ENVELOPE_FIXED + dl, dev->driver_version, vl);
-}
-
-/* Why `size` bytes are no binary for ctx's device: logged, and
- * CL_INVALID_BINARY. */
-static int
-refuse_binary(struct clq_context *ctx, size_t size, const char *why)
-{
-	clq__log(ctx, CLQ_LOG_ERROR,
-		 "clq_program_create_from_binary: the %zu bytes given are not "
-		 "a program binary for device '%s' (driver %s): %s; a binary "
-		 "comes from clq_program_get_binary() on the same device and "
-		 "driver",
-		 size, ctx->device->name, ctx->device->driver_version, why);
-	return CL_INVALID_BINARY;
 }
 
 /* Checks clq's envelope and finds the driver's binary in it. */
