@@ -729,9 +729,12 @@ clq_user_event_complete(struct clq_event *event, int status)
 			 status);
 		return CLQ_ERROR_INVALID_ARGUMENT;
 	}
-	if (!event->user) {
+	if (!event->user || event->user->bridged) {
 		clq__log(event->ctx, CLQ_LOG_ERROR,
-			 "clq_user_event_complete: not a user event");
+			 "clq_user_event_complete: not a user event%s",
+			 event->user ? " (a bridged event, which its bridge "
+				       "completes)"
+				     : "");
 		return CLQ_ERROR_NOT_USER_EVENT;
 	}
 	if (atomic_exchange(&event->user->completed, 1)) {
@@ -740,4 +743,69 @@ clq_user_event_complete(struct clq_event *event, int status)
 		return CLQ_ERROR_ALREADY_COMPLETE;
 	}
 	return set_user_status(event, status);
+}
+
+/* ---------------------------------------------------------------- bridge */
+
+/*
+ * Completes a bridged event with its source's status, on the hook thread,
+ * and drops the bridge's reference. Where the driver refuses the status,
+ * the bridged event is failed with the driver's code, so that commands
+ * waiting for it fail rather than wait for ever.
+ */
+static void
+bridge_done(void *data, struct clq_event *source, int status)
+{
+	struct clq_event *bridged = data;
+	int rc;
+
+	(void)source;
+	atomic_store(&bridged->user->completed, 1);
+	rc = set_user_status(bridged, status < 0 ? status : CL_COMPLETE);
+	if (rc < 0) {
+		atomic_store(&bridged->user->completed, 1);
+		if (set_user_status(bridged, rc < 0 && rc > -1000
+						     ? rc
+						     : CL_OUT_OF_RESOURCES) < 0)
+			clq__log(bridged->ctx, CLQ_LOG_ERROR,
+				 "clq_event_bridge: cannot complete the "
+				 "bridged event; commands waiting for it "
+				 "will not start");
+	}
+	clq_event_unref(bridged);
+}
+
+int
+clq_event_bridge(struct clq_event *event, struct clq_context *ctx,
+		 struct clq_event **bridged_out)
+{
+	struct clq_event *b;
+	int rc;
+
+	if (!bridged_out)
+		return clq__invalid(ctx, "clq_event_bridge",
+				    "bridged_out is NULL");
+	*bridged_out = NULL;
+	if (!event || !ctx)
+		return clq__invalid(ctx, "clq_event_bridge",
+				    "event or ctx is NULL");
+	if (event->ctx == ctx) {
+		*bridged_out = clq_event_ref(event);
+		return CLQ_SUCCESS;
+	}
+	rc = clq_user_event_create(ctx, &b);
+	if (rc < 0)
+		return rc;
+	b->user->bridged = 1;
+	/* The bridge's own reference counts as a holder's: a bridged event
+	 * the caller drops while commands wait for it is not abandoned. */
+	clq_event_ref(b);
+	rc = clq__on_completion(event, bridge_done, b);
+	if (rc < 0) {
+		clq_event_unref(b);
+		clq_event_unref(b);
+		return rc;
+	}
+	*bridged_out = b;
+	return CLQ_SUCCESS;
 }

@@ -44,26 +44,35 @@ struct watch {
 	struct clq_notifier *notifier;
 	struct clq_event *event; /* a library reference */
 	void *user_data;
+	/* Internal hooks (clq__on_completion()): run by the helper thread
+	 * instead of being queued for drain(). NULL for callers' watches. */
+	clq__completion_fn fn;
 	int status;
 	struct watch *chain;	   /* the registry's bucket */
 	struct watch *prev, *next; /* `pending` (both), `ready` (next) */
 };
 
+enum mode { CALLBACKS, POLLING, WAITING };
+
 struct clq_notifier {
 	atomic_uint refs; /* callers' */
-	/* The state's own count: one while open, one per watch alive. */
+	/* The state's own count: one while open, one per watch alive, one
+	 * for a WAITING helper thread (which is detached). */
 	atomic_uint holds;
-	int polling;
+	enum mode mode;
 	/* fd[0] is polled and read, fd[1] written (the same eventfd). */
 	int fd[2];
 	pthread_t thread;
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t wake;  /* the helper thread's */
 	long interval_ns;
+	struct timespec next_poll; /* while anything is pending */
 	int closing;
-	struct watch *pending; /* not yet claimed, doubly linked */
+	/* Not yet claimed, doubly linked, newest first. */
+	struct watch *pending, *pending_tail;
 	size_t n_pending;
 	struct watch *ready, **ready_tail; /* claimed, waiting to be drained */
+	struct watch *hooks, **hooks_tail; /* claimed, for the helper to run */
 };
 
 /* ------------------------------------------------------------ registry */
@@ -271,6 +280,8 @@ pending_unlink(struct clq_notifier *n, struct watch *w)
 		n->pending = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
+	else
+		n->pending_tail = w->prev;
 	n->n_pending--;
 }
 
@@ -290,10 +301,17 @@ deliver(struct watch *w, int status)
 	}
 	w->status = status;
 	w->next = NULL;
-	if (!n->ready)
-		fd_set_readable(n, 1);
-	*n->ready_tail = w;
-	n->ready_tail = &w->next;
+	if (w->fn) {
+		if (!n->hooks)
+			pthread_cond_signal(&n->wake);
+		*n->hooks_tail = w;
+		n->hooks_tail = &w->next;
+	} else {
+		if (!n->ready)
+			fd_set_readable(n, 1);
+		*n->ready_tail = w;
+		n->ready_tail = &w->next;
+	}
 	pthread_mutex_unlock(&n->lock);
 }
 
@@ -389,13 +407,115 @@ deadline_after(struct timespec *t, long ns)
 	t->tv_nsec %= 1000000000L;
 }
 
-/* The helper thread: polls while anything is watched, sleeps otherwise. */
+static int
+passed(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec ||
+	       (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+/* Runs the claimed hooks; `lock` held on entry and exit, released while
+ * they run (a hook may watch again, or drop the last reference of a
+ * context). */
+static void
+run_hooks(struct clq_notifier *n)
+{
+	struct watch *w = n->hooks;
+
+	n->hooks = NULL;
+	n->hooks_tail = &n->hooks;
+	pthread_mutex_unlock(&n->lock);
+	while (w) {
+		struct watch *next = w->next;
+
+		w->fn(w->user_data, w->event, w->status);
+		watch_free(w);
+		w = next;
+	}
+	pthread_mutex_lock(&n->lock);
+}
+
+/* CALLBACKS and POLLING: reads the statuses every interval while anything
+ * is watched, runs hooks as they come, sleeps otherwise. */
+static void
+poll_loop(struct clq_notifier *n)
+{
+	struct probe *probes = NULL;
+	size_t cap = 0;
+
+	while (!n->closing) {
+		if (n->hooks) {
+			run_hooks(n);
+		} else if (!n->n_pending) {
+			pthread_cond_wait(&n->wake, &n->lock);
+			deadline_after(&n->next_poll, n->interval_ns);
+		} else if (!passed(&n->next_poll)) {
+			pthread_cond_timedwait(&n->wake, &n->lock,
+					       &n->next_poll);
+		} else {
+			poll_round(n, &probes, &cap);
+			deadline_after(&n->next_poll, n->interval_ns);
+		}
+	}
+	free(probes);
+}
+
+/* The oldest pending watch of a command (user events have callbacks of
+ * clq's own), or NULL; `lock` held. */
+static struct watch *
+oldest_command(struct clq_notifier *n)
+{
+	struct watch *w = n->pending_tail;
+
+	while (w && w->event->user)
+		w = w->prev;
+	return w;
+}
+
+/*
+ * WAITING: blocks in clWaitForEvents() on the oldest pending command
+ * event, then delivers it, unless its callback came first. A wait cannot
+ * be interrupted: the thread is detached, holds the state, and leaves at
+ * the first wake-up after the notifier closes.
+ */
+static void
+wait_loop(struct clq_notifier *n)
+{
+	while (!n->closing) {
+		struct watch *w = oldest_command(n);
+		struct clq_event *e;
+		uintptr_t id;
+		cl_int status, err;
+
+		if (!w) {
+			pthread_cond_wait(&n->wake, &n->lock);
+			continue;
+		}
+		id = w->id;
+		e = clq__event_hold(w->event);
+		pthread_mutex_unlock(&n->lock);
+		err = clWaitForEvents(1, &e->cl);
+		status = read_status(e->cl);
+		/* The wait has ended it, whatever the status query says
+		 * yet: deliver now rather than wait again. */
+		if (status > CL_COMPLETE)
+			status = err == CL_SUCCESS ? CL_COMPLETE : err;
+		w = registry_claim(id);
+		if (w)
+			deliver(w, status);
+		clq__event_drop(e);
+		pthread_mutex_lock(&n->lock);
+	}
+}
+
 static void *
 helper(void *data)
 {
 	struct clq_notifier *n = data;
-	struct probe *probes = NULL;
-	size_t cap = 0;
+	enum mode mode = n->mode;
 
 #ifdef __linux__
 	/* Linux lets a sleep overrun by 50 us by default (timer slack),
@@ -403,20 +523,13 @@ helper(void *data)
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 #endif
 	pthread_mutex_lock(&n->lock);
-	while (!n->closing) {
-		struct timespec t;
-
-		if (!n->n_pending) {
-			pthread_cond_wait(&n->wake, &n->lock);
-			continue;
-		}
-		deadline_after(&t, n->interval_ns);
-		pthread_cond_timedwait(&n->wake, &n->lock, &t);
-		if (!n->closing && n->n_pending)
-			poll_round(n, &probes, &cap);
-	}
+	if (mode == WAITING)
+		wait_loop(n);
+	else
+		poll_loop(n);
 	pthread_mutex_unlock(&n->lock);
-	free(probes);
+	if (mode == WAITING)
+		notifier_release(n);
 	return NULL;
 }
 
@@ -436,11 +549,12 @@ check_interval(const char *function, double interval)
 }
 
 static int
-create(const char *function, int polling, double interval,
+create(const char *function, enum mode mode, double interval,
        struct clq_notifier **notifier_out)
 {
 	struct clq_notifier *n;
 	pthread_condattr_t attr;
+	pthread_attr_t thread_attr;
 	int rc, err;
 
 	if (!notifier_out)
@@ -458,20 +572,30 @@ create(const char *function, int polling, double interval,
 	}
 	clq__ref_init(&n->refs);
 	clq__ref_init(&n->holds);
-	n->polling = polling;
+	n->mode = mode;
 	n->interval_ns = (long)(interval * 1e9 + 0.5);
 	n->ready_tail = &n->ready;
+	n->hooks_tail = &n->hooks;
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&n->wake, &attr);
 	pthread_condattr_destroy(&attr);
-	err = pthread_create(&n->thread, NULL, helper, n);
+	pthread_attr_init(&thread_attr);
+	if (mode == WAITING) {
+		pthread_attr_setdetachstate(&thread_attr,
+					    PTHREAD_CREATE_DETACHED);
+		clq__ref_get(&n->holds); /* the thread's */
+	}
+	err = pthread_create(&n->thread, &thread_attr, helper, n);
+	pthread_attr_destroy(&thread_attr);
 	if (err) {
 		clq__log(NULL, CLQ_LOG_ERROR,
 			 "%s: cannot start the helper thread: %s", function,
 			 strerror(err));
 		fd_close(n->fd);
+		if (mode == WAITING)
+			clq__ref_put(&n->holds);
 		notifier_release(n);
 		return CLQ_ERROR_IO;
 	}
@@ -482,14 +606,22 @@ create(const char *function, int polling, double interval,
 int
 clq_notifier_create(struct clq_notifier **notifier_out)
 {
-	return create("clq_notifier_create", 0, CLQ_NOTIFIER_FALLBACK_INTERVAL,
-		      notifier_out);
+	return create("clq_notifier_create", CALLBACKS,
+		      CLQ_NOTIFIER_FALLBACK_INTERVAL, notifier_out);
 }
 
 int
 clq_notifier_create_polling(double interval, struct clq_notifier **notifier_out)
 {
-	return create("clq_notifier_create_polling", 1, interval, notifier_out);
+	return create("clq_notifier_create_polling", POLLING, interval,
+		      notifier_out);
+}
+
+int
+clq_notifier_create_waiting(struct clq_notifier **notifier_out)
+{
+	return create("clq_notifier_create_waiting", WAITING,
+		      CLQ_NOTIFIER_FALLBACK_INTERVAL, notifier_out);
 }
 
 int
@@ -533,7 +665,7 @@ void
 clq_notifier_unref(struct clq_notifier *notifier)
 {
 	struct clq_notifier *n = notifier;
-	struct watch *claimed = NULL, *ready;
+	struct watch *claimed = NULL, *ready, *hooks;
 
 	if (!n || !clq__ref_put(&n->refs))
 		return;
@@ -541,7 +673,10 @@ clq_notifier_unref(struct clq_notifier *notifier)
 	n->closing = 1;
 	pthread_cond_signal(&n->wake);
 	pthread_mutex_unlock(&n->lock);
-	pthread_join(n->thread, NULL);
+	/* A WAITING thread may be inside a wait that never ends: it is
+	 * detached and leaves on its own (see wait_loop()). */
+	if (n->mode != WAITING)
+		pthread_join(n->thread, NULL);
 
 	/* Watches claimed by a callback meanwhile stay pending until their
 	 * claimer frees them (see deliver()). */
@@ -557,9 +692,13 @@ clq_notifier_unref(struct clq_notifier *notifier)
 	ready = n->ready;
 	n->ready = NULL;
 	n->ready_tail = &n->ready;
+	hooks = n->hooks;
+	n->hooks = NULL;
+	n->hooks_tail = &n->hooks;
 	pthread_mutex_unlock(&n->lock);
 	free_list(claimed);
 	free_list(ready);
+	free_list(hooks);
 	fd_close(n->fd);
 	notifier_release(n);
 }
@@ -588,19 +727,15 @@ flush_source(struct clq_event *e)
 	return clq__check(e->ctx, clFlush(e->source->cl), "clFlush");
 }
 
-int
-clq_notifier_watch(struct clq_notifier *notifier, struct clq_event *event,
-		   void *user_data)
+/* Watches `event` for a caller (fn NULL) or for an internal hook. */
+static int
+watch_add(struct clq_notifier *n, struct clq_event *event, void *user_data,
+	  clq__completion_fn fn)
 {
-	struct clq_notifier *n = notifier;
 	struct watch *w;
 	uintptr_t id;
 	int rc;
 
-	if (!n || !event)
-		return clq__invalid(event ? event->ctx : NULL,
-				    "clq_notifier_watch",
-				    "notifier or event is NULL");
 	rc = flush_source(event);
 	if (rc < 0)
 		return rc;
@@ -610,6 +745,7 @@ clq_notifier_watch(struct clq_notifier *notifier, struct clq_event *event,
 	w->notifier = n;
 	w->event = clq__event_hold(event);
 	w->user_data = user_data;
+	w->fn = fn;
 	w->status = CL_COMPLETE;
 	rc = registry_add(w);
 	if (rc < 0) {
@@ -626,11 +762,14 @@ clq_notifier_watch(struct clq_notifier *notifier, struct clq_event *event,
 	w->next = n->pending;
 	if (n->pending)
 		n->pending->prev = w;
+	else
+		n->pending_tail = w;
 	n->pending = w;
-	if (n->n_pending++ == 0)
+	/* A WAITING helper sleeps while no command event is pending. */
+	if (n->n_pending++ == 0 || n->mode == WAITING)
 		pthread_cond_signal(&n->wake);
 	pthread_mutex_unlock(&n->lock);
-	if (n->polling)
+	if (n->mode == POLLING)
 		return CLQ_SUCCESS;
 
 	/* From here a callback may claim and deliver the watch: only its
@@ -657,6 +796,60 @@ clq_notifier_watch(struct clq_notifier *notifier, struct clq_event *event,
 		watch_free(w);
 	}
 	return rc;
+}
+
+int
+clq_notifier_watch(struct clq_notifier *notifier, struct clq_event *event,
+		   void *user_data)
+{
+	if (!notifier || !event)
+		return clq__invalid(event ? event->ctx : NULL,
+				    "clq_notifier_watch",
+				    "notifier or event is NULL");
+	return watch_add(notifier, event, user_data, NULL);
+}
+
+/* ---------------------------------------------------------------- hooks */
+
+/*
+ * The process-wide notifier of internal hooks, made at the first hook; it
+ * lives until the library is unloaded (hooks_stop()).
+ */
+static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct clq_notifier *hooks_notifier;
+
+int
+clq__on_completion(struct clq_event *event, clq__completion_fn fn, void *data)
+{
+	struct clq_notifier *n;
+	int rc = CLQ_SUCCESS;
+
+	pthread_mutex_lock(&hooks_lock);
+	if (!hooks_notifier)
+		rc = create("clq__on_completion", CALLBACKS,
+			    CLQ_NOTIFIER_FALLBACK_INTERVAL, &hooks_notifier);
+	n = hooks_notifier;
+	pthread_mutex_unlock(&hooks_lock);
+	if (rc < 0)
+		return rc;
+	return watch_add(n, event, data, fn);
+}
+
+/* Stops the hooks' helper thread before the library's code goes (dlclose,
+ * exit). Hooks still pending then never run; their memory stays
+ * reachable from the registry. */
+__attribute__((destructor)) static void
+hooks_stop(void)
+{
+	struct clq_notifier *n = hooks_notifier;
+
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->closing = 1;
+	pthread_cond_signal(&n->wake);
+	pthread_mutex_unlock(&n->lock);
+	pthread_join(n->thread, NULL);
 }
 
 int

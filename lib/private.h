@@ -244,6 +244,8 @@ struct clq__user_event {
 	struct clq__callback *callbacks;
 	int status_known;
 	int final_status;
+	/* Made by clq_event_bridge(), which alone completes it. */
+	unsigned char bridged;
 };
 
 struct clq_event {
@@ -719,6 +721,18 @@ clq__failsafe_active(struct clq__failsafe *f)
  * completed. Drops the event's queue handle and context references.
  */
 void clq__failsafe_adopt(struct clq_event *e);
+
+/*
+ * Internal completion hooks (notifier.c): fn(data, event, status) runs
+ * once when `event` has ended, with CL_COMPLETE or its negative status,
+ * on clq's hook thread (never a driver's, so it may release contexts and
+ * complete user events), through the notifier's callbacks and polling
+ * fallback. Holds a library reference to `event` until then.
+ */
+typedef void (*clq__completion_fn)(void *data, struct clq_event *event,
+				   int status);
+int
+clq__on_completion(struct clq_event *event, clq__completion_fn fn, void *data);
 
 /* An event of other code was wrapped: see failsafe.c. */
 void clq__failsafe_foreign(struct clq__failsafe *f);

@@ -1536,6 +1536,51 @@ scenario_notifier(void)
 	return rc;
 }
 
+/* A bridge each way between two contexts, a command behind each; and a
+ * failure carried across. */
+static int
+scenario_bridge(void)
+{
+	struct clq_context *ctx, *ctx2 = NULL;
+	struct clq_queue *q, *q2 = NULL;
+	struct clq_event *gate = NULL, *b = NULL, *m = NULL, *back = NULL,
+			 *m2 = NULL;
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_context_create(clq_context_get_device(ctx), &ctx2);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_create(ctx2, 0, &q2);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_user_event_create(ctx, &gate);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_event_bridge(gate, ctx2, &b);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_enqueue_marker(q2, &b, 1, &m);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_event_bridge(m, ctx, &back);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_enqueue_marker(q, &back, 1, &m2);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_user_event_complete(gate, CL_COMPLETE);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_event_wait(m2);
+	if (gate && rc != CLQ_SUCCESS)
+		clq_user_event_complete(gate, CL_COMPLETE); /* may be done */
+	clq_event_unref(m2);
+	clq_event_unref(back);
+	clq_event_unref(m);
+	clq_event_unref(b);
+	clq_event_unref(gate);
+	if (q2)
+		clq_queue_finish(q2);
+	if (q)
+		clq_queue_finish(q);
+	close_queue(ctx2, q2);
+	close_queue(ctx, q);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ loop */
 
 static void
@@ -1650,6 +1695,12 @@ START_TEST(notifier)
 }
 END_TEST
 
+START_TEST(bridge)
+{
+	run_scenario("bridge", scenario_bridge);
+}
+END_TEST
+
 START_TEST(ordering)
 {
 	run_scenario("auto", scenario_order_auto);
@@ -1689,6 +1740,7 @@ main(void)
 	tcase_add_test(tc, slots);
 	tcase_add_test(tc, sequence);
 	tcase_add_test(tc, notifier);
+	tcase_add_test(tc, bridge);
 	tcase_add_test(tc, kernel_ops);
 	tcase_add_test(tc, interop);
 	tcase_add_test(tc, compose);

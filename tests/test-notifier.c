@@ -13,7 +13,7 @@
  * mode with a fallback poll every 10 us, so that callbacks and polls race
  * to claim each completion.
  */
-enum { MODE_CALLBACKS, MODE_POLLING, MODE_RACE, N_MODES };
+enum { MODE_CALLBACKS, MODE_POLLING, MODE_RACE, MODE_WAITING, N_MODES };
 
 #define TIMEOUT_MS 10000
 
@@ -24,6 +24,8 @@ notifier_new(int mode)
 
 	if (mode == MODE_POLLING)
 		ck_assert_ok(clq_notifier_create_polling(0.0005, &n));
+	else if (mode == MODE_WAITING)
+		ck_assert_ok(clq_notifier_create_waiting(&n));
 	else
 		ck_assert_ok(clq_notifier_create(&n));
 	ck_assert_ptr_nonnull(n);

@@ -227,6 +227,43 @@ clq_user_event_create(struct clq_context *ctx, struct clq_event **event_out);
  */
 CLQ_EXPORT int clq_user_event_complete(struct clq_event *event, int status);
 
+/**
+ * An event of another context that completes when `event` does, with its
+ * status: `CL_COMPLETE`, or the same negative status when `event`'s
+ * command failed. Queues of `ctx` can wait for it (wait lists,
+ * clq_queue_enqueue_wait_for_events()), so that work on one device waits
+ * for work on another: OpenCL forbids events of another context in a
+ * wait list (OpenCL 1.2 section 5.10, `CL_INVALID_CONTEXT`), and clq uses
+ * one context per device.
+ *
+ * The bridged event is a user event of `ctx` that clq completes on a
+ * thread of its own once `event` has ended, learnt as a notifier learns
+ * it (see @ref notifier): driver callbacks, with a polling fallback every
+ * #CLQ_NOTIFIER_FALLBACK_INTERVAL seconds for commands whose failure a
+ * driver never calls back, as PoCL 3.1's behind a failed user event.
+ * So the wait adds that thread's wake-up to the driver's callback
+ * latency. clq_user_event_complete() refuses it
+ * (#CLQ_ERROR_NOT_USER_EVENT). It stays pending while the bridge waits,
+ * even if the caller drops it at once: commands that wait for it are not
+ * failed as an abandoned user event's would be. The queue of `event`'s
+ * command is flushed.
+ *
+ * With `event` of `ctx` itself, `*bridged_out` is a new reference to
+ * `event`.
+ *
+ * @param event the event to follow, of any context (a wrapped event too)
+ * @param ctx the context the bridged event belongs to
+ * @param bridged_out receives the bridged event, which the caller owns;
+ *        NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL;
+ *         `CL_OUT_OF_HOST_MEMORY`; #CLQ_ERROR_IO when clq's completion
+ *         thread cannot start; an OpenCL code from `clCreateUserEvent`,
+ *         `clFlush` or `clSetEventCallback`. Thread-safe.
+ */
+CLQ_EXPORT int
+clq_event_bridge(struct clq_event *event, struct clq_context *ctx,
+		 struct clq_event **bridged_out);
+
 /** @} */
 
 #ifdef __cplusplus

@@ -12,6 +12,8 @@
  *   callbacks  a notifier in callback mode, watched from a poll() loop
  *              (poll on its descriptor, then drain): "the loop's callback
  *              runs" is the moment drain hands over the completion;
+ *   waiting    the same with a notifier in waiting mode (a helper thread
+ *              in clWaitForEvents());
  *   poll N us  the same with a notifier in polling mode, N us interval.
  * Work, each rep running every way once, in turn:
  *   kernel  cl/scale.cl on ELEMS floats, ITERS iterations; timed from just
@@ -28,7 +30,7 @@
  * work's length falls against the interval (1000 us polling on 340 us of
  * kernel work wakes after about 1000 us).
  *
- * On a GPU machine (the goal: callbacks within 15 us of blocking):
+ * On a GPU machine (the goal: within 15 us of blocking):
  *   meson setup build -Dtests=enabled
  *   meson compile -C build tests/bench/bench-notify
  *   CLQ_DEVICE=nvidia build/tests/bench/bench-notify 1000 1048576 16
@@ -289,6 +291,10 @@ main(int argc, char **argv)
 	snprintf(ways[n_ways++].name, sizeof(ways[0].name), "blocking");
 	snprintf(ways[n_ways].name, sizeof(ways[0].name), "callbacks");
 	if (check("a notifier", clq_notifier_create(&ways[n_ways++].n)) < 0)
+		return 1;
+	snprintf(ways[n_ways].name, sizeof(ways[0].name), "waiting");
+	if (check("a waiting notifier",
+		  clq_notifier_create_waiting(&ways[n_ways++].n)) < 0)
 		return 1;
 	for (int i = 4; n_ways < MAX_WAYS && (argc > 4 ? i < argc : i < 7);
 	     i++) {
