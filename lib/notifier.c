@@ -21,6 +21,7 @@
  * hold its own lock while it runs callbacks, which take them).
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -475,6 +476,9 @@ oldest_command(struct clq_notifier *n)
 	return w;
 }
 
+/* How long a WAITING helper spins for the next watch before it sleeps. */
+#define WAIT_SPIN_NS 1000000L
+
 /*
  * WAITING: blocks in clWaitForEvents() on the oldest pending command
  * event, then delivers it, unless its callback came first. A wait cannot
@@ -484,6 +488,9 @@ oldest_command(struct clq_notifier *n)
 static void
 wait_loop(struct clq_notifier *n)
 {
+	struct timespec idle_until = {0, 0};
+	int idle = 0;
+
 	while (!n->closing) {
 		struct watch *w = oldest_command(n);
 		struct clq_event *e;
@@ -491,9 +498,23 @@ wait_loop(struct clq_notifier *n)
 		cl_int status, err;
 
 		if (!w) {
-			pthread_cond_wait(&n->wake, &n->lock);
+			/* Stay awake a while for the next watch: a sleeping
+			 * thread can take tens of microseconds to wake. */
+			if (!idle) {
+				idle = 1;
+				deadline_after(&idle_until, WAIT_SPIN_NS);
+			}
+			if (passed(&idle_until)) {
+				pthread_cond_wait(&n->wake, &n->lock);
+				idle = 0;
+			} else {
+				pthread_mutex_unlock(&n->lock);
+				sched_yield();
+				pthread_mutex_lock(&n->lock);
+			}
 			continue;
 		}
+		idle = 0;
 		id = w->id;
 		e = clq__event_hold(w->event);
 		pthread_mutex_unlock(&n->lock);

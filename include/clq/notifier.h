@@ -53,8 +53,11 @@ extern "C" {
  *   whose callbacks come late (NVIDIA's, 100-170 us after the command's
  *   end on an H200 with driver 580) completions in watch order then come
  *   about as soon as a blocking clq_event_wait() returns; one that ends
- *   before an older one still comes by its callback. The price is the
- *   driver's wait: NVIDIA's spins a CPU core while a command runs. No
+ *   before an older one still comes by its callback. The price is a CPU
+ *   core: NVIDIA's wait spins while a command runs, and the thread
+ *   yields in a loop for 1 ms after the last watched command ends
+ *   before it sleeps (waking a sleeping thread can take tens of
+ *   microseconds). No
  *   polling fallback: a failed command whose callback never comes is
  *   delivered when the wait reaches it.
  *
