@@ -335,18 +335,30 @@ START_TEST(many_in_any_order)
 		ck_assert_msg(!seen[tag], "completion %zu came twice", tag);
 		seen[tag] = 1;
 		ck_assert_ptr_eq(c[i].event, tag < many ? m[g] : gate[g]);
-		if (tag >= many)
+		if (tag >= many) {
 			ck_assert_int_eq(c[i].status, failed ? -7 : 0);
-		else if (failed)
+		} else if (failed) {
 			ck_assert_int_lt(c[i].status, 0);
-		/* no failure before it on its queue (3 and 10 fail first) */
-		else if (g < (g % 2 ? 3 : 10))
+			ck_assert_int_eq(c[i].status,
+					 test_event_status(c[i].event));
+		} else if (g < (g % 2 ? 3 : 10)) {
+			/* no failure before it on its queue (3 and 10 fail
+			 * first) */
 			ck_assert_int_eq(c[i].status, CL_COMPLETE);
-		/* Behind a failed marker in queue order, drivers differ. */
-		ck_assert_int_eq(c[i].status,
-				 test_event_status(c[i].event) < 0
-					 ? test_event_status(c[i].event)
-					 : CL_COMPLETE);
+		} else {
+			/* Behind a failed marker in queue order, drivers
+			 * differ: PoCL completes it; NVIDIA 580 ends it
+			 * with the failed gate's status, but a status query
+			 * or callback may read CL_COMPLETE first (seen on
+			 * the H200 with a 10 us poll), and the notifier
+			 * hands over what it read. */
+			int now = test_event_status(c[i].event);
+
+			ck_assert_msg(c[i].status == CL_COMPLETE ||
+					      c[i].status == now,
+				      "marker %zu: status %d, now %d", g,
+				      c[i].status, now);
+		}
 	}
 	ck_assert(!wait_readable(n, 30));
 	unref_completions(c, 2 * many);
