@@ -56,6 +56,9 @@ struct options {
 	/* --devices: the specs, one context per device (0: --device) */
 	size_t n_devices;
 	char device_specs[MAX_DEVICES][MAX_SPEC];
+	/* --devices: this device's place in the list (its messages and
+	 * labels say "device K"); -1 alone */
+	int device_no;
 	double chunk_mib;
 	size_t chunks;
 	size_t buffers;
@@ -126,6 +129,31 @@ static int
 fail(const char *what, int rc)
 {
 	return example_report("double-buffer", what, rc);
+}
+
+/* fail() for one device's demo: with --devices, says which device, by its
+ * place in the list and its spec. */
+static int
+dfail(const struct demo *d, const char *what, int rc)
+{
+	char line[MAX_SPEC + 128];
+
+	if (d->opt->device_no < 0)
+		return fail(what, rc);
+	snprintf(line, sizeof(line), "device %d ('%s'): %s", d->opt->device_no,
+		 d->opt->device, what);
+	return fail(line, rc);
+}
+
+/* A queue's or buffer's label: with --devices, "device K " before it, so
+ * that clq's ordering messages say which device's queue or buffer. */
+static void
+demo_label(const struct demo *d, const char *name, char *out, size_t size)
+{
+	if (d->opt->device_no < 0)
+		snprintf(out, size, "%s", name);
+	else
+		snprintf(out, size, "device %d %s", d->opt->device_no, name);
 }
 
 /* ---------------------------------------------------------------- options */
@@ -317,7 +345,8 @@ parse_options(int argc, char **argv, struct options *opt)
 				.chunks = 16,
 				.buffers = 3,
 				.queues = 3,
-				.iters = 16};
+				.iters = 16,
+				.device_no = -1};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -440,6 +469,8 @@ open_queues(struct demo *d)
 	int rc;
 
 	for (int s = 0; s < N_STAGES; s++) {
+		char label[64];
+
 		if (s == STAGE_DOWNLOAD && d->opt->queues == 2) {
 			d->queue[s] = clq_queue_ref(d->queue[STAGE_UPLOAD]);
 			continue;
@@ -447,13 +478,14 @@ open_queues(struct demo *d)
 		rc = clq_queue_create(d->ctx, CLQ_QUEUE_PROFILING,
 				      &d->queue[s]);
 		if (rc < 0)
-			return fail("creating a profiling queue", rc);
-		rc = clq_queue_set_label(
-			d->queue[s], d->opt->queues == 2 && s == STAGE_UPLOAD
-					     ? "transfer"
-					     : labels[s]);
+			return dfail(d, "creating a profiling queue", rc);
+		demo_label(d,
+			   d->opt->queues == 2 && s == STAGE_UPLOAD ? "transfer"
+								    : labels[s],
+			   label, sizeof(label));
+		rc = clq_queue_set_label(d->queue[s], label);
 		if (rc < 0)
-			return fail("labelling a queue", rc);
+			return dfail(d, "labelling a queue", rc);
 	}
 	return CLQ_SUCCESS;
 }
@@ -466,27 +498,28 @@ open_arrays(struct demo *d)
 
 	if ((rc = host_array_open(d, total, &d->input_data, &d->input)) < 0 ||
 	    (rc = host_array_open(d, total, &d->output_data, &d->output)) < 0)
-		return fail("allocating the host arrays", rc);
+		return dfail(d, "allocating the host arrays", rc);
 	d->buffers = calloc(d->opt->buffers, sizeof(*d->buffers));
 	if (!d->buffers)
-		return fail("allocating", CL_OUT_OF_HOST_MEMORY);
+		return dfail(d, "allocating", CL_OUT_OF_HOST_MEMORY);
 	for (size_t i = 0; i < d->opt->buffers; i++) {
-		char label[32];
+		char name[32], label[64];
 
 		rc = clq_device_array_create(d->ctx, CLQ_DTYPE_FLOAT32, 1,
 					     &d->chunk_elems, NULL,
 					     &d->buffers[i]);
 		if (rc < 0)
-			return fail("allocating a device buffer", rc);
+			return dfail(d, "allocating a device buffer", rc);
 		/* what check's messages call it */
-		snprintf(label, sizeof(label), "buffer %zu", i);
+		snprintf(name, sizeof(name), "buffer %zu", i);
+		demo_label(d, name, label, sizeof(label));
 		if ((rc = clq_device_array_set_label(d->buffers[i], label)) < 0)
-			return fail("labelling a device buffer", rc);
+			return dfail(d, "labelling a device buffer", rc);
 	}
 	rc = clq_pool_create(d->opt->buffers, (void *const *)d->buffers,
 			     &d->pool);
 	if (rc < 0)
-		return fail("creating the buffer pool", rc);
+		return dfail(d, "creating the buffer pool", rc);
 	return CLQ_SUCCESS;
 }
 
@@ -517,11 +550,16 @@ tuned_local(struct demo *d, size_t fallback)
 			       &got, NULL) == CLQ_SUCCESS &&
 	    clq_params_get_int(got, "wgs", &wgs) == CLQ_SUCCESS && wgs > 0 &&
 	    (size_t)wgs <= clq_kernel_get_work_group_size(d->scale)) {
+		char who[MAX_SPEC + 32] = "";
+
 		local = (size_t)wgs;
+		if (d->opt->device_no >= 0)
+			snprintf(who, sizeof(who), " on device %d ('%s')",
+				 d->opt->device_no, d->opt->device);
 		fprintf(stderr,
-			"double-buffer: scale work-group size %zu, from the "
+			"double-buffer: scale work-group size %zu%s, from the "
 			"tuning database %s\n",
-			local, clq_tune_db_get_path(db));
+			local, who, clq_tune_db_get_path(db));
 	}
 	clq_params_free(got);
 	clq_params_free(problem);
@@ -548,14 +586,14 @@ demo_open(struct demo *d, const struct options *opt)
 		return CLQ_ERROR_OVERFLOW;
 	}
 	if ((rc = clq_device_select(opt->device, &dev)) < 0)
-		return fail("choosing a device", rc);
+		return dfail(d, "choosing a device", rc);
 	rc = clq_context_create(dev, &d->ctx);
 	clq_device_unref(dev);
 	if (rc < 0)
-		return fail("creating a context", rc);
+		return dfail(d, "creating a context", rc);
 	if (opt->ordering_set &&
 	    (rc = clq_context_set_ordering(d->ctx, opt->ordering)) < 0)
-		return fail("setting the ordering", rc);
+		return dfail(d, "setting the ordering", rc);
 	d->reuse_wait = !opt->no_reuse_wait &&
 			clq_context_get_ordering(d->ctx) != CLQ_ORDERING_AUTO;
 	if ((rc = open_queues(d)) < 0 || (rc = open_arrays(d)) < 0)
@@ -563,9 +601,9 @@ demo_open(struct demo *d, const struct options *opt)
 	rc = clq_program_create_from_file(d->ctx, "scale.cl", NULL, 0, NULL,
 					  &d->program);
 	if (rc < 0)
-		return fail("building scale.cl", rc);
+		return dfail(d, "building scale.cl", rc);
 	if ((rc = clq_kernel_create(d->program, "scale", &d->scale)) < 0)
-		return fail("creating the scale kernel", rc);
+		return dfail(d, "creating the scale kernel", rc);
 	d->local = clq_kernel_get_work_group_size(d->scale);
 	if (d->local > 256)
 		d->local = 256;
@@ -726,7 +764,7 @@ summarise(struct demo *d, struct run *r)
 	}
 	clq_timeline_summary_free(all);
 	clq_timeline_summary_free(transfers);
-	return rc < 0 ? fail("reading the device timestamps", rc) : rc;
+	return rc < 0 ? dfail(d, "reading the device timestamps", rc) : rc;
 }
 
 static void
@@ -800,7 +838,7 @@ run_sequential(struct demo *d, struct run *r)
 		rc = clq_queue_finish(q);
 	}
 	r->wall = example_now() - t0;
-	return rc < 0 ? fail("running the sequential loop", rc) : rc;
+	return rc < 0 ? dfail(d, "running the sequential loop", rc) : rc;
 }
 
 /*
@@ -886,7 +924,7 @@ run_pipeline(struct demo *d, struct run *r)
 			rc = frc;
 	}
 	r->wall = example_now() - t0;
-	return rc < 0 ? fail("running the pipeline", rc) : rc;
+	return rc < 0 ? dfail(d, "running the pipeline", rc) : rc;
 }
 
 /* Runs one kind of run end to end: clear the output, run, check, time. */
@@ -914,7 +952,7 @@ measure(struct demo *d, int (*fn)(struct demo *, struct run *), struct run *r)
 			return CL_OUT_OF_HOST_MEMORY;
 	}
 	if (!r->ev)
-		return fail("allocating", CL_OUT_OF_HOST_MEMORY);
+		return dfail(d, "allocating", CL_OUT_OF_HOST_MEMORY);
 	if ((rc = fn(d, r)) < 0 || (rc = summarise(d, r)) < 0)
 		return rc;
 	r->mismatches = count_mismatches(d);
@@ -973,11 +1011,11 @@ balance(struct demo *d, double *target_out)
 
 	if ((rc = time_stage(d, STAGE_UPLOAD, 0, &up)) < 0 ||
 	    (rc = time_stage(d, STAGE_DOWNLOAD, 0, &down)) < 0)
-		return fail("timing the transfers", rc);
+		return dfail(d, "timing the transfers", rc);
 	target = up > down ? up : down;
 	for (;;) {
 		if ((rc = time_stage(d, STAGE_KERNEL, it, &t)) < 0)
-			return fail("timing the kernel", rc);
+			return dfail(d, "timing the kernel", rc);
 		if (t >= target / 2 || it >= MAX_ITERS)
 			break;
 		prev = it;
@@ -988,7 +1026,7 @@ balance(struct demo *d, double *target_out)
 		it = clamp_iters(it +
 				 (target - t) * (it - prev) / (t - t_prev));
 	if ((rc = time_stage(d, STAGE_KERNEL, it, &t)) < 0)
-		return fail("timing the kernel", rc);
+		return dfail(d, "timing the kernel", rc);
 	d->iters = clamp_iters(it * target / t);
 	*target_out = target;
 	return CLQ_SUCCESS;
@@ -1337,7 +1375,7 @@ warm_up(struct demo *d)
 		for (int s = 0; s < N_STAGES; s++)
 			clq_event_unref(ev[s]);
 	}
-	return rc < 0 ? fail("warming up", rc) : rc;
+	return rc < 0 ? dfail(d, "warming up", rc) : rc;
 }
 
 /* Writes one export of a timeline to `path`. */
@@ -1416,12 +1454,45 @@ struct devices {
 	/* host seconds: the pipelined runs, first start to last end; the
 	 * sequential runs, one device after another, added up */
 	double pipe_wall, seq_wall;
+	double pipe_first; /* example_now() at the first pipeline's start */
 	/* --trace/--svg: device k's clock minus device 0's (ns), measured
 	 * before and after the pipelined run, and each measurement's error
 	 * bound (seconds) */
 	int64_t offset_ns[2][MAX_DEVICES];
 	double offset_error[2][MAX_DEVICES];
 };
+
+/*
+ * Two specs can select one device (0,0; a name matching the same first
+ * device twice): that runs, a context each on the one device, but it is
+ * not several devices, so say so.
+ */
+static void
+warn_shared(const struct devices *m)
+{
+	for (size_t k = 1; k < m->n; k++) {
+		const struct clq_device *dk = m->rep[k].device;
+
+		for (size_t j = 0; j < k; j++) {
+			if (clq_device_get_index(m->rep[j].device) !=
+			    clq_device_get_index(dk))
+				continue;
+			fprintf(stderr,
+				"double-buffer: warning: devices %zu ('%s') "
+				"and %zu ('%s') are one device, %zu (%zu:%zu) "
+				"%s: each has its own context, queues and "
+				"buffers, but they share the device, so the "
+				"totals are not those of separate devices\n",
+				j, m->opt->device_specs[j], k,
+				m->opt->device_specs[k],
+				clq_device_get_index(dk),
+				clq_device_get_platform_index(dk),
+				clq_device_get_index_in_platform(dk),
+				clq_device_get_name(dk));
+			break;
+		}
+	}
+}
 
 static int
 devices_open(struct devices *m, const struct options *opt)
@@ -1440,6 +1511,7 @@ devices_open(struct devices *m, const struct options *opt)
 		 * longer */
 		m->opts[k] = *opt;
 		m->opts[k].device = opt->device_specs[k];
+		m->opts[k].device_no = (int)k;
 		m->opts[k].chunks =
 			opt->chunks / m->n + (k < opt->chunks % m->n);
 		if ((rc = demo_open(&m->d[k], &m->opts[k])) < 0)
@@ -1449,6 +1521,7 @@ devices_open(struct devices *m, const struct options *opt)
 		m->rep[k].device =
 			clq_device_ref(clq_context_get_device(m->d[k].ctx));
 	}
+	warn_shared(m);
 	return CLQ_SUCCESS;
 }
 
@@ -1500,7 +1573,8 @@ clock_offset(struct demo *d0, struct demo *dk, int64_t *offset_ns,
 	}
 	clq_timeline_unref(t0);
 	clq_timeline_unref(tk);
-	return rc < 0 ? fail("aligning the device clocks", rc) : rc;
+	return rc < 0 ? dfail(dk, "aligning its clock with device 0's", rc)
+		      : rc;
 }
 
 static int
@@ -1605,6 +1679,7 @@ devices_pipeline(struct devices *m)
 		if (k == 0 || r->start + r->wall > last)
 			last = r->start + r->wall;
 	}
+	m->pipe_first = first;
 	m->pipe_wall = last - first;
 	return rc;
 }
@@ -1759,10 +1834,13 @@ devices_print_text(const struct devices *m)
 		const struct report *rep = &m->rep[k];
 		char line[sizeof(rep->reason) + 64];
 
-		printf("device %zu: %s (%s), %s host memory, chunks %zu-%zu\n",
+		printf("device %zu: %s (%s) at %zu:%zu (spec '%s'), %s host "
+		       "memory, chunks %zu-%zu\n",
 		       k, clq_device_get_name(rep->device),
 		       clq_device_get_platform_name(rep->device),
-		       memory_kind(d), d->first_chunk,
+		       clq_device_get_platform_index(rep->device),
+		       clq_device_get_index_in_platform(rep->device),
+		       o->device_specs[k], memory_kind(d), d->first_chunk,
 		       d->first_chunk + d->opt->chunks - 1);
 		printf("  stage device time per chunk (median):  alone    "
 		       "pipelined\n");
@@ -1823,12 +1901,20 @@ devices_print_json(const struct devices *m)
 		printf(",\n  \"platform\": ");
 		example_print_json_string(
 			clq_device_get_platform_name(rep->device));
+		printf(",\n  \"device_index\": %zu,\n  \"platform_index\": %zu,"
+		       "\n  \"index_in_platform\": %zu",
+		       clq_device_get_index(rep->device),
+		       clq_device_get_platform_index(rep->device),
+		       clq_device_get_index_in_platform(rep->device));
 		printf(",\n  \"host_memory\": ");
 		example_print_json_string(memory_kind(d));
 		printf(",\n  \"first_chunk\": %zu,\n  \"chunks\": %zu,\n",
 		       d->first_chunk, d->opt->chunks);
 		print_json_run("sequential", &rep->seq);
 		print_json_run("pipelined", &rep->pipe);
+		/* host seconds after the first device's pipeline started */
+		printf("  \"pipelined_start_s\": %.9g,\n",
+		       rep->pipe.start - m->pipe_first);
 		printf("  \"sequential_gb_s\": %.6g,\n"
 		       "  \"pipelined_gb_s\": %.6g,\n",
 		       throughput(d, d->opt->chunks, rep->seq.wall),
