@@ -91,6 +91,9 @@ with tempfile.TemporaryDirectory() as tmp:
     by_track = {}
     for e in spans:
         assert e["dur"] >= 0 and e["ts"] >= 0, e
+        # every device's the same: a transfer's bytes, none for a kernel
+        want = 0 if e["name"] == "kernel scale" else 65536
+        assert e["args"]["bytes"] == want, (names[e["tid"]], e)
         by_track.setdefault(names[e["tid"]], []).append(e)
     for k, chunks in ((0, 4), (1, 3)):
         stages = [sorted(by_track[f"device {k} {q}"], key=lambda e: e["ts"])

@@ -1736,7 +1736,10 @@ devices_timeline(struct devices *m)
 	for (size_t k = 0; k < m->n && rc == CLQ_SUCCESS; k++) {
 		const struct demo *d = &m->d[k];
 		int64_t offset = k ? mean_offset(m, k) : 0;
-		uint64_t bytes = d->chunk_elems * sizeof(float);
+		/* every device's commands the same way, device 0's too
+		 * (shifted by 0): a span each, its bytes those of the
+		 * transfers, none for the kernel */
+		uint64_t chunk_bytes = d->chunk_elems * sizeof(float);
 
 		for (size_t i = 0;
 		     i < d->opt->chunks * N_STAGES && rc == CLQ_SUCCESS; i++) {
@@ -1747,11 +1750,6 @@ devices_timeline(struct devices *m)
 
 			snprintf(track, sizeof(track), "device %zu %s", k,
 				 queues[i % N_STAGES]);
-			if (k == 0) {
-				rc = clq_timeline_add_event(
-					tl, ev, track, labels[i % N_STAGES]);
-				continue;
-			}
 			if ((rc = clq_event_get_times(ev, &t)) < 0)
 				break;
 			if (shift_time(t.start, offset, &start) < 0 ||
@@ -1764,9 +1762,9 @@ devices_timeline(struct devices *m)
 				rc = CLQ_ERROR_OVERFLOW;
 				break;
 			}
-			rc = clq_timeline_add_span(tl, track,
-						   labels[i % N_STAGES], start,
-						   end, bytes);
+			rc = clq_timeline_add_span(
+				tl, track, labels[i % N_STAGES], start, end,
+				i % N_STAGES == STAGE_KERNEL ? 0 : chunk_bytes);
 		}
 	}
 	if (rc < 0)
