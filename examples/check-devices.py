@@ -59,6 +59,12 @@ assert close(total["speedup"], total["sequential_s"] / total["pipelined_s"],
              1e-5), total
 assert close(total["pipelined_gb_s"],
              7 * doc["chunk_bytes"] / total["pipelined_s"] / 1e9, 1e-5)
+# the same stream as on one device: each device's block of it, adding up
+# to the one-device run's input
+one = json.loads(run(["--device", specs.split(",")[0], "--chunk-mib",
+                      "0.0625", "--iters", "8", "--chunks", "7", "--json"]))
+assert total["input_sum"] == sum(d["input_sum"] for d in devs), devs
+assert total["input_sum"] == one["input_sum"], (total, one["input_sum"])
 
 # Text: a block per device, the totals, one check line.
 text = run(small + ["--chunks", "5", "--queues", "2"])

@@ -101,6 +101,9 @@ struct demo {
 	 * on every device at once, at this barrier */
 	size_t first_chunk;
 	struct start_line *start_line;
+	/* the input's elements added up (exact: each is below 2^20), so
+	 * that reports show which data went through */
+	uint64_t input_sum;
 };
 
 /* --devices: where each device's thread waits, once its output is
@@ -800,20 +803,31 @@ count_mismatches(const struct demo *d)
 	return bad;
 }
 
+/* Element i of the stream: splitmix64 of i, so that with --devices each
+ * device fills its block without generating the blocks before it. */
+static uint32_t
+input_value(uint64_t i)
+{
+	uint64_t z = (i + 1) * 0x9E3779B97F4A7C15u;
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+	return (uint32_t)((z ^ (z >> 31)) % INPUT_LIMIT);
+}
+
 static void
 fill_input(struct demo *d)
 {
 	size_t total = d->opt->chunks * d->chunk_elems;
 	/* with --devices, this device's part of the one stream */
 	size_t skip = d->first_chunk * d->chunk_elems;
-	uint64_t x = 0x9E3779B97F4A7C15u; /* xorshift64, fixed seed */
 
-	for (size_t i = 0; i < skip + total; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		if (i >= skip)
-			d->input_data[i - skip] = (float)(x % INPUT_LIMIT);
+	d->input_sum = 0;
+	for (size_t i = 0; i < total; i++) {
+		uint32_t v = input_value(skip + i);
+
+		d->input_data[i] = (float)v;
+		d->input_sum += v;
 	}
 }
 
@@ -1332,9 +1346,10 @@ print_json(const struct demo *d, const struct report *rep)
 	example_print_json_string(memory_kind(d));
 	printf(",\n  \"chunk_bytes\": %zu,\n  \"chunks\": %zu,\n"
 	       "  \"buffers\": %zu,\n  \"queues\": %d,\n  \"iters\": %u,\n"
-	       "  \"balanced\": %s,\n",
+	       "  \"balanced\": %s,\n  \"input_sum\": %llu,\n",
 	       d->chunk_elems * sizeof(float), o->chunks, o->buffers, o->queues,
-	       d->iters, o->balance ? "true" : "false");
+	       d->iters, o->balance ? "true" : "false",
+	       (unsigned long long)d->input_sum);
 	print_json_run("sequential", &rep->seq);
 	print_json_run("pipelined", &rep->pipe);
 	printf("  \"ideal_s\": %.9g,\n  \"speedup\": %.6g,\n"
@@ -1470,27 +1485,41 @@ struct devices {
 static void
 warn_shared(const struct devices *m)
 {
-	for (size_t k = 1; k < m->n; k++) {
-		const struct clq_device *dk = m->rep[k].device;
+	for (size_t j = 0; j < m->n; j++) {
+		const struct clq_device *dj = m->rep[j].device;
+		size_t index = clq_device_get_index(dj), shared = 0;
+		/* "devices 0 ('0'), 2 ('0') and 4 ('0')" */
+		char list[MAX_DEVICES * (MAX_SPEC + 32)];
+		size_t len = (size_t)snprintf(list, sizeof(list), "%zu ('%s')",
+					      j, m->opt->device_specs[j]);
+		bool first = true;
 
-		for (size_t j = 0; j < k; j++) {
-			if (clq_device_get_index(m->rep[j].device) !=
-			    clq_device_get_index(dk))
+		for (size_t i = 0; i < j && first; i++)
+			first = clq_device_get_index(m->rep[i].device) != index;
+		for (size_t k = j + 1; first && k < m->n; k++) {
+			size_t more = 0;
+
+			if (clq_device_get_index(m->rep[k].device) != index)
 				continue;
-			fprintf(stderr,
-				"double-buffer: warning: devices %zu ('%s') "
-				"and %zu ('%s') are one device, %zu (%zu:%zu) "
-				"%s: each has its own context, queues and "
-				"buffers, but they share the device, so the "
-				"totals are not those of separate devices\n",
-				j, m->opt->device_specs[j], k,
-				m->opt->device_specs[k],
-				clq_device_get_index(dk),
-				clq_device_get_platform_index(dk),
-				clq_device_get_index_in_platform(dk),
-				clq_device_get_name(dk));
-			break;
+			for (size_t l = k + 1; l < m->n; l++)
+				more += clq_device_get_index(
+						m->rep[l].device) == index;
+			shared++;
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+						"%s%zu ('%s')",
+						more ? ", " : " and ", k,
+						m->opt->device_specs[k]);
 		}
+		if (!shared)
+			continue;
+		fprintf(stderr,
+			"double-buffer: warning: devices %s are one device, "
+			"%zu (%zu:%zu) %s: each has its own context, queues "
+			"and buffers, but they share the device, so the "
+			"totals are not those of separate devices\n",
+			list, index, clq_device_get_platform_index(dj),
+			clq_device_get_index_in_platform(dj),
+			clq_device_get_name(dj));
 	}
 }
 
@@ -1882,6 +1911,7 @@ devices_print_json(const struct devices *m)
 {
 	const struct options *o = m->opt;
 	const struct demo *d0 = &m->d[0];
+	uint64_t input_sum = 0;
 
 	printf("{\n  \"format\": 1,\n  \"chunk_bytes\": %zu,\n"
 	       "  \"chunks\": %zu,\n  \"buffers\": %zu,\n  \"queues\": %d,\n"
@@ -1906,8 +1936,10 @@ devices_print_json(const struct devices *m)
 		       clq_device_get_index_in_platform(rep->device));
 		printf(",\n  \"host_memory\": ");
 		example_print_json_string(memory_kind(d));
-		printf(",\n  \"first_chunk\": %zu,\n  \"chunks\": %zu,\n",
-		       d->first_chunk, d->opt->chunks);
+		printf(",\n  \"first_chunk\": %zu,\n  \"chunks\": %zu,\n"
+		       "  \"input_sum\": %llu,\n",
+		       d->first_chunk, d->opt->chunks,
+		       (unsigned long long)d->input_sum);
 		print_json_run("sequential", &rep->seq);
 		print_json_run("pipelined", &rep->pipe);
 		/* host seconds after the first device's pipeline started */
@@ -1931,14 +1963,17 @@ devices_print_json(const struct devices *m)
 		example_print_json_string(rep->reason);
 		printf("\n  }%s\n", k + 1 < m->n ? "," : "");
 	}
+	for (size_t k = 0; k < m->n; k++)
+		input_sum += m->d[k].input_sum;
 	printf("  ],\n  \"total\": {\"sequential_s\": %.9g, \"pipelined_s\": "
 	       "%.9g, \"sequential_gb_s\": %.6g, \"pipelined_gb_s\": %.6g, "
-	       "\"speedup\": %.6g, \"mismatches\": %zu}\n}\n",
+	       "\"speedup\": %.6g, \"mismatches\": %zu, \"input_sum\": "
+	       "%llu}\n}\n",
 	       m->seq_wall, m->pipe_wall,
 	       throughput(d0, o->chunks, m->seq_wall),
 	       throughput(d0, o->chunks, m->pipe_wall),
 	       m->pipe_wall > 0 ? m->seq_wall / m->pipe_wall : 0,
-	       devices_mismatches(m));
+	       devices_mismatches(m), (unsigned long long)input_sum);
 }
 
 static int
