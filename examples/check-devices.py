@@ -134,6 +134,14 @@ assert f"double-buffer: device 0 ('{spec0}'): running the pipeline: " \
     "CLQ_ERROR_HAZARD" in err, err
 assert "device 1" not in err, err
 
+# A chunk too large for the kernel's 32-bit count is a bad option (exit 2,
+# before opening a device), said as the chunk's size, not as the chunks a
+# device would have had.
+err = run(["--devices", specs, "--chunk-mib", "16384"], rc=2,
+          stderr=True)[1]
+assert "--chunk-mib 16384 is too large" in err and "16383.999 MiB" in err, \
+    err
+
 # One device named twice: it runs (a context each), with a warning that
 # the totals are not those of two devices; the two contexts read one
 # clock, so the measured offset between them is within its error bound.

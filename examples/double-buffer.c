@@ -429,6 +429,17 @@ parse_options(int argc, char **argv, struct options *opt)
 		      stderr);
 		return -1;
 	}
+	/* the kernel counts a chunk's floats in a cl_uint */
+	if (opt->chunk_mib * (1048576.0 / sizeof(float)) > UINT32_MAX) {
+		fprintf(stderr,
+			"double-buffer: --chunk-mib %g is too large: the "
+			"kernel counts a chunk's floats in 32 bits, so a chunk "
+			"is at most %.3f MiB\n",
+			opt->chunk_mib,
+			floor(UINT32_MAX / (1048576.0 / sizeof(float)) * 1000) /
+				1000);
+		return -1;
+	}
 	if (opt->n_devices > opt->chunks) {
 		fprintf(stderr,
 			"double-buffer: --chunks %zu is fewer than the %zu "
