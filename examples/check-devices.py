@@ -4,8 +4,11 @@
 # reports: the chunks split into consecutive blocks, every output element
 # of both runs checked on every device, the totals agreeing with the
 # per-device figures, and one timeline with a track per device and queue
-# whose commands keep each device's order on the shared time axis.
-# usage: check-devices.py DEMO SPEC0,SPEC1
+# whose commands keep each device's order on the shared time axis. Then
+# what goes wrong: a hazard on one device in the middle of its pipeline
+# (the error names that device, the other runs to its end, exit 1), and
+# one device named twice (a warning; its clocks agree within the bound).
+# usage: check-devices.py DEMO SPEC0,SPEC1 (two different devices)
 import json, os, re, subprocess, sys, tempfile
 import xml.etree.ElementTree as ET
 
@@ -13,10 +16,10 @@ demo, specs = sys.argv[1], sys.argv[2]
 small = ["--devices", specs, "--chunk-mib", "0.0625", "--iters", "8"]
 
 
-def run(args):
+def run(args, rc=0, stderr=False):
     p = subprocess.run([demo, *args], capture_output=True, text=True)
-    assert p.returncode == 0, (args, p.returncode, p.stdout, p.stderr)
-    return p.stdout
+    assert p.returncode == rc, (args, p.returncode, p.stdout, p.stderr)
+    return (p.stdout, p.stderr) if stderr else p.stdout
 
 
 def close(a, b, rel=1e-6):
@@ -27,6 +30,8 @@ def close(a, b, rel=1e-6):
 doc = json.loads(run(small + ["--chunks", "7", "--json"]))
 devs = doc["devices"]
 assert [d["spec"] for d in devs] == specs.split(","), devs
+# two different devices, each said where it is (N, and P:D)
+assert devs[0]["device_index"] != devs[1]["device_index"], devs
 assert [(d["first_chunk"], d["chunks"]) for d in devs] == [(0, 4), (4, 3)]
 assert doc["chunks"] == 7 and doc["total"]["mismatches"] == 0, doc
 total = doc["total"]
@@ -42,22 +47,30 @@ for d in devs:
                  d["pipelined"]["wall_s"], 1e-5), d
     assert d["verdict"] and d["reason"], d
 # the sequential loops ran one after another; the pipelines at once, so
-# the total spans every device's run and no more than all of them
+# the total is the span from the first start to the last end
 assert close(total["sequential_s"],
              sum(d["sequential"]["wall_s"] for d in devs), 1e-6), total
-longest = max(d["pipelined"]["wall_s"] for d in devs)
-assert longest <= total["pipelined_s"] + 1e-6, (longest, total)
-assert total["pipelined_s"] < sum(d["pipelined"]["wall_s"] for d in devs) + \
-    0.5, total
+starts = [d["pipelined_start_s"] for d in devs]
+assert min(starts) == 0 and all(s >= 0 for s in starts), starts
+ends = [d["pipelined_start_s"] + d["pipelined"]["wall_s"] for d in devs]
+assert abs(total["pipelined_s"] - max(ends)) <= 1e-8 + 1e-6 * max(ends), \
+    (ends, total)
 assert close(total["speedup"], total["sequential_s"] / total["pipelined_s"],
              1e-5), total
 assert close(total["pipelined_gb_s"],
              7 * doc["chunk_bytes"] / total["pipelined_s"] / 1e9, 1e-5)
+# the same stream as on one device: each device's block of it, adding up
+# to the one-device run's input
+one = json.loads(run(["--device", specs.split(",")[0], "--chunk-mib",
+                      "0.0625", "--iters", "8", "--chunks", "7", "--json"]))
+assert total["input_sum"] == sum(d["input_sum"] for d in devs), devs
+assert total["input_sum"] == one["input_sum"], (total, one["input_sum"])
 
 # Text: a block per device, the totals, one check line.
 text = run(small + ["--chunks", "5", "--queues", "2"])
-assert re.search(r"^device 0: .*, chunks 0-2$", text, re.M), text
-assert re.search(r"^device 1: .*, chunks 3-4$", text, re.M), text
+for k, (spec, chunks) in enumerate(zip(specs.split(","), ("0-2", "3-4"))):
+    assert re.search(rf"^device {k}: .* at \d+:\d+ \(spec '{re.escape(spec)}'\)"
+                     rf", .*, chunks {chunks}$", text, re.M), text
 assert text.count("verdict: ") == 2, text
 assert re.search(r"^total pipelined \(all devices at once\): +\d+\.\d+ ms +"
                  r"\d+\.\d+ GB/s +\(speedup \d+\.\d\dx\)$", text, re.M), text
@@ -84,6 +97,9 @@ with tempfile.TemporaryDirectory() as tmp:
     by_track = {}
     for e in spans:
         assert e["dur"] >= 0 and e["ts"] >= 0, e
+        # every device's the same: a transfer's bytes, none for a kernel
+        want = 0 if e["name"] == "kernel scale" else 65536
+        assert e["args"]["bytes"] == want, (names[e["tid"]], e)
         by_track.setdefault(names[e["tid"]], []).append(e)
     for k, chunks in ((0, 4), (1, 3)):
         stages = [sorted(by_track[f"device {k} {q}"], key=lambda e: e["ts"])
@@ -102,5 +118,43 @@ with tempfile.TemporaryDirectory() as tmp:
     ns = "{http://www.w3.org/2000/svg}"
     assert len(root.findall(f"{ns}rect/{ns}title")) == 3 * 7
     assert root.find(f"{ns}title").text == title
+
+# One device's pipeline fails in the middle: with 3 buffers, the first
+# device's 4 chunks reuse a buffer and the second's 3 do not, so leaving
+# out the reuse wait under CHECK refuses only the first device's fourth
+# upload. The error says which device; the second runs to its end without
+# an error; no report, exit 1.
+spec0, spec1 = specs.split(",")
+out, err = run(small + ["--chunks", "7", "--buffers", "3", "--ordering",
+                        "check", "--no-reuse-wait"], rc=1, stderr=True)
+assert out == "", out
+assert err.count("hazard (write-after-read)") == 1, err
+assert "this write on queue 1 ('device 0 upload')" in err, err
+assert f"double-buffer: device 0 ('{spec0}'): running the pipeline: " \
+    "CLQ_ERROR_HAZARD" in err, err
+assert "device 1" not in err, err
+
+# A chunk too large for the kernel's 32-bit count is a bad option (exit 2,
+# before opening a device), said as the chunk's size, not as the chunks a
+# device would have had.
+err = run(["--devices", specs, "--chunk-mib", "16384"], rc=2,
+          stderr=True)[1]
+assert "--chunk-mib 16384 is too large" in err and "16383.999 MiB" in err, \
+    err
+
+# One device named twice: it runs (a context each), with a warning that
+# the totals are not those of two devices; the two contexts read one
+# clock, so the measured offset between them is within its error bound.
+out, err = run(["--devices", f"{spec0},{spec0}", "--chunk-mib", "0.0625",
+                "--iters", "8", "--chunks", "4", "--json", "--trace",
+                os.devnull], stderr=True)
+assert f"warning: devices 0 ('{spec0}') and 1 ('{spec0}') are one device" \
+    in err, err
+same = json.loads(out)["devices"]
+assert same[0]["device_index"] == same[1]["device_index"], same
+assert abs(same[1]["clock_offset_ns"]) <= same[1]["clock_error_s"] * 1e9, \
+    same[1]
+assert "warning" not in run(small + ["--chunks", "2"], stderr=True)[1]
+
 print("devices:", ", ".join(d["device"] for d in devs),
       "; alignment within", m.group(1), "us")

@@ -56,6 +56,9 @@ struct options {
 	/* --devices: the specs, one context per device (0: --device) */
 	size_t n_devices;
 	char device_specs[MAX_DEVICES][MAX_SPEC];
+	/* --devices: this device's place in the list (its messages and
+	 * labels say "device K"); -1 alone */
+	int device_no;
 	double chunk_mib;
 	size_t chunks;
 	size_t buffers;
@@ -98,6 +101,9 @@ struct demo {
 	 * on every device at once, at this barrier */
 	size_t first_chunk;
 	struct start_line *start_line;
+	/* the input's elements added up (exact: each is below 2^20), so
+	 * that reports show which data went through */
+	uint64_t input_sum;
 };
 
 /* --devices: where each device's thread waits, once its output is
@@ -126,6 +132,31 @@ static int
 fail(const char *what, int rc)
 {
 	return example_report("double-buffer", what, rc);
+}
+
+/* fail() for one device's demo: with --devices, says which device, by its
+ * place in the list and its spec. */
+static int
+dfail(const struct demo *d, const char *what, int rc)
+{
+	char line[MAX_SPEC + 128];
+
+	if (d->opt->device_no < 0)
+		return fail(what, rc);
+	snprintf(line, sizeof(line), "device %d ('%s'): %s", d->opt->device_no,
+		 d->opt->device, what);
+	return fail(line, rc);
+}
+
+/* A queue's or buffer's label: with --devices, "device K " before it, so
+ * that clq's ordering messages say which device's queue or buffer. */
+static void
+demo_label(const struct demo *d, const char *name, char *out, size_t size)
+{
+	if (d->opt->device_no < 0)
+		snprintf(out, size, "%s", name);
+	else
+		snprintf(out, size, "device %d %s", d->opt->device_no, name);
 }
 
 /* ---------------------------------------------------------------- options */
@@ -317,7 +348,8 @@ parse_options(int argc, char **argv, struct options *opt)
 				.chunks = 16,
 				.buffers = 3,
 				.queues = 3,
-				.iters = 16};
+				.iters = 16,
+				.device_no = -1};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -397,6 +429,17 @@ parse_options(int argc, char **argv, struct options *opt)
 		      stderr);
 		return -1;
 	}
+	/* the kernel counts a chunk's floats in a cl_uint */
+	if (opt->chunk_mib * (1048576.0 / sizeof(float)) > UINT32_MAX) {
+		fprintf(stderr,
+			"double-buffer: --chunk-mib %g is too large: the "
+			"kernel counts a chunk's floats in 32 bits, so a chunk "
+			"is at most %.3f MiB\n",
+			opt->chunk_mib,
+			floor(UINT32_MAX / (1048576.0 / sizeof(float)) * 1000) /
+				1000);
+		return -1;
+	}
 	if (opt->n_devices > opt->chunks) {
 		fprintf(stderr,
 			"double-buffer: --chunks %zu is fewer than the %zu "
@@ -440,6 +483,8 @@ open_queues(struct demo *d)
 	int rc;
 
 	for (int s = 0; s < N_STAGES; s++) {
+		char label[64];
+
 		if (s == STAGE_DOWNLOAD && d->opt->queues == 2) {
 			d->queue[s] = clq_queue_ref(d->queue[STAGE_UPLOAD]);
 			continue;
@@ -447,13 +492,14 @@ open_queues(struct demo *d)
 		rc = clq_queue_create(d->ctx, CLQ_QUEUE_PROFILING,
 				      &d->queue[s]);
 		if (rc < 0)
-			return fail("creating a profiling queue", rc);
-		rc = clq_queue_set_label(
-			d->queue[s], d->opt->queues == 2 && s == STAGE_UPLOAD
-					     ? "transfer"
-					     : labels[s]);
+			return dfail(d, "creating a profiling queue", rc);
+		demo_label(d,
+			   d->opt->queues == 2 && s == STAGE_UPLOAD ? "transfer"
+								    : labels[s],
+			   label, sizeof(label));
+		rc = clq_queue_set_label(d->queue[s], label);
 		if (rc < 0)
-			return fail("labelling a queue", rc);
+			return dfail(d, "labelling a queue", rc);
 	}
 	return CLQ_SUCCESS;
 }
@@ -466,27 +512,28 @@ open_arrays(struct demo *d)
 
 	if ((rc = host_array_open(d, total, &d->input_data, &d->input)) < 0 ||
 	    (rc = host_array_open(d, total, &d->output_data, &d->output)) < 0)
-		return fail("allocating the host arrays", rc);
+		return dfail(d, "allocating the host arrays", rc);
 	d->buffers = calloc(d->opt->buffers, sizeof(*d->buffers));
 	if (!d->buffers)
-		return fail("allocating", CL_OUT_OF_HOST_MEMORY);
+		return dfail(d, "allocating", CL_OUT_OF_HOST_MEMORY);
 	for (size_t i = 0; i < d->opt->buffers; i++) {
-		char label[32];
+		char name[32], label[64];
 
 		rc = clq_device_array_create(d->ctx, CLQ_DTYPE_FLOAT32, 1,
 					     &d->chunk_elems, NULL,
 					     &d->buffers[i]);
 		if (rc < 0)
-			return fail("allocating a device buffer", rc);
+			return dfail(d, "allocating a device buffer", rc);
 		/* what check's messages call it */
-		snprintf(label, sizeof(label), "buffer %zu", i);
+		snprintf(name, sizeof(name), "buffer %zu", i);
+		demo_label(d, name, label, sizeof(label));
 		if ((rc = clq_device_array_set_label(d->buffers[i], label)) < 0)
-			return fail("labelling a device buffer", rc);
+			return dfail(d, "labelling a device buffer", rc);
 	}
 	rc = clq_pool_create(d->opt->buffers, (void *const *)d->buffers,
 			     &d->pool);
 	if (rc < 0)
-		return fail("creating the buffer pool", rc);
+		return dfail(d, "creating the buffer pool", rc);
 	return CLQ_SUCCESS;
 }
 
@@ -517,11 +564,16 @@ tuned_local(struct demo *d, size_t fallback)
 			       &got, NULL) == CLQ_SUCCESS &&
 	    clq_params_get_int(got, "wgs", &wgs) == CLQ_SUCCESS && wgs > 0 &&
 	    (size_t)wgs <= clq_kernel_get_work_group_size(d->scale)) {
+		char who[MAX_SPEC + 32] = "";
+
 		local = (size_t)wgs;
+		if (d->opt->device_no >= 0)
+			snprintf(who, sizeof(who), " on device %d ('%s')",
+				 d->opt->device_no, d->opt->device);
 		fprintf(stderr,
-			"double-buffer: scale work-group size %zu, from the "
+			"double-buffer: scale work-group size %zu%s, from the "
 			"tuning database %s\n",
-			local, clq_tune_db_get_path(db));
+			local, who, clq_tune_db_get_path(db));
 	}
 	clq_params_free(got);
 	clq_params_free(problem);
@@ -548,14 +600,14 @@ demo_open(struct demo *d, const struct options *opt)
 		return CLQ_ERROR_OVERFLOW;
 	}
 	if ((rc = clq_device_select(opt->device, &dev)) < 0)
-		return fail("choosing a device", rc);
+		return dfail(d, "choosing a device", rc);
 	rc = clq_context_create(dev, &d->ctx);
 	clq_device_unref(dev);
 	if (rc < 0)
-		return fail("creating a context", rc);
+		return dfail(d, "creating a context", rc);
 	if (opt->ordering_set &&
 	    (rc = clq_context_set_ordering(d->ctx, opt->ordering)) < 0)
-		return fail("setting the ordering", rc);
+		return dfail(d, "setting the ordering", rc);
 	d->reuse_wait = !opt->no_reuse_wait &&
 			clq_context_get_ordering(d->ctx) != CLQ_ORDERING_AUTO;
 	if ((rc = open_queues(d)) < 0 || (rc = open_arrays(d)) < 0)
@@ -563,9 +615,9 @@ demo_open(struct demo *d, const struct options *opt)
 	rc = clq_program_create_from_file(d->ctx, "scale.cl", NULL, 0, NULL,
 					  &d->program);
 	if (rc < 0)
-		return fail("building scale.cl", rc);
+		return dfail(d, "building scale.cl", rc);
 	if ((rc = clq_kernel_create(d->program, "scale", &d->scale)) < 0)
-		return fail("creating the scale kernel", rc);
+		return dfail(d, "creating the scale kernel", rc);
 	d->local = clq_kernel_get_work_group_size(d->scale);
 	if (d->local > 256)
 		d->local = 256;
@@ -726,7 +778,7 @@ summarise(struct demo *d, struct run *r)
 	}
 	clq_timeline_summary_free(all);
 	clq_timeline_summary_free(transfers);
-	return rc < 0 ? fail("reading the device timestamps", rc) : rc;
+	return rc < 0 ? dfail(d, "reading the device timestamps", rc) : rc;
 }
 
 static void
@@ -762,20 +814,31 @@ count_mismatches(const struct demo *d)
 	return bad;
 }
 
+/* Element i of the stream: splitmix64 of i, so that with --devices each
+ * device fills its block without generating the blocks before it. */
+static uint32_t
+input_value(uint64_t i)
+{
+	uint64_t z = (i + 1) * 0x9E3779B97F4A7C15u;
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+	return (uint32_t)((z ^ (z >> 31)) % INPUT_LIMIT);
+}
+
 static void
 fill_input(struct demo *d)
 {
 	size_t total = d->opt->chunks * d->chunk_elems;
 	/* with --devices, this device's part of the one stream */
 	size_t skip = d->first_chunk * d->chunk_elems;
-	uint64_t x = 0x9E3779B97F4A7C15u; /* xorshift64, fixed seed */
 
-	for (size_t i = 0; i < skip + total; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		if (i >= skip)
-			d->input_data[i - skip] = (float)(x % INPUT_LIMIT);
+	d->input_sum = 0;
+	for (size_t i = 0; i < total; i++) {
+		uint32_t v = input_value(skip + i);
+
+		d->input_data[i] = (float)v;
+		d->input_sum += v;
 	}
 }
 
@@ -800,7 +863,7 @@ run_sequential(struct demo *d, struct run *r)
 		rc = clq_queue_finish(q);
 	}
 	r->wall = example_now() - t0;
-	return rc < 0 ? fail("running the sequential loop", rc) : rc;
+	return rc < 0 ? dfail(d, "running the sequential loop", rc) : rc;
 }
 
 /*
@@ -886,7 +949,7 @@ run_pipeline(struct demo *d, struct run *r)
 			rc = frc;
 	}
 	r->wall = example_now() - t0;
-	return rc < 0 ? fail("running the pipeline", rc) : rc;
+	return rc < 0 ? dfail(d, "running the pipeline", rc) : rc;
 }
 
 /* Runs one kind of run end to end: clear the output, run, check, time. */
@@ -914,7 +977,7 @@ measure(struct demo *d, int (*fn)(struct demo *, struct run *), struct run *r)
 			return CL_OUT_OF_HOST_MEMORY;
 	}
 	if (!r->ev)
-		return fail("allocating", CL_OUT_OF_HOST_MEMORY);
+		return dfail(d, "allocating", CL_OUT_OF_HOST_MEMORY);
 	if ((rc = fn(d, r)) < 0 || (rc = summarise(d, r)) < 0)
 		return rc;
 	r->mismatches = count_mismatches(d);
@@ -973,11 +1036,11 @@ balance(struct demo *d, double *target_out)
 
 	if ((rc = time_stage(d, STAGE_UPLOAD, 0, &up)) < 0 ||
 	    (rc = time_stage(d, STAGE_DOWNLOAD, 0, &down)) < 0)
-		return fail("timing the transfers", rc);
+		return dfail(d, "timing the transfers", rc);
 	target = up > down ? up : down;
 	for (;;) {
 		if ((rc = time_stage(d, STAGE_KERNEL, it, &t)) < 0)
-			return fail("timing the kernel", rc);
+			return dfail(d, "timing the kernel", rc);
 		if (t >= target / 2 || it >= MAX_ITERS)
 			break;
 		prev = it;
@@ -988,7 +1051,7 @@ balance(struct demo *d, double *target_out)
 		it = clamp_iters(it +
 				 (target - t) * (it - prev) / (t - t_prev));
 	if ((rc = time_stage(d, STAGE_KERNEL, it, &t)) < 0)
-		return fail("timing the kernel", rc);
+		return dfail(d, "timing the kernel", rc);
 	d->iters = clamp_iters(it * target / t);
 	*target_out = target;
 	return CLQ_SUCCESS;
@@ -1294,9 +1357,10 @@ print_json(const struct demo *d, const struct report *rep)
 	example_print_json_string(memory_kind(d));
 	printf(",\n  \"chunk_bytes\": %zu,\n  \"chunks\": %zu,\n"
 	       "  \"buffers\": %zu,\n  \"queues\": %d,\n  \"iters\": %u,\n"
-	       "  \"balanced\": %s,\n",
+	       "  \"balanced\": %s,\n  \"input_sum\": %llu,\n",
 	       d->chunk_elems * sizeof(float), o->chunks, o->buffers, o->queues,
-	       d->iters, o->balance ? "true" : "false");
+	       d->iters, o->balance ? "true" : "false",
+	       (unsigned long long)d->input_sum);
 	print_json_run("sequential", &rep->seq);
 	print_json_run("pipelined", &rep->pipe);
 	printf("  \"ideal_s\": %.9g,\n  \"speedup\": %.6g,\n"
@@ -1337,7 +1401,7 @@ warm_up(struct demo *d)
 		for (int s = 0; s < N_STAGES; s++)
 			clq_event_unref(ev[s]);
 	}
-	return rc < 0 ? fail("warming up", rc) : rc;
+	return rc < 0 ? dfail(d, "warming up", rc) : rc;
 }
 
 /* Writes one export of a timeline to `path`. */
@@ -1416,12 +1480,59 @@ struct devices {
 	/* host seconds: the pipelined runs, first start to last end; the
 	 * sequential runs, one device after another, added up */
 	double pipe_wall, seq_wall;
+	double pipe_first; /* example_now() at the first pipeline's start */
 	/* --trace/--svg: device k's clock minus device 0's (ns), measured
 	 * before and after the pipelined run, and each measurement's error
 	 * bound (seconds) */
 	int64_t offset_ns[2][MAX_DEVICES];
 	double offset_error[2][MAX_DEVICES];
 };
+
+/*
+ * Two specs can select one device (0,0; a name matching the same first
+ * device twice): that runs, a context each on the one device, but it is
+ * not several devices, so say so.
+ */
+static void
+warn_shared(const struct devices *m)
+{
+	for (size_t j = 0; j < m->n; j++) {
+		const struct clq_device *dj = m->rep[j].device;
+		size_t index = clq_device_get_index(dj), shared = 0;
+		/* "devices 0 ('0'), 2 ('0') and 4 ('0')" */
+		char list[MAX_DEVICES * (MAX_SPEC + 32)];
+		size_t len = (size_t)snprintf(list, sizeof(list), "%zu ('%s')",
+					      j, m->opt->device_specs[j]);
+		bool first = true;
+
+		for (size_t i = 0; i < j && first; i++)
+			first = clq_device_get_index(m->rep[i].device) != index;
+		for (size_t k = j + 1; first && k < m->n; k++) {
+			size_t more = 0;
+
+			if (clq_device_get_index(m->rep[k].device) != index)
+				continue;
+			for (size_t l = k + 1; l < m->n; l++)
+				more += clq_device_get_index(
+						m->rep[l].device) == index;
+			shared++;
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+						"%s%zu ('%s')",
+						more ? ", " : " and ", k,
+						m->opt->device_specs[k]);
+		}
+		if (!shared)
+			continue;
+		fprintf(stderr,
+			"double-buffer: warning: devices %s are one device, "
+			"%zu (%zu:%zu) %s: each has its own context, queues "
+			"and buffers, but they share the device, so the "
+			"totals are not those of separate devices\n",
+			list, index, clq_device_get_platform_index(dj),
+			clq_device_get_index_in_platform(dj),
+			clq_device_get_name(dj));
+	}
+}
 
 static int
 devices_open(struct devices *m, const struct options *opt)
@@ -1440,6 +1551,7 @@ devices_open(struct devices *m, const struct options *opt)
 		 * longer */
 		m->opts[k] = *opt;
 		m->opts[k].device = opt->device_specs[k];
+		m->opts[k].device_no = (int)k;
 		m->opts[k].chunks =
 			opt->chunks / m->n + (k < opt->chunks % m->n);
 		if ((rc = demo_open(&m->d[k], &m->opts[k])) < 0)
@@ -1449,6 +1561,7 @@ devices_open(struct devices *m, const struct options *opt)
 		m->rep[k].device =
 			clq_device_ref(clq_context_get_device(m->d[k].ctx));
 	}
+	warn_shared(m);
 	return CLQ_SUCCESS;
 }
 
@@ -1500,7 +1613,8 @@ clock_offset(struct demo *d0, struct demo *dk, int64_t *offset_ns,
 	}
 	clq_timeline_unref(t0);
 	clq_timeline_unref(tk);
-	return rc < 0 ? fail("aligning the device clocks", rc) : rc;
+	return rc < 0 ? dfail(dk, "aligning its clock with device 0's", rc)
+		      : rc;
 }
 
 static int
@@ -1605,6 +1719,7 @@ devices_pipeline(struct devices *m)
 		if (k == 0 || r->start + r->wall > last)
 			last = r->start + r->wall;
 	}
+	m->pipe_first = first;
 	m->pipe_wall = last - first;
 	return rc;
 }
@@ -1661,7 +1776,10 @@ devices_timeline(struct devices *m)
 	for (size_t k = 0; k < m->n && rc == CLQ_SUCCESS; k++) {
 		const struct demo *d = &m->d[k];
 		int64_t offset = k ? mean_offset(m, k) : 0;
-		uint64_t bytes = d->chunk_elems * sizeof(float);
+		/* every device's commands the same way, device 0's too
+		 * (shifted by 0): a span each, its bytes those of the
+		 * transfers, none for the kernel */
+		uint64_t chunk_bytes = d->chunk_elems * sizeof(float);
 
 		for (size_t i = 0;
 		     i < d->opt->chunks * N_STAGES && rc == CLQ_SUCCESS; i++) {
@@ -1672,11 +1790,6 @@ devices_timeline(struct devices *m)
 
 			snprintf(track, sizeof(track), "device %zu %s", k,
 				 queues[i % N_STAGES]);
-			if (k == 0) {
-				rc = clq_timeline_add_event(
-					tl, ev, track, labels[i % N_STAGES]);
-				continue;
-			}
 			if ((rc = clq_event_get_times(ev, &t)) < 0)
 				break;
 			if (shift_time(t.start, offset, &start) < 0 ||
@@ -1689,9 +1802,9 @@ devices_timeline(struct devices *m)
 				rc = CLQ_ERROR_OVERFLOW;
 				break;
 			}
-			rc = clq_timeline_add_span(tl, track,
-						   labels[i % N_STAGES], start,
-						   end, bytes);
+			rc = clq_timeline_add_span(
+				tl, track, labels[i % N_STAGES], start, end,
+				i % N_STAGES == STAGE_KERNEL ? 0 : chunk_bytes);
 		}
 	}
 	if (rc < 0)
@@ -1759,10 +1872,13 @@ devices_print_text(const struct devices *m)
 		const struct report *rep = &m->rep[k];
 		char line[sizeof(rep->reason) + 64];
 
-		printf("device %zu: %s (%s), %s host memory, chunks %zu-%zu\n",
+		printf("device %zu: %s (%s) at %zu:%zu (spec '%s'), %s host "
+		       "memory, chunks %zu-%zu\n",
 		       k, clq_device_get_name(rep->device),
 		       clq_device_get_platform_name(rep->device),
-		       memory_kind(d), d->first_chunk,
+		       clq_device_get_platform_index(rep->device),
+		       clq_device_get_index_in_platform(rep->device),
+		       o->device_specs[k], memory_kind(d), d->first_chunk,
 		       d->first_chunk + d->opt->chunks - 1);
 		printf("  stage device time per chunk (median):  alone    "
 		       "pipelined\n");
@@ -1806,6 +1922,7 @@ devices_print_json(const struct devices *m)
 {
 	const struct options *o = m->opt;
 	const struct demo *d0 = &m->d[0];
+	uint64_t input_sum = 0;
 
 	printf("{\n  \"format\": 1,\n  \"chunk_bytes\": %zu,\n"
 	       "  \"chunks\": %zu,\n  \"buffers\": %zu,\n  \"queues\": %d,\n"
@@ -1823,12 +1940,22 @@ devices_print_json(const struct devices *m)
 		printf(",\n  \"platform\": ");
 		example_print_json_string(
 			clq_device_get_platform_name(rep->device));
+		printf(",\n  \"device_index\": %zu,\n  \"platform_index\": %zu,"
+		       "\n  \"index_in_platform\": %zu",
+		       clq_device_get_index(rep->device),
+		       clq_device_get_platform_index(rep->device),
+		       clq_device_get_index_in_platform(rep->device));
 		printf(",\n  \"host_memory\": ");
 		example_print_json_string(memory_kind(d));
-		printf(",\n  \"first_chunk\": %zu,\n  \"chunks\": %zu,\n",
-		       d->first_chunk, d->opt->chunks);
+		printf(",\n  \"first_chunk\": %zu,\n  \"chunks\": %zu,\n"
+		       "  \"input_sum\": %llu,\n",
+		       d->first_chunk, d->opt->chunks,
+		       (unsigned long long)d->input_sum);
 		print_json_run("sequential", &rep->seq);
 		print_json_run("pipelined", &rep->pipe);
+		/* host seconds after the first device's pipeline started */
+		printf("  \"pipelined_start_s\": %.9g,\n",
+		       rep->pipe.start - m->pipe_first);
 		printf("  \"sequential_gb_s\": %.6g,\n"
 		       "  \"pipelined_gb_s\": %.6g,\n",
 		       throughput(d, d->opt->chunks, rep->seq.wall),
@@ -1847,14 +1974,17 @@ devices_print_json(const struct devices *m)
 		example_print_json_string(rep->reason);
 		printf("\n  }%s\n", k + 1 < m->n ? "," : "");
 	}
+	for (size_t k = 0; k < m->n; k++)
+		input_sum += m->d[k].input_sum;
 	printf("  ],\n  \"total\": {\"sequential_s\": %.9g, \"pipelined_s\": "
 	       "%.9g, \"sequential_gb_s\": %.6g, \"pipelined_gb_s\": %.6g, "
-	       "\"speedup\": %.6g, \"mismatches\": %zu}\n}\n",
+	       "\"speedup\": %.6g, \"mismatches\": %zu, \"input_sum\": "
+	       "%llu}\n}\n",
 	       m->seq_wall, m->pipe_wall,
 	       throughput(d0, o->chunks, m->seq_wall),
 	       throughput(d0, o->chunks, m->pipe_wall),
 	       m->pipe_wall > 0 ? m->seq_wall / m->pipe_wall : 0,
-	       devices_mismatches(m));
+	       devices_mismatches(m), (unsigned long long)input_sum);
 }
 
 static int

@@ -105,6 +105,11 @@ for rep in range(reps):
             per_dev[name].append([gbs[name][-1]])
         else:
             assert doc["total"]["mismatches"] == 0
+            # two specs that select one device do not make two devices
+            index = [d["device_index"] for d in doc["devices"]]
+            if len(set(index)) < len(index):
+                sys.exit(f"bench-devices: {','.join(specs)} select devices "
+                         f"{index}: give specs of different devices")
             gbs[name].append(doc["total"]["pipelined_gb_s"])
             per_dev[name].append([d["pipelined_gb_s"]
                                   for d in doc["devices"]])
