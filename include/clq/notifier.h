@@ -89,7 +89,9 @@ struct clq_completion {
 	/** `CL_COMPLETE` (0), or the command's negative execution status
 	 * (PoCL gives -1 to a command that failed because one it waited
 	 * for did), or the negative OpenCL code of a status query that
-	 * failed. */
+	 * failed. It is the status the driver gave when the notifier saw
+	 * the end: NVIDIA 580 may give `CL_COMPLETE` for a command queued
+	 * behind a failed one and the failure later. */
 	int status;
 	/** The pointer given to clq_notifier_watch(). */
 	void *user_data;
