@@ -497,8 +497,8 @@ clq__host_array_track(struct clq_host_array *h, struct clq_queue *q,
 	clq__event_drop(old);
 }
 
-static void CL_CALLBACK
-pending_done(cl_event ev, cl_int status, void *data)
+static void
+pending_done(void *data, struct clq_event *ev, int status)
 {
 	struct clq_host_array *h = data;
 
@@ -511,9 +511,13 @@ pending_done(cl_event ev, cl_int status, void *data)
 
 /*
  * The last reference is gone: free now if every pending transfer has
- * completed, else when the last of them does. The count starts one high
- * so that no callback frees the array while callbacks are still being
- * set; a driver that refuses a callback is waited for instead.
+ * ended, else when the last of them does. The count starts one high so
+ * that no hook frees the array while hooks are still being set. The hooks
+ * (clq__on_completion()) run on clq's own thread, where freeing may
+ * unmap and clFinish (not allowed in a driver's callback, OpenCL 1.2
+ * section 5.9), and they come for failed transfers too, which PoCL 3.1
+ * never calls back; where a hook cannot be set, the transfer is waited
+ * for here.
  */
 static void
 host_array_release(struct clq_host_array *h)
@@ -521,15 +525,14 @@ host_array_release(struct clq_host_array *h)
 	prune_pending(h);
 	atomic_store(&h->pending_left, (unsigned)h->n_pending + 1);
 	for (size_t i = 0; i < h->n_pending; i++) {
-		cl_event ev = h->pending[i].ev->cl;
+		struct clq_event *ev = h->pending[i].ev;
 
-		if (clSetEventCallback(ev, CL_COMPLETE, pending_done, h) !=
-		    CL_SUCCESS) {
-			clWaitForEvents(1, &ev);
-			pending_done(ev, CL_COMPLETE, h);
+		if (clq__on_completion(ev, pending_done, h) < 0) {
+			clWaitForEvents(1, &ev->cl);
+			pending_done(h, ev, CL_COMPLETE);
 		}
 	}
-	pending_done(NULL, CL_COMPLETE, h);
+	pending_done(h, NULL, CL_COMPLETE);
 }
 
 void

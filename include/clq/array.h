@@ -241,10 +241,12 @@ clq_host_array_wrap(enum clq_dtype dtype, size_t ndim, const size_t *shape,
  * moves at pinned speed, 55.5 GB/s each way for 256 MiB, against 8.7 and
  * 15.1 GB/s pageable (`clq-time transfer --memory
  * pinned,registered,pageable`). Page-aligned memory (4096 bytes) is the
- * safest to register. PoCL 3.1 runs no callback for a transfer that
- * fails behind a failed event, so on PoCL 3.1 memory whose last transfer
- * failed stays registered for good (its buffer and mapping leak): do not
- * free it while the process runs.
+ * safest to register. clq learns that the last transfer ended as a
+ * notifier does (see @ref notifier): by the driver's callback or, for a
+ * failed transfer that a driver never calls back (PoCL 3.1's behind a
+ * failed event), by polling within #CLQ_NOTIFIER_FALLBACK_INTERVAL
+ * seconds; it then unmaps on a thread of its own, not in a driver's
+ * callback.
  *
  * Unlike a wrapped array, a registered array belongs to `ctx` and is kept
  * alive by its async transfers until they complete, so the memory stays
