@@ -92,6 +92,20 @@ clq_device_array_create(struct clq_context *ctx, enum clq_dtype dtype,
 	return array_publish(a, array_out);
 }
 
+/* Notes the host-access flags of a buffer of other code (section 5.2.1
+ * of OpenCL 1.2: CL_MEM_HOST_*). A failed query notes none. */
+static void
+note_host_access(struct clq_device_array *a)
+{
+	cl_mem_flags flags = 0;
+
+	if (clGetMemObjectInfo(a->mem, CL_MEM_FLAGS, sizeof(flags), &flags,
+			       NULL) == CL_SUCCESS)
+		a->host_access =
+			flags & (CL_MEM_HOST_NO_ACCESS | CL_MEM_HOST_READ_ONLY |
+				 CL_MEM_HOST_WRITE_ONLY);
+}
+
 int
 clq_device_array_create_alias(struct clq_context *ctx, cl_mem buffer,
 			      size_t offset, enum clq_dtype dtype, size_t ndim,
@@ -151,6 +165,7 @@ clq_device_array_create_alias(struct clq_context *ctx, cl_mem buffer,
 		return clq__check(ctx, err, "clCreateSubBuffer");
 	}
 	array_attach(a, ctx, mem);
+	note_host_access(a);
 	/* Rectangular copies go to the buffer itself (see enqueue_rect()). */
 	clRetainMemObject(buffer);
 	a->root = buffer;
@@ -246,6 +261,7 @@ clq_device_array_wrap(struct clq_context *ctx, cl_mem buffer,
 	/* Retained, never owned: its creator keeps its own reference. */
 	clRetainMemObject(buffer);
 	array_attach(a, ctx, buffer);
+	note_host_access(a);
 	/* A sub-buffer is an alias of its buffer: ordering tracks that one,
 	 * and rectangular copies go to it (see enqueue_rect()). */
 	if (m.parent) {
@@ -479,6 +495,30 @@ rect_region_of(const struct clq__layout *l, const struct clq__box *b,
 }
 
 enum direction { TO_DEVICE, TO_HOST, ON_DEVICE };
+
+/* Whether the buffer lets the host write (TO_DEVICE) or read it. */
+static int
+check_host_access(const char *function, const struct clq_device_array *a,
+		  enum direction dir)
+{
+	cl_mem_flags refused = CL_MEM_HOST_NO_ACCESS |
+			       (dir == TO_DEVICE ? CL_MEM_HOST_READ_ONLY
+						 : CL_MEM_HOST_WRITE_ONLY);
+
+	if (!(a->host_access & refused))
+		return CLQ_SUCCESS;
+	clq__log(a->ctx, CLQ_LOG_ERROR,
+		 "%s: the buffer was made with %s, so the host may not %s it "
+		 "(OpenCL 1.2 section 5.2.1); copy through a device array of "
+		 "clq's instead",
+		 function,
+		 a->host_access & CL_MEM_HOST_NO_ACCESS
+			 ? "CL_MEM_HOST_NO_ACCESS"
+		 : dir == TO_DEVICE ? "CL_MEM_HOST_READ_ONLY"
+				    : "CL_MEM_HOST_WRITE_ONLY",
+		 dir == TO_DEVICE ? "write" : "read");
+	return CLQ_ERROR_UNSUPPORTED;
+}
 
 /*
  * One side of a copy: a device buffer or host memory, with its layout. A
@@ -1008,6 +1048,8 @@ transfer(const char *function, struct clq_device_array *a, struct clq_queue *q,
 	if (event_out)
 		*event_out = NULL;
 	rc = check_transfer(function, a, q, h);
+	if (rc == CLQ_SUCCESS)
+		rc = check_host_access(function, a, dir);
 	if (rc < 0)
 		return rc;
 	c.dir = dir;
@@ -1145,6 +1187,7 @@ host_region(const char *function, struct clq_device_array *a,
 				    "array, queue or host array is NULL");
 	if ((rc = check_pair(function, a->ctx, h->ctx, q, "device", &a->layout,
 			     "host", &h->layout)) < 0 ||
+	    (rc = check_host_access(function, a, dir)) < 0 ||
 	    (rc = clq__make_box(a->ctx, function, &a->layout, array_start,
 				count, "device array", &dev_box)) < 0 ||
 	    (rc = clq__make_box(a->ctx, function, &h->layout, host_start, count,

@@ -311,6 +311,10 @@ struct clq_device_array {
 	cl_mem root;
 	size_t root_offset;
 	struct clq__layout layout;
+	/* A buffer of other code (wrapped, or aliased): its
+	 * CL_MEM_HOST_NO_ACCESS / _READ_ONLY / _WRITE_ONLY flags, which
+	 * refuse host transfers; 0 for clq's own. */
+	cl_mem_flags host_access;
 	/* Ordering: the root buffer's tracked accesses (shared by the root's
 	 * arrays) and the label (under ctx->order.lock). */
 	struct clq__buffer *buffer;

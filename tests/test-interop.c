@@ -407,6 +407,57 @@ START_TEST(buffer_as_array)
 }
 END_TEST
 
+/* A buffer made with CL_MEM_HOST_* flags refuses the host transfers
+ * they forbid, with a message, before OpenCL sees them; device-side use
+ * and the allowed direction work. */
+START_TEST(host_access_flags_respected)
+{
+	static const cl_mem_flags flags[3] = {CL_MEM_HOST_NO_ACCESS,
+					      CL_MEM_HOST_READ_ONLY,
+					      CL_MEM_HOST_WRITE_ONLY};
+	const size_t n = 64;
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL, *view = NULL;
+	struct clq_host_array *h = NULL;
+	const float one = 1.0f;
+	int set_ok = _i == 2, get_ok = _i == 1;
+	cl_int err;
+	cl_mem raw = clCreateBuffer(clq_context_get_cl(test_ctx),
+				    CL_MEM_READ_WRITE | flags[_i],
+				    n * sizeof(float), NULL, &err);
+
+	ck_assert_int_eq(err, CL_SUCCESS);
+	ck_assert_ok(clq_device_array_wrap(test_ctx, raw, CLQ_DTYPE_FLOAT32, 1,
+					   &n, NULL, &a));
+	ck_assert_ok(clq_device_array_create_alias(
+		test_ctx, raw, 0, CLQ_DTYPE_FLOAT32, 1, &n, NULL, &view));
+	clReleaseMemObject(raw);
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_FLOAT32, 1, &n,
+					   NULL, &h));
+	ck_assert_ok(clq_device_array_fill(a, q, &one, NULL, 0, NULL));
+	test_log_expect("so the host may not");
+	ck_assert_int_eq(clq_device_array_set(a, q, h),
+			 set_ok ? CLQ_SUCCESS : CLQ_ERROR_UNSUPPORTED);
+	ck_assert_int_eq(clq_device_array_get(view, q, h),
+			 get_ok ? CLQ_SUCCESS : CLQ_ERROR_UNSUPPORTED);
+	ck_assert_int_eq(clq_device_array_get_region(
+				 a, q, h, (size_t[]){0}, (size_t[]){0},
+				 (size_t[]){8}, NULL, 0, NULL),
+			 get_ok ? CLQ_SUCCESS : CLQ_ERROR_UNSUPPORTED);
+	ck_assert(strstr(test_log_text(), _i == 0 ? "CL_MEM_HOST_NO_ACCESS"
+					  : _i == 1
+						  ? "CL_MEM_HOST_READ_ONLY"
+						  : "CL_MEM_HOST_WRITE_ONLY"));
+	ck_assert_ok(clq_queue_finish(q));
+	if (get_ok)
+		ck_assert(((float *)clq_host_array_data(h))[0] == 1.0f);
+	clq_host_array_unref(h);
+	clq_device_array_unref(view);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+}
+END_TEST
+
 /* A wrapped sub-buffer is an alias of its buffer: copies land at its
  * offset there, and the buffer's references come back. */
 START_TEST(sub_buffer_as_array)
@@ -935,6 +986,7 @@ interop_suite(void)
 				  test_context_teardown);
 	tcase_add_test(tc, registered_round_trip);
 	tcase_add_loop_test(tc, unregistered_after_last_transfer, 0, 2);
+	tcase_add_loop_test(tc, host_access_flags_respected, 0, 3);
 	tcase_add_test(tc, register_mistakes_refused);
 	suite_add_tcase(s, tc);
 	return s;

@@ -123,7 +123,13 @@ clq_device_array_create_alias(struct clq_context *ctx, cl_mem buffer,
  * of the buffer it lies in (its rectangular copies and its ordering go to
  * that buffer, at its offset). The buffer must hold the padded shape:
  * `clq_dtype_size(dtype)` times the product of `padded_shape` bytes, or
- * more (the rest is not the array's).
+ * more (the rest is not the array's). A buffer made with
+ * `CL_MEM_HOST_NO_ACCESS`, `CL_MEM_HOST_READ_ONLY` or
+ * `CL_MEM_HOST_WRITE_ONLY` (OpenCL 1.2 section 5.2.1) is wrapped as it
+ * is: the host transfers those flags forbid (clq_device_array_set(),
+ * _get(), their async and region forms), on it or on an alias made in
+ * it, return #CLQ_ERROR_UNSUPPORTED, naming the flag; kernels, copies
+ * and fills work.
  * @param ctx the context whose OpenCL context the buffer belongs to
  * @param buffer an OpenCL buffer
  * @param dtype, ndim, shape, padded_shape the array, as for
