@@ -118,8 +118,29 @@ take_incoming(struct clq__failsafe *f)
 }
 
 /*
- * Unlinks the completed events, all of them (`whole`) or those at the front
- * of the list; `lock` held. Returns them, linked, for release().
+ * Whether a kept event may be released: its command completed, or failed
+ * while no user event of the context is pending. A command failed through
+ * queue order may still be on the waiter list of a user event it also
+ * waits for: PoCL 3.1 then reads the released event when that user event
+ * completes (a use-after-free, found under valgrind).
+ */
+static int
+releasable(struct clq__failsafe *f, cl_event ev)
+{
+	cl_int status;
+
+	if (clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
+			   sizeof(status), &status, NULL) != CL_SUCCESS)
+		return 1; /* a broken event: nothing will run any more */
+	if (status == CL_COMPLETE)
+		return 1;
+	return status < 0 && atomic_load_explicit(&f->pending_user,
+						  memory_order_acquire) == 0;
+}
+
+/*
+ * Unlinks the releasable events, all of them (`whole`) or those at the
+ * front of the list; `lock` held. Returns them, linked, for release().
  */
 static struct clq_event *
 unlink_completed(struct clq__failsafe *f, int whole)
@@ -132,7 +153,7 @@ unlink_completed(struct clq__failsafe *f, int whole)
 	while (*link) {
 		struct clq_event *e = *link;
 
-		if (clq__cl_event_ended(e->cl)) {
+		if (releasable(f, e->cl)) {
 			*link = e->next_free;
 			*done_tail = e;
 			done_tail = &e->next_free;

@@ -234,6 +234,34 @@ START_TEST(waiting_for_an_already_failed_event)
 }
 END_TEST
 
+/*
+ * A command failed through queue order while a user event it waits for
+ * is still pending stays on that event's waiter list in PoCL 3.1: its
+ * kept event must outlive the completion of that user event (released
+ * earlier, PoCL read freed memory or aborted in pocl_lock_events_inorder;
+ * valgrind shows it every time).
+ */
+START_TEST(failed_through_queue_order_kept_until_gates_end)
+{
+	struct clq_queue *q = test_queue_new(0);
+
+	test_log_expect("*");
+	for (int round = 0; round < 20; round++) {
+		struct clq_event *u0 = test_user_event_new();
+		struct clq_event *u1 = test_user_event_new();
+
+		ck_assert_ok(clq_queue_enqueue_marker(q, &u0, 1, NULL));
+		ck_assert_ok(clq_queue_enqueue_marker(q, &u1, 1, NULL));
+		ck_assert_ok(clq_user_event_complete(u0, -5));
+		ck_assert_ok(clq_user_event_complete(u1, CL_COMPLETE));
+		clq_event_unref(u0);
+		clq_event_unref(u1);
+	}
+	clq_queue_finish(q);
+	clq_queue_unref(q);
+}
+END_TEST
+
 /* Many commands held behind a gate, then many after it: all complete and
  * the context lets go of every kept event (valgrind checks the rest). */
 START_TEST(kept_events_are_released)
@@ -710,6 +738,7 @@ event_suite(void)
 	tcase_add_test(tc, abandoned_gate_with_unheld_waiters);
 	tcase_add_test(tc, waiting_for_an_already_failed_event);
 	tcase_add_test(tc, kept_events_are_released);
+	tcase_add_test(tc, failed_through_queue_order_kept_until_gates_end);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timing");
