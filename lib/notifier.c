@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -61,12 +62,13 @@ struct clq_notifier {
 	 * for a WAITING helper thread (which is detached). */
 	atomic_uint holds;
 	enum mode mode;
+	pid_t pid; /* the process it works in (not a fork() child) */
 	/* fd[0] is polled and read, fd[1] written (the same eventfd). */
 	int fd[2];
 	pthread_t thread;
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t wake;  /* the helper thread's */
-	long interval_ns;
+	int64_t interval_ns;
 	struct timespec next_poll; /* while anything is pending */
 	int closing;
 	/* Not yet claimed, doubly linked, newest first. */
@@ -400,11 +402,11 @@ poll_round(struct clq_notifier *n, struct probe **probes, size_t *cap)
 }
 
 static void
-deadline_after(struct timespec *t, long ns)
+deadline_after(struct timespec *t, int64_t ns)
 {
 	clock_gettime(CLOCK_MONOTONIC, t);
-	t->tv_nsec += ns % 1000000000L;
-	t->tv_sec += ns / 1000000000L + t->tv_nsec / 1000000000L;
+	t->tv_nsec += (long)(ns % 1000000000);
+	t->tv_sec += (time_t)(ns / 1000000000) + t->tv_nsec / 1000000000L;
 	t->tv_nsec %= 1000000000L;
 }
 
@@ -569,6 +571,20 @@ check_interval(const char *function, double interval)
 	return CLQ_ERROR_INVALID_ARGUMENT;
 }
 
+/* A fork() child's copy of a notifier has no helper thread and shares the
+ * parent's descriptor: it may only be dropped. */
+static int
+check_process(const struct clq_notifier *n, const char *function)
+{
+	if (n->pid == getpid())
+		return CLQ_SUCCESS;
+	clq__log(NULL, CLQ_LOG_ERROR,
+		 "%s: the notifier was made by process %ld, before a fork(); "
+		 "in this process it can only be unref'd (make a new one)",
+		 function, (long)n->pid);
+	return CLQ_ERROR_INVALID_ARGUMENT;
+}
+
 static int
 create(const char *function, enum mode mode, double interval,
        struct clq_notifier **notifier_out)
@@ -576,6 +592,7 @@ create(const char *function, enum mode mode, double interval,
 	struct clq_notifier *n;
 	pthread_condattr_t attr;
 	pthread_attr_t thread_attr;
+	sigset_t all, mask;
 	int rc, err;
 
 	if (!notifier_out)
@@ -594,7 +611,8 @@ create(const char *function, enum mode mode, double interval,
 	clq__ref_init(&n->refs);
 	clq__ref_init(&n->holds);
 	n->mode = mode;
-	n->interval_ns = (long)(interval * 1e9 + 0.5);
+	n->pid = getpid();
+	n->interval_ns = (int64_t)(interval * 1e9 + 0.5);
 	n->ready_tail = &n->ready;
 	n->hooks_tail = &n->hooks;
 	pthread_mutex_init(&n->lock, NULL);
@@ -608,7 +626,11 @@ create(const char *function, enum mode mode, double interval,
 					    PTHREAD_CREATE_DETACHED);
 		clq__ref_get(&n->holds); /* the thread's */
 	}
+	/* The helper takes no signals: they are the application's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &mask);
 	err = pthread_create(&n->thread, &thread_attr, helper, n);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	pthread_attr_destroy(&thread_attr);
 	if (err) {
 		clq__log(NULL, CLQ_LOG_ERROR,
@@ -648,16 +670,26 @@ clq_notifier_create_waiting(struct clq_notifier **notifier_out)
 int
 clq_notifier_set_poll_interval(struct clq_notifier *notifier, double interval)
 {
+	struct timespec soonest;
 	int rc;
 
 	if (!notifier)
 		return clq__invalid(NULL, "clq_notifier_set_poll_interval",
 				    "notifier is NULL");
 	rc = check_interval("clq_notifier_set_poll_interval", interval);
+	if (rc == CLQ_SUCCESS)
+		rc = check_process(notifier, "clq_notifier_set_poll_interval");
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&notifier->lock);
-	notifier->interval_ns = (long)(interval * 1e9 + 0.5);
+	notifier->interval_ns = (int64_t)(interval * 1e9 + 0.5);
+	/* A shorter interval counts from now, not from the last poll. */
+	deadline_after(&soonest, notifier->interval_ns);
+	if (soonest.tv_sec < notifier->next_poll.tv_sec ||
+	    (soonest.tv_sec == notifier->next_poll.tv_sec &&
+	     soonest.tv_nsec < notifier->next_poll.tv_nsec))
+		notifier->next_poll = soonest;
+	pthread_cond_signal(&notifier->wake);
 	pthread_mutex_unlock(&notifier->lock);
 	return CLQ_SUCCESS;
 }
@@ -689,6 +721,10 @@ clq_notifier_unref(struct clq_notifier *notifier)
 	struct watch *claimed = NULL, *ready, *hooks;
 
 	if (!n || !clq__ref_put(&n->refs))
+		return;
+	/* In a fork() child: no helper to stop, and the locks may have been
+	 * held at the fork; what the copy holds stays allocated. */
+	if (n->pid != getpid())
 		return;
 	pthread_mutex_lock(&n->lock);
 	n->closing = 1;
@@ -790,12 +826,19 @@ watch_add(struct clq_notifier *n, struct clq_event *event, void *user_data,
 	if (n->n_pending++ == 0 || n->mode == WAITING)
 		pthread_cond_signal(&n->wake);
 	pthread_mutex_unlock(&n->lock);
-	if (n->mode == POLLING)
-		return CLQ_SUCCESS;
-
-	/* From here a callback may claim and deliver the watch: only its
-	 * number may be used. */
+	/* From here a callback or the helper may claim and deliver the
+	 * watch: only its number may be used. */
 	id = w->id;
+	if (n->mode == POLLING) {
+		/* One that has already ended comes at once, not at the next
+		 * poll. */
+		cl_int status = read_status(event->cl);
+
+		if (status <= CL_COMPLETE && (w = registry_claim(id)))
+			deliver(w, status);
+		return CLQ_SUCCESS;
+	}
+
 	if (event->user) {
 		rc = clq_event_set_callback(event, on_user_complete,
 					    (void *)id);
@@ -827,6 +870,8 @@ clq_notifier_watch(struct clq_notifier *notifier, struct clq_event *event,
 		return clq__invalid(event ? event->ctx : NULL,
 				    "clq_notifier_watch",
 				    "notifier or event is NULL");
+	if (check_process(notifier, "clq_notifier_watch") < 0)
+		return CLQ_ERROR_INVALID_ARGUMENT;
 	return watch_add(notifier, event, user_data, NULL);
 }
 
@@ -885,6 +930,9 @@ clq_notifier_drain(struct clq_notifier *notifier, struct clq_completion *out,
 		return clq__invalid(NULL, "clq_notifier_drain",
 				    "notifier or n_out is NULL, or out is "
 				    "NULL with max > 0");
+	*n_out = 0;
+	if (check_process(n, "clq_notifier_drain") < 0)
+		return CLQ_ERROR_INVALID_ARGUMENT;
 	pthread_mutex_lock(&n->lock);
 	while (k < max && n->ready) {
 		struct watch *w = n->ready;

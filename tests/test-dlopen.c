@@ -241,6 +241,22 @@ START_TEST(dlopen_thread_started_before)
 }
 END_TEST
 
+/* dlclose() leaves libclq mapped (-z nodelete): drivers run its event
+ * callbacks, and its notifier threads run, after the caller is done. */
+START_TEST(stays_mapped_after_dlclose)
+{
+	struct api a;
+	void *again;
+
+	load(&a);
+	use(&a);
+	unload(&a);
+	again = dlopen(library_path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+	ck_assert_msg(again != NULL, "libclq was unmapped by dlclose()");
+	dlclose(again);
+}
+END_TEST
+
 /* 0 when the library, loaded and unloaded once, sees a device; 77 when
  * it sees none; 1 when it does not load. */
 static int
@@ -308,6 +324,7 @@ main(int argc, char **argv)
 	tcase_add_test(tc, dlopen_main_thread);
 	tcase_add_test(tc, dlopen_new_thread);
 	tcase_add_test(tc, dlopen_thread_started_before);
+	tcase_add_test(tc, stays_mapped_after_dlclose);
 	suite_add_tcase(s, tc);
 	runner = srunner_create(s);
 	probe = probe_device(srunner_fork_status(runner));

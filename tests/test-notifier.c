@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <math.h>
 #include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -611,6 +613,86 @@ START_TEST(unref_races_callbacks)
 }
 END_TEST
 
+/* Polling mode: an event that has already ended comes at once, not one
+ * (5 s) interval later; and a shorter interval applies from the call. */
+START_TEST(polling_prompt)
+{
+	struct clq_notifier *n = NULL;
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *m, *u = test_user_event_new();
+	struct clq_completion c;
+	size_t k;
+
+	ck_assert_ok(clq_notifier_create_polling(5.0, &n));
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &m));
+	ck_assert_ok(clq_event_wait(m));
+	ck_assert_ok(clq_notifier_watch(n, m, NULL));
+	ck_assert(wait_readable(n, 1000));
+	ck_assert_ok(clq_notifier_drain(n, &c, 1, &k));
+	ck_assert_uint_eq(k, 1);
+	clq_event_unref(c.event);
+
+	ck_assert_ok(clq_notifier_watch(n, u, NULL));
+	test_sleep_ms(20); /* the helper is in its 5 s wait */
+	ck_assert_ok(clq_notifier_set_poll_interval(n, 0.001));
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	ck_assert(wait_readable(n, 1000));
+	ck_assert_ok(clq_notifier_drain(n, &c, 1, &k));
+	ck_assert_uint_eq(k, 1);
+	clq_event_unref(c.event);
+	clq_event_unref(m);
+	clq_event_unref(u);
+	clq_queue_unref(q);
+	clq_notifier_unref(n);
+}
+END_TEST
+
+/* A fork() child's copy is refused (no helper thread there, the
+ * parent's descriptor) and its unref leaves the parent's alone. */
+START_TEST(fork_child_refused)
+{
+	struct clq_notifier *n = notifier_new(_i);
+	struct clq_event *u = test_user_event_new();
+	struct clq_completion c;
+	size_t k = 9;
+	pid_t pid;
+	int fds[2];
+	char verdict = 0;
+
+	ck_assert_ok(clq_notifier_watch(n, u, NULL));
+	test_log_expect("before a fork()");
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int ok = clq_notifier_watch(n, u, NULL) ==
+				 CLQ_ERROR_INVALID_ARGUMENT &&
+			 clq_notifier_drain(n, &c, 1, &k) ==
+				 CLQ_ERROR_INVALID_ARGUMENT &&
+			 k == 0 &&
+			 clq_notifier_set_poll_interval(n, 0.5) ==
+				 CLQ_ERROR_INVALID_ARGUMENT;
+
+		clq_notifier_unref(n);
+		/* The verdict goes through a pipe: under valgrind the exit
+		 * status also carries its reports on what the child's copy
+		 * of the parent's threads left. */
+		verdict = ok ? 'y' : 'n';
+		_exit(write(fds[1], &verdict, 1) == 1 ? 0 : 1);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert_int_eq(read(fds[0], &verdict, 1), 1);
+	close(fds[0]);
+	ck_assert_int_eq(verdict, 'y');
+	ck_assert_ok(clq_user_event_complete(u, CL_COMPLETE));
+	ck_assert_uint_eq(collect(n, &c, 1), 1);
+	clq_event_unref(c.event);
+	clq_event_unref(u);
+	clq_notifier_unref(n);
+}
+END_TEST
+
 static Suite *
 notifier_suite(void)
 {
@@ -631,6 +713,8 @@ notifier_suite(void)
 	tcase_add_loop_test(tc, threads_watch_at_once, 0, N_MODES);
 	tcase_add_loop_test(tc, unref_with_watches_pending, 0, N_MODES);
 	tcase_add_loop_test(tc, unref_races_callbacks, 0, N_MODES);
+	tcase_add_test(tc, polling_prompt);
+	tcase_add_loop_test(tc, fork_child_refused, 0, N_MODES);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -61,7 +61,20 @@ extern "C" {
  *   polling fallback: a failed command whose callback never comes is
  *   delivered when the wait reaches it.
  *
- * The helper thread sleeps while no event is watched.
+ * The helper thread sleeps while no event is watched. In callback mode its
+ * fallback reads the status of every watched event each interval: about
+ * 0.2 s of CPU time a second with 20000 watched at once on PoCL, measured
+ * with two CPUs; watch what a loop needs, not every command.
+ *
+ * The descriptor is level-triggered in effect: it stays readable until
+ * every completion is drained. A loop on edge-triggered epoll
+ * (`EPOLLET`) must drain until a drain returns fewer than `max`, or it
+ * waits for an edge that does not come.
+ *
+ * After `fork()`, the child's copy of a notifier has no helper thread and
+ * shares the parent's descriptor: watch, drain and set_poll_interval
+ * refuse it (#CLQ_ERROR_INVALID_ARGUMENT) and unref leaves it alone; the
+ * child makes its own.
  *
  * Thread safety: every function may be called from any thread, and
  * several threads may watch and drain at once. The last
@@ -132,9 +145,9 @@ CLQ_EXPORT int clq_notifier_create_polling(double interval,
  * clq_notifier_unref() does not wait for that thread, which may be inside
  * a wait that cannot be interrupted: it leaves once that wait ends. So a
  * watched command that never ends (one behind a user event of other code
- * that is never completed) keeps the thread, and the notifier's memory,
- * until the process exits; and the library must not be unloaded
- * (`dlclose`) while such a wait goes on.
+ * that is never completed) keeps the thread, the notifier's memory, and
+ * the event with its queue and context, until the process exits. (The
+ * library stays mapped after `dlclose`, so the thread's code does too.)
  *
  * @param notifier_out receives the notifier, which the caller owns; NULL
  *        on failure
@@ -145,8 +158,8 @@ CLQ_EXPORT int clq_notifier_create_waiting(struct clq_notifier **notifier_out);
 /**
  * Sets the poll interval, in seconds: the fallback's in callback mode,
  * the only source of completions in polling mode; unused in waiting
- * mode. Takes effect at the
- * helper thread's next wake-up.
+ * mode. Takes effect at once: the next poll comes no later than one new
+ * interval from the call.
  *
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL or an
  *         interval outside #CLQ_NOTIFIER_INTERVAL_MIN ..
