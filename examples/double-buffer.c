@@ -620,41 +620,6 @@ log_handler(enum clq_log_level level, const char *message, void *user_data)
 		example_log_to_stderr(level, message, user_data);
 }
 
-/*
- * --devices --numa auto: binds the calling thread to the CPUs of the
- * device's NUMA node, so that what it allocates and first touches next
- * (the context, the pinned host arrays, the input) lands on that node, not
- * on the other socket's, whose memory the device would read across the
- * link between the sockets. A device that does not say where it is (PoCL's
- * CPU device), or a system that does not say what is close to it, keeps
- * the placement without --numa, silently.
- */
-static void
-place_near(struct demo *d, const struct clq_device *dev)
-{
-	struct clq_pci_bus_info pci;
-	struct numa_place found;
-	int rc, err;
-
-	log_quiet = true;
-	rc = clq_device_get_pci_bus_info(dev, &pci);
-	log_quiet = false;
-	if (rc < 0 || numa_find("/sys", &pci, &found) < 0)
-		return;
-	err = numa_bind(&found, d->place.cpus, sizeof(d->place.cpus));
-	if (err) {
-		fprintf(stderr,
-			"double-buffer: warning: device %d ('%s') is on NUMA "
-			"node %d (CPUs %s), but this process may not run "
-			"there (%s): its host memory goes where the system "
-			"puts it\n",
-			d->opt->device_no, d->opt->device, found.node,
-			found.cpus, strerror(err));
-		return;
-	}
-	d->place.node = found.node;
-}
-
 static int
 demo_open(struct demo *d, const struct options *opt)
 {
@@ -675,8 +640,6 @@ demo_open(struct demo *d, const struct options *opt)
 	}
 	if ((rc = clq_device_select(opt->device, &dev)) < 0)
 		return dfail(d, "choosing a device", rc);
-	if (opt->device_no >= 0 && opt->numa)
-		place_near(d, dev);
 	rc = clq_context_create(dev, &d->ctx);
 	clq_device_unref(dev);
 	if (rc < 0)
@@ -1610,27 +1573,49 @@ warn_shared(const struct devices *m)
 	}
 }
 
-struct setup_job {
-	struct demo *d;
-	const struct options *opt;
-	size_t first_chunk;
-	int rc;
-};
-
-/* One device's setup on one thread: its context, queues, buffers and host
- * arrays, then its block of the input (with --numa auto, demo_open() binds
- * the thread to the device's NUMA node first). */
-static void *
-setup_thread(void *arg)
+/*
+ * --devices --numa auto: binds the calling thread to the CPUs of the NUMA
+ * node of the device that `opt` names, keeping its affinity in `old`, so
+ * that what it allocates and first touches next (the context, the pinned
+ * host arrays, the input) lands on that node, not on the other socket's,
+ * whose memory the device would read across the link between the sockets.
+ * A device that does not say where it is (PoCL's CPU device), or a system
+ * that does not say what is close to it, keeps the placement without
+ * --numa, silently: place->node stays -1.
+ */
+static void
+place_near(const struct options *opt, struct numa_place *place,
+	   struct numa_affinity *old)
 {
-	struct setup_job *job = arg;
+	struct clq_device *dev = NULL;
+	struct clq_pci_bus_info pci;
+	struct numa_place found;
+	int rc, err;
 
-	job->rc = demo_open(job->d, job->opt);
-	if (job->rc == CLQ_SUCCESS) {
-		job->d->first_chunk = job->first_chunk;
-		fill_input(job->d);
+	place->node = -1;
+	place->cpus[0] = '\0';
+	/* demo_open() reports a bad spec; no PCI address is an answer */
+	log_quiet = true;
+	rc = clq_device_select(opt->device, &dev);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_get_pci_bus_info(dev, &pci);
+	log_quiet = false;
+	clq_device_unref(dev);
+	if (rc < 0 || numa_find("/sys", &pci, &found) < 0)
+		return;
+	err = numa_bind(&found, place->cpus, sizeof(place->cpus), old);
+	if (err) {
+		fprintf(stderr,
+			"double-buffer: warning: device %d ('%s') is on NUMA "
+			"node %d (CPUs %s), but this process may not run "
+			"there (%s): its host memory goes where the system "
+			"puts it\n",
+			opt->device_no, opt->device, found.node, found.cpus,
+			strerror(err));
+		place->cpus[0] = '\0';
+		return;
 	}
-	return NULL;
+	place->node = found.node;
 }
 
 static int
@@ -1646,6 +1631,10 @@ devices_open(struct devices *m, const struct options *opt)
 	if (!m->opts || !m->d || !m->rep)
 		return fail("allocating", CL_OUT_OF_HOST_MEMORY);
 	for (size_t k = 0; k < m->n; k++) {
+		struct numa_affinity old = {0};
+		struct numa_place place = {.node = -1};
+		int err;
+
 		/* consecutive blocks, the first chunks % n one chunk
 		 * longer */
 		m->opts[k] = *opt;
@@ -1653,19 +1642,23 @@ devices_open(struct devices *m, const struct options *opt)
 		m->opts[k].device_no = (int)k;
 		m->opts[k].chunks =
 			opt->chunks / m->n + (k < opt->chunks % m->n);
-		struct setup_job job = {&m->d[k], &m->opts[k], first, 0};
-		pthread_t tid;
-
-		/* --numa auto: a thread of its own, which may be bound to
-		 * the device's node (the main thread stays unbound); one
-		 * device after another, so messages keep their order */
-		if (!opt->numa)
-			setup_thread(&job);
-		else if (pthread_create(&tid, NULL, setup_thread, &job) != 0)
-			return fail("starting a thread", CL_OUT_OF_HOST_MEMORY);
-		else
-			pthread_join(tid, NULL);
-		if ((rc = job.rc) < 0)
+		/* --numa auto: this device's setup on its node's CPUs,
+		 * then the main thread's own affinity back (the pipeline
+		 * threads bind themselves) */
+		if (opt->numa)
+			place_near(&m->opts[k], &place, &old);
+		rc = demo_open(&m->d[k], &m->opts[k]);
+		m->d[k].place = place;
+		if (rc == CLQ_SUCCESS) {
+			m->d[k].first_chunk = first;
+			fill_input(&m->d[k]);
+		}
+		if ((err = numa_restore(&old)) != 0)
+			fprintf(stderr,
+				"double-buffer: warning: cannot give the main "
+				"thread its CPUs back (%s)\n",
+				strerror(err));
+		if (rc < 0)
 			return rc;
 		first += m->opts[k].chunks;
 		m->rep[k].device =
@@ -1785,7 +1778,7 @@ pipe_thread(void *arg)
 
 	/* on the CPUs that its setup ran on (--numa auto) */
 	if (job->d->place.node >= 0 &&
-	    (err = numa_bind(&job->d->place, cpus, sizeof(cpus))) != 0)
+	    (err = numa_bind(&job->d->place, cpus, sizeof(cpus), NULL)) != 0)
 		fprintf(stderr,
 			"double-buffer: warning: device %d's pipeline thread "
 			"cannot run on CPUs %s (%s)\n",

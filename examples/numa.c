@@ -144,12 +144,18 @@ numa_find(const char *sys, const struct clq_pci_bus_info *pci,
 	return 0;
 }
 
+_Static_assert(sizeof(((struct numa_affinity *)0)->bits) == sizeof(cpu_set_t),
+	       "numa_affinity holds a cpu_set_t");
+
 int
-numa_bind(const struct numa_place *place, char *used, size_t size)
+numa_bind(const struct numa_place *place, char *used, size_t size,
+	  struct numa_affinity *old)
 {
 	cpu_set_t want, allowed;
 	int err;
 
+	if (old)
+		old->saved = false;
 	if (place->node < 0 || numa_parse_cpulist(place->cpus, &want) < 0)
 		return EINVAL;
 	err = pthread_getaffinity_np(pthread_self(), sizeof(allowed), &allowed);
@@ -162,7 +168,23 @@ numa_bind(const struct numa_place *place, char *used, size_t size)
 	if (err)
 		return err;
 	format_cpulist(&want, used, size);
+	if (old) {
+		memcpy(old->bits, &allowed, sizeof(allowed));
+		old->saved = true;
+	}
 	return 0;
+}
+
+int
+numa_restore(struct numa_affinity *old)
+{
+	cpu_set_t set;
+
+	if (!old->saved)
+		return 0;
+	old->saved = false;
+	memcpy(&set, old->bits, sizeof(set));
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
 #else /* not Linux: nothing known, nothing bound */
@@ -187,12 +209,22 @@ numa_find(const char *sys, const struct clq_pci_bus_info *pci,
 }
 
 int
-numa_bind(const struct numa_place *place, char *used, size_t size)
+numa_bind(const struct numa_place *place, char *used, size_t size,
+	  struct numa_affinity *old)
 {
 	(void)place;
 	(void)used;
 	(void)size;
+	if (old)
+		old->saved = false;
 	return EINVAL;
+}
+
+int
+numa_restore(struct numa_affinity *old)
+{
+	old->saved = false;
+	return 0;
 }
 
 #endif

@@ -39,13 +39,25 @@ int numa_find(const char *sys, const struct clq_pci_bus_info *pci,
  */
 int numa_parse_cpulist(const char *text, void *set);
 
+/* A thread's CPU affinity, kept to be given back (a cpu_set_t's bits). */
+struct numa_affinity {
+	bool saved;
+	unsigned long bits[1024 / (8 * sizeof(unsigned long))];
+};
+
 /*
  * Binds the calling thread to the CPUs of `place` that it may run on now
  * (the intersection with its current affinity), and writes those CPUs to
  * `used` as a list: 0, or an errno value (ENOENT: none of them is
  * allowed; EINVAL: the place is unknown or not Linux) with the thread's
- * affinity unchanged.
+ * affinity unchanged. With `old`, its affinity before is kept there for
+ * numa_restore() (old->saved says whether there is one to give back).
  */
-int numa_bind(const struct numa_place *place, char *used, size_t size);
+int numa_bind(const struct numa_place *place, char *used, size_t size,
+	      struct numa_affinity *old);
+
+/* Gives the calling thread back the affinity kept in `old`, if any: 0 or
+ * an errno value. */
+int numa_restore(struct numa_affinity *old);
 
 #endif /* CLQ_EXAMPLE_NUMA_H */

@@ -189,9 +189,23 @@ bind_thread(void *arg)
 		if (CPU_ISSET(c, allowed))
 			first = c;
 	CHECK(first >= 0);
-	/* the first allowed CPU and one past the end of what is allowed */
+	struct numa_affinity old = {.saved = true};
+
+	/* bound to the first allowed CPU, then given back what it had */
 	snprintf(place.cpus, sizeof(place.cpus), "%d", first);
-	CHECK(numa_bind(&place, used, sizeof(used)) == 0);
+	CHECK(numa_bind(&place, used, sizeof(used), &old) == 0);
+	CHECK(old.saved);
+	CHECK(pthread_getaffinity_np(pthread_self(), sizeof(now), &now) == 0);
+	CHECK(CPU_COUNT(&now) == 1 && CPU_ISSET(first, &now));
+	CHECK(numa_restore(&old) == 0 && !old.saved);
+	CHECK(pthread_getaffinity_np(pthread_self(), sizeof(now), &now) == 0);
+	CHECK(CPU_EQUAL(&now, allowed));
+	CHECK(numa_restore(&old) == 0); /* nothing kept: nothing changes */
+	CHECK(pthread_getaffinity_np(pthread_self(), sizeof(now), &now) == 0);
+	CHECK(CPU_EQUAL(&now, allowed));
+
+	/* bound for good; a refused bind keeps nothing to give back */
+	CHECK(numa_bind(&place, used, sizeof(used), NULL) == 0);
 	snprintf(place.cpus, sizeof(place.cpus), "%d", first);
 	CHECK(strcmp(used, place.cpus) == 0);
 	CHECK(pthread_getaffinity_np(pthread_self(), sizeof(now), &now) == 0);
@@ -201,9 +215,12 @@ bind_thread(void *arg)
 
 	/* now only `first` is allowed: another CPU is refused */
 	snprintf(place.cpus, sizeof(place.cpus), "%d", first == 0 ? 1 : 0);
-	CHECK(numa_bind(&place, used, sizeof(used)) == ENOENT);
+	CHECK(numa_bind(&place, used, sizeof(used), NULL) == ENOENT);
+	old.saved = true;
+	CHECK(numa_bind(&place, used, sizeof(used), &old) == ENOENT);
+	CHECK(!old.saved);
 	place.node = -1;
-	CHECK(numa_bind(&place, used, sizeof(used)) == EINVAL);
+	CHECK(numa_bind(&place, used, sizeof(used), NULL) == EINVAL);
 	CHECK(pthread_getaffinity_np(pthread_self(), sizeof(now), &now) == 0);
 	CHECK(CPU_EQUAL(&now, &want));
 	return NULL;
