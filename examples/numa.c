@@ -82,10 +82,10 @@ numa_parse_cpulist(const char *text, void *set_out)
 	return *p == '\0' ? 0 : -1;
 }
 
-/* Writes `set` as a CPU list ("0-3,8"); "" for an empty set. */
-static void
-format_cpulist(const cpu_set_t *set, char *out, size_t size)
+void
+numa_format_cpulist(const void *set_in, char *out, size_t size)
 {
+	const cpu_set_t *set = set_in;
 	size_t len = 0;
 
 	out[0] = '\0';
@@ -140,7 +140,7 @@ numa_find(const char *sys, const struct clq_pci_bus_info *pci,
 	    numa_parse_cpulist(text, &set) < 0)
 		return -1;
 	place->node = (int)node;
-	format_cpulist(&set, place->cpus, sizeof(place->cpus));
+	numa_format_cpulist(&set, place->cpus, sizeof(place->cpus));
 	return 0;
 }
 
@@ -167,7 +167,7 @@ numa_bind(const struct numa_place *place, char *used, size_t size,
 	err = pthread_setaffinity_np(pthread_self(), sizeof(want), &want);
 	if (err)
 		return err;
-	format_cpulist(&want, used, size);
+	numa_format_cpulist(&want, used, size);
 	if (old) {
 		memcpy(old->bits, &allowed, sizeof(allowed));
 		old->saved = true;
@@ -195,6 +195,14 @@ numa_parse_cpulist(const char *text, void *set)
 	(void)text;
 	(void)set;
 	return -1;
+}
+
+void
+numa_format_cpulist(const void *set, char *out, size_t size)
+{
+	(void)set;
+	if (size)
+		out[0] = '\0';
 }
 
 int

@@ -45,6 +45,11 @@ struct numa_affinity {
 	unsigned long bits[1024 / (8 * sizeof(unsigned long))];
 };
 
+/* Writes `set` (a cpu_set_t) as a CPU list in sysfs's form ("0-3,8"):
+ * ascending, each run of CPUs as one range; "" for an empty set. Cut at a
+ * whole range when `size` is too small. */
+void numa_format_cpulist(const void *set, char *out, size_t size);
+
 /*
  * Binds the calling thread to the CPUs of `place` that it may run on now
  * (the intersection with its current affinity), and writes those CPUs to
