@@ -158,8 +158,7 @@ for mode in ("auto", "off"):
     assert len(lines) == 2, text
     for line, d in zip(lines, doc["devices"]):
         if mode == "off":
-            assert line.startswith("off (host memory allocated and filled "
-                                   "by the main thread)"), line
+            assert line.startswith("off (threads not bound"), line
         elif d["numa_node"] is None:
             assert line.startswith("unknown ("), line
         else:

@@ -107,7 +107,8 @@ struct demo {
 	 * that reports show which data went through */
 	uint64_t input_sum;
 	/* --devices --numa auto: the device's NUMA node (-1: unknown) and
-	 * the CPUs its setup and pipeline threads ran on ("": not bound) */
+	 * the CPUs that its setup (the main thread, bound for the while)
+	 * and its pipeline thread ran on ("": not bound) */
 	struct numa_place place;
 };
 
@@ -193,8 +194,7 @@ usage(FILE *out)
 	      "pipeline, on\n"
 	      "                  the CPUs of the device's NUMA node where "
 	      "sysfs says\n"
-	      "                  which (Linux); off: all from the main "
-	      "thread\n"
+	      "                  which (Linux); off: no thread bound\n"
 	      "  --chunk-mib X   MiB per chunk (default 4; fractions allowed)\n"
 	      "  --chunks N      number of chunks (default 16)\n"
 	      "  --buffers N     device buffers used in rotation (default 3)\n"
@@ -1993,8 +1993,8 @@ devices_print_text(const struct devices *m)
 		       o->device_specs[k], memory_kind(d), d->first_chunk,
 		       d->first_chunk + d->opt->chunks - 1);
 		if (!o->numa)
-			printf("  NUMA: off (host memory allocated and filled "
-			       "by the main thread)\n");
+			printf("  NUMA: off (threads not bound: host memory "
+			       "on the node the main thread ran on)\n");
 		else if (d->place.node < 0)
 			printf("  NUMA: unknown (the device or the system does "
 			       "not say where it is; threads not bound)\n");

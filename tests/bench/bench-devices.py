@@ -18,8 +18,8 @@
 #            processes with one GPU each would do; the 1.9x): each
 #            device's host memory allocated and filled, and its pipeline
 #            run, on the CPUs of its NUMA node
-#   weak-off the same with --numa off: all host memory from the main
-#            thread (the placement before --numa), for the comparison
+#   weak-off the same with --numa off: no thread bound, host memory
+#            wherever the main thread ran (the placement before --numa)
 #   strong   --devices D0,D1 --numa auto, N chunks (N/2 per device: the
 #            pipeline fills and drains twice as often per chunk, so this is
 #            lower)
