@@ -134,6 +134,41 @@ assert f"double-buffer: device 0 ('{spec0}'): running the pipeline: " \
     "CLQ_ERROR_HAZARD" in err, err
 assert "device 1" not in err, err
 
+# --numa: auto (the default) and off give the same data, checked; off
+# says so per device, auto says the node and CPUs or that they are not
+# known (PoCL's CPU devices have no PCI address: unknown, silently).
+sums = {}
+for mode in ("auto", "off"):
+    out, err = run(small + ["--chunks", "5", "--numa", mode, "--json"],
+                   stderr=True)
+    doc = json.loads(out)
+    assert doc["numa"] == mode and doc["total"]["mismatches"] == 0, doc
+    sums[mode] = [d["input_sum"] for d in doc["devices"]]
+    for d in doc["devices"]:
+        assert d["sequential"]["mismatches"] == 0, d
+        assert d["pipelined"]["mismatches"] == 0, d
+        if mode == "off" or d["numa_node"] is None:
+            assert d["numa_node"] is None and d["numa_cpus"] is None, d
+        else:
+            assert d["numa_node"] >= 0 and re.fullmatch(
+                r"\d+(-\d+)?(,\d+(-\d+)?)*", d["numa_cpus"]), d
+    assert "cl_khr_pci_bus_info" not in err, err
+    text = run(small + ["--chunks", "5", "--numa", mode])
+    lines = re.findall(r"^  NUMA: (.*)$", text, re.M)
+    assert len(lines) == 2, text
+    for line, d in zip(lines, doc["devices"]):
+        if mode == "off":
+            assert line.startswith("off (threads not bound"), line
+        elif d["numa_node"] is None:
+            assert line.startswith("unknown ("), line
+        else:
+            assert line.startswith(f"node {d['numa_node']}, CPUs "
+                                   f"{d['numa_cpus']} "), line
+    assert "check: both runs match the CPU reference on every device" in text
+assert sums["auto"] == sums["off"], sums
+err = run(small + ["--numa", "sometimes"], rc=2, stderr=True)[1]
+assert "--numa wants auto or off, not 'sometimes'" in err, err
+
 # A chunk too large for the kernel's 32-bit count is a bad option (exit 2,
 # before opening a device), said as the chunk's size, not as the chunks a
 # device would have had.

@@ -27,6 +27,7 @@
 #include <clq/clq.h>
 
 #include "example.h"
+#include "numa.h"
 
 enum { STAGE_UPLOAD, STAGE_KERNEL, STAGE_DOWNLOAD, N_STAGES };
 
@@ -72,6 +73,7 @@ struct options {
 	bool ordering_set; /* --ordering given; else CLQ_ORDERING decides */
 	enum clq_ordering ordering;
 	bool no_reuse_wait; /* --no-reuse-wait */
+	bool numa;	    /* --numa auto (true, the default) or off */
 };
 
 struct demo {
@@ -104,6 +106,10 @@ struct demo {
 	/* the input's elements added up (exact: each is below 2^20), so
 	 * that reports show which data went through */
 	uint64_t input_sum;
+	/* --devices --numa auto: the device's NUMA node (-1: unknown) and
+	 * the CPUs that its setup (the main thread, bound for the while)
+	 * and its pipeline thread ran on ("": not bound) */
+	struct numa_place place;
 };
 
 /* --devices: where each device's thread waits, once its output is
@@ -182,6 +188,13 @@ usage(FILE *out)
 	      "                  device, each device with its own context, "
 	      "queues,\n"
 	      "                  buffers and host arrays, all running at once\n"
+	      "  --numa auto|off with --devices: auto (the default) allocates "
+	      "and fills\n"
+	      "                  each device's host memory, and runs its "
+	      "pipeline, on\n"
+	      "                  the CPUs of the device's NUMA node where "
+	      "sysfs says\n"
+	      "                  which (Linux); off: no thread bound\n"
 	      "  --chunk-mib X   MiB per chunk (default 4; fractions allowed)\n"
 	      "  --chunks N      number of chunks (default 16)\n"
 	      "  --buffers N     device buffers used in rotation (default 3)\n"
@@ -321,7 +334,8 @@ parse_options(int argc, char **argv, struct options *opt)
 		O_SVG,
 		O_ORDERING,
 		O_NO_REUSE_WAIT,
-		O_DEVICES
+		O_DEVICES,
+		O_NUMA
 	};
 	static const struct option longopts[] = {
 		{"device", required_argument, NULL, 'd'},
@@ -338,6 +352,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		{"svg", required_argument, NULL, O_SVG},
 		{"ordering", required_argument, NULL, O_ORDERING},
 		{"no-reuse-wait", no_argument, NULL, O_NO_REUSE_WAIT},
+		{"numa", required_argument, NULL, O_NUMA},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -349,7 +364,8 @@ parse_options(int argc, char **argv, struct options *opt)
 				.buffers = 3,
 				.queues = 3,
 				.iters = 16,
-				.device_no = -1};
+				.device_no = -1,
+				.numa = true};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -409,6 +425,17 @@ parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case O_NO_REUSE_WAIT:
 			opt->no_reuse_wait = true;
+			break;
+		case O_NUMA:
+			if (strcmp(optarg, "auto") != 0 &&
+			    strcmp(optarg, "off") != 0) {
+				fprintf(stderr,
+					"double-buffer: --numa wants auto or "
+					"off, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			opt->numa = strcmp(optarg, "auto") == 0;
 			break;
 		case 'h':
 			usage(stdout);
@@ -582,6 +609,17 @@ tuned_local(struct demo *d, size_t fallback)
 	return local;
 }
 
+/* True while a thread asks clq something whose "no" is an answer, not an
+ * error: log_handler() keeps clq's message about it off stderr. */
+static _Thread_local bool log_quiet;
+
+static void
+log_handler(enum clq_log_level level, const char *message, void *user_data)
+{
+	if (!log_quiet)
+		example_log_to_stderr(level, message, user_data);
+}
+
 static int
 demo_open(struct demo *d, const struct options *opt)
 {
@@ -590,6 +628,7 @@ demo_open(struct demo *d, const struct options *opt)
 	int rc;
 
 	*d = (struct demo){.opt = opt, .iters = opt->iters};
+	d->place.node = -1;
 	d->chunk_elems = elems < 1 ? 1 : (size_t)elems;
 	if (d->chunk_elems > UINT32_MAX ||
 	    d->chunk_elems > SIZE_MAX / sizeof(float) / opt->chunks) {
@@ -1534,6 +1573,51 @@ warn_shared(const struct devices *m)
 	}
 }
 
+/*
+ * --devices --numa auto: binds the calling thread to the CPUs of the NUMA
+ * node of the device that `opt` names, keeping its affinity in `old`, so
+ * that what it allocates and first touches next (the context, the pinned
+ * host arrays, the input) lands on that node, not on the other socket's,
+ * whose memory the device would read across the link between the sockets.
+ * A device that does not say where it is (PoCL's CPU device), or a system
+ * that does not say what is close to it, keeps the placement without
+ * --numa, silently: place->node stays -1.
+ */
+static void
+place_near(const struct options *opt, struct numa_place *place,
+	   struct numa_affinity *old)
+{
+	struct clq_device *dev = NULL;
+	struct clq_pci_bus_info pci;
+	struct numa_place found;
+	int rc, err;
+
+	place->node = -1;
+	place->cpus[0] = '\0';
+	/* demo_open() reports a bad spec; no PCI address is an answer */
+	log_quiet = true;
+	rc = clq_device_select(opt->device, &dev);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_get_pci_bus_info(dev, &pci);
+	log_quiet = false;
+	clq_device_unref(dev);
+	if (rc < 0 || numa_find("/sys", &pci, &found) < 0)
+		return;
+	err = numa_bind(&found, place->cpus, sizeof(place->cpus), old);
+	if (err) {
+		fprintf(stderr,
+			"double-buffer: warning: device %d ('%s') is on NUMA "
+			"node %d (CPUs %s), but this process may not run "
+			"there (%s): its host memory goes where the system "
+			"puts it\n",
+			opt->device_no, opt->device, found.node, found.cpus,
+			strerror(err));
+		place->cpus[0] = '\0';
+		return;
+	}
+	place->node = found.node;
+}
+
 static int
 devices_open(struct devices *m, const struct options *opt)
 {
@@ -1547,6 +1631,10 @@ devices_open(struct devices *m, const struct options *opt)
 	if (!m->opts || !m->d || !m->rep)
 		return fail("allocating", CL_OUT_OF_HOST_MEMORY);
 	for (size_t k = 0; k < m->n; k++) {
+		struct numa_affinity old = {0};
+		struct numa_place place = {.node = -1};
+		int err;
+
 		/* consecutive blocks, the first chunks % n one chunk
 		 * longer */
 		m->opts[k] = *opt;
@@ -1554,9 +1642,24 @@ devices_open(struct devices *m, const struct options *opt)
 		m->opts[k].device_no = (int)k;
 		m->opts[k].chunks =
 			opt->chunks / m->n + (k < opt->chunks % m->n);
-		if ((rc = demo_open(&m->d[k], &m->opts[k])) < 0)
+		/* --numa auto: this device's setup on its node's CPUs,
+		 * then the main thread's own affinity back (the pipeline
+		 * threads bind themselves) */
+		if (opt->numa)
+			place_near(&m->opts[k], &place, &old);
+		rc = demo_open(&m->d[k], &m->opts[k]);
+		m->d[k].place = place;
+		if (rc == CLQ_SUCCESS) {
+			m->d[k].first_chunk = first;
+			fill_input(&m->d[k]);
+		}
+		if ((err = numa_restore(&old)) != 0)
+			fprintf(stderr,
+				"double-buffer: warning: cannot give the main "
+				"thread its CPUs back (%s)\n",
+				strerror(err));
+		if (rc < 0)
 			return rc;
-		m->d[k].first_chunk = first;
 		first += m->opts[k].chunks;
 		m->rep[k].device =
 			clq_device_ref(clq_context_get_device(m->d[k].ctx));
@@ -1670,7 +1773,17 @@ static void *
 pipe_thread(void *arg)
 {
 	struct pipe_job *job = arg;
+	char cpus[NUMA_CPUS_MAX];
+	int err;
 
+	/* on the CPUs that its setup ran on (--numa auto) */
+	if (job->d->place.node >= 0 &&
+	    (err = numa_bind(&job->d->place, cpus, sizeof(cpus), NULL)) != 0)
+		fprintf(stderr,
+			"double-buffer: warning: device %d's pipeline thread "
+			"cannot run on CPUs %s (%s)\n",
+			job->d->opt->device_no, job->d->place.cpus,
+			strerror(err));
 	job->rc = measure(job->d, run_pipeline, job->r);
 	return NULL;
 }
@@ -1823,11 +1936,10 @@ devices_run(struct devices *m)
 	bool timeline = m->opt->trace || m->opt->svg;
 	int rc;
 
-	for (size_t k = 0; k < m->n; k++) {
-		fill_input(&m->d[k]);
+	/* each device's input was filled by devices_open() */
+	for (size_t k = 0; k < m->n; k++)
 		if ((rc = warm_up(&m->d[k])) < 0)
 			return rc;
-	}
 	/* --balance: device 0 picks the iterations, so that every device
 	 * does the same work per element */
 	if (m->opt->balance) {
@@ -1880,6 +1992,17 @@ devices_print_text(const struct devices *m)
 		       clq_device_get_index_in_platform(rep->device),
 		       o->device_specs[k], memory_kind(d), d->first_chunk,
 		       d->first_chunk + d->opt->chunks - 1);
+		if (!o->numa)
+			printf("  NUMA: off (threads not bound: host memory "
+			       "on the node the main thread ran on)\n");
+		else if (d->place.node < 0)
+			printf("  NUMA: unknown (the device or the system does "
+			       "not say where it is; threads not bound)\n");
+		else
+			printf("  NUMA: node %d, CPUs %s (host memory "
+			       "allocated and filled, and the pipeline run, "
+			       "there)\n",
+			       d->place.node, d->place.cpus);
 		printf("  stage device time per chunk (median):  alone    "
 		       "pipelined\n");
 		for (int s = 0; s < N_STAGES; s++)
@@ -1926,9 +2049,11 @@ devices_print_json(const struct devices *m)
 
 	printf("{\n  \"format\": 1,\n  \"chunk_bytes\": %zu,\n"
 	       "  \"chunks\": %zu,\n  \"buffers\": %zu,\n  \"queues\": %d,\n"
-	       "  \"iters\": %u,\n  \"balanced\": %s,\n  \"devices\": [\n",
+	       "  \"iters\": %u,\n  \"balanced\": %s,\n  \"numa\": \"%s\",\n"
+	       "  \"devices\": [\n",
 	       d0->chunk_elems * sizeof(float), o->chunks, o->buffers,
-	       o->queues, d0->iters, o->balance ? "true" : "false");
+	       o->queues, d0->iters, o->balance ? "true" : "false",
+	       o->numa ? "auto" : "off");
 	for (size_t k = 0; k < m->n; k++) {
 		const struct demo *d = &m->d[k];
 		const struct report *rep = &m->rep[k];
@@ -1947,6 +2072,15 @@ devices_print_json(const struct devices *m)
 		       clq_device_get_index_in_platform(rep->device));
 		printf(",\n  \"host_memory\": ");
 		example_print_json_string(memory_kind(d));
+		/* null: unknown, or --numa off */
+		if (d->place.node >= 0) {
+			printf(",\n  \"numa_node\": %d,\n  \"numa_cpus\": ",
+			       d->place.node);
+			example_print_json_string(d->place.cpus);
+		} else {
+			printf(",\n  \"numa_node\": null,\n"
+			       "  \"numa_cpus\": null");
+		}
 		printf(",\n  \"first_chunk\": %zu,\n  \"chunks\": %zu,\n"
 		       "  \"input_sum\": %llu,\n",
 		       d->first_chunk, d->opt->chunks,
@@ -2035,7 +2169,7 @@ main(int argc, char **argv)
 
 	if ((rc = parse_options(argc, argv, &opt)) != 0)
 		return rc > 0 ? EXIT_SUCCESS : 2;
-	clq_set_log_handler(example_log_to_stderr, NULL);
+	clq_set_log_handler(log_handler, NULL);
 	if (opt.n_devices)
 		return devices_main(&opt);
 	rc = demo_open(&d, &opt);

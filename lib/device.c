@@ -12,6 +12,21 @@
 #define CLQ_DEVICE_WARP_SIZE_NV 0x4003
 #define CLQ_DEVICE_WAVEFRONT_WIDTH_AMD 0x4043
 
+/* Extensions that report where a device sits on the PCI bus (cl_ext.h
+ * values, repeated here for the same reason). */
+#define CLQ_DEVICE_PCI_BUS_INFO_KHR 0x410F
+#define CLQ_DEVICE_PCI_BUS_ID_NV 0x4008
+#define CLQ_DEVICE_PCI_SLOT_ID_NV 0x4009
+#define CLQ_DEVICE_PCI_DOMAIN_ID_NV 0x400A
+
+/* cl_device_pci_bus_info_khr's layout (cl_khr_pci_bus_info) */
+struct pci_bus_info_khr {
+	cl_uint domain, bus, device, function;
+};
+
+/* Which of them a device lists, the Khronos one first. */
+enum { PCI_NONE, PCI_KHR, PCI_NV };
+
 /* Where a device sits in the global numbering. */
 struct device_slot {
 	cl_platform_id platform;
@@ -355,6 +370,11 @@ read_properties(struct clq_device *d)
 		return CL_OUT_OF_HOST_MEMORY;
 	}
 	d->simd_group_size = simd_group_size_of(d->id, extensions);
+	d->pci_source =
+		has_extension(extensions, "cl_khr_pci_bus_info") ? PCI_KHR
+		: has_extension(extensions, "cl_nv_device_attribute_query")
+			? PCI_NV
+			: PCI_NONE;
 	free(extensions);
 	for (size_t i = 0; i < sizeof(raw_properties) / sizeof(*raw_properties);
 	     i++) {
@@ -1254,4 +1274,75 @@ size_t
 clq_device_get_simd_group_size(const struct clq_device *device)
 {
 	return device ? device->simd_group_size : 0;
+}
+
+/* NVIDIA's three queries; the domain only since CUDA 10.2, 0 before (as
+ * hwloc reads them). */
+static int
+pci_bus_info_nv(const struct clq_device *d, struct clq_pci_bus_info *info)
+{
+	cl_uint bus = 0, slot = 0, domain = 0;
+	int rc;
+
+	rc = device_info(d->id, CLQ_DEVICE_PCI_BUS_ID_NV, &bus, sizeof(bus),
+			 "CL_DEVICE_PCI_BUS_ID_NV");
+	if (rc < 0)
+		return rc;
+	rc = device_info(d->id, CLQ_DEVICE_PCI_SLOT_ID_NV, &slot, sizeof(slot),
+			 "CL_DEVICE_PCI_SLOT_ID_NV");
+	if (rc < 0)
+		return rc;
+	if (clGetDeviceInfo(d->id, CLQ_DEVICE_PCI_DOMAIN_ID_NV, sizeof(domain),
+			    &domain, NULL) != CL_SUCCESS) {
+		clq__log(NULL, CLQ_LOG_DEBUG,
+			 "device %zu: no CL_DEVICE_PCI_DOMAIN_ID_NV (a driver "
+			 "older than CUDA 10.2): PCI domain 0",
+			 d->index);
+		domain = 0;
+	}
+	info->domain = domain;
+	info->bus = bus & 0xff;
+	info->device = slot >> 3;
+	info->function = slot & 7;
+	return CLQ_SUCCESS;
+}
+
+int
+clq_device_get_pci_bus_info(const struct clq_device *device,
+			    struct clq_pci_bus_info *info_out)
+{
+	struct clq_pci_bus_info info = {0};
+	struct pci_bus_info_khr khr = {0};
+	int rc;
+
+	if (!device)
+		return clq__invalid(NULL, "clq_device_get_pci_bus_info",
+				    "device is NULL");
+	if (!info_out)
+		return clq__invalid(NULL, "clq_device_get_pci_bus_info",
+				    "info_out is NULL");
+	switch (device->pci_source) {
+	case PCI_KHR:
+		rc = device_info(device->id, CLQ_DEVICE_PCI_BUS_INFO_KHR, &khr,
+				 sizeof(khr), "CL_DEVICE_PCI_BUS_INFO_KHR");
+		if (rc < 0)
+			return rc;
+		info = (struct clq_pci_bus_info){khr.domain, khr.bus,
+						 khr.device, khr.function};
+		break;
+	case PCI_NV:
+		if ((rc = pci_bus_info_nv(device, &info)) < 0)
+			return rc;
+		break;
+	default:
+		clq__log(NULL, CLQ_LOG_ERROR,
+			 "clq_device_get_pci_bus_info: device %zu (%s) lists "
+			 "neither cl_khr_pci_bus_info nor "
+			 "cl_nv_device_attribute_query, so it does not say "
+			 "where it sits on the PCI bus",
+			 device->index, device->name);
+		return CLQ_ERROR_UNSUPPORTED;
+	}
+	*info_out = info;
+	return CLQ_SUCCESS;
 }

@@ -77,6 +77,8 @@ struct clq_device {
 	size_t timer_resolution;
 	int can_profile;
 	size_t simd_group_size;
+	/* which extension clq_device_get_pci_bus_info() reads (device.c) */
+	int pci_source;
 };
 
 /*

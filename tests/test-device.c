@@ -96,6 +96,95 @@ START_TEST(pocl_cpu_properties)
 }
 END_TEST
 
+/*
+ * PCI address: a device that lists neither cl_khr_pci_bus_info nor
+ * cl_nv_device_attribute_query (PoCL's CPU device) is unsupported, said in
+ * the log; one that lists either gives an address in PCI's ranges, the
+ * same on every call, that only its own device has.
+ */
+START_TEST(pci_bus_info)
+{
+	size_t n = device_count();
+	struct clq_pci_bus_info *got = calloc(n, sizeof(*got));
+	int *ok = calloc(n, sizeof(*ok));
+
+	ck_assert_ptr_nonnull(got);
+	ck_assert_ptr_nonnull(ok);
+	for (size_t i = 0; i < n; i++) {
+		struct clq_device *d = NULL;
+		struct clq_pci_bus_info info = {7, 7, 7, 7}, again;
+		int rc;
+
+		ck_assert_ok(clq_device_get(i, &d));
+		test_log_expect("lists neither cl_khr_pci_bus_info nor "
+				"cl_nv_device_attribute_query");
+		rc = clq_device_get_pci_bus_info(d, &info);
+		if (rc == CLQ_ERROR_UNSUPPORTED) {
+			ck_assert(test_log_seen());
+			/* not written */
+			ck_assert_uint_eq(info.domain + info.bus + info.device +
+						  info.function,
+					  28);
+		} else {
+			ck_assert_msg(rc == CLQ_SUCCESS, "%s",
+				      clq_strerror(rc));
+			ck_assert_uint_le(info.domain, 0xffff);
+			ck_assert_uint_le(info.bus, 0xff);
+			ck_assert_uint_le(info.device, 31);
+			ck_assert_uint_le(info.function, 7);
+			ck_assert_ok(clq_device_get_pci_bus_info(d, &again));
+			ck_assert_mem_eq(&info, &again, sizeof(info));
+			got[i] = info;
+			ok[i] = 1;
+		}
+		test_log_expect(NULL);
+		clq_device_unref(d);
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			ck_assert(!ok[i] || !ok[j] ||
+				  memcmp(&got[i], &got[j], sizeof(*got)) != 0);
+	free(got);
+	free(ok);
+}
+END_TEST
+
+START_TEST(pci_bus_info_pocl_unsupported)
+{
+	struct clq_device *d = NULL;
+	struct clq_pci_bus_info info;
+
+	test_log_expect("no device matches");
+	if (clq_device_select("Portable Computing Language", &d) < 0)
+		return; /* not on PoCL: nothing to check */
+	test_log_expect("lists neither cl_khr_pci_bus_info nor "
+			"cl_nv_device_attribute_query");
+	ck_assert_rc(clq_device_get_pci_bus_info(d, &info),
+		     CLQ_ERROR_UNSUPPORTED);
+	ck_assert(test_log_seen());
+	ck_assert_ptr_nonnull(strstr(test_log_text(), "does not say where"));
+	clq_device_unref(d);
+}
+END_TEST
+
+START_TEST(pci_bus_info_null)
+{
+	struct clq_device *d = NULL;
+	struct clq_pci_bus_info info;
+
+	ck_assert_ok(clq_device_get(0, &d));
+	test_log_expect("device is NULL");
+	ck_assert_rc(clq_device_get_pci_bus_info(NULL, &info),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	test_log_expect("info_out is NULL");
+	ck_assert_rc(clq_device_get_pci_bus_info(d, NULL),
+		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(test_log_seen());
+	clq_device_unref(d);
+}
+END_TEST
+
 START_TEST(get_out_of_range)
 {
 	size_t n = device_count();
@@ -1025,6 +1114,9 @@ device_suite(void)
 	tcase_add_test(tc, get_out_of_range);
 	tcase_add_test(tc, null_arguments);
 	tcase_add_test(tc, ref_and_unref);
+	tcase_add_test(tc, pci_bus_info);
+	tcase_add_test(tc, pci_bus_info_pocl_unsupported);
+	tcase_add_test(tc, pci_bus_info_null);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("select");

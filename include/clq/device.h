@@ -216,6 +216,45 @@ CLQ_EXPORT int clq_device_can_profile(const struct clq_device *device);
 CLQ_EXPORT size_t
 clq_device_get_simd_group_size(const struct clq_device *device);
 
+/** Where a device sits on the PCI bus: `DDDD:BB:DD.F` in Linux's sysfs. */
+struct clq_pci_bus_info {
+	uint32_t domain;   /**< PCI domain (segment), `DDDD` */
+	uint32_t bus;	   /**< bus number, 0-255, `BB` */
+	uint32_t device;   /**< device number on the bus, 0-31, `DD` */
+	uint32_t function; /**< function number, 0-7, `F` */
+};
+
+/**
+ * Reads a device's PCI address, for finding what is close to it: on Linux,
+ * the files `numa_node` and `local_cpulist` in
+ * `/sys/bus/pci/devices/DDDD:BB:DD.F/` (lower-case hex digits) name its
+ * NUMA node and the CPUs on that node.
+ *
+ * Read from the driver on each call, from the first extension the device
+ * lists of:
+ * - `cl_khr_pci_bus_info` (`CL_DEVICE_PCI_BUS_INFO_KHR`, OpenCL
+ *   Extension Specification): the four numbers as they are;
+ * - `cl_nv_device_attribute_query` (NVIDIA): `CL_DEVICE_PCI_BUS_ID_NV` is
+ *   the bus, `CL_DEVICE_PCI_DOMAIN_ID_NV` the domain (0 where a driver
+ *   older than CUDA 10.2 lacks the query), and `CL_DEVICE_PCI_SLOT_ID_NV`
+ *   holds device << 3 | function (the PCI "devfn" byte). NVIDIA does not
+ *   document that encoding; it is the one hwloc's `hwloc/opencl.h` reads.
+ *   Some programs take the slot as the device number instead, which
+ *   agrees only for device 0 function 0, so where it matters check the
+ *   address against the system (that its sysfs entry exists).
+ *
+ * Safe to call from any thread. On failure `*info_out` is not written.
+ *
+ * @param device the device
+ * @param info_out receives the address
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for a NULL argument;
+ *         #CLQ_ERROR_UNSUPPORTED when the device lists neither extension
+ *         (PoCL's CPU device, for one; the log says so); an OpenCL code if
+ *         the driver fails the query (logged).
+ */
+CLQ_EXPORT int clq_device_get_pci_bus_info(const struct clq_device *device,
+					   struct clq_pci_bus_info *info_out);
+
 /** @} */
 
 #ifdef __cplusplus

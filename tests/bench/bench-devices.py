@@ -12,12 +12,17 @@
 # devices whose platform or name contains "NVIDIA", found in `hello`'s list.
 # Writes JSON reports and one two-device SVG to $OUT (else ./bench-devices).
 #
-# Three set-ups, each from a fresh process:
-#   one    --device D0, N chunks
-#   weak   --devices D0,D1, 2N chunks (N per device, as two processes
-#          with one GPU each would do; the issue's 1.9x)
-#   strong --devices D0,D1, N chunks (N/2 per device: the pipeline fills
-#          and drains twice as often per chunk, so this is lower)
+# Four set-ups, each from a fresh process:
+#   one      --device D0, N chunks
+#   weak     --devices D0,D1 --numa auto, 2N chunks (N per device, as two
+#            processes with one GPU each would do; the issue's 1.9x): each
+#            device's host memory allocated and filled, and its pipeline
+#            run, on the CPUs of its NUMA node
+#   weak-off the same with --numa off: no thread bound, host memory
+#            wherever the main thread ran (the placement before --numa)
+#   strong   --devices D0,D1 --numa auto, N chunks (N/2 per device: the
+#            pipeline fills and drains twice as often per chunk, so this is
+#            lower)
 # Throughput: input bytes / pipelined host seconds (first enqueue on any
 # device to the last queue finished), decimal GB/s.
 import json, os, re, statistics, subprocess, sys
@@ -84,13 +89,16 @@ if "--iters" not in size and "--balance" not in size:
     size += ["--iters", str(doc["iters"])]
 print(f"devices {','.join(specs)}; per device: {' '.join(size)}")
 
+weak = ["--devices", ",".join(specs)] + with_chunks(size,
+                                                   chunks * len(specs))
 setups = {
     "one": ["--device", specs[0]] + size,
-    "weak": ["--devices", ",".join(specs)] +
-    with_chunks(size, chunks * len(specs)),
-    "strong": ["--devices", ",".join(specs)] + size,
+    "weak": weak + ["--numa", "auto"],
+    "weak-off": weak + ["--numa", "off"],
+    "strong": ["--devices", ",".join(specs), "--numa", "auto"] + size,
 }
 gbs = {name: [] for name in setups}
+numa = {}
 per_dev = {name: [] for name in setups}
 for rep in range(reps):
     for name, args in setups.items():
@@ -113,17 +121,28 @@ for rep in range(reps):
             gbs[name].append(doc["total"]["pipelined_gb_s"])
             per_dev[name].append([d["pipelined_gb_s"]
                                   for d in doc["devices"]])
-        print(f"  {name:6} run {rep}: {gbs[name][-1]:7.2f} GB/s "
+            # where each device's host memory went (null: unknown/off)
+            numa[name] = [("off" if doc["numa"] == "off" else "unknown")
+                          if d["numa_node"] is None else
+                          f"node {d['numa_node']} CPUs {d['numa_cpus']}"
+                          for d in doc["devices"]]
+        print(f"  {name:8} run {rep}: {gbs[name][-1]:7.2f} GB/s "
               f"(per device: "
               f"{', '.join(f'{x:.2f}' for x in per_dev[name][-1])})",
               flush=True)
 
 one = statistics.median(gbs["one"])
-print(f"one device:          {one:7.2f} GB/s (median of {reps})")
-for name in ("weak", "strong"):
+print(f"medians of {reps} runs, pipelined throughput, ratio to one device:")
+for name in setups:
     g = statistics.median(gbs[name])
-    print(f"{len(specs)} devices, {name:6}: {g:7.2f} GB/s = {g / one:.2f}x "
-          f"one device (median of {reps}; runs "
-          f"{', '.join(f'{x / one:.2f}x' for x in gbs[name])})")
-print("goal: >= 1.9x (weak: the same chunks per device as the one-device "
-      "run)")
+    dev = [statistics.median(r[k] for r in per_dev[name])
+           for k in range(len(per_dev[name][0]))]
+    where = ""
+    if name in numa:
+        where = "; NUMA " + ", ".join(f"device {k}: {w}"
+                                      for k, w in enumerate(numa[name]))
+    print(f"  {name:8} {g:7.2f} GB/s = {g / one:.2f}x (per device "
+          f"{', '.join(f'{x:.2f}' for x in dev)} GB/s; runs "
+          f"{', '.join(f'{x / one:.2f}x' for x in gbs[name])}){where}")
+print("goal: weak >= 1.9x (the same chunks per device as the one-device "
+      "run); weak-off is the placement without --numa")
