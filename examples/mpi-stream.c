@@ -898,7 +898,8 @@ stream(struct rank *R)
 		size_t k, got;
 		double t;
 
-		/* inputs arrived (other ranks): on to the device */
+		/* receives completed: on rank 0 results gathered, on the
+		 * others input chunks, which go on to the device */
 		if (recv_left && (k = test_some(R, R->recv, R->n_arrays))) {
 			recv_left -= k;
 			progress = true;

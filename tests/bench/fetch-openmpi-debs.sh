@@ -31,6 +31,7 @@ dir=$1
 mkdir -p "$dir"
 
 # package name, version and size, one a line: what to download
+# shellcheck disable=SC2016 # the program is Python, not shell
 list=$(apt-cache dumpavail | python3 -c '
 import sys
 
