@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 """Checks mpi-stream under mpirun with two ranks: which device each rank
-chose (by its local index, CLQ_DEVICE or --devices), the JSON report, and
+chose (by its local index, CLQ_DEVICE or --devices), the JSON report,
 that bad input stops every rank with a clear message and a non-zero
-status instead of hanging.
+status instead of hanging, and that a failure in the middle of the stream
+(--fail) aborts the job.
 
 usage: check-mpi.py MPIRUN MPI_STREAM
 
@@ -25,7 +26,7 @@ TIMEOUT = 120
 failures = []
 
 
-def run(args, env_extra):
+def run(args, env_extra, wrap=True):
     env = dict(os.environ)
     env.pop("CLQ_DEVICE", None)
     env.pop("PYOPENCL_CTX", None)
@@ -37,6 +38,9 @@ def run(args, env_extra):
     cmd = [MPIRUN, "--allow-run-as-root", "--oversubscribe",
            "--mca", "orte_abort_on_non_zero_status", "0", "-np", "2",
            "sh", "-c", wrapper, EXE] + args
+    if not wrap:
+        cmd = [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", "2",
+               EXE] + args
     try:
         p = subprocess.run(cmd, env=env, capture_output=True, text=True,
                            timeout=TIMEOUT)
@@ -160,6 +164,24 @@ expect_failure("a rank without its device", small +
 expect_failure("too few specs", small + ["--devices", "0"], 1,
                ["--devices gives 1 device spec for 2 ranks: give one per "
                 "rank"])
+
+# A chunk failing on rank 1's device once the stream runs: rank 0 waits
+# for its result, so rank 1 aborts the job (mpirun kills rank 0).
+got = run(small + ["--fail", "1:2"], {"POCL_DEVICES": "pthread pthread"},
+          wrap=False)
+if got:
+    p, _ = got
+    check(p.returncode != 0 and
+          "mpi-stream: rank 1: --fail: failing chunk 2's upload" in p.stderr
+          and "mpi-stream: rank 1: aborting every rank" in p.stderr and
+          "check:" not in p.stdout,
+          f"--fail 1:2: exit {p.returncode}, want the job aborted by rank "
+          f"1:\n{p.stdout}{p.stderr}")
+expect_failure("--fail beyond the ranks", small + ["--fail", "2:0"], 2,
+               ["--fail 2:0: want a rank below 2 and a chunk below 3"])
+expect_failure("--fail, not two numbers", ["--fail", "1:"], 2,
+               ["--fail wants RANK:CHUNK, two whole numbers (such as 1:2), "
+                "not '1:'"])
 
 got = run(["--help"], {})
 if got:

@@ -68,6 +68,9 @@ struct options {
 	unsigned iters;
 	const char *input;   /* --input FILE: raw float32 */
 	const char *devices; /* --devices LIST: a spec per rank */
+	/* --fail RANK:CHUNK: that chunk's upload fails */
+	bool fail_set;
+	size_t fail_rank, fail_chunk;
 	bool json;
 };
 
@@ -190,6 +193,13 @@ usage(FILE *out)
 	      "                  the input\n"
 	      "  --devices LIST  a device spec per rank, comma-separated "
 	      "(0:0,0:1)\n"
+	      "  --fail R:C      make chunk C (counted from 0 among rank R's) "
+	      "fail on\n"
+	      "                  rank R's device, its upload waiting for an "
+	      "event\n"
+	      "                  that fails: the failure in the middle of the "
+	      "stream\n"
+	      "                  that aborts the job (no rank waits for ever)\n"
 	      "  --json          print the report as JSON\n"
 	      "  --help          show this help\n\n"
 	      "Each rank's device: the spec of --devices at its rank, else "
@@ -226,6 +236,36 @@ parse_mib(const char *text, double *out)
 	return 0;
 }
 
+/* --fail RANK:CHUNK, two whole numbers (checked against the ranks and
+ * chunks once they are known). */
+static int
+parse_fail(const char *text, struct options *opt)
+{
+	char *end;
+	unsigned long long r, c;
+
+	errno = 0;
+	r = strtoull(text, &end, 10);
+	if (!errno && end != text && *end == ':' && text[0] != '-' &&
+	    end[1] != '-') {
+		const char *chunk = end + 1;
+
+		c = strtoull(chunk, &end, 10);
+		if (!errno && end != chunk && !*end && r <= INT_MAX &&
+		    c < 1u << 20) {
+			opt->fail_set = true;
+			opt->fail_rank = (size_t)r;
+			opt->fail_chunk = (size_t)c;
+			return 0;
+		}
+	}
+	fprintf(stderr,
+		"mpi-stream: --fail wants RANK:CHUNK, two whole numbers (such "
+		"as 1:2), not '%s'\n",
+		text);
+	return -1;
+}
+
 /* Returns 0 to run, 1 when --help was printed, -1 on a bad option. */
 static int
 parse_options(int argc, char **argv, struct options *opt)
@@ -237,6 +277,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		O_ITERS,
 		O_INPUT,
 		O_DEVICES,
+		O_FAIL,
 	};
 	static const struct option longopts[] = {
 		{"chunk-mib", required_argument, NULL, O_CHUNK_MIB},
@@ -245,6 +286,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		{"iters", required_argument, NULL, O_ITERS},
 		{"input", required_argument, NULL, O_INPUT},
 		{"devices", required_argument, NULL, O_DEVICES},
+		{"fail", required_argument, NULL, O_FAIL},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -283,6 +325,10 @@ parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case O_DEVICES:
 			opt->devices = optarg;
+			break;
+		case O_FAIL:
+			if (parse_fail(optarg, opt) < 0)
+				return -1;
 			break;
 		case 'j':
 			opt->json = true;
@@ -698,6 +744,8 @@ enqueue_chunk(struct rank *R, size_t c)
 {
 	struct clq_event **ev = &R->ev[c * N_STAGES];
 	struct clq_event *const *reuse;
+	/* --fail: the pool's events and a user event failed below */
+	struct clq_event *wait[2] = {NULL, NULL}, *failing = NULL;
 	size_t b, n_reuse;
 	int rc;
 
@@ -705,6 +753,17 @@ enqueue_chunk(struct rank *R, size_t c)
 	 * acquire, with the events after which it is free */
 	if ((rc = clq_pool_acquire(R->pool, 0, &b, &reuse, &n_reuse)) < 0)
 		abort_job("taking a device buffer from the pool", rc);
+	if (R->opt->fail_set && R->opt->fail_rank == (size_t)R->rank &&
+	    R->opt->fail_chunk == c) {
+		/* at most one event: each slot's last release had one */
+		if (n_reuse)
+			wait[0] = reuse[0];
+		if ((rc = clq_user_event_create(R->ctx, &failing)) < 0)
+			abort_job("creating the user event of --fail", rc);
+		wait[n_reuse ? 1 : 0] = failing;
+		reuse = wait;
+		n_reuse = n_reuse ? 2 : 1;
+	}
 	if ((rc = clq_device_array_set_async(
 		     R->buffers[b], R->queue[STAGE_UPLOAD], R->in[c],
 		     n_reuse ? reuse : NULL, n_reuse, &ev[STAGE_UPLOAD])) < 0 ||
@@ -723,6 +782,16 @@ enqueue_chunk(struct rank *R, size_t c)
 
 		snprintf(what, sizeof(what), "enqueueing chunk %zu", c);
 		abort_job(what, rc);
+	}
+	if (failing) {
+		fprintf(stderr,
+			"mpi-stream: rank %d: --fail: failing chunk %zu's "
+			"upload\n",
+			R->rank, c);
+		rc = clq_user_event_complete(failing, CL_INVALID_OPERATION);
+		clq_event_unref(failing);
+		if (rc < 0)
+			abort_job("failing the user event of --fail", rc);
 	}
 }
 
@@ -1166,6 +1235,17 @@ run(struct rank *R)
 		return EXIT_FAILURE;
 	}
 	R->chunks = (size_t)chunks;
+	/* every rank knows both: all stop, rank 0 says why */
+	if (R->opt->fail_set && (R->opt->fail_rank >= (size_t)R->size ||
+				 R->opt->fail_chunk >= R->chunks)) {
+		if (R->rank == 0)
+			fprintf(stderr,
+				"mpi-stream: --fail %zu:%zu: want a rank below "
+				"%d and a chunk below %zu\n",
+				R->opt->fail_rank, R->opt->fail_chunk, R->size,
+				R->chunks);
+		return 2;
+	}
 	if (any_failed((R->rank == 0 || open_host(R) == CLQ_SUCCESS) &&
 		       warm_up(R) == CLQ_SUCCESS)) {
 		if (R->rank == 0)
