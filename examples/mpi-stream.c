@@ -86,8 +86,7 @@ struct rank {
 	struct clq_queue *queue[N_STAGES];
 	struct clq_program *program;
 	struct clq_kernel *scale;
-	size_t local; /* the kernel's work-group size */
-	size_t chunk_elems;
+	size_t local;  /* the kernel's work-group size */
 	size_t chunks; /* this rank's */
 	struct clq_device_array **buffers;
 	struct clq_pool *pool;
