@@ -24,6 +24,10 @@
  *           blocked in clq_event_wait(), or the loop in poll()) asleep
  *           for 2 ms first; timed from clq_user_event_complete() to the
  *           wake-up: the completion's instant is the host's own here.
+ *   kernel, back to back: the kernel work again, but each way's reps in
+ *           a row rather than taking turns with the other ways: a loop
+ *           that keeps the device busy, where the waiting mode's helper
+ *           is still awake for the next watch.
  * Reported per way: median, 10th and 90th percentile in microseconds,
  * and the median's difference from blocking. A polling notifier's first
  * poll comes one interval after the watch, so its rows depend on how the
@@ -51,7 +55,7 @@
 struct way {
 	char name[32];
 	struct clq_notifier *n; /* NULL: blocking */
-	double *kernel_s, *user_s;
+	double *kernel_s, *user_s, *stream_s;
 };
 
 struct bench {
@@ -204,11 +208,13 @@ report(const char *work, struct way *ways, size_t n_ways, size_t reps, int user)
 	double blocking = 0;
 
 	printf("\n%s work: microseconds from %s to the wake-up\n", work,
-	       user ? "clq_user_event_complete()" : "the enqueue");
+	       user == 1 ? "clq_user_event_complete()" : "the enqueue");
 	printf("  %-14s %10s %10s %10s %12s\n", "way", "median", "p10", "p90",
 	       "vs blocking");
 	for (size_t i = 0; i < n_ways; i++) {
-		double *v = user ? ways[i].user_s : ways[i].kernel_s;
+		double *v = user == 1	? ways[i].user_s
+			    : user == 2 ? ways[i].stream_s
+					: ways[i].kernel_s;
 		double med = bench_median(v, reps);
 
 		if (i == 0)
@@ -311,7 +317,8 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < n_ways; i++) {
 		ways[i].kernel_s = calloc(reps, sizeof(double));
 		ways[i].user_s = calloc(reps, sizeof(double));
-		if (!ways[i].kernel_s || !ways[i].user_s)
+		ways[i].stream_s = calloc(reps, sizeof(double));
+		if (!ways[i].kernel_s || !ways[i].user_s || !ways[i].stream_s)
 			return 1;
 	}
 
@@ -326,6 +333,10 @@ main(int argc, char **argv)
 			    run_user(&b, &ways[i], &ways[i].user_s[r]) < 0)
 				return 1;
 	}
+	for (size_t i = 0; i < n_ways; i++)
+		for (size_t r = 0; r < reps; r++)
+			if (run_kernel(&b, &ways[i], &ways[i].stream_s[r]) < 0)
+				return 1;
 	if (device_time(&b, &dev_s) < 0)
 		dev_s = 0;
 
@@ -336,10 +347,12 @@ main(int argc, char **argv)
 	       reps, elems, iters, dev_s * 1e6);
 	report("kernel", ways, n_ways, reps, 0);
 	report("user-event", ways, n_ways, reps, 1);
+	report("kernel, back to back,", ways, n_ways, reps, 2);
 	for (size_t i = 0; i < n_ways; i++) {
 		clq_notifier_unref(ways[i].n);
 		free(ways[i].kernel_s);
 		free(ways[i].user_s);
+		free(ways[i].stream_s);
 	}
 	clq_device_array_unref(b.data);
 	clq_kernel_unref(b.scale);
