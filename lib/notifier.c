@@ -791,6 +791,7 @@ watch_add(struct clq_notifier *n, struct clq_event *event, void *user_data,
 {
 	struct watch *w;
 	uintptr_t id;
+	cl_int status;
 	int rc;
 
 	rc = flush_source(event);
@@ -829,15 +830,17 @@ watch_add(struct clq_notifier *n, struct clq_event *event, void *user_data,
 	/* From here a callback or the helper may claim and deliver the
 	 * watch: only its number may be used. */
 	id = w->id;
-	if (n->mode == POLLING) {
-		/* One that has already ended comes at once, not at the next
-		 * poll. */
-		cl_int status = read_status(event->cl);
-
-		if (status <= CL_COMPLETE && (w = registry_claim(id)))
+	/* One that has already ended comes at once, not at the next poll or
+	 * through a callback (NVIDIA's come 100-170 us late); a short
+	 * command may have ended while its enqueue returned. */
+	status = read_status(event->cl);
+	if (status <= CL_COMPLETE) {
+		if ((w = registry_claim(id)))
 			deliver(w, status);
 		return CLQ_SUCCESS;
 	}
+	if (n->mode == POLLING)
+		return CLQ_SUCCESS;
 
 	if (event->user) {
 		rc = clq_event_set_callback(event, on_user_complete,
