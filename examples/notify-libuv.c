@@ -66,7 +66,7 @@ struct options {
 
 /* How the producer exits when its reader has gone (EPIPE): the loop
  * stopped first, so this is a consequence, not a failure of its own. */
-#define PRODUCER_READER_GONE 3
+#define PRODUCER_READER_GONE 4
 
 /* One chunk's memory, reused once its result is written. */
 struct slot {
