@@ -13,6 +13,9 @@
 #                   sample checked against the producer's samples.
 #   stdin-length    --stdin: with --chunks, a stream cut short at a sample
 #                   (or longer) is an error; without, any length is taken.
+#   setup-fails     uv_poll_init() or uv_read_start() fails (uv-fault.c,
+#                   LD_PRELOAD, from NOTIFY_LIBUV_UV_FAULT): the run says
+#                   so, exits 1, and leaves no handle or loop open.
 # usage: check-notify-libuv.py NOTIFY_LIBUV [SCENARIO]... (default: all)
 # NOTIFY_LIBUV_WRAPPER (words split as a shell would), e.g. a valgrind
 # command line, is put in front of every run.
@@ -148,7 +151,34 @@ def stdin_length():
     print("stdin-length: short and long streams refused with --chunks")
 
 
+def setup_fails():
+    shim = os.environ["NOTIFY_LIBUV_UV_FAULT"]
+    for fault, what in (("uv_poll_init", "setting up the loop"),
+                        ("uv_read_start", "starting the loop")):
+        env = dict(os.environ, UV_FAULT=fault,
+                   LD_PRELOAD=" ".join(filter(None, [
+                       os.environ.get("LD_PRELOAD"), shim])),
+                   # gcc's ASan wants its runtime first; the shim is not
+                   # instrumented and needs no checking
+                   ASAN_OPTIONS=":".join(filter(None, [
+                       os.environ.get("ASAN_OPTIONS"),
+                       "verify_asan_link_order=0"])))
+        p = subprocess.run([*wrapper, demo, "--chunks", "8", "--chunk-kib",
+                            "16", "--output", "/dev/null"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           timeout=TIMEOUT)
+        err = p.stderr.decode()
+        assert p.returncode == 1, (fault, p.returncode, err)
+        assert f"notify-libuv: {what}: not enough memory" in err, err
+        assert "left open" not in err, err
+        assert "closing the loop" not in err, err
+        assert "the producer failed" not in err, err
+        assert "stopped reading after 0 of the producer's" in err, err
+        print(f"setup-fails: {fault} failing: said so, nothing left open")
+
+
 scenarios = {"fail-chunk": fail_chunk, "consumer-stops": consumer_stops,
-             "nonblocking": nonblocking, "stdin-length": stdin_length}
+             "nonblocking": nonblocking, "stdin-length": stdin_length,
+             "setup-fails": setup_fails}
 for name in sys.argv[2:] or scenarios:
     scenarios[name]()
