@@ -17,6 +17,18 @@
  * As in double-buffer, the kernel adds 1 to each sample `iters` times,
  * and samples are integers below 2^20, so the reference (x + iters) is
  * exact in float.
+ *
+ * Writing handles short writes and a non-blocking output (a pipe whose
+ * reader is slow): the rest of a chunk is written by a further
+ * uv_fs_write(), after a uv_poll for writability when the write gave
+ * EAGAIN.
+ *
+ * A hidden option for the tests, not in --help: `--fail-chunk K` gates
+ * chunk K's kernel (K from 0) on a user event that is failed with status
+ * -1 once the chunk is watched, so that its device work fails (and, on
+ * an in-order queue, possibly the chunks after it). The run must then
+ * say "chunk K failed on the device" and exit 1, without hanging.
+ * examples/check-notify-libuv.py checks that.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,14 +60,24 @@ struct options {
 	double poll;	    /* > 0: a polling notifier with this interval */
 	const char *output; /* "-": stdout */
 	bool from_stdin;
+	bool chunks_given; /* --chunks: with --stdin, the input's length */
+	size_t fail_chunk; /* --fail-chunk (tests only); SIZE_MAX: none */
 };
+
+/* How the producer exits when its reader has gone (EPIPE): the loop
+ * stopped first, so this is a consequence, not a failure of its own. */
+#define PRODUCER_READER_GONE 4
 
 /* One chunk's memory, reused once its result is written. */
 struct slot {
 	struct clq_host_array *in, *out;
 	struct clq_device_array *dev;
-	size_t fill;  /* bytes read into `in` */
-	size_t chunk; /* its index in the stream */
+	size_t fill;	/* bytes read into `in` */
+	size_t written; /* bytes of `out` written so far */
+	size_t chunk;	/* its index in the stream */
+	/* --fail-chunk: the gated kernel's event, held until the chunk's
+	 * completion is drained (see submit()) */
+	struct clq_event *gated;
 	enum { FREE, FILLING, ON_DEVICE, DONE, WRITING } state;
 };
 
@@ -65,6 +87,9 @@ struct app {
 	uv_pipe_t input;
 	uv_poll_t notify_poll;
 	uv_fs_t write_req;
+	uv_poll_t out_poll; /* waits for a non-blocking output: EAGAIN */
+	bool out_poll_open;
+	struct slot *writing; /* the slot being written, or NULL */
 	int output_fd;
 	struct clq_context *ctx;
 	struct clq_queue *queue;
@@ -82,7 +107,9 @@ struct app {
 	size_t chunks_done, bytes_in, mismatches, failures, wakeups;
 	size_t max_in_flight;
 	double started;
-	bool input_open; /* libuv owns the input descriptor */
+	bool input_open;     /* libuv owns the input descriptor */
+	size_t expected;     /* bytes the input should hold; 0: not known */
+	size_t short_writes; /* writes that wrote part of what they were given */
 };
 
 static int
@@ -108,7 +135,9 @@ usage(FILE *out)
 	      "  --device SPEC   device, as clq_device_select() reads it "
 	      "(default:\n"
 	      "                  CLQ_DEVICE, then GPU > accelerator > CPU)\n"
-	      "  --chunks N      chunks the producer writes (default 32)\n"
+	      "  --chunks N      chunks the producer writes (default 32); "
+	      "with --stdin,\n"
+	      "                  the chunks the input must hold\n"
 	      "  --chunk-kib N   KiB per chunk (default 256)\n"
 	      "  --slots N       chunks on the device at most (default 4, "
 	      "max 64)\n"
@@ -122,7 +151,11 @@ usage(FILE *out)
 	      "instead\n"
 	      "                  of a producer process (float32, native "
 	      "order,\n"
-	      "                  integer values below 2^20)\n"
+	      "                  integer values below 2^20). Without "
+	      "--chunks, an\n"
+	      "                  input of any length is taken whole: one "
+	      "that ends\n"
+	      "                  early, at a sample, counts as complete\n"
 	      "  --help          show this help\n\n"
 	      "Exits 0 when every result matches the CPU reference, 1 on a "
 	      "mismatch\n"
@@ -134,7 +167,7 @@ usage(FILE *out)
 static int
 parse_options(int argc, char **argv, struct options *opt)
 {
-	enum { O_CHUNKS = 256, O_CHUNK_KIB, O_SLOTS, O_ITERS, O_POLL };
+	enum { O_CHUNKS = 256, O_CHUNK_KIB, O_SLOTS, O_ITERS, O_POLL, O_FAIL };
 	static const struct option longopts[] = {
 		{"device", required_argument, NULL, 'd'},
 		{"chunks", required_argument, NULL, O_CHUNKS},
@@ -145,6 +178,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		{"output", required_argument, NULL, 'o'},
 		{"stdin", no_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
+		{"fail-chunk", required_argument, NULL, O_FAIL}, /* tests */
 		{NULL, 0, NULL, 0},
 	};
 	size_t v;
@@ -155,7 +189,8 @@ parse_options(int argc, char **argv, struct options *opt)
 				.chunk_elems = 256 * 1024 / sizeof(float),
 				.slots = 4,
 				.iters = 16,
-				.output = "-"};
+				.output = "-",
+				.fail_chunk = SIZE_MAX};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -164,6 +199,13 @@ parse_options(int argc, char **argv, struct options *opt)
 		case O_CHUNKS:
 			if (example_parse_size("notify-libuv", "chunks", optarg,
 					       1, 1u << 24, &opt->chunks) < 0)
+				return -1;
+			opt->chunks_given = true;
+			break;
+		case O_FAIL:
+			if (example_parse_size("notify-libuv", "fail-chunk",
+					       optarg, 0, (1u << 24) - 1,
+					       &opt->fail_chunk) < 0)
 				return -1;
 			break;
 		case O_CHUNK_KIB:
@@ -223,8 +265,10 @@ parse_options(int argc, char **argv, struct options *opt)
 
 /*
  * The producer: writes `chunks` chunks of samples into `fd` in pieces of
- * uneven sizes (so that reads end mid-chunk and mid-sample), then exits.
- * Forked before the parent touches OpenCL, whose drivers start threads.
+ * uneven sizes (so that reads end mid-chunk and mid-sample), then exits:
+ * 0, PRODUCER_READER_GONE when the reader closed the pipe first (EPIPE;
+ * SIGPIPE is ignored), 1 on another error. Forked before the parent
+ * touches OpenCL, whose drivers start threads.
  */
 static void
 produce(int fd, const struct options *opt)
@@ -250,7 +294,8 @@ produce(int fd, const struct options *opt)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0)
-				_exit(1);
+				_exit(errno == EPIPE ? PRODUCER_READER_GONE
+						     : 1);
 			p += w;
 			left -= (size_t)w;
 		}
@@ -311,6 +356,7 @@ app_close(struct app *a)
 {
 	clq_notifier_unref(a->notifier);
 	for (size_t i = 0; i < a->opt->slots; i++) {
+		clq_event_unref(a->slots[i].gated);
 		clq_host_array_unref(a->slots[i].in);
 		clq_host_array_unref(a->slots[i].out);
 		clq_device_array_unref(a->slots[i].dev);
@@ -324,6 +370,13 @@ app_close(struct app *a)
 /*
  * Upload, kernel and download of slot `s` on the one queue, which runs
  * them in order; the notifier watches the download. Returns at once.
+ * With --fail-chunk, that chunk's kernel waits for `gate`, failed here
+ * once the download is watched (and on every error path: nothing is
+ * left waiting for it). The gated kernel's event is held until the
+ * chunk's completion is drained: dropped at once, clq's failure-safe path
+ * (lib/failsafe.c) released it as soon as the gate failed, while PoCL
+ * 3.1's worker thread still read it (a use-after-free under valgrind, an
+ * abort in pocl_lock_events_inorder with MALLOC_PERTURB_).
  */
 static int
 submit(struct app *a, struct slot *s)
@@ -335,30 +388,45 @@ submit(struct app *a, struct slot *s)
 		CLQ_ARG_VALUE(one),    CLQ_ARG_VALUE(iters),
 	};
 	size_t global = (n + a->local - 1) / a->local * a->local;
-	struct clq_event *done = NULL;
+	struct clq_event *done = NULL, *gate = NULL;
 	int rc;
 
 	/* A short last chunk: the rest of the slot is zeros. */
 	memset((char *)clq_host_array_data(s->in) + s->fill, 0,
 	       n * sizeof(float) - s->fill);
+	if (s->chunk == a->opt->fail_chunk &&
+	    (rc = clq_user_event_create(a->ctx, &gate)) < 0)
+		return fail("creating the --fail-chunk gate", rc);
 	if ((rc = clq_device_array_set_async(s->dev, a->queue, s->in, NULL, 0,
 					     NULL)) < 0 ||
-	    (rc = clq_queue_enqueue_kernel(a->queue, a->scale, args, 5, 1,
-					   &global, &a->local, NULL, 0, NULL)) <
-		    0 ||
+	    (rc = clq_queue_enqueue_kernel(
+		     a->queue, a->scale, args, 5, 1, &global, &a->local, &gate,
+		     gate ? 1 : 0, gate ? &s->gated : NULL)) < 0 ||
 	    (rc = clq_device_array_get_async(s->dev, a->queue, s->out, NULL, 0,
-					     &done)) < 0)
-		return fail("enqueueing a chunk", rc);
+					     &done)) < 0) {
+		fail("enqueueing a chunk", rc);
+		goto out;
+	}
 	/* The notifier flushes the queue and holds the event. */
 	rc = clq_notifier_watch(a->notifier, done, s);
 	clq_event_unref(done);
-	if (rc < 0)
-		return fail("watching a chunk", rc);
+	if (rc < 0) {
+		fail("watching a chunk", rc);
+		goto out;
+	}
 	s->state = ON_DEVICE;
 	a->in_flight++;
 	if (a->in_flight > a->max_in_flight)
 		a->max_in_flight = a->in_flight;
-	return CLQ_SUCCESS;
+out:
+	if (gate) {
+		int grc = clq_user_event_complete(gate, -1);
+
+		clq_event_unref(gate);
+		if (grc < 0 && rc >= 0)
+			rc = fail("failing the --fail-chunk gate", grc);
+	}
+	return rc < 0 ? rc : CLQ_SUCCESS;
 }
 
 /* ---------------------------------------------------------------- the loop */
@@ -427,6 +495,16 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	if (nread > 0) {
 		a->filling->fill += (size_t)nread;
 		a->bytes_in += (size_t)nread;
+		if (a->expected && a->bytes_in > a->expected) {
+			fprintf(stderr,
+				"notify-libuv: the input holds more than the "
+				"%zu bytes expected (--chunks %zu of %zu "
+				"bytes)\n",
+				a->expected, a->opt->chunks, bytes);
+			a->failed = true;
+			stop(a);
+			return;
+		}
 		if (a->filling->fill == bytes)
 			finish_chunk(a);
 		return;
@@ -506,6 +584,8 @@ on_notify(uv_poll_t *h, int status, int events)
 		struct slot *s = c[i].user_data;
 
 		clq_event_unref(c[i].event);
+		clq_event_unref(s->gated); /* --fail-chunk's, see submit() */
+		s->gated = NULL;
 		if (c[i].status != CL_COMPLETE) {
 			fprintf(stderr,
 				"notify-libuv: chunk %zu failed on the device "
@@ -521,60 +601,167 @@ on_notify(uv_poll_t *h, int status, int events)
 	write_next(a);
 }
 
+/* Slot `s` is written (or has nothing to write, or its write was given
+ * up): it is free again. */
 static void
-on_written(uv_fs_t *req)
+release(struct app *a, struct slot *s)
 {
-	struct app *a = req->data;
-	struct slot *s = NULL;
-
-	for (size_t i = 0; i < a->opt->slots; i++)
-		if (a->slots[i].state == WRITING)
-			s = &a->slots[i];
-	if (req->result < 0 || (size_t)req->result != s->fill) {
-		fprintf(stderr, "notify-libuv: writing %s: %s\n",
-			a->opt->output,
-			req->result < 0 ? uv_strerror((int)req->result)
-					: "short write");
-		a->failed = true;
-	}
-	uv_fs_req_cleanup(req);
+	if (a->writing == s)
+		a->writing = NULL;
 	s->state = FREE;
 	a->in_flight--;
 	a->chunks_done++;
 	a->next_write++;
+}
+
+static void on_written(uv_fs_t *req);
+
+/* Writes what is left of slot `s`'s result; 0, or -1 after saying why. */
+static int
+write_rest(struct app *a, struct slot *s)
+{
+	uv_buf_t buf =
+		uv_buf_init((char *)clq_host_array_data(s->out) + s->written,
+			    (unsigned)(s->fill - s->written));
+	int rc;
+
+	a->write_req.data = a;
+	rc = uv_fs_write(&a->loop, &a->write_req, a->output_fd, &buf, 1, -1,
+			 on_written);
+	if (rc < 0) {
+		fprintf(stderr, "notify-libuv: writing %s: %s\n",
+			a->opt->output, uv_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* The output can take more after an EAGAIN. */
+static void
+on_writable(uv_poll_t *h, int status, int events)
+{
+	struct app *a = h->data;
+
+	(void)events;
+	uv_poll_stop(h);
+	if (status < 0)
+		fprintf(stderr, "notify-libuv: polling %s: %s\n",
+			a->opt->output, uv_strerror(status));
+	if (status < 0 || a->stopping || write_rest(a, a->writing) < 0) {
+		a->failed = true;
+		release(a, a->writing);
+		stop(a);
+	}
+}
+
+/* The output is non-blocking and full (EAGAIN): poll it for writability
+ * rather than retrying at once. 0, or -1 after saying why. */
+static int
+wait_writable(struct app *a)
+{
+	int rc;
+
+	if (!a->out_poll_open) {
+		if ((rc = uv_poll_init(&a->loop, &a->out_poll, a->output_fd)) <
+		    0) {
+			fprintf(stderr, "notify-libuv: polling %s: %s\n",
+				a->opt->output, uv_strerror(rc));
+			return -1;
+		}
+		a->out_poll_open = true;
+		a->out_poll.data = a;
+	}
+	if ((rc = uv_poll_start(&a->out_poll, UV_WRITABLE, on_writable)) < 0) {
+		fprintf(stderr, "notify-libuv: polling %s: %s\n",
+			a->opt->output, uv_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_written(uv_fs_t *req)
+{
+	struct app *a = req->data;
+	struct slot *s = a->writing;
+	ssize_t result = req->result;
+	int more = -1; /* 0: the rest is on its way */
+
+	uv_fs_req_cleanup(req);
+	if (result > 0) {
+		s->written += (size_t)result;
+		if (s->written == s->fill) {
+			release(a, s);
+			write_next(a);
+			return;
+		}
+		a->short_writes++;
+		if (!a->stopping)
+			more = write_rest(a, s);
+	} else if (result == UV_EAGAIN) {
+		if (!a->stopping)
+			more = wait_writable(a);
+	} else {
+		fprintf(stderr, "notify-libuv: writing %s: %s\n",
+			a->opt->output,
+			result < 0 ? uv_strerror((int)result)
+				   : "nothing written");
+	}
+	if (more == 0)
+		return;
+	a->failed = true;
+	release(a, s);
+	stop(a);
+}
+
+/*
+ * Writes the next chunks in stream order once they are done, one at a
+ * time (a failed chunk has nothing to write); then reads again if a slot
+ * is free, or stops once the input has ended and every chunk is out.
+ */
+static void
+write_next(struct app *a)
+{
+	while (!a->writing && !a->stopping) {
+		struct slot *s = NULL;
+
+		for (size_t i = 0; i < a->opt->slots; i++)
+			if (a->slots[i].state == DONE &&
+			    a->slots[i].chunk == a->next_write)
+				s = &a->slots[i];
+		if (!s)
+			break;
+		if (s->fill == 0) {
+			release(a, s);
+			continue;
+		}
+		s->state = WRITING;
+		s->written = 0;
+		a->writing = s;
+		if (write_rest(a, s) < 0) {
+			a->failed = true;
+			release(a, s);
+		}
+	}
 	if (a->failed || a->stopping) {
 		stop(a);
 		return;
 	}
-	if (!a->reading && !a->eof) {
-		uv_read_start((uv_stream_t *)&a->input, on_alloc, on_read);
+	if (!a->reading && !a->eof && free_slot(a)) {
+		int rc = uv_read_start((uv_stream_t *)&a->input, on_alloc,
+				       on_read);
+
+		if (rc < 0) {
+			fprintf(stderr, "notify-libuv: reading the input: %s\n",
+				uv_strerror(rc));
+			a->failed = true;
+			stop(a);
+			return;
+		}
 		a->reading = true;
 	}
-	write_next(a);
 	if (a->eof && a->in_flight == 0)
 		stop(a);
-}
-
-/* Writes the next chunk in stream order once it is done, one at a time. */
-static void
-write_next(struct app *a)
-{
-	for (size_t i = 0; i < a->opt->slots; i++) {
-		struct slot *s = &a->slots[i];
-		uv_buf_t buf;
-
-		if (s->state == WRITING)
-			return;
-		if (s->state != DONE || s->chunk != a->next_write)
-			continue;
-		s->state = WRITING;
-		buf = uv_buf_init(clq_host_array_data(s->out),
-				  (unsigned)s->fill);
-		a->write_req.data = a;
-		uv_fs_write(&a->loop, &a->write_req, a->output_fd, &buf, 1, -1,
-			    on_written);
-		return;
-	}
 }
 
 /* Closes the handles; the loop ends once they are closed. A write in
@@ -587,32 +774,65 @@ stop(struct app *a)
 		uv_close((uv_handle_t *)&a->input, NULL);
 	if (!uv_is_closing((uv_handle_t *)&a->notify_poll))
 		uv_close((uv_handle_t *)&a->notify_poll, NULL);
+	if (a->out_poll_open && !uv_is_closing((uv_handle_t *)&a->out_poll))
+		uv_close((uv_handle_t *)&a->out_poll, NULL);
 }
 
+/*
+ * Sets up the loop's handles and runs it until they are closed. On any
+ * error the handles made so far are closed, and the loop run until their
+ * close callbacks have run, so that uv_loop_close() finds nothing open.
+ */
 static int
 run_loop(struct app *a, int input_fd)
 {
+	const char *what = "setting up the loop";
+	bool pipe_made = false, poll_made = false;
 	int rc;
 
-	a->loop.data = a;
-	if ((rc = uv_loop_init(&a->loop)) < 0 ||
-	    (rc = uv_pipe_init(&a->loop, &a->input, 0)) < 0 ||
-	    (rc = uv_pipe_open(&a->input, input_fd)) < 0 ||
-	    (rc = uv_poll_init(&a->loop, &a->notify_poll,
-			       clq_notifier_get_fd(a->notifier))) < 0) {
-		fprintf(stderr, "notify-libuv: setting up the loop: %s\n",
+	a->started = example_now();
+	if ((rc = uv_loop_init(&a->loop)) < 0) {
+		fprintf(stderr, "notify-libuv: %s: %s\n", what,
 			uv_strerror(rc));
 		return -1;
 	}
-	a->input_open = true; /* uv_close() closes the descriptor */
+	a->loop.data = a;
+	if ((rc = uv_pipe_init(&a->loop, &a->input, 0)) < 0)
+		goto fail;
+	pipe_made = true;
 	a->input.data = a;
+	if ((rc = uv_pipe_open(&a->input, input_fd)) < 0)
+		goto fail;
+	a->input_open = true; /* uv_close() closes the descriptor */
+	if ((rc = uv_poll_init(&a->loop, &a->notify_poll,
+			       clq_notifier_get_fd(a->notifier))) < 0)
+		goto fail;
+	poll_made = true;
 	a->notify_poll.data = a;
-	uv_read_start((uv_stream_t *)&a->input, on_alloc, on_read);
+	what = "starting the loop";
+	if ((rc = uv_read_start((uv_stream_t *)&a->input, on_alloc, on_read)) <
+	    0)
+		goto fail;
 	a->reading = true;
-	uv_poll_start(&a->notify_poll, UV_READABLE, on_notify);
-	a->started = example_now();
+	if ((rc = uv_poll_start(&a->notify_poll, UV_READABLE, on_notify)) < 0)
+		goto fail;
 	uv_run(&a->loop, UV_RUN_DEFAULT);
-	return uv_loop_close(&a->loop) == 0 ? 0 : -1;
+	goto close;
+fail:
+	fprintf(stderr, "notify-libuv: %s: %s\n", what, uv_strerror(rc));
+	a->failed = true;
+	if (pipe_made)
+		uv_close((uv_handle_t *)&a->input, NULL);
+	if (poll_made)
+		uv_close((uv_handle_t *)&a->notify_poll, NULL);
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+close:
+	if ((rc = uv_loop_close(&a->loop)) < 0) {
+		fprintf(stderr, "notify-libuv: closing the loop: %s\n",
+			uv_strerror(rc));
+		return -1;
+	}
+	return a->failed ? -1 : 0;
 }
 
 int
@@ -646,6 +866,8 @@ main(int argc, char **argv)
 	}
 
 	a = (struct app){.opt = &opt, .output_fd = 1};
+	if (!opt.from_stdin || opt.chunks_given)
+		a.expected = opt.chunks * opt.chunk_elems * sizeof(float);
 	if (strcmp(opt.output, "-") != 0) {
 		a.output_fd =
 			open(opt.output, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -666,9 +888,36 @@ main(int argc, char **argv)
 	if (!a.input_open)
 		close(input_fd); /* a producer still writing gets EPIPE */
 	if (producer > 0) {
-		waitpid(producer, &wstatus, 0);
-		if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-			fprintf(stderr, "notify-libuv: the producer failed\n");
+		while (waitpid(producer, &wstatus, 0) < 0 && errno == EINTR)
+			;
+		if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+			/* it wrote everything */
+		} else if (WIFEXITED(wstatus) &&
+			   WEXITSTATUS(wstatus) == PRODUCER_READER_GONE &&
+			   (a.failed || rc < 0)) {
+			/* The loop gave up first (said why above) and closed
+			 * the pipe: the producer's EPIPE is its consequence. */
+			fprintf(stderr,
+				"notify-libuv: stopped reading after %zu of "
+				"the producer's %zu bytes, so its writes "
+				"failed (EPIPE)\n",
+				a.bytes_in, a.expected);
+		} else {
+			if (WIFEXITED(wstatus))
+				fprintf(stderr,
+					"notify-libuv: the producer failed "
+					"(exit status %d%s)\n",
+					WEXITSTATUS(wstatus),
+					WEXITSTATUS(wstatus) ==
+							PRODUCER_READER_GONE
+						? ": EPIPE"
+						: "");
+			else
+				fprintf(stderr,
+					"notify-libuv: the producer failed "
+					"(signal %d)\n",
+					WIFSIGNALED(wstatus) ? WTERMSIG(wstatus)
+							     : 0);
 			a.failed = true;
 		}
 	}
@@ -677,17 +926,21 @@ main(int argc, char **argv)
 	fprintf(stderr,
 		"notify-libuv: %zu chunks, %.1f MiB in %.3f s, %zu slots "
 		"(at most %zu in flight), %zu wake-ups of the notifier "
-		"(%s); %zu samples differ from the CPU reference, %zu "
-		"chunks failed\n",
+		"(%s), %zu short writes; %zu samples differ from the CPU "
+		"reference, %zu chunks failed\n",
 		a.chunks_done, a.bytes_in / 1048576.0, seconds, opt.slots,
 		a.max_in_flight, a.wakeups,
-		opt.poll > 0 ? "polling" : "callbacks", a.mismatches,
-		a.failures);
-	if (!opt.from_stdin &&
-	    a.bytes_in != opt.chunks * opt.chunk_elems * sizeof(float)) {
-		fprintf(stderr, "notify-libuv: %zu bytes read, %zu written\n",
-			a.bytes_in,
-			opt.chunks * opt.chunk_elems * sizeof(float));
+		opt.poll > 0 ? "polling" : "callbacks", a.short_writes,
+		a.mismatches, a.failures);
+	if (a.expected && a.bytes_in != a.expected) {
+		fprintf(stderr,
+			"notify-libuv: %zu bytes read, %zu expected (%zu "
+			"chunks of %zu bytes)%s\n",
+			a.bytes_in, a.expected, opt.chunks,
+			opt.chunk_elems * sizeof(float),
+			a.eof && a.bytes_in < a.expected
+				? ": the input ended early"
+				: "");
 		a.failed = true;
 	}
 	return a.failed || a.mismatches || a.failures ? EXIT_FAILURE
