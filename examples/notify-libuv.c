@@ -75,9 +75,6 @@ struct slot {
 	size_t fill;	/* bytes read into `in` */
 	size_t written; /* bytes of `out` written so far */
 	size_t chunk;	/* its index in the stream */
-	/* --fail-chunk: the gated kernel's event, held until the chunk's
-	 * completion is drained (see submit()) */
-	struct clq_event *gated;
 	enum { FREE, FILLING, ON_DEVICE, DONE, WRITING } state;
 };
 
@@ -356,7 +353,6 @@ app_close(struct app *a)
 {
 	clq_notifier_unref(a->notifier);
 	for (size_t i = 0; i < a->opt->slots; i++) {
-		clq_event_unref(a->slots[i].gated);
 		clq_host_array_unref(a->slots[i].in);
 		clq_host_array_unref(a->slots[i].out);
 		clq_device_array_unref(a->slots[i].dev);
@@ -372,11 +368,7 @@ app_close(struct app *a)
  * them in order; the notifier watches the download. Returns at once.
  * With --fail-chunk, that chunk's kernel waits for `gate`, failed here
  * once the download is watched (and on every error path: nothing is
- * left waiting for it). The gated kernel's event is held until the
- * chunk's completion is drained: dropped at once, clq's failure-safe path
- * (lib/failsafe.c) released it as soon as the gate failed, while PoCL
- * 3.1's worker thread still read it (a use-after-free under valgrind, an
- * abort in pocl_lock_events_inorder with MALLOC_PERTURB_).
+ * left waiting for it).
  */
 static int
 submit(struct app *a, struct slot *s)
@@ -399,9 +391,9 @@ submit(struct app *a, struct slot *s)
 		return fail("creating the --fail-chunk gate", rc);
 	if ((rc = clq_device_array_set_async(s->dev, a->queue, s->in, NULL, 0,
 					     NULL)) < 0 ||
-	    (rc = clq_queue_enqueue_kernel(
-		     a->queue, a->scale, args, 5, 1, &global, &a->local, &gate,
-		     gate ? 1 : 0, gate ? &s->gated : NULL)) < 0 ||
+	    (rc = clq_queue_enqueue_kernel(a->queue, a->scale, args, 5, 1,
+					   &global, &a->local, &gate,
+					   gate ? 1 : 0, NULL)) < 0 ||
 	    (rc = clq_device_array_get_async(s->dev, a->queue, s->out, NULL, 0,
 					     &done)) < 0) {
 		fail("enqueueing a chunk", rc);
@@ -584,8 +576,6 @@ on_notify(uv_poll_t *h, int status, int events)
 		struct slot *s = c[i].user_data;
 
 		clq_event_unref(c[i].event);
-		clq_event_unref(s->gated); /* --fail-chunk's, see submit() */
-		s->gated = NULL;
 		if (c[i].status != CL_COMPLETE) {
 			fprintf(stderr,
 				"notify-libuv: chunk %zu failed on the device "

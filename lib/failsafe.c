@@ -118,29 +118,35 @@ take_incoming(struct clq__failsafe *f)
 }
 
 /*
- * Whether a kept event may be released: its command completed, or failed
- * while no user event of the context is pending. A command failed through
- * queue order may still be on the waiter list of a user event it also
- * waits for: PoCL 3.1 then reads the released event when that user event
- * completes (a use-after-free, found under valgrind).
+ * Whether a kept event may be released: its command completed. One that
+ * failed is kept until the context goes (clq__failsafe_destroy()): PoCL
+ * 3.1 goes on reading a failed command's event after its status reads
+ * failed, from its worker thread as it fails the commands behind it, and
+ * from a user event's waiter list where the command failed through queue
+ * order while waiting for that user event too (valgrind showed both
+ * reads of a released event; the second aborted the process in
+ * pocl_lock_events_inorder). Failures are few; the memory is bounded by
+ * their number.
  */
-static int
-releasable(struct clq__failsafe *f, cl_event ev)
+enum kept_state { KEPT_PENDING, KEPT_FAILED, KEPT_RELEASABLE };
+
+static enum kept_state
+kept_state(cl_event ev)
 {
 	cl_int status;
 
 	if (clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
 			   sizeof(status), &status, NULL) != CL_SUCCESS)
-		return 1; /* a broken event: nothing will run any more */
-	if (status == CL_COMPLETE)
-		return 1;
-	return status < 0 && atomic_load_explicit(&f->pending_user,
-						  memory_order_acquire) == 0;
+		return KEPT_RELEASABLE; /* broken: nothing will run any more */
+	return status == CL_COMPLETE ? KEPT_RELEASABLE
+	       : status < 0	     ? KEPT_FAILED
+				     : KEPT_PENDING;
 }
 
 /*
  * Unlinks the releasable events, all of them (`whole`) or those at the
- * front of the list; `lock` held. Returns them, linked, for release().
+ * front of the list, failed ones (kept for good) passed over; `lock`
+ * held. Returns them, linked, for release().
  */
 static struct clq_event *
 unlink_completed(struct clq__failsafe *f, int whole)
@@ -153,12 +159,14 @@ unlink_completed(struct clq__failsafe *f, int whole)
 	while (*link) {
 		struct clq_event *e = *link;
 
-		if (releasable(f, e->cl)) {
+		enum kept_state state = kept_state(e->cl);
+
+		if (state == KEPT_RELEASABLE) {
 			*link = e->next_free;
 			*done_tail = e;
 			done_tail = &e->next_free;
 			n++;
-		} else if (whole) {
+		} else if (whole || state == KEPT_FAILED) {
 			link = &e->next_free;
 		} else {
 			break;
