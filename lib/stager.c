@@ -6,15 +6,18 @@
  * destination device. Each piece is a block of the arrays moved with the
  * region transfers of device_array.c, to and from a wrapped host array
  * over the piece's memory (a wrapped array is the memory as it is, so the
- * driver sees the pinned address); bridges (clq_event_bridge()) carry
- * each read's end to the destination's queue and each write's end back.
+ * driver sees the pinned address). Each read's end is carried to the
+ * destination's queue, and each write's end back, by user events that
+ * clq's hook thread completes (as clq_event_bridge() does, but without
+ * the status: see ended_event()).
  *
  * Lifetime: a copy counts its commands and hears of each one's end
  * (clq__on_completion()); the stager and its memory stay until the last
  * has ended, whatever the caller drops. Counting every command, not only
  * the last of each queue, matters: a driver may fail a command as soon as
  * an event it waits for fails, while the command before it in the queue
- * still moves the memory (PoCL does).
+ * still moves the memory (PoCL does). The caller's marker waits for a
+ * user event completed at that end with the first failure seen.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -237,6 +240,10 @@ clq_stager_create(struct clq_context *src_ctx, struct clq_context *dst_ctx,
 struct run {
 	struct clq_stager *stager; /* held */
 	struct clq_event *done;	   /* held */
+	/* A user event of the destination context completed with `status`
+	 * at the end: the caller's marker waits for it. */
+	struct clq_event *verdict; /* held */
+	atomic_int status;	   /* the first failure seen, or 0 */
 	atomic_size_t left;
 	struct clq_event **held; /* room for `cap`, made before enqueueing */
 	size_t n_held, cap;
@@ -247,10 +254,19 @@ run_release(struct run *r)
 {
 	int rc = CLQ_SUCCESS;
 
+	int status;
+
 	if (atomic_fetch_sub(&r->left, 1) != 1)
 		return;
-	/* A refused status may be set again (clq_user_event_complete()); the
-	 * next copy waits for this one, so try hard. */
+	/* The caller's marker first, with the copy's status; a refused
+	 * status may be set again (clq_user_event_complete()). */
+	status = atomic_load(&r->status);
+	for (int i = 0; i < 3; i++) {
+		if (clq_user_event_complete(r->verdict, status) >= 0)
+			break;
+		status = CL_OUT_OF_RESOURCES; /* fail rather than hang */
+	}
+	/* The next copy waits for this one, so try hard. */
 	for (int i = 0; i < 3; i++)
 		if ((rc = clq_user_event_complete(r->done, CL_COMPLETE)) >= 0)
 			break;
@@ -261,6 +277,7 @@ run_release(struct run *r)
 	for (size_t i = 0; i < r->n_held; i++)
 		clq_event_unref(r->held[i]);
 	free(r->held);
+	clq_event_unref(r->verdict);
 	clq_event_unref(r->done);
 	clq_stager_unref(r->stager);
 	free(r);
@@ -269,9 +286,13 @@ run_release(struct run *r)
 static void
 command_ended(void *data, struct clq_event *event, int status)
 {
+	struct run *r = data;
+	int none = 0;
+
 	(void)event;
-	(void)status;
-	run_release(data);
+	if (status < 0)
+		atomic_compare_exchange_strong(&r->status, &none, status);
+	run_release(r);
 }
 
 /* Waits on the host until `ev` has ended, whatever its status. */
@@ -434,7 +455,6 @@ struct copying {
 	 * status, which the next read into it waits for; held. A failed
 	 * write thus fails no read, so the source queue is spared. */
 	struct clq_event **freed;
-	struct clq_event *last_write; /* held */
 };
 
 /* A wrapped host array over memory piece `b`, shaped as the block. */
@@ -446,16 +466,24 @@ piece_view(struct copying *c, size_t b, const size_t *count,
 				   NULL, c->s->base + b * c->s->stride, view);
 }
 
-/* A user event of the source context that completes when `write` ends. */
+/*
+ * A user event of `ctx` that completes when `ev` ends, whatever its
+ * status: failures are not carried by OpenCL but collected by the run
+ * (command_ended()) and given to the caller's marker once. PoCL 3.1
+ * crashes (inside pocl_update_event_failed()) when failures run through
+ * chains of bridged events and in-order queues, as the commands of a copy
+ * would be.
+ */
 static int
-freed_after(struct copying *c, struct clq_event *write, struct clq_event **out)
+ended_event(struct copying *c, struct clq_context *ctx, struct clq_event *ev,
+	    struct clq_event **out)
 {
 	struct clq_event *u;
-	int rc = clq_user_event_create(c->s->src_ctx, &u);
+	int rc = clq_user_event_create(ctx, &u);
 
 	if (rc < 0)
 		return rc;
-	rc = clq__on_completion(write, mark_ended, clq_event_ref(u));
+	rc = clq__on_completion(ev, mark_ended, clq_event_ref(u));
 	if (rc < 0) {
 		/* nothing waits for it yet */
 		clq_user_event_complete(u, CL_COMPLETE);
@@ -468,6 +496,30 @@ freed_after(struct copying *c, struct clq_event *write, struct clq_event **out)
 	return CLQ_SUCCESS;
 }
 
+/*
+ * Replaces each of the caller's events in `list` (of `ctx`) by an event
+ * that completes when it ends, and holds both in the run, which notes a
+ * failed one's status.
+ */
+static int
+convert_waits(struct copying *c, struct clq_context *ctx,
+	      struct clq_event **list, size_t n)
+{
+	int rc = CLQ_SUCCESS;
+
+	for (size_t k = 0; k < n && rc >= 0; k++) {
+		struct clq_event *u;
+
+		run_track(c->run, list[k]);
+		rc = ended_event(c, ctx, list[k], &u);
+		if (rc >= 0) {
+			list[k] = u; /* the run holds it */
+			clq_event_unref(u);
+		}
+	}
+	return rc;
+}
+
 static int
 enqueue_piece(struct copying *c, size_t i)
 {
@@ -476,7 +528,7 @@ enqueue_piece(struct copying *c, size_t i)
 	size_t start[CLQ_MAX_DIMS], count[CLQ_MAX_DIMS];
 	struct clq_host_array *view = NULL;
 	struct clq_event *read = NULL, *arrived = NULL, *write = NULL;
-	struct clq_event *rwait[1], *wwait[2], **rlist, **wlist;
+	struct clq_event *rwait[1], *wwait[1], **rlist, **wlist;
 	size_t n_r = 0, n_w = 0;
 	int rc;
 
@@ -499,32 +551,26 @@ enqueue_piece(struct copying *c, size_t i)
 	if (rc < 0)
 		goto out;
 	run_track(c->run, read);
-	if ((rc = clq_event_bridge(read, c->s->dst_ctx, &arrived)) < 0)
+	if ((rc = ended_event(c, c->s->dst_ctx, read, &arrived)) < 0)
 		goto out;
-	run_track(c->run, arrived);
-	/* The write: after the read, and explicitly after the previous
-	 * write, so that a failure anywhere reaches the last one on every
-	 * driver; the caller's destination events for the first. */
+	/* The write: after the read; the caller's destination events for
+	 * the first (the queue orders the rest). */
 	if (i == 0) {
 		wlist = c->dst_wait;
 		n_w = c->n_dst_wait;
-		wlist[n_w++] = arrived;
 	} else {
 		wlist = wwait;
-		wwait[n_w++] = arrived;
-		wwait[n_w++] = c->last_write;
 	}
+	wlist[n_w++] = arrived;
 	rc = clq_device_array_set_region(c->dst, c->dst_queue, view, start,
 					 zero, count, wlist, n_w, &write);
 	if (rc < 0)
 		goto out;
 	run_track(c->run, write);
-	clq_event_unref(c->last_write);
-	c->last_write = clq_event_ref(write);
 	clq_event_unref(c->freed[b]);
 	c->freed[b] = NULL;
 	if (i + c->s->n_pieces < c->plan.total)
-		rc = freed_after(c, write, &c->freed[b]);
+		rc = ended_event(c, c->s->src_ctx, write, &c->freed[b]);
 out:
 	clq_event_unref(write);
 	clq_event_unref(arrived);
@@ -608,13 +654,17 @@ clq_stager_copy(struct clq_stager *stager, struct clq_device_array *dst,
 		goto out;
 	}
 	/* Room for every event the run holds: four per piece (read, its
-	 * bridge, write, `freed`), the wait list and the previous copy's end. */
-	if (c.plan.total > (SIZE_MAX / sizeof(*c.run->held) - n_wait - 1) / 4) {
+	 * arrival, write, `freed`), two per wait list entry (it and its
+	 * stand-in) and the previous copy's end. */
+	if (n_wait > SIZE_MAX / sizeof(*c.run->held) / 4 ||
+	    c.plan.total >
+		    (SIZE_MAX / sizeof(*c.run->held) - 2 * n_wait - 1) / 4) {
 		rc = clq__invalid(s->dst_ctx, fn,
 				  "too many pieces; use larger ones");
 		goto out;
 	}
-	c.run->cap = 4 * c.plan.total + n_wait + 1;
+	c.run->cap = 4 * c.plan.total + 2 * n_wait + 1;
+	atomic_init(&c.run->status, 0);
 	c.run->held = malloc(c.run->cap * sizeof(*c.run->held));
 	if (!c.run->held) {
 		rc = CL_OUT_OF_HOST_MEMORY;
@@ -622,25 +672,33 @@ clq_stager_copy(struct clq_stager *stager, struct clq_device_array *dst,
 	}
 	if ((rc = clq_user_event_create(s->src_ctx, &done)) < 0)
 		goto out;
+	if ((rc = clq_user_event_create(s->dst_ctx, &c.run->verdict)) < 0) {
+		clq_user_event_complete(done, CL_COMPLETE);
+		goto out;
+	}
 
 	pthread_mutex_lock(&s->lock);
 	c.run->stager = clq_stager_ref(s);
 	c.run->done = done;
 	atomic_init(&c.run->left, 1);
-	if (s->last_done)
+	/* The caller's events gate the first read and write through events
+	 * that never fail: their statuses go to the run (see ended_event()),
+	 * so that no command of the copy fails while it still waits for
+	 * another event, which PoCL 3.1 does not survive. */
+	rc = convert_waits(&c, s->src_ctx, c.src_wait, c.n_src_wait);
+	if (rc >= 0)
+		rc = convert_waits(&c, s->dst_ctx, c.dst_wait, c.n_dst_wait);
+	if (s->last_done) {
 		c.src_wait[c.n_src_wait++] = s->last_done;
-	/* A command must outlive its waits on PoCL 3.1 (see struct run). */
-	for (size_t k = 0; k < c.n_src_wait; k++)
-		run_track(c.run, c.src_wait[k]);
-	for (size_t k = 0; k < c.n_dst_wait; k++)
-		run_track(c.run, c.dst_wait[k]);
+		run_track(c.run, s->last_done);
+	}
 	for (; i < c.plan.total && rc >= 0; i++)
 		rc = enqueue_piece(&c, i);
-	/* The caller's event: after the last write (a wait on it carries a
-	 * failure of any write, see enqueue_piece()). */
-	if (rc >= 0)
-		rc = clq_queue_enqueue_marker(dst_queue, &c.last_write, 1,
-					      event_out ? &marker : NULL);
+	/* The caller's event: once every command has ended, with the
+	 * first failure among them (see ended_event()). */
+	if (rc >= 0 && event_out)
+		rc = clq_queue_enqueue_marker(dst_queue, &c.run->verdict, 1,
+					      &marker);
 	/* Even after an error, the next copy waits for the commands this
 	 * one enqueued. */
 	clq_event_unref(s->last_done);
@@ -658,10 +716,12 @@ out:
 		for (size_t b = 0; b < s->n_pieces; b++)
 			clq_event_unref(c.freed[b]);
 	free(c.freed);
-	clq_event_unref(c.last_write);
 	free(c.src_wait);
 	free(c.dst_wait);
 	if (c.run) { /* never started */
+		if (c.run->verdict)
+			clq_user_event_complete(c.run->verdict, CL_COMPLETE);
+		clq_event_unref(c.run->verdict);
 		clq_event_unref(done);
 		free(c.run->held);
 		free(c.run);

@@ -576,25 +576,32 @@ CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
  * The array is cut into pieces of at most the stager's piece size: along
  * the first axis, or where one index of it holds more than a piece, along
  * the first axis whose slab fits (4-D arrays: never the first axis, so a
- * piece of them may be smaller); a 1-D array by elements. For piece i, in
- * memory piece i mod n_pieces: a rectangular read of its block from `src`
- * on `src_queue`, then, through clq_event_bridge(), a rectangular write
- * of it into `dst` on `dst_queue`; the read of piece i + n_pieces waits
- * for the write of piece i. Every command is enqueued before the call
- * returns. Copies through one stager run one after the other: a copy's
- * first read waits until every command of the previous copy has ended
- * (whatever its status).
+ * piece of them may be smaller); a 1-D array by elements. For piece i,
+ * in memory piece i mod n_pieces: a rectangular read of its block from
+ * `src` on `src_queue`, then a rectangular write of it into `dst` on
+ * `dst_queue`, which waits for the read through a user event of the
+ * destination context that clq's hook thread completes (as
+ * clq_event_bridge() does); the read of piece i + n_pieces waits for the
+ * write of piece i the same way. Every command is enqueued before the
+ * call returns. Copies through one stager run one after the other: a
+ * copy's first read waits until every command of the previous copy has
+ * ended (whatever its status).
  *
  * `wait` may hold events of both contexts: those of the source context
  * gate the first read (so every read), those of the destination context
  * the first write (so every write).
  *
- * `*event_out` is a marker on `dst_queue` that completes when the last
- * write has; it fails when any read or write failed, or a wait event did
- * (the status is carried through the bridges), so one wait on it reports
- * a failed copy once (#CLQ_ERROR_COMMAND_FAILED and one log message, as
- * clq_event_wait() does); the destination's contents are then undefined.
- * A failed copy leaves the stager usable.
+ * `*event_out` is a marker on `dst_queue` that completes once every read
+ * and write of the copy has ended. It fails, with the first failed
+ * status, when a read, a write or a wait event failed, so one wait on it
+ * reports a failed copy once (#CLQ_ERROR_COMMAND_FAILED and one log
+ * message, as clq_event_wait() does); the destination's contents are then
+ * undefined. Failures are collected by clq rather than carried by OpenCL
+ * from command to command: no command of the copy fails because a wait
+ * event did (the copy runs on regardless), so the caller's queues are not
+ * failed with it (PoCL 3.1 fails every command queued behind a failed
+ * one, and crashes when a command fails while it still waits for
+ * another event). A failed copy leaves the stager usable.
  *
  * When an enqueue fails half-way (a driver error, memory exhausted), the
  * commands already enqueued still run or fail and hold the stager's
@@ -618,9 +625,10 @@ CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers or a
  *         bad wait list; #CLQ_ERROR_CONTEXT_MISMATCH when an array, a
  *         queue or a wait event is not of the context named above;
- *         #CLQ_ERROR_TYPE_MISMATCH; #CLQ_ERROR_SHAPE_MISMATCH; the codes
- *         of clq_device_array_get_region(), clq_device_array_set_region()
- *         and clq_event_bridge().
+ *         #CLQ_ERROR_TYPE_MISMATCH; #CLQ_ERROR_SHAPE_MISMATCH;
+ *         `CL_OUT_OF_HOST_MEMORY`; the codes of
+ *         clq_device_array_get_region(), clq_device_array_set_region(),
+ *         clq_user_event_create() and clq_queue_enqueue_marker().
  */
 CLQ_EXPORT int
 clq_stager_copy(struct clq_stager *stager, struct clq_device_array *dst,
