@@ -232,10 +232,10 @@ clq_stager_create(struct clq_context *src_ctx, struct clq_context *dst_ctx,
 /*
  * One copy's hold on the stager: every event the copy's commands wait for
  * or make, held until all of them have ended, and one count for the
- * enqueueing itself. The last completes `done` and lets go. Holding them
- * all that long is for PoCL 3.1, which aborts when a failure reaches a
- * command whose event was already released because it had failed through
- * another of its waits.
+ * enqueueing itself. The last completes `verdict` and `done` and lets
+ * go. Holding every event that long costs little and keeps each one alive
+ * while anything it waits for may still signal it (PoCL 3.1 aborts when
+ * an event it signals was already released).
  */
 struct run {
 	struct clq_stager *stager; /* held */
@@ -252,9 +252,7 @@ struct run {
 static void
 run_release(struct run *r)
 {
-	int rc = CLQ_SUCCESS;
-
-	int status;
+	int rc = CLQ_SUCCESS, status;
 
 	if (atomic_fetch_sub(&r->left, 1) != 1)
 		return;
@@ -295,15 +293,23 @@ command_ended(void *data, struct clq_event *event, int status)
 	run_release(r);
 }
 
-/* Waits on the host until `ev` has ended, whatever its status. */
+/* Waits on the host until `ev` has ended, whatever its status, and
+ * notes a failure in the run. */
 static void
-wait_ended(struct clq_event *ev)
+wait_ended(struct run *r, struct clq_event *ev)
 {
+	cl_int status;
+	int none = 0;
+
 	while (!clq__cl_event_ended(ev->cl)) {
 		if (clWaitForEvents(1, &ev->cl) != CL_SUCCESS &&
 		    !clq__cl_event_ended(ev->cl))
 			nanosleep(&(struct timespec){0, 1000000}, NULL);
 	}
+	if (clGetEventInfo(ev->cl, CL_EVENT_COMMAND_EXECUTION_STATUS,
+			   sizeof(status), &status, NULL) == CL_SUCCESS &&
+	    status < 0)
+		atomic_compare_exchange_strong(&r->status, &none, status);
 }
 
 /*
@@ -317,7 +323,7 @@ run_track(struct run *r, struct clq_event *ev)
 	atomic_fetch_add(&r->left, 1);
 	if (clq__on_completion(ev, command_ended, r) >= 0)
 		return;
-	wait_ended(ev);
+	wait_ended(r, ev);
 	atomic_fetch_sub(&r->left, 1);
 }
 
