@@ -21,8 +21,11 @@
  *   sweep    A to B for piece sizes 4..64 MiB by 2, 4, 8 pieces.
  * GB/s are 1e9 bytes per second.
  *
- * On the machine with two H200s (NVIDIA's platform is usually platform 0;
- * the first lines printed name both devices, so check them):
+ * On the machine with two H200s: `clq-time devices` lists each device
+ * with the specs that select it (clq's grammar has `P:D`, not
+ * `nvidia:1`, which would be a name substring); with NVIDIA's platform
+ * first (the first lines printed name both devices and their indices):
+ *   build/tools/clq-time/clq-time devices
  *   CLQ_DEVICE=0:0 build/tests/bench/bench-stager 1024 0:1 5
  */
 #include <stdint.h>
