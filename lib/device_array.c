@@ -786,9 +786,61 @@ enqueue_rows(struct clq_queue *q, const struct side *dst,
 }
 
 /*
+ * Whether a side's box is one run of bytes (a range of its first axis
+ * with more than one index, every later axis whole and unpadded), and
+ * where the run starts, in bytes from the array's start.
+ */
+static int
+box_contiguous(const struct side *s, size_t *offset)
+{
+	const struct clq__layout *l = s->layout;
+	const struct clq__box *b = s->box;
+	size_t a = 0;
+
+	while (a + 1 < l->ndim && b->count[a] == 1)
+		a++;
+	for (size_t k = a + 1; k < l->ndim; k++)
+		if (b->count[k] != l->padded[k])
+			return 0;
+	*offset = 0;
+	for (size_t k = 0; k < l->ndim; k++)
+		*offset += b->start[k] * l->strides[k];
+	return 1;
+}
+
+/*
+ * A transfer between the host and the device whose boxes are one run of
+ * bytes on both sides, as one plain command (a block of whole rows, a
+ * range of a 1-D array: the pieces of a staged copy): drivers move plain
+ * transfers at least as fast as rectangular ones. A clq status.
+ */
+static int
+enqueue_run(struct clq_queue *q, enum direction dir, const struct side *dev,
+	    size_t dev_offset, const struct side *other, size_t host_offset,
+	    cl_bool blocking, cl_uint n_wait, const cl_event *list,
+	    cl_event *ev)
+{
+	size_t bytes = (size_t)box_bytes(dev->layout, dev->box);
+	char *host = (char *)other->host + host_offset;
+
+	if (dir == TO_DEVICE)
+		return clq__check(q->ctx,
+				  clEnqueueWriteBuffer(
+					  q->cl, dev->mem, blocking, dev_offset,
+					  bytes, host, n_wait, list, ev),
+				  "clEnqueueWriteBuffer");
+	return clq__check(q->ctx,
+			  clEnqueueReadBuffer(q->cl, dev->mem, blocking,
+					      dev_offset, bytes, host, n_wait,
+					      list, ev),
+			  "clEnqueueReadBuffer");
+}
+
+/*
  * Enqueues a copy between `dev` (the device array: destination of
  * TO_DEVICE and ON_DEVICE, source of TO_HOST) and `other`. One command
- * when `flat` (both are whole arrays of one layout, see is_flat());
+ * when `flat` (both are whole arrays of one layout, see is_flat()) or
+ * when a host transfer's boxes are one run of bytes each (enqueue_run());
  * otherwise rectangular commands, one per index of a fourth axis, or one
  * per row (see needs_rows()). Only the first waits for `list`; only the
  * last may block and gives `*ev` (an in-order queue runs them in turn).
@@ -799,13 +851,17 @@ enqueue_copy(struct clq_queue *q, enum direction dir, const struct side *dev,
 	     cl_uint n_wait, const cl_event *list, cl_event *ev)
 {
 	struct clq__failsafe_extra extra;
-	size_t outer;
+	size_t outer, dev_offset, host_offset;
 	cl_int err = CL_SUCCESS;
 	int rc;
 
 	if (flat)
 		return enqueue_flat(q, dir, dev, other, blocking, n_wait, list,
 				    ev);
+	if (dir != ON_DEVICE && box_contiguous(dev, &dev_offset) &&
+	    box_contiguous(other, &host_offset))
+		return enqueue_run(q, dir, dev, dev_offset, other, host_offset,
+				   blocking, n_wait, list, ev);
 	if (dir == ON_DEVICE && needs_rows(dev, other))
 		return enqueue_rows(q, dev, other, n_wait, list, ev);
 	outer = dev->layout->ndim == 4 ? dev->box->count[0] : 1;

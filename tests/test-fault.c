@@ -1581,6 +1581,75 @@ scenario_bridge(void)
 	return rc;
 }
 
+/* A staged copy between two contexts, in three pieces through two, with
+ * different padding on each side; the data read back. */
+static int
+scenario_stager(void)
+{
+	static const size_t shape[2] = {10, 30}, padded[2] = {10, 32};
+	struct clq_context *ctx, *ctx2 = NULL;
+	struct clq_queue *q, *q2 = NULL;
+	struct clq_stager *s = NULL;
+	struct clq_device_array *src = NULL, *dst = NULL;
+	struct clq_host_array *in = NULL, *out = NULL;
+	struct clq_event *e = NULL;
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_context_create(clq_context_get_device(ctx), &ctx2);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_create(ctx2, 0, &q2);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_stager_create(ctx, ctx2, 256, 2, &s);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_create(ctx, CLQ_DTYPE_UINT16, 2, shape,
+					     padded, &src);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_create(ctx2, CLQ_DTYPE_UINT16, 2, shape,
+					     NULL, &dst);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(ctx, CLQ_DTYPE_UINT16, 2, shape,
+					   NULL, &in);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_host_array_create(ctx2, CLQ_DTYPE_UINT16, 2, shape,
+					   NULL, &out);
+	if (rc == CLQ_SUCCESS) {
+		uint16_t *p = clq_host_array_data(in);
+
+		for (size_t i = 0; i < 300; i++)
+			p[i] = (uint16_t)(i * 3 + 1);
+		memset(clq_host_array_data(out), 0, 600);
+		rc = clq_device_array_set(src, q, in);
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = clq_stager_copy(s, dst, q2, src, q, NULL, 0, &e);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_event_wait(e);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_device_array_get(dst, q2, out);
+	if (rc == CLQ_SUCCESS) {
+		const uint16_t *p = clq_host_array_data(out);
+
+		for (size_t i = 0; i < 300; i++)
+			if (p[i] != (uint16_t)(i * 3 + 1))
+				rc = WRONG_RESULT;
+	}
+	/* The stager holds its memory until what was enqueued has ended. */
+	clq_stager_unref(s);
+	clq_event_unref(e);
+	if (q2)
+		clq_queue_finish(q2);
+	if (q)
+		clq_queue_finish(q);
+	clq_device_array_unref(src);
+	clq_device_array_unref(dst);
+	clq_host_array_unref(in);
+	clq_host_array_unref(out);
+	close_queue(ctx2, q2);
+	close_queue(ctx, q);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ loop */
 
 static void
@@ -1701,6 +1770,12 @@ START_TEST(bridge)
 }
 END_TEST
 
+START_TEST(stager)
+{
+	run_scenario("stager", scenario_stager);
+}
+END_TEST
+
 START_TEST(ordering)
 {
 	run_scenario("auto", scenario_order_auto);
@@ -1741,6 +1816,7 @@ main(void)
 	tcase_add_test(tc, sequence);
 	tcase_add_test(tc, notifier);
 	tcase_add_test(tc, bridge);
+	tcase_add_test(tc, stager);
 	tcase_add_test(tc, kernel_ops);
 	tcase_add_test(tc, interop);
 	tcase_add_test(tc, compose);

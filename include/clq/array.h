@@ -507,6 +507,143 @@ clq_device_array_zero(struct clq_device_array *array, struct clq_queue *queue,
 		      struct clq_event *const *wait, size_t n_wait,
 		      struct clq_event **event_out);
 
+/**
+ * The default piece size of clq_stager_create(), in bytes (16 MiB).
+ */
+#define CLQ_STAGER_DEFAULT_PIECE_BYTES ((size_t)16 << 20)
+
+/** The default number of pieces of clq_stager_create(). */
+#define CLQ_STAGER_DEFAULT_PIECES 4
+
+/** The largest piece clq_stager_create() accepts, in bytes (1 GiB). */
+#define CLQ_STAGER_MAX_PIECE_BYTES ((size_t)1 << 30)
+
+/** The most pieces clq_stager_create() accepts. */
+#define CLQ_STAGER_MAX_PIECES 64
+
+struct clq_stager;
+
+/**
+ * Makes a stager: pinned host memory through which clq_stager_copy()
+ * moves device arrays from `src_ctx` to `dst_ctx`, `n_pieces` pieces of
+ * `piece_bytes` bytes each, so that the read of one piece from the source
+ * device overlaps the write of another to the destination device. Pinning
+ * is slow, so one stager serves many copies.
+ *
+ * The memory is one block, pinned in `src_ctx` (clq_host_array_create())
+ * and registered in `dst_ctx` (clq_host_array_register()), so that both
+ * the reads and the writes move pinned memory. The environment variable
+ * `CLQ_STAGER_MEMORY`, read here, picks another arrangement, for
+ * measuring: `src` (the default, as above), `dst` (pinned in `dst_ctx`,
+ * registered in `src_ctx`) or `registered` (page-aligned memory registered
+ * in both); another value gives #CLQ_ERROR_INVALID_ARGUMENT.
+ *
+ * The stager keeps both contexts alive; the caller owns the reference.
+ * @param src_ctx the context copies read from
+ * @param dst_ctx the context copies write to; not `src_ctx` (within one
+ *        context, clq_device_array_copy() copies on the device)
+ * @param piece_bytes bytes per piece, 16 to #CLQ_STAGER_MAX_PIECE_BYTES;
+ *        0 means #CLQ_STAGER_DEFAULT_PIECE_BYTES
+ * @param n_pieces pieces in flight, 1 to #CLQ_STAGER_MAX_PIECES (2 or more
+ *        to overlap reads and writes); 0 means #CLQ_STAGER_DEFAULT_PIECES
+ * @param stager_out receives the stager; NULL on failure
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers, one
+ *         context twice, a bad `CLQ_STAGER_MEMORY`; #CLQ_ERROR_OUT_OF_RANGE
+ *         for sizes outside the bounds above, or a block larger than a
+ *         device's largest buffer (`CL_DEVICE_MAX_MEM_ALLOC_SIZE`); the
+ *         codes of clq_host_array_create() and clq_host_array_register().
+ * Thread-safe.
+ */
+CLQ_EXPORT int
+clq_stager_create(struct clq_context *src_ctx, struct clq_context *dst_ctx,
+		  size_t piece_bytes, size_t n_pieces,
+		  struct clq_stager **stager_out);
+
+/** Adds a reference. @return `stager`. */
+CLQ_EXPORT struct clq_stager *clq_stager_ref(struct clq_stager *stager);
+
+/**
+ * Drops a reference; NULL is a no-op. Copies in flight hold the stager
+ * (and its memory) until their last command has ended, so the last
+ * reference may be dropped at once after clq_stager_copy().
+ */
+CLQ_EXPORT void clq_stager_unref(struct clq_stager *stager);
+
+/** Bytes per piece (after defaults). */
+CLQ_EXPORT size_t clq_stager_get_piece_bytes(const struct clq_stager *stager);
+
+/** Number of pieces (after defaults). */
+CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
+
+/**
+ * Enqueues a copy of `src`, a device array of the stager's source context,
+ * into `dst`, one of its destination context, through the stager's pinned
+ * memory; does not block. Same dtype and shape; the padded shapes may
+ * differ (only elements move; padding is left alone).
+ *
+ * The array is cut into pieces of at most the stager's piece size: along
+ * the first axis, or where one index of it holds more than a piece, along
+ * the first axis whose slab fits (4-D arrays: never the first axis, so a
+ * piece of them may be smaller); a 1-D array by elements. For piece i,
+ * in memory piece i mod n_pieces: a rectangular read of its block from
+ * `src` on `src_queue`, then a rectangular write of it into `dst` on
+ * `dst_queue`, which waits for the read through a user event of the
+ * destination context that clq's hook thread completes (as
+ * clq_event_bridge() does); the read of piece i + n_pieces waits for the
+ * write of piece i the same way. Every command is enqueued before the
+ * call returns. Copies through one stager run one after the other: a
+ * copy's first read waits until every command of the previous copy has
+ * ended (whatever its status).
+ *
+ * `wait` may hold events of both contexts: those of the source context
+ * gate the first read (so every read), those of the destination context
+ * the first write (so every write).
+ *
+ * `*event_out` is a marker on `dst_queue` that completes once every read
+ * and write of the copy has ended. It fails, with the first failed
+ * status, when a read, a write or a wait event failed, so one wait on it
+ * reports a failed copy once (#CLQ_ERROR_COMMAND_FAILED and one log
+ * message, as clq_event_wait() does); the destination's contents are then
+ * undefined. Failures are collected by clq rather than carried by OpenCL
+ * from command to command: no command of the copy fails because a wait
+ * event did (the copy runs on regardless), so the caller's queues are not
+ * failed with it (PoCL 3.1 fails every command queued behind a failed
+ * one, and crashes when a command fails while it still waits for
+ * another event). A failed copy leaves the stager usable.
+ *
+ * When an enqueue fails half-way (a driver error, memory exhausted), the
+ * commands already enqueued still run or fail and hold the stager's
+ * memory until they end; the call returns the error and no event, and the
+ * destination's contents are undefined. Only where memory runs out while
+ * clq arranges to hear of their end does the call wait on the host for
+ * them.
+ *
+ * Thread safety: copies through one stager from several threads are safe;
+ * they take turns (the lock is held while a copy is enqueued).
+ * @param stager the stager
+ * @param dst the destination, of the stager's destination context
+ * @param dst_queue a queue of the destination context, for the writes
+ * @param src the source, of the stager's source context
+ * @param src_queue a queue of the source context, for the reads
+ * @param wait events of either context the copy waits for; may be NULL
+ *        when `n_wait` is 0
+ * @param n_wait the number of events in `wait`
+ * @param event_out receives the copy's event, of the destination
+ *        context, owned by the caller; may be NULL
+ * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL pointers or a
+ *         bad wait list; #CLQ_ERROR_CONTEXT_MISMATCH when an array, a
+ *         queue or a wait event is not of the context named above;
+ *         #CLQ_ERROR_TYPE_MISMATCH; #CLQ_ERROR_SHAPE_MISMATCH;
+ *         `CL_OUT_OF_HOST_MEMORY`; the codes of
+ *         clq_device_array_get_region(), clq_device_array_set_region(),
+ *         clq_user_event_create() and clq_queue_enqueue_marker().
+ */
+CLQ_EXPORT int
+clq_stager_copy(struct clq_stager *stager, struct clq_device_array *dst,
+		struct clq_queue *dst_queue, struct clq_device_array *src,
+		struct clq_queue *src_queue, struct clq_event *const *wait,
+		size_t n_wait, struct clq_event **event_out);
+
 /** @} */
 
 #ifdef __cplusplus
