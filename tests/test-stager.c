@@ -476,8 +476,18 @@ count_lines(const char *text)
 {
 	size_t n = 0;
 
-	for (; *text; text++)
-		n += *text == '\n';
+	/* clq's messages, not the driver's own notifications (warnings:
+	 * NVIDIA 580 sends one, ending in blank lines, for each flush of a
+	 * queue after a failure). */
+	for (const char *line = text; *line;) {
+		const char *end = strchr(line, '\n');
+
+		if (strncmp(line, "OpenCL driver:", 14) != 0 && *line != '\n')
+			n += end != NULL;
+		if (!end)
+			break;
+		line = end + 1;
+	}
 	return n;
 }
 

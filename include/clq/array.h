@@ -250,9 +250,8 @@ clq_host_array_wrap(enum clq_dtype dtype, size_t ndim, const size_t *shape,
  * safest to register. clq learns that the last transfer ended as a
  * notifier does (see @ref notifier): by the driver's callback or, for a
  * failed transfer that a driver never calls back (PoCL 3.1's behind a
- * failed event), by polling within #CLQ_NOTIFIER_FALLBACK_INTERVAL
- * seconds; it then unmaps on a thread of its own, not in a driver's
- * callback.
+ * failed event), by polling every 100 us; it then unmaps on a thread of
+ * its own, not in a driver's callback.
  *
  * Unlike a wrapped array, a registered array belongs to `ctx` and is kept
  * alive by its async transfers until they complete, so the memory stays

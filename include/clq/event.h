@@ -238,9 +238,11 @@ CLQ_EXPORT int clq_user_event_complete(struct clq_event *event, int status);
  *
  * The bridged event is a user event of `ctx` that clq completes on a
  * thread of its own once `event` has ended, learnt as a notifier learns
- * it (see @ref notifier): driver callbacks, with a polling fallback every
- * #CLQ_NOTIFIER_FALLBACK_INTERVAL seconds for commands whose failure a
- * driver never calls back, as PoCL 3.1's behind a failed user event.
+ * it (see @ref notifier): driver callbacks, and a poll of the statuses
+ * every 100 us while bridges are pending, for drivers that call back late
+ * or never (NVIDIA 580 ran no callback within 10 ms for commands that had
+ * waited for user events; PoCL 3.1 none for commands behind a failed
+ * user event).
  * So the wait adds that thread's wake-up to the driver's callback
  * latency. clq_user_event_complete() refuses it
  * (#CLQ_ERROR_NOT_USER_EVENT). It stays pending while the bridge waits,
