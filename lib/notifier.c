@@ -812,6 +812,9 @@ watch_add(struct clq_notifier *n, struct clq_event *event, void *user_data,
 		return rc;
 	}
 	clq__ref_get(&n->holds);
+	/* Once it is pending, the helper may claim, deliver and free it:
+	 * from the unlock on, only its number may be used. */
+	id = w->id;
 
 	/* Registered first, so that its number is set for the helper, which
 	 * finds it among the pending; no one else knows the number yet. */
@@ -827,9 +830,6 @@ watch_add(struct clq_notifier *n, struct clq_event *event, void *user_data,
 	if (n->n_pending++ == 0 || n->mode == WAITING)
 		pthread_cond_signal(&n->wake);
 	pthread_mutex_unlock(&n->lock);
-	/* From here a callback or the helper may claim and deliver the
-	 * watch: only its number may be used. */
-	id = w->id;
 	/* One that has already ended comes at once, not at the next poll or
 	 * through a callback (NVIDIA's come 100-170 us late); a short
 	 * command may have ended while its enqueue returned. */
@@ -893,6 +893,43 @@ clq_notifier_watch(struct clq_notifier *notifier, struct clq_event *event,
 #define HOOK_POLL_INTERVAL 0.0001
 static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct clq_notifier *hooks_notifier;
+/* A fork() child's copy of the parent's, which has no helper thread
+ * there: kept reachable, never used. */
+static struct clq_notifier *hooks_orphan;
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+/* fork(): the locks are taken around it, so that the child does not
+ * inherit one held by a thread that is not there; the child makes a hooks
+ * notifier of its own when it needs one. */
+static void
+hooks_prepare(void)
+{
+	pthread_mutex_lock(&hooks_lock);
+	pthread_mutex_lock(&registry_lock);
+}
+
+static void
+hooks_parent(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&hooks_lock);
+}
+
+static void
+hooks_child(void)
+{
+	if (hooks_notifier)
+		hooks_orphan = hooks_notifier;
+	hooks_notifier = NULL;
+	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&hooks_lock);
+}
+
+static void
+hooks_register_atfork(void)
+{
+	pthread_atfork(hooks_prepare, hooks_parent, hooks_child);
+}
 
 int
 clq__on_completion(struct clq_event *event, clq__completion_fn fn, void *data)
@@ -900,6 +937,7 @@ clq__on_completion(struct clq_event *event, clq__completion_fn fn, void *data)
 	struct clq_notifier *n;
 	int rc = CLQ_SUCCESS;
 
+	pthread_once(&hooks_once, hooks_register_atfork);
 	pthread_mutex_lock(&hooks_lock);
 	if (!hooks_notifier)
 		rc = create("clq__on_completion", CALLBACKS, HOOK_POLL_INTERVAL,
