@@ -1272,14 +1272,6 @@ check_run(const struct chan *c, struct run *r)
 
 /* ------------------------------------------------------------ measurement */
 
-static int
-compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* The run's timeline: a track per queue, a label per stage. */
 static int
 make_timeline(const struct chan *c, const struct run *r,
@@ -1332,7 +1324,7 @@ summarise(const struct chan *c, struct run *r)
 			v[k] = (double)(t.end - t.start) * 1e-9;
 		}
 		if (rc == CLQ_SUCCESS) {
-			qsort(v, n, sizeof(*v), compare_double);
+			qsort(v, n, sizeof(*v), example_compare_double);
 			r->stage[s] = n % 2 ? v[n / 2]
 					    : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 		}

@@ -255,25 +255,6 @@ usage(FILE *out)
 }
 
 static int
-parse_mib(const char *text, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(text, &end);
-	if (errno || end == text || *end || !(v > 0) || v > 1048576) {
-		fprintf(stderr,
-			"double-buffer: --chunk-mib wants a positive number of "
-			"MiB, not '%s'\n",
-			text);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int
 parse_ordering(const char *text, enum clq_ordering *out)
 {
 	static const char *const names[] = {"manual", "check", "auto"};
@@ -376,7 +357,8 @@ parse_options(int argc, char **argv, struct options *opt)
 				return -1;
 			break;
 		case O_CHUNK_MIB:
-			if (parse_mib(optarg, &opt->chunk_mib) < 0)
+			if (example_parse_mib("double-buffer", optarg,
+					      &opt->chunk_mib) < 0)
 				return -1;
 			break;
 		case O_CHUNKS:
@@ -735,18 +717,10 @@ enqueue_download(struct demo *d, struct clq_queue *q, size_t chunk, size_t buf,
 
 /* -------------------------------------------------------- the measurement */
 
-static int
-compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double
 median(double *v, size_t n)
 {
-	qsort(v, n, sizeof(*v), compare_double);
+	qsort(v, n, sizeof(*v), example_compare_double);
 	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 

@@ -69,6 +69,39 @@ example_parse_size(const char *program, const char *name, const char *text,
 	return 0;
 }
 
+/*
+ * Reads --chunk-mib's value `text`, a positive number of MiB up to 2^20,
+ * into `*out`: 0, or -1 after saying on stderr, as `program`, what was
+ * wanted.
+ */
+static inline int
+example_parse_mib(const char *program, const char *text, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text || *end || !(v > 0) || v > 1048576) {
+		fprintf(stderr,
+			"%s: --chunk-mib wants a positive number of MiB, not "
+			"'%s'\n",
+			program, text);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* qsort()'s comparison of doubles, for medians. */
+static inline int
+example_compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* Prints `s` as a JSON string to stdout, quotes included. */
 static inline void
 example_print_json_string(const char *s)

@@ -218,25 +218,6 @@ usage(FILE *out)
 	      out);
 }
 
-static int
-parse_mib(const char *text, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(text, &end);
-	if (errno || end == text || *end || !(v > 0) || v > 1048576) {
-		fprintf(stderr,
-			"mpi-stream: --chunk-mib wants a positive number of "
-			"MiB, not '%s'\n",
-			text);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* --fail RANK:CHUNK, two whole numbers (checked against the ranks and
  * chunks once they are known). */
 static int
@@ -300,7 +281,8 @@ parse_options(int argc, char **argv, struct options *opt)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_CHUNK_MIB:
-			if (parse_mib(optarg, &opt->chunk_mib) < 0)
+			if (example_parse_mib("mpi-stream", optarg,
+					      &opt->chunk_mib) < 0)
 				return -1;
 			break;
 		case O_CHUNKS:
@@ -1005,14 +987,6 @@ stream(struct rank *R)
 	R->wall = example_now() - t0;
 }
 
-static int
-compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Median device seconds of each stage over this rank's chunks. */
 static int
 stage_medians(struct rank *R)
@@ -1031,7 +1005,7 @@ stage_medians(struct rank *R)
 				v[c] = (double)(t.end - t.start) * 1e-9;
 		}
 		if (rc == CLQ_SUCCESS) {
-			qsort(v, n, sizeof(*v), compare_double);
+			qsort(v, n, sizeof(*v), example_compare_double);
 			R->stage[s] = n % 2 ? v[n / 2]
 					    : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 		}

@@ -54,14 +54,6 @@ check(const char *what, int rc)
 	return rc;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&t, NULL);
-}
-
 /* The thread that sees the end: waits for `source` (HOST: then enqueues
  * B's marker and waits for that), and notes the time. */
 struct waiter {
@@ -113,7 +105,7 @@ run(struct bench *b, enum way way, double *seconds_out)
 	    pthread_create(&thread, NULL, waiter_run, &wt) != 0)
 		rc = CLQ_ERROR_IO;
 	if (rc == CLQ_SUCCESS) {
-		sleep_ms(2);
+		bench_sleep_ms(2);
 		t0 = bench_now();
 		rc = clq_user_event_complete(u,
 					     way == FAILED ? -1 : CL_COMPLETE);

@@ -76,14 +76,6 @@ check(const char *what, int rc)
 	return rc;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&t, NULL);
-}
-
 /* Waits in a poll() loop for the one completion watched; returns the time
  * drain handed it over. */
 static int
@@ -171,7 +163,7 @@ run_user(struct bench *b, struct way *w, double *seconds_out)
 			clq_user_event_complete(u, CL_COMPLETE);
 			rc = CLQ_ERROR_IO;
 		} else {
-			sleep_ms(2);
+			bench_sleep_ms(2);
 			t0 = bench_now();
 			rc = clq_user_event_complete(u, CL_COMPLETE);
 			pthread_join(thread, NULL);
@@ -181,7 +173,7 @@ run_user(struct bench *b, struct way *w, double *seconds_out)
 		}
 	} else if (rc == CLQ_SUCCESS) {
 		rc = clq_notifier_watch(w->n, ev, NULL);
-		sleep_ms(2);
+		bench_sleep_ms(2);
 		t0 = bench_now();
 		clq_user_event_complete(u, CL_COMPLETE);
 		if (rc == CLQ_SUCCESS)

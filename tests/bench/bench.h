@@ -24,6 +24,15 @@ bench_compare_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Sleeps `ms` milliseconds. */
+static inline void
+bench_sleep_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&t, NULL);
+}
+
 /* The median of `n` > 0 values; sorts them. */
 static inline double
 bench_median(double *v, size_t n)
