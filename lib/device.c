@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ struct device_slot {
 typedef int (*device_visit_fn)(const struct device_slot *slot, void *data);
 
 static int
-get_platforms(cl_platform_id **ids_out, cl_uint *n_out)
+query_platforms(cl_platform_id **ids_out, cl_uint *n_out)
 {
 	cl_platform_id *ids;
 	cl_uint n = 0;
@@ -71,7 +72,8 @@ get_platforms(cl_platform_id **ids_out, cl_uint *n_out)
 }
 
 static int
-get_devices(cl_platform_id platform, cl_device_id **ids_out, cl_uint *n_out)
+query_devices(cl_platform_id platform, cl_device_id **ids_out,
+	      cl_uint *n_out)
 {
 	cl_device_id *ids;
 	cl_uint n = 0;
@@ -95,6 +97,39 @@ get_devices(cl_platform_id platform, cl_device_id **ids_out, cl_uint *n_out)
 	*ids_out = ids;
 	*n_out = n;
 	return CLQ_SUCCESS;
+}
+
+/*
+ * Held while clq asks the driver for its platforms and devices. PoCL 3.1
+ * (Debian 12) initialises its devices on the first clGetDeviceIDs without
+ * a lock: a second thread asking meanwhile gets CL_DEVICE_NOT_FOUND or
+ * too few devices, and the process sometimes crashes. So clq never asks
+ * from two threads at once (test-threads: first_enumeration_from_threads);
+ * a program that calls clGetDeviceIDs itself, on other threads, while clq
+ * enumerates is not covered.
+ */
+static pthread_mutex_t enumerate_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+get_platforms(cl_platform_id **ids_out, cl_uint *n_out)
+{
+	int rc;
+
+	pthread_mutex_lock(&enumerate_lock);
+	rc = query_platforms(ids_out, n_out);
+	pthread_mutex_unlock(&enumerate_lock);
+	return rc;
+}
+
+static int
+get_devices(cl_platform_id platform, cl_device_id **ids_out, cl_uint *n_out)
+{
+	int rc;
+
+	pthread_mutex_lock(&enumerate_lock);
+	rc = query_devices(platform, ids_out, n_out);
+	pthread_mutex_unlock(&enumerate_lock);
+	return rc;
 }
 
 /* Calls visit for every device in global order. */

@@ -328,6 +328,57 @@ START_TEST(host_array_outlives_its_last_reference)
 }
 END_TEST
 
+/*
+ * The first enumeration of a process, from several threads at once (in a
+ * forked test, OpenCL starts uninitialised): every thread must see every
+ * device. PoCL 3.1 initialises its devices without a lock, so without
+ * clq's lock around enumeration the second thread got CL_DEVICE_NOT_FOUND
+ * (no device) every time here, and the process sometimes crashed.
+ */
+#define ENUMERATORS 8
+
+struct enumerator {
+	pthread_barrier_t *start;
+	size_t count;
+	int rc;
+};
+
+static void *
+enumerator_main(void *arg)
+{
+	struct enumerator *e = arg;
+
+	pthread_barrier_wait(e->start);
+	e->rc = clq_device_count(&e->count);
+	return NULL;
+}
+
+START_TEST(first_enumeration_from_threads)
+{
+	struct enumerator e[ENUMERATORS];
+	pthread_t tid[ENUMERATORS];
+	pthread_barrier_t start;
+	size_t count = 0;
+
+	ck_assert_int_eq(pthread_barrier_init(&start, NULL, ENUMERATORS), 0);
+	for (int i = 0; i < ENUMERATORS; i++) {
+		e[i] = (struct enumerator){.start = &start};
+		ck_assert_int_eq(
+			pthread_create(&tid[i], NULL, enumerator_main, &e[i]),
+			0);
+	}
+	for (int i = 0; i < ENUMERATORS; i++)
+		pthread_join(tid[i], NULL);
+	pthread_barrier_destroy(&start);
+	ck_assert_ok(clq_device_count(&count));
+	ck_assert_uint_gt(count, 0);
+	for (int i = 0; i < ENUMERATORS; i++) {
+		ck_assert_ok(e[i].rc);
+		ck_assert_uint_eq(e[i].count, count);
+	}
+}
+END_TEST
+
 static Suite *
 threads_suite(void)
 {
@@ -339,6 +390,10 @@ threads_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, threads_share_a_context);
 	tcase_add_test(tc, host_array_outlives_its_last_reference);
+	suite_add_tcase(s, tc);
+	/* no fixture: the enumeration must be the process's first */
+	tc = tcase_create("enumeration");
+	tcase_add_test(tc, first_enumeration_from_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -13,7 +13,18 @@
  * speedup, then their medians; checks every output element (x + ITERS).
  * Run it next to `double-buffer --json` with the same sizes and the ITERS
  * the demo's --balance chose.
+ *
+ * Several devices in one process, the reference for `double-buffer
+ * --devices`: CLQ_BENCH_DEVICES=SPEC,SPEC,... runs the whole benchmark on
+ * each device at once, one thread per device, each making its own context,
+ * queues and host memory on its own thread (CLQ_BENCH_CONTEXTS=main makes
+ * them all on the main thread first, as the demo does). The threads start
+ * each sequential loop and each pipeline together; per repeat, besides each
+ * device's line, one line gives the span from the first pipeline's start
+ * to the last one's end and the throughput of all devices together
+ * (CHUNKS x CHUNK_MIB per device over that span, decimal GB/s).
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +35,29 @@
 
 #include "bench.h"
 
-enum { MAX_REPEATS = 64 };
+enum { MAX_REPEATS = 64, MAX_DEVICES = 8 };
 
+/* The device threads' meeting point: a barrier that a failed thread
+ * breaks for all. */
+struct team {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t size, arrived;
+	unsigned long generation;
+	int failed;
+};
+
+/* One device's benchmark. */
 struct bench {
+	const char *spec; /* NULL: the default device (CLQ_DEVICE) */
+	struct team *team;
+	cl_command_queue_properties props;
+	int repeats, rc;
+	double seq[MAX_REPEATS], start[MAX_REPEATS], end[MAX_REPEATS];
+	struct clq_context *ctx;
+	struct clq_program *prog;
+	struct clq_kernel *k;
+	struct clq_host_array *in_array, *out_array;
 	size_t chunk_elems, chunks, buffers;
 	cl_uint iters;
 	cl_command_queue q[3]; /* upload, kernel, download */
@@ -128,24 +159,59 @@ count_mismatches(const struct bench *b)
 	return bad;
 }
 
-/* One repeat: sequential, check, pipeline, check. */
+/* Waits until every device's thread has come here; -1 when one failed
+ * (then, with `failed`, says so to the others first). */
 static int
-repeat(struct bench *b, cl_event *ev, double *seq, double *pipe)
+team_meet(struct team *t, int failed)
+{
+	int rc;
+
+	if (!t)
+		return failed ? -1 : 0;
+	pthread_mutex_lock(&t->lock);
+	if (failed)
+		t->failed = 1;
+	if (++t->arrived == t->size) {
+		t->arrived = 0;
+		t->generation++;
+		pthread_cond_broadcast(&t->cond);
+	} else {
+		unsigned long gen = t->generation;
+
+		while (gen == t->generation && !t->failed)
+			pthread_cond_wait(&t->cond, &t->lock);
+	}
+	if (t->failed)
+		pthread_cond_broadcast(&t->cond);
+	rc = t->failed ? -1 : 0;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+/* One repeat: sequential, check, pipeline, check; each run starts when
+ * every device is ready for it. */
+static int
+repeat(struct bench *b, cl_event *ev, double *seq, double *start,
+       double *end)
 {
 	size_t total = b->chunks * b->chunk_elems;
 	double t0;
 	cl_int err;
 
 	memset(b->out, 0, total * sizeof(float));
+	if (team_meet(b->team, 0) < 0)
+		return CLQ_ERROR_COMMAND_FAILED;
 	t0 = bench_now();
 	err = run_sequential(b);
 	*seq = bench_now() - t0;
 	if (err != CL_SUCCESS || count_mismatches(b))
 		return err != CL_SUCCESS ? err : CLQ_ERROR_COMMAND_FAILED;
 	memset(b->out, 0, total * sizeof(float));
-	t0 = bench_now();
+	if (team_meet(b->team, 0) < 0)
+		return CLQ_ERROR_COMMAND_FAILED;
+	*start = bench_now();
 	err = run_pipeline(b, ev);
-	*pipe = bench_now() - t0;
+	*end = bench_now();
 	for (size_t i = 0; i < 3 * b->chunks; i++) {
 		if (ev[i])
 			clReleaseEvent(ev[i]);
@@ -156,30 +222,16 @@ repeat(struct bench *b, cl_event *ev, double *seq, double *pipe)
 	return CLQ_SUCCESS;
 }
 
+/* Every repeat on one device, timed; a failure breaks the team. */
 static int
-run_all(struct bench *b, int repeats)
+run_all(struct bench *b)
 {
-	double seq[MAX_REPEATS], pipe[MAX_REPEATS], speedup[MAX_REPEATS];
 	cl_event *ev = calloc(3 * b->chunks, sizeof(*ev));
-	int rc = CLQ_SUCCESS;
+	int rc = ev ? CLQ_SUCCESS : CL_OUT_OF_HOST_MEMORY;
 
-	if (!ev)
-		return CL_OUT_OF_HOST_MEMORY;
-	for (int r = 0; r < repeats && rc == CLQ_SUCCESS; r++) {
-		rc = repeat(b, ev, &seq[r], &pipe[r]);
-		speedup[r] = seq[r] / pipe[r];
-		if (rc == CLQ_SUCCESS)
-			printf("raw OpenCL: sequential %.3f ms, pipelined %.3f "
-			       "ms, speedup %.3fx\n",
-			       seq[r] * 1e3, pipe[r] * 1e3, speedup[r]);
-	}
+	for (int r = 0; r < b->repeats && rc == CLQ_SUCCESS; r++)
+		rc = repeat(b, ev, &b->seq[r], &b->start[r], &b->end[r]);
 	free(ev);
-	if (rc == CLQ_SUCCESS)
-		printf("raw OpenCL median of %d: sequential %.3f ms, pipelined "
-		       "%.3f ms, speedup %.3fx\n",
-		       repeats, bench_median(seq, (size_t)repeats) * 1e3,
-		       bench_median(pipe, (size_t)repeats) * 1e3,
-		       bench_median(speedup, (size_t)repeats));
 	return rc;
 }
 
@@ -196,94 +248,249 @@ fill_input(struct bench *b)
 	}
 }
 
+/* One device's context, program, host memory, queues and buffers. */
+static int
+setup(struct bench *b)
+{
+	size_t total = b->chunks * b->chunk_elems;
+	struct clq_device *dev = NULL;
+	cl_int err = CL_SUCCESS;
+	int rc;
+
+	b->buf = calloc(b->buffers, sizeof(*b->buf));
+	if (!b->buf)
+		return CL_OUT_OF_HOST_MEMORY;
+	if (b->spec) {
+		rc = clq_device_select(b->spec, &dev);
+		if (rc == CLQ_SUCCESS)
+			rc = clq_context_create(dev, &b->ctx);
+		clq_device_unref(dev);
+	} else {
+		rc = clq_context_create_default(&b->ctx);
+	}
+	if (rc < 0 ||
+	    (rc = clq_host_array_create(b->ctx, CLQ_DTYPE_FLOAT32, 1, &total,
+					NULL, &b->in_array)) < 0 ||
+	    (rc = clq_host_array_create(b->ctx, CLQ_DTYPE_FLOAT32, 1, &total,
+					NULL, &b->out_array)) < 0 ||
+	    (rc = clq_program_create_from_file(b->ctx, "scale.cl", NULL, 0,
+					       NULL, &b->prog)) < 0 ||
+	    (rc = clq_kernel_create(b->prog, "scale", &b->k)) < 0)
+		return rc;
+	b->in = clq_host_array_data(b->in_array);
+	b->out = clq_host_array_data(b->out_array);
+	b->kernel = clq_kernel_get_cl(b->k);
+	b->local = clq_kernel_get_work_group_size(b->k);
+	if (b->local > 256)
+		b->local = 256;
+	for (int s = 0; s < 3 && err == CL_SUCCESS; s++)
+		b->q[s] = clCreateCommandQueue(
+			clq_context_get_cl(b->ctx),
+			clq_device_get_cl(clq_context_get_device(b->ctx)),
+			b->props, &err);
+	for (size_t i = 0; i < b->buffers && err == CL_SUCCESS; i++)
+		b->buf[i] = clCreateBuffer(clq_context_get_cl(b->ctx),
+					   CL_MEM_READ_WRITE,
+					   b->chunk_elems * sizeof(float), NULL,
+					   &err);
+	fill_input(b);
+	return err;
+}
+
+static void
+teardown(struct bench *b)
+{
+	for (size_t i = 0; b->buf && i < b->buffers; i++)
+		if (b->buf[i])
+			clReleaseMemObject(b->buf[i]);
+	for (int s = 0; s < 3; s++)
+		if (b->q[s])
+			clReleaseCommandQueue(b->q[s]);
+	free(b->buf);
+	clq_kernel_unref(b->k);
+	clq_program_unref(b->prog);
+	clq_host_array_unref(b->in_array);
+	clq_host_array_unref(b->out_array);
+	clq_context_unref(b->ctx);
+}
+
+/* Warm up (one chunk through the pipeline's queues), then every repeat.
+ * A device whose context is not yet made (b->ctx NULL) makes it first. */
+static void *
+device_thread(void *arg)
+{
+	struct bench *b = arg;
+	size_t chunks = b->chunks;
+	double seq, start, end;
+	cl_event ev[3] = {NULL};
+	int rc = b->ctx ? CLQ_SUCCESS : setup(b);
+
+	if (rc == CLQ_SUCCESS) {
+		b->chunks = 1;
+		rc = repeat(b, ev, &seq, &start, &end);
+		b->chunks = chunks;
+	}
+	if (rc == CLQ_SUCCESS)
+		rc = run_all(b);
+	if (rc < 0) {
+		fprintf(stderr, "bench-pipeline: %s: %s\n",
+			b->spec ? b->spec : "default device",
+			clq_error_name(rc));
+		team_meet(b->team, 1);
+	}
+	b->rc = rc;
+	return NULL;
+}
+
+/* Each repeat's lines: every device's, then, with several, all of them
+ * together; then the medians. */
+static void
+report(struct bench *b, size_t n)
+{
+	int repeats = b[0].repeats;
+	double gb = (double)(b[0].chunks * b[0].chunk_elems * sizeof(float)) *
+		    (double)n * 1e-9;
+	double span[MAX_REPEATS], rate[MAX_REPEATS];
+
+	for (int r = 0; r < repeats; r++) {
+		double first = b[0].start[r], last = b[0].end[r];
+
+		for (size_t k = 0; k < n; k++) {
+			double pipe = b[k].end[r] - b[k].start[r];
+
+			printf("raw OpenCL%s%s: sequential %.3f ms, pipelined "
+			       "%.3f ms, speedup %.3fx\n",
+			       n > 1 ? " " : "", n > 1 ? b[k].spec : "",
+			       b[k].seq[r] * 1e3, pipe * 1e3,
+			       b[k].seq[r] / pipe);
+			first = b[k].start[r] < first ? b[k].start[r] : first;
+			last = b[k].end[r] > last ? b[k].end[r] : last;
+		}
+		span[r] = last - first;
+		rate[r] = gb / span[r];
+		if (n > 1)
+			printf("raw OpenCL, %zu devices at once: pipelined "
+			       "%.3f ms, %.2f GB/s\n",
+			       n, span[r] * 1e3, rate[r]);
+	}
+	for (size_t k = 0; k < n; k++) {
+		double seq[MAX_REPEATS], pipe[MAX_REPEATS],
+			speedup[MAX_REPEATS];
+
+		for (int r = 0; r < repeats; r++) {
+			seq[r] = b[k].seq[r];
+			pipe[r] = b[k].end[r] - b[k].start[r];
+			speedup[r] = seq[r] / pipe[r];
+		}
+		printf("raw OpenCL%s%s median of %d: sequential %.3f ms, "
+		       "pipelined %.3f ms, speedup %.3fx, %.2f GB/s\n",
+		       n > 1 ? " " : "", n > 1 ? b[k].spec : "", repeats,
+		       bench_median(seq, (size_t)repeats) * 1e3,
+		       bench_median(pipe, (size_t)repeats) * 1e3,
+		       bench_median(speedup, (size_t)repeats),
+		       gb / (double)n / bench_median(pipe, (size_t)repeats));
+	}
+	if (n > 1)
+		printf("raw OpenCL, %zu devices at once, median of %d: "
+		       "pipelined %.3f ms, %.2f GB/s\n",
+		       n, repeats, bench_median(span, (size_t)repeats) * 1e3,
+		       bench_median(rate, (size_t)repeats));
+}
+
+/* CLQ_BENCH_DEVICES's specs into b[].spec (copies in `specs`); the
+ * number of devices, 0 when the list is malformed. */
+static size_t
+parse_devices(const char *list, char *specs, struct bench *b)
+{
+	size_t n = 0;
+
+	strcpy(specs, list);
+	for (char *save = NULL, *s = strtok_r(specs, ",", &save); s;
+	     s = strtok_r(NULL, ",", &save)) {
+		if (n == MAX_DEVICES)
+			return 0;
+		b[n++].spec = s;
+	}
+	return n;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct bench b = {0};
-	struct clq_context *ctx = NULL;
-	struct clq_program *prog = NULL;
-	struct clq_kernel *k = NULL;
-	struct clq_host_array *in = NULL, *out = NULL;
+	struct bench b[MAX_DEVICES] = {{0}};
+	struct team team = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			    .cond = PTHREAD_COND_INITIALIZER};
+	pthread_t tid[MAX_DEVICES];
+	const char *list = getenv("CLQ_BENCH_DEVICES");
+	const char *contexts = getenv("CLQ_BENCH_CONTEXTS");
+	char *specs = list ? malloc(strlen(list) + 1) : NULL;
+	size_t n = 1, started = 0;
 	int repeats = argc > 5 ? atoi(argv[5]) : 3;
-	cl_command_queue_properties props =
-		argc > 6 && atoi(argv[6]) == 0 ? 0 : CL_QUEUE_PROFILING_ENABLE;
-	size_t total;
-	cl_int err = CL_SUCCESS;
-	int rc;
+	int rc = EXIT_SUCCESS;
 
 	if (argc < 5 || repeats < 1 || repeats > MAX_REPEATS) {
 		fprintf(stderr,
 			"usage: bench-pipeline CHUNK_MIB CHUNKS BUFFERS "
 			"ITERS [REPEATS [PROFILING]]\n");
+		free(specs);
 		return 2;
 	}
-	b.chunk_elems = (size_t)(strtod(argv[1], NULL) * 1048576.0 / 4);
-	b.chunks = strtoul(argv[2], NULL, 10);
-	b.buffers = strtoul(argv[3], NULL, 10);
-	b.iters = (cl_uint)strtoul(argv[4], NULL, 10);
-	if (!b.chunk_elems || !b.chunks || !b.buffers || !b.iters) {
+	if (list && (!specs || !(n = parse_devices(list, specs, b)))) {
+		fprintf(stderr,
+			"bench-pipeline: CLQ_BENCH_DEVICES wants 1 to %d "
+			"comma-separated device specs, got '%s'\n",
+			MAX_DEVICES, list);
+		free(specs);
+		return 2;
+	}
+	for (size_t k = 0; k < n; k++) {
+		b[k].chunk_elems =
+			(size_t)(strtod(argv[1], NULL) * 1048576.0 / 4);
+		b[k].chunks = strtoul(argv[2], NULL, 10);
+		b[k].buffers = strtoul(argv[3], NULL, 10);
+		b[k].iters = (cl_uint)strtoul(argv[4], NULL, 10);
+		b[k].repeats = repeats;
+		b[k].props = argc > 6 && atoi(argv[6]) == 0
+				     ? 0
+				     : CL_QUEUE_PROFILING_ENABLE;
+		b[k].team = n > 1 ? &team : NULL;
+	}
+	team.size = n;
+	if (!b[0].chunk_elems || !b[0].chunks || !b[0].buffers ||
+	    !b[0].iters) {
 		fprintf(stderr, "bench-pipeline: every size must be > 0\n");
+		free(specs);
 		return 2;
 	}
-	total = b.chunks * b.chunk_elems;
-	b.buf = calloc(b.buffers, sizeof(*b.buf));
-	if (!b.buf || (rc = clq_context_create_default(&ctx)) < 0 ||
-	    (rc = clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &total, NULL,
-					&in)) < 0 ||
-	    (rc = clq_host_array_create(ctx, CLQ_DTYPE_FLOAT32, 1, &total, NULL,
-					&out)) < 0 ||
-	    (rc = clq_program_create_from_file(ctx, "scale.cl", NULL, 0, NULL,
-					       &prog)) < 0 ||
-	    (rc = clq_kernel_create(prog, "scale", &k)) < 0) {
-		fprintf(stderr, "bench-pipeline: setup failed\n");
-		rc = EXIT_FAILURE;
-		goto out;
-	}
-	b.in = clq_host_array_data(in);
-	b.out = clq_host_array_data(out);
-	b.kernel = clq_kernel_get_cl(k);
-	b.local = clq_kernel_get_work_group_size(k);
-	if (b.local > 256)
-		b.local = 256;
-	for (int s = 0; s < 3 && err == CL_SUCCESS; s++)
-		b.q[s] = clCreateCommandQueue(
-			clq_context_get_cl(ctx),
-			clq_device_get_cl(clq_context_get_device(ctx)), props,
-			&err);
-	for (size_t i = 0; i < b.buffers && err == CL_SUCCESS; i++)
-		b.buf[i] = clCreateBuffer(
-			clq_context_get_cl(ctx), CL_MEM_READ_WRITE,
-			b.chunk_elems * sizeof(float), NULL, &err);
-	fill_input(&b);
-	if (err != CL_SUCCESS) {
-		rc = err;
-	} else {
-		/* Warm up: one chunk through the pipeline's queues. */
-		size_t chunks = b.chunks;
-		double seq, pipe;
-		cl_event ev[3] = {NULL};
+	if (contexts && strcmp(contexts, "main") == 0) {
+		for (size_t k = 0; k < n && rc == EXIT_SUCCESS; k++) {
+			int err = setup(&b[k]);
 
-		b.chunks = 1;
-		rc = repeat(&b, ev, &seq, &pipe);
-		b.chunks = chunks;
-		if (rc == CLQ_SUCCESS)
-			rc = run_all(&b, repeats);
+			if (err < 0) {
+				fprintf(stderr, "bench-pipeline: setup: %s\n",
+					clq_error_name(err));
+				rc = EXIT_FAILURE;
+			}
+		}
 	}
-	if (rc < 0)
-		fprintf(stderr, "bench-pipeline: %s\n", clq_error_name(rc));
-	rc = rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-out:
-	for (size_t i = 0; b.buf && i < b.buffers; i++)
-		if (b.buf[i])
-			clReleaseMemObject(b.buf[i]);
-	for (int s = 0; s < 3; s++)
-		if (b.q[s])
-			clReleaseCommandQueue(b.q[s]);
-	free(b.buf);
-	clq_kernel_unref(k);
-	clq_program_unref(prog);
-	clq_host_array_unref(in);
-	clq_host_array_unref(out);
-	clq_context_unref(ctx);
+	for (; started < n && rc == EXIT_SUCCESS; started++) {
+		if (pthread_create(&tid[started], NULL, device_thread,
+				   &b[started]) != 0) {
+			fprintf(stderr, "bench-pipeline: no thread\n");
+			team_meet(&team, 1);
+			rc = EXIT_FAILURE;
+			break;
+		}
+	}
+	for (size_t k = 0; k < started; k++) {
+		pthread_join(tid[k], NULL);
+		if (b[k].rc < 0)
+			rc = EXIT_FAILURE;
+	}
+	if (rc == EXIT_SUCCESS)
+		report(b, n);
+	for (size_t k = 0; k < n; k++)
+		teardown(&b[k]);
+	free(specs);
 	return rc;
 }
