@@ -72,8 +72,7 @@ query_platforms(cl_platform_id **ids_out, cl_uint *n_out)
 }
 
 static int
-query_devices(cl_platform_id platform, cl_device_id **ids_out,
-	      cl_uint *n_out)
+query_devices(cl_platform_id platform, cl_device_id **ids_out, cl_uint *n_out)
 {
 	cl_device_id *ids;
 	cl_uint n = 0;

@@ -191,8 +191,7 @@ team_meet(struct team *t, int failed)
 /* One repeat: sequential, check, pipeline, check; each run starts when
  * every device is ready for it. */
 static int
-repeat(struct bench *b, cl_event *ev, double *seq, double *start,
-       double *end)
+repeat(struct bench *b, cl_event *ev, double *seq, double *start, double *end)
 {
 	size_t total = b->chunks * b->chunk_elems;
 	double t0;
@@ -289,10 +288,9 @@ setup(struct bench *b)
 			clq_device_get_cl(clq_context_get_device(b->ctx)),
 			b->props, &err);
 	for (size_t i = 0; i < b->buffers && err == CL_SUCCESS; i++)
-		b->buf[i] = clCreateBuffer(clq_context_get_cl(b->ctx),
-					   CL_MEM_READ_WRITE,
-					   b->chunk_elems * sizeof(float), NULL,
-					   &err);
+		b->buf[i] = clCreateBuffer(
+			clq_context_get_cl(b->ctx), CL_MEM_READ_WRITE,
+			b->chunk_elems * sizeof(float), NULL, &err);
 	fill_input(b);
 	return err;
 }
@@ -456,8 +454,7 @@ main(int argc, char **argv)
 		b[k].team = n > 1 ? &team : NULL;
 	}
 	team.size = n;
-	if (!b[0].chunk_elems || !b[0].chunks || !b[0].buffers ||
-	    !b[0].iters) {
+	if (!b[0].chunk_elems || !b[0].chunks || !b[0].buffers || !b[0].iters) {
 		fprintf(stderr, "bench-pipeline: every size must be > 0\n");
 		free(specs);
 		return 2;
