@@ -191,5 +191,37 @@ assert abs(same[1]["clock_offset_ns"]) <= same[1]["clock_error_s"] * 1e9, \
     same[1]
 assert "warning" not in run(small + ["--chunks", "2"], stderr=True)[1]
 
+# The two shapes of --json say which they are.
+assert doc["report"] == "devices", doc
+one = json.loads(run(["--device", spec0, "--chunk-mib", "0.0625",
+                      "--iters", "8", "--chunks", "2", "--json"]))
+assert one["report"] == "device", one
+
+# A malformed spec is a bad option (exit 2), as a well-formed one that
+# matches nothing is not (exit 1).
+for args in (["--device", "1:"], ["--devices", f"{spec0},1:"]):
+    err = run(args + ["--chunks", "2"], rc=2, stderr=True)[1]
+    assert "malformed device spec '1:'" in err, err
+
+# --trace and --svg are opened before the run: a path that cannot be
+# written is refused at once (exit 2); a run that fails leaves no file
+# behind, an old one included; a run that works writes both.
+with tempfile.TemporaryDirectory() as tmp:
+    nowhere = os.path.join(tmp, "no-such-dir", "run.json")
+    err = run(small + ["--chunks", "2", "--trace", nowhere], rc=2,
+              stderr=True)[1]
+    assert f"cannot write {nowhere}: No such file or directory" in err, err
+    assert "chosen" not in err and "CLQ_ERROR" not in err, err
+    trace, svg = os.path.join(tmp, "run.json"), os.path.join(tmp, "run.svg")
+    with open(trace, "w") as f:
+        f.write("old")
+    run(["--devices", f"{spec0},no-such-device", "--chunks", "2",
+         "--trace", trace, "--svg", svg], rc=1, stderr=True)
+    assert not os.path.exists(trace) and not os.path.exists(svg), \
+        os.listdir(tmp)
+    run(small + ["--chunks", "2", "--trace", trace, "--svg", svg])
+    assert json.load(open(trace))["traceEvents"], trace
+    ET.parse(svg)
+
 print("devices:", ", ".join(d["device"] for d in devs),
       "; alignment within", m.group(1), "us")

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +71,9 @@ struct options {
 	bool json;
 	const char *trace; /* --trace FILE.json */
 	const char *svg;   /* --svg FILE.svg */
+	/* they are opened before the run, so that a path that cannot be
+	 * written is refused before the work, not after it */
+	FILE *trace_file, *svg_file;
 	bool ordering_set; /* --ordering given; else CLQ_ORDERING decides */
 	enum clq_ordering ordering;
 	bool no_reuse_wait; /* --no-reuse-wait */
@@ -207,13 +211,20 @@ usage(FILE *out)
 	      "  --pageable      use ordinary malloc() memory on the host "
 	      "instead\n"
 	      "                  of pinned host arrays\n"
-	      "  --json          print the report as JSON\n"
+	      "  --json          print the report as JSON: \"report\" is "
+	      "\"device\" for one\n"
+	      "                  device, \"devices\" for --devices (a "
+	      "report per device\n"
+	      "                  and the total)\n"
 	      "  --trace FILE    write the pipelined run's timeline as a "
 	      "Chrome\n"
 	      "                  trace (open it in Perfetto or "
 	      "chrome://tracing)\n"
 	      "  --svg FILE      write the pipelined run's timeline as an SVG "
 	      "chart\n"
+	      "                  (both files are opened before the run, and "
+	      "removed if\n"
+	      "                  it fails)\n"
 	      "  --ordering MODE how clq orders commands of different queues\n"
 	      "                  (default: CLQ_ORDERING, else manual):\n"
 	      "                  manual  the demo's own waits order the "
@@ -1362,7 +1373,8 @@ print_json(const struct demo *d, const struct report *rep)
 {
 	const struct options *o = d->opt;
 
-	printf("{\n  \"format\": 1,\n  \"device\": ");
+	printf("{\n  \"format\": 1,\n  \"report\": \"device\",\n"
+	       "  \"device\": ");
 	example_print_json_string(clq_device_get_name(rep->device));
 	printf(",\n  \"platform\": ");
 	example_print_json_string(clq_device_get_platform_name(rep->device));
@@ -1417,22 +1429,24 @@ warm_up(struct demo *d)
 	return rc < 0 ? dfail(d, "warming up", rc) : rc;
 }
 
-/* Writes one export of a timeline to `path`. */
-static int export(struct clq_timeline *tl, const char *path,
+/* Writes one export of a timeline to `f`, opened by open_outputs() from
+ * `path`; on failure empties it again, so that close_outputs() removes
+ * it. */
+static int export(struct clq_timeline *tl, FILE *f, const char *path,
 		  int (*write)(struct clq_timeline *, FILE *))
 {
-	FILE *f = fopen(path, "w");
-	int rc;
+	int rc = write(tl, f);
 
-	if (!f) {
+	if (rc == CLQ_SUCCESS && fflush(f) != 0) {
 		fprintf(stderr, "double-buffer: cannot write %s: %s\n", path,
 			strerror(errno));
-		return CLQ_ERROR_IO;
-	}
-	rc = write(tl, f);
-	if (fclose(f) != 0 && rc == CLQ_SUCCESS)
 		rc = CLQ_ERROR_IO;
-	return rc < 0 ? fail(path, rc) : rc;
+	} else if (rc < 0) {
+		fail(path, rc);
+	}
+	if (rc < 0 && ftruncate(fileno(f), 0) == 0)
+		rewind(f);
+	return rc;
 }
 
 /* --trace and --svg: the pipelined run's commands, a track per queue. */
@@ -1467,9 +1481,11 @@ write_timeline(struct demo *d, const struct run *r)
 	if (rc < 0)
 		fail("recording the timeline", rc);
 	if (rc == CLQ_SUCCESS && d->opt->trace)
-		rc = export(tl, d->opt->trace, clq_timeline_write_trace);
+		rc = export(tl, d->opt->trace_file, d->opt->trace,
+			    clq_timeline_write_trace);
 	if (rc == CLQ_SUCCESS && d->opt->svg)
-		rc = export(tl, d->opt->svg, clq_timeline_write_svg);
+		rc = export(tl, d->opt->svg_file, d->opt->svg,
+			    clq_timeline_write_svg);
 	clq_timeline_unref(tl);
 	return rc;
 }
@@ -1897,9 +1913,11 @@ devices_timeline(struct devices *m)
 	if (rc < 0)
 		fail("recording the timeline", rc);
 	if (rc == CLQ_SUCCESS && m->opt->trace)
-		rc = export(tl, m->opt->trace, clq_timeline_write_trace);
+		rc = export(tl, m->opt->trace_file, m->opt->trace,
+			    clq_timeline_write_trace);
 	if (rc == CLQ_SUCCESS && m->opt->svg)
-		rc = export(tl, m->opt->svg, clq_timeline_write_svg);
+		rc = export(tl, m->opt->svg_file, m->opt->svg,
+			    clq_timeline_write_svg);
 	clq_timeline_unref(tl);
 	return rc;
 }
@@ -2021,8 +2039,9 @@ devices_print_json(const struct devices *m)
 	const struct demo *d0 = &m->d[0];
 	uint64_t input_sum = 0;
 
-	printf("{\n  \"format\": 1,\n  \"chunk_bytes\": %zu,\n"
-	       "  \"chunks\": %zu,\n  \"buffers\": %zu,\n  \"queues\": %d,\n"
+	printf("{\n  \"format\": 1,\n  \"report\": \"devices\",\n"
+	       "  \"chunk_bytes\": %zu,\n  \"chunks\": %zu,\n  \"buffers\": "
+	       "%zu,\n  \"queues\": %d,\n"
 	       "  \"iters\": %u,\n  \"balanced\": %s,\n  \"numa\": \"%s\",\n"
 	       "  \"devices\": [\n",
 	       d0->chunk_elems * sizeof(float), o->chunks, o->buffers,
@@ -2095,6 +2114,16 @@ devices_print_json(const struct devices *m)
 	       devices_mismatches(m), (unsigned long long)input_sum);
 }
 
+/* The exit status for a run that ended with `rc` (1: mismatches): 2 for
+ * a malformed device spec, an error in the command line as any other. */
+static int
+exit_status(int rc)
+{
+	if (rc == CLQ_ERROR_BAD_DEVICE_SPEC)
+		return 2;
+	return rc ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 static int
 devices_main(const struct options *opt)
 {
@@ -2110,7 +2139,7 @@ devices_main(const struct options *opt)
 	if (rc == CLQ_SUCCESS && devices_mismatches(&m))
 		rc = 1;
 	devices_close(&m);
-	return rc < 0 ? EXIT_FAILURE : rc ? EXIT_FAILURE : EXIT_SUCCESS;
+	return exit_status(rc);
 }
 
 static int
@@ -2133,34 +2162,103 @@ run_demo(struct demo *d, struct report *rep)
 	return CLQ_SUCCESS;
 }
 
-int
-main(int argc, char **argv)
+/* --trace and --svg: opens each file for writing; -1 (said why) when one
+ * cannot be. */
+static int
+open_outputs(struct options *opt)
 {
-	struct options opt;
+	const char *paths[2] = {opt->trace, opt->svg};
+	FILE **files[2] = {&opt->trace_file, &opt->svg_file};
+
+	for (int i = 0; i < 2; i++) {
+		if (!paths[i])
+			continue;
+		*files[i] = fopen(paths[i], "w");
+		if (!*files[i]) {
+			fprintf(stderr, "double-buffer: cannot write %s: %s\n",
+				paths[i], strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Closes what open_outputs() opened. A regular file the run did not
+ * write (it failed first, or export() failed) is empty, and removed: a
+ * failed run leaves no empty or half-written timeline behind (a pipe or
+ * a device such as /dev/stdout is only closed). Returns -1 (said why)
+ * when closing failed. */
+static int
+close_outputs(struct options *opt)
+{
+	const char *paths[2] = {opt->trace, opt->svg};
+	FILE **files[2] = {&opt->trace_file, &opt->svg_file};
+	int rc = 0;
+
+	for (int i = 0; i < 2; i++) {
+		FILE *f = *files[i];
+		struct stat st;
+		bool regular, empty, bad;
+
+		if (!f)
+			continue;
+		*files[i] = NULL;
+		bad = fflush(f) != 0;
+		regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+		empty = !bad && regular && st.st_size == 0;
+		bad = (fclose(f) != 0 || bad) && !empty;
+		if (bad) {
+			fprintf(stderr, "double-buffer: cannot write %s: %s\n",
+				paths[i], strerror(errno));
+			rc = -1;
+		}
+		if (regular && (empty || bad))
+			remove(paths[i]);
+	}
+	return rc;
+}
+
+/* One device (--device, or the default): the demo, its report, its
+ * exit status. */
+static int
+single_main(const struct options *opt)
+{
 	struct demo d;
 	struct report rep = {0};
-	int rc;
+	int rc = demo_open(&d, opt);
 
-	if ((rc = parse_options(argc, argv, &opt)) != 0)
-		return rc > 0 ? EXIT_SUCCESS : 2;
-	clq_set_log_handler(log_handler, NULL);
-	if (opt.n_devices)
-		return devices_main(&opt);
-	rc = demo_open(&d, &opt);
 	if (rc == CLQ_SUCCESS)
 		rep.device = clq_device_ref(clq_context_get_device(d.ctx));
 	if (rc == CLQ_SUCCESS && (rc = run_demo(&d, &rep)) == CLQ_SUCCESS) {
-		if (opt.json)
+		if (opt->json)
 			print_json(&d, &rep);
 		else
 			print_text(&d, &rep);
 	}
-	run_release(&rep.seq, opt.chunks);
-	run_release(&rep.pipe, opt.chunks);
+	run_release(&rep.seq, opt->chunks);
+	run_release(&rep.pipe, opt->chunks);
 	clq_device_unref(rep.device);
 	demo_close(&d);
-	if (rc < 0)
-		return EXIT_FAILURE;
-	return rep.seq.mismatches || rep.pipe.mismatches ? EXIT_FAILURE
-							 : EXIT_SUCCESS;
+	if (rc == CLQ_SUCCESS && (rep.seq.mismatches || rep.pipe.mismatches))
+		rc = 1;
+	return exit_status(rc);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opt;
+	int rc;
+
+	if ((rc = parse_options(argc, argv, &opt)) != 0)
+		return rc > 0 ? EXIT_SUCCESS : 2;
+	if (open_outputs(&opt) < 0) {
+		close_outputs(&opt);
+		return 2;
+	}
+	clq_set_log_handler(log_handler, NULL);
+	rc = opt.n_devices ? devices_main(&opt) : single_main(&opt);
+	if (close_outputs(&opt) < 0)
+		rc = EXIT_FAILURE;
+	return rc;
 }

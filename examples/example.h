@@ -10,17 +10,37 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <time.h>
 
 #include <clq/clq.h>
 
-/* A log handler that prints clq's errors and warnings to stderr. */
+/* The most verbose level example_log_to_stderr() prints: errors and
+ * warnings, or down to the level `CLQ_LOG` names (info, debug), which a
+ * handler would otherwise silence (clq/common.h: an installed handler
+ * takes every message). */
+static inline enum clq_log_level
+example_log_level(void)
+{
+	static const char *const names[] = {"info", "debug"};
+	static const enum clq_log_level levels[] = {CLQ_LOG_INFO,
+						    CLQ_LOG_DEBUG};
+	const char *value = getenv("CLQ_LOG");
+
+	for (size_t i = 0; value && i < sizeof(names) / sizeof(*names); i++)
+		if (strcasecmp(value, names[i]) == 0)
+			return levels[i];
+	return CLQ_LOG_WARNING;
+}
+
+/* A log handler that prints clq's errors and warnings to stderr, and
+ * more if `CLQ_LOG` asks for it. */
 static inline void
 example_log_to_stderr(enum clq_log_level level, const char *message,
 		      void *user_data)
 {
 	(void)user_data;
-	if (level <= CLQ_LOG_WARNING)
+	if (level <= example_log_level())
 		fprintf(stderr, "clq: %s\n", message);
 }
 
