@@ -52,6 +52,8 @@ struct watch {
 	int status;
 	struct watch *chain;	   /* the registry's bucket */
 	struct watch *prev, *next; /* `pending` (both), `ready` (next) */
+	/* WAITING, command events: `commands`, while pending. */
+	struct watch *cmd_prev, *cmd_next;
 };
 
 enum mode { CALLBACKS, POLLING, WAITING };
@@ -74,6 +76,10 @@ struct clq_notifier {
 	/* Not yet claimed, doubly linked, newest first. */
 	struct watch *pending, *pending_tail;
 	size_t n_pending;
+	/* WAITING: the pending watches of command events, linked the same
+	 * way, so that the helper finds the oldest without stepping over
+	 * user events (thousands may be pending for long). */
+	struct watch *commands, *commands_tail;
 	struct watch *ready, **ready_tail; /* claimed, waiting to be drained */
 	struct watch *hooks, **hooks_tail; /* claimed, for the helper to run */
 };
@@ -273,10 +279,50 @@ watch_free(struct watch *w)
 	notifier_release(n);
 }
 
+/* Whether `w` is on `commands`. */
+static int
+is_command(const struct clq_notifier *n, const struct watch *w)
+{
+	return n->mode == WAITING && !w->event->user;
+}
+
+/* Adds `w`, newest, to `pending` (and `commands`); `lock` held. */
+static void
+pending_link(struct clq_notifier *n, struct watch *w)
+{
+	w->prev = NULL;
+	w->next = n->pending;
+	if (n->pending)
+		n->pending->prev = w;
+	else
+		n->pending_tail = w;
+	n->pending = w;
+	n->n_pending++;
+	if (!is_command(n, w))
+		return;
+	w->cmd_prev = NULL;
+	w->cmd_next = n->commands;
+	if (n->commands)
+		n->commands->cmd_prev = w;
+	else
+		n->commands_tail = w;
+	n->commands = w;
+}
+
 /* `lock` held. */
 static void
 pending_unlink(struct clq_notifier *n, struct watch *w)
 {
+	if (is_command(n, w)) {
+		if (w->cmd_prev)
+			w->cmd_prev->cmd_next = w->cmd_next;
+		else
+			n->commands = w->cmd_next;
+		if (w->cmd_next)
+			w->cmd_next->cmd_prev = w->cmd_prev;
+		else
+			n->commands_tail = w->cmd_prev;
+	}
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -466,18 +512,6 @@ poll_loop(struct clq_notifier *n)
 	free(probes);
 }
 
-/* The oldest pending watch of a command (user events have callbacks of
- * clq's own), or NULL; `lock` held. */
-static struct watch *
-oldest_command(struct clq_notifier *n)
-{
-	struct watch *w = n->pending_tail;
-
-	while (w && w->event->user)
-		w = w->prev;
-	return w;
-}
-
 /* How long a WAITING helper spins for the next watch before it sleeps. */
 #define WAIT_SPIN_NS 1000000L
 
@@ -494,7 +528,9 @@ wait_loop(struct clq_notifier *n)
 	int idle = 0;
 
 	while (!n->closing) {
-		struct watch *w = oldest_command(n);
+		/* The oldest pending watch of a command (user events have
+		 * callbacks of clq's own). */
+		struct watch *w = n->commands_tail;
 		struct clq_event *e;
 		uintptr_t id;
 		cl_int status, err;
@@ -819,16 +855,11 @@ watch_add(struct clq_notifier *n, struct clq_event *event, void *user_data,
 	/* Registered first, so that its number is set for the helper, which
 	 * finds it among the pending; no one else knows the number yet. */
 	pthread_mutex_lock(&n->lock);
-	w->prev = NULL;
-	w->next = n->pending;
-	if (n->pending)
-		n->pending->prev = w;
-	else
-		n->pending_tail = w;
-	n->pending = w;
 	/* A WAITING helper sleeps while no command event is pending. */
-	if (n->n_pending++ == 0 || n->mode == WAITING)
+	if (n->mode == WAITING ? is_command(n, w) && !n->commands
+			       : n->n_pending == 0)
 		pthread_cond_signal(&n->wake);
+	pending_link(n, w);
 	pthread_mutex_unlock(&n->lock);
 	/* One that has already ended comes at once, not at the next poll or
 	 * through a callback (NVIDIA's come 100-170 us late); a short

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "test-common.h"
 
@@ -613,6 +614,68 @@ START_TEST(unref_races_callbacks)
 }
 END_TEST
 
+/*
+ * Many user events watched, then commands watched after them: watching
+ * costs the same for each. The waiting mode's helper, woken by every
+ * watch, stepped over every pending user event under the lock each time
+ * it looked for the oldest command: watching 200000 user events took
+ * 12.7 s on two CPUs, against 0.13 s in callback mode and now.
+ */
+START_TEST(commands_behind_many_user_events)
+{
+	enum { BATCH = 16 };
+	const size_t n_user = quick_or(500, 200000);
+	const size_t n_cmd = quick_or(50, 2000);
+	struct clq_notifier *n = notifier_new(_i);
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event **u = calloc(n_user, sizeof(*u));
+	struct clq_completion *c = calloc(n_user, sizeof(*c));
+	struct timespec start, now;
+	double elapsed;
+
+	ck_assert_ptr_nonnull(u);
+	ck_assert_ptr_nonnull(c);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (size_t i = 0; i < n_user; i++) {
+		u[i] = test_user_event_new();
+		ck_assert_ok(clq_notifier_watch(n, u[i], u + i));
+	}
+	/* in batches of 16, collected once all are watched */
+	for (size_t i = 0; i < n_cmd; i += BATCH) {
+		struct clq_event *m[BATCH];
+
+		for (size_t j = 0; j < BATCH; j++) {
+			ck_assert_ok(
+				clq_queue_enqueue_marker(q, NULL, 0, &m[j]));
+			ck_assert_ok(clq_notifier_watch(n, m[j], q));
+			clq_event_unref(m[j]);
+		}
+		ck_assert_uint_eq(collect(n, c, BATCH), BATCH);
+		for (size_t j = 0; j < BATCH; j++)
+			ck_assert_ptr_eq(c[j].user_data, q);
+		unref_completions(c, BATCH);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	elapsed = (double)(now.tv_sec - start.tv_sec) +
+		  (double)(now.tv_nsec - start.tv_nsec) * 1e-9;
+	/* A bound on the cost's growth, not a timing: 15 times what it
+	 * takes (none for the few under valgrind and sanitizers). */
+	ck_assert_msg(elapsed < (getenv("CLQ_TEST_QUICK") ? 60.0 : 2.0),
+		      "watching %zu user events and %zu markers took %.1f s",
+		      n_user, n_cmd, elapsed);
+	for (size_t i = 0; i < n_user; i++)
+		ck_assert_ok(clq_user_event_complete(u[i], CL_COMPLETE));
+	ck_assert_uint_eq(collect(n, c, n_user), n_user);
+	unref_completions(c, n_user);
+	for (size_t i = 0; i < n_user; i++)
+		clq_event_unref(u[i]);
+	free(c);
+	free(u);
+	clq_queue_unref(q);
+	clq_notifier_unref(n);
+}
+END_TEST
+
 /* Polling mode: an event that has already ended comes at once, not one
  * (5 s) interval later; and a shorter interval applies from the call. */
 START_TEST(polling_prompt)
@@ -713,6 +776,8 @@ notifier_suite(void)
 	tcase_add_loop_test(tc, threads_watch_at_once, 0, N_MODES);
 	tcase_add_loop_test(tc, unref_with_watches_pending, 0, N_MODES);
 	tcase_add_loop_test(tc, unref_races_callbacks, 0, N_MODES);
+	tcase_add_loop_test(tc, commands_behind_many_user_events, MODE_WAITING,
+			    MODE_WAITING + 1);
 	tcase_add_test(tc, polling_prompt);
 	tcase_add_loop_test(tc, fork_child_refused, 0, N_MODES);
 	suite_add_tcase(s, tc);
