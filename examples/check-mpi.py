@@ -161,9 +161,16 @@ expect_failure("a rank without its device", small +
                ["mpi-stream: rank 1: choosing the device --devices gives: "
                 "CLQ_ERROR_NO_DEVICE",
                 "stopping: a rank could not open its device"])
-expect_failure("too few specs", small + ["--devices", "0"], 1,
+# a list that does not give one spec per rank is a bad option (2), as
+# --fail beyond the ranks is, not a device that failed to open (1)
+expect_failure("too few specs", small + ["--devices", "0"], 2,
                ["--devices gives 1 device spec for 2 ranks: give one per "
                 "rank"])
+expect_failure("too many specs", small + ["--devices", "0,0,0"], 2,
+               ["--devices gives 3 device specs for 2 ranks"])
+expect_failure("an empty spec", small + ["--devices", "0,"], 2,
+               ["--devices wants a device spec of 1 to 255 characters per "
+                "rank, comma-separated (such as 0:0,0:1), not '0,'"])
 
 # A chunk failing on rank 1's device once the stream runs: rank 0 waits
 # for its result, so rank 1 aborts the job (mpirun kills rank 0).

@@ -1194,6 +1194,15 @@ run(struct rank *R)
 	int status;
 
 	local_rank(R);
+	/* a --devices list that does not give one spec per rank is a bad
+	 * option, as --fail beyond the ranks is: every rank sees it, rank 0
+	 * says why */
+	if (R->opt->devices) {
+		char spec[MAX_SPEC];
+
+		if (rank_spec(R->opt->devices, R->rank, R->size, spec) < 0)
+			return 2;
+	}
 	if (any_failed(open_device(R) == CLQ_SUCCESS)) {
 		if (R->rank == 0)
 			fputs("mpi-stream: stopping: a rank could not open its "
