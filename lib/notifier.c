@@ -99,6 +99,11 @@ static struct watch **registry = registry_inline;
 static size_t registry_size = REGISTRY_INLINE, registry_count;
 static uintptr_t registry_last_id;
 
+/* The fork() handlers (hooks_prepare()), registered by the first notifier
+ * made: any notifier's threads and callbacks take registry_lock. */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void hooks_register_atfork(void);
+
 static struct watch **
 registry_bucket(uintptr_t id)
 {
@@ -636,6 +641,7 @@ create(const char *function, enum mode mode, double interval,
 	*notifier_out = NULL;
 	if ((rc = check_interval(function, interval)) < 0)
 		return rc;
+	pthread_once(&atfork_once, hooks_register_atfork);
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return CL_OUT_OF_HOST_MEMORY;
@@ -927,10 +933,10 @@ static struct clq_notifier *hooks_notifier;
 /* A fork() child's copy of the parent's, which has no helper thread
  * there: kept reachable, never used. */
 static struct clq_notifier *hooks_orphan;
-static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 
 /* fork(): the locks are taken around it, so that the child does not
- * inherit one held by a thread that is not there; the child makes a hooks
+ * inherit one held by a thread that is not there (a helper or a driver's
+ * callback claiming a watch of any notifier); the child makes a hooks
  * notifier of its own when it needs one. */
 static void
 hooks_prepare(void)
@@ -968,7 +974,7 @@ clq__on_completion(struct clq_event *event, clq__completion_fn fn, void *data)
 	struct clq_notifier *n;
 	int rc = CLQ_SUCCESS;
 
-	pthread_once(&hooks_once, hooks_register_atfork);
+	pthread_once(&atfork_once, hooks_register_atfork);
 	pthread_mutex_lock(&hooks_lock);
 	if (!hooks_notifier)
 		rc = create("clq__on_completion", CALLBACKS, HOOK_POLL_INTERVAL,

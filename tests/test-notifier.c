@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -756,6 +758,137 @@ START_TEST(fork_child_refused)
 }
 END_TEST
 
+#define HAMMERS 4
+
+/* ThreadSanitizer does not start threads in the child of a multithreaded
+ * fork() (the child dies): fork_child_watches is left out under it. */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
+struct hammer {
+	struct clq_notifier *n;
+	struct clq_event *done;
+	atomic_int stop, failed;
+};
+
+/*
+ * Watches a completed event again and again, draining now and then: the
+ * notifiers' shared registry is locked much of the time. No Check calls:
+ * Check's own lock, held at a fork(), would hang the child in them.
+ */
+static void *
+hammer_run(void *data)
+{
+	struct hammer *h = data;
+	struct clq_completion c[64];
+
+	while (!atomic_load(&h->stop) && !atomic_load(&h->failed)) {
+		size_t k = 0;
+
+		for (int i = 0; i < 64; i++)
+			if (clq_notifier_watch(h->n, h->done, NULL) < 0)
+				atomic_store(&h->failed, 1);
+		while (k < 64 && !atomic_load(&h->failed)) {
+			size_t got = 0;
+
+			if (clq_notifier_drain(h->n, c, 64, &got) < 0)
+				atomic_store(&h->failed, 1);
+			for (size_t i = 0; i < got; i++)
+				clq_event_unref(c[i].event);
+			k += got;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * fork() children make notifiers of their own and watch with them while
+ * threads of the parent were watching at the fork: the notifiers' shared
+ * registry's lock, which one of them may have held then, is free in the
+ * child. It was taken around fork() only once an internal hook had been
+ * made, so a child here hung in its first watch within a few forks.
+ */
+START_TEST(fork_child_watches)
+{
+	const int forks = (int)quick_or(5, 300);
+	struct clq_context *ctx2 = NULL;
+	struct clq_queue *q = test_queue_new(0), *q2 = NULL;
+	struct hammer h = {.n = notifier_new(MODE_WAITING)};
+	struct clq_event *done2;
+	pthread_t t[HAMMERS];
+
+	ck_assert_ok(
+		clq_context_create(clq_context_get_device(test_ctx), &ctx2));
+	ck_assert_ok(clq_queue_create(ctx2, 0, &q2));
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &h.done));
+	ck_assert_ok(clq_event_wait(h.done));
+	/* the children's event: of a context no thread of the parent uses */
+	ck_assert_ok(clq_queue_enqueue_marker(q2, NULL, 0, &done2));
+	ck_assert_ok(clq_event_wait(done2));
+	atomic_init(&h.stop, 0);
+	atomic_init(&h.failed, 0);
+	for (int i = 0; i < HAMMERS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, hammer_run, &h),
+				 0);
+	for (int i = 0; i < forks; i++) {
+		int fds[2];
+		char verdict = 0;
+		struct pollfd p;
+		pid_t pid;
+
+		ck_assert_int_eq(pipe(fds), 0);
+		pid = fork();
+		if (pid == 0) {
+			/* no Check calls here either */
+			struct clq_notifier *mine = NULL;
+			struct clq_completion c;
+			size_t k = 0;
+			int ok = 0;
+
+			if (clq_notifier_create_waiting(&mine) == CLQ_SUCCESS &&
+			    clq_notifier_watch(mine, done2, &verdict) ==
+				    CLQ_SUCCESS &&
+			    clq_notifier_drain(mine, &c, 1, &k) ==
+				    CLQ_SUCCESS &&
+			    k == 1) {
+				/* an ended event comes at once */
+				ok = c.event == done2 &&
+				     c.user_data == &verdict;
+				clq_event_unref(c.event);
+			}
+			clq_notifier_unref(mine);
+			verdict = ok ? 'y' : 'n';
+			_exit(write(fds[1], &verdict, 1) == 1 ? 0 : 1);
+		}
+		ck_assert_int_gt(pid, 0);
+		close(fds[1]);
+		p = (struct pollfd){.fd = fds[0], .events = POLLIN};
+		if (poll(&p, 1, 2000) != 1)
+			kill(pid, SIGKILL);
+		ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+		ck_assert_msg(read(fds[0], &verdict, 1) == 1,
+			      "fork %d: the child hung in its notifier", i);
+		close(fds[0]);
+		ck_assert_int_eq(verdict, 'y');
+	}
+	atomic_store(&h.stop, 1);
+	for (int i = 0; i < HAMMERS; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+	ck_assert(!atomic_load(&h.failed));
+	clq_event_unref(h.done);
+	clq_event_unref(done2);
+	clq_queue_unref(q);
+	clq_queue_unref(q2);
+	clq_context_unref(ctx2);
+	clq_notifier_unref(h.n);
+}
+END_TEST
+
 static Suite *
 notifier_suite(void)
 {
@@ -780,6 +913,9 @@ notifier_suite(void)
 			    MODE_WAITING + 1);
 	tcase_add_test(tc, polling_prompt);
 	tcase_add_loop_test(tc, fork_child_refused, 0, N_MODES);
+#ifndef UNDER_TSAN
+	tcase_add_test(tc, fork_child_watches);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }
