@@ -430,8 +430,11 @@ poll_round(struct clq_notifier *n, struct probe **probes, size_t *cap)
 			*cap = n->n_pending;
 		}
 	}
-	/* Without room for all (out of memory), the newest go first. */
-	for (struct watch *w = n->pending; w && count < *cap; w = w->next) {
+	/* Oldest first, so that commands found ended together are delivered
+	 * in watch order: a failure before the failures it caused. Without
+	 * room for all (out of memory), the oldest go first. */
+	for (struct watch *w = n->pending_tail; w && count < *cap;
+	     w = w->prev) {
 		(*probes)[count].id = w->id;
 		(*probes)[count].event = clq__event_hold(w->event);
 		count++;

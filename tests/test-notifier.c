@@ -260,6 +260,52 @@ START_TEST(failures_are_delivered)
 }
 END_TEST
 
+/*
+ * Commands that one failure ends, found together, come in the order they
+ * were watched, the cause before its consequences: a loop that stops at
+ * the first failure it drains names the command that failed first. (A
+ * poll read the newest watches first, and delivered the last marker of
+ * the chain first.) Every marker has failed before the poll or wait that
+ * finds them.
+ */
+START_TEST(failed_in_watch_order)
+{
+	enum { N = 6 };
+	struct clq_notifier *n = notifier_new(_i);
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *m[N];
+	struct clq_completion c[N];
+
+	if (_i != MODE_WAITING)
+		ck_assert_ok(clq_notifier_set_poll_interval(n, 60.0));
+	for (int i = 0; i < N; i++) {
+		ck_assert_ok(clq_queue_enqueue_marker(q, i ? &m[i - 1] : &u, 1,
+						      &m[i]));
+		ck_assert_ok(clq_notifier_watch(n, m[i], m + i));
+	}
+	ck_assert_ok(clq_user_event_complete(u, -5));
+	for (int waited = 0; test_event_status(m[N - 1]) >= 0; waited++) {
+		ck_assert_int_lt(waited, TIMEOUT_MS);
+		test_sleep_ms(1);
+	}
+	if (_i != MODE_WAITING)
+		ck_assert_ok(clq_notifier_set_poll_interval(n, 0.001));
+	ck_assert_uint_eq(collect(n, c, N), N);
+	for (int i = 0; i < N; i++) {
+		ck_assert_msg(c[i].event == m[i],
+			      "completion %d is marker %d's", i,
+			      (int)((struct clq_event **)c[i].user_data - m));
+		ck_assert_int_lt(c[i].status, 0);
+	}
+	unref_completions(c, N);
+	for (int i = 0; i < N; i++)
+		clq_event_unref(m[i]);
+	clq_event_unref(u);
+	clq_queue_unref(q);
+	clq_notifier_unref(n);
+}
+END_TEST
+
 /* Dropped uncompleted, a watched user event is abandoned, and that
  * failure is delivered. */
 START_TEST(abandoned_user_event)
@@ -902,6 +948,7 @@ notifier_suite(void)
 	tcase_add_loop_test(tc, user_event_completes, 0, N_MODES);
 	tcase_add_loop_test(tc, completed_and_repeated, 0, N_MODES);
 	tcase_add_loop_test(tc, failures_are_delivered, 0, N_MODES);
+	tcase_add_loop_test(tc, failed_in_watch_order, 0, N_MODES);
 	tcase_add_loop_test(tc, abandoned_user_event, 0, N_MODES);
 	tcase_add_loop_test(tc, many_in_any_order, 0, N_MODES);
 	tcase_add_loop_test(tc, readable_exactly_when_pending, 0, N_MODES);
