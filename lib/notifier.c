@@ -522,6 +522,8 @@ poll_loop(struct clq_notifier *n)
 
 /* How long a WAITING helper spins for the next watch before it sleeps. */
 #define WAIT_SPIN_NS 1000000L
+/* How long it pauses after a wait that failed before the command ended. */
+#define WAIT_RETRY_NS 1000000L
 
 /*
  * WAITING: blocks in clWaitForEvents() on the oldest pending command
@@ -532,8 +534,8 @@ poll_loop(struct clq_notifier *n)
 static void
 wait_loop(struct clq_notifier *n)
 {
-	struct timespec idle_until = {0, 0};
-	int idle = 0;
+	struct timespec idle_until = {0, 0}, retry;
+	int idle = 0, failing = 0;
 
 	while (!n->closing) {
 		/* The oldest pending watch of a command (user events have
@@ -566,6 +568,28 @@ wait_loop(struct clq_notifier *n)
 		pthread_mutex_unlock(&n->lock);
 		err = clWaitForEvents(1, &e->cl);
 		status = read_status(e->cl);
+		if (status > CL_COMPLETE && err != CL_SUCCESS &&
+		    err != CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) {
+			/* The wait failed, not the command, which has not
+			 * ended: no completion (the caller would reuse what
+			 * it still uses). Its callback may bring it; else
+			 * the wait is tried again after a pause. */
+			if (!failing)
+				clq__log(e->ctx, CLQ_LOG_WARNING,
+					 "notifier: clWaitForEvents failed "
+					 "(%s) before the command ended: "
+					 "waiting again",
+					 clq_error_name(err));
+			failing = 1;
+			clq__event_drop(e);
+			pthread_mutex_lock(&n->lock);
+			deadline_after(&retry, WAIT_RETRY_NS);
+			if (!n->closing)
+				pthread_cond_timedwait(&n->wake, &n->lock,
+						       &retry);
+			continue;
+		}
+		failing = 0;
 		/* The wait has ended it, whatever the status query says
 		 * yet: deliver now rather than wait again. */
 		if (status > CL_COMPLETE)
