@@ -184,6 +184,18 @@ if got:
           "check:" not in p.stdout,
           f"--fail 1:2: exit {p.returncode}, want the job aborted by rank "
           f"1:\n{p.stdout}{p.stderr}")
+# Rank 0's chunk 0 failing: chunk 3 reuses its buffer, its upload waiting
+# for chunk 0's download, and fails too, before it is watched, so that
+# the notifier may hand over chunk 3's download first: the message names
+# chunk 0's upload as the first failure.
+got = run(["--chunk-mib", "0.03125", "--chunks", "6", "--iters", "4",
+           "--fail", "0:0"], {"POCL_DEVICES": "pthread pthread"},
+          wrap=False)
+if got:
+    p, _ = got
+    check(p.returncode != 0 and
+          "chunk 0's upload failed first (status -1)" in p.stderr,
+          f"--fail 0:0: want chunk 0's failure named first:\n{p.stderr}")
 expect_failure("--fail beyond the ranks", small + ["--fail", "2:0"], 2,
                ["--fail 2:0: want a rank below 2 and a chunk below 3"])
 expect_failure("--fail, not two numbers", ["--fail", "1:"], 2,
