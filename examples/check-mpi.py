@@ -26,7 +26,9 @@ TIMEOUT = 120
 failures = []
 
 
-def run(args, env_extra, wrap=True):
+def run(args, env_extra, wrap=True, args1=None):
+    """Two ranks with `args`; with `args1`, rank 1 gets those instead
+    (mpirun's A : B form)."""
     env = dict(os.environ)
     env.pop("CLQ_DEVICE", None)
     env.pop("PYOPENCL_CTX", None)
@@ -38,6 +40,9 @@ def run(args, env_extra, wrap=True):
     cmd = [MPIRUN, "--allow-run-as-root", "--oversubscribe",
            "--mca", "orte_abort_on_non_zero_status", "0", "-np", "2",
            "sh", "-c", wrapper, EXE] + args
+    if args1 is not None:
+        cmd[cmd.index("-np") + 1] = "1"
+        cmd += [":", "-np", "1", "sh", "-c", wrapper, EXE] + args1
     if not wrap:
         cmd = [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", "2",
                EXE] + args
@@ -87,8 +92,9 @@ def expect_json(name, args, env, specs, chosen_by):
           f"{name}: total {total}")
 
 
-def expect_failure(name, args, status, messages, every_rank_says=False):
-    got = run(args, {"POCL_DEVICES": "pthread pthread"})
+def expect_failure(name, args, status, messages, every_rank_says=False,
+                   args1=None):
+    got = run(args, {"POCL_DEVICES": "pthread pthread"}, args1=args1)
     if not got:
         return
     p, exits = got
@@ -201,6 +207,21 @@ expect_failure("--fail beyond the ranks", small + ["--fail", "2:0"], 2,
 expect_failure("--fail, not two numbers", ["--fail", "1:"], 2,
                ["--fail wants RANK:CHUNK, two whole numbers (such as 1:2), "
                 "not '1:'"])
+
+# Ranks given other options (mpirun's A : B form) stop with 2: they would
+# compute other results (the check failed) or send messages of other
+# sizes (MPI_ERR_TRUNCATE aborted the job). The same options pass.
+expect_failure("other iterations on rank 1", small, 2,
+               ["mpi-stream: rank 1 was given other options than rank 0"],
+               args1=small[:-1] + ["5"])
+expect_failure("other chunks on rank 1", small, 2,
+               ["mpi-stream: rank 1 was given other options than rank 0"],
+               args1=["--chunk-mib", "0.0625"] + small[2:])
+got = run(small, {"POCL_DEVICES": "pthread pthread"}, args1=small)
+if got:
+    p, exits = got
+    check(exits == {0: 0, 1: 0} and "check: all" in p.stdout,
+          f"A : B with the same options: ranks {exits}:\n{p.stderr}")
 
 got = run(["--help"], {})
 if got:

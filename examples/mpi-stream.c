@@ -354,6 +354,60 @@ parse_options(int argc, char **argv, struct options *opt)
 	return 0;
 }
 
+/* FNV-1a over `n` bytes, continuing from `h`. */
+static uint64_t
+hash_bytes(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *b = data;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3u;
+	}
+	return h;
+}
+
+/* The options as a hash, for comparing ranks' (NULL strings differ from
+ * empty ones). */
+static uint64_t
+options_hash(const struct options *o)
+{
+	const char *strings[] = {o->input, o->devices};
+	char text[160];
+	int len = snprintf(text, sizeof(text),
+			   "%zu %zu %d %zu %u %d %zu %zu %d", o->chunk_elems,
+			   o->chunks, o->chunks_set, o->slots, o->iters,
+			   o->fail_set, o->fail_rank, o->fail_chunk, o->json);
+	uint64_t h = hash_bytes(0xcbf29ce484222325u, text, (size_t)len);
+
+	for (int i = 0; i < 2; i++)
+		h = strings[i]
+			    ? hash_bytes(h, strings[i], strlen(strings[i]) + 1)
+			    : hash_bytes(h, "", 0) ^ (uint64_t)(i + 1);
+	return h;
+}
+
+/*
+ * Whether this rank's options are rank 0's (every rank calls it). Ranks
+ * started with other arguments (mpirun's A : B form) would send messages
+ * of other sizes (MPI_ERR_TRUNCATE aborts the job) or compute other
+ * results (the check fails): one that differs says so.
+ */
+static bool
+same_options(const struct options *o, int rank)
+{
+	unsigned long long mine = options_hash(o), first = mine;
+
+	MPI_Bcast(&first, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+	if (mine == first)
+		return true;
+	fprintf(stderr,
+		"mpi-stream: rank %d was given other options than rank 0 "
+		"(mpirun's A : B form): give every rank the same\n",
+		rank);
+	return false;
+}
+
 /* ------------------------------------------------------- choosing devices */
 
 /* The spec of --devices at this rank into `out`: 0, or -1 after saying
@@ -1330,6 +1384,10 @@ main(int argc, char **argv)
 	if (any_failed(rc == 0)) {
 		MPI_Finalize();
 		return rc > 0 ? EXIT_SUCCESS : 2;
+	}
+	if (any_failed(same_options(&opt, R.rank))) {
+		MPI_Finalize();
+		return 2;
 	}
 	status = run(&R);
 	rank_close(&R);
