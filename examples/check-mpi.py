@@ -26,7 +26,9 @@ TIMEOUT = 120
 failures = []
 
 
-def run(args, env_extra, wrap=True):
+def run(args, env_extra, wrap=True, args1=None):
+    """Two ranks with `args`; with `args1`, rank 1 gets those instead
+    (mpirun's A : B form)."""
     env = dict(os.environ)
     env.pop("CLQ_DEVICE", None)
     env.pop("PYOPENCL_CTX", None)
@@ -38,6 +40,9 @@ def run(args, env_extra, wrap=True):
     cmd = [MPIRUN, "--allow-run-as-root", "--oversubscribe",
            "--mca", "orte_abort_on_non_zero_status", "0", "-np", "2",
            "sh", "-c", wrapper, EXE] + args
+    if args1 is not None:
+        cmd[cmd.index("-np") + 1] = "1"
+        cmd += [":", "-np", "1", "sh", "-c", wrapper, EXE] + args1
     if not wrap:
         cmd = [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", "2",
                EXE] + args
@@ -87,8 +92,9 @@ def expect_json(name, args, env, specs, chosen_by):
           f"{name}: total {total}")
 
 
-def expect_failure(name, args, status, messages, every_rank_says=False):
-    got = run(args, {"POCL_DEVICES": "pthread pthread"})
+def expect_failure(name, args, status, messages, every_rank_says=False,
+                   args1=None):
+    got = run(args, {"POCL_DEVICES": "pthread pthread"}, args1=args1)
     if not got:
         return
     p, exits = got
@@ -161,9 +167,16 @@ expect_failure("a rank without its device", small +
                ["mpi-stream: rank 1: choosing the device --devices gives: "
                 "CLQ_ERROR_NO_DEVICE",
                 "stopping: a rank could not open its device"])
-expect_failure("too few specs", small + ["--devices", "0"], 1,
+# a list that does not give one spec per rank is a bad option (2), as
+# --fail beyond the ranks is, not a device that failed to open (1)
+expect_failure("too few specs", small + ["--devices", "0"], 2,
                ["--devices gives 1 device spec for 2 ranks: give one per "
                 "rank"])
+expect_failure("too many specs", small + ["--devices", "0,0,0"], 2,
+               ["--devices gives 3 device specs for 2 ranks"])
+expect_failure("an empty spec", small + ["--devices", "0,"], 2,
+               ["--devices wants a device spec of 1 to 255 characters per "
+                "rank, comma-separated (such as 0:0,0:1), not '0,'"])
 
 # A chunk failing on rank 1's device once the stream runs: rank 0 waits
 # for its result, so rank 1 aborts the job (mpirun kills rank 0).
@@ -177,11 +190,38 @@ if got:
           "check:" not in p.stdout,
           f"--fail 1:2: exit {p.returncode}, want the job aborted by rank "
           f"1:\n{p.stdout}{p.stderr}")
+# Rank 0's chunk 0 failing: chunk 3 reuses its buffer, its upload waiting
+# for chunk 0's download, and fails too, before it is watched, so that
+# the notifier may hand over chunk 3's download first: the message names
+# chunk 0's upload as the first failure.
+got = run(["--chunk-mib", "0.03125", "--chunks", "6", "--iters", "4",
+           "--fail", "0:0"], {"POCL_DEVICES": "pthread pthread"},
+          wrap=False)
+if got:
+    p, _ = got
+    check(p.returncode != 0 and
+          "chunk 0's upload failed first (status -1)" in p.stderr,
+          f"--fail 0:0: want chunk 0's failure named first:\n{p.stderr}")
 expect_failure("--fail beyond the ranks", small + ["--fail", "2:0"], 2,
                ["--fail 2:0: want a rank below 2 and a chunk below 3"])
 expect_failure("--fail, not two numbers", ["--fail", "1:"], 2,
                ["--fail wants RANK:CHUNK, two whole numbers (such as 1:2), "
                 "not '1:'"])
+
+# Ranks given other options (mpirun's A : B form) stop with 2: they would
+# compute other results (the check failed) or send messages of other
+# sizes (MPI_ERR_TRUNCATE aborted the job). The same options pass.
+expect_failure("other iterations on rank 1", small, 2,
+               ["mpi-stream: rank 1 was given other options than rank 0"],
+               args1=small[:-1] + ["5"])
+expect_failure("other chunks on rank 1", small, 2,
+               ["mpi-stream: rank 1 was given other options than rank 0"],
+               args1=["--chunk-mib", "0.0625"] + small[2:])
+got = run(small, {"POCL_DEVICES": "pthread pthread"}, args1=small)
+if got:
+    p, exits = got
+    check(exits == {0: 0, 1: 0} and "check: all" in p.stdout,
+          f"A : B with the same options: ranks {exits}:\n{p.stderr}")
 
 got = run(["--help"], {})
 if got:

@@ -105,6 +105,8 @@ struct rank {
 	struct clq_host_array **in, **out;
 	/* the chunks' device commands: [chunk * N_STAGES + stage] */
 	struct clq_event **ev;
+	/* the chunks in the order they were enqueued, and how many were */
+	size_t *order, n_enqueued;
 	/* rank 0: index g >= chunks, the scatter (send) of input chunk g
 	 * and the gather (receive) of output chunk g; other ranks: index c,
 	 * the receive of input chunk c and the send of output chunk c */
@@ -352,6 +354,60 @@ parse_options(int argc, char **argv, struct options *opt)
 	return 0;
 }
 
+/* FNV-1a over `n` bytes, continuing from `h`. */
+static uint64_t
+hash_bytes(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *b = data;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3u;
+	}
+	return h;
+}
+
+/* The options as a hash, for comparing ranks' (NULL strings differ from
+ * empty ones). */
+static uint64_t
+options_hash(const struct options *o)
+{
+	const char *strings[] = {o->input, o->devices};
+	char text[160];
+	int len = snprintf(text, sizeof(text),
+			   "%zu %zu %d %zu %u %d %zu %zu %d", o->chunk_elems,
+			   o->chunks, o->chunks_set, o->slots, o->iters,
+			   o->fail_set, o->fail_rank, o->fail_chunk, o->json);
+	uint64_t h = hash_bytes(0xcbf29ce484222325u, text, (size_t)len);
+
+	for (int i = 0; i < 2; i++)
+		h = strings[i]
+			    ? hash_bytes(h, strings[i], strlen(strings[i]) + 1)
+			    : hash_bytes(h, "", 0) ^ (uint64_t)(i + 1);
+	return h;
+}
+
+/*
+ * Whether this rank's options are rank 0's (every rank calls it). Ranks
+ * started with other arguments (mpirun's A : B form) would send messages
+ * of other sizes (MPI_ERR_TRUNCATE aborts the job) or compute other
+ * results (the check fails): one that differs says so.
+ */
+static bool
+same_options(const struct options *o, int rank)
+{
+	unsigned long long mine = options_hash(o), first = mine;
+
+	MPI_Bcast(&first, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+	if (mine == first)
+		return true;
+	fprintf(stderr,
+		"mpi-stream: rank %d was given other options than rank 0 "
+		"(mpirun's A : B form): give every rank the same\n",
+		rank);
+	return false;
+}
+
 /* ------------------------------------------------------- choosing devices */
 
 /* The spec of --devices at this rank into `out`: 0, or -1 after saying
@@ -516,10 +572,11 @@ open_host(struct rank *R)
 	R->in = calloc(R->n_arrays, sizeof(*R->in));
 	R->out = calloc(R->n_arrays, sizeof(*R->out));
 	R->ev = calloc(R->chunks * N_STAGES, sizeof(*R->ev));
+	R->order = calloc(R->chunks, sizeof(*R->order));
 	R->recv = malloc(R->n_arrays * sizeof(*R->recv));
 	R->send = malloc(R->n_arrays * sizeof(*R->send));
 	R->done_index = malloc(R->n_arrays * sizeof(*R->done_index));
-	if (!R->in || !R->out || !R->ev || !R->recv || !R->send ||
+	if (!R->in || !R->out || !R->ev || !R->order || !R->recv || !R->send ||
 	    !R->done_index)
 		return fail("allocating", CL_OUT_OF_HOST_MEMORY);
 	for (size_t i = 0; i < R->n_arrays; i++) {
@@ -539,6 +596,7 @@ rank_close(struct rank *R)
 	for (size_t i = 0; R->ev && i < R->chunks * N_STAGES; i++)
 		clq_event_unref(R->ev[i]);
 	free(R->ev);
+	free(R->order);
 	for (size_t i = 0; i < R->n_arrays; i++) {
 		if (R->in)
 			clq_host_array_unref(R->in[i]);
@@ -766,6 +824,7 @@ enqueue_chunk(struct rank *R, size_t c)
 		snprintf(what, sizeof(what), "enqueueing chunk %zu", c);
 		abort_job(what, rc);
 	}
+	R->order[R->n_enqueued++] = c;
 	if (failing) {
 		fprintf(stderr,
 			"mpi-stream: rank %d: --fail: failing chunk %zu's "
@@ -868,6 +927,35 @@ nap(struct rank *R)
 }
 
 /*
+ * After chunk `c`'s download failed: the first of this rank's commands,
+ * in enqueue order, that has failed, when it is another one, into `out`
+ * (else ""). A chunk's upload waits for the download of the chunk before
+ * it in its buffer, so one failure fails the chunks after it too, and
+ * the notifier may hand over a later one's first (one that failed before
+ * it was watched comes at once).
+ */
+static void
+first_failure(const struct rank *R, size_t c, char *out, size_t size)
+{
+	out[0] = '\0';
+	for (size_t k = 0; k < R->n_enqueued; k++) {
+		for (int s = 0; s < N_STAGES; s++) {
+			struct clq_event *e = R->ev[R->order[k] * N_STAGES + s];
+			int status = CL_COMPLETE;
+
+			if (clq_event_get_status(e, &status) < 0 || status >= 0)
+				continue;
+			if (R->order[k] != c || s != STAGE_DOWNLOAD)
+				snprintf(out, size,
+					 "; chunk %zu's %s failed first "
+					 "(status %d)",
+					 R->order[k], stage_names[s], status);
+			return;
+		}
+	}
+}
+
+/*
  * Hands over the downloads completed since the last call: on ranks other
  * than 0, each chunk's result is sent to rank 0 now, once its download's
  * completion has been drained. Returns how many; a failed download
@@ -895,11 +983,12 @@ drain_downloads(struct rank *R)
 
 			clq_event_unref(done[i].event);
 			if (status != CL_COMPLETE) {
-				char what[64];
+				char what[160], cause[96];
 
+				first_failure(R, c, cause, sizeof(cause));
 				snprintf(what, sizeof(what),
-					 "chunk %zu's download (status %d)", c,
-					 status);
+					 "chunk %zu's download (status %d)%s",
+					 c, status, cause);
 				abort_job(what, CLQ_ERROR_COMMAND_FAILED);
 			}
 			if (R->rank != 0)
@@ -1194,6 +1283,15 @@ run(struct rank *R)
 	int status;
 
 	local_rank(R);
+	/* a --devices list that does not give one spec per rank is a bad
+	 * option, as --fail beyond the ranks is: every rank sees it, rank 0
+	 * says why */
+	if (R->opt->devices) {
+		char spec[MAX_SPEC];
+
+		if (rank_spec(R->opt->devices, R->rank, R->size, spec) < 0)
+			return 2;
+	}
 	if (any_failed(open_device(R) == CLQ_SUCCESS)) {
 		if (R->rank == 0)
 			fputs("mpi-stream: stopping: a rank could not open its "
@@ -1286,6 +1384,10 @@ main(int argc, char **argv)
 	if (any_failed(rc == 0)) {
 		MPI_Finalize();
 		return rc > 0 ? EXIT_SUCCESS : 2;
+	}
+	if (any_failed(same_options(&opt, R.rank))) {
+		MPI_Finalize();
+		return 2;
 	}
 	status = run(&R);
 	rank_close(&R);

@@ -52,6 +52,8 @@ struct watch {
 	int status;
 	struct watch *chain;	   /* the registry's bucket */
 	struct watch *prev, *next; /* `pending` (both), `ready` (next) */
+	/* WAITING, command events: `commands`, while pending. */
+	struct watch *cmd_prev, *cmd_next;
 };
 
 enum mode { CALLBACKS, POLLING, WAITING };
@@ -74,6 +76,10 @@ struct clq_notifier {
 	/* Not yet claimed, doubly linked, newest first. */
 	struct watch *pending, *pending_tail;
 	size_t n_pending;
+	/* WAITING: the pending watches of command events, linked the same
+	 * way, so that the helper finds the oldest without stepping over
+	 * user events (thousands may be pending for long). */
+	struct watch *commands, *commands_tail;
 	struct watch *ready, **ready_tail; /* claimed, waiting to be drained */
 	struct watch *hooks, **hooks_tail; /* claimed, for the helper to run */
 };
@@ -92,6 +98,11 @@ static struct watch *registry_inline[REGISTRY_INLINE];
 static struct watch **registry = registry_inline;
 static size_t registry_size = REGISTRY_INLINE, registry_count;
 static uintptr_t registry_last_id;
+
+/* The fork() handlers (hooks_prepare()), registered by the first notifier
+ * made: any notifier's threads and callbacks take registry_lock. */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void hooks_register_atfork(void);
 
 static struct watch **
 registry_bucket(uintptr_t id)
@@ -273,10 +284,50 @@ watch_free(struct watch *w)
 	notifier_release(n);
 }
 
+/* Whether `w` is on `commands`. */
+static int
+is_command(const struct clq_notifier *n, const struct watch *w)
+{
+	return n->mode == WAITING && !w->event->user;
+}
+
+/* Adds `w`, newest, to `pending` (and `commands`); `lock` held. */
+static void
+pending_link(struct clq_notifier *n, struct watch *w)
+{
+	w->prev = NULL;
+	w->next = n->pending;
+	if (n->pending)
+		n->pending->prev = w;
+	else
+		n->pending_tail = w;
+	n->pending = w;
+	n->n_pending++;
+	if (!is_command(n, w))
+		return;
+	w->cmd_prev = NULL;
+	w->cmd_next = n->commands;
+	if (n->commands)
+		n->commands->cmd_prev = w;
+	else
+		n->commands_tail = w;
+	n->commands = w;
+}
+
 /* `lock` held. */
 static void
 pending_unlink(struct clq_notifier *n, struct watch *w)
 {
+	if (is_command(n, w)) {
+		if (w->cmd_prev)
+			w->cmd_prev->cmd_next = w->cmd_next;
+		else
+			n->commands = w->cmd_next;
+		if (w->cmd_next)
+			w->cmd_next->cmd_prev = w->cmd_prev;
+		else
+			n->commands_tail = w->cmd_prev;
+	}
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -379,8 +430,11 @@ poll_round(struct clq_notifier *n, struct probe **probes, size_t *cap)
 			*cap = n->n_pending;
 		}
 	}
-	/* Without room for all (out of memory), the newest go first. */
-	for (struct watch *w = n->pending; w && count < *cap; w = w->next) {
+	/* Oldest first, so that commands found ended together are delivered
+	 * in watch order: a failure before the failures it caused. Without
+	 * room for all (out of memory), the oldest go first. */
+	for (struct watch *w = n->pending_tail; w && count < *cap;
+	     w = w->prev) {
 		(*probes)[count].id = w->id;
 		(*probes)[count].event = clq__event_hold(w->event);
 		count++;
@@ -466,20 +520,10 @@ poll_loop(struct clq_notifier *n)
 	free(probes);
 }
 
-/* The oldest pending watch of a command (user events have callbacks of
- * clq's own), or NULL; `lock` held. */
-static struct watch *
-oldest_command(struct clq_notifier *n)
-{
-	struct watch *w = n->pending_tail;
-
-	while (w && w->event->user)
-		w = w->prev;
-	return w;
-}
-
 /* How long a WAITING helper spins for the next watch before it sleeps. */
 #define WAIT_SPIN_NS 1000000L
+/* How long it pauses after a wait that failed before the command ended. */
+#define WAIT_RETRY_NS 1000000L
 
 /*
  * WAITING: blocks in clWaitForEvents() on the oldest pending command
@@ -490,11 +534,13 @@ oldest_command(struct clq_notifier *n)
 static void
 wait_loop(struct clq_notifier *n)
 {
-	struct timespec idle_until = {0, 0};
-	int idle = 0;
+	struct timespec idle_until = {0, 0}, retry;
+	int idle = 0, failing = 0;
 
 	while (!n->closing) {
-		struct watch *w = oldest_command(n);
+		/* The oldest pending watch of a command (user events have
+		 * callbacks of clq's own). */
+		struct watch *w = n->commands_tail;
 		struct clq_event *e;
 		uintptr_t id;
 		cl_int status, err;
@@ -522,6 +568,28 @@ wait_loop(struct clq_notifier *n)
 		pthread_mutex_unlock(&n->lock);
 		err = clWaitForEvents(1, &e->cl);
 		status = read_status(e->cl);
+		if (status > CL_COMPLETE && err != CL_SUCCESS &&
+		    err != CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) {
+			/* The wait failed, not the command, which has not
+			 * ended: no completion (the caller would reuse what
+			 * it still uses). Its callback may bring it; else
+			 * the wait is tried again after a pause. */
+			if (!failing)
+				clq__log(e->ctx, CLQ_LOG_WARNING,
+					 "notifier: clWaitForEvents failed "
+					 "(%s) before the command ended: "
+					 "waiting again",
+					 clq_error_name(err));
+			failing = 1;
+			clq__event_drop(e);
+			pthread_mutex_lock(&n->lock);
+			deadline_after(&retry, WAIT_RETRY_NS);
+			if (!n->closing)
+				pthread_cond_timedwait(&n->wake, &n->lock,
+						       &retry);
+			continue;
+		}
+		failing = 0;
 		/* The wait has ended it, whatever the status query says
 		 * yet: deliver now rather than wait again. */
 		if (status > CL_COMPLETE)
@@ -600,6 +668,7 @@ create(const char *function, enum mode mode, double interval,
 	*notifier_out = NULL;
 	if ((rc = check_interval(function, interval)) < 0)
 		return rc;
+	pthread_once(&atfork_once, hooks_register_atfork);
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return CL_OUT_OF_HOST_MEMORY;
@@ -819,16 +888,11 @@ watch_add(struct clq_notifier *n, struct clq_event *event, void *user_data,
 	/* Registered first, so that its number is set for the helper, which
 	 * finds it among the pending; no one else knows the number yet. */
 	pthread_mutex_lock(&n->lock);
-	w->prev = NULL;
-	w->next = n->pending;
-	if (n->pending)
-		n->pending->prev = w;
-	else
-		n->pending_tail = w;
-	n->pending = w;
 	/* A WAITING helper sleeps while no command event is pending. */
-	if (n->n_pending++ == 0 || n->mode == WAITING)
+	if (n->mode == WAITING ? is_command(n, w) && !n->commands
+			       : n->n_pending == 0)
 		pthread_cond_signal(&n->wake);
+	pending_link(n, w);
 	pthread_mutex_unlock(&n->lock);
 	/* One that has already ended comes at once, not at the next poll or
 	 * through a callback (NVIDIA's come 100-170 us late); a short
@@ -896,10 +960,10 @@ static struct clq_notifier *hooks_notifier;
 /* A fork() child's copy of the parent's, which has no helper thread
  * there: kept reachable, never used. */
 static struct clq_notifier *hooks_orphan;
-static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
 
 /* fork(): the locks are taken around it, so that the child does not
- * inherit one held by a thread that is not there; the child makes a hooks
+ * inherit one held by a thread that is not there (a helper or a driver's
+ * callback claiming a watch of any notifier); the child makes a hooks
  * notifier of its own when it needs one. */
 static void
 hooks_prepare(void)
@@ -937,7 +1001,7 @@ clq__on_completion(struct clq_event *event, clq__completion_fn fn, void *data)
 	struct clq_notifier *n;
 	int rc = CLQ_SUCCESS;
 
-	pthread_once(&hooks_once, hooks_register_atfork);
+	pthread_once(&atfork_once, hooks_register_atfork);
 	pthread_mutex_lock(&hooks_lock);
 	if (!hooks_notifier)
 		rc = create("clq__on_completion", CALLBACKS, HOOK_POLL_INTERVAL,

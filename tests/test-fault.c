@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -1536,6 +1537,61 @@ scenario_notifier(void)
 	return rc;
 }
 
+/*
+ * A waiting notifier: a command behind a user event, which its helper
+ * waits for. A completion may not come before the command has ended: a
+ * failed wait (clWaitForEvents) is no end, however the wait failed.
+ */
+static int
+scenario_notifier_waiting(void)
+{
+	struct clq_context *ctx;
+	struct clq_queue *q;
+	struct clq_notifier *n = NULL;
+	struct clq_event *gate = NULL, *m = NULL;
+	struct clq_completion c;
+	struct timespec nap = {0, 10000000};
+	size_t k = 0;
+	int rc = open_queue(&ctx, &q, 0);
+
+	if (rc == CLQ_SUCCESS)
+		rc = clq_notifier_create_waiting(&n);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_user_event_create(ctx, &gate);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_queue_enqueue_marker(q, &gate, 1, &m);
+	if (rc == CLQ_SUCCESS)
+		rc = clq_notifier_watch(n, m, &k);
+	if (rc == CLQ_SUCCESS) {
+		/* the helper waits for m meanwhile */
+		nanosleep(&nap, NULL);
+		rc = clq_notifier_drain(n, &c, 1, &k);
+	}
+	if (rc == CLQ_SUCCESS && k) {
+		clq_event_unref(c.event);
+		rc = WRONG_RESULT; /* m cannot have ended */
+	}
+	if (gate) {
+		int grc = clq_user_event_complete(gate, CL_COMPLETE);
+
+		if (rc == CLQ_SUCCESS)
+			rc = grc;
+	}
+	if (rc == CLQ_SUCCESS && (rc = notifier_collect(n, &c, 1)) == 0) {
+		if (c.event != m || c.status != CL_COMPLETE ||
+		    c.user_data != &k)
+			rc = WRONG_RESULT;
+		clq_event_unref(c.event);
+	}
+	clq_notifier_unref(n);
+	clq_event_unref(gate);
+	clq_event_unref(m);
+	if (q)
+		clq_queue_finish(q);
+	close_queue(ctx, q);
+	return rc;
+}
+
 /* A bridge each way between two contexts, a command behind each; and a
  * failure carried across. */
 static int
@@ -1761,6 +1817,7 @@ END_TEST
 START_TEST(notifier)
 {
 	run_scenario("notifier", scenario_notifier);
+	run_scenario("waiting", scenario_notifier_waiting);
 }
 END_TEST
 

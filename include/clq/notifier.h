@@ -59,7 +59,10 @@ extern "C" {
  *   before it sleeps (waking a sleeping thread can take tens of
  *   microseconds). No
  *   polling fallback: a failed command whose callback never comes is
- *   delivered when the wait reaches it.
+ *   delivered when the wait reaches it. A wait that itself fails (an
+ *   error other than `CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST`
+ *   while the command has not ended) delivers nothing; it is logged and
+ *   tried again 1 ms later.
  *
  * The helper thread sleeps while no event is watched. In callback mode its
  * fallback reads the status of every watched event each interval: about
