@@ -663,11 +663,14 @@ START_TEST(unref_races_callbacks)
 END_TEST
 
 /*
- * Many user events watched, then commands watched after them: watching
- * costs the same for each. The waiting mode's helper, woken by every
- * watch, stepped over every pending user event under the lock each time
- * it looked for the oldest command: watching 200000 user events took
- * 12.7 s on two CPUs, against 0.13 s in callback mode and now.
+ * Many user events watched, then commands watched after them: every
+ * command is delivered, in batches, while the user events stay pending,
+ * and every user event once completed. (The waiting mode's helper, woken
+ * by every watch, stepped over every pending user event under the lock
+ * each time it looked for the oldest command: watching 200000 user events
+ * took 12.7 s on two CPUs, against 0.13 s in callback mode and now. Unit
+ * tests assert no timings (STYLE.md); this one keeps the numbers large
+ * enough that the old way would show in the suite's time.)
  */
 START_TEST(commands_behind_many_user_events)
 {
@@ -678,12 +681,9 @@ START_TEST(commands_behind_many_user_events)
 	struct clq_queue *q = test_queue_new(0);
 	struct clq_event **u = calloc(n_user, sizeof(*u));
 	struct clq_completion *c = calloc(n_user, sizeof(*c));
-	struct timespec start, now;
-	double elapsed;
 
 	ck_assert_ptr_nonnull(u);
 	ck_assert_ptr_nonnull(c);
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (size_t i = 0; i < n_user; i++) {
 		u[i] = test_user_event_new();
 		ck_assert_ok(clq_notifier_watch(n, u[i], u + i));
@@ -703,14 +703,6 @@ START_TEST(commands_behind_many_user_events)
 			ck_assert_ptr_eq(c[j].user_data, q);
 		unref_completions(c, BATCH);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	elapsed = (double)(now.tv_sec - start.tv_sec) +
-		  (double)(now.tv_nsec - start.tv_nsec) * 1e-9;
-	/* A bound on the cost's growth, not a timing: 15 times what it
-	 * takes (none for the few under valgrind and sanitizers). */
-	ck_assert_msg(elapsed < (getenv("CLQ_TEST_QUICK") ? 60.0 : 2.0),
-		      "watching %zu user events and %zu markers took %.1f s",
-		      n_user, n_cmd, elapsed);
 	for (size_t i = 0; i < n_user; i++)
 		ck_assert_ok(clq_user_event_complete(u[i], CL_COMPLETE));
 	ck_assert_uint_eq(collect(n, c, n_user), n_user);
