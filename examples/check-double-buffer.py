@@ -72,3 +72,9 @@ for args in (small, small + ["--queues", "2"],
     assert "slower" not in reason or speedup < 1, reason
     seen.add(expect)
 print("verdicts seen:", ", ".join(sorted(seen)))
+
+# A chunk smaller than one float is refused, not rounded up to one.
+p = subprocess.run([demo, "--chunk-mib", "1e-300"], capture_output=True,
+                   text=True)
+assert p.returncode == 2 and "--chunk-mib wants a number of MiB from one " \
+    "float (4 bytes, 3.8147e-06 MiB) to 1048576, not '1e-300'" in p.stderr, p

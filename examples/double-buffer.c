@@ -622,7 +622,7 @@ demo_open(struct demo *d, const struct options *opt)
 
 	*d = (struct demo){.opt = opt, .iters = opt->iters};
 	d->place.node = -1;
-	d->chunk_elems = elems < 1 ? 1 : (size_t)elems;
+	d->chunk_elems = (size_t)elems; /* >= 1: example_parse_mib() */
 	if (d->chunk_elems > UINT32_MAX ||
 	    d->chunk_elems > SIZE_MAX / sizeof(float) / opt->chunks) {
 		fprintf(stderr,

@@ -90,9 +90,9 @@ example_parse_size(const char *program, const char *name, const char *text,
 }
 
 /*
- * Reads --chunk-mib's value `text`, a positive number of MiB up to 2^20,
- * into `*out`: 0, or -1 after saying on stderr, as `program`, what was
- * wanted.
+ * Reads --chunk-mib's value `text`, a number of MiB from one float (4
+ * bytes) up to 2^20, into `*out`: 0, or -1 after saying on stderr, as
+ * `program`, what was wanted.
  */
 static inline int
 example_parse_mib(const char *program, const char *text, double *out)
@@ -102,11 +102,12 @@ example_parse_mib(const char *program, const char *text, double *out)
 
 	errno = 0;
 	v = strtod(text, &end);
-	if (errno || end == text || *end || !(v > 0) || v > 1048576) {
+	if (errno || end == text || *end || !(v * 1048576 >= 4) ||
+	    v > 1048576) {
 		fprintf(stderr,
-			"%s: --chunk-mib wants a positive number of MiB, not "
-			"'%s'\n",
-			program, text);
+			"%s: --chunk-mib wants a number of MiB from one "
+			"float (4 bytes, %.6g MiB) to 1048576, not '%s'\n",
+			program, 4 / 1048576.0, text);
 		return -1;
 	}
 	*out = v;

@@ -334,7 +334,8 @@ parse_options(int argc, char **argv, struct options *opt)
 	{
 		double elems = opt->chunk_mib * 1048576.0 / sizeof(float);
 
-		opt->chunk_elems = elems < 1 ? 1 : (size_t)elems;
+		opt->chunk_elems =
+			(size_t)elems; /* >= 1: example_parse_mib() */
 	}
 	/* MPI counts are ints */
 	if (opt->chunk_elems > INT_MAX) {
