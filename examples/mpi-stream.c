@@ -1248,11 +1248,12 @@ print_json(const struct rank *R, const struct rank_report *rr, size_t bad)
 
 /* ------------------------------------------------------------------- main */
 
+/* example_log_to_stderr(), the message said by its rank */
 static void
 log_to_stderr(enum clq_log_level level, const char *message, void *user_data)
 {
 	(void)user_data;
-	if (level <= CLQ_LOG_WARNING)
+	if (level <= example_log_level())
 		fprintf(stderr, "clq (rank %d): %s\n", my_rank, message);
 }
 
