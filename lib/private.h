@@ -413,6 +413,23 @@ int clq__layout_init(struct clq_context *ctx, const char *function,
 		     enum clq_dtype dtype, size_t ndim, const size_t *shape,
 		     const size_t *padded_shape, struct clq__layout *out);
 
+/*
+ * Logs that two arrays differ in shape, naming both ("device [1024], host
+ * [1000]"), and returns CLQ_ERROR_SHAPE_MISMATCH.
+ */
+int clq__shape_mismatch(struct clq_context *ctx, const char *function,
+			const char *a_name, const struct clq__layout *a,
+			const char *b_name, const struct clq__layout *b);
+
+/*
+ * Whether the host may write (`host_writes`) or read the array's buffer:
+ * CLQ_SUCCESS, or CLQ_ERROR_UNSUPPORTED, logged for `function`, for a
+ * wrapped buffer whose CL_MEM_HOST_* flags forbid it.
+ */
+int clq__device_array_check_host_access(const char *function,
+					const struct clq_device_array *a,
+					int host_writes);
+
 /* A block of an array: per-axis start and count, in elements. */
 struct clq__box {
 	size_t start[CLQ_MAX_DIMS];

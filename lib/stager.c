@@ -434,15 +434,15 @@ check_copy(const char *fn, struct clq_stager *s, struct clq_device_array *dst,
 		return CLQ_ERROR_TYPE_MISMATCH;
 	}
 	if (a->ndim != b->ndim ||
-	    memcmp(a->shape, b->shape, sizeof(a->shape)) != 0) {
-		clq__log(s->dst_ctx, CLQ_LOG_ERROR,
-			 "%s: the shapes differ (destination %zu axes, "
-			 "source %zu; first lengths %zu and %zu); expected "
-			 "one shape",
-			 fn, a->ndim, b->ndim, a->shape[0], b->shape[0]);
-		return CLQ_ERROR_SHAPE_MISMATCH;
-	}
-	return CLQ_SUCCESS;
+	    memcmp(a->shape, b->shape, sizeof(a->shape)) != 0)
+		return clq__shape_mismatch(s->dst_ctx, fn, "destination", a,
+					   "source", b);
+	/* Buffers of other code may forbid the host side of the reads or
+	 * writes: refused here, before anything is enqueued (later, the
+	 * commands enqueued so far would gate the stager's next copy). */
+	return clq__device_array_check_host_access(fn, src, 0) < 0
+		       ? CLQ_ERROR_UNSUPPORTED
+		       : clq__device_array_check_host_access(fn, dst, 1);
 }
 
 /* What one copy has in hand while it enqueues. */

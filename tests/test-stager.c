@@ -294,6 +294,93 @@ START_TEST(bad_input)
 }
 END_TEST
 
+/* A wrapped buffer of ctx made with `flags`, as an array of n uint16. */
+static struct clq_device_array *
+wrapped_new(struct clq_context *ctx, cl_mem_flags flags, size_t n)
+{
+	struct clq_device_array *a;
+	cl_int err;
+	cl_mem raw =
+		clCreateBuffer(clq_context_get_cl(ctx),
+			       CL_MEM_READ_WRITE | flags, n * 2, NULL, &err);
+
+	ck_assert_int_eq(err, CL_SUCCESS);
+	ck_assert_ok(clq_device_array_wrap(ctx, raw, CLQ_DTYPE_UINT16, 1, &n,
+					   NULL, &a));
+	clReleaseMemObject(raw);
+	return a;
+}
+
+/*
+ * Inputs refused only once part of the copy was enqueued would leave that
+ * part gating the stager's next copy: shapes that differ in a later axis,
+ * named in full, and buffers whose host flags forbid the staging are
+ * refused up front; the next copy does not wait for the refused one's
+ * wait list.
+ */
+START_TEST(bad_input_up_front)
+{
+	size_t n = 300, sa[2] = {10, 10}, sb[2] = {10, 11};
+	struct clq_stager *s;
+	struct clq_device_array *a1, *a2, *b2, *no_read, *no_write, *no_access;
+	struct clq_event *gate = test_user_event_new(), *e = (void *)&e;
+	int status = CL_QUEUED;
+
+	ck_assert_ok(clq_stager_create(test_ctx, ctx2, 128, 2, &s));
+	a1 = array_new(test_ctx, q1, CLQ_DTYPE_UINT16, 2, sa, NULL, 0);
+	b2 = array_new(ctx2, q2, CLQ_DTYPE_UINT16, 2, sb, NULL, 0);
+	test_log_expect("*");
+	ck_assert_rc(clq_stager_copy(s, b2, q2, a1, q1, NULL, 0, NULL),
+		     CLQ_ERROR_SHAPE_MISMATCH);
+	ck_assert(strstr(test_log_text(), "clq_stager_copy: the shapes "
+					  "differ: destination [10, 11], "
+					  "source [10, 10]"));
+	clq_device_array_unref(a1);
+	clq_device_array_unref(b2);
+
+	a1 = array_new(test_ctx, q1, CLQ_DTYPE_UINT16, 1, &n, NULL, 0);
+	a2 = array_new(ctx2, q2, CLQ_DTYPE_UINT16, 1, &n, NULL, 0);
+	no_read = wrapped_new(test_ctx, CL_MEM_HOST_WRITE_ONLY, n);
+	no_write = wrapped_new(ctx2, CL_MEM_HOST_READ_ONLY, n);
+	no_access = wrapped_new(ctx2, CL_MEM_HOST_NO_ACCESS, n);
+	test_log_expect("*");
+	ck_assert_rc(clq_stager_copy(s, a2, q2, no_read, q1, &gate, 1, &e),
+		     CLQ_ERROR_UNSUPPORTED);
+	ck_assert_ptr_null(e);
+	ck_assert(strstr(test_log_text(),
+			 "clq_stager_copy: the buffer was made with "
+			 "CL_MEM_HOST_WRITE_ONLY, so the host may not read"));
+	ck_assert_rc(clq_stager_copy(s, no_write, q2, a1, q1, &gate, 1, NULL),
+		     CLQ_ERROR_UNSUPPORTED);
+	ck_assert(strstr(test_log_text(),
+			 "clq_stager_copy: the buffer was made with "
+			 "CL_MEM_HOST_READ_ONLY, so the host may not write"));
+	ck_assert_rc(clq_stager_copy(s, no_access, q2, a1, q1, &gate, 1, NULL),
+		     CLQ_ERROR_UNSUPPORTED);
+	ck_assert(strstr(test_log_text(), "CL_MEM_HOST_NO_ACCESS"));
+
+	/* The gate is still pending: the next copy must not wait for it. */
+	test_log_expect(NULL);
+	array_set_pattern(a1, q1, 4);
+	ck_assert_ok(clq_stager_copy(s, a2, q2, a1, q1, NULL, 0, &e));
+	for (int k = 0; k < 400 && status > CL_COMPLETE; k++) {
+		test_sleep_ms(5);
+		status = test_event_status(e);
+	}
+	ck_assert_int_eq(status, CL_COMPLETE);
+	clq_event_unref(e);
+	array_check(a2, q2, 4, 0);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	clq_event_unref(gate);
+	clq_device_array_unref(a1);
+	clq_device_array_unref(a2);
+	clq_device_array_unref(no_read);
+	clq_device_array_unref(no_write);
+	clq_device_array_unref(no_access);
+	clq_stager_unref(s);
+}
+END_TEST
+
 /* ---------------------------------------------------------- data exact */
 
 struct layout_case {
@@ -648,6 +735,7 @@ stager_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, bad_input_up_front);
 	tcase_add_loop_test(tc, data_exact, 0, (int)(2 * N_CASES));
 	tcase_add_loop_test(tc, memory_modes, 0, 3);
 	tcase_add_test(tc, back_and_forth);

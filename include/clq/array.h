@@ -633,6 +633,10 @@ CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
  *         bad wait list; #CLQ_ERROR_CONTEXT_MISMATCH when an array, a
  *         queue or a wait event is not of the context named above;
  *         #CLQ_ERROR_TYPE_MISMATCH; #CLQ_ERROR_SHAPE_MISMATCH;
+ *         #CLQ_ERROR_UNSUPPORTED when `src` is a buffer of other code
+ *         the host may not read or `dst` one it may not write
+ *         (`CL_MEM_HOST_*` flags, see clq_device_array_wrap()); these
+ *         are refused before anything is enqueued;
  *         `CL_OUT_OF_HOST_MEMORY`; the codes of
  *         clq_device_array_get_region(), clq_device_array_set_region(),
  *         clq_user_event_create() and clq_queue_enqueue_marker().
