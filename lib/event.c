@@ -802,6 +802,11 @@ clq_event_bridge(struct clq_event *event, struct clq_context *ctx,
 	clq_event_ref(b);
 	rc = clq__on_completion(event, bridge_done, b);
 	if (rc < 0) {
+		/* Nothing waits for it: completed quietly, not abandoned,
+		 * which would log a warning about the caller and fail it
+		 * (turning on `ctx`'s failure-safe path for good). */
+		atomic_store(&b->user->completed, 1);
+		set_user_status(b, CL_COMPLETE);
 		clq_event_unref(b);
 		clq_event_unref(b);
 		return rc;
