@@ -336,7 +336,8 @@ clq_event_get_cl(const struct clq_event *event)
 int
 clq_event_is_user(const struct clq_event *event)
 {
-	return event ? event->user != NULL : 0;
+	/* A bridged event is one inside, but only its bridge completes it. */
+	return event && event->user && !event->user->bridged;
 }
 
 int

@@ -67,8 +67,11 @@ START_TEST(bad_input)
 			 CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_ptr_null(b);
 
-	/* Only the bridge completes a bridged event. */
+	/* Only the bridge completes a bridged event: no user event to the
+	 * caller. */
 	ck_assert_ok(clq_event_bridge(u, other_ctx, &b));
+	ck_assert_int_eq(clq_event_is_user(b), 0);
+	ck_assert_int_eq(clq_event_is_user(u), 1);
 	ck_assert_int_eq(clq_user_event_complete(b, CL_COMPLETE),
 			 CLQ_ERROR_NOT_USER_EVENT);
 	ck_assert(strstr(test_log_text(), "a bridged event"));
