@@ -787,9 +787,12 @@ clq_event_bridge(struct clq_event *event, struct clq_context *ctx,
 		return clq__invalid(ctx, "clq_event_bridge",
 				    "bridged_out is NULL");
 	*bridged_out = NULL;
-	if (!event || !ctx)
-		return clq__invalid(ctx, "clq_event_bridge",
-				    "event or ctx is NULL");
+	if (!event)
+		return clq__invalid(ctx, "clq_event_bridge", "event is NULL");
+	if (!ctx)
+		return clq__invalid(event->ctx, "clq_event_bridge",
+				    "ctx is NULL; expected the context of "
+				    "the bridged event");
 	if (event->ctx == ctx) {
 		*bridged_out = clq_event_ref(event);
 		return CLQ_SUCCESS;

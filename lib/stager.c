@@ -411,7 +411,10 @@ check_copy(const char *fn, struct clq_stager *s, struct clq_device_array *dst,
 
 	if (!dst || !dst_queue || !src || !src_queue)
 		return clq__invalid(s->dst_ctx, fn,
-				    "an array or a queue is NULL");
+				    !dst	 ? "dst is NULL"
+				    : !dst_queue ? "dst_queue is NULL"
+				    : !src	 ? "src is NULL"
+						 : "src_queue is NULL");
 	if (src->ctx != s->src_ctx || src_queue->ctx != s->src_ctx ||
 	    dst->ctx != s->dst_ctx || dst_queue->ctx != s->dst_ctx) {
 		clq__log(s->dst_ctx, CLQ_LOG_ERROR,

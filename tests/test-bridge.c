@@ -66,6 +66,8 @@ START_TEST(bad_input)
 	ck_assert_int_eq(clq_event_bridge(u, NULL, &b),
 			 CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_ptr_null(b);
+	ck_assert(strstr(test_log_text(), "clq_event_bridge: event is NULL"));
+	ck_assert(strstr(test_log_text(), "clq_event_bridge: ctx is NULL"));
 
 	/* Only the bridge completes a bridged event: no user event to the
 	 * caller. */

@@ -241,6 +241,8 @@ START_TEST(bad_input)
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_rc(clq_stager_copy(s, a2, q2, a1, NULL, NULL, 0, NULL),
 		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(strstr(test_log_text(), "src_queue is NULL"));
+	ck_assert(strstr(test_log_text(), "dst is NULL"));
 	/* Wrong way round, wrong queues. */
 	ck_assert_rc(clq_stager_copy(s, a1, q1, a2, q2, NULL, 0, NULL),
 		     CLQ_ERROR_CONTEXT_MISMATCH);
