@@ -835,6 +835,12 @@ void clq__order_queue_remove(struct clq_queue *q);
  * a command it waited for still runs. No-op for user events and in MANUAL.
  */
 void clq__order_seen(struct clq_event *e, int status);
+/*
+ * `stand_in`, a user event of `e`'s context that completes once `e` has
+ * ended (stager.c), takes `e`'s stamp: a command that waits for it is
+ * ordered after what `e` is ordered after, as if it waited for `e`.
+ */
+void clq__order_stand_in(struct clq_event *stand_in, const struct clq_event *e);
 /* The host is about to finish `q`: its newest command so far. */
 uint64_t clq__order_finish_begin(struct clq_queue *q);
 /* clFinish(q) returned: the commands up to `seq` have ended. */

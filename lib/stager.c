@@ -508,7 +508,8 @@ ended_event(struct copying *c, struct clq_context *ctx, struct clq_event *ev,
 /*
  * Replaces each of the caller's events in `list` (of `ctx`) by an event
  * that completes when it ends, and holds both in the run, which notes a
- * failed one's status.
+ * failed one's status. The stand-in carries the event's ordering stamp,
+ * so that the race detector sees the caller's waits.
  */
 static int
 convert_waits(struct copying *c, struct clq_context *ctx,
@@ -522,6 +523,8 @@ convert_waits(struct copying *c, struct clq_context *ctx,
 		run_track(c->run, list[k]);
 		rc = ended_event(c, ctx, list[k], &u);
 		if (rc >= 0) {
+			/* Ordering (CHECK, AUTO) sees the wait in it. */
+			clq__order_stand_in(u, list[k]);
 			list[k] = u; /* the run holds it */
 			clq_event_unref(u);
 		}

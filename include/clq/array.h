@@ -621,7 +621,8 @@ CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
  * them.
  *
  * Ordering (see @ref order): the reads are commands of `src_queue` and the
- * writes of `dst_queue`, each tracked in its own context. The copy's
+ * writes of `dst_queue`, each tracked in its own context, ordered after
+ * the wait list's events as any command waiting for them. The copy's
  * event vouches for the writes only: under #CLQ_ORDERING_CHECK, a
  * command of another queue of the source context that writes `src` after
  * the copy is reported as a hazard even when the host waited for the
