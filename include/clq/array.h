@@ -613,12 +613,13 @@ CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
  * one, and crashes when a command fails while it still waits for
  * another event). A failed copy leaves the stager usable.
  *
- * When an enqueue fails half-way (a driver error, memory exhausted), the
- * commands already enqueued still run or fail and hold the stager's
- * memory until they end; the call returns the error and no event, and the
- * destination's contents are undefined. Only where memory runs out while
- * clq arranges to hear of their end does the call wait on the host for
- * them.
+ * When an enqueue fails half-way (a driver error, memory exhausted, or
+ * under #CLQ_ORDERING_CHECK a hazard on `dst`, found at the first write
+ * once the first read is enqueued), the commands already enqueued still
+ * run or fail and hold the stager's memory until they end; the call
+ * returns the error and no event, and the destination's contents are
+ * undefined. Only where memory runs out while clq arranges to hear of
+ * their end does the call wait on the host for them.
  *
  * Ordering (see @ref order): the reads are commands of `src_queue` and the
  * writes of `dst_queue`, each tracked in its own context, ordered after
