@@ -707,6 +707,55 @@ START_TEST(ordering_sees_waits)
 }
 END_TEST
 
+/*
+ * A copy refused before it enqueued anything (under CHECK, a hazard on
+ * the source, found at the first read) leaves the stager as it was: the
+ * next copy does not wait for the refused one's wait list, a gate the
+ * caller has no reason to open any more.
+ */
+START_TEST(refused_copy_gates_nothing)
+{
+	size_t n = 700;
+	struct clq_context *a;
+	struct clq_queue *qa, *qa2;
+	struct clq_device_array *src, *dst;
+	struct clq_stager *s;
+	struct clq_event *gate, *e;
+	int status = CL_QUEUED;
+
+	ck_assert_ok(clq_context_create(clq_context_get_device(test_ctx), &a));
+	ck_assert_ok(clq_context_set_ordering(a, CLQ_ORDERING_CHECK));
+	ck_assert_ok(clq_queue_create(a, 0, &qa));
+	ck_assert_ok(clq_queue_create(a, 0, &qa2));
+	ck_assert_ok(clq_stager_create(a, ctx2, 256, 2, &s));
+	ck_assert_ok(
+		clq_device_array_create(a, CLQ_DTYPE_INT16, 1, &n, NULL, &src));
+	dst = array_new(ctx2, q2, CLQ_DTYPE_INT16, 1, &n, NULL, 0);
+	ck_assert_ok(clq_user_event_create(a, &gate));
+	ck_assert_ok(clq_device_array_zero(src, qa2, NULL, 0, NULL));
+	test_log_expect("hazard");
+	ck_assert_rc(clq_stager_copy(s, dst, q2, src, qa, &gate, 1, &e),
+		     CLQ_ERROR_HAZARD);
+	test_log_expect(NULL);
+	ck_assert_ok(clq_queue_finish(qa2));
+	ck_assert_ok(clq_stager_copy(s, dst, q2, src, qa, NULL, 0, &e));
+	for (int k = 0; k < 400 && status > CL_COMPLETE; k++) {
+		test_sleep_ms(5);
+		status = test_event_status(e);
+	}
+	ck_assert_int_eq(status, CL_COMPLETE);
+	clq_event_unref(e);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	clq_event_unref(gate);
+	clq_device_array_unref(src);
+	clq_device_array_unref(dst);
+	clq_stager_unref(s);
+	clq_queue_unref(qa);
+	clq_queue_unref(qa2);
+	clq_context_unref(a);
+}
+END_TEST
+
 /* ------------------------------------------------------------ lifetime */
 
 /*
@@ -828,6 +877,7 @@ stager_suite(void)
 	tcase_add_loop_test(tc, failure_reported_once, 0, 2);
 	tcase_add_loop_test(tc, unref_in_flight, 0, 2);
 	tcase_add_loop_test(tc, ordering_sees_waits, 0, 2);
+	tcase_add_test(tc, refused_copy_gates_nothing);
 	tcase_add_test(tc, threads_share_a_stager);
 	suite_add_tcase(s, tc);
 	return s;

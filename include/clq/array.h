@@ -618,8 +618,12 @@ CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
  * once the first read is enqueued), the commands already enqueued still
  * run or fail and hold the stager's memory until they end; the call
  * returns the error and no event, and the destination's contents are
- * undefined. Only where memory runs out while clq arranges to hear of
- * their end does the call wait on the host for them.
+ * undefined. A copy refused before its first command leaves the stager
+ * as it was (the next copy does not wait for its wait list). Only where
+ * memory runs out while clq arranges to hear of a command's end does the
+ * call wait on the host for that command; a command behind a wait event
+ * that the caller completes after the call (a user event) then never
+ * ends, and the call never returns.
  *
  * Ordering (see @ref order): the reads are commands of `src_queue` and the
  * writes of `dst_queue`, each tracked in its own context, ordered after
