@@ -364,10 +364,10 @@ shape_text(const struct clq__layout *l, char *buf)
  * Logs that two arrays differ in shape, naming both ("device [1024], host
  * [1000]"), and returns CLQ_ERROR_SHAPE_MISMATCH.
  */
-static int
-shape_mismatch(struct clq_context *ctx, const char *function,
-	       const char *a_name, const struct clq__layout *a,
-	       const char *b_name, const struct clq__layout *b)
+int
+clq__shape_mismatch(struct clq_context *ctx, const char *function,
+		    const char *a_name, const struct clq__layout *a,
+		    const char *b_name, const struct clq__layout *b)
 {
 	char a_text[SHAPE_TEXT], b_text[SHAPE_TEXT];
 
@@ -404,8 +404,8 @@ check_transfer(const char *function, struct clq_device_array *a,
 	if (h->layout.ndim != a->layout.ndim ||
 	    memcmp(h->layout.shape, a->layout.shape, sizeof(a->layout.shape)) !=
 		    0)
-		return shape_mismatch(ctx, function, "device", &a->layout,
-				      "host", &h->layout);
+		return clq__shape_mismatch(ctx, function, "device", &a->layout,
+					   "host", &h->layout);
 	return CLQ_SUCCESS;
 }
 
@@ -518,6 +518,15 @@ check_host_access(const char *function, const struct clq_device_array *a,
 				    : "CL_MEM_HOST_WRITE_ONLY",
 		 dir == TO_DEVICE ? "write" : "read");
 	return CLQ_ERROR_UNSUPPORTED;
+}
+
+int
+clq__device_array_check_host_access(const char *function,
+				    const struct clq_device_array *a,
+				    int host_writes)
+{
+	return check_host_access(function, a,
+				 host_writes ? TO_DEVICE : TO_HOST);
 }
 
 /*
@@ -1218,7 +1227,7 @@ check_pair(const char *function, struct clq_context *ctx,
 		return CLQ_ERROR_TYPE_MISMATCH;
 	}
 	if (a->ndim != b->ndim)
-		return shape_mismatch(ctx, function, a_name, a, b_name, b);
+		return clq__shape_mismatch(ctx, function, a_name, a, b_name, b);
 	return CLQ_SUCCESS;
 }
 
@@ -1308,9 +1317,9 @@ device_copy(const char *function, struct clq_device_array *dst,
 		/* A whole-array copy: the shapes must agree. */
 		if (memcmp(dst->layout.shape, src->layout.shape,
 			   sizeof(dst->layout.shape)) != 0)
-			return shape_mismatch(dst->ctx, function, "destination",
-					      &dst->layout, "source",
-					      &src->layout);
+			return clq__shape_mismatch(dst->ctx, function,
+						   "destination", &dst->layout,
+						   "source", &src->layout);
 		whole_box(&dst->layout, &dst_box);
 		src_box = dst_box;
 	} else if ((rc = clq__make_box(dst->ctx, function, &dst->layout,

@@ -336,7 +336,8 @@ clq_event_get_cl(const struct clq_event *event)
 int
 clq_event_is_user(const struct clq_event *event)
 {
-	return event ? event->user != NULL : 0;
+	/* A bridged event is one inside, but only its bridge completes it. */
+	return event && event->user && !event->user->bridged;
 }
 
 int
@@ -786,9 +787,12 @@ clq_event_bridge(struct clq_event *event, struct clq_context *ctx,
 		return clq__invalid(ctx, "clq_event_bridge",
 				    "bridged_out is NULL");
 	*bridged_out = NULL;
-	if (!event || !ctx)
-		return clq__invalid(ctx, "clq_event_bridge",
-				    "event or ctx is NULL");
+	if (!event)
+		return clq__invalid(ctx, "clq_event_bridge", "event is NULL");
+	if (!ctx)
+		return clq__invalid(event->ctx, "clq_event_bridge",
+				    "ctx is NULL; expected the context of "
+				    "the bridged event");
 	if (event->ctx == ctx) {
 		*bridged_out = clq_event_ref(event);
 		return CLQ_SUCCESS;
@@ -802,6 +806,11 @@ clq_event_bridge(struct clq_event *event, struct clq_context *ctx,
 	clq_event_ref(b);
 	rc = clq__on_completion(event, bridge_done, b);
 	if (rc < 0) {
+		/* Nothing waits for it: completed quietly, not abandoned,
+		 * which would log a warning about the caller and fail it
+		 * (turning on `ctx`'s failure-safe path for good). */
+		atomic_store(&b->user->completed, 1);
+		set_user_status(b, CL_COMPLETE);
 		clq_event_unref(b);
 		clq_event_unref(b);
 		return rc;

@@ -334,6 +334,16 @@ clq__order_seen(struct clq_event *e, int status)
 	see(o, c->slot, e->seq);
 	pthread_mutex_unlock(&o->lock);
 }
+void
+clq__order_stand_in(struct clq_event *stand_in, const struct clq_event *e)
+{
+	/* Stamped once, at the enqueue that returned `e`; held by `e`. */
+	if (!e->clock || stand_in->clock)
+		return;
+	stand_in->clock = clq__clock_hold(e->clock);
+	stand_in->seq = e->seq;
+}
+
 uint64_t
 clq__order_finish_begin(struct clq_queue *q)
 {

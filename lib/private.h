@@ -413,6 +413,23 @@ int clq__layout_init(struct clq_context *ctx, const char *function,
 		     enum clq_dtype dtype, size_t ndim, const size_t *shape,
 		     const size_t *padded_shape, struct clq__layout *out);
 
+/*
+ * Logs that two arrays differ in shape, naming both ("device [1024], host
+ * [1000]"), and returns CLQ_ERROR_SHAPE_MISMATCH.
+ */
+int clq__shape_mismatch(struct clq_context *ctx, const char *function,
+			const char *a_name, const struct clq__layout *a,
+			const char *b_name, const struct clq__layout *b);
+
+/*
+ * Whether the host may write (`host_writes`) or read the array's buffer:
+ * CLQ_SUCCESS, or CLQ_ERROR_UNSUPPORTED, logged for `function`, for a
+ * wrapped buffer whose CL_MEM_HOST_* flags forbid it.
+ */
+int clq__device_array_check_host_access(const char *function,
+					const struct clq_device_array *a,
+					int host_writes);
+
 /* A block of an array: per-axis start and count, in elements. */
 struct clq__box {
 	size_t start[CLQ_MAX_DIMS];
@@ -818,6 +835,12 @@ void clq__order_queue_remove(struct clq_queue *q);
  * a command it waited for still runs. No-op for user events and in MANUAL.
  */
 void clq__order_seen(struct clq_event *e, int status);
+/*
+ * `stand_in`, a user event of `e`'s context that completes once `e` has
+ * ended (stager.c), takes `e`'s stamp: a command that waits for it is
+ * ordered after what `e` is ordered after, as if it waited for `e`.
+ */
+void clq__order_stand_in(struct clq_event *stand_in, const struct clq_event *e);
 /* The host is about to finish `q`: its newest command so far. */
 uint64_t clq__order_finish_begin(struct clq_queue *q);
 /* clFinish(q) returned: the commands up to `seq` have ended. */

@@ -314,17 +314,23 @@ wait_ended(struct run *r, struct clq_event *ev)
 
 /*
  * Holds `ev` in the run until it ends (room was made beforehand). Where
- * clq cannot hear of its end (no memory for the hook), waits for it here.
+ * clq cannot hear of its end (no memory for the hook), waits for it here
+ * if `may_wait`, else returns the error: the caller's events, and those
+ * that follow them, may wait for what the caller does after the call.
  */
-static void
-run_track(struct run *r, struct clq_event *ev)
+static int
+run_track(struct run *r, struct clq_event *ev, int may_wait)
 {
+	int rc;
+
 	r->held[r->n_held++] = clq_event_ref(ev);
 	atomic_fetch_add(&r->left, 1);
-	if (clq__on_completion(ev, command_ended, r) >= 0)
-		return;
-	wait_ended(r, ev);
+	if ((rc = clq__on_completion(ev, command_ended, r)) >= 0)
+		return CLQ_SUCCESS;
+	if (may_wait)
+		wait_ended(r, ev);
 	atomic_fetch_sub(&r->left, 1);
+	return may_wait ? CLQ_SUCCESS : rc;
 }
 
 /* Completes a user event, whatever `event` ended with (see `freed`). */
@@ -411,7 +417,10 @@ check_copy(const char *fn, struct clq_stager *s, struct clq_device_array *dst,
 
 	if (!dst || !dst_queue || !src || !src_queue)
 		return clq__invalid(s->dst_ctx, fn,
-				    "an array or a queue is NULL");
+				    !dst	 ? "dst is NULL"
+				    : !dst_queue ? "dst_queue is NULL"
+				    : !src	 ? "src is NULL"
+						 : "src_queue is NULL");
 	if (src->ctx != s->src_ctx || src_queue->ctx != s->src_ctx ||
 	    dst->ctx != s->dst_ctx || dst_queue->ctx != s->dst_ctx) {
 		clq__log(s->dst_ctx, CLQ_LOG_ERROR,
@@ -434,15 +443,15 @@ check_copy(const char *fn, struct clq_stager *s, struct clq_device_array *dst,
 		return CLQ_ERROR_TYPE_MISMATCH;
 	}
 	if (a->ndim != b->ndim ||
-	    memcmp(a->shape, b->shape, sizeof(a->shape)) != 0) {
-		clq__log(s->dst_ctx, CLQ_LOG_ERROR,
-			 "%s: the shapes differ (destination %zu axes, "
-			 "source %zu; first lengths %zu and %zu); expected "
-			 "one shape",
-			 fn, a->ndim, b->ndim, a->shape[0], b->shape[0]);
-		return CLQ_ERROR_SHAPE_MISMATCH;
-	}
-	return CLQ_SUCCESS;
+	    memcmp(a->shape, b->shape, sizeof(a->shape)) != 0)
+		return clq__shape_mismatch(s->dst_ctx, fn, "destination", a,
+					   "source", b);
+	/* Buffers of other code may forbid the host side of the reads or
+	 * writes: refused here, before anything is enqueued (later, the
+	 * commands enqueued so far would gate the stager's next copy). */
+	return clq__device_array_check_host_access(fn, src, 0) < 0
+		       ? CLQ_ERROR_UNSUPPORTED
+		       : clq__device_array_check_host_access(fn, dst, 1);
 }
 
 /* What one copy has in hand while it enqueues. */
@@ -461,6 +470,7 @@ struct copying {
 	 * status, which the next read into it waits for; held. A failed
 	 * write thus fails no read, so the source queue is spared. */
 	struct clq_event **freed;
+	int enqueued; /* a command of the copy is in a queue */
 };
 
 /* A wrapped host array over memory piece `b`, shaped as the block. */
@@ -482,7 +492,7 @@ piece_view(struct copying *c, size_t b, const size_t *count,
  */
 static int
 ended_event(struct copying *c, struct clq_context *ctx, struct clq_event *ev,
-	    struct clq_event **out)
+	    int may_wait, struct clq_event **out)
 {
 	struct clq_event *u;
 	int rc = clq_user_event_create(ctx, &u);
@@ -497,7 +507,10 @@ ended_event(struct copying *c, struct clq_context *ctx, struct clq_event *ev,
 		clq_event_unref(u);
 		return rc;
 	}
-	run_track(c->run, u);
+	if ((rc = run_track(c->run, u, may_wait)) < 0) {
+		clq_event_unref(u); /* completed once `ev` ends */
+		return rc;
+	}
 	*out = u;
 	return CLQ_SUCCESS;
 }
@@ -505,7 +518,8 @@ ended_event(struct copying *c, struct clq_context *ctx, struct clq_event *ev,
 /*
  * Replaces each of the caller's events in `list` (of `ctx`) by an event
  * that completes when it ends, and holds both in the run, which notes a
- * failed one's status.
+ * failed one's status. The stand-in carries the event's ordering stamp,
+ * so that the race detector sees the caller's waits.
  */
 static int
 convert_waits(struct copying *c, struct clq_context *ctx,
@@ -516,9 +530,12 @@ convert_waits(struct copying *c, struct clq_context *ctx,
 	for (size_t k = 0; k < n && rc >= 0; k++) {
 		struct clq_event *u;
 
-		run_track(c->run, list[k]);
-		rc = ended_event(c, ctx, list[k], &u);
+		if ((rc = run_track(c->run, list[k], 0)) < 0)
+			break;
+		rc = ended_event(c, ctx, list[k], 0, &u);
 		if (rc >= 0) {
+			/* Ordering (CHECK, AUTO) sees the wait in it. */
+			clq__order_stand_in(u, list[k]);
 			list[k] = u; /* the run holds it */
 			clq_event_unref(u);
 		}
@@ -556,8 +573,9 @@ enqueue_piece(struct copying *c, size_t i)
 					 zero, count, rlist, n_r, &read);
 	if (rc < 0)
 		goto out;
-	run_track(c->run, read);
-	if ((rc = ended_event(c, c->s->dst_ctx, read, &arrived)) < 0)
+	c->enqueued = 1;
+	run_track(c->run, read, 1);
+	if ((rc = ended_event(c, c->s->dst_ctx, read, 1, &arrived)) < 0)
 		goto out;
 	/* The write: after the read; the caller's destination events for
 	 * the first (the queue orders the rest). */
@@ -572,11 +590,11 @@ enqueue_piece(struct copying *c, size_t i)
 					 zero, count, wlist, n_w, &write);
 	if (rc < 0)
 		goto out;
-	run_track(c->run, write);
+	run_track(c->run, write, 1);
 	clq_event_unref(c->freed[b]);
 	c->freed[b] = NULL;
 	if (i + c->s->n_pieces < c->plan.total)
-		rc = ended_event(c, c->s->src_ctx, write, &c->freed[b]);
+		rc = ended_event(c, c->s->src_ctx, write, 1, &c->freed[b]);
 out:
 	clq_event_unref(write);
 	clq_event_unref(arrived);
@@ -696,7 +714,7 @@ clq_stager_copy(struct clq_stager *stager, struct clq_device_array *dst,
 		rc = convert_waits(&c, s->dst_ctx, c.dst_wait, c.n_dst_wait);
 	if (s->last_done) {
 		c.src_wait[c.n_src_wait++] = s->last_done;
-		run_track(c.run, s->last_done);
+		run_track(c.run, s->last_done, 1);
 	}
 	for (; i < c.plan.total && rc >= 0; i++)
 		rc = enqueue_piece(&c, i);
@@ -706,9 +724,13 @@ clq_stager_copy(struct clq_stager *stager, struct clq_device_array *dst,
 		rc = clq_queue_enqueue_marker(dst_queue, &c.run->verdict, 1,
 					      &marker);
 	/* Even after an error, the next copy waits for the commands this
-	 * one enqueued. */
-	clq_event_unref(s->last_done);
-	s->last_done = clq_event_ref(done);
+	 * one enqueued; a copy refused before its first command (a hazard
+	 * at the first read, no memory) leaves it to wait for the previous
+	 * one, not for this one's wait list. */
+	if (rc >= 0 || c.enqueued) {
+		clq_event_unref(s->last_done);
+		s->last_done = clq_event_ref(done);
+	}
 	pthread_mutex_unlock(&s->lock);
 	run_release(c.run); /* completes `done` if nothing was enqueued */
 	c.run = NULL;

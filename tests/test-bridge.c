@@ -66,9 +66,14 @@ START_TEST(bad_input)
 	ck_assert_int_eq(clq_event_bridge(u, NULL, &b),
 			 CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_ptr_null(b);
+	ck_assert(strstr(test_log_text(), "clq_event_bridge: event is NULL"));
+	ck_assert(strstr(test_log_text(), "clq_event_bridge: ctx is NULL"));
 
-	/* Only the bridge completes a bridged event. */
+	/* Only the bridge completes a bridged event: no user event to the
+	 * caller. */
 	ck_assert_ok(clq_event_bridge(u, other_ctx, &b));
+	ck_assert_int_eq(clq_event_is_user(b), 0);
+	ck_assert_int_eq(clq_event_is_user(u), 1);
 	ck_assert_int_eq(clq_user_event_complete(b, CL_COMPLETE),
 			 CLQ_ERROR_NOT_USER_EVENT);
 	ck_assert(strstr(test_log_text(), "a bridged event"));

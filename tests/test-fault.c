@@ -1637,6 +1637,19 @@ scenario_bridge(void)
 	return rc;
 }
 
+/* What the target context of a refused bridge logs. */
+static char bridge_log[4096];
+
+static void
+bridge_log_fn(enum clq_log_level level, const char *message, void *user_data)
+{
+	size_t len = strlen(bridge_log);
+
+	(void)level;
+	(void)user_data;
+	snprintf(bridge_log + len, sizeof(bridge_log) - len, "%s\n", message);
+}
+
 /* A staged copy between two contexts, in three pieces through two, with
  * different padding on each side; the data read back. */
 static int
@@ -1827,6 +1840,57 @@ START_TEST(bridge)
 }
 END_TEST
 
+/*
+ * A bridge refused for want of memory (its hook) leaves nothing behind:
+ * no warning that the caller released an uncompleted user event (the
+ * bridged event was the library's), and the error is the one returned.
+ */
+START_TEST(bridge_refused_quietly)
+{
+	struct clq_context *ctx, *ctx2;
+	struct clq_queue *q;
+	struct clq_event *u, *b;
+	long refused = 0;
+
+	ck_assert_int_eq(open_queue(&ctx, &q, 0), CLQ_SUCCESS);
+	ck_assert_int_eq(clq_context_create(clq_context_get_device(ctx), &ctx2),
+			 CLQ_SUCCESS);
+	clq_context_set_log_handler(ctx2, bridge_log_fn, NULL);
+	ck_assert_int_eq(clq_user_event_create(ctx, &u), CLQ_SUCCESS);
+	/* the hook thread started before faults are armed */
+	ck_assert_int_eq(clq_event_bridge(u, ctx2, &b), CLQ_SUCCESS);
+	clq_event_unref(b);
+	for (long k = 1;; k++) {
+		int rc;
+
+		bridge_log[0] = '\0';
+		b = NULL;
+		fault_arm(k);
+		rc = clq_event_bridge(u, ctx2, &b);
+		if (!fault_disarm()) {
+			ck_assert_int_eq(rc, CLQ_SUCCESS);
+			clq_event_unref(b);
+			break;
+		}
+		if (rc == CLQ_SUCCESS) {
+			clq_event_unref(b);
+			continue;
+		}
+		refused++;
+		ck_assert_ptr_null(b);
+		ck_assert_msg(!strstr(bridge_log, "without being completed"),
+			      "call %ld refused, and logged: %s", k,
+			      bridge_log);
+	}
+	ck_assert_int_gt(refused, 1);
+	ck_assert_int_eq(clq_user_event_complete(u, CL_COMPLETE), CLQ_SUCCESS);
+	clq_event_unref(u);
+	clq_queue_finish(q);
+	close_queue(ctx, q);
+	clq_context_unref(ctx2);
+}
+END_TEST
+
 START_TEST(stager)
 {
 	run_scenario("stager", scenario_stager);
@@ -1873,6 +1937,7 @@ main(void)
 	tcase_add_test(tc, sequence);
 	tcase_add_test(tc, notifier);
 	tcase_add_test(tc, bridge);
+	tcase_add_test(tc, bridge_refused_quietly);
 	tcase_add_test(tc, stager);
 	tcase_add_test(tc, kernel_ops);
 	tcase_add_test(tc, interop);

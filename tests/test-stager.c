@@ -241,6 +241,8 @@ START_TEST(bad_input)
 		     CLQ_ERROR_INVALID_ARGUMENT);
 	ck_assert_rc(clq_stager_copy(s, a2, q2, a1, NULL, NULL, 0, NULL),
 		     CLQ_ERROR_INVALID_ARGUMENT);
+	ck_assert(strstr(test_log_text(), "src_queue is NULL"));
+	ck_assert(strstr(test_log_text(), "dst is NULL"));
 	/* Wrong way round, wrong queues. */
 	ck_assert_rc(clq_stager_copy(s, a1, q1, a2, q2, NULL, 0, NULL),
 		     CLQ_ERROR_CONTEXT_MISMATCH);
@@ -290,6 +292,93 @@ START_TEST(bad_input)
 	clq_device_array_unref(f1);
 	clq_device_array_unref(b1);
 	clq_device_array_unref(c2);
+	clq_stager_unref(s);
+}
+END_TEST
+
+/* A wrapped buffer of ctx made with `flags`, as an array of n uint16. */
+static struct clq_device_array *
+wrapped_new(struct clq_context *ctx, cl_mem_flags flags, size_t n)
+{
+	struct clq_device_array *a;
+	cl_int err;
+	cl_mem raw =
+		clCreateBuffer(clq_context_get_cl(ctx),
+			       CL_MEM_READ_WRITE | flags, n * 2, NULL, &err);
+
+	ck_assert_int_eq(err, CL_SUCCESS);
+	ck_assert_ok(clq_device_array_wrap(ctx, raw, CLQ_DTYPE_UINT16, 1, &n,
+					   NULL, &a));
+	clReleaseMemObject(raw);
+	return a;
+}
+
+/*
+ * Inputs refused only once part of the copy was enqueued would leave that
+ * part gating the stager's next copy: shapes that differ in a later axis,
+ * named in full, and buffers whose host flags forbid the staging are
+ * refused up front; the next copy does not wait for the refused one's
+ * wait list.
+ */
+START_TEST(bad_input_up_front)
+{
+	size_t n = 300, sa[2] = {10, 10}, sb[2] = {10, 11};
+	struct clq_stager *s;
+	struct clq_device_array *a1, *a2, *b2, *no_read, *no_write, *no_access;
+	struct clq_event *gate = test_user_event_new(), *e = (void *)&e;
+	int status = CL_QUEUED;
+
+	ck_assert_ok(clq_stager_create(test_ctx, ctx2, 128, 2, &s));
+	a1 = array_new(test_ctx, q1, CLQ_DTYPE_UINT16, 2, sa, NULL, 0);
+	b2 = array_new(ctx2, q2, CLQ_DTYPE_UINT16, 2, sb, NULL, 0);
+	test_log_expect("*");
+	ck_assert_rc(clq_stager_copy(s, b2, q2, a1, q1, NULL, 0, NULL),
+		     CLQ_ERROR_SHAPE_MISMATCH);
+	ck_assert(strstr(test_log_text(), "clq_stager_copy: the shapes "
+					  "differ: destination [10, 11], "
+					  "source [10, 10]"));
+	clq_device_array_unref(a1);
+	clq_device_array_unref(b2);
+
+	a1 = array_new(test_ctx, q1, CLQ_DTYPE_UINT16, 1, &n, NULL, 0);
+	a2 = array_new(ctx2, q2, CLQ_DTYPE_UINT16, 1, &n, NULL, 0);
+	no_read = wrapped_new(test_ctx, CL_MEM_HOST_WRITE_ONLY, n);
+	no_write = wrapped_new(ctx2, CL_MEM_HOST_READ_ONLY, n);
+	no_access = wrapped_new(ctx2, CL_MEM_HOST_NO_ACCESS, n);
+	test_log_expect("*");
+	ck_assert_rc(clq_stager_copy(s, a2, q2, no_read, q1, &gate, 1, &e),
+		     CLQ_ERROR_UNSUPPORTED);
+	ck_assert_ptr_null(e);
+	ck_assert(strstr(test_log_text(),
+			 "clq_stager_copy: the buffer was made with "
+			 "CL_MEM_HOST_WRITE_ONLY, so the host may not read"));
+	ck_assert_rc(clq_stager_copy(s, no_write, q2, a1, q1, &gate, 1, NULL),
+		     CLQ_ERROR_UNSUPPORTED);
+	ck_assert(strstr(test_log_text(),
+			 "clq_stager_copy: the buffer was made with "
+			 "CL_MEM_HOST_READ_ONLY, so the host may not write"));
+	ck_assert_rc(clq_stager_copy(s, no_access, q2, a1, q1, &gate, 1, NULL),
+		     CLQ_ERROR_UNSUPPORTED);
+	ck_assert(strstr(test_log_text(), "CL_MEM_HOST_NO_ACCESS"));
+
+	/* The gate is still pending: the next copy must not wait for it. */
+	test_log_expect(NULL);
+	array_set_pattern(a1, q1, 4);
+	ck_assert_ok(clq_stager_copy(s, a2, q2, a1, q1, NULL, 0, &e));
+	for (int k = 0; k < 400 && status > CL_COMPLETE; k++) {
+		test_sleep_ms(5);
+		status = test_event_status(e);
+	}
+	ck_assert_int_eq(status, CL_COMPLETE);
+	clq_event_unref(e);
+	array_check(a2, q2, 4, 0);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	clq_event_unref(gate);
+	clq_device_array_unref(a1);
+	clq_device_array_unref(a2);
+	clq_device_array_unref(no_read);
+	clq_device_array_unref(no_write);
+	clq_device_array_unref(no_access);
 	clq_stager_unref(s);
 }
 END_TEST
@@ -535,6 +624,138 @@ START_TEST(failure_reported_once)
 }
 END_TEST
 
+/* ------------------------------------------------------------ ordering */
+
+/*
+ * Ordering sees the caller's wait list through the stand-ins the copy
+ * waits for: the source written, and the destination overwritten, by
+ * another queue of each context, with those commands' events in the wait
+ * list, is ordered: CHECK (_i 0) reports no hazard, AUTO (_i 1) adds no
+ * wait. Without the events in the wait list, CHECK refuses the copy.
+ */
+START_TEST(ordering_sees_waits)
+{
+	size_t n = 1500;
+	struct clq_context *a, *b;
+	struct clq_queue *qa, *qa2, *qb, *qb2;
+	struct clq_device_array *src, *dst;
+	struct clq_stager *s;
+	struct clq_event *w[2], *e;
+	struct clq_ordering_stats st;
+	enum clq_ordering mode = _i ? CLQ_ORDERING_AUTO : CLQ_ORDERING_CHECK;
+
+	ck_assert_ok(clq_context_create(clq_context_get_device(test_ctx), &a));
+	ck_assert_ok(clq_context_create(clq_context_get_device(ctx2), &b));
+	ck_assert_ok(clq_context_set_ordering(a, mode));
+	ck_assert_ok(clq_context_set_ordering(b, mode));
+	ck_assert_ok(clq_queue_create(a, 0, &qa));
+	ck_assert_ok(clq_queue_create(a, 0, &qa2));
+	ck_assert_ok(clq_queue_create(b, 0, &qb));
+	ck_assert_ok(clq_queue_create(b, 0, &qb2));
+	ck_assert_ok(clq_stager_create(a, b, 512, 2, &s));
+	ck_assert_ok(clq_device_array_create(a, CLQ_DTYPE_UINT32, 1, &n, NULL,
+					     &src));
+	ck_assert_ok(clq_device_array_create(b, CLQ_DTYPE_UINT32, 1, &n, NULL,
+					     &dst));
+	/* Written on the second queue of each side; the copy waits for
+	 * both. */
+	ck_assert_ok(clq_device_array_fill(src, qa2, &(uint32_t){7}, NULL, 0,
+					   &w[0]));
+	ck_assert_ok(clq_device_array_zero(dst, qb2, NULL, 0, &w[1]));
+	ck_assert_ok(clq_stager_copy(s, dst, qb, src, qa, w, 2, &e));
+	ck_assert_ok(clq_event_wait(e));
+	clq_event_unref(e);
+	clq_event_unref(w[0]);
+	clq_event_unref(w[1]);
+	ck_assert_ok(clq_context_get_ordering_stats(a, &st));
+	ck_assert_uint_eq(st.waits_added, 0);
+	ck_assert_ok(clq_context_get_ordering_stats(b, &st));
+	ck_assert_uint_eq(st.waits_added, 0);
+	{
+		uint32_t out[1500];
+		struct clq_host_array *h;
+
+		ck_assert_ok(clq_host_array_wrap(CLQ_DTYPE_UINT32, 1, &n, NULL,
+						 out, &h));
+		ck_assert_ok(clq_device_array_get(dst, qb, h));
+		clq_host_array_unref(h);
+		for (size_t i = 0; i < n; i++)
+			ck_assert_uint_eq(out[i], 7);
+	}
+	/* The copy's event vouches for the writes only: the source is
+	 * rewritten on another queue once its reads' queue is finished
+	 * (array.h). Without the wait, the detector refuses the next copy. */
+	ck_assert_ok(clq_queue_finish(qa));
+	ck_assert_ok(clq_device_array_zero(src, qa2, NULL, 0, NULL));
+	if (mode == CLQ_ORDERING_CHECK)
+		test_log_expect("hazard");
+	ck_assert_rc(clq_stager_copy(s, dst, qb, src, qa, NULL, 0, NULL),
+		     _i ? CLQ_SUCCESS : CLQ_ERROR_HAZARD);
+	test_log_expect(NULL);
+	ck_assert_ok(clq_queue_finish(qa2));
+	ck_assert_ok(clq_queue_finish(qa));
+	ck_assert_ok(clq_queue_finish(qb));
+	clq_device_array_unref(src);
+	clq_device_array_unref(dst);
+	clq_stager_unref(s);
+	clq_queue_unref(qa);
+	clq_queue_unref(qa2);
+	clq_queue_unref(qb);
+	clq_queue_unref(qb2);
+	clq_context_unref(a);
+	clq_context_unref(b);
+}
+END_TEST
+
+/*
+ * A copy refused before it enqueued anything (under CHECK, a hazard on
+ * the source, found at the first read) leaves the stager as it was: the
+ * next copy does not wait for the refused one's wait list, a gate the
+ * caller has no reason to open any more.
+ */
+START_TEST(refused_copy_gates_nothing)
+{
+	size_t n = 700;
+	struct clq_context *a;
+	struct clq_queue *qa, *qa2;
+	struct clq_device_array *src, *dst;
+	struct clq_stager *s;
+	struct clq_event *gate, *e;
+	int status = CL_QUEUED;
+
+	ck_assert_ok(clq_context_create(clq_context_get_device(test_ctx), &a));
+	ck_assert_ok(clq_context_set_ordering(a, CLQ_ORDERING_CHECK));
+	ck_assert_ok(clq_queue_create(a, 0, &qa));
+	ck_assert_ok(clq_queue_create(a, 0, &qa2));
+	ck_assert_ok(clq_stager_create(a, ctx2, 256, 2, &s));
+	ck_assert_ok(
+		clq_device_array_create(a, CLQ_DTYPE_INT16, 1, &n, NULL, &src));
+	dst = array_new(ctx2, q2, CLQ_DTYPE_INT16, 1, &n, NULL, 0);
+	ck_assert_ok(clq_user_event_create(a, &gate));
+	ck_assert_ok(clq_device_array_zero(src, qa2, NULL, 0, NULL));
+	test_log_expect("hazard");
+	ck_assert_rc(clq_stager_copy(s, dst, q2, src, qa, &gate, 1, &e),
+		     CLQ_ERROR_HAZARD);
+	test_log_expect(NULL);
+	ck_assert_ok(clq_queue_finish(qa2));
+	ck_assert_ok(clq_stager_copy(s, dst, q2, src, qa, NULL, 0, &e));
+	for (int k = 0; k < 400 && status > CL_COMPLETE; k++) {
+		test_sleep_ms(5);
+		status = test_event_status(e);
+	}
+	ck_assert_int_eq(status, CL_COMPLETE);
+	clq_event_unref(e);
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	clq_event_unref(gate);
+	clq_device_array_unref(src);
+	clq_device_array_unref(dst);
+	clq_stager_unref(s);
+	clq_queue_unref(qa);
+	clq_queue_unref(qa2);
+	clq_context_unref(a);
+}
+END_TEST
+
 /* ------------------------------------------------------------ lifetime */
 
 /*
@@ -648,12 +869,15 @@ stager_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, bad_input);
+	tcase_add_test(tc, bad_input_up_front);
 	tcase_add_loop_test(tc, data_exact, 0, (int)(2 * N_CASES));
 	tcase_add_loop_test(tc, memory_modes, 0, 3);
 	tcase_add_test(tc, back_and_forth);
 	tcase_add_test(tc, many_at_once);
 	tcase_add_loop_test(tc, failure_reported_once, 0, 2);
 	tcase_add_loop_test(tc, unref_in_flight, 0, 2);
+	tcase_add_loop_test(tc, ordering_sees_waits, 0, 2);
+	tcase_add_test(tc, refused_copy_gates_nothing);
 	tcase_add_test(tc, threads_share_a_stager);
 	suite_add_tcase(s, tc);
 	return s;

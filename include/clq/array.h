@@ -584,9 +584,10 @@ CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
  * the first axis, or where one index of it holds more than a piece, along
  * the first axis whose slab fits (4-D arrays: never the first axis, so a
  * piece of them may be smaller); a 1-D array by elements. For piece i,
- * in memory piece i mod n_pieces: a rectangular read of its block from
- * `src` on `src_queue`, then a rectangular write of it into `dst` on
- * `dst_queue`, which waits for the read through a user event of the
+ * in memory piece i mod n_pieces: a read of its block from `src` on
+ * `src_queue` (rectangular, or one plain read where the block is one run
+ * of bytes on both sides), then a write of it into `dst` on `dst_queue`
+ * (likewise), which waits for the read through a user event of the
  * destination context that clq's hook thread completes (as
  * clq_event_bridge() does); the read of piece i + n_pieces waits for the
  * write of piece i the same way. Every command is enqueued before the
@@ -599,8 +600,10 @@ CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
  * the first write (so every write).
  *
  * `*event_out` is a marker on `dst_queue` that completes once every read
- * and write of the copy has ended. It fails, with the first failed
- * status, when a read, a write or a wait event failed, so one wait on it
+ * and write of the copy has ended. It fails when a read, a write or a
+ * wait event failed (its status is then the one the driver gives a
+ * command whose wait event failed, -1 on PoCL, rather than the first
+ * failed status itself), so one wait on it
  * reports a failed copy once (#CLQ_ERROR_COMMAND_FAILED and one log
  * message, as clq_event_wait() does); the destination's contents are then
  * undefined. Failures are collected by clq rather than carried by OpenCL
@@ -610,12 +613,26 @@ CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
  * one, and crashes when a command fails while it still waits for
  * another event). A failed copy leaves the stager usable.
  *
- * When an enqueue fails half-way (a driver error, memory exhausted), the
- * commands already enqueued still run or fail and hold the stager's
- * memory until they end; the call returns the error and no event, and the
- * destination's contents are undefined. Only where memory runs out while
- * clq arranges to hear of their end does the call wait on the host for
- * them.
+ * When an enqueue fails half-way (a driver error, memory exhausted, or
+ * under #CLQ_ORDERING_CHECK a hazard on `dst`, found at the first write
+ * once the first read is enqueued), the commands already enqueued still
+ * run or fail and hold the stager's memory until they end; the call
+ * returns the error and no event, and the destination's contents are
+ * undefined. A copy refused before its first command leaves the stager
+ * as it was (the next copy does not wait for its wait list). Only where
+ * memory runs out while clq arranges to hear of a command's end does the
+ * call wait on the host for that command; a command behind a wait event
+ * that the caller completes after the call (a user event) then never
+ * ends, and the call never returns.
+ *
+ * Ordering (see @ref order): the reads are commands of `src_queue` and the
+ * writes of `dst_queue`, each tracked in its own context, ordered after
+ * the wait list's events as any command waiting for them. The copy's
+ * event vouches for the writes only: under #CLQ_ORDERING_CHECK, a
+ * command of another queue of the source context that writes `src` after
+ * the copy is reported as a hazard even when the host waited for the
+ * copy's event; enqueue it on `src_queue`, or after
+ * clq_queue_finish(`src_queue`). #CLQ_ORDERING_AUTO orders it itself.
  *
  * Thread safety: copies through one stager from several threads are safe;
  * they take turns (the lock is held while a copy is enqueued).
@@ -633,6 +650,10 @@ CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
  *         bad wait list; #CLQ_ERROR_CONTEXT_MISMATCH when an array, a
  *         queue or a wait event is not of the context named above;
  *         #CLQ_ERROR_TYPE_MISMATCH; #CLQ_ERROR_SHAPE_MISMATCH;
+ *         #CLQ_ERROR_UNSUPPORTED when `src` is a buffer of other code
+ *         the host may not read or `dst` one it may not write
+ *         (`CL_MEM_HOST_*` flags, see clq_device_array_wrap()); these
+ *         are refused before anything is enqueued;
  *         `CL_OUT_OF_HOST_MEMORY`; the codes of
  *         clq_device_array_get_region(), clq_device_array_set_region(),
  *         clq_user_event_create() and clq_queue_enqueue_marker().

@@ -123,7 +123,11 @@ clq_event_get_context(const struct clq_event *event);
 /** The raw event handle, borrowed. */
 CLQ_EXPORT cl_event clq_event_get_cl(const struct clq_event *event);
 
-/** Whether the event was made by clq_user_event_create() (0 or 1). */
+/**
+ * Whether the event was made by clq_user_event_create() (0 or 1): whether
+ * clq_user_event_complete() may complete it. 0 for a bridged event
+ * (clq_event_bridge()) and a wrapped one (clq_event_wrap()).
+ */
 CLQ_EXPORT int clq_event_is_user(const struct clq_event *event);
 
 /** Whether the event carries device timestamps (from a profiling queue). */
@@ -245,7 +249,7 @@ CLQ_EXPORT int clq_user_event_complete(struct clq_event *event, int status);
  * user event).
  * So the wait adds that thread's wake-up to the driver's callback
  * latency. clq_user_event_complete() refuses it
- * (#CLQ_ERROR_NOT_USER_EVENT). It stays pending while the bridge waits,
+ * (#CLQ_ERROR_NOT_USER_EVENT), and clq_event_is_user() is 0. It stays pending while the bridge waits,
  * even if the caller drops it at once: commands that wait for it are not
  * failed as an abandoned user event's would be. The queue of `event`'s
  * command is flushed.
