@@ -287,7 +287,10 @@ command_ended(void *data, struct clq_event *event, int status)
 	struct run *r = data;
 	int none = 0;
 
-	(void)event;
+	/* Seen by the host, before the copy's event can complete: so a host
+	 * that waited for that event has seen the reads too, and may write
+	 * the source on any queue (ordering, CHECK and AUTO). */
+	clq__order_seen(event, status);
 	if (status < 0)
 		atomic_compare_exchange_strong(&r->status, &none, status);
 	run_release(r);

@@ -628,11 +628,14 @@ CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
  * Ordering (see @ref order): the reads are commands of `src_queue` and the
  * writes of `dst_queue`, each tracked in its own context, ordered after
  * the wait list's events as any command waiting for them. The copy's
- * event vouches for the writes only: under #CLQ_ORDERING_CHECK, a
- * command of another queue of the source context that writes `src` after
- * the copy is reported as a hazard even when the host waited for the
- * copy's event; enqueue it on `src_queue`, or after
- * clq_queue_finish(`src_queue`). #CLQ_ORDERING_AUTO orders it itself.
+ * event is of the destination context, so a command of the source
+ * context cannot wait for it; but once the host has seen it complete
+ * (clq_event_wait() or a notifier), the reads count as seen too: `src`
+ * may then be written on any queue of its context, and
+ * #CLQ_ORDERING_CHECK reports no hazard. Before that, write `src` on
+ * `src_queue` (a command waiting for a bridge of the copy's event still
+ * counts as a hazard: the bridge carries no ordering);
+ * #CLQ_ORDERING_AUTO orders it itself.
  *
  * Thread safety: copies through one stager from several threads are safe;
  * they take turns (the lock is held while a copy is enqueued).
