@@ -2163,12 +2163,14 @@ run_demo(struct demo *d, struct report *rep)
 }
 
 /* --trace and --svg: opens each file for writing; -1 (said why) when one
- * cannot be. */
+ * cannot be, or when both name one regular file (each export would
+ * overwrite the other's from its start: a file of neither format). */
 static int
 open_outputs(struct options *opt)
 {
 	const char *paths[2] = {opt->trace, opt->svg};
 	FILE **files[2] = {&opt->trace_file, &opt->svg_file};
+	struct stat st[2];
 
 	for (int i = 0; i < 2; i++) {
 		if (!paths[i])
@@ -2179,6 +2181,17 @@ open_outputs(struct options *opt)
 				paths[i], strerror(errno));
 			return -1;
 		}
+	}
+	if (opt->trace_file && opt->svg_file &&
+	    fstat(fileno(opt->trace_file), &st[0]) == 0 &&
+	    fstat(fileno(opt->svg_file), &st[1]) == 0 &&
+	    S_ISREG(st[0].st_mode) && st[0].st_dev == st[1].st_dev &&
+	    st[0].st_ino == st[1].st_ino) {
+		fprintf(stderr,
+			"double-buffer: --trace %s and --svg %s name the same "
+			"file\n",
+			opt->trace, opt->svg);
+		return -1;
 	}
 	return 0;
 }
