@@ -230,6 +230,15 @@ with tempfile.TemporaryDirectory() as tmp:
               rc=2, stderr=True)[1]
     assert "name the same file" in err, err
     assert not os.path.exists(trace), os.listdir(tmp)
+    # A symbolic link (as /dev/stdout is, to where stdout goes) is only
+    # closed when the run fails: removing the path removed the link (as
+    # root, /dev/stdout itself).
+    target, link = os.path.join(tmp, "target"), os.path.join(tmp, "link")
+    open(target, "w").close()
+    os.symlink(target, link)
+    run(["--devices", f"{spec0},no-such-device", "--chunks", "2",
+         "--trace", link], rc=1, stderr=True)
+    assert os.path.islink(link) and os.path.exists(target), os.listdir(tmp)
 
 print("devices:", ", ".join(d["device"] for d in devs),
       "; alignment within", m.group(1), "us")

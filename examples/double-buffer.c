@@ -2198,9 +2198,9 @@ open_outputs(struct options *opt)
 
 /* Closes what open_outputs() opened. A regular file the run did not
  * write (it failed first, or export() failed) is empty, and removed: a
- * failed run leaves no empty or half-written timeline behind (a pipe or
- * a device such as /dev/stdout is only closed). Returns -1 (said why)
- * when closing failed. */
+ * failed run leaves no empty or half-written timeline behind (a pipe, a
+ * device, or a symbolic link such as /dev/stdout is only closed).
+ * Returns -1 (said why) when closing failed. */
 static int
 close_outputs(struct options *opt)
 {
@@ -2210,7 +2210,7 @@ close_outputs(struct options *opt)
 
 	for (int i = 0; i < 2; i++) {
 		FILE *f = *files[i];
-		struct stat st;
+		struct stat st, lst;
 		bool regular, empty, bad;
 
 		if (!f)
@@ -2225,7 +2225,11 @@ close_outputs(struct options *opt)
 				paths[i], strerror(errno));
 			rc = -1;
 		}
-		if (regular && (empty || bad))
+		/* The path itself, not a symbolic link to the file (as
+		 * /dev/stdout is): remove() would remove the link. */
+		if (regular && (empty || bad) && lstat(paths[i], &lst) == 0 &&
+		    S_ISREG(lst.st_mode) && lst.st_dev == st.st_dev &&
+		    lst.st_ino == st.st_ino)
 			remove(paths[i]);
 	}
 	return rc;
