@@ -222,6 +222,23 @@ with tempfile.TemporaryDirectory() as tmp:
     run(small + ["--chunks", "2", "--trace", trace, "--svg", svg])
     assert json.load(open(trace))["traceEvents"], trace
     ET.parse(svg)
+    # One file for both: each export would overwrite the other from its
+    # start (exit 0, a file of neither format); refused as a bad option.
+    os.remove(trace)
+    same = os.path.join(tmp, ".", "run.json")
+    err = run(small + ["--chunks", "2", "--trace", trace, "--svg", same],
+              rc=2, stderr=True)[1]
+    assert "name the same file" in err, err
+    assert not os.path.exists(trace), os.listdir(tmp)
+    # A symbolic link (as /dev/stdout is, to where stdout goes) is only
+    # closed when the run fails: removing the path removed the link (as
+    # root, /dev/stdout itself).
+    target, link = os.path.join(tmp, "target"), os.path.join(tmp, "link")
+    open(target, "w").close()
+    os.symlink(target, link)
+    run(["--devices", f"{spec0},no-such-device", "--chunks", "2",
+         "--trace", link], rc=1, stderr=True)
+    assert os.path.islink(link) and os.path.exists(target), os.listdir(tmp)
 
 print("devices:", ", ".join(d["device"] for d in devs),
       "; alignment within", m.group(1), "us")

@@ -2163,12 +2163,14 @@ run_demo(struct demo *d, struct report *rep)
 }
 
 /* --trace and --svg: opens each file for writing; -1 (said why) when one
- * cannot be. */
+ * cannot be, or when both name one regular file (each export would
+ * overwrite the other's from its start: a file of neither format). */
 static int
 open_outputs(struct options *opt)
 {
 	const char *paths[2] = {opt->trace, opt->svg};
 	FILE **files[2] = {&opt->trace_file, &opt->svg_file};
+	struct stat st[2];
 
 	for (int i = 0; i < 2; i++) {
 		if (!paths[i])
@@ -2180,14 +2182,25 @@ open_outputs(struct options *opt)
 			return -1;
 		}
 	}
+	if (opt->trace_file && opt->svg_file &&
+	    fstat(fileno(opt->trace_file), &st[0]) == 0 &&
+	    fstat(fileno(opt->svg_file), &st[1]) == 0 &&
+	    S_ISREG(st[0].st_mode) && st[0].st_dev == st[1].st_dev &&
+	    st[0].st_ino == st[1].st_ino) {
+		fprintf(stderr,
+			"double-buffer: --trace %s and --svg %s name the same "
+			"file\n",
+			opt->trace, opt->svg);
+		return -1;
+	}
 	return 0;
 }
 
 /* Closes what open_outputs() opened. A regular file the run did not
  * write (it failed first, or export() failed) is empty, and removed: a
- * failed run leaves no empty or half-written timeline behind (a pipe or
- * a device such as /dev/stdout is only closed). Returns -1 (said why)
- * when closing failed. */
+ * failed run leaves no empty or half-written timeline behind (a pipe, a
+ * device, or a symbolic link such as /dev/stdout is only closed).
+ * Returns -1 (said why) when closing failed. */
 static int
 close_outputs(struct options *opt)
 {
@@ -2197,7 +2210,7 @@ close_outputs(struct options *opt)
 
 	for (int i = 0; i < 2; i++) {
 		FILE *f = *files[i];
-		struct stat st;
+		struct stat st, lst;
 		bool regular, empty, bad;
 
 		if (!f)
@@ -2212,7 +2225,11 @@ close_outputs(struct options *opt)
 				paths[i], strerror(errno));
 			rc = -1;
 		}
-		if (regular && (empty || bad))
+		/* The path itself, not a symbolic link to the file (as
+		 * /dev/stdout is): remove() would remove the link. */
+		if (regular && (empty || bad) && lstat(paths[i], &lst) == 0 &&
+		    S_ISREG(lst.st_mode) && lst.st_dev == st.st_dev &&
+		    lst.st_ino == st.st_ino)
 			remove(paths[i]);
 	}
 	return rc;

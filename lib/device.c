@@ -40,8 +40,11 @@ struct device_slot {
 /* Return 0 to go on, 1 to stop, < 0 to stop with that error. */
 typedef int (*device_visit_fn)(const struct device_slot *slot, void *data);
 
+/* The queries below return an OpenCL status and, where the driver failed,
+ * name the call in *what_out, for the caller to log once the lock is
+ * released. */
 static int
-query_platforms(cl_platform_id **ids_out, cl_uint *n_out)
+query_platforms(cl_platform_id **ids_out, cl_uint *n_out, const char **what_out)
 {
 	cl_platform_id *ids;
 	cl_uint n = 0;
@@ -54,8 +57,10 @@ query_platforms(cl_platform_id **ids_out, cl_uint *n_out)
 	 * CL_INVALID_VALUE with n = 0: both mean zero devices. */
 	if (err == -1001 || (err == CL_INVALID_VALUE && n == 0))
 		return CLQ_SUCCESS;
-	if (err != CL_SUCCESS)
-		return clq__check(NULL, err, "clGetPlatformIDs");
+	if (err != CL_SUCCESS) {
+		*what_out = "clGetPlatformIDs";
+		return err;
+	}
 	if (n == 0)
 		return CLQ_SUCCESS;
 	ids = calloc(n, sizeof(*ids));
@@ -64,7 +69,8 @@ query_platforms(cl_platform_id **ids_out, cl_uint *n_out)
 	err = clGetPlatformIDs(n, ids, NULL);
 	if (err != CL_SUCCESS) {
 		free(ids);
-		return clq__check(NULL, err, "clGetPlatformIDs");
+		*what_out = "clGetPlatformIDs";
+		return err;
 	}
 	*ids_out = ids;
 	*n_out = n;
@@ -72,7 +78,8 @@ query_platforms(cl_platform_id **ids_out, cl_uint *n_out)
 }
 
 static int
-query_devices(cl_platform_id platform, cl_device_id **ids_out, cl_uint *n_out)
+query_devices(cl_platform_id platform, cl_device_id **ids_out, cl_uint *n_out,
+	      const char **what_out)
 {
 	cl_device_id *ids;
 	cl_uint n = 0;
@@ -83,15 +90,18 @@ query_devices(cl_platform_id platform, cl_device_id **ids_out, cl_uint *n_out)
 	err = clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 0, NULL, &n);
 	if (err == CL_DEVICE_NOT_FOUND || (err == CL_SUCCESS && n == 0))
 		return CLQ_SUCCESS;
-	if (err != CL_SUCCESS)
-		return clq__check(NULL, err, "clGetDeviceIDs");
+	if (err != CL_SUCCESS) {
+		*what_out = "clGetDeviceIDs";
+		return err;
+	}
 	ids = calloc(n, sizeof(*ids));
 	if (!ids)
 		return CL_OUT_OF_HOST_MEMORY;
 	err = clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, n, ids, NULL);
 	if (err != CL_SUCCESS) {
 		free(ids);
-		return clq__check(NULL, err, "clGetDeviceIDs");
+		*what_out = "clGetDeviceIDs";
+		return err;
 	}
 	*ids_out = ids;
 	*n_out = n;
@@ -109,26 +119,64 @@ query_devices(cl_platform_id platform, cl_device_id **ids_out, cl_uint *n_out)
  */
 static pthread_mutex_t enumerate_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* fork(): taken around it, so that a child forked while another thread
+ * enumerates does not inherit the lock held by a thread it lacks (its
+ * first enumeration hung for good). */
+static pthread_once_t enumerate_atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+enumerate_prepare(void)
+{
+	pthread_mutex_lock(&enumerate_lock);
+}
+
+static void
+enumerate_after(void)
+{
+	pthread_mutex_unlock(&enumerate_lock);
+}
+
+static void
+enumerate_register_atfork(void)
+{
+	pthread_atfork(enumerate_prepare, enumerate_after, enumerate_after);
+}
+
+static void
+enumerate_begin(void)
+{
+	pthread_once(&enumerate_atfork_once, enumerate_register_atfork);
+	pthread_mutex_lock(&enumerate_lock);
+}
+
+/* Logs once the lock is released: a log handler may enumerate too. */
+static int
+enumerate_end(int rc, const char *what)
+{
+	pthread_mutex_unlock(&enumerate_lock);
+	return what ? clq__check(NULL, rc, what) : rc;
+}
+
 static int
 get_platforms(cl_platform_id **ids_out, cl_uint *n_out)
 {
+	const char *what = NULL;
 	int rc;
 
-	pthread_mutex_lock(&enumerate_lock);
-	rc = query_platforms(ids_out, n_out);
-	pthread_mutex_unlock(&enumerate_lock);
-	return rc;
+	enumerate_begin();
+	rc = query_platforms(ids_out, n_out, &what);
+	return enumerate_end(rc, what);
 }
 
 static int
 get_devices(cl_platform_id platform, cl_device_id **ids_out, cl_uint *n_out)
 {
+	const char *what = NULL;
 	int rc;
 
-	pthread_mutex_lock(&enumerate_lock);
-	rc = query_devices(platform, ids_out, n_out);
-	pthread_mutex_unlock(&enumerate_lock);
-	return rc;
+	enumerate_begin();
+	rc = query_devices(platform, ids_out, n_out, &what);
+	return enumerate_end(rc, what);
 }
 
 /* Calls visit for every device in global order. */

@@ -249,6 +249,28 @@ struct run {
 	size_t n_held, cap;
 };
 
+/*
+ * Ordering (CHECK, AUTO): a host that waited for the copy's event has seen
+ * the copy's commands end, the reads included, and may then write the
+ * source on any queue. Only for a copy of which nothing failed: a failed
+ * wait event's stand-in completes all the same, and the stamp it passes
+ * on (to the first read) claims commands that need not have run.
+ */
+static void
+run_seen(struct run *r)
+{
+	for (size_t i = 0; i < r->n_held; i++) {
+		cl_int status;
+
+		if (r->held[i]->cl &&
+		    clGetEventInfo(
+			    r->held[i]->cl, CL_EVENT_COMMAND_EXECUTION_STATUS,
+			    sizeof(status), &status, NULL) == CL_SUCCESS &&
+		    status == CL_COMPLETE)
+			clq__order_seen(r->held[i], CL_COMPLETE);
+	}
+}
+
 static void
 run_release(struct run *r)
 {
@@ -259,6 +281,8 @@ run_release(struct run *r)
 	/* The caller's marker first, with the copy's status; a refused
 	 * status may be set again (clq_user_event_complete()). */
 	status = atomic_load(&r->status);
+	if (status == 0)
+		run_seen(r); /* before the caller's marker can complete */
 	for (int i = 0; i < 3; i++) {
 		if (clq_user_event_complete(r->verdict, status) >= 0)
 			break;
@@ -287,10 +311,7 @@ command_ended(void *data, struct clq_event *event, int status)
 	struct run *r = data;
 	int none = 0;
 
-	/* Seen by the host, before the copy's event can complete: so a host
-	 * that waited for that event has seen the reads too, and may write
-	 * the source on any queue (ordering, CHECK and AUTO). */
-	clq__order_seen(event, status);
+	(void)event;
 	if (status < 0)
 		atomic_compare_exchange_strong(&r->status, &none, status);
 	run_release(r);

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#define _GNU_SOURCE /* RTLD_NEXT */
 #include <ctype.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +16,34 @@
 #include "test-common.h"
 
 extern char **environ;
+
+/*
+ * clGetDeviceIDs, interposed (this executable's definition comes before
+ * the ICD loader's for libclq too): fails while `device_ids_fail` is set,
+ * and sleeps `device_ids_nap_ms` first while that is set (clq holds its
+ * enumeration lock meanwhile).
+ */
+static atomic_int device_ids_fail;
+static atomic_int device_ids_nap_ms;
+static atomic_int device_ids_entered;
+
+CL_API_ENTRY cl_int CL_API_CALL
+clGetDeviceIDs(cl_platform_id platform, cl_device_type type, cl_uint n_entries,
+	       cl_device_id *devices, cl_uint *n_out)
+{
+	cl_int(CL_API_CALL * real)(cl_platform_id, cl_device_type, cl_uint,
+				   cl_device_id *, cl_uint *) = NULL;
+	void *sym = dlsym(RTLD_NEXT, "clGetDeviceIDs");
+	int nap = atomic_load(&device_ids_nap_ms);
+
+	memcpy(&real, &sym, sizeof(real));
+	atomic_fetch_add(&device_ids_entered, 1);
+	if (nap)
+		usleep((useconds_t)nap * 1000);
+	if (atomic_load(&device_ids_fail))
+		return CL_OUT_OF_RESOURCES;
+	return real(platform, type, n_entries, devices, n_out);
+}
 
 static size_t
 device_count(void)
@@ -1102,6 +1135,95 @@ START_TEST(default_prefers_gpu_then_accelerator_then_cpu)
 }
 END_TEST
 
+/* ------------------------------------------------- the enumeration lock */
+
+/* A log handler that enumerates, as a program's own may (once). */
+static atomic_int reentered;
+static int reentered_rc;
+
+static void
+enumerating_handler(enum clq_log_level level, const char *message,
+		    void *user_data)
+{
+	size_t n;
+
+	(void)level;
+	(void)user_data;
+	if (strstr(message, "clGetDeviceIDs") &&
+	    atomic_fetch_add(&reentered, 1) == 0)
+		reentered_rc = clq_device_count(&n);
+}
+
+/*
+ * A driver failure is logged after clq lets go of its enumeration lock:
+ * a log handler that enumerates itself is answered (it deadlocked, the
+ * lock not being recursive).
+ */
+START_TEST(enumeration_log_handler_reenters)
+{
+	size_t n = 0;
+
+	atomic_store(&reentered, 0);
+	clq_set_log_handler(enumerating_handler, NULL);
+	atomic_store(&device_ids_fail, 1);
+	ck_assert_rc(clq_device_count(&n), CL_OUT_OF_RESOURCES);
+	atomic_store(&device_ids_fail, 0);
+	test_log_setup(); /* the tests' handler back */
+	ck_assert_int_ge(atomic_load(&reentered), 1);
+	ck_assert_rc(reentered_rc, CL_OUT_OF_RESOURCES);
+	ck_assert_ok(clq_device_count(&n));
+	ck_assert_uint_gt(n, 0);
+}
+END_TEST
+
+static void *
+enumerate_main(void *arg)
+{
+	size_t n;
+
+	*(int *)arg = clq_device_count(&n);
+	return NULL;
+}
+
+/*
+ * fork() while another thread enumerates: the child does not inherit
+ * clq's enumeration lock held by a thread it lacks (its own enumeration
+ * hung for good; the alarm kills it).
+ */
+START_TEST(fork_while_enumerating)
+{
+	pthread_t tid;
+	int thread_rc = -1, status = 0;
+	size_t n;
+	pid_t pid;
+
+	ck_assert_ok(clq_device_count(&n)); /* the driver initialised */
+	atomic_store(&device_ids_entered, 0);
+	atomic_store(&device_ids_nap_ms, 300);
+	ck_assert_int_eq(pthread_create(&tid, NULL, enumerate_main, &thread_rc),
+			 0);
+	while (atomic_load(&device_ids_entered) == 0)
+		usleep(1000);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		size_t m = 0;
+
+		atomic_store(&device_ids_nap_ms, 0);
+		alarm(10);
+		_exit(clq_device_count(&m) == CLQ_SUCCESS && m == n ? 0 : 3);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	pthread_join(tid, NULL);
+	atomic_store(&device_ids_nap_ms, 0);
+	ck_assert_ok(thread_rc);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child: %s %d", WIFSIGNALED(status) ? "signal" : "exit",
+		      WIFSIGNALED(status) ? WTERMSIG(status)
+					  : WEXITSTATUS(status));
+}
+END_TEST
+
 static Suite *
 device_suite(void)
 {
@@ -1133,6 +1255,13 @@ device_suite(void)
 	tcase_add_test(tc, spec_pocl_selects_pocl);
 	tcase_add_test(tc, pyopencl_ctx_grammar);
 	tcase_add_test(tc, pyopencl_ctx_two_devices);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("enumeration-lock");
+	tcase_add_checked_fixture(tc, test_log_setup, test_log_teardown);
+	tcase_add_test(tc, enumeration_log_handler_reenters);
+	tcase_add_test(tc, fork_while_enumerating);
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 
 	/* CLQ_LOG, read once per process: each case runs in a child. */

@@ -712,6 +712,85 @@ START_TEST(ordering_sees_waits)
 END_TEST
 
 /*
+ * A copy whose wait event fails marks nothing seen: the event's stand-in
+ * completes all the same, so the first read runs, carrying the stamp of
+ * the failed event, which claims what it waited for. Here `f` waited for
+ * `w` (a write of `x`, held by a gate) and fails through another wait
+ * event before `w` has run; after the failed copy, a write of `x` on a
+ * fourth queue races with `w`. CHECK (_i 0) reports the hazard, AUTO
+ * (_i 1) adds the wait; when the host had seen the copy's read end, both
+ * took `w` for done.
+ */
+START_TEST(failed_wait_sees_nothing)
+{
+	size_t n = 600;
+	struct clq_context *a;
+	struct clq_queue *qa, *qa2, *qa3, *qa4;
+	struct clq_device_array *src, *dst, *x;
+	struct clq_stager *s;
+	struct clq_event *gate, *bad, *w, *f, *e;
+	struct clq_ordering_stats st;
+	enum clq_ordering mode = _i ? CLQ_ORDERING_AUTO : CLQ_ORDERING_CHECK;
+
+	ck_assert_ok(clq_context_create(clq_context_get_device(test_ctx), &a));
+	ck_assert_ok(clq_context_set_ordering(a, mode));
+	ck_assert_ok(clq_queue_create(a, 0, &qa));
+	ck_assert_ok(clq_queue_create(a, 0, &qa2));
+	ck_assert_ok(clq_queue_create(a, 0, &qa3));
+	ck_assert_ok(clq_queue_create(a, 0, &qa4));
+	ck_assert_ok(clq_stager_create(a, ctx2, 256, 2, &s));
+	ck_assert_ok(
+		clq_device_array_create(a, CLQ_DTYPE_INT16, 1, &n, NULL, &src));
+	ck_assert_ok(
+		clq_device_array_create(a, CLQ_DTYPE_INT16, 1, &n, NULL, &x));
+	dst = array_new(ctx2, q2, CLQ_DTYPE_INT16, 1, &n, NULL, 0);
+	ck_assert_ok(clq_user_event_create(a, &gate));
+	ck_assert_ok(clq_user_event_create(a, &bad));
+	ck_assert_ok(clq_device_array_zero(x, qa3, &gate, 1, &w));
+	ck_assert_ok(clq_device_array_zero(
+		src, qa2, (struct clq_event *[]){w, bad}, 2, &f));
+	ck_assert_ok(clq_stager_copy(s, dst, q2, src, qa, &f, 1, &e));
+	test_log_expect("the command failed");
+	ck_assert_ok(clq_user_event_complete(bad, -58));
+	ck_assert_rc(clq_event_wait(e), CLQ_ERROR_COMMAND_FAILED);
+	test_log_expect(NULL);
+	ck_assert_int_gt(test_event_status(w), CL_COMPLETE); /* not run */
+	ck_assert_ok(clq_context_get_ordering_stats(a, &st));
+	if (mode == CLQ_ORDERING_CHECK)
+		test_log_expect("hazard");
+	ck_assert_rc(clq_device_array_zero(x, qa4, NULL, 0, NULL),
+		     _i ? CLQ_SUCCESS : CLQ_ERROR_HAZARD);
+	test_log_expect(NULL);
+	if (mode == CLQ_ORDERING_AUTO) {
+		uint64_t before = st.waits_added;
+
+		ck_assert_ok(clq_context_get_ordering_stats(a, &st));
+		ck_assert_uint_eq(st.waits_added, before + 1);
+	}
+	ck_assert_ok(clq_user_event_complete(gate, CL_COMPLETE));
+	ck_assert_ok(clq_event_wait(w));
+	ck_assert_ok(clq_queue_finish(qa));
+	ck_assert_ok(clq_queue_finish(qa2));
+	ck_assert_ok(clq_queue_finish(qa3));
+	ck_assert_ok(clq_queue_finish(qa4));
+	clq_event_unref(e);
+	clq_event_unref(f);
+	clq_event_unref(w);
+	clq_event_unref(bad);
+	clq_event_unref(gate);
+	clq_device_array_unref(src);
+	clq_device_array_unref(dst);
+	clq_device_array_unref(x);
+	clq_stager_unref(s);
+	clq_queue_unref(qa);
+	clq_queue_unref(qa2);
+	clq_queue_unref(qa3);
+	clq_queue_unref(qa4);
+	clq_context_unref(a);
+}
+END_TEST
+
+/*
  * A copy refused before it enqueued anything (under CHECK, a hazard on
  * the source, found at the first read) leaves the stager as it was: the
  * next copy does not wait for the refused one's wait list, a gate the
@@ -881,6 +960,7 @@ stager_suite(void)
 	tcase_add_loop_test(tc, failure_reported_once, 0, 2);
 	tcase_add_loop_test(tc, unref_in_flight, 0, 2);
 	tcase_add_loop_test(tc, ordering_sees_waits, 0, 2);
+	tcase_add_loop_test(tc, failed_wait_sees_nothing, 0, 2);
 	tcase_add_test(tc, refused_copy_gates_nothing);
 	tcase_add_test(tc, threads_share_a_stager);
 	suite_add_tcase(s, tc);

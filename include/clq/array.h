@@ -632,7 +632,8 @@ CLQ_EXPORT size_t clq_stager_get_n_pieces(const struct clq_stager *stager);
  * context cannot wait for it; but once the host has seen it complete
  * (clq_event_wait() or a notifier), the reads count as seen too: `src`
  * may then be written on any queue of its context, and
- * #CLQ_ORDERING_CHECK reports no hazard. Before that, write `src` on
+ * #CLQ_ORDERING_CHECK reports no hazard. A copy that failed (a wait
+ * event among them) marks nothing seen. Before that, write `src` on
  * `src_queue` (a command waiting for a bridge of the copy's event still
  * counts as a hazard: the bridge carries no ordering);
  * #CLQ_ORDERING_AUTO orders it itself.
