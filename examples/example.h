@@ -16,15 +16,18 @@
 #include <clq/clq.h>
 
 /* The most verbose level example_log_to_stderr() prints: errors and
- * warnings, or down to the level `CLQ_LOG` names (info, debug), which a
- * handler would otherwise silence (clq/common.h: an installed handler
- * takes every message). */
+ * warnings, or the level `CLQ_LOG` names (error, warning or warn, info,
+ * debug; any case), as clq itself reads it (clq/common.h), which a
+ * handler would otherwise override (an installed handler takes every
+ * message). */
 static inline enum clq_log_level
 example_log_level(void)
 {
-	static const char *const names[] = {"info", "debug"};
-	static const enum clq_log_level levels[] = {CLQ_LOG_INFO,
-						    CLQ_LOG_DEBUG};
+	static const char *const names[] = {"error", "warning", "warn", "info",
+					    "debug"};
+	static const enum clq_log_level levels[] = {
+		CLQ_LOG_ERROR, CLQ_LOG_WARNING, CLQ_LOG_WARNING, CLQ_LOG_INFO,
+		CLQ_LOG_DEBUG};
 	const char *value = getenv("CLQ_LOG");
 
 	for (size_t i = 0; value && i < sizeof(names) / sizeof(*names); i++)

@@ -145,8 +145,12 @@ static int
 usage(int rank)
 {
 	if (rank == 0)
-		fprintf(stderr, "usage: mpirun -np 2 bench-mpi-transfer "
-				"CHUNK_MIB CHUNKS [REPEATS [pinned|malloc]]\n");
+		fprintf(stderr,
+			"usage: mpirun -np 2 bench-mpi-transfer CHUNK_MIB "
+			"CHUNKS [REPEATS [pinned|malloc]]\n"
+			"  CHUNK_MIB from 1 KiB (0.0009765625) to 1024, CHUNKS "
+			"from 1 to 4096, REPEATS from 1 to %d\n",
+			MAX_REPEATS);
 	return 2;
 }
 
@@ -168,7 +172,7 @@ main(int argc, char **argv)
 	chunks = argc > 2 ? strtoul(argv[2], NULL, 10) : 0;
 	repeats = argc > 3 ? atoi(argv[3]) : 3;
 	pinned = argc <= 4 || strcmp(argv[4], "malloc") != 0;
-	if (size != 2 || mib <= 0 || mib > 1024 || chunks == 0 ||
+	if (size != 2 || !(mib * 1024 >= 1) || mib > 1024 || chunks == 0 ||
 	    chunks > 4096 || repeats < 1 || repeats > MAX_REPEATS ||
 	    (argc > 4 && pinned && strcmp(argv[4], "pinned") != 0)) {
 		rc = usage(rank);

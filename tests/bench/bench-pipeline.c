@@ -24,6 +24,7 @@
  * to the last one's end and the throughput of all devices together
  * (CHUNKS x CHUNK_MIB per device over that span, decimal GB/s).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +37,9 @@
 #include "bench.h"
 
 enum { MAX_REPEATS = 64, MAX_DEVICES = 8 };
+
+/* repeat()'s answer when another device's thread failed */
+enum { STOPPED = 1 };
 
 /* The device threads' meeting point: a barrier that a failed thread
  * breaks for all. */
@@ -199,7 +203,7 @@ repeat(struct bench *b, cl_event *ev, double *seq, double *start, double *end)
 
 	memset(b->out, 0, total * sizeof(float));
 	if (team_meet(b->team, 0) < 0)
-		return CLQ_ERROR_COMMAND_FAILED;
+		return STOPPED;
 	t0 = bench_now();
 	err = run_sequential(b);
 	*seq = bench_now() - t0;
@@ -207,7 +211,7 @@ repeat(struct bench *b, cl_event *ev, double *seq, double *start, double *end)
 		return err != CL_SUCCESS ? err : CLQ_ERROR_COMMAND_FAILED;
 	memset(b->out, 0, total * sizeof(float));
 	if (team_meet(b->team, 0) < 0)
-		return CLQ_ERROR_COMMAND_FAILED;
+		return STOPPED;
 	*start = bench_now();
 	err = run_pipeline(b, ev);
 	*end = bench_now();
@@ -333,8 +337,15 @@ device_thread(void *arg)
 	if (rc < 0) {
 		fprintf(stderr, "bench-pipeline: %s: %s\n",
 			b->spec ? b->spec : "default device",
-			clq_error_name(rc));
+			rc == CLQ_ERROR_COMMAND_FAILED && b->ctx
+				? "output differs from the CPU reference"
+				: clq_error_name(rc));
 		team_meet(b->team, 1);
+	} else if (rc == STOPPED) {
+		fprintf(stderr,
+			"bench-pipeline: %s: stopped: another device "
+			"failed\n",
+			b->spec);
 	}
 	b->rc = rc;
 	return NULL;
@@ -395,6 +406,23 @@ report(struct bench *b, size_t n)
 		       bench_median(rate, (size_t)repeats));
 }
 
+/* `text` as a number above 0 and at most `max` (an integer if
+ * `integer`) into `*out`; -1 if it is not one. */
+static int
+parse_number(const char *text, double max, int integer, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno || end == text || *end || !(v > 0) || v > max ||
+	    (integer && v != (double)(long long)v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
 /* CLQ_BENCH_DEVICES's specs into b[].spec (copies in `specs`); the
  * number of devices, 0 when the list is malformed. */
 static size_t
@@ -423,6 +451,7 @@ main(int argc, char **argv)
 	const char *contexts = getenv("CLQ_BENCH_CONTEXTS");
 	char *specs = list ? malloc(strlen(list) + 1) : NULL;
 	size_t n = 1, started = 0;
+	double mib, chunks, buffers, iters;
 	int repeats = argc > 5 ? atoi(argv[5]) : 3;
 	int rc = EXIT_SUCCESS;
 
@@ -441,12 +470,23 @@ main(int argc, char **argv)
 		free(specs);
 		return 2;
 	}
+	if (parse_number(argv[1], 4096, 0, &mib) < 0 ||
+	    mib * 1048576.0 < sizeof(float) ||
+	    parse_number(argv[2], 1 << 20, 1, &chunks) < 0 ||
+	    parse_number(argv[3], 64, 1, &buffers) < 0 ||
+	    parse_number(argv[4], 1 << 23, 1, &iters) < 0) {
+		fprintf(stderr,
+			"bench-pipeline: want CHUNK_MIB from 4 bytes to 4096, "
+			"CHUNKS from 1 to 2^20, BUFFERS from 1 to 64, ITERS "
+			"from 1 to 2^23 (integers but CHUNK_MIB)\n");
+		free(specs);
+		return 2;
+	}
 	for (size_t k = 0; k < n; k++) {
-		b[k].chunk_elems =
-			(size_t)(strtod(argv[1], NULL) * 1048576.0 / 4);
-		b[k].chunks = strtoul(argv[2], NULL, 10);
-		b[k].buffers = strtoul(argv[3], NULL, 10);
-		b[k].iters = (cl_uint)strtoul(argv[4], NULL, 10);
+		b[k].chunk_elems = (size_t)(mib * 1048576.0 / sizeof(float));
+		b[k].chunks = (size_t)chunks;
+		b[k].buffers = (size_t)buffers;
+		b[k].iters = (cl_uint)iters;
 		b[k].repeats = repeats;
 		b[k].props = argc > 6 && atoi(argv[6]) == 0
 				     ? 0
@@ -454,11 +494,6 @@ main(int argc, char **argv)
 		b[k].team = n > 1 ? &team : NULL;
 	}
 	team.size = n;
-	if (!b[0].chunk_elems || !b[0].chunks || !b[0].buffers || !b[0].iters) {
-		fprintf(stderr, "bench-pipeline: every size must be > 0\n");
-		free(specs);
-		return 2;
-	}
 	if (contexts && strcmp(contexts, "main") == 0) {
 		for (size_t k = 0; k < n && rc == EXIT_SUCCESS; k++) {
 			int err = setup(&b[k]);
@@ -481,7 +516,7 @@ main(int argc, char **argv)
 	}
 	for (size_t k = 0; k < started; k++) {
 		pthread_join(tid[k], NULL);
-		if (b[k].rc < 0)
+		if (b[k].rc != CLQ_SUCCESS)
 			rc = EXIT_FAILURE;
 	}
 	if (rc == EXIT_SUCCESS)
