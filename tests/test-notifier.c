@@ -260,8 +260,9 @@ START_TEST(failures_are_delivered)
 END_TEST
 
 /*
- * Commands that one failure ends, found together, come in the order they
- * were watched, the cause before its consequences: a loop that stops at
+ * Commands that one failure ends, found together by a poll or a wait,
+ * come in the order they were watched, the cause before its consequences
+ * (each once, in every mode; callbacks come in the driver's order): a loop that stops at
  * the first failure it drains names the command that failed first. (A
  * poll read the newest watches first, and delivered the last marker of
  * the chain first.) Every marker has failed before the poll or wait that
@@ -291,11 +292,22 @@ START_TEST(failed_in_watch_order)
 		ck_assert_ok(clq_notifier_set_poll_interval(n, 0.001));
 	ck_assert_uint_eq(collect(n, c, N), N);
 	for (int i = 0; i < N; i++) {
-		ck_assert_msg(c[i].event == m[i],
-			      "completion %d is marker %d's", i,
-			      (int)((struct clq_event **)c[i].user_data - m));
+		int k = (int)((struct clq_event **)c[i].user_data - m);
+
+		ck_assert_int_ge(k, 0);
+		ck_assert_int_lt(k, N);
+		ck_assert_ptr_eq(c[i].event, m[k]);
+		/* Callbacks come in the driver's order (NVIDIA 580 calls
+		 * back for these, not always in enqueue order); polls and
+		 * waits find them in watch order. */
+		if (_i == MODE_POLLING || _i == MODE_WAITING)
+			ck_assert_msg(k == i, "completion %d is marker %d's", i,
+				      k);
 		ck_assert_int_lt(c[i].status, 0);
 	}
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j < i; j++)
+			ck_assert_ptr_ne(c[i].event, c[j].event);
 	unref_completions(c, N);
 	for (int i = 0; i < N; i++)
 		clq_event_unref(m[i]);
@@ -668,14 +680,14 @@ END_TEST
  * by every watch, stepped over every pending user event under the lock
  * each time it looked for the oldest command: watching 200000 user events
  * took 12.7 s on two CPUs, against 0.13 s in callback mode and now. Unit
- * tests assert no timings (STYLE.md); this one keeps the numbers large
- * enough that the old way would show in the suite's time.)
+ * tests assert no timings (STYLE.md), and NVIDIA's user events are slow
+ * to make: 20000 here.)
  */
 START_TEST(commands_behind_many_user_events)
 {
 	enum { BATCH = 16 };
-	const size_t n_user = quick_or(500, 200000);
-	const size_t n_cmd = quick_or(50, 2000);
+	const size_t n_user = quick_or(500, 20000);
+	const size_t n_cmd = quick_or(50, 500);
 	struct clq_notifier *n = notifier_new(_i);
 	struct clq_queue *q = test_queue_new(0);
 	struct clq_event **u = calloc(n_user, sizeof(*u));
@@ -852,7 +864,7 @@ hammer_run(void *data)
  */
 START_TEST(fork_child_watches)
 {
-	const int forks = (int)quick_or(5, 300);
+	const int forks = (int)quick_or(5, 100);
 	struct clq_context *ctx2 = NULL;
 	struct clq_queue *q = test_queue_new(0), *q2 = NULL;
 	struct hammer h = {.n = notifier_new(MODE_WAITING)};

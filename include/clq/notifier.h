@@ -40,9 +40,10 @@ extern "C" {
  *   3.1 does not, for commands behind a failed user event); so a helper
  *   thread also reads the execution status of every watched event every
  *   poll interval (#CLQ_NOTIFIER_FALLBACK_INTERVAL, 10 ms, by default)
- *   while any is watched. Completions the driver reports arrive at once;
- *   those it never reports arrive within one interval of the command's
- *   end (plus the time to read each watched event's status once).
+ *   while any is watched. Completions the driver reports arrive at once,
+ *   in the order it reports them; those it never reports arrive within
+ *   one interval of the command's end (plus the time to read each
+ *   watched event's status once), in watch order.
  * - polling (clq_notifier_create_polling()): no callbacks; the helper
  *   thread reads the statuses every interval. The wake-up comes up to one
  *   interval (plus the host's timer slack) after the command's end, and
