@@ -819,6 +819,7 @@ END_TEST
 #endif
 #endif
 
+#ifndef UNDER_TSAN
 struct hammer {
 	struct clq_notifier *n;
 	struct clq_event *done;
@@ -937,6 +938,7 @@ START_TEST(fork_child_watches)
 	clq_notifier_unref(h.n);
 }
 END_TEST
+#endif /* UNDER_TSAN */
 
 static Suite *
 notifier_suite(void)
