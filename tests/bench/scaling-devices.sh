@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Where a pipeline on two devices in one process loses against two
+# processes (issue 20's 1.9x goal on two H200s): the raw-OpenCL pipeline
+# (bench-pipeline) and the double-buffer demo, each on one device, on two
+# devices in one process (contexts made on each device's thread, and on
+# the main thread), and as two processes at once; alternated twice; then
+# every demo report's per-device wall time, device span and stage medians
+# (a longer span with the same stages: gaps between commands; longer
+# stages: slower transfers or kernels).
+#
+# usage: scaling-devices.sh BUILD_DIR SPEC0 SPEC1 [CHUNK_MIB [CHUNKS]]
+#   default 64 MiB x 32 chunks per device (on the H200s: 1 and 1:0 1:1
+#   with PoCL as platform 0); the iterations come from the demo's
+#   --balance on SPEC0. Reports go to $OUT (else ./scaling-devices).
+set -euo pipefail
+
+if [ $# -lt 3 ]; then
+    echo "usage: $0 BUILD_DIR SPEC0 SPEC1 [CHUNK_MIB [CHUNKS]]" >&2
+    exit 2
+fi
+build=$(cd "$1" && pwd)
+d0=$2
+d1=$3
+mib=${4:-64}
+chunks=${5:-32}
+out=${OUT:-scaling-devices}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+demo=$build/examples/double-buffer
+bench=$build/tests/bench/bench-pipeline
+unset CLQ_DEVICE PYOPENCL_CTX
+# bench-pipeline reads scale.cl from its working directory
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp "$here/../../cl/scale.cl" "$work/"
+cd "$work"
+
+iters=$("$demo" --device "$d0" --chunk-mib "$mib" --chunks "$chunks" \
+    --balance --json | python3 -c \
+    'import json, sys; print(json.load(sys.stdin)["iters"])')
+args=("$mib" "$chunks" 3 "$iters" 5)
+demo_args=(--chunk-mib "$mib" --iters "$iters" --json --chunks)
+echo "per device: $mib MiB x $chunks chunks, $iters iterations;" \
+    "devices $d0 and $d1"
+for rep in 1 2; do
+    echo "== run $rep"
+    echo "raw, one device:"
+    CLQ_DEVICE=$d0 "$bench" "${args[@]}" | tail -n 1
+    echo "raw, two devices in one process (contexts on their threads):"
+    CLQ_BENCH_DEVICES=$d0,$d1 "$bench" "${args[@]}" | tail -n 3
+    echo "raw, two devices in one process (contexts on the main thread):"
+    CLQ_BENCH_CONTEXTS=main CLQ_BENCH_DEVICES=$d0,$d1 "$bench" \
+        "${args[@]}" | tail -n 3
+    echo "raw, two processes at once:"
+    CLQ_DEVICE=$d0 "$bench" "${args[@]}" >"$work/p0" &
+    CLQ_DEVICE=$d1 "$bench" "${args[@]}" >"$work/p1"
+    wait
+    tail -n 1 "$work/p0"
+    tail -n 1 "$work/p1"
+    "$demo" --device "$d0" "${demo_args[@]}" "$chunks" >"$out/one-$rep.json"
+    "$demo" --devices "$d0,$d1" "${demo_args[@]}" $((2 * chunks)) \
+        >"$out/two-$rep.json"
+    "$demo" --device "$d0" "${demo_args[@]}" "$chunks" \
+        >"$out/proc0-$rep.json" &
+    "$demo" --device "$d1" "${demo_args[@]}" "$chunks" \
+        >"$out/proc1-$rep.json"
+    wait
+done
+echo "== the demo's reports (pipelined run)"
+python3 - "$out" <<'EOF'
+import glob, json, os, sys
+
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
+    doc = json.load(open(f))
+    devs = [doc] if doc.get("report") == "device" else doc["devices"]
+    for k, d in enumerate(devs):
+        p = d["pipelined"]
+        gb = d["chunks"] * doc["chunk_bytes"] / p["wall_s"] / 1e9
+        stages = ", ".join(f"{s} {t * 1e3:.3f}"
+                           for s, t in p["stage_s"].items())
+        print(f"{os.path.basename(f):14} device {k}: wall "
+              f"{p['wall_s'] * 1e3:8.2f} ms ({gb:6.2f} GB/s), device span "
+              f"{p['device_span_s'] * 1e3:8.2f} ms, stage medians (ms) "
+              f"{stages}")
+    if doc.get("report") == "devices":
+        print(f"{'':14} total {doc['total']['pipelined_gb_s']:.2f} GB/s")
+EOF
