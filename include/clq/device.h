@@ -24,6 +24,14 @@ extern "C" {
  * A device's properties are read once, when the device object is made, so
  * the getters cannot fail (given NULL they return NULL or 0). Device objects are immutable apart from their
  * reference count and may be shared between threads freely.
+ *
+ * Enumeration (clq_device_count(), clq_device_get(), clq_device_select(),
+ * clq_context_create_default()) is thread-safe: clq asks the driver for
+ * platforms and devices from one thread at a time, because PoCL 3.1
+ * initialises its devices on the first `clGetDeviceIDs` without a lock (a
+ * second thread then saw no device, or too few, and the process could
+ * crash). A program that calls `clGetDeviceIDs` itself on other threads
+ * while clq enumerates is not covered.
  * @{
  */
 
