@@ -379,13 +379,52 @@ clq__cl_event_ended(cl_event ev)
 	return status <= CL_COMPLETE;
 }
 
+/* The execution status, or the query's negative error. */
+static cl_int
+cl_status(cl_event ev)
+{
+	cl_int status;
+	cl_int err = clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
+				    sizeof(status), &status, NULL);
+
+	return err == CL_SUCCESS ? status : err;
+}
+
+cl_int
+clq__cl_event_status(cl_event ev, cl_int *status_out)
+{
+	cl_int err = clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
+				    sizeof(*status_out), status_out, NULL);
+	cl_int now;
+
+	if (err != CL_SUCCESS || *status_out != CL_COMPLETE)
+		return err;
+	/* A wait that fails for another reason does not say the command
+	 * failed: the status read stands. */
+	if (clWaitForEvents(1, &ev) !=
+	    CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+		return CL_SUCCESS;
+	/* Failed, by the wait's word, whatever the status says yet. */
+	now = cl_status(ev);
+	*status_out = now < 0 ? now : CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
+	return CL_SUCCESS;
+}
+
+cl_int
+clq__cl_callback_status(cl_event ev, cl_int status)
+{
+	cl_int now;
+
+	if (status < 0)
+		return status;
+	now = cl_status(ev);
+	return now < 0 ? now : CL_COMPLETE;
+}
+
 static int
 read_status(struct clq_event *event, cl_int *status)
 {
-	return clq__check(event->ctx,
-			  clGetEventInfo(event->cl,
-					 CL_EVENT_COMMAND_EXECUTION_STATUS,
-					 sizeof(*status), status, NULL),
+	return clq__check(event->ctx, clq__cl_event_status(event->cl, status),
 			  "clGetEventInfo(CL_EVENT_COMMAND_EXECUTION_STATUS)");
 }
 
@@ -589,8 +628,7 @@ run_callback(cl_event cl, cl_int status, void *data)
 {
 	struct clq__callback *cb = data;
 
-	(void)cl;
-	cb->fn(cb->event, status < 0 ? status : CL_COMPLETE, cb->user_data);
+	cb->fn(cb->event, clq__cl_callback_status(cl, status), cb->user_data);
 	clq__event_drop(cb->event);
 	free(cb);
 }

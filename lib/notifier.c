@@ -369,9 +369,9 @@ deliver(struct watch *w, int status)
 	pthread_mutex_unlock(&n->lock);
 }
 
-/* The execution status, or a status query's negative error. */
+/* The execution status, or the status query's negative error. */
 static cl_int
-read_status(cl_event ev)
+query_status(cl_event ev)
 {
 	cl_int status;
 	cl_int err = clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
@@ -380,22 +380,26 @@ read_status(cl_event ev)
 	return err == CL_SUCCESS ? status : err;
 }
 
-/* Driver callbacks of command events. PoCL 3.1 gives CL_COMPLETE to a
- * callback registered on a command that had already failed: the status
- * is read again. */
+/* The execution status as a poll reads it (CL_COMPLETE confirmed: see
+ * clq__cl_event_status()), or the status query's negative error. */
+static cl_int
+read_status(cl_event ev)
+{
+	cl_int status;
+	cl_int err = clq__cl_event_status(ev, &status);
+
+	return err == CL_SUCCESS ? status : err;
+}
+
+/* Driver callbacks of command events, whose status argument is not the
+ * failure on every driver (clq__cl_callback_status()). */
 static void CL_CALLBACK
 on_cl_complete(cl_event ev, cl_int status, void *data)
 {
 	struct watch *w = registry_claim((uintptr_t)data);
 
-	if (!w)
-		return;
-	if (status >= CL_COMPLETE) {
-		cl_int now = read_status(ev);
-
-		status = now < 0 ? now : CL_COMPLETE;
-	}
-	deliver(w, status);
+	if (w)
+		deliver(w, clq__cl_callback_status(ev, status));
 }
 
 /* clq's own callbacks of user events: exact statuses. */
@@ -567,7 +571,7 @@ wait_loop(struct clq_notifier *n)
 		e = clq__event_hold(w->event);
 		pthread_mutex_unlock(&n->lock);
 		err = clWaitForEvents(1, &e->cl);
-		status = read_status(e->cl);
+		status = query_status(e->cl);
 		if (status > CL_COMPLETE && err != CL_SUCCESS &&
 		    err != CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) {
 			/* The wait failed, not the command, which has not
@@ -591,8 +595,12 @@ wait_loop(struct clq_notifier *n)
 		}
 		failing = 0;
 		/* The wait has ended it, whatever the status query says
-		 * yet: deliver now rather than wait again. */
-		if (status > CL_COMPLETE)
+		 * yet: deliver now rather than wait again. A failed wait is
+		 * the command's failure even where its status does not show
+		 * it yet (NVIDIA: see clq__cl_event_status()). */
+		if (status > CL_COMPLETE ||
+		    (status == CL_COMPLETE &&
+		     err == CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST))
 			status = err == CL_SUCCESS ? CL_COMPLETE : err;
 		w = registry_claim(id);
 		if (w)

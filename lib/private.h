@@ -582,6 +582,30 @@ int clq__device_of_cl(cl_device_id id, struct clq_device **device_out);
  * status), or an event the driver no longer answers for. */
 int clq__cl_event_ended(cl_event ev);
 
+/*
+ * Reads the execution status of `ev` into `*status_out` for a caller that
+ * acts on a read taken without waiting (a poll); returns the query's
+ * error (CL_SUCCESS). A CL_COMPLETE read is confirmed with
+ * clWaitForEvents(), which returns at once for a command that has ended.
+ * NVIDIA's driver (580.159.04) shows a command that fails because one it
+ * follows failed as CL_COMPLETE for up to a microsecond before its
+ * negative status; the wait in that window returns
+ * CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST, and then the status is
+ * read again (still not negative, it reads as that code). Not for driver
+ * callbacks, where waiting is undefined (OpenCL 1.2, section 5.9): see
+ * clq__cl_callback_status().
+ */
+cl_int clq__cl_event_status(cl_event ev, cl_int *status_out);
+
+/*
+ * The status a driver callback of `ev` reports, given the callback's
+ * `status` argument: NVIDIA (580.159.04) passes CL_COMPLETE to the
+ * callbacks of failed commands, and PoCL 3.1 to a callback registered on
+ * a command that had already failed; the status read in the callback is
+ * the failure. CL_COMPLETE or a negative status.
+ */
+cl_int clq__cl_callback_status(cl_event ev, cl_int status);
+
 /* Logs that a command failed with execution status `status` (< 0), as
  * `function`; returns CLQ_ERROR_COMMAND_FAILED. */
 int clq__command_failed(struct clq_context *ctx, const char *function,

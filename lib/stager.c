@@ -263,9 +263,8 @@ run_seen(struct run *r)
 		cl_int status;
 
 		if (r->held[i]->cl &&
-		    clGetEventInfo(
-			    r->held[i]->cl, CL_EVENT_COMMAND_EXECUTION_STATUS,
-			    sizeof(status), &status, NULL) == CL_SUCCESS &&
+		    clq__cl_event_status(r->held[i]->cl, &status) ==
+			    CL_SUCCESS &&
 		    status == CL_COMPLETE)
 			clq__order_seen(r->held[i], CL_COMPLETE);
 	}

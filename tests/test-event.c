@@ -1,9 +1,84 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <dlfcn.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "test-common.h"
+
+/*
+ * NVIDIA's driver (580.159.04, one H200) shows a command that fails
+ * because one before it failed as CL_COMPLETE for up to a microsecond
+ * before its negative status: a thread polling such a marker read 0 and
+ * then -5 in 247 of 3000 trials; clWaitForEvents() called at the 0 read
+ * returned CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST every time (279
+ * of 279), and the status read after it was -5. Mimicked here for one
+ * event (`early_event`), interposing clGetEventInfo and clWaitForEvents
+ * (this executable's definitions come before the ICD loader's for libclq
+ * too): its status reads CL_COMPLETE while it has failed, until a wait
+ * that includes it.
+ */
+static _Atomic(cl_event) early_event;
+/* Waits that leave it so (a status that has not caught up with the
+ * wait's word). */
+static atomic_int early_waits_left;
+
+CL_API_ENTRY cl_int CL_API_CALL
+clGetEventInfo(cl_event ev, cl_event_info param, size_t size, void *value,
+	       size_t *size_out)
+{
+	cl_int(CL_API_CALL * real)(cl_event, cl_event_info, size_t, void *,
+				   size_t *) = NULL;
+	void *sym = dlsym(RTLD_NEXT, "clGetEventInfo");
+	cl_int err;
+
+	memcpy(&real, &sym, sizeof(real));
+	err = real(ev, param, size, value, size_out);
+	if (err == CL_SUCCESS && ev == atomic_load(&early_event) &&
+	    param == CL_EVENT_COMMAND_EXECUTION_STATUS && value &&
+	    *(cl_int *)value < 0)
+		*(cl_int *)value = CL_COMPLETE;
+	return err;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL
+clWaitForEvents(cl_uint n, const cl_event *list)
+{
+	cl_int(CL_API_CALL * real)(cl_uint, const cl_event *) = NULL;
+	void *sym = dlsym(RTLD_NEXT, "clWaitForEvents");
+	cl_int err;
+
+	memcpy(&real, &sym, sizeof(real));
+	err = real(n, list);
+	for (cl_uint i = 0; list && i < n; i++) {
+		cl_event ev = list[i];
+
+		if (ev == atomic_load(&early_event) &&
+		    atomic_fetch_sub(&early_waits_left, 1) <= 0)
+			atomic_compare_exchange_strong(&early_event, &ev, NULL);
+	}
+	return err;
+}
+
+/* A marker on `q` that has failed (behind a user event failed with -5;
+ * its own status is -1 on PoCL), its status then read as NVIDIA may show
+ * it first. */
+static struct clq_event *
+failed_marker_read_complete_early(struct clq_queue *q)
+{
+	struct clq_event *u = test_user_event_new(), *m = NULL;
+
+	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &m));
+	test_log_expect("*");
+	ck_assert_ok(clq_user_event_complete(u, -5));
+	ck_assert_rc(clq_event_wait(m), CLQ_ERROR_COMMAND_FAILED);
+	clq_event_unref(u);
+	atomic_store(&early_waits_left, 0);
+	atomic_store(&early_event, clq_event_get_cl(m));
+	return m;
+}
 
 START_TEST(user_event_lifecycle)
 {
@@ -711,6 +786,101 @@ START_TEST(events_cross_threads_and_caches)
 }
 END_TEST
 
+/*
+ * The callback of a failed command gets its failure, whatever the driver
+ * passes: NVIDIA passes CL_COMPLETE to the callbacks of failed commands,
+ * PoCL 3.1 to a callback registered on a command that has failed.
+ */
+START_TEST(callback_on_failed_command)
+{
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *m = NULL;
+	struct sighting s;
+
+	sighting_init(&s);
+	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &m));
+	test_log_expect("*");
+	ck_assert_ok(clq_user_event_complete(u, -5));
+	ck_assert_rc(clq_event_wait(m), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_ok(clq_event_set_callback(m, on_complete, &s));
+	ck_assert_int_eq(await_calls(&s, 1), 1);
+	ck_assert_int_lt(s.status, 0);
+	clq_event_unref(m);
+	clq_event_unref(u);
+	clq_queue_unref(q);
+	sighting_destroy(&s);
+}
+END_TEST
+
+/* A status read never says CL_COMPLETE for a command that has failed. */
+START_TEST(status_of_failure_shown_complete_early)
+{
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *m = failed_marker_read_complete_early(q);
+	int status = 99;
+
+	ck_assert_ok(clq_event_get_status(m, &status));
+	ck_assert_int_lt(status, 0);
+	ck_assert_ptr_null(atomic_load(&early_event));
+	/* Still CL_COMPLETE after the wait that says it failed: the wait's
+	 * word. */
+	atomic_store(&early_waits_left, 1);
+	atomic_store(&early_event, clq_event_get_cl(m));
+	ck_assert_ok(clq_event_get_status(m, &status));
+	ck_assert_int_eq(status, CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST);
+	atomic_store(&early_event, NULL);
+	clq_event_unref(m);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/* A bridge passes the failure on (its hook reads the status at once for
+ * a command that has ended). */
+START_TEST(bridge_of_failure_shown_complete_early)
+{
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_context *other = NULL;
+	struct clq_event *m = failed_marker_read_complete_early(q), *b = NULL;
+	int status = 99;
+
+	ck_assert_ok(
+		clq_context_create(clq_context_get_device(test_ctx), &other));
+	ck_assert_ok(clq_event_bridge(m, other, &b));
+	ck_assert_rc(clq_event_wait(b), CLQ_ERROR_COMMAND_FAILED);
+	ck_assert_ok(clq_event_get_status(b, &status));
+	ck_assert_int_lt(status, 0);
+	clq_event_unref(b);
+	clq_event_unref(m);
+	clq_context_unref(other);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/* A notifier's poll delivers the failure. */
+START_TEST(poll_of_failure_shown_complete_early)
+{
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *m = failed_marker_read_complete_early(q);
+	struct clq_notifier *n = NULL;
+	struct clq_completion c;
+	struct pollfd p;
+	size_t got = 0;
+
+	ck_assert_ok(clq_notifier_create_polling(0.0005, &n));
+	ck_assert_ok(clq_notifier_watch(n, m, NULL));
+	p = (struct pollfd){.fd = clq_notifier_get_fd(n), .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+	ck_assert_ok(clq_notifier_drain(n, &c, 1, &got));
+	ck_assert_uint_eq(got, 1);
+	ck_assert_ptr_eq(c.event, m);
+	ck_assert_int_lt(c.status, 0);
+	clq_event_unref(c.event);
+	clq_notifier_unref(n);
+	clq_event_unref(m);
+	clq_queue_unref(q);
+}
+END_TEST
+
 static Suite *
 event_suite(void)
 {
@@ -759,6 +929,15 @@ event_suite(void)
 	tcase_add_test(tc, callback_outlives_callers_reference);
 	tcase_add_test(tc, callback_on_completed_event);
 	tcase_add_test(tc, callback_on_abandoned_user_event);
+	tcase_add_test(tc, callback_on_failed_command);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("failure shown complete early");
+	tcase_add_checked_fixture(tc, test_context_setup,
+				  test_context_teardown);
+	tcase_add_test(tc, status_of_failure_shown_complete_early);
+	tcase_add_test(tc, bridge_of_failure_shown_complete_early);
+	tcase_add_test(tc, poll_of_failure_shown_complete_early);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -106,9 +106,11 @@ struct clq_completion {
 	/** `CL_COMPLETE` (0), or the command's negative execution status
 	 * (PoCL gives -1 to a command that failed because one it waited
 	 * for did), or the negative OpenCL code of a status query that
-	 * failed. It is the status the driver gave when the notifier saw
-	 * the end: NVIDIA 580 may give `CL_COMPLETE` for a command queued
-	 * behind a failed one and the failure later. */
+	 * failed. `CL_COMPLETE` is final, the command did not fail: a
+	 * poll's `CL_COMPLETE` is confirmed as clq_event_get_status() does
+	 * (NVIDIA 580 shows a command queued behind a failed one as
+	 * `CL_COMPLETE` for up to a microsecond first), and a callback's
+	 * status is read in the callback (see #clq_event_callback_fn). */
 	int status;
 	/** The pointer given to clq_notifier_watch(). */
 	void *user_data;
