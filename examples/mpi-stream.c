@@ -878,6 +878,17 @@ warm_up(struct rank *R)
 
 /* ---------------------------------------------------------------- the loop */
 
+/* The largest message tag: MPI promises 32767 (MPI_TAG_UB; OpenMPI's is
+ * 2^31 - 1). */
+static size_t
+tag_ub(void)
+{
+	int *ub = NULL, flag = 0;
+
+	MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &ub, &flag);
+	return flag && ub && *ub > 0 ? (size_t)*ub : 32767;
+}
+
 /* MPI_Testsome over `n` requests: how many completed (0 when none did or
  * none is active); their indices in R->done_index. */
 static size_t
@@ -1317,6 +1328,16 @@ run(struct rank *R)
 		return EXIT_FAILURE;
 	}
 	R->chunks = (size_t)chunks;
+	/* a chunk's messages carry its index as their tag */
+	if (R->chunks - 1 > tag_ub()) {
+		if (R->rank == 0)
+			fprintf(stderr,
+				"mpi-stream: %zu chunks per rank: this MPI "
+				"tags messages up to %zu (MPI_TAG_UB); want "
+				"fewer chunks or larger ones (--chunk-mib)\n",
+				R->chunks, tag_ub());
+		return 2;
+	}
 	/* every rank knows both: all stop, rank 0 says why */
 	if (R->opt->fail_set && (R->opt->fail_rank >= (size_t)R->size ||
 				 R->opt->fail_chunk >= R->chunks)) {
