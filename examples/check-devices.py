@@ -204,8 +204,10 @@ for args in (["--device", "1:"], ["--devices", f"{spec0},1:"]):
     assert "malformed device spec '1:'" in err, err
 
 # --trace and --svg are opened before the run: a path that cannot be
-# written is refused at once (exit 2); a run that fails leaves no file
-# behind, an old one included; a run that works writes both.
+# written is refused at once (exit 2); a run that fails leaves an old file
+# as it was and makes no new one (nor a temporary file); a run that works
+# writes both, with the old file's permissions or, new, those the umask
+# leaves.
 with tempfile.TemporaryDirectory() as tmp:
     nowhere = os.path.join(tmp, "no-such-dir", "run.json")
     err = run(small + ["--chunks", "2", "--trace", nowhere], rc=2,
@@ -215,13 +217,31 @@ with tempfile.TemporaryDirectory() as tmp:
     trace, svg = os.path.join(tmp, "run.json"), os.path.join(tmp, "run.svg")
     with open(trace, "w") as f:
         f.write("old")
+    os.chmod(trace, 0o640)
     run(["--devices", f"{spec0},no-such-device", "--chunks", "2",
          "--trace", trace, "--svg", svg], rc=1, stderr=True)
-    assert not os.path.exists(trace) and not os.path.exists(svg), \
-        os.listdir(tmp)
+    assert open(trace).read() == "old", open(trace).read()
+    assert os.listdir(tmp) == ["run.json"], os.listdir(tmp)
     run(small + ["--chunks", "2", "--trace", trace, "--svg", svg])
     assert json.load(open(trace))["traceEvents"], trace
     ET.parse(svg)
+    assert sorted(os.listdir(tmp)) == ["run.json", "run.svg"], os.listdir(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(trace).st_mode & 0o7777 == 0o640, oct(os.stat(trace).st_mode)
+    assert os.stat(svg).st_mode & 0o7777 == 0o666 & ~umask, \
+        oct(os.stat(svg).st_mode)
+    # A file that cannot be written is refused, even where its directory
+    # could take the temporary file (not as root, who may write it).
+    if os.geteuid() != 0:
+        os.chmod(trace, 0o440)
+        err = run(small + ["--chunks", "2", "--trace", trace], rc=2,
+                  stderr=True)[1]
+        assert f"cannot write {trace}: Permission denied" in err, err
+        os.chmod(trace, 0o640)
+    # --trace and --svg naming one device (not a regular file) is fine.
+    run(small + ["--chunks", "2", "--trace", os.devnull, "--svg",
+                 os.devnull])
     # One file for both: each export would overwrite the other from its
     # start (exit 0, a file of neither format); refused as a bad option.
     os.remove(trace)
@@ -230,6 +250,7 @@ with tempfile.TemporaryDirectory() as tmp:
               rc=2, stderr=True)[1]
     assert "name the same file" in err, err
     assert not os.path.exists(trace), os.listdir(tmp)
+    assert os.listdir(tmp) == ["run.svg"], os.listdir(tmp)
     # A symbolic link (as /dev/stdout is, to where stdout goes) is only
     # closed when the run fails: removing the path removed the link (as
     # root, /dev/stdout itself).

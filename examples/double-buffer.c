@@ -12,6 +12,7 @@
  * much work the device is given.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
@@ -49,6 +50,21 @@ static const char *const stage_names[N_STAGES] = {"upload", "kernel",
 #define OVERLAP_MIN 0.25
 #define SPEEDUP_MIN 1.1
 
+/*
+ * Where --trace or --svg writes. A regular file is written to a temporary
+ * file beside it, renamed over it once written: a failed run leaves an
+ * old file as it was and makes no new one. Anything else (a pipe, a
+ * device, a symbolic link such as /dev/stdout) is written in place.
+ */
+struct output {
+	FILE *file;
+	char *temp;   /* the temporary file; NULL: written in place */
+	bool created; /* open_output() made the path: removed on failure */
+	bool regular; /* the path's file, as opened: a regular file */
+	dev_t dev;
+	ino_t ino;
+};
+
 /* --devices: at most this many devices, each spec at most this long */
 #define MAX_DEVICES 16
 #define MAX_SPEC 256
@@ -73,7 +89,7 @@ struct options {
 	const char *svg;   /* --svg FILE.svg */
 	/* they are opened before the run, so that a path that cannot be
 	 * written is refused before the work, not after it */
-	FILE *trace_file, *svg_file;
+	struct output trace_out, svg_out;
 	bool ordering_set; /* --ordering given; else CLQ_ORDERING decides */
 	enum clq_ordering ordering;
 	bool no_reuse_wait; /* --no-reuse-wait */
@@ -222,9 +238,10 @@ usage(FILE *out)
 	      "chrome://tracing)\n"
 	      "  --svg FILE      write the pipelined run's timeline as an SVG "
 	      "chart\n"
-	      "                  (both files are opened before the run, and "
-	      "removed if\n"
-	      "                  it fails)\n"
+	      "                  (both are checked before the run, and "
+	      "written once\n"
+	      "                  it has worked: a run that fails leaves them "
+	      "as they were)\n"
 	      "  --ordering MODE how clq orders commands of different queues\n"
 	      "                  (default: CLQ_ORDERING, else manual):\n"
 	      "                  manual  the demo's own waits order the "
@@ -1429,9 +1446,9 @@ warm_up(struct demo *d)
 	return rc < 0 ? dfail(d, "warming up", rc) : rc;
 }
 
-/* Writes one export of a timeline to `f`, opened by open_outputs() from
- * `path`; on failure empties it again, so that close_outputs() removes
- * it. */
+/* Writes one export of a timeline to `f`, opened by open_outputs() for
+ * `path`; on failure empties it again, so that close_outputs() keeps
+ * nothing of it. */
 static int export(struct clq_timeline *tl, FILE *f, const char *path,
 		  int (*write)(struct clq_timeline *, FILE *))
 {
@@ -1481,10 +1498,10 @@ write_timeline(struct demo *d, const struct run *r)
 	if (rc < 0)
 		fail("recording the timeline", rc);
 	if (rc == CLQ_SUCCESS && d->opt->trace)
-		rc = export(tl, d->opt->trace_file, d->opt->trace,
+		rc = export(tl, d->opt->trace_out.file, d->opt->trace,
 			    clq_timeline_write_trace);
 	if (rc == CLQ_SUCCESS && d->opt->svg)
-		rc = export(tl, d->opt->svg_file, d->opt->svg,
+		rc = export(tl, d->opt->svg_out.file, d->opt->svg,
 			    clq_timeline_write_svg);
 	clq_timeline_unref(tl);
 	return rc;
@@ -1913,10 +1930,10 @@ devices_timeline(struct devices *m)
 	if (rc < 0)
 		fail("recording the timeline", rc);
 	if (rc == CLQ_SUCCESS && m->opt->trace)
-		rc = export(tl, m->opt->trace_file, m->opt->trace,
+		rc = export(tl, m->opt->trace_out.file, m->opt->trace,
 			    clq_timeline_write_trace);
 	if (rc == CLQ_SUCCESS && m->opt->svg)
-		rc = export(tl, m->opt->svg_file, m->opt->svg,
+		rc = export(tl, m->opt->svg_out.file, m->opt->svg,
 			    clq_timeline_write_svg);
 	clq_timeline_unref(tl);
 	return rc;
@@ -2162,31 +2179,94 @@ run_demo(struct demo *d, struct report *rep)
 	return CLQ_SUCCESS;
 }
 
-/* --trace and --svg: opens each file for writing; -1 (said why) when one
- * cannot be, or when both name one regular file (each export would
- * overwrite the other's from its start: a file of neither format). */
+/* Says that `path` cannot be written, and why (errno); returns -1. */
+static int
+cannot_write(const char *path)
+{
+	fprintf(stderr, "double-buffer: cannot write %s: %s\n", path,
+		strerror(errno));
+	return -1;
+}
+
+/* open_output() failed (errno says why): closes `fd` (unless -1),
+ * removes what it made, and says why unless `said`. Returns -1. */
+static int
+open_failed(struct output *o, const char *path, int fd, bool said)
+{
+	int err = errno;
+
+	if (fd >= 0)
+		close(fd);
+	if (o->temp)
+		remove(o->temp);
+	free(o->temp);
+	o->temp = NULL;
+	if (o->created)
+		remove(path);
+	o->created = false;
+	errno = err;
+	return said ? -1 : cannot_write(path);
+}
+
+/* Opens `o` for `path`: checks that the path can be written (creating
+ * it when absent) and, for a regular file, opens a temporary file beside
+ * it with its permissions. -1 (said why) when it cannot. */
+static int
+open_output(struct output *o, const char *path)
+{
+	struct stat st, lst;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+
+	o->created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return open_failed(o, path, fd, false);
+	o->regular = S_ISREG(st.st_mode);
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
+	if (S_ISREG(st.st_mode) && lstat(path, &lst) == 0 &&
+	    S_ISREG(lst.st_mode)) {
+		/* the file at the path itself: written beside it */
+		close(fd);
+		fd = -1;
+		o->temp = malloc(strlen(path) + sizeof(".XXXXXX"));
+		if (!o->temp) {
+			errno = ENOMEM;
+			return open_failed(o, path, fd, false);
+		}
+		sprintf(o->temp, "%s.XXXXXX", path);
+		fd = mkstemp(o->temp);
+		if (fd < 0) {
+			fprintf(stderr,
+				"double-buffer: cannot write %s beside %s "
+				"(the timeline goes there first): %s\n",
+				o->temp, path, strerror(errno));
+			free(o->temp);
+			o->temp = NULL;
+			return open_failed(o, path, fd, true);
+		}
+		if (fchmod(fd, st.st_mode & 07777) != 0)
+			return open_failed(o, path, fd, false);
+	} else if (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0) {
+		return open_failed(o, path, fd, false); /* through a link */
+	}
+	o->file = fdopen(fd, "w");
+	return o->file ? 0 : open_failed(o, path, fd, false);
+}
+
+/* --trace and --svg: opens each for writing; -1 (said why) when one
+ * cannot be, or when both name one regular file (each export would overwrite the
+ * other's from its start: a file of neither format). */
 static int
 open_outputs(struct options *opt)
 {
-	const char *paths[2] = {opt->trace, opt->svg};
-	FILE **files[2] = {&opt->trace_file, &opt->svg_file};
-	struct stat st[2];
-
-	for (int i = 0; i < 2; i++) {
-		if (!paths[i])
-			continue;
-		*files[i] = fopen(paths[i], "w");
-		if (!*files[i]) {
-			fprintf(stderr, "double-buffer: cannot write %s: %s\n",
-				paths[i], strerror(errno));
-			return -1;
-		}
-	}
-	if (opt->trace_file && opt->svg_file &&
-	    fstat(fileno(opt->trace_file), &st[0]) == 0 &&
-	    fstat(fileno(opt->svg_file), &st[1]) == 0 &&
-	    S_ISREG(st[0].st_mode) && st[0].st_dev == st[1].st_dev &&
-	    st[0].st_ino == st[1].st_ino) {
+	if ((opt->trace && open_output(&opt->trace_out, opt->trace) < 0) ||
+	    (opt->svg && open_output(&opt->svg_out, opt->svg) < 0))
+		return -1;
+	if (opt->trace && opt->svg && opt->trace_out.regular &&
+	    opt->svg_out.regular && opt->trace_out.dev == opt->svg_out.dev &&
+	    opt->trace_out.ino == opt->svg_out.ino) {
 		fprintf(stderr,
 			"double-buffer: --trace %s and --svg %s name the same "
 			"file\n",
@@ -2196,42 +2276,57 @@ open_outputs(struct options *opt)
 	return 0;
 }
 
-/* Closes what open_outputs() opened. A regular file the run did not
- * write (it failed first, or export() failed) is empty, and removed: a
- * failed run leaves no empty or half-written timeline behind (a pipe, a
- * device, or a symbolic link such as /dev/stdout is only closed).
- * Returns -1 (said why) when closing failed. */
+/* Removes `path` if it is still the file open_output() created. */
+static void
+remove_created(const struct output *o, const char *path)
+{
+	struct stat st;
+
+	if (o->created && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_dev == o->dev && st.st_ino == o->ino)
+		remove(path);
+}
+
+/* Closes `o`. Written (not empty, export() empties a failed one): its
+ * temporary file replaces `path`. Else the temporary file goes, and the
+ * path too when open_output() created it. -1 (said why) when closing or
+ * the rename failed. */
+static int
+close_output(struct output *o, const char *path)
+{
+	struct stat st;
+	bool bad, written;
+
+	if (!o->file)
+		return 0;
+	bad = fflush(o->file) != 0;
+	written = !bad && fstat(fileno(o->file), &st) == 0 &&
+		  (st.st_size > 0 || !S_ISREG(st.st_mode));
+	bad = fclose(o->file) != 0 || bad;
+	o->file = NULL;
+	if (bad)
+		cannot_write(path);
+	if (o->temp && written && !bad && rename(o->temp, path) != 0)
+		bad = cannot_write(path) < 0;
+	if (o->temp && (!written || bad)) {
+		remove(o->temp);
+		remove_created(o, path);
+	}
+	free(o->temp);
+	o->temp = NULL;
+	return bad ? -1 : 0;
+}
+
+/* Closes what open_outputs() opened (close_output()). */
 static int
 close_outputs(struct options *opt)
 {
-	const char *paths[2] = {opt->trace, opt->svg};
-	FILE **files[2] = {&opt->trace_file, &opt->svg_file};
 	int rc = 0;
 
-	for (int i = 0; i < 2; i++) {
-		FILE *f = *files[i];
-		struct stat st, lst;
-		bool regular, empty, bad;
-
-		if (!f)
-			continue;
-		*files[i] = NULL;
-		bad = fflush(f) != 0;
-		regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
-		empty = !bad && regular && st.st_size == 0;
-		bad = (fclose(f) != 0 || bad) && !empty;
-		if (bad) {
-			fprintf(stderr, "double-buffer: cannot write %s: %s\n",
-				paths[i], strerror(errno));
-			rc = -1;
-		}
-		/* The path itself, not a symbolic link to the file (as
-		 * /dev/stdout is): remove() would remove the link. */
-		if (regular && (empty || bad) && lstat(paths[i], &lst) == 0 &&
-		    S_ISREG(lst.st_mode) && lst.st_dev == st.st_dev &&
-		    lst.st_ino == st.st_ino)
-			remove(paths[i]);
-	}
+	if (opt->trace && close_output(&opt->trace_out, opt->trace) < 0)
+		rc = -1;
+	if (opt->svg && close_output(&opt->svg_out, opt->svg) < 0)
+		rc = -1;
 	return rc;
 }
 
