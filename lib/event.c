@@ -379,9 +379,8 @@ clq__cl_event_ended(cl_event ev)
 	return status <= CL_COMPLETE;
 }
 
-/* The execution status, or the query's negative error. */
-static cl_int
-cl_status(cl_event ev)
+cl_int
+clq__cl_status_now(cl_event ev)
 {
 	cl_int status;
 	cl_int err = clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
@@ -405,7 +404,7 @@ clq__cl_event_status(cl_event ev, cl_int *status_out)
 	    CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
 		return CL_SUCCESS;
 	/* Failed, by the wait's word, whatever the status says yet. */
-	now = cl_status(ev);
+	now = clq__cl_status_now(ev);
 	*status_out = now < 0 ? now : CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
 	return CL_SUCCESS;
 }
@@ -417,7 +416,7 @@ clq__cl_callback_status(cl_event ev, cl_int status)
 
 	if (status < 0)
 		return status;
-	now = cl_status(ev);
+	now = clq__cl_status_now(ev);
 	return now < 0 ? now : CL_COMPLETE;
 }
 

@@ -369,17 +369,6 @@ deliver(struct watch *w, int status)
 	pthread_mutex_unlock(&n->lock);
 }
 
-/* The execution status, or the status query's negative error. */
-static cl_int
-query_status(cl_event ev)
-{
-	cl_int status;
-	cl_int err = clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS,
-				    sizeof(status), &status, NULL);
-
-	return err == CL_SUCCESS ? status : err;
-}
-
 /* The execution status as a poll reads it (CL_COMPLETE confirmed: see
  * clq__cl_event_status()), or the status query's negative error. */
 static cl_int
@@ -571,7 +560,7 @@ wait_loop(struct clq_notifier *n)
 		e = clq__event_hold(w->event);
 		pthread_mutex_unlock(&n->lock);
 		err = clWaitForEvents(1, &e->cl);
-		status = query_status(e->cl);
+		status = clq__cl_status_now(e->cl);
 		if (status > CL_COMPLETE && err != CL_SUCCESS &&
 		    err != CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) {
 			/* The wait failed, not the command, which has not

@@ -582,6 +582,10 @@ int clq__device_of_cl(cl_device_id id, struct clq_device **device_out);
  * status), or an event the driver no longer answers for. */
 int clq__cl_event_ended(cl_event ev);
 
+/* The execution status of `ev` as the driver shows it now, or the
+ * status query's negative error. */
+cl_int clq__cl_status_now(cl_event ev);
+
 /*
  * Reads the execution status of `ev` into `*status_out` for a caller that
  * acts on a read taken without waiting (a poll); returns the query's
