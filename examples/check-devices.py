@@ -7,9 +7,10 @@
 # whose commands keep each device's order on the shared time axis. Then
 # what goes wrong: a hazard on one device in the middle of its pipeline
 # (the error names that device, the other runs to its end, exit 1), and
-# one device named twice (a warning; its clocks agree within the bound).
+# one device named twice (a warning; its clocks agree within the bound);
+# output files; --start-at.
 # usage: check-devices.py DEMO SPEC0,SPEC1 (two different devices)
-import json, os, re, subprocess, sys, tempfile
+import json, os, re, subprocess, sys, tempfile, time
 import xml.etree.ElementTree as ET
 
 demo, specs = sys.argv[1], sys.argv[2]
@@ -260,6 +261,26 @@ with tempfile.TemporaryDirectory() as tmp:
     run(["--devices", f"{spec0},no-such-device", "--chunks", "2",
          "--trace", link], rc=1, stderr=True)
     assert os.path.islink(link) and os.path.exists(target), os.listdir(tmp)
+
+# --start-at T: the pipelined runs start at T (seconds since the epoch),
+# with --devices and with one device, so that processes can start theirs
+# together; a time already passed starts it at once, with a warning; a
+# time that is not one is a bad option.
+for args in (small, ["--device", specs.split(",")[1], "--chunk-mib",
+                     "0.0625", "--iters", "8"]):
+    at = time.time() + 1.5
+    doc = json.loads(run(args + ["--chunks", "4", "--json", "--start-at",
+                                 f"{at:.6f}"]))
+    for d in doc["devices"] if doc["report"] == "devices" else [doc]:
+        start = d["pipelined"]["epoch_start_s"]
+        assert at <= start < at + 1, (at, d["pipelined"])
+        assert d["sequential"]["epoch_start_s"] < at, d["sequential"]
+    out, err = run(args + ["--chunks", "2", "--start-at", "1000000000"],
+                   stderr=True)
+    assert "--start-at 1000000000.000000 passed" in err, err
+for bad in ("soon", "0", "-5", "nan", "inf", "12x"):
+    err = run(small + ["--start-at", bad], rc=2, stderr=True)[1]
+    assert "--start-at wants seconds since the epoch" in err, err
 
 print("devices:", ", ".join(d["device"] for d in devs),
       "; alignment within", m.group(1), "us")

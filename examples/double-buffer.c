@@ -94,6 +94,7 @@ struct options {
 	enum clq_ordering ordering;
 	bool no_reuse_wait; /* --no-reuse-wait */
 	bool numa;	    /* --numa auto (true, the default) or off */
+	double start_at;    /* --start-at: epoch seconds (0: at once) */
 };
 
 struct demo {
@@ -146,6 +147,7 @@ struct start_line {
 struct run {
 	double wall;		/* host seconds, first enqueue to the end */
 	double start;		/* example_now() at the first enqueue */
+	double epoch_start;	/* the same, seconds since the epoch */
 	double stage[N_STAGES]; /* median device seconds per chunk */
 	double device_span;	/* first start to last end, device seconds */
 	double overlap;		/* device seconds with >= 2 commands running */
@@ -242,6 +244,12 @@ usage(FILE *out)
 	      "written once\n"
 	      "                  it has worked: a run that fails leaves them "
 	      "as they were)\n"
+	      "  --start-at T    start the pipelined run at T, seconds since "
+	      "the epoch\n"
+	      "                  (as `date +%s.%N` prints), not before: "
+	      "processes run\n"
+	      "                  at once, one per device, to compare with "
+	      "--devices\n"
 	      "  --ordering MODE how clq orders commands of different queues\n"
 	      "                  (default: CLQ_ORDERING, else manual):\n"
 	      "                  manual  the demo's own waits order the "
@@ -302,6 +310,60 @@ parse_ordering(const char *text, enum clq_ordering *out)
 	return -1;
 }
 
+/* Seconds since the epoch (CLOCK_REALTIME): the one clock that
+ * processes started apart share. */
+static double
+epoch_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* --start-at T: seconds since the epoch, a finite number above 0. */
+static int
+parse_start_at(const char *text, double *out)
+{
+	char *end;
+	double t;
+
+	errno = 0;
+	t = strtod(text, &end);
+	if (end == text || *end || errno || !isfinite(t) || t <= 0) {
+		fprintf(stderr,
+			"double-buffer: --start-at wants seconds since the "
+			"epoch (as `date +%%s.%%N` prints), not '%s'\n",
+			text);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+/* --start-at: sleeps until then; says so when it has already passed. */
+static void
+wait_for_start(const struct options *opt)
+{
+	double whole = floor(opt->start_at), late;
+	struct timespec until = {(time_t)whole,
+				 (long)((opt->start_at - whole) * 1e9)};
+
+	if (opt->start_at <= 0)
+		return;
+	late = epoch_now() - opt->start_at;
+	if (late > 0) {
+		fprintf(stderr,
+			"double-buffer: warning: --start-at %.6f passed %.3f s "
+			"before the pipelined run was ready: it starts now\n",
+			opt->start_at, late);
+		return;
+	}
+	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &until, NULL) ==
+	       EINTR)
+		;
+}
+
 /* --devices: comma-separated device specs, none empty. */
 static int
 parse_devices(const char *text, struct options *opt)
@@ -344,7 +406,8 @@ parse_options(int argc, char **argv, struct options *opt)
 		O_ORDERING,
 		O_NO_REUSE_WAIT,
 		O_DEVICES,
-		O_NUMA
+		O_NUMA,
+		O_START_AT
 	};
 	static const struct option longopts[] = {
 		{"device", required_argument, NULL, 'd'},
@@ -362,6 +425,7 @@ parse_options(int argc, char **argv, struct options *opt)
 		{"ordering", required_argument, NULL, O_ORDERING},
 		{"no-reuse-wait", no_argument, NULL, O_NO_REUSE_WAIT},
 		{"numa", required_argument, NULL, O_NUMA},
+		{"start-at", required_argument, NULL, O_START_AT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -446,6 +510,10 @@ parse_options(int argc, char **argv, struct options *opt)
 				return -1;
 			}
 			opt->numa = strcmp(optarg, "auto") == 0;
+			break;
+		case O_START_AT:
+			if (parse_start_at(optarg, &opt->start_at) < 0)
+				return -1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -939,6 +1007,8 @@ run_pipeline(struct demo *d, struct run *r)
 	 * of chunk c comes after chunk c + 1 took its buffer */
 	size_t taken[2] = {0, 0};
 	double t0 = r->start = example_now();
+
+	r->epoch_start = epoch_now();
 	int rc = CLQ_SUCCESS;
 
 	for (size_t step = 0; step < n + lag && rc == CLQ_SUCCESS; step++) {
@@ -1374,11 +1444,12 @@ print_text(const struct demo *d, const struct report *rep)
 static void
 print_json_run(const char *name, const struct run *r)
 {
-	printf("  \"%s\": {\"wall_s\": %.9g, \"device_span_s\": %.9g, "
+	printf("  \"%s\": {\"wall_s\": %.9g, \"epoch_start_s\": %.6f, "
+	       "\"device_span_s\": %.9g, "
 	       "\"overlap_s\": %.9g, \"transfers_overlap_s\": %.9g, "
 	       "\"mismatches\": %zu, \"stage_s\": {",
-	       name, r->wall, r->device_span, r->overlap, r->transfers_overlap,
-	       r->mismatches);
+	       name, r->wall, r->epoch_start, r->device_span, r->overlap,
+	       r->transfers_overlap, r->mismatches);
 	for (int s = 0; s < N_STAGES; s++)
 		printf("%s\"%s\": %.9g", s ? ", " : "", stage_names[s],
 		       r->stage[s]);
@@ -1964,8 +2035,10 @@ devices_run(struct devices *m)
 			return rc;
 		m->seq_wall += m->rep[k].seq.wall;
 	}
-	if ((timeline && (rc = clock_offsets(m, 0)) < 0) ||
-	    (rc = devices_pipeline(m)) < 0 ||
+	if (timeline && (rc = clock_offsets(m, 0)) < 0)
+		return rc;
+	wait_for_start(m->opt);
+	if ((rc = devices_pipeline(m)) < 0 ||
 	    (timeline && (rc = clock_offsets(m, 1)) < 0))
 		return rc;
 	for (size_t k = 0; k < m->n; k++) {
@@ -2169,8 +2242,10 @@ run_demo(struct demo *d, struct report *rep)
 		return rc;
 	if (d->opt->balance && (rc = balance(d, &rep->balance_target)) < 0)
 		return rc;
-	if ((rc = measure(d, run_sequential, &rep->seq)) < 0 ||
-	    (rc = measure(d, run_pipeline, &rep->pipe)) < 0)
+	if ((rc = measure(d, run_sequential, &rep->seq)) < 0)
+		return rc;
+	wait_for_start(d->opt);
+	if ((rc = measure(d, run_pipeline, &rep->pipe)) < 0)
 		return rc;
 	compute_ideal(d, rep);
 	judge(d, rep);

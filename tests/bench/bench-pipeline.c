@@ -23,8 +23,16 @@
  * device's line, one line gives the span from the first pipeline's start
  * to the last one's end and the throughput of all devices together
  * (CHUNKS x CHUNK_MIB per device over that span, decimal GB/s).
+ *
+ * Several processes at once, one per device, the other reference:
+ * CLQ_BENCH_START_AT=T (seconds since the epoch, as `date +%s.%N` prints)
+ * starts repeat R's pipeline at T + R seconds, not before, and adds a line
+ * per repeat with the pipeline's start and end in seconds since the epoch
+ * ("raw OpenCL epoch R: START END"), the one clock that processes share:
+ * tests/bench/scaling-devices.sh puts the processes' lines together.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +45,10 @@
 #include "bench.h"
 
 enum { MAX_REPEATS = 64, MAX_DEVICES = 8 };
+
+/* CLQ_BENCH_START_AT: seconds from one repeat's pipeline start to the
+ * next's (an H200's takes about 0.15 s with the sequential loop) */
+static const double SLOT_S = 1.0;
 
 /* repeat()'s answer when another device's thread failed */
 enum { STOPPED = 1 };
@@ -58,6 +70,8 @@ struct bench {
 	cl_command_queue_properties props;
 	int repeats, rc;
 	double seq[MAX_REPEATS], start[MAX_REPEATS], end[MAX_REPEATS];
+	double start_at; /* CLQ_BENCH_START_AT (0: none) */
+	double epoch_offset; /* epoch seconds minus bench_now() */
 	struct clq_context *ctx;
 	struct clq_program *prog;
 	struct clq_kernel *k;
@@ -192,10 +206,41 @@ team_meet(struct team *t, int failed)
 	return rc;
 }
 
+/* Seconds since the epoch. */
+static double
+epoch_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CLQ_BENCH_START_AT: sleeps until `at`, seconds since the epoch (a
+ * warning when it has passed). */
+static void
+wait_until(const struct bench *b, double at)
+{
+	double whole = floor(at);
+	struct timespec until = {(time_t)whole, (long)((at - whole) * 1e9)};
+	double late = epoch_now() - at;
+
+	if (late > 0)
+		fprintf(stderr,
+			"bench-pipeline: warning: a start time passed %.3f s "
+			"before %s was ready (CLQ_BENCH_START_AT)\n",
+			late, b->spec ? b->spec : "the default device");
+	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &until, NULL) ==
+	       EINTR)
+		;
+}
+
 /* One repeat: sequential, check, pipeline, check; each run starts when
- * every device is ready for it. */
+ * every device is ready for it, the pipeline not before `at` seconds
+ * since the epoch (0: at once). */
 static int
-repeat(struct bench *b, cl_event *ev, double *seq, double *start, double *end)
+repeat(struct bench *b, cl_event *ev, double at, double *seq, double *start,
+       double *end)
 {
 	size_t total = b->chunks * b->chunk_elems;
 	double t0;
@@ -210,6 +255,8 @@ repeat(struct bench *b, cl_event *ev, double *seq, double *start, double *end)
 	if (err != CL_SUCCESS || count_mismatches(b))
 		return err != CL_SUCCESS ? err : CLQ_ERROR_COMMAND_FAILED;
 	memset(b->out, 0, total * sizeof(float));
+	if (at > 0)
+		wait_until(b, at);
 	if (team_meet(b->team, 0) < 0)
 		return STOPPED;
 	*start = bench_now();
@@ -232,8 +279,10 @@ run_all(struct bench *b)
 	cl_event *ev = calloc(3 * b->chunks, sizeof(*ev));
 	int rc = ev ? CLQ_SUCCESS : CL_OUT_OF_HOST_MEMORY;
 
+	b->epoch_offset = epoch_now() - bench_now();
 	for (int r = 0; r < b->repeats && rc == CLQ_SUCCESS; r++)
-		rc = repeat(b, ev, &b->seq[r], &b->start[r], &b->end[r]);
+		rc = repeat(b, ev, b->start_at > 0 ? b->start_at + r * SLOT_S : 0,
+			    &b->seq[r], &b->start[r], &b->end[r]);
 	free(ev);
 	return rc;
 }
@@ -329,7 +378,7 @@ device_thread(void *arg)
 
 	if (rc == CLQ_SUCCESS) {
 		b->chunks = 1;
-		rc = repeat(b, ev, &seq, &start, &end);
+		rc = repeat(b, ev, 0, &seq, &start, &end);
 		b->chunks = chunks;
 	}
 	if (rc == CLQ_SUCCESS)
@@ -377,6 +426,10 @@ report(struct bench *b, size_t n)
 		}
 		span[r] = last - first;
 		rate[r] = gb / span[r];
+		if (b[0].start_at > 0)
+			printf("raw OpenCL epoch %d: %.6f %.6f\n", r,
+			       first + b[0].epoch_offset,
+			       last + b[0].epoch_offset);
 		if (n > 1)
 			printf("raw OpenCL, %zu devices at once: pipelined "
 			       "%.3f ms, %.2f GB/s\n",
@@ -455,6 +508,17 @@ main(int argc, char **argv)
 	int repeats = argc > 5 ? atoi(argv[5]) : 3;
 	int rc = EXIT_SUCCESS;
 
+	const char *start_at = getenv("CLQ_BENCH_START_AT");
+	double at = 0;
+
+	if (start_at && *start_at &&
+	    (parse_number(start_at, INFINITY, 0, &at) < 0 || !isfinite(at))) {
+		fprintf(stderr,
+			"bench-pipeline: CLQ_BENCH_START_AT wants seconds "
+			"since the epoch, not '%s'\n",
+			start_at);
+		return 2;
+	}
 	if (argc < 5 || repeats < 1 || repeats > MAX_REPEATS) {
 		fprintf(stderr,
 			"usage: bench-pipeline CHUNK_MIB CHUNKS BUFFERS "
@@ -492,6 +556,7 @@ main(int argc, char **argv)
 				     ? 0
 				     : CL_QUEUE_PROFILING_ENABLE;
 		b[k].team = n > 1 ? &team : NULL;
+		b[k].start_at = at;
 	}
 	team.size = n;
 	if (contexts && strcmp(contexts, "main") == 0) {

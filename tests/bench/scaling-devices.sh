@@ -7,7 +7,12 @@
 # the main thread), and as two processes at once; alternated twice; then
 # every demo report's per-device wall time, device span and stage medians
 # (a longer span with the same stages: gaps between commands; longer
-# stages: slower transfers or kernels).
+# stages: slower transfers or kernels). Two processes start their
+# pipelines together (CLQ_BENCH_START_AT, --start-at: a few seconds ahead,
+# past each one's setup), and their figure is that of one process with
+# two devices: every chunk of both over the span from the first pipeline's
+# start to the last one's end (seconds since the epoch, the clock they
+# share); started apart, their runs need not overlap at all.
 #
 # usage: scaling-devices.sh BUILD_DIR SPEC0 SPEC1 [CHUNK_MIB [CHUNKS]]
 #   default 64 MiB x 32 chunks per device (on the H200s: 1 and 1:0 1:1
@@ -24,6 +29,9 @@ d0=$2
 d1=$3
 mib=${4:-64}
 chunks=${5:-32}
+# seconds from a two-process run's launch to its common start: past
+# context creation, warm-up and the sequential loop (about 1 s on an H200)
+lead=${CLQ_BENCH_LEAD:-8}
 out=${OUT:-scaling-devices}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -54,17 +62,39 @@ for rep in 1 2; do
     CLQ_BENCH_CONTEXTS=main CLQ_BENCH_DEVICES=$d0,$d1 "$bench" \
         "${args[@]}" | tail -n 3
     echo "raw, two processes at once:"
-    CLQ_DEVICE=$d0 "$bench" "${args[@]}" >"$work/p0" &
-    CLQ_DEVICE=$d1 "$bench" "${args[@]}" >"$work/p1"
+    at=$(date -d "+$lead sec" +%s.%N)
+    CLQ_BENCH_START_AT=$at CLQ_DEVICE=$d0 "$bench" "${args[@]}" \
+        >"$work/p0" &
+    CLQ_BENCH_START_AT=$at CLQ_DEVICE=$d1 "$bench" "${args[@]}" >"$work/p1"
     wait
     tail -n 1 "$work/p0"
     tail -n 1 "$work/p1"
+    python3 - "$work/p0" "$work/p1" "$mib" "$chunks" <<'EOF'
+import re, statistics, sys
+
+runs = [dict((int(r), (float(a), float(b))) for r, a, b in re.findall(
+    r"^raw OpenCL epoch (\d+): (\S+) (\S+)$", open(f).read(), re.M))
+    for f in sys.argv[1:3]]
+gb = 2 * float(sys.argv[3]) * 1048576 * int(sys.argv[4]) / 1e9
+spans = []
+for r in sorted(set(runs[0]) & set(runs[1])):
+    (a0, b0), (a1, b1) = runs[0][r], runs[1][r]
+    spans.append(max(b0, b1) - min(a0, a1))
+    print(f"raw, two processes, repeat {r}: starts {abs(a1 - a0) * 1e3:.3f}"
+          f" ms apart, together {spans[-1] * 1e3:.3f} ms, "
+          f"{gb / spans[-1]:.2f} GB/s")
+if spans:
+    print(f"raw OpenCL, 2 processes at once, median of {len(spans)}: "
+          f"pipelined {statistics.median(spans) * 1e3:.3f} ms, "
+          f"{gb / statistics.median(spans):.2f} GB/s")
+EOF
     "$demo" --device "$d0" "${demo_args[@]}" "$chunks" >"$out/one-$rep.json"
     "$demo" --devices "$d0,$d1" "${demo_args[@]}" $((2 * chunks)) \
         >"$out/two-$rep.json"
-    "$demo" --device "$d0" "${demo_args[@]}" "$chunks" \
+    at=$(date -d "+$lead sec" +%s.%N)
+    "$demo" --device "$d0" --start-at "$at" "${demo_args[@]}" "$chunks" \
         >"$out/proc0-$rep.json" &
-    "$demo" --device "$d1" "${demo_args[@]}" "$chunks" \
+    "$demo" --device "$d1" --start-at "$at" "${demo_args[@]}" "$chunks" \
         >"$out/proc1-$rep.json"
     wait
 done
@@ -86,4 +116,16 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
               f"{stages}")
     if doc.get("report") == "devices":
         print(f"{'':14} total {doc['total']['pipelined_gb_s']:.2f} GB/s")
+    # the two processes of a run together, as one process would count them
+    name = os.path.basename(f)
+    if name.startswith("proc1-"):
+        p0 = json.load(open(os.path.join(sys.argv[1], "proc0-" + name[6:])))
+        runs = [p0["pipelined"], doc["pipelined"]]
+        first = min(r["epoch_start_s"] for r in runs)
+        last = max(r["epoch_start_s"] + r["wall_s"] for r in runs)
+        apart = abs(runs[1]["epoch_start_s"] - runs[0]["epoch_start_s"])
+        gb = (p0["chunks"] + doc["chunks"]) * doc["chunk_bytes"] / 1e9
+        print(f"{'':14} both processes: starts {apart * 1e3:.3f} ms apart,"
+              f" together {(last - first) * 1e3:.2f} ms, "
+              f"{gb / (last - first):.2f} GB/s")
 EOF
