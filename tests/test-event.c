@@ -24,6 +24,10 @@ static _Atomic(cl_event) early_event;
 /* Waits that leave it so (a status that has not caught up with the
  * wait's word). */
 static atomic_int early_waits_left;
+/* Set: the next one-event wait of `early_thread` makes its event
+ * `early_event`, left so by that wait (for events made inside a call). */
+static atomic_int early_arm;
+static pthread_t early_thread;
 
 CL_API_ENTRY cl_int CL_API_CALL
 clGetEventInfo(cl_event ev, cl_event_info param, size_t size, void *value,
@@ -51,6 +55,12 @@ clWaitForEvents(cl_uint n, const cl_event *list)
 	cl_int err;
 
 	memcpy(&real, &sym, sizeof(real));
+	if (n == 1 && list && atomic_load(&early_arm) &&
+	    pthread_equal(pthread_self(), early_thread) &&
+	    atomic_exchange(&early_arm, 0)) {
+		atomic_store(&early_waits_left, 1);
+		atomic_store(&early_event, list[0]);
+	}
 	err = real(n, list);
 	for (cl_uint i = 0; list && i < n; i++) {
 		cl_event ev = list[i];
@@ -856,6 +866,55 @@ START_TEST(bridge_of_failure_shown_complete_early)
 }
 END_TEST
 
+/* Fails the user event once the main thread blocks. */
+static void *
+fail_gate_later(void *data)
+{
+	test_sleep_ms(100);
+	ck_assert_ok(clq_user_event_complete(data, -5));
+	return NULL;
+}
+
+/*
+ * A blocking transfer whose command fails returns the failure, though
+ * the status read after its wait shows CL_COMPLETE: the wait's word
+ * (CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) stands.
+ */
+START_TEST(blocking_transfer_of_failure_shown_complete_early)
+{
+	const size_t n = 16;
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *gate = NULL;
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	pthread_t t;
+	int rc;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					     NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					   NULL, &h));
+	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &gate));
+	ck_assert_int_eq(pthread_create(&t, NULL, fail_gate_later, u), 0);
+	test_log_expect("*");
+	early_thread = pthread_self();
+	atomic_store(&early_arm, 1);
+	rc = clq_device_array_get(a, q, h);
+	atomic_store(&early_arm, 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	atomic_store(&early_event, NULL);
+	ck_assert_msg(rc == CLQ_ERROR_COMMAND_FAILED, "got %s",
+		      clq_error_name(rc));
+	clq_event_wait(gate);
+	test_log_expect(NULL);
+	clq_event_unref(gate);
+	clq_event_unref(u);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+}
+END_TEST
+
 /* A notifier's poll delivers the failure. */
 START_TEST(poll_of_failure_shown_complete_early)
 {
@@ -938,6 +997,7 @@ event_suite(void)
 	tcase_add_test(tc, status_of_failure_shown_complete_early);
 	tcase_add_test(tc, bridge_of_failure_shown_complete_early);
 	tcase_add_test(tc, poll_of_failure_shown_complete_early);
+	tcase_add_test(tc, blocking_transfer_of_failure_shown_complete_early);
 	suite_add_tcase(s, tc);
 	return s;
 }
