@@ -252,15 +252,31 @@ with tempfile.TemporaryDirectory() as tmp:
     assert "name the same file" in err, err
     assert not os.path.exists(trace), os.listdir(tmp)
     assert os.listdir(tmp) == ["run.svg"], os.listdir(tmp)
-    # A symbolic link (as /dev/stdout is, to where stdout goes) is only
-    # closed when the run fails: removing the path removed the link (as
-    # root, /dev/stdout itself).
+    # A symbolic link (as /dev/stdout is, to where stdout goes) is written
+    # in place, and only closed when the run fails: removing the path
+    # removed the link (as root, /dev/stdout itself), and emptying it
+    # when opened lost the old file it points to.
     target, link = os.path.join(tmp, "target"), os.path.join(tmp, "link")
-    open(target, "w").close()
+    with open(target, "w") as f:
+        f.write("old")
     os.symlink(target, link)
     run(["--devices", f"{spec0},no-such-device", "--chunks", "2",
          "--trace", link], rc=1, stderr=True)
     assert os.path.islink(link) and os.path.exists(target), os.listdir(tmp)
+    assert open(target).read() == "old", open(target).read()
+    run(small + ["--chunks", "2", "--trace", link])
+    assert os.path.islink(link), os.listdir(tmp)
+    assert json.load(open(target))["traceEvents"], target
+    # A name too long for the temporary file's suffix (NAME_MAX) is
+    # written in place: it was refused; a failed run leaves none.
+    longname = os.path.join(tmp, "t" * 250)
+    run(["--devices", f"{spec0},no-such-device", "--chunks", "2",
+         "--trace", longname], rc=1, stderr=True)
+    assert not os.path.exists(longname), os.listdir(tmp)
+    run(small + ["--chunks", "2", "--trace", longname])
+    assert json.load(open(longname))["traceEvents"], longname
+    assert sorted(os.listdir(tmp)) == sorted(
+        ["link", "run.svg", "target", "t" * 250]), os.listdir(tmp)
 
 # --start-at T: the pipelined runs start at T (seconds since the epoch),
 # with --devices and with one device, so that processes can start theirs

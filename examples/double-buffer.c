@@ -54,11 +54,16 @@ static const char *const stage_names[N_STAGES] = {"upload", "kernel",
  * Where --trace or --svg writes. A regular file is written to a temporary
  * file beside it, renamed over it once written: a failed run leaves an
  * old file as it was and makes no new one. Anything else (a pipe, a
- * device, a symbolic link such as /dev/stdout) is written in place.
+ * device, a symbolic link such as /dev/stdout), or a file whose directory
+ * takes no temporary file or whose rename fails (a sticky directory, a
+ * name too long for the suffix), is written in place, emptied only when
+ * the export starts: a failed run leaves it as it was too.
  */
 struct output {
 	FILE *file;
 	char *temp;   /* the temporary file; NULL: written in place */
+	int path_fd;  /* with `temp`, the path's file: written in place
+		      * if the rename fails; else -1 */
 	bool created; /* open_output() made the path: removed on failure */
 	bool regular; /* the path's file, as opened: a regular file */
 	dev_t dev;
@@ -1517,15 +1522,18 @@ warm_up(struct demo *d)
 	return rc < 0 ? dfail(d, "warming up", rc) : rc;
 }
 
-/* Writes one export of a timeline to `f`, opened by open_outputs() for
+/* Writes one export of a timeline to `o`, opened by open_outputs() for
  * `path`; on failure empties it again, so that close_outputs() keeps
- * nothing of it. */
-static int export(struct clq_timeline *tl, FILE *f, const char *path,
-		  int (*write)(struct clq_timeline *, FILE *))
+ * nothing of it. A regular file written in place is emptied first, not
+ * when opened, so that a run that fails before leaves it as it was. */
+static int export(struct clq_timeline *tl, const struct output *o,
+		  const char *path, int (*write)(struct clq_timeline *, FILE *))
 {
-	int rc = write(tl, f);
+	FILE *f = o->file;
+	bool emptied = !o->regular || o->temp || ftruncate(fileno(f), 0) == 0;
+	int rc = emptied ? write(tl, f) : CLQ_ERROR_IO;
 
-	if (rc == CLQ_SUCCESS && fflush(f) != 0) {
+	if (!emptied || (rc == CLQ_SUCCESS && fflush(f) != 0)) {
 		fprintf(stderr, "double-buffer: cannot write %s: %s\n", path,
 			strerror(errno));
 		rc = CLQ_ERROR_IO;
@@ -1569,10 +1577,10 @@ write_timeline(struct demo *d, const struct run *r)
 	if (rc < 0)
 		fail("recording the timeline", rc);
 	if (rc == CLQ_SUCCESS && d->opt->trace)
-		rc = export(tl, d->opt->trace_out.file, d->opt->trace,
+		rc = export(tl, &d->opt->trace_out, d->opt->trace,
 			    clq_timeline_write_trace);
 	if (rc == CLQ_SUCCESS && d->opt->svg)
-		rc = export(tl, d->opt->svg_out.file, d->opt->svg,
+		rc = export(tl, &d->opt->svg_out, d->opt->svg,
 			    clq_timeline_write_svg);
 	clq_timeline_unref(tl);
 	return rc;
@@ -2001,10 +2009,10 @@ devices_timeline(struct devices *m)
 	if (rc < 0)
 		fail("recording the timeline", rc);
 	if (rc == CLQ_SUCCESS && m->opt->trace)
-		rc = export(tl, m->opt->trace_out.file, m->opt->trace,
+		rc = export(tl, &m->opt->trace_out, m->opt->trace,
 			    clq_timeline_write_trace);
 	if (rc == CLQ_SUCCESS && m->opt->svg)
-		rc = export(tl, m->opt->svg_out.file, m->opt->svg,
+		rc = export(tl, &m->opt->svg_out, m->opt->svg,
 			    clq_timeline_write_svg);
 	clq_timeline_unref(tl);
 	return rc;
@@ -2272,6 +2280,9 @@ open_failed(struct output *o, const char *path, int fd, bool said)
 
 	if (fd >= 0)
 		close(fd);
+	if (o->path_fd >= 0)
+		close(o->path_fd);
+	o->path_fd = -1;
 	if (o->temp)
 		remove(o->temp);
 	free(o->temp);
@@ -2285,13 +2296,15 @@ open_failed(struct output *o, const char *path, int fd, bool said)
 
 /* Opens `o` for `path`: checks that the path can be written (creating
  * it when absent) and, for a regular file, opens a temporary file beside
- * it with its permissions. -1 (said why) when it cannot. */
+ * it with its permissions where the directory takes one. -1 (said why)
+ * when it cannot. */
 static int
 open_output(struct output *o, const char *path)
 {
 	struct stat st, lst;
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 
+	o->path_fd = -1;
 	o->created = fd >= 0;
 	if (fd < 0 && errno == EEXIST)
 		fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -2302,29 +2315,25 @@ open_output(struct output *o, const char *path)
 	o->ino = st.st_ino;
 	if (S_ISREG(st.st_mode) && lstat(path, &lst) == 0 &&
 	    S_ISREG(lst.st_mode)) {
-		/* the file at the path itself: written beside it */
-		close(fd);
-		fd = -1;
+		/* The file at the path itself: written beside it, else (a
+		 * directory that takes no new file, a name too long for the
+		 * suffix) in place, as the old file could be. */
 		o->temp = malloc(strlen(path) + sizeof(".XXXXXX"));
 		if (!o->temp) {
 			errno = ENOMEM;
 			return open_failed(o, path, fd, false);
 		}
 		sprintf(o->temp, "%s.XXXXXX", path);
+		o->path_fd = fd;
 		fd = mkstemp(o->temp);
 		if (fd < 0) {
-			fprintf(stderr,
-				"double-buffer: cannot write %s beside %s "
-				"(the timeline goes there first): %s\n",
-				o->temp, path, strerror(errno));
 			free(o->temp);
 			o->temp = NULL;
-			return open_failed(o, path, fd, true);
-		}
-		if (fchmod(fd, st.st_mode & 07777) != 0)
+			fd = o->path_fd;
+			o->path_fd = -1;
+		} else if (fchmod(fd, st.st_mode & 07777) != 0) {
 			return open_failed(o, path, fd, false);
-	} else if (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0) {
-		return open_failed(o, path, fd, false); /* through a link */
+		}
 	}
 	o->file = fdopen(fd, "w");
 	return o->file ? 0 : open_failed(o, path, fd, false);
@@ -2362,15 +2371,42 @@ remove_created(const struct output *o, const char *path)
 		remove(path);
 }
 
+/* Copies the file at `from` into `to_fd`, emptied first: the rename's
+ * fallback. -1 (errno says why) on failure. */
+static int
+copy_into(const char *from, int to_fd)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), err;
+	ssize_t got, put = 0;
+
+	if (in < 0)
+		return -1;
+	if (ftruncate(to_fd, 0) != 0 || lseek(to_fd, 0, SEEK_SET) != 0)
+		got = -1;
+	else
+		while ((got = read(in, buf, sizeof(buf))) > 0)
+			for (ssize_t done = 0; done < got; done += put)
+				if ((put = write(to_fd, buf + done,
+						 (size_t)(got - done))) < 0)
+					goto out;
+out:
+	err = errno;
+	close(in);
+	errno = err;
+	return got < 0 || put < 0 ? -1 : 0;
+}
+
 /* Closes `o`. Written (not empty, export() empties a failed one): its
- * temporary file replaces `path`. Else the temporary file goes, and the
- * path too when open_output() created it. -1 (said why) when closing or
- * the rename failed. */
+ * temporary file replaces `path`, or is copied into it where the rename
+ * fails (a sticky directory, the file another user's). Else the temporary
+ * file goes, and the path too when open_output() created it. -1 (said
+ * why) when closing, or both the rename and the copy, failed. */
 static int
 close_output(struct output *o, const char *path)
 {
 	struct stat st;
-	bool bad, written;
+	bool bad, written, copied = false;
 
 	if (!o->file)
 		return 0;
@@ -2381,12 +2417,18 @@ close_output(struct output *o, const char *path)
 	o->file = NULL;
 	if (bad)
 		cannot_write(path);
-	if (o->temp && written && !bad && rename(o->temp, path) != 0)
-		bad = cannot_write(path) < 0;
-	if (o->temp && (!written || bad)) {
-		remove(o->temp);
-		remove_created(o, path);
+	if (o->temp && written && !bad && rename(o->temp, path) != 0) {
+		copied = copy_into(o->temp, o->path_fd) == 0;
+		if (!copied)
+			bad = cannot_write(path) < 0;
 	}
+	if (o->temp && (!written || bad || copied))
+		remove(o->temp);
+	if (!written || bad)
+		remove_created(o, path);
+	if (o->path_fd >= 0 && close(o->path_fd) != 0 && !bad)
+		bad = cannot_write(path) < 0;
+	o->path_fd = -1;
 	free(o->temp);
 	o->temp = NULL;
 	return bad ? -1 : 0;

@@ -389,6 +389,8 @@ clq__cl_status_now(cl_event ev)
 	return err == CL_SUCCESS ? status : err;
 }
 
+_Thread_local int clq__in_cl_callback;
+
 cl_int
 clq__cl_event_status(cl_event ev, cl_int *status_out)
 {
@@ -396,7 +398,9 @@ clq__cl_event_status(cl_event ev, cl_int *status_out)
 				    sizeof(*status_out), status_out, NULL);
 	cl_int now;
 
-	if (err != CL_SUCCESS || *status_out != CL_COMPLETE)
+	/* No wait in a driver callback (OpenCL 1.2, section 5.9). */
+	if (err != CL_SUCCESS || *status_out != CL_COMPLETE ||
+	    clq__in_cl_callback)
 		return err;
 	/* A wait that fails for another reason does not say the command
 	 * failed: the status read stands. */
@@ -405,7 +409,8 @@ clq__cl_event_status(cl_event ev, cl_int *status_out)
 		return CL_SUCCESS;
 	/* Failed, by the wait's word, whatever the status says yet. */
 	now = clq__cl_status_now(ev);
-	*status_out = now < 0 ? now : CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
+	*status_out =
+		now < 0 ? now : CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
 	return CL_SUCCESS;
 }
 
@@ -627,8 +632,10 @@ run_callback(cl_event cl, cl_int status, void *data)
 {
 	struct clq__callback *cb = data;
 
+	clq__in_cl_callback++;
 	cb->fn(cb->event, clq__cl_callback_status(cl, status), cb->user_data);
 	clq__event_drop(cb->event);
+	clq__in_cl_callback--;
 	free(cb);
 }
 

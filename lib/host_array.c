@@ -453,7 +453,9 @@ untracked_done(cl_event ev, cl_int status, void *data)
 {
 	(void)ev;
 	(void)status;
+	clq__in_cl_callback++;
 	clq_host_array_unref(data);
+	clq__in_cl_callback--;
 }
 
 void

@@ -602,6 +602,15 @@ cl_int clq__cl_status_now(cl_event ev);
 cl_int clq__cl_event_status(cl_event ev, cl_int *status_out);
 
 /*
+ * Nonzero while this thread runs a driver callback through clq (an event
+ * callback, clq_event_set_callback(); a host array's untracked transfer):
+ * clq__cl_event_status() does not wait there, and gives the status read.
+ * A callback may drop the last reference of a host array, whose release
+ * reads the statuses of its pending transfers.
+ */
+extern _Thread_local int clq__in_cl_callback;
+
+/*
  * The status a driver callback of `ev` reports, given the callback's
  * `status` argument: NVIDIA (580.159.04) passes CL_COMPLETE to the
  * callbacks of failed commands, and PoCL 3.1 to a callback registered on

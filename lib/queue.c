@@ -525,6 +525,11 @@ wait_blocking(struct clq_queue *queue, const char *function,
 	if (clGetEventInfo(ev->cl, CL_EVENT_COMMAND_EXECUTION_STATUS,
 			   sizeof(status), &status, NULL) != CL_SUCCESS)
 		status = CL_COMPLETE; /* the wait said it ended */
+	/* The wait's word when the status has not caught up: NVIDIA shows
+	 * a command that failed through one before it as CL_COMPLETE for
+	 * a while (see clq__cl_event_status()). */
+	if (status >= CL_COMPLETE && err != CL_SUCCESS)
+		status = err;
 	clq__order_seen(ev, status);
 	if (status < 0)
 		return clq__command_failed(queue->ctx, function, status);

@@ -24,6 +24,17 @@ static _Atomic(cl_event) early_event;
 /* Waits that leave it so (a status that has not caught up with the
  * wait's word). */
 static atomic_int early_waits_left;
+/* Set: the next one-event wait of `early_thread` makes its event
+ * `early_event`, left so by that wait (for events made inside a call). */
+static atomic_int early_arm;
+static pthread_t early_thread;
+/* `running_event` reads CL_RUNNING for its next `running_reads_left`
+ * status reads. */
+static _Atomic(cl_event) running_event;
+static atomic_int running_reads_left;
+/* Waits made while this thread's `test_in_callback` is set. */
+static _Thread_local int test_in_callback;
+static atomic_int waits_in_callback;
 
 CL_API_ENTRY cl_int CL_API_CALL
 clGetEventInfo(cl_event ev, cl_event_info param, size_t size, void *value,
@@ -36,6 +47,10 @@ clGetEventInfo(cl_event ev, cl_event_info param, size_t size, void *value,
 
 	memcpy(&real, &sym, sizeof(real));
 	err = real(ev, param, size, value, size_out);
+	if (err == CL_SUCCESS && ev == atomic_load(&running_event) &&
+	    param == CL_EVENT_COMMAND_EXECUTION_STATUS && value &&
+	    atomic_fetch_sub(&running_reads_left, 1) > 0)
+		*(cl_int *)value = CL_RUNNING;
 	if (err == CL_SUCCESS && ev == atomic_load(&early_event) &&
 	    param == CL_EVENT_COMMAND_EXECUTION_STATUS && value &&
 	    *(cl_int *)value < 0)
@@ -51,6 +66,14 @@ clWaitForEvents(cl_uint n, const cl_event *list)
 	cl_int err;
 
 	memcpy(&real, &sym, sizeof(real));
+	if (test_in_callback)
+		atomic_fetch_add(&waits_in_callback, 1);
+	if (n == 1 && list && atomic_load(&early_arm) &&
+	    pthread_equal(pthread_self(), early_thread) &&
+	    atomic_exchange(&early_arm, 0)) {
+		atomic_store(&early_waits_left, 1);
+		atomic_store(&early_event, list[0]);
+	}
 	err = real(n, list);
 	for (cl_uint i = 0; list && i < n; i++) {
 		cl_event ev = list[i];
@@ -812,6 +835,60 @@ START_TEST(callback_on_failed_command)
 }
 END_TEST
 
+/* Drops the last reference of the host array `data` (allowed in a
+ * callback), noting the waits that makes. */
+static void
+release_host_array(struct clq_event *event, int status, void *data)
+{
+	(void)event;
+	(void)status;
+	test_in_callback = 1;
+	clq_host_array_unref(data);
+	test_in_callback = 0;
+	atomic_store(&running_event, NULL);
+}
+
+/*
+ * A callback may drop a host array's last reference; the release reads
+ * the status of a transfer that was pending a moment before (here: read
+ * once as running) and has completed. It does not wait for it there
+ * (clWaitForEvents in a callback is undefined, OpenCL 1.2 section 5.9),
+ * as the confirmation of a CL_COMPLETE read would.
+ */
+START_TEST(host_array_released_in_a_callback)
+{
+	const size_t n = 16;
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	struct clq_event *t = NULL, *m = NULL;
+	struct sighting s;
+
+	sighting_init(&s);
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					     NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					   NULL, &h));
+	ck_assert_ok(clq_device_array_get_async(a, q, h, NULL, 0, &t));
+	ck_assert_ok(clq_event_wait(t));
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &m));
+	ck_assert_ok(clq_event_wait(m));
+	atomic_store(&waits_in_callback, 0);
+	atomic_store(&running_reads_left, 1);
+	atomic_store(&running_event, clq_event_get_cl(t));
+	ck_assert_ok(clq_event_set_callback(m, release_host_array, h));
+	ck_assert_ok(clq_event_set_callback(m, on_complete, &s));
+	ck_assert_int_eq(await_calls(&s, 1), 1);
+	ck_assert_int_le(atomic_load(&running_reads_left), 0);
+	ck_assert_int_eq(atomic_load(&waits_in_callback), 0);
+	clq_event_unref(m);
+	clq_event_unref(t);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	sighting_destroy(&s);
+}
+END_TEST
+
 /* A status read never says CL_COMPLETE for a command that has failed. */
 START_TEST(status_of_failure_shown_complete_early)
 {
@@ -852,6 +929,55 @@ START_TEST(bridge_of_failure_shown_complete_early)
 	clq_event_unref(b);
 	clq_event_unref(m);
 	clq_context_unref(other);
+	clq_queue_unref(q);
+}
+END_TEST
+
+/* Fails the user event once the main thread blocks. */
+static void *
+fail_gate_later(void *data)
+{
+	test_sleep_ms(100);
+	ck_assert_ok(clq_user_event_complete(data, -5));
+	return NULL;
+}
+
+/*
+ * A blocking transfer whose command fails returns the failure, though
+ * the status read after its wait shows CL_COMPLETE: the wait's word
+ * (CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) stands.
+ */
+START_TEST(blocking_transfer_of_failure_shown_complete_early)
+{
+	const size_t n = 16;
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *u = test_user_event_new(), *gate = NULL;
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+	pthread_t t;
+	int rc;
+
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					     NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					   NULL, &h));
+	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &gate));
+	ck_assert_int_eq(pthread_create(&t, NULL, fail_gate_later, u), 0);
+	test_log_expect("*");
+	early_thread = pthread_self();
+	atomic_store(&early_arm, 1);
+	rc = clq_device_array_get(a, q, h);
+	atomic_store(&early_arm, 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	atomic_store(&early_event, NULL);
+	ck_assert_msg(rc == CLQ_ERROR_COMMAND_FAILED, "got %s",
+		      clq_error_name(rc));
+	clq_event_wait(gate);
+	test_log_expect(NULL);
+	clq_event_unref(gate);
+	clq_event_unref(u);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
 	clq_queue_unref(q);
 }
 END_TEST
@@ -930,6 +1056,7 @@ event_suite(void)
 	tcase_add_test(tc, callback_on_completed_event);
 	tcase_add_test(tc, callback_on_abandoned_user_event);
 	tcase_add_test(tc, callback_on_failed_command);
+	tcase_add_test(tc, host_array_released_in_a_callback);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("failure shown complete early");
@@ -938,6 +1065,7 @@ event_suite(void)
 	tcase_add_test(tc, status_of_failure_shown_complete_early);
 	tcase_add_test(tc, bridge_of_failure_shown_complete_early);
 	tcase_add_test(tc, poll_of_failure_shown_complete_early);
+	tcase_add_test(tc, blocking_transfer_of_failure_shown_complete_early);
 	suite_add_tcase(s, tc);
 	return s;
 }

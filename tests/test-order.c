@@ -45,6 +45,66 @@ clFlush(cl_command_queue queue)
 	return real(queue);
 }
 
+/*
+ * NVIDIA's driver (580) shows a command that fails because one before it
+ * failed as CL_COMPLETE for up to a microsecond before its negative
+ * status; a wait that includes it says it failed (see test-event.c).
+ * Mimicked while `late_failures` is set, for every event: a failed one
+ * reads CL_COMPLETE until a wait has included it.
+ */
+static atomic_int late_failures;
+static pthread_mutex_t late_lock = PTHREAD_MUTEX_INITIALIZER;
+static cl_event late_waited[256];
+static size_t n_late_waited;
+
+static int
+late_was_waited(cl_event ev)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&late_lock);
+	for (size_t i = 0; i < n_late_waited && !found; i++)
+		found = late_waited[i] == ev;
+	pthread_mutex_unlock(&late_lock);
+	return found;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL
+clGetEventInfo(cl_event ev, cl_event_info param, size_t size, void *value,
+	       size_t *size_out)
+{
+	cl_int(CL_API_CALL * real)(cl_event, cl_event_info, size_t, void *,
+				   size_t *) = NULL;
+	void *sym = dlsym(RTLD_NEXT, "clGetEventInfo");
+	cl_int err;
+
+	memcpy(&real, &sym, sizeof(real));
+	err = real(ev, param, size, value, size_out);
+	if (err == CL_SUCCESS && atomic_load(&late_failures) &&
+	    param == CL_EVENT_COMMAND_EXECUTION_STATUS && value &&
+	    *(cl_int *)value < 0 && !late_was_waited(ev))
+		*(cl_int *)value = CL_COMPLETE;
+	return err;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL
+clWaitForEvents(cl_uint n, const cl_event *list)
+{
+	cl_int(CL_API_CALL * real)(cl_uint, const cl_event *) = NULL;
+	void *sym = dlsym(RTLD_NEXT, "clWaitForEvents");
+	cl_int err;
+
+	memcpy(&real, &sym, sizeof(real));
+	err = real(n, list);
+	pthread_mutex_lock(&late_lock);
+	for (cl_uint i = 0; list && i < n; i++)
+		if (n_late_waited <
+		    sizeof(late_waited) / sizeof(late_waited[0]))
+			late_waited[n_late_waited++] = list[i];
+	pthread_mutex_unlock(&late_lock);
+	return err;
+}
+
 /* Elements of the small arrays (4 KiB of uint32: an alias at N elements
  * is aligned for any device's sub-buffers). */
 #define N 1024
@@ -1393,7 +1453,9 @@ END_TEST
  * A released queue's slot goes to a new queue only once all its commands
  * completed: here its last command fails (through a user event) while an
  * earlier one is still held, and the new queue's write to the buffer that
- * earlier command writes must wait for it.
+ * earlier command writes must wait for it. _i 1: with failures shown as
+ * CL_COMPLETE at first, as NVIDIA shows them (the released queue's last
+ * marker read as complete gave the slot away).
  */
 START_TEST(failed_queue_slot_is_not_reused_early)
 {
@@ -1410,6 +1472,10 @@ START_TEST(failed_queue_slot_is_not_reused_early)
 	const size_t n = N;
 
 	set_mode(CLQ_ORDERING_AUTO);
+	pthread_mutex_lock(&late_lock);
+	n_late_waited = 0;
+	pthread_mutex_unlock(&late_lock);
+	atomic_store(&late_failures, _i);
 	ck_assert_ok(clq_device_array_fill(x, q0, &zero, NULL, 0, NULL));
 	ck_assert_ok(clq_device_array_fill(y, q0, &zero, NULL, 0, NULL));
 	ck_assert_ok(clq_queue_finish(q0));
@@ -1428,6 +1494,7 @@ START_TEST(failed_queue_slot_is_not_reused_early)
 	ck_assert_ok(clq_event_wait(w));
 	test_log_expect(NULL);
 	read_back(x, h);
+	atomic_store(&late_failures, 0);
 	for (size_t i = 0; i < N; i++)
 		ck_assert_uint_eq(data(h)[i], 100);
 	clq_event_unref(a);
@@ -2050,7 +2117,7 @@ order_suite(void)
 	tcase_add_loop_test(tc, completed_commands_are_ordered, 0, 2);
 	tcase_add_loop_test(tc, unseen_ends_do_not_order_check, 0, 2);
 	tcase_add_loop_test(tc, failed_write_orders_nothing, 0, 2);
-	tcase_add_test(tc, failed_queue_slot_is_not_reused_early);
+	tcase_add_loop_test(tc, failed_queue_slot_is_not_reused_early, 0, 2);
 	tcase_add_loop_test(tc, implied_waits_are_not_added, 0, 2);
 	tcase_add_loop_test(tc, released_queue_keeps_its_slot, 0, 2);
 	tcase_add_loop_test(tc, many_buffers, 0, 2);
