@@ -329,9 +329,7 @@ wait_ended(struct run *r, struct clq_event *ev)
 		    !clq__cl_event_ended(ev->cl))
 			nanosleep(&(struct timespec){0, 1000000}, NULL);
 	}
-	if (clGetEventInfo(ev->cl, CL_EVENT_COMMAND_EXECUTION_STATUS,
-			   sizeof(status), &status, NULL) == CL_SUCCESS &&
-	    status < 0)
+	if (clq__cl_event_status(ev->cl, &status) == CL_SUCCESS && status < 0)
 		atomic_compare_exchange_strong(&r->status, &none, status);
 }
 
