@@ -835,17 +835,24 @@ START_TEST(callback_on_failed_command)
 }
 END_TEST
 
-/* Drops the last reference of the host array `data` (allowed in a
- * callback), noting the waits that makes. */
+/* A host array to release in a callback, and the sighting of that. */
+struct release {
+	struct clq_host_array *array;
+	struct sighting done;
+};
+
+/* Drops the last reference of the host array (allowed in a callback),
+ * noting the waits that makes, then counts as a sighting. */
 static void
 release_host_array(struct clq_event *event, int status, void *data)
 {
-	(void)event;
-	(void)status;
+	struct release *r = data;
+
 	test_in_callback = 1;
-	clq_host_array_unref(data);
+	clq_host_array_unref(r->array);
 	test_in_callback = 0;
 	atomic_store(&running_event, NULL);
+	on_complete(event, status, &r->done);
 }
 
 /*
@@ -860,32 +867,30 @@ START_TEST(host_array_released_in_a_callback)
 	const size_t n = 16;
 	struct clq_queue *q = test_queue_new(0);
 	struct clq_device_array *a = NULL;
-	struct clq_host_array *h = NULL;
+	struct release r = {NULL};
 	struct clq_event *t = NULL, *m = NULL;
-	struct sighting s;
 
-	sighting_init(&s);
+	sighting_init(&r.done);
 	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
 					     NULL, &a));
 	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
-					   NULL, &h));
-	ck_assert_ok(clq_device_array_get_async(a, q, h, NULL, 0, &t));
+					   NULL, &r.array));
+	ck_assert_ok(clq_device_array_get_async(a, q, r.array, NULL, 0, &t));
 	ck_assert_ok(clq_event_wait(t));
 	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &m));
 	ck_assert_ok(clq_event_wait(m));
 	atomic_store(&waits_in_callback, 0);
 	atomic_store(&running_reads_left, 1);
 	atomic_store(&running_event, clq_event_get_cl(t));
-	ck_assert_ok(clq_event_set_callback(m, release_host_array, h));
-	ck_assert_ok(clq_event_set_callback(m, on_complete, &s));
-	ck_assert_int_eq(await_calls(&s, 1), 1);
+	ck_assert_ok(clq_event_set_callback(m, release_host_array, &r));
+	ck_assert_int_eq(await_calls(&r.done, 1), 1);
 	ck_assert_int_le(atomic_load(&running_reads_left), 0);
 	ck_assert_int_eq(atomic_load(&waits_in_callback), 0);
 	clq_event_unref(m);
 	clq_event_unref(t);
 	clq_device_array_unref(a);
 	clq_queue_unref(q);
-	sighting_destroy(&s);
+	sighting_destroy(&r.done);
 }
 END_TEST
 
