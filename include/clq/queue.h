@@ -36,7 +36,11 @@ extern "C" {
  * Failed commands: a command that waits, directly or through its queue's
  * order, for a command or user event that failed fails too (its event's
  * status is negative; clq_event_wait() returns #CLQ_ERROR_COMMAND_FAILED),
- * on every driver clq was tested on. PoCL 3.1 aborts the process when such
+ * on every driver clq was tested on. When it fails differs: PoCL fails it
+ * at once (status -1); NVIDIA (580.159) holds it until the rest of its
+ * wait list has ended, then fails it with the failed event's status (a
+ * marker waiting for a failed user event and a gated command stayed
+ * `CL_QUEUED` until the gate opened). PoCL 3.1 aborts the process when such
  * a failure reaches a command whose event nobody holds, so on PoCL before
  * 5.0, while a user event of the context is pending or once one has failed,
  * clq keeps every command's event until it completes (released at later
