@@ -512,6 +512,31 @@ pending_done(void *data, struct clq_event *ev, int status)
 }
 
 /*
+ * The release's own last pending_done(), made in a driver callback (a
+ * callback may drop the last reference): on clq's thread instead, as a
+ * hook on a completed user event, since host_array_free() may unmap and
+ * clFinish (undefined in a callback, OpenCL 1.2 section 5.9). Here where
+ * that cannot be arranged (no memory).
+ */
+static void
+release_done(struct clq_host_array *h)
+{
+	struct clq_event *u = NULL;
+
+	if (clq__in_cl_callback &&
+	    clq_user_event_create(h->ctx, &u) == CLQ_SUCCESS) {
+		int rc = clq_user_event_complete(u, CL_COMPLETE);
+
+		if (rc == CLQ_SUCCESS)
+			rc = clq__on_completion(u, pending_done, h);
+		clq_event_unref(u);
+		if (rc >= 0)
+			return;
+	}
+	pending_done(h, NULL, CL_COMPLETE);
+}
+
+/*
  * The last reference is gone: free now if every pending transfer has
  * ended, else when the last of them does. The count starts one high so
  * that no hook frees the array while hooks are still being set. The hooks
@@ -534,7 +559,7 @@ host_array_release(struct clq_host_array *h)
 			pending_done(h, ev, CL_COMPLETE);
 		}
 	}
-	pending_done(h, NULL, CL_COMPLETE);
+	release_done(h);
 }
 
 void

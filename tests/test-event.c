@@ -35,6 +35,22 @@ static atomic_int running_reads_left;
 /* Waits made while this thread's `test_in_callback` is set. */
 static _Thread_local int test_in_callback;
 static atomic_int waits_in_callback;
+/* clFinish() calls, on any thread. */
+static atomic_int finishes;
+
+/* Counts clFinish() calls, and among waits those made in a callback. */
+CL_API_ENTRY cl_int CL_API_CALL
+clFinish(cl_command_queue queue)
+{
+	cl_int(CL_API_CALL * real)(cl_command_queue) = NULL;
+	void *sym = dlsym(RTLD_NEXT, "clFinish");
+
+	memcpy(&real, &sym, sizeof(real));
+	if (test_in_callback)
+		atomic_fetch_add(&waits_in_callback, 1);
+	atomic_fetch_add(&finishes, 1);
+	return real(queue);
+}
 
 CL_API_ENTRY cl_int CL_API_CALL
 clGetEventInfo(cl_event ev, cl_event_info param, size_t size, void *value,
@@ -894,6 +910,46 @@ START_TEST(host_array_released_in_a_callback)
 }
 END_TEST
 
+/*
+ * A mapped host array whose last reference a callback drops, with no
+ * transfer pending: it is freed on clq's own thread, where its unmap
+ * calls clFinish (undefined in a callback; it was freed in the callback).
+ */
+START_TEST(host_array_freed_off_the_callback)
+{
+	const size_t n = 16;
+	struct clq_queue *q = test_queue_new(0);
+	const char *forced = getenv("CLQ_HOST_ARRAY_STRATEGY");
+	char *old = forced ? strdup(forced) : NULL;
+	struct release r = {NULL};
+	struct clq_event *m = NULL;
+
+	sighting_init(&r.done);
+	ck_assert_int_eq(setenv("CLQ_HOST_ARRAY_STRATEGY", "mapped", 1), 0);
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					   NULL, &r.array));
+	if (old)
+		setenv("CLQ_HOST_ARRAY_STRATEGY", old, 1);
+	else
+		unsetenv("CLQ_HOST_ARRAY_STRATEGY");
+	free(old);
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &m));
+	ck_assert_ok(clq_event_wait(m));
+	atomic_store(&waits_in_callback, 0);
+	atomic_store(&finishes, 0);
+	ck_assert_ok(clq_event_set_callback(m, release_host_array, &r));
+	ck_assert_int_eq(await_calls(&r.done, 1), 1);
+	ck_assert_int_eq(atomic_load(&waits_in_callback), 0);
+	for (int waited = 0; waited < 10000 && !atomic_load(&finishes);
+	     waited += 10)
+		test_sleep_ms(10);
+	ck_assert_int_ge(atomic_load(&finishes), 1); /* freed after all */
+	clq_event_unref(m);
+	clq_queue_unref(q);
+	sighting_destroy(&r.done);
+}
+END_TEST
+
 /* A status read never says CL_COMPLETE for a command that has failed. */
 START_TEST(status_of_failure_shown_complete_early)
 {
@@ -1062,6 +1118,7 @@ event_suite(void)
 	tcase_add_test(tc, callback_on_abandoned_user_event);
 	tcase_add_test(tc, callback_on_failed_command);
 	tcase_add_test(tc, host_array_released_in_a_callback);
+	tcase_add_test(tc, host_array_freed_off_the_callback);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("failure shown complete early");
