@@ -883,7 +883,7 @@ START_TEST(host_array_released_in_a_callback)
 	const size_t n = 16;
 	struct clq_queue *q = test_queue_new(0);
 	struct clq_device_array *a = NULL;
-	struct release r = {NULL};
+	struct release r = {.array = NULL};
 	struct clq_event *t = NULL, *m = NULL;
 
 	sighting_init(&r.done);
@@ -921,7 +921,7 @@ START_TEST(host_array_freed_off_the_callback)
 	struct clq_queue *q = test_queue_new(0);
 	const char *forced = getenv("CLQ_HOST_ARRAY_STRATEGY");
 	char *old = forced ? strdup(forced) : NULL;
-	struct release r = {NULL};
+	struct release r = {.array = NULL};
 	struct clq_event *m = NULL;
 
 	sighting_init(&r.done);
