@@ -294,7 +294,11 @@ for args in (small, ["--device", specs.split(",")[1], "--chunk-mib",
     out, err = run(args + ["--chunks", "2", "--start-at", "1000000000"],
                    stderr=True)
     assert "--start-at 1000000000.000000 passed" in err, err
-for bad in ("soon", "0", "-5", "nan", "inf", "12x"):
+# Further than a day ahead is a mistake, refused: past time_t the run
+# started at once, silently; in milliseconds or nanoseconds (`date
+# +%s%N`) it slept for ever.
+for bad in ("soon", "0", "-5", "nan", "inf", "12x", "1e30",
+            f"{time.time() * 1e3:.0f}", f"{time.time() * 1e9:.0f}"):
     err = run(small + ["--start-at", bad], rc=2, stderr=True)[1]
     assert "--start-at wants seconds since the epoch" in err, err
 

@@ -252,10 +252,11 @@ usage(FILE *out)
 	      "                  they were; wrong results are drawn too)\n"
 	      "  --start-at T    start the pipelined run at T, seconds since "
 	      "the epoch\n"
-	      "                  (as `date +%s.%N` prints), not before: "
-	      "processes run\n"
-	      "                  at once, one per device, to compare with "
-	      "--devices\n"
+	      "                  (as `date +%s.%N` prints; at most a day "
+	      "ahead), not\n"
+	      "                  before: processes run at once, one per "
+	      "device, to\n"
+	      "                  compare with --devices\n"
 	      "  --ordering MODE how clq orders commands of different queues\n"
 	      "                  (default: CLQ_ORDERING, else manual):\n"
 	      "                  manual  the demo's own waits order the "
@@ -327,7 +328,13 @@ epoch_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* --start-at T: seconds since the epoch, a finite number above 0. */
+/* --start-at: how far ahead T may be. Further is no time to wait for
+ * but a mistake (`date +%s%N`, milliseconds), which slept for ever, or
+ * past time_t, where the sleep failed and the run started at once. */
+static const double START_AT_AHEAD_S = 86400;
+
+/* --start-at T: seconds since the epoch, a finite number above 0 and at
+ * most a day ahead. */
 static int
 parse_start_at(const char *text, double *out)
 {
@@ -336,10 +343,12 @@ parse_start_at(const char *text, double *out)
 
 	errno = 0;
 	t = strtod(text, &end);
-	if (end == text || *end || errno || !isfinite(t) || t <= 0) {
+	if (end == text || *end || errno || !isfinite(t) || t <= 0 ||
+	    t > epoch_now() + START_AT_AHEAD_S) {
 		fprintf(stderr,
 			"double-buffer: --start-at wants seconds since the "
-			"epoch (as `date +%%s.%%N` prints), not '%s'\n",
+			"epoch (as `date +%%s.%%N` prints), at most a day "
+			"ahead, not '%s'\n",
 			text);
 		return -1;
 	}
