@@ -71,7 +71,7 @@ struct bench {
 	cl_command_queue_properties props;
 	int repeats, rc;
 	double seq[MAX_REPEATS], start[MAX_REPEATS], end[MAX_REPEATS];
-	double start_at; /* CLQ_BENCH_START_AT (0: none) */
+	double start_at;     /* CLQ_BENCH_START_AT (0: none) */
 	double epoch_offset; /* epoch seconds minus bench_now() */
 	struct clq_context *ctx;
 	struct clq_program *prog;
@@ -282,7 +282,8 @@ run_all(struct bench *b)
 
 	b->epoch_offset = epoch_now() - bench_now();
 	for (int r = 0; r < b->repeats && rc == CLQ_SUCCESS; r++)
-		rc = repeat(b, ev, b->start_at > 0 ? b->start_at + r * SLOT_S : 0,
+		rc = repeat(b, ev,
+			    b->start_at > 0 ? b->start_at + r * SLOT_S : 0,
 			    &b->seq[r], &b->start[r], &b->end[r]);
 	free(ev);
 	return rc;
