@@ -284,13 +284,17 @@ with tempfile.TemporaryDirectory() as tmp:
 # time that is not one is a bad option.
 for args in (small, ["--device", specs.split(",")[1], "--chunk-mib",
                      "0.0625", "--iters", "8"]):
-    at = time.time() + 1.5
+    before = time.time()
+    at = before + 1.5
     doc = json.loads(run(args + ["--chunks", "4", "--json", "--start-at",
                                  f"{at:.6f}"]))
     for d in doc["devices"] if doc["report"] == "devices" else [doc]:
         start = d["pipelined"]["epoch_start_s"]
         assert at <= start < at + 1, (at, d["pipelined"])
-        assert d["sequential"]["epoch_start_s"] < at, d["sequential"]
+        # the sequential run's too (it gave 0)
+        seq = d["sequential"]
+        assert before <= seq["epoch_start_s"] < at, (before, seq)
+        assert seq["epoch_start_s"] + seq["wall_s"] <= start, (seq, start)
     out, err = run(args + ["--chunks", "2", "--start-at", "1000000000"],
                    stderr=True)
     assert "--start-at 1000000000.000000 passed" in err, err

@@ -973,9 +973,10 @@ static int
 run_sequential(struct demo *d, struct run *r)
 {
 	struct clq_queue *q = d->queue[STAGE_UPLOAD];
-	double t0 = example_now();
+	double t0 = r->start = example_now();
 	int rc = CLQ_SUCCESS;
 
+	r->epoch_start = epoch_now(); /* the JSON's; it said 0 */
 	for (size_t c = 0; c < d->opt->chunks && rc == CLQ_SUCCESS; c++) {
 		struct clq_event **ev = &r->ev[c * N_STAGES];
 
