@@ -4,7 +4,8 @@
 # (shell scripts printing fixed figures, in a build directory of their
 # own): the two-process figures it computes, and a failure of either
 # process, which stops it with a message (the one started in the
-# background was ignored). Then bench-pipeline's CLQ_BENCH_START_AT: a
+# background was ignored), and a bench-pipeline that gives no start and
+# end times (said; nothing was printed). Then bench-pipeline's CLQ_BENCH_START_AT: a
 # time more than a day ahead is refused (exit 2).
 # usage: check-scaling-devices.py SCALING_DEVICES_SH BENCH_PIPELINE
 import os, re, stat, subprocess, sys, tempfile, time
@@ -14,7 +15,7 @@ script, bench = sys.argv[1], os.path.abspath(sys.argv[2])
 # Device "A" starts at 100.000 s, "B" 2 ms later (raw) or 4 ms (demo);
 # STUB_FAIL=bench:DEV or demo:DEV fails that one's two-process run.
 BENCH = r"""#!/bin/sh
-if [ -n "$CLQ_BENCH_START_AT" ]; then
+if [ -n "$CLQ_BENCH_START_AT" ] && [ "$STUB_FAIL" != old-bench ]; then
     [ "$STUB_FAIL" = "bench:$CLQ_DEVICE" ] && exit 1
     for r in 0 1 2 3 4; do
         if [ "$CLQ_DEVICE" = A ]; then
@@ -97,6 +98,12 @@ with tempfile.TemporaryDirectory() as tmp:
         assert (f"scaling-devices: {name} on A exited {codes} (two "
                 f"processes at once)") in p.stderr, (fail, p.stderr)
         assert "== the demo's reports" not in p.stdout, (fail, p.stdout)
+
+    # A bench-pipeline without the epoch lines: said, not left out.
+    p = scaling("old-bench")
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert "scaling-devices: no repeat with both processes' times" in \
+        p.stderr, p.stderr
 
     # CLQ_BENCH_START_AT more than a day ahead: refused before any work
     # (1e30 started at once, silently; milliseconds slept for ever).

@@ -101,10 +101,13 @@ for r in sorted(set(runs[0]) & set(runs[1])):
     print(f"raw, two processes, repeat {r}: starts {abs(a1 - a0) * 1e3:.3f}"
           f" ms apart, together {spans[-1] * 1e3:.3f} ms, "
           f"{gb / spans[-1]:.2f} GB/s")
-if spans:
-    print(f"raw OpenCL, 2 processes at once, median of {len(spans)}: "
-          f"pipelined {statistics.median(spans) * 1e3:.3f} ms, "
-          f"{gb / statistics.median(spans):.2f} GB/s")
+if not spans:  # it said nothing
+    sys.exit("scaling-devices: no repeat with both processes' times (lines "
+             "'raw OpenCL epoch R: START END'): is bench-pipeline older "
+             "than CLQ_BENCH_START_AT?")
+print(f"raw OpenCL, 2 processes at once, median of {len(spans)}: "
+      f"pipelined {statistics.median(spans) * 1e3:.3f} ms, "
+      f"{gb / statistics.median(spans):.2f} GB/s")
 EOF
     "$demo" --device "$d0" "${demo_args[@]}" "$chunks" >"$out/one-$rep.json"
     "$demo" --devices "$d0,$d1" "${demo_args[@]}" $((2 * chunks)) \
