@@ -10,7 +10,7 @@
 # one device named twice (a warning; its clocks agree within the bound);
 # output files; --start-at.
 # usage: check-devices.py DEMO SPEC0,SPEC1 (two different devices)
-import json, os, re, subprocess, sys, tempfile, time
+import json, os, re, signal, subprocess, sys, tempfile, time
 import xml.etree.ElementTree as ET
 
 demo, specs = sys.argv[1], sys.argv[2]
@@ -284,19 +284,51 @@ with tempfile.TemporaryDirectory() as tmp:
 # time that is not one is a bad option.
 for args in (small, ["--device", specs.split(",")[1], "--chunk-mib",
                      "0.0625", "--iters", "8"]):
-    at = time.time() + 1.5
+    before = time.time()
+    at = before + 1.5
     doc = json.loads(run(args + ["--chunks", "4", "--json", "--start-at",
                                  f"{at:.6f}"]))
     for d in doc["devices"] if doc["report"] == "devices" else [doc]:
         start = d["pipelined"]["epoch_start_s"]
         assert at <= start < at + 1, (at, d["pipelined"])
-        assert d["sequential"]["epoch_start_s"] < at, d["sequential"]
+        # the sequential run's too (it gave 0)
+        seq = d["sequential"]
+        assert before <= seq["epoch_start_s"] < at, (before, seq)
+        assert seq["epoch_start_s"] + seq["wall_s"] <= start, (seq, start)
     out, err = run(args + ["--chunks", "2", "--start-at", "1000000000"],
                    stderr=True)
     assert "--start-at 1000000000.000000 passed" in err, err
-for bad in ("soon", "0", "-5", "nan", "inf", "12x"):
+# Further than a day ahead is a mistake, refused: past time_t the run
+# started at once, silently; in milliseconds or nanoseconds (`date
+# +%s%N`) it slept for ever.
+for bad in ("soon", "0", "-5", "nan", "inf", "12x", "1e30",
+            f"{time.time() * 1e3:.0f}", f"{time.time() * 1e9:.0f}"):
     err = run(small + ["--start-at", bad], rc=2, stderr=True)[1]
     assert "--start-at wants seconds since the epoch" in err, err
+
+# Interrupted (Ctrl-C while --start-at waits): the temporary files go,
+# and a path the run created, as when a run fails; an old file stays as
+# it was. They were left behind.
+with tempfile.TemporaryDirectory() as tmp:
+    old, new = os.path.join(tmp, "old.json"), os.path.join(tmp, "new.svg")
+    with open(old, "w") as f:
+        f.write("old")
+    p = subprocess.Popen([demo, *small, "--chunks", "2", "--trace", old,
+                          "--svg", new, "--start-at",
+                          f"{time.time() + 60:.6f}"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    for _ in range(300):  # the temporary files made: the run has begun
+        if len(os.listdir(tmp)) == 4:
+            break
+        time.sleep(0.1)
+    assert len(os.listdir(tmp)) == 4, os.listdir(tmp)
+    time.sleep(2)  # setup done: waiting for the start
+    p.send_signal(signal.SIGINT)
+    assert p.wait(timeout=30) == -signal.SIGINT, (p.returncode,
+                                                  p.stderr.read())
+    assert os.listdir(tmp) == ["old.json"], os.listdir(tmp)
+    assert open(old).read() == "old", open(old).read()
 
 print("devices:", ", ".join(d["device"] for d in devs),
       "; alignment within", m.group(1), "us")

@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -247,15 +248,17 @@ usage(FILE *out)
 	      "chart\n"
 	      "                  (both are checked before the run, and "
 	      "written once\n"
-	      "                  it has run: one stopped by an error leaves "
-	      "them as\n"
-	      "                  they were; wrong results are drawn too)\n"
+	      "                  it has run: one stopped by an error or by "
+	      "Ctrl-C\n"
+	      "                  leaves them as they were; wrong results are "
+	      "drawn too)\n"
 	      "  --start-at T    start the pipelined run at T, seconds since "
 	      "the epoch\n"
-	      "                  (as `date +%s.%N` prints), not before: "
-	      "processes run\n"
-	      "                  at once, one per device, to compare with "
-	      "--devices\n"
+	      "                  (as `date +%s.%N` prints; at most a day "
+	      "ahead), not\n"
+	      "                  before: processes run at once, one per "
+	      "device, to\n"
+	      "                  compare with --devices\n"
 	      "  --ordering MODE how clq orders commands of different queues\n"
 	      "                  (default: CLQ_ORDERING, else manual):\n"
 	      "                  manual  the demo's own waits order the "
@@ -327,7 +330,13 @@ epoch_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* --start-at T: seconds since the epoch, a finite number above 0. */
+/* --start-at: how far ahead T may be. Further is no time to wait for
+ * but a mistake (`date +%s%N`, milliseconds), which slept for ever, or
+ * past time_t, where the sleep failed and the run started at once. */
+static const double START_AT_AHEAD_S = 86400;
+
+/* --start-at T: seconds since the epoch, a finite number above 0 and at
+ * most a day ahead. */
 static int
 parse_start_at(const char *text, double *out)
 {
@@ -336,10 +345,12 @@ parse_start_at(const char *text, double *out)
 
 	errno = 0;
 	t = strtod(text, &end);
-	if (end == text || *end || errno || !isfinite(t) || t <= 0) {
+	if (end == text || *end || errno || !isfinite(t) || t <= 0 ||
+	    t > epoch_now() + START_AT_AHEAD_S) {
 		fprintf(stderr,
 			"double-buffer: --start-at wants seconds since the "
-			"epoch (as `date +%%s.%%N` prints), not '%s'\n",
+			"epoch (as `date +%%s.%%N` prints), at most a day "
+			"ahead, not '%s'\n",
 			text);
 		return -1;
 	}
@@ -964,9 +975,10 @@ static int
 run_sequential(struct demo *d, struct run *r)
 {
 	struct clq_queue *q = d->queue[STAGE_UPLOAD];
-	double t0 = example_now();
+	double t0 = r->start = example_now();
 	int rc = CLQ_SUCCESS;
 
+	r->epoch_start = epoch_now(); /* the JSON's; it said 0 */
 	for (size_t c = 0; c < d->opt->chunks && rc == CLQ_SUCCESS; c++) {
 		struct clq_event **ev = &r->ev[c * N_STAGES];
 
@@ -2435,17 +2447,72 @@ close_output(struct output *o, const char *path)
 	return bad ? -1 : 0;
 }
 
+/* The options whose outputs discard_outputs() removes on a signal: set
+ * once open_outputs() has opened them, NULL from close_outputs() on. */
+static struct options *volatile outputs_open;
+
 /* Closes what open_outputs() opened (close_output()). */
 static int
 close_outputs(struct options *opt)
 {
 	int rc = 0;
 
+	outputs_open = NULL;
 	if (opt->trace && close_output(&opt->trace_out, opt->trace) < 0)
 		rc = -1;
 	if (opt->svg && close_output(&opt->svg_out, opt->svg) < 0)
 		rc = -1;
 	return rc;
+}
+
+/* SIGINT, SIGTERM, SIGHUP (Ctrl-C while --start-at waits, say): removes
+ * the temporary files, and the paths open_output() created, as a failed
+ * run does (they were left behind), then dies of the signal. Only
+ * async-signal-safe calls. */
+static void
+discard_outputs(int sig)
+{
+	struct options *opt = outputs_open;
+	struct output *o[2] = {opt ? &opt->trace_out : NULL,
+			       opt ? &opt->svg_out : NULL};
+	const char *path[2] = {opt ? opt->trace : NULL, opt ? opt->svg : NULL};
+	struct stat st;
+
+	for (int i = 0; i < 2; i++) {
+		if (!path[i] || !o[i]->file)
+			continue;
+		if (o[i]->temp)
+			unlink(o[i]->temp);
+		if (o[i]->created && lstat(path[i], &st) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_dev == o[i]->dev &&
+		    st.st_ino == o[i]->ino)
+			unlink(path[i]);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Arms discard_outputs() for `opt`'s outputs. */
+static void
+discard_outputs_on_signals(struct options *opt)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa = {.sa_handler = discard_outputs};
+
+	if (!opt->trace && !opt->svg)
+		return;
+	outputs_open = opt;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+
+		/* a signal ignored (nohup, a shell's background job) stays so */
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 /* One device (--device, or the default): the demo, its report, its
@@ -2486,6 +2553,7 @@ main(int argc, char **argv)
 		close_outputs(&opt);
 		return 2;
 	}
+	discard_outputs_on_signals(&opt);
 	clq_set_log_handler(log_handler, NULL);
 	rc = opt.n_devices ? devices_main(&opt) : single_main(&opt);
 	if (close_outputs(&opt) < 0)

@@ -448,7 +448,13 @@ clq_event_wait(struct clq_event *event)
 	    err != CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
 		return clq__check(event->ctx, err, "clWaitForEvents");
 	clq__failsafe_sweep(event->ctx);
-	rc = read_status(event, &status);
+	/* A plain read: the wait's word is what clq__cl_event_status() would
+	 * wait again for (a second clWaitForEvents per call). */
+	rc = clq__check(event->ctx,
+			clGetEventInfo(event->cl,
+				       CL_EVENT_COMMAND_EXECUTION_STATUS,
+				       sizeof(status), &status, NULL),
+			"clGetEventInfo(CL_EVENT_COMMAND_EXECUTION_STATUS)");
 	if (rc < 0)
 		return rc;
 	if (status < 0 || err != CL_SUCCESS) {

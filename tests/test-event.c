@@ -35,6 +35,9 @@ static atomic_int running_reads_left;
 /* Waits made while this thread's `test_in_callback` is set. */
 static _Thread_local int test_in_callback;
 static atomic_int waits_in_callback;
+/* clWaitForEvents() calls of this thread while `count_waits` is set. */
+static _Thread_local int count_waits;
+static atomic_int waits_counted;
 /* clFinish() calls, on any thread. */
 static atomic_int finishes;
 
@@ -84,6 +87,8 @@ clWaitForEvents(cl_uint n, const cl_event *list)
 	memcpy(&real, &sym, sizeof(real));
 	if (test_in_callback)
 		atomic_fetch_add(&waits_in_callback, 1);
+	if (count_waits)
+		atomic_fetch_add(&waits_counted, 1);
 	if (n == 1 && list && atomic_load(&early_arm) &&
 	    pthread_equal(pthread_self(), early_thread) &&
 	    atomic_exchange(&early_arm, 0)) {
@@ -318,6 +323,27 @@ END_TEST
  * PoCL 3.1 never runs a command whose wait list holds an event that has
  * already failed; clq makes it fail instead, and the queue goes on.
  */
+/* clq_event_wait() waits once: the status read after its wait needs no
+ * wait of its own to confirm CL_COMPLETE (it made a second one). */
+START_TEST(wait_waits_once)
+{
+	struct clq_queue *q = test_queue_new(0);
+	struct clq_event *m = NULL;
+	int waits;
+
+	ck_assert_ok(clq_queue_enqueue_marker(q, NULL, 0, &m));
+	ck_assert_ok(clq_event_wait(m));
+	atomic_store(&waits_counted, 0);
+	count_waits = 1;
+	ck_assert_ok(clq_event_wait(m));
+	count_waits = 0;
+	waits = atomic_load(&waits_counted);
+	ck_assert_int_eq(waits, 1);
+	clq_event_unref(m);
+	clq_queue_unref(q);
+}
+END_TEST
+
 START_TEST(waiting_for_an_already_failed_event)
 {
 	struct clq_queue *a = test_queue_new(0), *b = test_queue_new(0);
@@ -1093,6 +1119,7 @@ event_suite(void)
 	tcase_add_test(tc, failure_through_wait_for_events);
 	tcase_add_test(tc, failure_reaches_commands_nobody_holds);
 	tcase_add_test(tc, abandoned_gate_with_unheld_waiters);
+	tcase_add_test(tc, wait_waits_once);
 	tcase_add_test(tc, waiting_for_an_already_failed_event);
 	tcase_add_test(tc, kept_events_are_released);
 	tcase_add_test(tc, failed_through_queue_order_kept_until_gates_end);

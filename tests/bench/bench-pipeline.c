@@ -25,10 +25,11 @@
  * (CHUNKS x CHUNK_MIB per device over that span, decimal GB/s).
  *
  * Several processes at once, one per device, the other reference:
- * CLQ_BENCH_START_AT=T (seconds since the epoch, as `date +%s.%N` prints)
- * starts repeat R's pipeline at T + R seconds, not before, and adds a line
- * per repeat with the pipeline's start and end in seconds since the epoch
- * ("raw OpenCL epoch R: START END"), the one clock that processes share:
+ * CLQ_BENCH_START_AT=T (seconds since the epoch, as `date +%s.%N` prints;
+ * at most a day ahead) starts repeat R's pipeline at T + R seconds, not
+ * before, and adds a line per repeat with the pipeline's start and end
+ * in seconds since the epoch ("raw OpenCL epoch R: START END"), the one
+ * clock that processes share:
  * tests/bench/scaling-devices.sh puts the processes' lines together.
  */
 #include <errno.h>
@@ -512,11 +513,14 @@ main(int argc, char **argv)
 	const char *start_at = getenv("CLQ_BENCH_START_AT");
 	double at = 0;
 
+	/* at most a day ahead: further is a mistake (milliseconds, `date
+	 * +%s%N`) that slept for ever, or past time_t, where the sleep
+	 * failed and the repeats started at once */
 	if (start_at && *start_at &&
-	    (parse_number(start_at, INFINITY, 0, &at) < 0 || !isfinite(at))) {
+	    parse_number(start_at, epoch_now() + 86400, 0, &at) < 0) {
 		fprintf(stderr,
 			"bench-pipeline: CLQ_BENCH_START_AT wants seconds "
-			"since the epoch, not '%s'\n",
+			"since the epoch, at most a day ahead, not '%s'\n",
 			start_at);
 		return 2;
 	}

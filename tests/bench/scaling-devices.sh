@@ -45,6 +45,21 @@ trap 'rm -rf "$work"' EXIT
 cp "$here/../../cl/scale.cl" "$work/"
 cd "$work"
 
+# The end of two processes run at once: NAME, the first one's process id
+# (in the background) and the second one's exit status. A failure of
+# either stops the script (a plain `wait` ignored the first one's, whose
+# figures were then left out or read from an empty report; set -e left
+# the first one running when the second failed).
+both() {
+    local rc0=0
+    wait "$2" || rc0=$?
+    if [ "$rc0" -ne 0 ] || [ "$3" -ne 0 ]; then
+        echo "scaling-devices: $1 on $d0 exited $rc0, on $d1 $3" \
+            "(two processes at once)" >&2
+        exit 1
+    fi
+}
+
 iters=$("$demo" --device "$d0" --chunk-mib "$mib" --chunks "$chunks" \
     --balance --json | python3 -c \
     'import json, sys; print(json.load(sys.stdin)["iters"])')
@@ -65,8 +80,11 @@ for rep in 1 2; do
     at=$(date -d "+$lead sec" +%s.%N)
     CLQ_BENCH_START_AT=$at CLQ_DEVICE=$d0 "$bench" "${args[@]}" \
         >"$work/p0" &
-    CLQ_BENCH_START_AT=$at CLQ_DEVICE=$d1 "$bench" "${args[@]}" >"$work/p1"
-    wait
+    pid=$!
+    rc=0
+    CLQ_BENCH_START_AT=$at CLQ_DEVICE=$d1 "$bench" "${args[@]}" \
+        >"$work/p1" || rc=$?
+    both "bench-pipeline" "$pid" "$rc"
     tail -n 1 "$work/p0"
     tail -n 1 "$work/p1"
     python3 - "$work/p0" "$work/p1" "$mib" "$chunks" <<'EOF'
@@ -83,10 +101,13 @@ for r in sorted(set(runs[0]) & set(runs[1])):
     print(f"raw, two processes, repeat {r}: starts {abs(a1 - a0) * 1e3:.3f}"
           f" ms apart, together {spans[-1] * 1e3:.3f} ms, "
           f"{gb / spans[-1]:.2f} GB/s")
-if spans:
-    print(f"raw OpenCL, 2 processes at once, median of {len(spans)}: "
-          f"pipelined {statistics.median(spans) * 1e3:.3f} ms, "
-          f"{gb / statistics.median(spans):.2f} GB/s")
+if not spans:  # it said nothing
+    sys.exit("scaling-devices: no repeat with both processes' times (lines "
+             "'raw OpenCL epoch R: START END'): is bench-pipeline older "
+             "than CLQ_BENCH_START_AT?")
+print(f"raw OpenCL, 2 processes at once, median of {len(spans)}: "
+      f"pipelined {statistics.median(spans) * 1e3:.3f} ms, "
+      f"{gb / statistics.median(spans):.2f} GB/s")
 EOF
     "$demo" --device "$d0" "${demo_args[@]}" "$chunks" >"$out/one-$rep.json"
     "$demo" --devices "$d0,$d1" "${demo_args[@]}" $((2 * chunks)) \
@@ -94,9 +115,11 @@ EOF
     at=$(date -d "+$lead sec" +%s.%N)
     "$demo" --device "$d0" --start-at "$at" "${demo_args[@]}" "$chunks" \
         >"$out/proc0-$rep.json" &
+    pid=$!
+    rc=0
     "$demo" --device "$d1" --start-at "$at" "${demo_args[@]}" "$chunks" \
-        >"$out/proc1-$rep.json"
-    wait
+        >"$out/proc1-$rep.json" || rc=$?
+    both "double-buffer" "$pid" "$rc"
 done
 echo "== the demo's reports (pipelined run)"
 python3 - "$out" <<'EOF'
