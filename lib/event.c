@@ -467,7 +467,9 @@ clq_event_wait(struct clq_event *event)
 		else
 			clq__command_failed(event->ctx, "clq_event_wait",
 					    status);
-		clq__order_seen(event, status);
+		/* Not seen: a CL_COMPLETE read here is NVIDIA's early one
+		 * (clq__cl_event_status()), or a command that ran after a
+		 * failure in its wait list. */
 		return CLQ_ERROR_COMMAND_FAILED;
 	}
 	clq__order_seen(event, status);
