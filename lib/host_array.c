@@ -513,26 +513,16 @@ pending_done(void *data, struct clq_event *ev, int status)
 
 /*
  * The release's own last pending_done(), made in a driver callback (a
- * callback may drop the last reference): on clq's thread instead, as a
- * hook on a completed user event, since host_array_free() may unmap and
- * clFinish (undefined in a callback, OpenCL 1.2 section 5.9). Here where
- * that cannot be arranged (no memory).
+ * callback may drop the last reference): on clq's thread instead
+ * (clq__defer()), since host_array_free() may unmap and clFinish
+ * (undefined in a callback, OpenCL 1.2 section 5.9). Here where that
+ * cannot be arranged (no memory).
  */
 static void
 release_done(struct clq_host_array *h)
 {
-	struct clq_event *u = NULL;
-
-	if (clq__in_cl_callback &&
-	    clq_user_event_create(h->ctx, &u) == CLQ_SUCCESS) {
-		int rc = clq_user_event_complete(u, CL_COMPLETE);
-
-		if (rc == CLQ_SUCCESS)
-			rc = clq__on_completion(u, pending_done, h);
-		clq_event_unref(u);
-		if (rc >= 0)
-			return;
-	}
+	if (clq__in_cl_callback && clq__defer(pending_done, h) == CLQ_SUCCESS)
+		return;
 	pending_done(h, NULL, CL_COMPLETE);
 }
 

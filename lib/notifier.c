@@ -992,22 +992,57 @@ hooks_register_atfork(void)
 	pthread_atfork(hooks_prepare, hooks_parent, hooks_child);
 }
 
-int
-clq__on_completion(struct clq_event *event, clq__completion_fn fn, void *data)
+/* The hooks' notifier, made by the first hook; `who` names the caller. */
+static int
+hooks_get(const char *who, struct clq_notifier **out)
 {
-	struct clq_notifier *n;
 	int rc = CLQ_SUCCESS;
 
 	pthread_once(&atfork_once, hooks_register_atfork);
 	pthread_mutex_lock(&hooks_lock);
 	if (!hooks_notifier)
-		rc = create("clq__on_completion", CALLBACKS, HOOK_POLL_INTERVAL,
+		rc = create(who, CALLBACKS, HOOK_POLL_INTERVAL,
 			    &hooks_notifier);
-	n = hooks_notifier;
+	*out = hooks_notifier;
 	pthread_mutex_unlock(&hooks_lock);
+	return rc;
+}
+
+int
+clq__on_completion(struct clq_event *event, clq__completion_fn fn, void *data)
+{
+	struct clq_notifier *n;
+	int rc = hooks_get("clq__on_completion", &n);
+
 	if (rc < 0)
 		return rc;
 	return watch_add(n, event, data, fn);
+}
+
+int
+clq__defer(clq__completion_fn fn, void *data)
+{
+	struct clq_notifier *n;
+	struct watch *w;
+	int rc = hooks_get("clq__defer", &n);
+
+	if (rc < 0)
+		return rc;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return CL_OUT_OF_HOST_MEMORY;
+	w->notifier = n;
+	w->user_data = data;
+	w->fn = fn;
+	w->status = CL_COMPLETE;
+	clq__ref_get(&n->holds);
+	pthread_mutex_lock(&n->lock);
+	if (!n->hooks)
+		pthread_cond_signal(&n->wake);
+	*n->hooks_tail = w;
+	n->hooks_tail = &w->next;
+	pthread_mutex_unlock(&n->lock);
+	return CLQ_SUCCESS;
 }
 
 /* Stops the hooks' helper thread before the library's code goes (dlclose,
