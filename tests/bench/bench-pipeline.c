@@ -26,8 +26,9 @@
  *
  * Several processes at once, one per device, the other reference:
  * CLQ_BENCH_START_AT=T (seconds since the epoch, as `date +%s.%N` prints;
- * at most a day ahead) starts repeat R's pipeline at T + R seconds, not
- * before, and adds a line per repeat with the pipeline's start and end
+ * at most a day ahead) starts repeat R's pipeline at T + R x S seconds,
+ * not before, S from CLQ_BENCH_SLOT (default 1 s, an H200's repeat takes
+ * about 0.15 s; raise it where a repeat runs longer, as on PoCL), and adds a line per repeat with the pipeline's start and end
  * in seconds since the epoch ("raw OpenCL epoch R: START END"), the one
  * clock that processes share:
  * tests/bench/scaling-devices.sh puts the processes' lines together.
@@ -47,8 +48,8 @@
 
 enum { MAX_REPEATS = 64, MAX_DEVICES = 8 };
 
-/* CLQ_BENCH_START_AT: seconds from one repeat's pipeline start to the
- * next's (an H200's takes about 0.15 s with the sequential loop) */
+/* CLQ_BENCH_SLOT's default: seconds from one repeat's pipeline start to
+ * the next's (an H200's takes about 0.15 s with the sequential loop) */
 static const double SLOT_S = 1.0;
 
 /* repeat()'s answer when another device's thread failed */
@@ -72,6 +73,7 @@ struct bench {
 	int repeats, rc;
 	double seq[MAX_REPEATS], start[MAX_REPEATS], end[MAX_REPEATS];
 	double start_at;     /* CLQ_BENCH_START_AT (0: none) */
+	double slot;	     /* CLQ_BENCH_SLOT */
 	double epoch_offset; /* epoch seconds minus bench_now() */
 	struct clq_context *ctx;
 	struct clq_program *prog;
@@ -229,7 +231,8 @@ wait_until(const struct bench *b, double at)
 	if (late > 0)
 		fprintf(stderr,
 			"bench-pipeline: warning: a start time passed %.3f s "
-			"before %s was ready (CLQ_BENCH_START_AT)\n",
+			"before %s was ready (CLQ_BENCH_START_AT; raise "
+			"CLQ_BENCH_SLOT for the later repeats)\n",
 			late, b->spec ? b->spec : "the default device");
 	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &until, NULL) ==
 	       EINTR)
@@ -283,7 +286,7 @@ run_all(struct bench *b)
 	b->epoch_offset = epoch_now() - bench_now();
 	for (int r = 0; r < b->repeats && rc == CLQ_SUCCESS; r++)
 		rc = repeat(b, ev,
-			    b->start_at > 0 ? b->start_at + r * SLOT_S : 0,
+			    b->start_at > 0 ? b->start_at + r * b->slot : 0,
 			    &b->seq[r], &b->start[r], &b->end[r]);
 	free(ev);
 	return rc;
@@ -511,7 +514,8 @@ main(int argc, char **argv)
 	int rc = EXIT_SUCCESS;
 
 	const char *start_at = getenv("CLQ_BENCH_START_AT");
-	double at = 0;
+	const char *slot_env = getenv("CLQ_BENCH_SLOT");
+	double at = 0, slot = SLOT_S;
 
 	/* at most a day ahead: further is a mistake (milliseconds, `date
 	 * +%s%N`) that slept for ever, or past time_t, where the sleep
@@ -522,6 +526,16 @@ main(int argc, char **argv)
 			"bench-pipeline: CLQ_BENCH_START_AT wants seconds "
 			"since the epoch, at most a day ahead, not '%s'\n",
 			start_at);
+		free(specs);
+		return 2;
+	}
+	if (slot_env && *slot_env &&
+	    parse_number(slot_env, 3600, 0, &slot) < 0) {
+		fprintf(stderr,
+			"bench-pipeline: CLQ_BENCH_SLOT wants seconds between "
+			"repeats' starts, above 0 and at most 3600, not '%s'\n",
+			slot_env);
+		free(specs);
 		return 2;
 	}
 	if (argc < 5 || repeats < 1 || repeats > MAX_REPEATS) {
@@ -562,6 +576,7 @@ main(int argc, char **argv)
 				     : CL_QUEUE_PROFILING_ENABLE;
 		b[k].team = n > 1 ? &team : NULL;
 		b[k].start_at = at;
+		b[k].slot = slot;
 	}
 	team.size = n;
 	if (contexts && strcmp(contexts, "main") == 0) {

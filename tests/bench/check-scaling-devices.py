@@ -5,10 +5,12 @@
 # own): the two-process figures it computes, and a failure of either
 # process, which stops it with a message (the one started in the
 # background was ignored), and a bench-pipeline that gives no start and
-# end times (said; nothing was printed). Then bench-pipeline's CLQ_BENCH_START_AT: a
-# time more than a day ahead is refused (exit 2).
+# end times (said; nothing was printed). Then bench-pipeline's
+# CLQ_BENCH_START_AT: a time more than a day ahead is refused (exit 2), as
+# is a bad CLQ_BENCH_SLOT; a real run starts repeat R's pipeline no
+# earlier than T + R x CLQ_BENCH_SLOT.
 # usage: check-scaling-devices.py SCALING_DEVICES_SH BENCH_PIPELINE
-import os, re, stat, subprocess, sys, tempfile, time
+import os, re, shutil, stat, subprocess, sys, tempfile, time
 
 script, bench = sys.argv[1], os.path.abspath(sys.argv[2])
 
@@ -116,4 +118,34 @@ with tempfile.TemporaryDirectory() as tmp:
         assert p.returncode == 2, (bad, p.returncode, p.stdout, p.stderr)
         assert "CLQ_BENCH_START_AT wants seconds since the epoch" in \
             p.stderr, (bad, p.stderr)
+
+    # CLQ_BENCH_SLOT: seconds between repeats' starts, (0, 3600].
+    for bad in ("0", "-1", "3601", "nan", "1s"):
+        p = subprocess.run([bench, "0.0625", "2", "2", "1", "1"],
+                           capture_output=True, text=True, cwd=tmp,
+                           env=dict(os.environ, CLQ_BENCH_SLOT=bad),
+                           timeout=60)
+        assert p.returncode == 2, (bad, p.returncode, p.stdout, p.stderr)
+        assert "CLQ_BENCH_SLOT wants seconds between repeats" in \
+            p.stderr, (bad, p.stderr)
+
+    # A real run: repeat R's pipeline starts at T + R x slot, not before
+    # (the sleep's promise; no upper bound is checked).
+    shutil.copy(os.path.join(os.path.dirname(script), "..", "..", "cl",
+                             "scale.cl"), tmp)
+    at, slot = time.time() + 1.0, 0.25
+    p = subprocess.run([bench, "0.0625", "2", "2", "1", "3"],
+                       capture_output=True, text=True, cwd=tmp,
+                       env=dict(os.environ, CLQ_BENCH_START_AT=f"{at:.6f}",
+                                CLQ_BENCH_SLOT=str(slot)),
+                       timeout=120)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    starts = {int(m[1]): float(m[2]) for m in re.finditer(
+        r"raw OpenCL epoch (\d+): ([\d.]+) ([\d.]+)", p.stdout)}
+    assert sorted(starts) == [0, 1, 2], p.stdout
+    for r, start in starts.items():
+        # 10 ms for the printed time's clock: the monotonic clock plus
+        # an offset to the epoch's read once (a slot ignored starts the
+        # next repeat at once, not 0.24 s later)
+        assert start >= at + r * slot - 0.01, (r, start, at, p.stdout)
 print("scaling-devices.sh: figures and failures as expected")

@@ -18,6 +18,9 @@
 #   default 64 MiB x 32 chunks per device (on the H200s: 1 and 1:0 1:1
 #   with PoCL as platform 0); the iterations come from the demo's
 #   --balance on SPEC0. Reports go to $OUT (else ./scaling-devices).
+#   CLQ_BENCH_LEAD (default 8 s) and CLQ_BENCH_SLOT (bench-pipeline's, 1 s
+#   between repeats) are passed on: raise them where setup or a repeat
+#   takes longer (a warning says a start time had passed).
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
