@@ -267,6 +267,21 @@ with tempfile.TemporaryDirectory() as tmp:
     run(small + ["--chunks", "2", "--trace", link])
     assert os.path.islink(link), os.listdir(tmp)
     assert json.load(open(target))["traceEvents"], target
+    # A file with another name (a hard link) is written into, not
+    # replaced: the rename parted it from its other names, which kept the
+    # old trace; a failed run leaves both as they were.
+    other = os.path.join(tmp, "other-name")
+    os.link(target, other)
+    with open(target, "w") as f:
+        f.write("old")
+    run(["--devices", f"{spec0},no-such-device", "--chunks", "2",
+         "--trace", other], rc=1, stderr=True)
+    assert os.path.samefile(target, other), os.listdir(tmp)
+    assert open(target).read() == "old", open(target).read()
+    run(small + ["--chunks", "2", "--trace", other])
+    assert os.path.samefile(target, other), os.listdir(tmp)
+    assert json.load(open(target))["traceEvents"], target
+    os.remove(other)
     # A name too long for the temporary file's suffix (NAME_MAX) is
     # written in place: it was refused; a failed run leaves none.
     longname = os.path.join(tmp, "t" * 250)

@@ -62,11 +62,13 @@ static const char *const stage_names[N_STAGES] = {"upload", "kernel",
  */
 struct output {
 	FILE *file;
-	char *temp;   /* the temporary file; NULL: written in place */
-	int path_fd;  /* with `temp`, the path's file: written in place
+	char *temp;	/* the temporary file; NULL: written in place */
+	int path_fd;	/* with `temp`, the path's file: written in place
 		      * if the rename fails; else -1 */
-	bool created; /* open_output() made the path: removed on failure */
-	bool regular; /* the path's file, as opened: a regular file */
+	bool copy_back; /* with `temp`, copied into the path's file, not
+			 * renamed over it: kept its hard links, owner */
+	bool created;	/* open_output() made the path: removed on failure */
+	bool regular;	/* the path's file, as opened: a regular file */
 	dev_t dev;
 	ino_t ino;
 };
@@ -2347,6 +2349,10 @@ open_output(struct output *o, const char *path)
 		} else if (fchmod(fd, st.st_mode & 07777) != 0) {
 			return open_failed(o, path, fd, false);
 		}
+		/* a rename would part the file from its other names and
+		 * make it this user's, group's */
+		o->copy_back = st.st_nlink > 1 || st.st_uid != geteuid() ||
+			       st.st_gid != getegid();
 	}
 	o->file = fdopen(fd, "w");
 	return o->file ? 0 : open_failed(o, path, fd, false);
@@ -2412,7 +2418,8 @@ out:
 
 /* Closes `o`. Written (not empty, export() empties a failed one): its
  * temporary file replaces `path`, or is copied into it where the rename
- * fails (a sticky directory, the file another user's). Else the temporary
+ * fails (a sticky directory, the file another user's) or would change
+ * the file (`copy_back`: hard links, owner, group). Else the temporary
  * file goes, and the path too when open_output() created it. -1 (said
  * why) when closing, or both the rename and the copy, failed. */
 static int
@@ -2430,7 +2437,8 @@ close_output(struct output *o, const char *path)
 	o->file = NULL;
 	if (bad)
 		cannot_write(path);
-	if (o->temp && written && !bad && rename(o->temp, path) != 0) {
+	if (o->temp && written && !bad &&
+	    (o->copy_back || rename(o->temp, path) != 0)) {
 		copied = copy_into(o->temp, o->path_fd) == 0;
 		if (!copied)
 			bad = cannot_write(path) < 0;
