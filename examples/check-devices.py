@@ -282,6 +282,22 @@ with tempfile.TemporaryDirectory() as tmp:
     assert os.path.samefile(target, other), os.listdir(tmp)
     assert json.load(open(target))["traceEvents"], target
     os.remove(other)
+    # /dev/stdout with stdout sent to a file: the trace goes through
+    # stdout, before the report (a file of its own, at offset 0, was
+    # written over by the report, and emptied at the export).
+    out_path = os.path.join(tmp, "out.txt")
+    with open(out_path, "w") as f:
+        f.write("before\n")
+    with open(out_path, "a") as f:
+        p = subprocess.run([demo, *small, "--chunks", "2", "--trace",
+                            "/dev/stdout"], stdout=f, text=True)
+    assert p.returncode == 0, p.returncode
+    text = open(out_path).read()
+    assert text.startswith("before\n"), text[:200]
+    trace_doc, end = json.JSONDecoder().raw_decode(text, len("before\n"))
+    assert trace_doc["traceEvents"], text[:200]
+    assert "check: " in text[end:], text[end:]
+    os.remove(out_path)
     # A name too long for the temporary file's suffix (NAME_MAX) is
     # written in place: it was refused; a failed run leaves none.
     longname = os.path.join(tmp, "t" * 250)

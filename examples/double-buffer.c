@@ -67,8 +67,12 @@ struct output {
 		      * if the rename fails; else -1 */
 	bool copy_back; /* with `temp`, copied into the path's file, not
 			 * renamed over it: kept its hard links, owner */
-	bool created;	/* open_output() made the path: removed on failure */
-	bool regular;	/* the path's file, as opened: a regular file */
+	/* the path is the regular file of stdout or stderr (/dev/stdout
+	 * with stdout sent to a file): written through that stream, after
+	 * what it had; a file of its own would write over the report */
+	bool std_stream;
+	bool created; /* open_output() made the path: removed on failure */
+	bool regular; /* the path's file, as opened: a regular file */
 	dev_t dev;
 	ino_t ino;
 };
@@ -253,7 +257,8 @@ usage(FILE *out)
 	      "                  it has run: one stopped by an error or by "
 	      "Ctrl-C\n"
 	      "                  leaves them as they were; wrong results are "
-	      "drawn too)\n"
+	      "drawn too;\n"
+	      "                  /dev/stdout gets them before the report)\n"
 	      "  --start-at T    start the pipelined run at T, seconds since "
 	      "the epoch\n"
 	      "                  (as `date +%s.%N` prints; at most a day "
@@ -1545,7 +1550,8 @@ static int export(struct clq_timeline *tl, const struct output *o,
 		  const char *path, int (*write)(struct clq_timeline *, FILE *))
 {
 	FILE *f = o->file;
-	bool emptied = !o->regular || o->temp || ftruncate(fileno(f), 0) == 0;
+	bool emptied = !o->regular || o->temp || o->std_stream ||
+		       ftruncate(fileno(f), 0) == 0;
 	int rc = emptied ? write(tl, f) : CLQ_ERROR_IO;
 
 	if (!emptied || (rc == CLQ_SUCCESS && fflush(f) != 0)) {
@@ -1555,7 +1561,7 @@ static int export(struct clq_timeline *tl, const struct output *o,
 	} else if (rc < 0) {
 		fail(path, rc);
 	}
-	if (rc < 0 && ftruncate(fileno(f), 0) == 0)
+	if (rc < 0 && !o->std_stream && ftruncate(fileno(f), 0) == 0)
 		rewind(f);
 	return rc;
 }
@@ -2309,6 +2315,24 @@ open_failed(struct output *o, const char *path, int fd, bool said)
 	return said ? -1 : cannot_write(path);
 }
 
+/* stdout or stderr where `st` is the regular file it writes to, else
+ * NULL. */
+static FILE *
+std_stream_of(const struct stat *st)
+{
+	static const int fds[] = {STDOUT_FILENO, STDERR_FILENO};
+	FILE *streams[] = {stdout, stderr};
+	struct stat sst;
+
+	if (!S_ISREG(st->st_mode))
+		return NULL;
+	for (int i = 0; i < 2; i++)
+		if (fstat(fds[i], &sst) == 0 && sst.st_dev == st->st_dev &&
+		    sst.st_ino == st->st_ino)
+			return streams[i];
+	return NULL;
+}
+
 /* Opens `o` for `path`: checks that the path can be written (creating
  * it when absent) and, for a regular file, opens a temporary file beside
  * it with its permissions where the directory takes one. -1 (said why)
@@ -2328,6 +2352,11 @@ open_output(struct output *o, const char *path)
 	o->regular = S_ISREG(st.st_mode);
 	o->dev = st.st_dev;
 	o->ino = st.st_ino;
+	if (!o->created && (o->file = std_stream_of(&st))) {
+		o->std_stream = true;
+		close(fd);
+		return 0;
+	}
 	if (S_ISREG(st.st_mode) && lstat(path, &lst) == 0 &&
 	    S_ISREG(lst.st_mode)) {
 		/* The file at the path itself: written beside it, else (a
@@ -2430,6 +2459,11 @@ close_output(struct output *o, const char *path)
 
 	if (!o->file)
 		return 0;
+	if (o->std_stream) {
+		bad = fflush(o->file) != 0;
+		o->file = NULL;
+		return bad ? cannot_write(path) : 0;
+	}
 	bad = fflush(o->file) != 0;
 	written = !bad && fstat(fileno(o->file), &st) == 0 &&
 		  (st.st_size > 0 || !S_ISREG(st.st_mode));
