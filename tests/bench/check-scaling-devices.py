@@ -14,7 +14,9 @@ import os, re, shutil, stat, subprocess, sys, tempfile, time
 
 script, bench = sys.argv[1], os.path.abspath(sys.argv[2])
 
-# Device "A" starts at 100.000 s, "B" 2 ms later (raw) or 4 ms (demo);
+# Device "A" starts at 100.000 s, "B" 0.2 ms later, but 50 ms later in
+# raw repeat 4, and in every raw repeat (STUB_APART=raw) or the demo's
+# run (STUB_APART=demo);
 # STUB_FAIL=bench:DEV or demo:DEV fails that one's two-process run.
 BENCH = r"""#!/bin/sh
 if [ -n "$CLQ_BENCH_START_AT" ] && [ "$STUB_FAIL" != old-bench ]; then
@@ -22,8 +24,10 @@ if [ -n "$CLQ_BENCH_START_AT" ] && [ "$STUB_FAIL" != old-bench ]; then
     for r in 0 1 2 3 4; do
         if [ "$CLQ_DEVICE" = A ]; then
             echo "raw OpenCL epoch $r: 100.000000 100.010000"
+        elif [ $r = 4 ] || [ "$STUB_APART" = raw ]; then
+            echo "raw OpenCL epoch $r: 100.050000 100.060000"
         else
-            echo "raw OpenCL epoch $r: 100.002000 100.013000"
+            echo "raw OpenCL epoch $r: 100.000200 100.010200"
         fi
     done
 fi
@@ -52,7 +56,9 @@ if [ -n "$devices" ]; then
 fi
 if [ -n "$at" ]; then
     [ "$STUB_FAIL" = "demo:$dev" ] && exit 1
-    if [ "$dev" = A ]; then start=100.000; else start=100.004; fi
+    if [ "$dev" = A ]; then start=100.000
+    elif [ "$STUB_APART" = demo ]; then start=100.050
+    else start=100.0002; fi
 else
     start=100
 fi
@@ -71,8 +77,9 @@ with tempfile.TemporaryDirectory() as tmp:
             f.write(text)
         os.chmod(path, stat.S_IRWXU)
 
-    def scaling(fail=""):
+    def scaling(fail="", apart=""):
         env = dict(os.environ, CLQ_BENCH_LEAD="0", STUB_FAIL=fail,
+                   STUB_APART=apart,
                    OUT=os.path.join(tmp, "out-" + fail.replace(":", "-")))
         return subprocess.run(["bash", script, build, "A", "B", "1", "8"],
                               capture_output=True, text=True, env=env,
@@ -80,16 +87,31 @@ with tempfile.TemporaryDirectory() as tmp:
 
     p = scaling()
     assert p.returncode == 0, (p.stdout, p.stderr)
-    # raw: 2 x 8 MiB over 100.000 .. 100.013 s
-    for r in range(5):
-        assert (f"raw, two processes, repeat {r}: starts 2.000 ms apart, "
-                f"together 13.000 ms, 1.29 GB/s") in p.stdout, p.stdout
-    assert ("raw OpenCL, 2 processes at once, median of 5: pipelined "
-            "13.000 ms, 1.29 GB/s") in p.stdout, p.stdout
-    # the demo: 2 x 8 MiB over 100.000 .. 100.014 s
+    # raw: 2 x 8 MiB over 100.000 .. 100.0102 s; repeat 4 is left out
+    for r in range(4):
+        assert (f"raw, two processes, repeat {r}: starts 0.200 ms apart, "
+                f"together 10.200 ms, 1.64 GB/s\n") in p.stdout, p.stdout
+    assert ("raw, two processes, repeat 4: starts 50.000 ms apart, "
+            "together 60.000 ms, 0.28 GB/s (not together: left out)\n") \
+        in p.stdout, p.stdout
+    assert ("raw OpenCL, 2 processes at once, median of 4: pipelined "
+            "10.200 ms, 1.64 GB/s") in p.stdout, p.stdout
+    # the demo: 2 x 8 MiB over 100.000 .. 100.0102 s
     both = re.findall(r"both processes: .*", p.stdout)
-    assert both == ["both processes: starts 4.000 ms apart, together "
-                    "14.00 ms, 1.20 GB/s"] * 2, p.stdout
+    assert both == ["both processes: starts 0.200 ms apart, together "
+                    "10.20 ms, 1.64 GB/s"] * 2, p.stdout
+    # No repeat together: said, and the script fails; a demo run apart
+    # is flagged.
+    p = scaling(apart="raw")
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert "no repeat of the two processes started together" in p.stderr, \
+        p.stderr
+    p = scaling(apart="demo")
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    both = re.findall(r"both processes: .*", p.stdout)
+    assert both == ["both processes: starts 50.000 ms apart, together "
+                    "60.00 ms, 0.28 GB/s (not together: raise "
+                    "CLQ_BENCH_LEAD)"] * 2, p.stdout
     # A failed process stops the script, the one in the background too.
     for fail, name, codes in (("bench:A", "bench-pipeline", "1, on B 0"),
                               ("bench:B", "bench-pipeline", "0, on B 1"),

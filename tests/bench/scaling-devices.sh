@@ -18,9 +18,12 @@
 #   default 64 MiB x 32 chunks per device (on the H200s: 1 and 1:0 1:1
 #   with PoCL as platform 0); the iterations come from the demo's
 #   --balance on SPEC0. Reports go to $OUT (else ./scaling-devices).
-#   CLQ_BENCH_LEAD (default 8 s) and CLQ_BENCH_SLOT (bench-pipeline's, 1 s
-#   between repeats) are passed on: raise them where setup or a repeat
-#   takes longer (a warning says a start time had passed).
+#   CLQ_BENCH_LEAD (default 8 s) and CLQ_BENCH_SLOT (bench-pipeline's
+#   seconds between repeats; default 2 s plus 1 s per GiB a device moves:
+#   a repeat of 64 MiB x 32 took an H200 1.4-1.6 s, checks included): raise
+#   them where setup or a repeat takes longer (a warning says a start time
+#   had passed). Two processes' runs whose starts are further apart than
+#   5% of the shorter run are not together: said, and left out.
 set -euo pipefail
 
 if [ $# -lt 3 ]; then
@@ -35,6 +38,8 @@ chunks=${5:-32}
 # seconds from a two-process run's launch to its common start: past
 # context creation, warm-up and the sequential loop (about 1 s on an H200)
 lead=${CLQ_BENCH_LEAD:-8}
+export CLQ_BENCH_SLOT=${CLQ_BENCH_SLOT:-$(awk -v m="$mib" -v c="$chunks" \
+    'BEGIN { print 2 + m * c / 1024 }')}
 out=${OUT:-scaling-devices}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -98,16 +103,24 @@ runs = [dict((int(r), (float(a), float(b))) for r, a, b in re.findall(
     for f in sys.argv[1:3]]
 gb = 2 * float(sys.argv[3]) * 1048576 * int(sys.argv[4]) / 1e9
 spans = []
-for r in sorted(set(runs[0]) & set(runs[1])):
+common = sorted(set(runs[0]) & set(runs[1]))
+for r in common:
     (a0, b0), (a1, b1) = runs[0][r], runs[1][r]
-    spans.append(max(b0, b1) - min(a0, a1))
+    span = max(b0, b1) - min(a0, a1)
+    # apart by more than 5% of the shorter run: one ran mostly alone
+    together = abs(a1 - a0) <= 0.05 * min(b0 - a0, b1 - a1)
+    if together:
+        spans.append(span)
     print(f"raw, two processes, repeat {r}: starts {abs(a1 - a0) * 1e3:.3f}"
-          f" ms apart, together {spans[-1] * 1e3:.3f} ms, "
-          f"{gb / spans[-1]:.2f} GB/s")
-if not spans:  # it said nothing
+          f" ms apart, together {span * 1e3:.3f} ms, {gb / span:.2f} GB/s"
+          + ("" if together else " (not together: left out)"))
+if not common:  # it said nothing
     sys.exit("scaling-devices: no repeat with both processes' times (lines "
              "'raw OpenCL epoch R: START END'): is bench-pipeline older "
              "than CLQ_BENCH_START_AT?")
+if not spans:
+    sys.exit("scaling-devices: no repeat of the two processes started "
+             "together: raise CLQ_BENCH_LEAD or CLQ_BENCH_SLOT")
 print(f"raw OpenCL, 2 processes at once, median of {len(spans)}: "
       f"pipelined {statistics.median(spans) * 1e3:.3f} ms, "
       f"{gb / statistics.median(spans):.2f} GB/s")
@@ -150,8 +163,11 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
         first = min(r["epoch_start_s"] for r in runs)
         last = max(r["epoch_start_s"] + r["wall_s"] for r in runs)
         apart = abs(runs[1]["epoch_start_s"] - runs[0]["epoch_start_s"])
+        together = apart <= 0.05 * min(r["wall_s"] for r in runs)
         gb = (p0["chunks"] + doc["chunks"]) * doc["chunk_bytes"] / 1e9
         print(f"{'':14} both processes: starts {apart * 1e3:.3f} ms apart,"
               f" together {(last - first) * 1e3:.2f} ms, "
-              f"{gb / (last - first):.2f} GB/s")
+              f"{gb / (last - first):.2f} GB/s"
+              + ("" if together else " (not together: raise "
+                 "CLQ_BENCH_LEAD)"))
 EOF
