@@ -217,6 +217,16 @@ expect_failure("other iterations on rank 1", small, 2,
 expect_failure("other chunks on rank 1", small, 2,
                ["mpi-stream: rank 1 was given other options than rank 0"],
                args1=["--chunk-mib", "0.0625"] + small[2:])
+# --help to rank 1 alone: it prints the usage and exits 0; rank 0 says
+# why it stops (it exited 2 without a word).
+got = run(small, {"POCL_DEVICES": "pthread pthread"}, args1=["--help"])
+if got:
+    p, exits = got
+    check(exits == {0: 2, 1: 0} and
+          "Usage: mpirun -np N mpi-stream" in p.stdout and
+          "mpi-stream: rank 0: stopping, another rank was given --help or "
+          "a bad option" in p.stderr,
+          f"--help to rank 1 alone: ranks {exits}:\n{p.stderr}")
 got = run(small, {"POCL_DEVICES": "pthread pthread"}, args1=small)
 if got:
     p, exits = got

@@ -1405,6 +1405,14 @@ main(int argc, char **argv)
 	/* (ranks started with other arguments, mpirun's A : B form, may
 	 * still differ: all stop if any does) */
 	if (any_failed(rc == 0)) {
+		/* a rank that read its own options well stops for another's
+		 * (--help or a bad option given to it alone): it says so */
+		if (rc == 0)
+			fprintf(stderr,
+				"mpi-stream: rank %d: stopping, another rank "
+				"was given --help or a bad option (mpirun's "
+				"A : B form): give every rank the same\n",
+				R.rank);
 		MPI_Finalize();
 		return rc > 0 ? EXIT_SUCCESS : 2;
 	}
