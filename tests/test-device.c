@@ -1185,19 +1185,41 @@ enumerate_main(void *arg)
 	return NULL;
 }
 
+/* Whether one of the `n` devices is NVIDIA's: its driver does not work
+ * in a child forked after it initialised (CUDA's rule): on an H200
+ * machine (driver 580), the child's clGetDeviceIDs failed with -33 and
+ * found none, so the count was one lower (.gpu/diag-fork.c). */
+static int
+any_nvidia_device(size_t n)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < n && !found; i++) {
+		struct clq_device *d = NULL;
+
+		ck_assert_ok(clq_device_get(i, &d));
+		found = strstr(clq_device_get_platform_name(d), "NVIDIA") !=
+			NULL;
+		clq_device_unref(d);
+	}
+	return found;
+}
+
 /*
  * fork() while another thread enumerates: the child does not inherit
  * clq's enumeration lock held by a thread it lacks (its own enumeration
- * hung for good; the alarm kills it).
+ * hung for good; the alarm kills it). It finds the same devices, where
+ * every driver works after fork(); else it need only return.
  */
 START_TEST(fork_while_enumerating)
 {
 	pthread_t tid;
-	int thread_rc = -1, status = 0;
+	int thread_rc = -1, status = 0, exact;
 	size_t n;
 	pid_t pid;
 
 	ck_assert_ok(clq_device_count(&n)); /* the driver initialised */
+	exact = !any_nvidia_device(n);
 	atomic_store(&device_ids_entered, 0);
 	atomic_store(&device_ids_nap_ms, 300);
 	ck_assert_int_eq(pthread_create(&tid, NULL, enumerate_main, &thread_rc),
@@ -1211,7 +1233,9 @@ START_TEST(fork_while_enumerating)
 
 		atomic_store(&device_ids_nap_ms, 0);
 		alarm(10);
-		_exit(clq_device_count(&m) == CLQ_SUCCESS && m == n ? 0 : 3);
+		int rc = clq_device_count(&m);
+
+		_exit(!exact || (rc == CLQ_SUCCESS && m == n) ? 0 : 3);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	pthread_join(tid, NULL);

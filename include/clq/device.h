@@ -48,6 +48,12 @@ enum clq_device_type {
 /**
  * Counts the devices of all platforms.
  *
+ * In a child of `fork()`, a driver that was in use in the parent may not
+ * work: NVIDIA's (580, as CUDA's rule has it) shows its platform there
+ * with no devices (`clGetDeviceIDs` fails with -33), so the child counts
+ * fewer devices. Use devices in the process that found them, or start
+ * the child with exec.
+ *
  * @param n_out receives the count, 0 when no OpenCL platform is installed
  * @return #CLQ_SUCCESS; #CLQ_ERROR_INVALID_ARGUMENT for NULL; an OpenCL code
  *         if the driver fails.
