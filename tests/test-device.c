@@ -1188,7 +1188,7 @@ enumerate_main(void *arg)
 /* Whether one of the `n` devices is NVIDIA's: its driver does not work
  * in a child forked after it initialised (CUDA's rule): on an H200
  * machine (driver 580), the child's clGetDeviceIDs failed with -33 and
- * found none, so the count was one lower (.gpu/diag-fork.c). */
+ * found none, so the count was one lower. */
 static int
 any_nvidia_device(size_t n)
 {
