@@ -361,5 +361,19 @@ with tempfile.TemporaryDirectory() as tmp:
     assert os.listdir(tmp) == ["old.json"], os.listdir(tmp)
     assert open(old).read() == "old", open(old).read()
 
+# The pipe of one output closed by its reader (`| head`): SIGPIPE ends
+# the run as Ctrl-C does, its temporary files and created paths gone.
+# They were left behind (FILE.XXXXXX, an empty FILE).
+with tempfile.TemporaryDirectory() as tmp:
+    new = os.path.join(tmp, "new.json")
+    p = subprocess.Popen([demo, *small, "--chunks", "2", "--trace", new,
+                          "--svg", "/dev/stdout"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    p.stdout.close()  # before the export writes to it
+    err = p.stderr.read()
+    assert p.wait(timeout=120) == -signal.SIGPIPE, (p.returncode, err)
+    assert os.listdir(tmp) == [], os.listdir(tmp)
+
 print("devices:", ", ".join(d["device"] for d in devs),
       "; alignment within", m.group(1), "us")

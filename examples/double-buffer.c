@@ -2516,7 +2516,8 @@ close_outputs(struct options *opt)
 	return rc;
 }
 
-/* SIGINT, SIGTERM, SIGHUP (Ctrl-C while --start-at waits, say): removes
+/* SIGINT, SIGTERM, SIGHUP (Ctrl-C while --start-at waits, say), SIGPIPE
+ * (an output's pipe closed by its reader, as `| head` does): removes
  * the temporary files, and the paths open_output() created, as a failed
  * run does (they were left behind), then dies of the signal. Only
  * async-signal-safe calls. */
@@ -2547,7 +2548,7 @@ discard_outputs(int sig)
 static void
 discard_outputs_on_signals(struct options *opt)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 	struct sigaction sa = {.sa_handler = discard_outputs};
 
 	if (!opt->trace && !opt->svg)
