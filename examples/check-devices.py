@@ -10,7 +10,7 @@
 # one device named twice (a warning; its clocks agree within the bound);
 # output files; --start-at.
 # usage: check-devices.py DEMO SPEC0,SPEC1 (two different devices)
-import json, os, re, signal, subprocess, sys, tempfile, time
+import ctypes, json, os, re, signal, subprocess, sys, tempfile, time
 import xml.etree.ElementTree as ET
 
 demo, specs = sys.argv[1], sys.argv[2]
@@ -21,6 +21,16 @@ def run(args, rc=0, stderr=False):
     p = subprocess.run([demo, *args], capture_output=True, text=True)
     assert p.returncode == rc, (args, p.returncode, p.stdout, p.stderr)
     return (p.stdout, p.stderr) if stderr else p.stdout
+
+
+def drop_root_reads():
+    """Root (before exec): no reading files without the permission
+    (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, by PR_CAPBSET_DROP)."""
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for cap in (1, 2):
+            if libc.prctl(24, cap, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "PR_CAPBSET_DROP")
 
 
 def close(a, b, rel=1e-6):
@@ -281,6 +291,18 @@ with tempfile.TemporaryDirectory() as tmp:
     run(small + ["--chunks", "2", "--trace", other])
     assert os.path.samefile(target, other), os.listdir(tmp)
     assert json.load(open(target))["traceEvents"], target
+    # Write-only (mode 0200), as its user may write it: the copy read a
+    # temporary file made with that mode (cannot write, exit 1). Root
+    # runs it without its right to read any file.
+    os.chmod(target, 0o200)
+    p = subprocess.run([demo, *small, "--chunks", "2", "--trace", other],
+                       capture_output=True, text=True,
+                       preexec_fn=drop_root_reads)
+    assert p.returncode == 0, (p.returncode, p.stderr)
+    os.chmod(target, 0o600)
+    assert json.load(open(target))["traceEvents"], target
+    assert sorted(os.listdir(tmp)) == ["link", "other-name", "run.svg",
+                                       "target"], os.listdir(tmp)
     os.remove(other)
     # /dev/stdout with stdout sent to a file: the trace goes through
     # stdout, before the report (a file of its own, at offset 0, was

@@ -2429,14 +2429,18 @@ remove_created(const struct output *o, const char *path)
 }
 
 /* Copies the file at `from` into `to_fd`, emptied first: the rename's
- * fallback. -1 (errno says why) on failure. */
+ * fallback. `from` is the temporary file, made with the path's mode,
+ * which may not let its owner read it (0200): made readable first. -1
+ * (errno says why) on failure. */
 static int
 copy_into(const char *from, int to_fd)
 {
 	char buf[65536];
-	int in = open(from, O_RDONLY | O_CLOEXEC), err;
+	int in, err;
 	ssize_t got, put = 0;
 
+	chmod(from, S_IRUSR | S_IWUSR);
+	in = open(from, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return -1;
 	if (ftruncate(to_fd, 0) != 0 || lseek(to_fd, 0, SEEK_SET) != 0)
