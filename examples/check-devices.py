@@ -320,6 +320,17 @@ with tempfile.TemporaryDirectory() as tmp:
     assert trace_doc["traceEvents"], text[:200]
     assert "check: " in text[end:], text[end:]
     os.remove(out_path)
+    # stdout closed: the file opened for the path takes its number (1),
+    # and is not stdout's file; it was taken for one, written through a
+    # closed stdout (exit 1, the file left as it was).
+    with open(out_path, "w") as f:
+        f.write("old")
+    p = subprocess.run([demo, *small, "--chunks", "2", "--trace",
+                        out_path], capture_output=True, text=True,
+                       preexec_fn=lambda: os.close(1))
+    assert p.returncode == 0, (p.returncode, p.stderr)
+    assert json.load(open(out_path))["traceEvents"], out_path
+    os.remove(out_path)
     # A name too long for the temporary file's suffix (NAME_MAX) is
     # written in place: it was refused; a failed run leaves none.
     longname = os.path.join(tmp, "t" * 250)

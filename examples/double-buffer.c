@@ -2325,9 +2325,10 @@ open_failed(struct output *o, const char *path, int fd, bool said)
 }
 
 /* stdout or stderr where `st` is the regular file it writes to, else
- * NULL. */
+ * NULL. `fd`, the path's, is none of theirs: it has the number of one
+ * that was closed (`>&-`). */
 static FILE *
-std_stream_of(const struct stat *st)
+std_stream_of(const struct stat *st, int fd)
 {
 	static const int fds[] = {STDOUT_FILENO, STDERR_FILENO};
 	FILE *streams[] = {stdout, stderr};
@@ -2336,8 +2337,8 @@ std_stream_of(const struct stat *st)
 	if (!S_ISREG(st->st_mode))
 		return NULL;
 	for (int i = 0; i < 2; i++)
-		if (fstat(fds[i], &sst) == 0 && sst.st_dev == st->st_dev &&
-		    sst.st_ino == st->st_ino)
+		if (fds[i] != fd && fstat(fds[i], &sst) == 0 &&
+		    sst.st_dev == st->st_dev && sst.st_ino == st->st_ino)
 			return streams[i];
 	return NULL;
 }
@@ -2361,7 +2362,7 @@ open_output(struct output *o, const char *path)
 	o->regular = S_ISREG(st.st_mode);
 	o->dev = st.st_dev;
 	o->ino = st.st_ino;
-	if (!o->created && (o->file = std_stream_of(&st))) {
+	if (!o->created && (o->file = std_stream_of(&st, fd))) {
 		o->std_stream = true;
 		close(fd);
 		return 0;
