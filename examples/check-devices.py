@@ -10,7 +10,7 @@
 # one device named twice (a warning; its clocks agree within the bound);
 # output files; --start-at.
 # usage: check-devices.py DEMO SPEC0,SPEC1 (two different devices)
-import json, os, re, signal, subprocess, sys, tempfile, time
+import ctypes, json, os, re, signal, subprocess, sys, tempfile, time
 import xml.etree.ElementTree as ET
 
 demo, specs = sys.argv[1], sys.argv[2]
@@ -21,6 +21,16 @@ def run(args, rc=0, stderr=False):
     p = subprocess.run([demo, *args], capture_output=True, text=True)
     assert p.returncode == rc, (args, p.returncode, p.stdout, p.stderr)
     return (p.stdout, p.stderr) if stderr else p.stdout
+
+
+def drop_root_reads():
+    """Root (before exec): no reading files without the permission
+    (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, by PR_CAPBSET_DROP; without
+    CAP_SETPCAP, root keeps them and the check proves nothing)."""
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None)
+        for cap in (1, 2):
+            libc.prctl(24, cap, 0, 0, 0)
 
 
 def close(a, b, rel=1e-6):
@@ -281,6 +291,18 @@ with tempfile.TemporaryDirectory() as tmp:
     run(small + ["--chunks", "2", "--trace", other])
     assert os.path.samefile(target, other), os.listdir(tmp)
     assert json.load(open(target))["traceEvents"], target
+    # Write-only (mode 0200), as its user may write it: the copy read a
+    # temporary file made with that mode (cannot write, exit 1). Root
+    # runs it without its right to read any file.
+    os.chmod(target, 0o200)
+    p = subprocess.run([demo, *small, "--chunks", "2", "--trace", other],
+                       capture_output=True, text=True,
+                       preexec_fn=drop_root_reads)
+    assert p.returncode == 0, (p.returncode, p.stderr)
+    os.chmod(target, 0o600)
+    assert json.load(open(target))["traceEvents"], target
+    assert sorted(os.listdir(tmp)) == ["link", "other-name", "run.svg",
+                                       "target"], os.listdir(tmp)
     os.remove(other)
     # /dev/stdout with stdout sent to a file: the trace goes through
     # stdout, before the report (a file of its own, at offset 0, was
@@ -297,6 +319,17 @@ with tempfile.TemporaryDirectory() as tmp:
     trace_doc, end = json.JSONDecoder().raw_decode(text, len("before\n"))
     assert trace_doc["traceEvents"], text[:200]
     assert "check: " in text[end:], text[end:]
+    os.remove(out_path)
+    # stdout closed: the file opened for the path takes its number (1),
+    # and is not stdout's file; it was taken for one, written through a
+    # closed stdout (exit 1, the file left as it was).
+    with open(out_path, "w") as f:
+        f.write("old")
+    p = subprocess.run([demo, *small, "--chunks", "2", "--trace",
+                        out_path], capture_output=True, text=True,
+                       preexec_fn=lambda: os.close(1))
+    assert p.returncode == 0, (p.returncode, p.stderr)
+    assert json.load(open(out_path))["traceEvents"], out_path
     os.remove(out_path)
     # A name too long for the temporary file's suffix (NAME_MAX) is
     # written in place: it was refused; a failed run leaves none.
@@ -360,6 +393,20 @@ with tempfile.TemporaryDirectory() as tmp:
                                                   p.stderr.read())
     assert os.listdir(tmp) == ["old.json"], os.listdir(tmp)
     assert open(old).read() == "old", open(old).read()
+
+# The pipe of one output closed by its reader (`| head`): SIGPIPE ends
+# the run as Ctrl-C does, its temporary files and created paths gone.
+# They were left behind (FILE.XXXXXX, an empty FILE).
+with tempfile.TemporaryDirectory() as tmp:
+    new = os.path.join(tmp, "new.json")
+    p = subprocess.Popen([demo, *small, "--chunks", "2", "--trace", new,
+                          "--svg", "/dev/stdout"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    p.stdout.close()  # before the export writes to it
+    err = p.stderr.read()
+    assert p.wait(timeout=120) == -signal.SIGPIPE, (p.returncode, err)
+    assert os.listdir(tmp) == [], os.listdir(tmp)
 
 print("devices:", ", ".join(d["device"] for d in devs),
       "; alignment within", m.group(1), "us")

@@ -2325,9 +2325,10 @@ open_failed(struct output *o, const char *path, int fd, bool said)
 }
 
 /* stdout or stderr where `st` is the regular file it writes to, else
- * NULL. */
+ * NULL. `fd`, the path's, is none of theirs: it has the number of one
+ * that was closed (`>&-`). */
 static FILE *
-std_stream_of(const struct stat *st)
+std_stream_of(const struct stat *st, int fd)
 {
 	static const int fds[] = {STDOUT_FILENO, STDERR_FILENO};
 	FILE *streams[] = {stdout, stderr};
@@ -2336,8 +2337,8 @@ std_stream_of(const struct stat *st)
 	if (!S_ISREG(st->st_mode))
 		return NULL;
 	for (int i = 0; i < 2; i++)
-		if (fstat(fds[i], &sst) == 0 && sst.st_dev == st->st_dev &&
-		    sst.st_ino == st->st_ino)
+		if (fds[i] != fd && fstat(fds[i], &sst) == 0 &&
+		    sst.st_dev == st->st_dev && sst.st_ino == st->st_ino)
 			return streams[i];
 	return NULL;
 }
@@ -2361,7 +2362,7 @@ open_output(struct output *o, const char *path)
 	o->regular = S_ISREG(st.st_mode);
 	o->dev = st.st_dev;
 	o->ino = st.st_ino;
-	if (!o->created && (o->file = std_stream_of(&st))) {
+	if (!o->created && (o->file = std_stream_of(&st, fd))) {
 		o->std_stream = true;
 		close(fd);
 		return 0;
@@ -2429,14 +2430,18 @@ remove_created(const struct output *o, const char *path)
 }
 
 /* Copies the file at `from` into `to_fd`, emptied first: the rename's
- * fallback. -1 (errno says why) on failure. */
+ * fallback. `from` is the temporary file, made with the path's mode,
+ * which may not let its owner read it (0200): made readable first. -1
+ * (errno says why) on failure. */
 static int
 copy_into(const char *from, int to_fd)
 {
 	char buf[65536];
-	int in = open(from, O_RDONLY | O_CLOEXEC), err;
+	int in, err;
 	ssize_t got, put = 0;
 
+	chmod(from, S_IRUSR | S_IWUSR);
+	in = open(from, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return -1;
 	if (ftruncate(to_fd, 0) != 0 || lseek(to_fd, 0, SEEK_SET) != 0)
@@ -2516,7 +2521,8 @@ close_outputs(struct options *opt)
 	return rc;
 }
 
-/* SIGINT, SIGTERM, SIGHUP (Ctrl-C while --start-at waits, say): removes
+/* SIGINT, SIGTERM, SIGHUP (Ctrl-C while --start-at waits, say), SIGPIPE
+ * (an output's pipe closed by its reader, as `| head` does): removes
  * the temporary files, and the paths open_output() created, as a failed
  * run does (they were left behind), then dies of the signal. Only
  * async-signal-safe calls. */
@@ -2547,7 +2553,7 @@ discard_outputs(int sig)
 static void
 discard_outputs_on_signals(struct options *opt)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 	struct sigaction sa = {.sa_handler = discard_outputs};
 
 	if (!opt->trace && !opt->svg)

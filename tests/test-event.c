@@ -1069,6 +1069,62 @@ START_TEST(blocking_transfer_of_failure_shown_complete_early)
 }
 END_TEST
 
+/*
+ * A wait that says the command failed marks nothing seen for ordering,
+ * though its status still reads CL_COMPLETE: marker `m`, behind a held
+ * write `w` on its queue, fails through a user event; had the host seen
+ * `m` end, it would take `w` for done too, and CHECK would let a read of
+ * its buffer on another queue race with it.
+ */
+START_TEST(failed_wait_of_failure_shown_complete_early)
+{
+	const size_t n = 16;
+	struct clq_queue *q = test_queue_new(0), *qb = test_queue_new(0);
+	struct clq_event *g = test_user_event_new(), *u = test_user_event_new();
+	struct clq_event *w = NULL, *m = NULL;
+	struct clq_device_array *a = NULL;
+	struct clq_host_array *h = NULL;
+
+	ck_assert_ok(clq_context_set_ordering(test_ctx, CLQ_ORDERING_CHECK));
+	ck_assert_ok(clq_device_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					     NULL, &a));
+	ck_assert_ok(clq_host_array_create(test_ctx, CLQ_DTYPE_INT32, 1, &n,
+					   NULL, &h));
+	ck_assert_ok(clq_device_array_set_async(a, q, h, &g, 1, &w));
+	ck_assert_ok(clq_queue_enqueue_marker(q, &u, 1, &m));
+	test_log_expect("*");
+	ck_assert_ok(clq_user_event_complete(u, -5));
+	if (strstr(clq_device_get_platform_name(
+			   clq_context_get_device(test_ctx)),
+		   "NVIDIA")) {
+		/* NVIDIA holds `m` until `w` has ended: no race */
+		ck_assert_ok(clq_user_event_complete(g, CL_COMPLETE));
+		ck_assert_rc(clq_event_wait(m), CLQ_ERROR_COMMAND_FAILED);
+		goto done;
+	}
+	while (test_event_status(m) > CL_COMPLETE) /* the test's timeout */
+		test_sleep_ms(1);
+	atomic_store(&early_waits_left, 1);
+	atomic_store(&early_event, clq_event_get_cl(m));
+	ck_assert_rc(clq_event_wait(m), CLQ_ERROR_COMMAND_FAILED);
+	atomic_store(&early_event, NULL);
+	ck_assert_int_gt(test_event_status(w), CL_COMPLETE); /* held */
+	ck_assert_rc(clq_device_array_get(a, qb, h), CLQ_ERROR_HAZARD);
+	ck_assert_ok(clq_user_event_complete(g, CL_COMPLETE));
+done:
+	ck_assert_ok(clq_event_wait(w));
+	test_log_expect(NULL);
+	clq_event_unref(w);
+	clq_event_unref(m);
+	clq_event_unref(g);
+	clq_event_unref(u);
+	clq_host_array_unref(h);
+	clq_device_array_unref(a);
+	clq_queue_unref(q);
+	clq_queue_unref(qb);
+}
+END_TEST
+
 /* A notifier's poll delivers the failure. */
 START_TEST(poll_of_failure_shown_complete_early)
 {
@@ -1155,6 +1211,7 @@ event_suite(void)
 	tcase_add_test(tc, bridge_of_failure_shown_complete_early);
 	tcase_add_test(tc, poll_of_failure_shown_complete_early);
 	tcase_add_test(tc, blocking_transfer_of_failure_shown_complete_early);
+	tcase_add_test(tc, failed_wait_of_failure_shown_complete_early);
 	suite_add_tcase(s, tc);
 	return s;
 }
