@@ -339,6 +339,17 @@ pending_unlink(struct clq_notifier *n, struct watch *w)
 	n->n_pending--;
 }
 
+/* Appends hook `w` for the helper thread to run; `lock` held. */
+static void
+hooks_append(struct clq_notifier *n, struct watch *w)
+{
+	if (!n->hooks)
+		pthread_cond_signal(&n->wake);
+	w->next = NULL;
+	*n->hooks_tail = w;
+	n->hooks_tail = &w->next;
+}
+
 /* Queues claimed watch `w` as a completion with `status`, or frees it
  * once the notifier is closing. */
 static void
@@ -356,10 +367,7 @@ deliver(struct watch *w, int status)
 	w->status = status;
 	w->next = NULL;
 	if (w->fn) {
-		if (!n->hooks)
-			pthread_cond_signal(&n->wake);
-		*n->hooks_tail = w;
-		n->hooks_tail = &w->next;
+		hooks_append(n, w);
 	} else {
 		if (!n->ready)
 			fd_set_readable(n, 1);
@@ -1037,10 +1045,12 @@ clq__defer(clq__completion_fn fn, void *data)
 	w->status = CL_COMPLETE;
 	clq__ref_get(&n->holds);
 	pthread_mutex_lock(&n->lock);
-	if (!n->hooks)
-		pthread_cond_signal(&n->wake);
-	*n->hooks_tail = w;
-	n->hooks_tail = &w->next;
+	if (n->closing) { /* the process is ending: the caller does it */
+		pthread_mutex_unlock(&n->lock);
+		watch_free(w);
+		return CL_INVALID_OPERATION;
+	}
+	hooks_append(n, w);
 	pthread_mutex_unlock(&n->lock);
 	return CLQ_SUCCESS;
 }

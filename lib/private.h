@@ -795,7 +795,8 @@ int
 clq__on_completion(struct clq_event *event, clq__completion_fn fn, void *data);
 /* Runs fn(data, NULL, CL_COMPLETE) on clq's hook thread, soon: for work
  * that a driver's callback may not do (OpenCL 1.2 section 5.9). Returns
- * CLQ_SUCCESS, or an OpenCL code (no memory) and fn is not run. */
+ * CLQ_SUCCESS; else fn is not run: an OpenCL code (no memory), or
+ * CL_INVALID_OPERATION once the hook thread has stopped (exit). */
 int clq__defer(clq__completion_fn fn, void *data);
 
 /* An event of other code was wrapped: see failsafe.c. */
