@@ -2418,7 +2418,8 @@ open_outputs(struct options *opt)
 	return 0;
 }
 
-/* Removes `path` if it is still the file open_output() created. */
+/* Removes `path` if it is still the file open_output() created.
+ * Async-signal-safe (discard_outputs()). */
 static void
 remove_created(const struct output *o, const char *path)
 {
@@ -2426,7 +2427,7 @@ remove_created(const struct output *o, const char *path)
 
 	if (o->created && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_dev == o->dev && st.st_ino == o->ino)
-		remove(path);
+		unlink(path);
 }
 
 /* Copies the file at `from` into `to_fd`, emptied first: the rename's
@@ -2533,17 +2534,13 @@ discard_outputs(int sig)
 	struct output *o[2] = {opt ? &opt->trace_out : NULL,
 			       opt ? &opt->svg_out : NULL};
 	const char *path[2] = {opt ? opt->trace : NULL, opt ? opt->svg : NULL};
-	struct stat st;
 
 	for (int i = 0; i < 2; i++) {
 		if (!path[i] || !o[i]->file)
 			continue;
 		if (o[i]->temp)
 			unlink(o[i]->temp);
-		if (o[i]->created && lstat(path[i], &st) == 0 &&
-		    S_ISREG(st.st_mode) && st.st_dev == o[i]->dev &&
-		    st.st_ino == o[i]->ino)
-			unlink(path[i]);
+		remove_created(o[i], path[i]);
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
